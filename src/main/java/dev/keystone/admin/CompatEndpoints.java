@@ -1,0 +1,150 @@
+package dev.keystone.admin;
+
+import dev.keystone.config.ServiceConfig;
+import dev.keystone.config.TenantConfig;
+import dev.keystone.gateway.ReloadResult;
+import dev.keystone.gateway.Snapshot;
+import dev.keystone.gateway.Tenant;
+import dev.keystone.proxy.Exchange;
+import dev.keystone.proxy.Interceptor;
+import dev.keystone.routing.Hosts;
+import dev.keystone.upstream.Backend;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/**
+ * The original gateway's read-only endpoints on the proxy port, in the same JSON shape:
+ * {@code <admin_base_path>/health} and {@code <admin_base_path>/tenants}. Hosts claimed by a
+ * host-routed tenant keep their whole path space, so {@code app.example.com/admin/health} still
+ * reaches that tenant's application.
+ *
+ * <p>{@code POST <admin_base_path>/reload} re-reads the config file; like the rest of this
+ * interceptor it is meant for operators on the machine, so it only answers loopback clients.
+ */
+public final class CompatEndpoints implements Interceptor {
+
+  private final String version;
+  private final long startNanos;
+  private final Supplier<ReloadResult> reloader;
+
+  public CompatEndpoints(String version, long startNanos, Supplier<ReloadResult> reloader) {
+    this.version = version;
+    this.startNanos = startNanos;
+    this.reloader = reloader;
+  }
+
+  @Override
+  public void handle(Exchange ex) {
+    HttpServerRequest req = ex.request();
+    Snapshot snapshot = ex.snapshot();
+    String base = snapshot.config().adminBasePath();
+    if (base.endsWith("/")) {
+      base = base.substring(0, base.length() - 1);
+    }
+    String path = ex.path();
+    if (!path.startsWith(base) || snapshot.routes().claimsHost(Hosts.normalize(req.getHeader("Host")))) {
+      ex.next();
+      return;
+    }
+    String rest = path.substring(base.length());
+    boolean read = req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD;
+    if (rest.equals("/health") && read) {
+      json(req, 200, health(snapshot).encode());
+    } else if (rest.equals("/tenants") && read) {
+      json(req, 200, tenants(snapshot).encode());
+    } else if (rest.equals("/reload") && req.method() == HttpMethod.POST && isLoopback(req)) {
+      ReloadResult r = reloader.get();
+      JsonObject body = new JsonObject().put("applied", r.applied()).put("config_version", r.version())
+          .put("errors", new JsonArray(r.errors()));
+      json(req, r.applied() ? 200 : 422, body.encode());
+    } else {
+      ex.next();
+    }
+  }
+
+  private static boolean isLoopback(HttpServerRequest req) {
+    String ip = req.remoteAddress() == null ? "" : req.remoteAddress().hostAddress();
+    return ip.startsWith("127.") || ip.equals("0:0:0:0:0:0:0:1") || ip.equals("::1");
+  }
+
+  private static void json(HttpServerRequest req, int status, String body) {
+    req.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body + "\n");
+  }
+
+  /** {"status":"healthy","tenants":{"name":"1/2 healthy"},"uptime":"1m2.5s","version":"..."}. */
+  JsonObject health(Snapshot snapshot) {
+    JsonObject tenants = new JsonObject();
+    JsonObject fallback = new JsonObject();
+    for (Tenant t : snapshot.tenants()) {
+      tenants.put(t.name(), t.pool().healthyCount() + "/" + t.pool().backends().size() + " healthy");
+      if (t.pool().inFallback()) {
+        fallback.put(t.name(), t.pool().backends().get(0).name());
+      }
+    }
+    JsonObject out = new JsonObject()
+        .put("status", "healthy")
+        .put("tenants", tenants)
+        .put("uptime", goDuration(Duration.ofNanos(System.nanoTime() - startNanos)))
+        .put("version", version);
+    // Extension: which tenants currently send everything to their first backend because none
+    // is healthy (the original's silent fallback, made visible).
+    out.put("fallback", fallback);
+    return out;
+  }
+
+  /** The tenants as the original marshalled its config structs (Go field names). */
+  static JsonArray tenants(Snapshot snapshot) {
+    JsonArray out = new JsonArray();
+    for (Tenant t : snapshot.tenants()) {
+      TenantConfig c = t.config();
+      JsonArray services = new JsonArray();
+      for (int i = 0; i < c.services().size(); i++) {
+        ServiceConfig s = c.services().get(i);
+        Backend b = t.pool().backends().get(i);
+        services.add(new JsonObject().put("Name", s.name()).put("URL", s.url()).put("Health", s.health())
+            .put("healthy", b.healthy()).put("weight", s.weight()).put("labels", new JsonObject(new java.util.HashMap<>(s.labels()))));
+      }
+      JsonObject o = new JsonObject()
+          .put("Name", c.name())
+          .put("PathPrefix", c.hasPathPrefix() ? c.pathPrefix() : "")
+          .put("Domains", c.hasDomains() ? new JsonArray(c.domains()) : null)
+          .put("Interval", c.rawHealthInterval())
+          .put("Services", services);
+      if (c.luaScript() != null) {
+        o.put("LuaScript", c.luaScript());
+      }
+      out.add(o);
+    }
+    return out;
+  }
+
+  /** Formats like Go's time.Duration.String(): "1h2m3.5s", "42.1s", "150ms". */
+  static String goDuration(Duration d) {
+    long nanos = d.toNanos();
+    if (nanos < 1_000_000_000L) {
+      return trim(nanos / 1_000_000.0) + "ms";
+    }
+    long h = nanos / 3_600_000_000_000L;
+    long m = (nanos / 60_000_000_000L) % 60;
+    double s = (nanos % 60_000_000_000L) / 1e9;
+    StringBuilder sb = new StringBuilder();
+    if (h > 0) {
+      sb.append(h).append('h');
+    }
+    if (h > 0 || m > 0) {
+      sb.append(m).append('m');
+    }
+    return sb.append(trim(s)).append('s').toString();
+  }
+
+  private static String trim(double v) {
+    String s = String.format(java.util.Locale.ROOT, "%.3f", v);
+    s = s.replaceAll("0+$", "");
+    return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
+  }
+}

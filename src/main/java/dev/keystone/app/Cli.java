@@ -1,0 +1,67 @@
+package dev.keystone.app;
+
+import java.nio.file.Path;
+
+/**
+ * Parsed command line.
+ *
+ * @param command    run, validate, version or help
+ * @param configFile the config file, or null for the default
+ * @param listen     listen address override, or null
+ */
+record Cli(String command, Path configFile, String listen) {
+
+  static final String USAGE = """
+      usage: keystone [run] [--config FILE] [--listen ADDR]
+             keystone validate FILE
+             keystone --version
+
+        run        start the gateway (the default). Without --config it uses ./config.yaml
+                   if present, else an embedded demo config with two built-in backends.
+        validate   check a config file; prints every error with file, line and key; exit 1 if any
+        --config   config file (also -config, as in the original)
+        --listen   listen address such as :8080 or 127.0.0.1:8080 (also -addr)
+      """;
+
+  static Cli parse(String[] args) {
+    String command = "run";
+    Path config = null;
+    String listen = null;
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      switch (a) {
+        case "run" -> command = "run";
+        case "validate" -> {
+          command = "validate";
+          if (i + 1 < args.length && !args[i + 1].startsWith("-")) {
+            config = Path.of(args[++i]);
+          }
+        }
+        case "--version", "-version", "version" -> command = "version";
+        case "--help", "-help", "-h", "help" -> command = "help";
+        case "--config", "-config", "-c" -> config = Path.of(value(args, ++i, a));
+        case "--listen", "-listen", "--addr", "-addr" -> listen = value(args, ++i, a);
+        default -> {
+          if (a.startsWith("--config=") || a.startsWith("-config=")) {
+            config = Path.of(a.substring(a.indexOf('=') + 1));
+          } else if (a.startsWith("--listen=") || a.startsWith("-addr=")) {
+            listen = a.substring(a.indexOf('=') + 1);
+          } else {
+            throw new IllegalArgumentException("unknown argument '" + a + "'");
+          }
+        }
+      }
+    }
+    if (command.equals("validate") && config == null) {
+      throw new IllegalArgumentException("validate needs a FILE");
+    }
+    return new Cli(command, config, listen);
+  }
+
+  private static String value(String[] args, int i, String flag) {
+    if (i >= args.length) {
+      throw new IllegalArgumentException(flag + " needs a value");
+    }
+    return args[i];
+  }
+}

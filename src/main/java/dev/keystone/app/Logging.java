@@ -1,0 +1,61 @@
+package dev.keystone.app;
+
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.StreamHandler;
+
+/** One line per log record on standard output: time, level, logger, message. */
+public final class Logging {
+
+  private Logging() {
+  }
+
+  public static void configure(PrintStream out) {
+    Logger root = Logger.getLogger("");
+    for (Handler h : root.getHandlers()) {
+      root.removeHandler(h);
+    }
+    StreamHandler handler = new StreamHandler(out, new OneLine()) {
+      @Override
+      public synchronized void publish(LogRecord record) {
+        super.publish(record);
+        flush();
+      }
+    };
+    handler.setLevel(Level.ALL);
+    root.addHandler(handler);
+    root.setLevel(Level.INFO);
+    // Netty and Vert.x are chatty at INFO about things an operator cannot act on.
+    Logger.getLogger("io.netty").setLevel(Level.WARNING);
+  }
+
+  static final class OneLine extends Formatter {
+    @Override
+    public String format(LogRecord r) {
+      StringBuilder sb = new StringBuilder(200)
+          .append(Instant.ofEpochMilli(r.getMillis())).append(' ')
+          .append(r.getLevel().getName()).append(' ')
+          .append(shortName(r.getLoggerName())).append(' ')
+          .append(formatMessage(r)).append('\n');
+      if (r.getThrown() != null) {
+        java.io.StringWriter w = new java.io.StringWriter();
+        r.getThrown().printStackTrace(new java.io.PrintWriter(w));
+        sb.append(w);
+      }
+      return sb.toString();
+    }
+
+    private static String shortName(String name) {
+      if (name == null) {
+        return "-";
+      }
+      return name.startsWith("keystone.") ? name.substring("keystone.".length()) : name;
+    }
+  }
+
+}

@@ -1,0 +1,138 @@
+package dev.keystone.app;
+
+import dev.keystone.config.ConfigException;
+import dev.keystone.config.ConfigLoader;
+import dev.keystone.config.GatewayConfig;
+import dev.keystone.config.ListenAddress;
+import dev.keystone.gateway.Gateway;
+import dev.keystone.gateway.Tenant;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * Command line: {@code run} (the default), {@code validate FILE}, {@code --version}. The
+ * original's {@code -config FILE} and {@code -addr :PORT} flags keep working.
+ */
+public final class Main {
+
+  private static final Logger LOG = Logger.getLogger("keystone.main");
+
+  private Main() {
+  }
+
+  public static void main(String[] args) throws Exception {
+    Cli cli;
+    try {
+      cli = Cli.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("keystone: " + e.getMessage());
+      System.err.println(Cli.USAGE);
+      System.exit(2);
+      return;
+    }
+    switch (cli.command()) {
+      case "help" -> System.out.println(Cli.USAGE);
+      case "version" -> System.out.println("keystone " + version());
+      case "validate" -> System.exit(validate(cli.configFile()));
+      default -> run(cli);
+    }
+  }
+
+  static String version() {
+    String v = Main.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+
+  static int validate(Path file) {
+    try {
+      GatewayConfig c = new ConfigLoader().load(file);
+      System.out.println(file + ": OK, " + c.tenants().size() + " tenant(s)");
+      return 0;
+    } catch (ConfigException e) {
+      System.err.println(e.getMessage());
+      return 1;
+    }
+  }
+
+  private static void run(Cli cli) throws Exception {
+    Logging.configure(System.out);
+    Path file = cli.configFile();
+    if (file == null && Files.exists(Path.of("config.yaml"))) {
+      file = Path.of("config.yaml"); // the original's default
+    }
+    GatewayConfig config;
+    DemoBackends demo = null;
+    ConfigLoader loader = new ConfigLoader();
+    try {
+      if (file != null) {
+        config = loader.load(file);
+      } else {
+        demo = new DemoBackends();
+        Map<String, String> ports = demo.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        config = new ConfigLoader(ports::get).parse(embeddedDefault(), "embedded default");
+      }
+    } catch (ConfigException e) {
+      System.err.println(e.getMessage());
+      System.exit(1);
+      return;
+    }
+    if (cli.listen() != null) {
+      config = config.withListen(ListenAddress.parse(cli.listen()));
+    }
+    Gateway gateway;
+    try {
+      gateway = Gateway.start(config, file, loader, Gateway.Options.defaults(version()))
+          .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      System.err.println("keystone: cannot start on " + config.listen() + ": " + e.getCause().getMessage());
+      System.exit(1);
+      return;
+    }
+    printBanner(gateway, config, file);
+    Signals.install(gateway, demo);
+  }
+
+  private static void printBanner(Gateway gateway, GatewayConfig config, Path file) {
+    String where = config.listen().host().equals("0.0.0.0") ? "localhost" : config.listen().host();
+    int port = gateway.port();
+    LOG.info("Keystone Gateway " + version() + " listening on " + config.listen().host() + ":" + port
+        + " (" + (gateway.nativeTransport() ? "native epoll" : "NIO") + " transport, config: "
+        + (file == null ? "embedded default" : file.toString()) + ")");
+    for (Tenant t : gateway.snapshot().tenants()) {
+      var c = t.config();
+      String route = c.hasDomains() && c.hasPathPrefix() ? "hosts " + c.domains() + " + path " + c.pathPrefix()
+          : c.hasDomains() ? "hosts " + c.domains() : "path " + c.pathPrefix();
+      LOG.info("tenant " + c.name() + ": " + route + " -> " + c.services().size() + " backend(s)");
+    }
+    String base = "http://" + where + ":" + port;
+    String admin = config.adminBasePath().replaceAll("/$", "");
+    if (file == null) {
+      System.out.println();
+      System.out.println("Try it:");
+      System.out.println("  curl " + base + "/web/hello             # path routing, round-robin blue/green");
+      System.out.println("  curl -H 'Host: api.demo.localhost' " + base + "/users      # host routing");
+      System.out.println("  curl -H 'Host: api.demo.localhost' " + base + "/v2/users   # host+path routing");
+      System.out.println("  curl " + base + admin + "/health                # health of every tenant");
+      System.out.println();
+    } else {
+      LOG.info("health: curl " + base + admin + "/health ; reload: edit the file, kill -HUP <pid>, or curl -X POST "
+          + base + admin + "/reload");
+    }
+  }
+
+  static String embeddedDefault() throws IOException {
+    try (InputStream in = Main.class.getResourceAsStream("/embedded-default.yaml")) {
+      if (in == null) {
+        throw new IOException("embedded-default.yaml missing from the jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+}

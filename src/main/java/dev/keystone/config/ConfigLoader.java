@@ -1,0 +1,185 @@
+package dev.keystone.config;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Loads a configuration file: YAML with line numbers, then binding to immutable records, then
+ * {@link ConfigValidator}. Every error of every stage is reported together, each with file, line
+ * and key. The original Go format loads unchanged; the extensions use the same snake_case style.
+ */
+public final class ConfigLoader {
+
+  public static final Duration DEFAULT_HEALTH_INTERVAL = Duration.ofSeconds(10);
+  public static final String DEFAULT_LISTEN = ":8080";
+
+  private final Function<String, String> env;
+
+  /** A loader reading {@code ${VAR}} values from the process environment. */
+  public ConfigLoader() {
+    this(System::getenv);
+  }
+
+  /** A loader reading {@code ${VAR}} values from {@code env} (tests, the embedded default). */
+  public ConfigLoader(Function<String, String> env) {
+    this.env = env;
+  }
+
+  public GatewayConfig load(Path file) throws ConfigException {
+    String text;
+    try {
+      text = Files.readString(file);
+    } catch (IOException e) {
+      throw new ConfigException(List.of(new ConfigError(file.toString(), 0, "", "cannot read file: " + e)));
+    }
+    return parse(text, file.toString());
+  }
+
+  public GatewayConfig parse(String yaml, String sourceName) throws ConfigException {
+    Problems problems = new Problems(sourceName);
+    YamlNode root = new YamlReader(sourceName, problems.errors).read(yaml);
+    if (root == null) {
+      throw new ConfigException(problems.errors);
+    }
+    if (!(root instanceof YamlNode.Mapping mapping)) {
+      if (root instanceof YamlNode.Null) {
+        problems.add(1, "", "the file is empty: it needs at least a 'tenants:' list");
+      } else {
+        problems.add(root.line(), "", "expected a mapping with a 'tenants:' list at the top, got " + root.kind());
+      }
+      throw new ConfigException(problems.errors);
+    }
+    GatewayConfig config = bind(new Section(mapping, "", problems, new Interpolator(env)), sourceName, problems);
+    new ConfigValidator(problems).validate(config);
+    if (!problems.errors.isEmpty()) {
+      problems.errors.sort((a, b) -> Integer.compare(a.line(), b.line()));
+      throw new ConfigException(problems.errors);
+    }
+    return config;
+  }
+
+  private GatewayConfig bind(Section root, String source, Problems problems) {
+    ListenAddress listen = root.parsed("listen", ListenAddress.parse(DEFAULT_LISTEN), "an address", ListenAddress::parse);
+    String adminBasePath = root.string("admin_base_path", "");
+    Timeouts timeouts = bindTimeouts(root.section("timeouts"));
+    Limits limits = bindLimits(root.section("limits"), problems);
+    LuaEngineConfig lua = bindLuaEngine(root.section("lua_engine"));
+    if (!root.has("tenants")) {
+      problems.add(root.line(), "tenants", "missing: the config needs a 'tenants:' list");
+    }
+    List<TenantConfig> tenants = new ArrayList<>();
+    for (Section t : root.sections("tenants")) {
+      tenants.add(bindTenant(t, problems));
+    }
+    root.finish();
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, tenants);
+  }
+
+  private static Timeouts bindTimeouts(Section s) {
+    Timeouts d = Timeouts.DEFAULTS;
+    if (s == null) {
+      return d;
+    }
+    Timeouts t = new Timeouts(
+        s.duration("connect", d.connect()),
+        s.duration("response_header", d.responseHeader()),
+        s.duration("idle", d.idle()),
+        s.duration("header_read", d.headerRead()),
+        s.duration("shutdown", d.shutdown()));
+    s.finish();
+    return t;
+  }
+
+  private static Limits bindLimits(Section s, Problems problems) {
+    Limits d = Limits.DEFAULTS;
+    if (s == null) {
+      return d;
+    }
+    long header = s.size("max_header_size", d.maxHeaderSize());
+    long uri = s.size("max_uri_length", d.maxUriLength());
+    long body = s.size("max_body_size", d.maxBodySize());
+    if (header < 1024 || header > 1024 * 1024) {
+      problems.add(s.keyPath("max_header_size"), "must be between 1KiB and 1MiB");
+    }
+    if (uri < 256 || uri > 1024 * 1024) {
+      problems.add(s.keyPath("max_uri_length"), "must be between 256 and 1MiB");
+    }
+    s.finish();
+    return new Limits((int) Math.min(header, Integer.MAX_VALUE), (int) Math.min(uri, Integer.MAX_VALUE), body);
+  }
+
+  private static LuaEngineConfig bindLuaEngine(Section s) {
+    if (s == null) {
+      return LuaEngineConfig.DISABLED;
+    }
+    LuaEngineConfig c = new LuaEngineConfig(
+        s.bool("enabled", false),
+        s.string("url", null),
+        s.duration("timeout", LuaEngineConfig.DISABLED.timeout()));
+    s.finish();
+    return c;
+  }
+
+  private static TenantConfig bindTenant(Section t, Problems problems) {
+    String name = t.string("name", null);
+    if (name == null || name.isBlank()) {
+      problems.add(t.line(), t.keyPath("name"), "missing: every tenant needs a name");
+      name = name == null ? "" : name;
+    }
+    List<String> domains = t.strings("domains").stream().map(d -> d.trim().toLowerCase(Locale.ROOT)).toList();
+    String prefix = t.string("path_prefix", null);
+    if (prefix != null && prefix.isEmpty()) {
+      prefix = null; // the original treated "" as "no prefix"
+    }
+    long rawInterval = 0;
+    Duration interval = DEFAULT_HEALTH_INTERVAL;
+    if (t.has("health_interval")) {
+      interval = t.duration("health_interval", DEFAULT_HEALTH_INTERVAL);
+      if (interval.isZero()) {
+        interval = DEFAULT_HEALTH_INTERVAL; // the original: 0 means the default
+      }
+      rawInterval = interval.toSeconds();
+    }
+    boolean strip = t.bool("strip_prefix", true);
+    boolean preserveHost = t.bool("preserve_host", true);
+    String script = t.string("lua_script", null);
+    if (!t.has("services") && script == null) {
+      problems.add(t.line(), t.keyPath("services"), "missing: a tenant needs a 'services:' list (or a lua_script)");
+    }
+    List<ServiceConfig> services = new ArrayList<>();
+    for (Section s : t.sections("services")) {
+      services.add(bindService(s, problems));
+    }
+    t.finish();
+    return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, services);
+  }
+
+  private static ServiceConfig bindService(Section s, Problems problems) {
+    String name = s.string("name", null);
+    if (name == null || name.isBlank()) {
+      problems.add(s.line(), s.keyPath("name"), "missing: every service needs a name");
+      name = name == null ? "" : name;
+    }
+    String url = s.string("url", null);
+    if (url == null) {
+      problems.add(s.line(), s.keyPath("url"), "missing: every service needs a url such as http://127.0.0.1:3000");
+      url = "";
+    }
+    String health = s.string("health", "/");
+    long weight = s.integer("weight", 1);
+    if (weight < 1 || weight > 1000) {
+      problems.add(s.keyPath("weight"), "must be between 1 and 1000, got " + weight);
+      weight = 1;
+    }
+    Map<String, String> labels = s.stringMap("labels");
+    s.finish();
+    return new ServiceConfig(name, url.trim(), health.trim(), (int) weight, labels);
+  }
+}

@@ -1,0 +1,34 @@
+package dev.keystone.config;
+
+import java.util.List;
+
+/**
+ * The whole configuration: immutable data, as loaded and validated from one YAML file.
+ * Runtime state (health, counters) is never kept here, so a reload can replace it freely.
+ *
+ * @param source        where it was loaded from (a file path, or "embedded default")
+ * @param listen        address the proxy listens on
+ * @param adminBasePath base path of the original read-only admin endpoints ("" means root)
+ * @param timeouts      upstream and client timeouts
+ * @param limits        request size limits
+ * @param luaEngine     the original v1.3 {@code lua_engine} block (kept for compatibility)
+ * @param tenants       tenants in file order
+ */
+public record GatewayConfig(
+    String source,
+    ListenAddress listen,
+    String adminBasePath,
+    Timeouts timeouts,
+    Limits limits,
+    LuaEngineConfig luaEngine,
+    List<TenantConfig> tenants) {
+
+  public GatewayConfig {
+    tenants = List.copyOf(tenants);
+  }
+
+  /** The same configuration listening elsewhere (the command line overrides the file). */
+  public GatewayConfig withListen(ListenAddress other) {
+    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, tenants);
+  }
+}

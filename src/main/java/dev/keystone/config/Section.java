@@ -1,0 +1,227 @@
+package dev.keystone.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Typed, error-collecting access to one YAML mapping. Every key read is remembered as known, so
+ * {@link #finish()} can report the unknown ones with a "did you mean" hint. Accessors never
+ * throw: a bad value is recorded and the default is returned, so all errors surface at once.
+ */
+final class Section {
+
+  private final YamlNode.Mapping node;
+  private final String path;
+  private final Problems problems;
+  private final Interpolator interpolator;
+  private final Set<String> known = new LinkedHashSet<>();
+
+  Section(YamlNode.Mapping node, String path, Problems problems, Interpolator interpolator) {
+    this.node = node;
+    this.path = path;
+    this.problems = problems;
+    this.interpolator = interpolator;
+    problems.remember(path, node.line());
+    node.keyLines().forEach((k, line) -> problems.remember(keyPath(k), line));
+  }
+
+  String keyPath(String key) {
+    return path.isEmpty() ? key : path + "." + key;
+  }
+
+  int line() {
+    return node.line();
+  }
+
+  /** The raw node, or null if absent or explicitly null. */
+  YamlNode raw(String key) {
+    known.add(key);
+    YamlNode n = node.entries().get(key);
+    return n instanceof YamlNode.Null ? null : n;
+  }
+
+  boolean has(String key) {
+    return raw(key) != null;
+  }
+
+  String string(String key, String defaultValue) {
+    YamlNode n = raw(key);
+    if (n == null) {
+      return defaultValue;
+    }
+    if (!(n instanceof YamlNode.Scalar s)) {
+      problems.add(n.line(), keyPath(key), "expected a text value, got " + n.kind());
+      return defaultValue;
+    }
+    try {
+      return interpolator.apply(s.text());
+    } catch (IllegalArgumentException e) {
+      problems.add(n.line(), keyPath(key), e.getMessage());
+      return defaultValue;
+    }
+  }
+
+  <T> T parsed(String key, T defaultValue, String what, Function<String, T> parser) {
+    String text = string(key, null);
+    if (text == null) {
+      return defaultValue;
+    }
+    try {
+      return parser.apply(text);
+    } catch (RuntimeException e) {
+      String msg = e instanceof NumberFormatException ? "expected " + what + ", got '" + text + "'" : e.getMessage();
+      problems.add(keyPath(key), msg);
+      return defaultValue;
+    }
+  }
+
+  boolean bool(String key, boolean defaultValue) {
+    return parsed(key, defaultValue, "true or false", text -> switch (text.toLowerCase(Locale.ROOT)) {
+      case "true", "yes", "on" -> true;
+      case "false", "no", "off" -> false;
+      default -> throw new IllegalArgumentException("expected true or false, got '" + text + "'");
+    });
+  }
+
+  long integer(String key, long defaultValue) {
+    return parsed(key, defaultValue, "a whole number", Long::parseLong);
+  }
+
+  Duration duration(String key, Duration defaultValue) {
+    return parsed(key, defaultValue, "a duration", Units::duration);
+  }
+
+  long size(String key, long defaultValue) {
+    return parsed(key, defaultValue, "a size", Units::size);
+  }
+
+  /** A nested mapping, or null (with an error if present but of another type). */
+  Section section(String key) {
+    YamlNode n = raw(key);
+    if (n == null) {
+      return null;
+    }
+    if (n instanceof YamlNode.Mapping m) {
+      return new Section(m, keyPath(key), problems, interpolator);
+    }
+    problems.add(n.line(), keyPath(key), "expected a mapping of keys, got " + n.kind());
+    return null;
+  }
+
+  /** A list of mappings, each as a Section. */
+  List<Section> sections(String key) {
+    List<Section> out = new ArrayList<>();
+    YamlNode n = raw(key);
+    if (n == null) {
+      return out;
+    }
+    if (!(n instanceof YamlNode.Sequence seq)) {
+      problems.add(n.line(), keyPath(key), "expected a list, got " + n.kind());
+      return out;
+    }
+    for (int i = 0; i < seq.items().size(); i++) {
+      YamlNode item = seq.items().get(i);
+      String itemPath = keyPath(key) + "[" + i + "]";
+      problems.remember(itemPath, item.line());
+      if (item instanceof YamlNode.Mapping m) {
+        out.add(new Section(m, itemPath, problems, interpolator));
+      } else {
+        problems.add(item.line(), itemPath, "expected a mapping of keys, got " + item.kind());
+      }
+    }
+    return out;
+  }
+
+  /** A list of text values; a single text value is accepted as a list of one. */
+  List<String> strings(String key) {
+    List<String> out = new ArrayList<>();
+    YamlNode n = raw(key);
+    if (n == null) {
+      return out;
+    }
+    List<YamlNode> items = n instanceof YamlNode.Sequence seq ? seq.items() : List.of(n);
+    for (int i = 0; i < items.size(); i++) {
+      YamlNode item = items.get(i);
+      String itemPath = keyPath(key) + "[" + i + "]";
+      problems.remember(itemPath, item.line());
+      if (item instanceof YamlNode.Scalar s) {
+        try {
+          out.add(interpolator.apply(s.text()));
+        } catch (IllegalArgumentException e) {
+          problems.add(item.line(), itemPath, e.getMessage());
+        }
+      } else {
+        problems.add(item.line(), itemPath, "expected a text value, got " + item.kind());
+      }
+    }
+    return out;
+  }
+
+  /** A mapping of text to text (labels). */
+  Map<String, String> stringMap(String key) {
+    Map<String, String> out = new LinkedHashMap<>();
+    Section s = section(key);
+    if (s == null) {
+      return out;
+    }
+    for (String k : s.node.entries().keySet()) {
+      String v = s.string(k, null);
+      if (v != null) {
+        out.put(k, v);
+      }
+    }
+    return out;
+  }
+
+  /** Reports every key that no accessor asked for, with the closest known key as a hint. */
+  void finish() {
+    for (Map.Entry<String, Integer> e : node.keyLines().entrySet()) {
+      if (!known.contains(e.getKey())) {
+        String hint = closest(e.getKey(), known);
+        problems.add(e.getValue(), keyPath(e.getKey()), "unknown key"
+            + (hint != null ? " (did you mean '" + hint + "'?)" : "; known keys: " + String.join(", ", known)));
+      }
+    }
+  }
+
+  static String closest(String word, Collection<String> candidates) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String c : candidates) {
+      int d = distance(word.toLowerCase(Locale.ROOT), c);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = c;
+      }
+    }
+    return bestDistance <= Math.max(2, word.length() / 3) ? best : null;
+  }
+
+  /** Levenshtein distance. */
+  static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+}

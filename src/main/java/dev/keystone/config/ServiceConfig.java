@@ -1,0 +1,19 @@
+package dev.keystone.config;
+
+import java.util.Map;
+
+/**
+ * One backend of a tenant.
+ *
+ * @param name   name, unique within the tenant
+ * @param url    base URL as written (scheme, host, optional port, path and query)
+ * @param health health-check path, relative to the URL's path
+ * @param weight relative share of requests (1 when not set)
+ * @param labels free-form labels used by scripts to pick backends
+ */
+public record ServiceConfig(String name, String url, String health, int weight, Map<String, String> labels) {
+
+  public ServiceConfig {
+    labels = Map.copyOf(labels);
+  }
+}

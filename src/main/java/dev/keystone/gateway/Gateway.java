@@ -1,0 +1,161 @@
+package dev.keystone.gateway;
+
+import dev.keystone.admin.CompatEndpoints;
+import dev.keystone.config.ConfigException;
+import dev.keystone.config.ConfigLoader;
+import dev.keystone.config.GatewayConfig;
+import dev.keystone.config.ListenAddress;
+import dev.keystone.proxy.ProxyServer;
+import dev.keystone.upstream.HealthChecker;
+import dev.keystone.upstream.HealthRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Logger;
+
+/**
+ * The running gateway: Vert.x, one {@link ProxyServer} per event loop, health checks, and the
+ * current {@link Snapshot}. A reload validates the new config first, then swaps the snapshot
+ * atomically; requests already running finish on the one they started with.
+ */
+public final class Gateway {
+
+  private static final Logger LOG = Logger.getLogger("keystone.gateway");
+
+  private final Vertx vertx;
+  private final Path configFile; // null for a config that did not come from a file
+  private final ConfigLoader loader;
+  private final Clock clock;
+  private final HealthRegistry registry = new HealthRegistry();
+  private final HealthChecker checker;
+  private final AtomicReference<Snapshot> current = new AtomicReference<>();
+  private final List<ProxyServer> servers = new CopyOnWriteArrayList<>();
+  private final long startNanos = System.nanoTime();
+  private final ConfigWatcher watcher;
+  private ListenAddress listen;
+
+  private Gateway(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, Clock clock) {
+    this.vertx = vertx;
+    this.configFile = configFile;
+    this.loader = loader;
+    this.clock = clock;
+    this.checker = new HealthChecker(vertx, clock);
+    this.listen = config.listen();
+    apply(config, 1);
+    this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, this::reloadFromFile);
+  }
+
+  /** Options for {@link #start}. */
+  public record Options(int eventLoops, String version, Clock clock) {
+    public static Options defaults(String version) {
+      return new Options(Math.max(1, Runtime.getRuntime().availableProcessors()), version, Clock.systemUTC());
+    }
+  }
+
+  /**
+   * Starts a gateway on {@code config}; {@code configFile} (may be null) is watched and re-read on
+   * reload. The returned future completes once every event loop is listening.
+   */
+  public static Future<Gateway> start(GatewayConfig config, Path configFile, ConfigLoader loader, Options options) {
+    Vertx vertx = Vertx.vertx(new VertxOptions()
+        .setEventLoopPoolSize(options.eventLoops())
+        .setPreferNativeTransport(true));
+    Gateway g = new Gateway(vertx, config, configFile, loader, options.clock());
+    CompatEndpoints compat = new CompatEndpoints(options.version(), g.startNanos, g::reloadFromFile);
+    return vertx.deployVerticle(() -> {
+          ProxyServer s = new ProxyServer(g.current::get, config, List.of(compat), options.clock());
+          g.servers.add(s);
+          return s;
+        }, new DeploymentOptions().setInstances(options.eventLoops()))
+        .map(id -> g)
+        .onFailure(e -> vertx.close());
+  }
+
+  public Snapshot snapshot() {
+    return current.get();
+  }
+
+  public HealthRegistry registry() {
+    return registry;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public boolean nativeTransport() {
+    return vertx.isNativeTransportEnabled();
+  }
+
+  /** The port actually bound (useful with port 0). */
+  public int port() {
+    return servers.get(0).actualPort();
+  }
+
+  public ListenAddress listen() {
+    return listen;
+  }
+
+  /** Validates and applies a new config; returns its errors (empty when applied). */
+  public synchronized ReloadResult reload(GatewayConfig next) {
+    if (!next.listen().equals(listen)) {
+      LOG.warning("the listen address changed to " + next.listen() + "; that takes a restart (still on " + listen + ")");
+    }
+    long version = current.get().version() + 1;
+    apply(next, version);
+    LOG.info("config version " + version + " applied: " + next.tenants().size() + " tenant(s) from " + next.source());
+    return new ReloadResult(true, version, List.of());
+  }
+
+  /** Re-reads the config file (on change, SIGHUP or request). An invalid file changes nothing. */
+  public synchronized ReloadResult reloadFromFile() {
+    if (configFile == null) {
+      return new ReloadResult(false, current.get().version(),
+          List.of("running on the embedded default config: there is no file to reload"));
+    }
+    try {
+      return reload(loader.load(configFile).withListen(listen));
+    } catch (ConfigException e) {
+      LOG.warning("reload rejected, still serving config version " + current.get().version() + ": " + e.getMessage());
+      return new ReloadResult(false, current.get().version(),
+          e.errors().stream().map(Object::toString).toList());
+    }
+  }
+
+  private void apply(GatewayConfig config, long version) {
+    Snapshot s = Snapshot.build(config, version, clock.instant(), registry);
+    current.set(s);
+    checker.sync(s.healthTargets());
+    registry.retainOnly(s.stateKeys());
+  }
+
+  /**
+   * Graceful stop: no new connections, in-flight requests get up to the configured shutdown
+   * timeout to finish, then everything closes.
+   */
+  public Future<Void> shutdown() {
+    long timeout = current.get().config().timeouts().shutdown().toMillis();
+    if (watcher != null) {
+      watcher.close();
+    }
+    checker.close();
+    return Future.all(servers.stream().map(s -> s.shutdown(timeout)).toList())
+        .transform(ar -> vertx.close());
+  }
+
+  /** Immediate stop (tests). */
+  public Future<Void> close() {
+    if (watcher != null) {
+      watcher.close();
+    }
+    checker.close();
+    return vertx.close();
+  }
+}

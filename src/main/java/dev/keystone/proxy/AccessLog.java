@@ -1,0 +1,56 @@
+package dev.keystone.proxy;
+
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One log line per request, written when the response ends (or the connection drops):
+ * tenant, method, path, status, bytes, duration, backend and request id, as key=value pairs
+ * that both people and log tools can read.
+ */
+final class AccessLog implements Interceptor {
+
+  static final Logger LOG = Logger.getLogger("keystone.access");
+
+  @Override
+  public void handle(Exchange ex) {
+    if (LOG.isLoggable(Level.INFO)) {
+      HttpServerResponse response = ex.request().response();
+      response.endHandler(v -> log(ex, false));
+      ex.onClientClose(() -> log(ex, true));
+    }
+    ex.next();
+  }
+
+  static void log(Exchange ex, boolean aborted) {
+    if (ex.logged) {
+      return;
+    }
+    ex.logged = true;
+    HttpServerRequest req = ex.request();
+    HttpServerResponse resp = req.response();
+    double ms = (System.nanoTime() - ex.startNanos()) / 1_000_000.0;
+    StringBuilder sb = new StringBuilder(160)
+        .append("tenant=").append(ex.tenant() == null ? "-" : ex.tenant().name())
+        .append(" method=").append(req.method().name())
+        .append(" path=").append(ex.path() == null ? req.path() : ex.path())
+        .append(" status=").append(aborted ? "aborted" : Integer.toString(resp.getStatusCode()))
+        .append(" bytes=").append(resp.bytesWritten())
+        .append(" duration_ms=").append(Math.round(ms * 10) / 10.0)
+        .append(" backend=").append(ex.backend() == null ? "-" : ex.backend().name())
+        .append(" request_id=").append(ex.requestId() == null ? "-" : ex.requestId());
+    if (req.remoteAddress() != null) {
+      sb.append(" client=").append(req.remoteAddress().hostAddress());
+    }
+    if (ex.fallback) {
+      sb.append(" fallback=true");
+    }
+    if (ex.errorDetail != null) {
+      sb.append(" error=\"").append(ex.errorDetail.replace('"', '\'')).append('"');
+    }
+    LOG.info(sb.toString());
+  }
+}

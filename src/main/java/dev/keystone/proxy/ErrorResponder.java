@@ -1,0 +1,40 @@
+package dev.keystone.proxy;
+
+import io.vertx.core.http.HttpServerResponse;
+
+/**
+ * The one place where errors become responses: status from {@link ProxyError}, a short plain-text
+ * body naming the request id (so a user's report can be found in the logs), no backend details.
+ */
+public final class ErrorResponder {
+
+  private ErrorResponder() {
+  }
+
+  static void send(Exchange ex, ProxyError error, String detail) {
+    ex.errorDetail = detail;
+    HttpServerResponse response = ex.request().response();
+    if (response.headWritten()) {
+      // Too late for a status: the backend's response has started. Cut the connection so the
+      // client sees a truncated response rather than a complete-looking one.
+      response.reset();
+      return;
+    }
+    if (response.ended() || response.closed()) {
+      return;
+    }
+    String id = ex.requestId() == null ? "-" : ex.requestId();
+    String body = error.status + " " + error.reason + " (request id " + id + ")\n";
+    response.setStatusCode(error.status)
+        .putHeader("Content-Type", "text/plain; charset=utf-8")
+        .putHeader("X-Request-ID", id);
+    if (error.status >= 400 && error.status < 500 && error.status != 404) {
+      // After a malformed or refused request the connection's framing cannot be trusted (an
+      // unread body may follow): close it once the answer is out.
+      response.putHeader("Connection", "close");
+      response.end(body).onComplete(v -> ex.request().connection().close());
+    } else {
+      response.end(body);
+    }
+  }
+}

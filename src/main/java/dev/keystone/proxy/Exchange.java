@@ -1,0 +1,100 @@
+package dev.keystone.proxy;
+
+import dev.keystone.gateway.Snapshot;
+import dev.keystone.gateway.Tenant;
+import dev.keystone.upstream.Backend;
+import io.vertx.core.http.HttpServerRequest;
+
+import java.util.List;
+
+/**
+ * One request as it moves through the interceptor chain: the client request, the snapshot it
+ * was routed with, and what each step decided. Confined to the request's event loop.
+ */
+public final class Exchange {
+
+  private final HttpServerRequest request;
+  private final Snapshot snapshot;
+  private final List<Interceptor> chain;
+  private final long startNanos = System.nanoTime();
+  private int position;
+
+  String requestId;
+  /** The normalised request path (dot segments removed). */
+  String path;
+  Tenant tenant;
+  /** The path forwarded to the backend, after prefix stripping; starts with '/'. */
+  String forwardPath;
+  Backend backend;
+  boolean fallback;
+  String errorDetail;
+
+  private List<Runnable> closeListeners;
+  boolean logged;
+
+  Exchange(HttpServerRequest request, Snapshot snapshot, List<Interceptor> chain) {
+    this.request = request;
+    this.snapshot = snapshot;
+    this.chain = chain;
+  }
+
+  /**
+   * Runs {@code listener} if the client connection closes before the response has ended (Vert.x
+   * keeps a single close handler per response, so interceptors share this one).
+   */
+  public void onClientClose(Runnable listener) {
+    if (closeListeners == null) {
+      closeListeners = new java.util.ArrayList<>(2);
+      request.response().closeHandler(v -> {
+        if (!request.response().ended()) {
+          closeListeners.forEach(Runnable::run);
+        }
+      });
+    }
+    closeListeners.add(listener);
+  }
+
+  /** Runs the next interceptor. */
+  public void next() {
+    if (position < chain.size()) {
+      chain.get(position++).handle(this);
+    }
+  }
+
+  /** Answers the request with the error's status and a short body naming the request id. */
+  public void fail(ProxyError error, String detail) {
+    ErrorResponder.send(this, error, detail);
+  }
+
+  public HttpServerRequest request() {
+    return request;
+  }
+
+  public Snapshot snapshot() {
+    return snapshot;
+  }
+
+  public String requestId() {
+    return requestId;
+  }
+
+  public String path() {
+    return path;
+  }
+
+  public Tenant tenant() {
+    return tenant;
+  }
+
+  public String forwardPath() {
+    return forwardPath;
+  }
+
+  public Backend backend() {
+    return backend;
+  }
+
+  public long startNanos() {
+    return startNanos;
+  }
+}

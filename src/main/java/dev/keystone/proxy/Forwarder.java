@@ -1,0 +1,207 @@
+package dev.keystone.proxy;
+
+import dev.keystone.config.Timeouts;
+import dev.keystone.upstream.Backend;
+import dev.keystone.upstream.Pool;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.streams.ReadStream;
+
+import java.time.Clock;
+
+/**
+ * The last interceptor: sends the request to a backend of the tenant and streams the response
+ * back, both bodies piped with backpressure (nothing is buffered whole).
+ *
+ * <p>Retry rule: a request is retried once, on the next healthy backend, only when it cannot
+ * have reached a backend: the connection could not be opened (that backend is also marked down
+ * at once), or a reused keep-alive connection turned out closed before a body-less idempotent
+ * request was answered. Anything else would risk sending a request twice.
+ */
+final class Forwarder implements Interceptor {
+
+  private final HttpClient client;
+  private final Clock clock;
+
+  Forwarder(HttpClient client, Clock clock) {
+    this.client = client;
+    this.clock = clock;
+  }
+
+  @Override
+  public void handle(Exchange ex) {
+    ex.request().pause(); // nothing is read from the client until a backend is connected
+    attempt(ex, null, false);
+  }
+
+  private void attempt(Exchange ex, Backend failed, boolean retried) {
+    Pool.Pick pick = ex.tenant().pool().pick(failed);
+    if (pick == null) {
+      ex.fail(failed == null ? ProxyError.NO_BACKEND : ProxyError.UPSTREAM_FAILED,
+          failed == null ? "tenant has no backend" : "no other backend to retry on");
+      return;
+    }
+    Backend backend = pick.backend();
+    ex.backend = backend;
+    ex.fallback = pick.fallback();
+    HttpServerRequest req = ex.request();
+    Timeouts timeouts = ex.snapshot().config().timeouts();
+    RequestOptions options = new RequestOptions()
+        .setMethod(req.method())
+        .setHost(backend.host())
+        .setPort(backend.port())
+        .setSsl(backend.ssl())
+        .setURI(backend.target(ex.forwardPath(), req.query()))
+        .setConnectTimeout(timeouts.connect().toMillis());
+    client.request(options).onComplete(ar -> {
+      if (req.response().closed()) {
+        if (ar.succeeded()) {
+          ar.result().reset();
+        }
+        return;
+      }
+      if (ar.succeeded()) {
+        if (WebSocketTunnel.isUpgrade(req)) {
+          WebSocketTunnel.open(ex, ar.result(), this);
+        } else {
+          send(ex, ar.result(), retried);
+        }
+        return;
+      }
+      String why = "connect to " + backend.url() + " failed: " + describe(ar.cause());
+      backend.health().record(false, why, clock.instant());
+      if (!retried) {
+        attempt(ex, backend, true);
+      } else {
+        ex.fail(isTimeout(ar.cause()) ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED, why);
+      }
+    });
+  }
+
+  /** Copies the request head (without hop-by-hop headers) and adds the forwarding headers. */
+  static void copyRequestHead(Exchange ex, HttpClientRequest upstream) {
+    HttpServerRequest req = ex.request();
+    MultiMap headers = upstream.headers();
+    HopByHop.copy(req.headers(), headers, "host");
+    ForwardedHeaders.apply(req, headers);
+    headers.set("X-Request-ID", ex.requestId());
+    String clientHost = req.getHeader("Host");
+    boolean preserve = ex.tenant().config().preserveHost() && clientHost != null;
+    headers.set("Host", preserve ? clientHost : ex.backend().authority());
+  }
+
+  private void send(Exchange ex, HttpClientRequest upstream, boolean retried) {
+    HttpServerRequest req = ex.request();
+    HttpServerResponse resp = req.response();
+    Timeouts timeouts = ex.snapshot().config().timeouts();
+    copyRequestHead(ex, upstream);
+    boolean chunked = req.headers().contains("Transfer-Encoding");
+    boolean hasBody = chunked || (req.headers().contains("Content-Length") && !"0".equals(req.getHeader("Content-Length")));
+    if (chunked) {
+      upstream.setChunked(true);
+    }
+    if (req.headers().contains("Expect")) {
+      upstream.continueHandler(v -> resp.writeContinue());
+    }
+    upstream.earlyHintsHandler(hints -> resp.writeEarlyHints(hints));
+
+    boolean[] upstreamDone = {false};
+    ex.onClientClose(() -> {
+      if (!upstreamDone[0]) {
+        upstream.reset(); // the client left: abort the backend exchange, do not finish it
+      }
+    });
+
+    long maxBody = ex.snapshot().config().limits().maxBodySize();
+    ReadStream<Buffer> body = chunked && maxBody > 0 ? new LimitedReadStream(req, maxBody) : req;
+    body.pipe().endOnFailure(false).to(upstream).onComplete(ar -> {
+      if (ar.failed()) {
+        // The client's body broke off (disconnect, bad chunk, too large): the backend must never
+        // see a complete request, so its request is reset rather than ended.
+        upstream.reset();
+        if (ar.cause() instanceof LimitedReadStream.TooLarge) {
+          ex.fail(ProxyError.BODY_TOO_LARGE, ar.cause().getMessage());
+        } else if (!resp.closed()) {
+          ex.fail(ProxyError.BAD_REQUEST, "request body: " + describe(ar.cause()));
+        }
+        return;
+      }
+      upstream.idleTimeout(timeouts.responseHeader().toMillis());
+    });
+
+    upstream.response().onComplete(ar -> {
+      if (ar.failed()) {
+        upstreamDone[0] = true;
+        Throwable cause = ar.cause();
+        if (!retried && !hasBody && cause instanceof HttpClosedException && isIdempotent(req.method())) {
+          // A pooled connection the backend had already closed: the request was not processed.
+          attemptAgain(ex);
+          return;
+        }
+        ex.fail(isTimeout(cause) ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED,
+            "backend " + ex.backend().name() + ": " + describe(cause));
+        return;
+      }
+      upstream.idleTimeout(timeouts.idle().toMillis());
+      relay(ex, ar.result(), () -> upstreamDone[0] = true, upstream);
+    });
+  }
+
+  private void attemptAgain(Exchange ex) {
+    attempt(ex, null, true);
+  }
+
+  /** Sends the backend's response to the client: status, end-to-end headers, streamed body. */
+  void relay(Exchange ex, HttpClientResponse upstreamResponse, Runnable onDone, HttpClientRequest upstream) {
+    HttpServerRequest req = ex.request();
+    HttpServerResponse resp = req.response();
+    int status = upstreamResponse.statusCode();
+    resp.setStatusCode(status);
+    if (upstreamResponse.statusMessage() != null) {
+      resp.setStatusMessage(upstreamResponse.statusMessage());
+    }
+    HopByHop.copy(upstreamResponse.headers(), resp.headers(), null);
+    resp.headers().set("X-Request-ID", ex.requestId());
+    boolean noBody = req.method() == HttpMethod.HEAD || status == 204 || status == 304 || status < 200;
+    if (!noBody && !upstreamResponse.headers().contains("Content-Length") && req.version() != HttpVersion.HTTP_1_0) {
+      resp.setChunked(true);
+    }
+    upstreamResponse.pipe().endOnFailure(false).to(resp).onComplete(ar -> {
+      onDone.run();
+      if (ar.failed()) {
+        // Half a response must not look like a whole one: reset both sides.
+        ex.errorDetail = "response stream: " + describe(ar.cause());
+        upstream.reset();
+        resp.reset();
+      }
+    });
+  }
+
+  static boolean isIdempotent(HttpMethod m) {
+    return m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS || m == HttpMethod.TRACE;
+  }
+
+  static boolean isTimeout(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.util.concurrent.TimeoutException
+          || c instanceof io.netty.channel.ConnectTimeoutException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static String describe(Throwable t) {
+    String msg = t.getMessage();
+    return msg == null ? t.getClass().getSimpleName() : msg;
+  }
+}

@@ -1,0 +1,163 @@
+package dev.keystone.proxy;
+
+import dev.keystone.config.GatewayConfig;
+import dev.keystone.config.Limits;
+import dev.keystone.config.Timeouts;
+import dev.keystone.gateway.Snapshot;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.PoolOptions;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * One event loop's share of the proxy: an HTTP server on the shared listen port and its own
+ * pooled HTTP client to the backends (connections stay on the loop that uses them). Deploy one
+ * instance per event loop. The chain of interceptors is the whole request path, in order.
+ */
+public final class ProxyServer extends VerticleBase {
+
+  private final Supplier<Snapshot> snapshots;
+  private final GatewayConfig startConfig;
+  private final List<Interceptor> extra;
+  private final Clock clock;
+  private HttpServer server;
+  private HttpClient client;
+  private List<Interceptor> chain;
+  private List<Interceptor> rejectChain;
+  private HttpServerOptions serverOptions;
+  private final Map<HttpConnection, Long> headerTimers = new IdentityHashMap<>();
+
+  /**
+   * @param snapshots   the current snapshot, read once per request
+   * @param startConfig listen address, limits and timeouts (these need a restart to change)
+   * @param extra       interceptors placed after validation and before routing (admin endpoints)
+   */
+  public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock) {
+    this.snapshots = snapshots;
+    this.startConfig = startConfig;
+    this.extra = extra;
+    this.clock = clock;
+  }
+
+  @Override
+  public Future<?> start() {
+    Timeouts t = startConfig.timeouts();
+    Limits limits = startConfig.limits();
+    client = vertx.createHttpClient(new HttpClientOptions()
+            .setKeepAlive(true)
+            .setKeepAliveTimeout(30)
+            .setTcpNoDelay(true)
+            .setDecompressionSupported(false)
+            .setMaxHeaderSize(64 * 1024)
+            .setMaxInitialLineLength(16 * 1024)
+            .setTrustAll(true)
+            .setVerifyHost(false),
+        new PoolOptions().setHttp1MaxSize(512).setMaxWaitQueueSize(-1));
+    List<Interceptor> c = new ArrayList<>();
+    c.add(new RequestIds());
+    c.add(new AccessLog());
+    c.add(new RequestGuard());
+    c.addAll(extra);
+    c.add(new TenantRouting());
+    c.add(new Forwarder(client, clock));
+    chain = List.copyOf(c);
+    rejectChain = List.of(new RequestIds(), new AccessLog(), ProxyServer::rejectUndecodable);
+
+    serverOptions = new HttpServerOptions()
+        .setHost(startConfig.listen().host())
+        .setPort(startConfig.listen().port())
+        .setMaxHeaderSize(limits.maxHeaderSize())
+        .setMaxInitialLineLength(limits.maxUriLength() + 64)
+        .setIdleTimeout((int) t.idle().toMillis())
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setCompressionSupported(false)
+        .setDecompressionSupported(false)
+        .setHandle100ContinueAutomatically(false)
+        .setTcpNoDelay(true);
+    server = vertx.createHttpServer(serverOptions)
+        .connectionHandler(this::onConnection)
+        .invalidRequestHandler(req -> run(req, rejectChain))
+        .requestHandler(req -> run(req, chain));
+    return server.listen();
+  }
+
+  private void run(HttpServerRequest req, List<Interceptor> interceptors) {
+    Long timer = headerTimers.remove(req.connection());
+    if (timer != null) {
+      vertx.cancelTimer(timer);
+    }
+    // A kept-alive connection must send its next request's headers within the idle timeout.
+    HttpConnection conn = req.connection();
+    req.response().bodyEndHandler(v -> armHeaderTimer(conn, startConfig.timeouts().idle().toMillis()));
+    Exchange ex = new Exchange(req, snapshots.get(), interceptors);
+    try {
+      ex.next();
+    } catch (RuntimeException e) {
+      ex.fail(ProxyError.UPSTREAM_FAILED, "internal error: " + e);
+    }
+  }
+
+  private void onConnection(HttpConnection conn) {
+    StrictRequestDecoder.install(conn, serverOptions);
+    armHeaderTimer(conn, startConfig.timeouts().headerRead().toMillis());
+    conn.closeHandler(v -> {
+      Long timer = headerTimers.remove(conn);
+      if (timer != null) {
+        vertx.cancelTimer(timer);
+      }
+    });
+  }
+
+  /** Closes connections that do not deliver complete request headers in time (slowloris). */
+  private void armHeaderTimer(HttpConnection conn, long millis) {
+    long id = vertx.setTimer(millis, t -> {
+      headerTimers.remove(conn);
+      conn.close();
+    });
+    Long previous = headerTimers.put(conn, id);
+    if (previous != null) {
+      vertx.cancelTimer(previous);
+    }
+  }
+
+  /** Requests the decoder could not parse: the status says which limit or rule was broken. */
+  private static void rejectUndecodable(Exchange ex) {
+    Throwable cause = ex.request().decoderResult().cause();
+    if (cause instanceof TooLongHttpLineException) {
+      ex.fail(ProxyError.URI_TOO_LONG, "request line too long");
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      ex.fail(ProxyError.HEADERS_TOO_LARGE, "request headers too large");
+    } else {
+      ex.fail(ProxyError.BAD_REQUEST, "malformed request: " + (cause == null ? "?" : cause.getMessage()));
+    }
+  }
+
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  /** Stops accepting and lets in-flight requests finish, up to the timeout. */
+  public Future<Void> shutdown(long timeoutMillis) {
+    return server.shutdown(timeoutMillis, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server.close().compose(v -> client.close());
+  }
+}

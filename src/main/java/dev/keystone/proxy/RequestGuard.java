@@ -1,0 +1,80 @@
+package dev.keystone.proxy;
+
+import dev.keystone.config.Limits;
+import dev.keystone.routing.PathNormalizer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+
+import java.util.List;
+
+/**
+ * Refuses requests whose meaning is ambiguous, before anything reaches a backend: the classic
+ * request-smuggling shapes (several Host headers, obfuscated Transfer-Encoding, bad
+ * Content-Length), targets that are too long or not a path, and bodies declared too large.
+ * Content-Length together with Transfer-Encoding is caught even earlier, by
+ * {@link StrictRequestDecoder}, since the decoder would otherwise drop Content-Length silently.
+ */
+final class RequestGuard implements Interceptor {
+
+  @Override
+  public void handle(Exchange ex) {
+    HttpServerRequest req = ex.request();
+    Limits limits = ex.snapshot().config().limits();
+    if (req.uri().length() > limits.maxUriLength()) {
+      ex.fail(ProxyError.URI_TOO_LONG, "request target longer than " + limits.maxUriLength());
+      return;
+    }
+    List<String> hosts = req.headers().getAll("Host");
+    if (hosts.size() > 1) {
+      ex.fail(ProxyError.BAD_REQUEST, "several Host headers");
+      return;
+    }
+    if (hosts.isEmpty() && req.version() == HttpVersion.HTTP_1_1) {
+      ex.fail(ProxyError.BAD_REQUEST, "HTTP/1.1 request without Host");
+      return;
+    }
+    List<String> te = req.headers().getAll("Transfer-Encoding");
+    if (!te.isEmpty() && (te.size() > 1 || !te.get(0).equalsIgnoreCase("chunked")
+        || req.version() == HttpVersion.HTTP_1_0)) {
+      ex.fail(ProxyError.BAD_REQUEST, "unsupported Transfer-Encoding " + te);
+      return;
+    }
+    List<String> cl = req.headers().getAll("Content-Length");
+    if (cl.size() > 1 || (cl.size() == 1 && !isDigits(cl.get(0)))) {
+      ex.fail(ProxyError.BAD_REQUEST, "invalid Content-Length " + cl);
+      return;
+    }
+    if (cl.size() == 1 && limits.maxBodySize() > 0 && parse(cl.get(0)) > limits.maxBodySize()) {
+      ex.fail(ProxyError.BODY_TOO_LARGE, "Content-Length above " + limits.maxBodySize());
+      return;
+    }
+    if (req.method() == HttpMethod.CONNECT) {
+      ex.fail(ProxyError.NOT_IMPLEMENTED, "CONNECT is not supported");
+      return;
+    }
+    String path = PathNormalizer.normalize(req.path());
+    if (path == null) {
+      ex.fail(ProxyError.BAD_REQUEST, "request target is not a valid path");
+      return;
+    }
+    ex.path = path;
+    ex.next();
+  }
+
+  private static boolean isDigits(String s) {
+    if (s.isEmpty() || s.length() > 18) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static long parse(String s) {
+    return Long.parseLong(s);
+  }
+}

@@ -1,0 +1,33 @@
+package dev.keystone.proxy;
+
+import dev.keystone.gateway.Tenant;
+import dev.keystone.routing.Hosts;
+import dev.keystone.routing.RouteTable;
+
+/** Finds the tenant for the request and the path to forward (404 when none matches). */
+final class TenantRouting implements Interceptor {
+
+  @Override
+  public void handle(Exchange ex) {
+    String host = Hosts.normalize(ex.request().getHeader("Host"));
+    RouteTable.Match<Tenant> match = ex.snapshot().routes().match(host, ex.path());
+    if (match == null) {
+      ex.fail(ProxyError.NOT_FOUND, "no tenant for host '" + host + "' and path " + ex.path());
+      return;
+    }
+    ex.tenant = match.target();
+    ex.forwardPath = forwardPath(ex.path(), match.prefix(), match.target().config().stripPrefix());
+    ex.next();
+  }
+
+  /**
+   * The path the backend sees: with the matched prefix removed when stripping is on, keeping the
+   * leading '/' ("/acme/x" with prefix "/acme/" becomes "/x"; "/acme" and "/acme/" become "/").
+   */
+  static String forwardPath(String path, String prefix, boolean strip) {
+    if (!strip || prefix.isEmpty()) {
+      return path;
+    }
+    return path.length() >= prefix.length() ? path.substring(prefix.length() - 1) : "/";
+  }
+}

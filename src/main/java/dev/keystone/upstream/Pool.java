@@ -1,0 +1,55 @@
+package dev.keystone.upstream;
+
+import java.util.List;
+
+/** A tenant's backends and the policy that picks among them. */
+public final class Pool {
+
+  /** The pick for one attempt; {@code fallback} is true when no backend was healthy. */
+  public record Pick(Backend backend, boolean fallback) {
+  }
+
+  private final List<Backend> backends;
+  private final SelectionPolicy policy;
+
+  public Pool(List<Backend> backends, SelectionPolicy policy) {
+    this.backends = List.copyOf(backends);
+    this.policy = policy;
+  }
+
+  public List<Backend> backends() {
+    return backends;
+  }
+
+  /**
+   * Picks a backend. When none is healthy the first one is used anyway (the original fallback:
+   * health checks can be wrong, a request that might succeed beats a certain error). Returns
+   * null only when there is nothing left to try.
+   */
+  public Pick pick(Backend exclude) {
+    if (backends.isEmpty()) {
+      return null;
+    }
+    Backend b = policy.select(backends, exclude);
+    if (b != null) {
+      return new Pick(b, false);
+    }
+    Backend first = backends.get(0);
+    return first == exclude ? null : new Pick(first, true);
+  }
+
+  public int healthyCount() {
+    int n = 0;
+    for (Backend b : backends) {
+      if (b.healthy()) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** True when requests currently go to the fallback backend because none is healthy. */
+  public boolean inFallback() {
+    return !backends.isEmpty() && healthyCount() == 0;
+  }
+}
