@@ -88,13 +88,22 @@ public final class ConfigLoader {
       return d;
     }
     Timeouts t = new Timeouts(
-        s.duration("connect", d.connect()),
-        s.duration("response_header", d.responseHeader()),
-        s.duration("idle", d.idle()),
-        s.duration("header_read", d.headerRead()),
+        positive(s, "connect", d.connect()),
+        positive(s, "response_header", d.responseHeader()),
+        positive(s, "idle", d.idle()),
+        positive(s, "header_read", d.headerRead()),
         s.duration("shutdown", d.shutdown()));
     s.finish();
     return t;
+  }
+
+  private static Duration positive(Section s, String key, Duration defaultValue) {
+    Duration d = s.duration(key, defaultValue);
+    if (d.toMillis() < 1) {
+      s.problems().add(s.keyPath(key), "must be at least 1ms");
+      return defaultValue;
+    }
+    return d;
   }
 
   private static Limits bindLimits(Section s, Problems problems) {
@@ -128,10 +137,12 @@ public final class ConfigLoader {
   }
 
   private static TenantConfig bindTenant(Section t, Problems problems) {
-    String name = t.string("name", null);
-    if (name == null || name.isBlank()) {
+    if (!t.has("name")) {
       problems.add(t.line(), t.keyPath("name"), "missing: every tenant needs a name");
-      name = name == null ? "" : name;
+    }
+    String name = t.string("name", "");
+    if (t.has("name") && name.isBlank()) {
+      problems.add(t.keyPath("name"), "a tenant name must not be empty");
     }
     List<String> domains = t.strings("domains").stream().map(d -> d.trim().toLowerCase(Locale.ROOT)).toList();
     String prefix = t.string("path_prefix", null);
@@ -157,20 +168,24 @@ public final class ConfigLoader {
     for (Section s : t.sections("services")) {
       services.add(bindService(s, problems));
     }
+    if (t.has("services") && services.isEmpty() && script == null) {
+      problems.add(t.keyPath("services"), "the list is empty: a tenant needs at least one service (or a lua_script)");
+    }
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, services);
   }
 
   private static ServiceConfig bindService(Section s, Problems problems) {
-    String name = s.string("name", null);
-    if (name == null || name.isBlank()) {
+    if (!s.has("name")) {
       problems.add(s.line(), s.keyPath("name"), "missing: every service needs a name");
-      name = name == null ? "" : name;
     }
-    String url = s.string("url", null);
-    if (url == null) {
+    String name = s.string("name", "");
+    if (!s.has("url")) {
       problems.add(s.line(), s.keyPath("url"), "missing: every service needs a url such as http://127.0.0.1:3000");
-      url = "";
+    }
+    String url = s.string("url", "");
+    if (s.has("url") && url.isBlank()) {
+      problems.add(s.keyPath("url"), "the url is empty (an unset ${VAR}?)");
     }
     String health = s.string("health", "/");
     long weight = s.integer("weight", 1);

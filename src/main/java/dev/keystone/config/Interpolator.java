@@ -5,7 +5,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Replaces {@code ${NAME}} and {@code ${NAME:-default}} in config values with environment
+ * Replaces {@code ${NAME}} and {@code ${NAME:-default}} (default used when unset or empty) in config values with environment
  * variables, so secrets stay out of the file. {@code $${} writes a literal {@code ${}.
  */
 final class Interpolator {
@@ -31,8 +31,8 @@ final class Interpolator {
         replacement = "${";
       } else {
         String value = lookup.apply(m.group(1));
-        if (value == null) {
-          value = m.group(2);
+        if ((value == null || value.isEmpty()) && m.group(2) != null) {
+          value = m.group(2); // as in a shell, ":-" also replaces an empty value
         }
         if (value == null) {
           throw new IllegalArgumentException("environment variable " + m.group(1)

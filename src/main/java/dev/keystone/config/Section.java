@@ -37,6 +37,10 @@ final class Section {
     return path.isEmpty() ? key : path + "." + key;
   }
 
+  Problems problems() {
+    return problems;
+  }
+
   int line() {
     return node.line();
   }

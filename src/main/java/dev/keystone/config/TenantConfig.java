@@ -10,8 +10,8 @@ import java.util.List;
  * @param domains              lower-cased host names; entries may start with {@code *.}
  * @param pathPrefix           prefix starting and ending with {@code /}, or null
  * @param healthInterval       time between active health checks
- * @param rawHealthInterval    the interval exactly as written in seconds (0 when absent), for
- *                             the original {@code /tenants} output
+ * @param rawHealthInterval    the interval in whole seconds as configured (0 when absent, 10 when
+ *                             written as 0), for the original {@code /tenants} output
  * @param stripPrefix          whether the matched prefix is removed before forwarding
  * @param preserveHost         whether the client's Host header is sent to the backend
  * @param luaScript            name of the tenant's routing script, or null

@@ -105,8 +105,11 @@ public final class Gateway {
 
   /** Validates and applies a new config; returns its errors (empty when applied). */
   public synchronized ReloadResult reload(GatewayConfig next) {
-    if (!next.listen().equals(listen)) {
-      LOG.warning("the listen address changed to " + next.listen() + "; that takes a restart (still on " + listen + ")");
+    GatewayConfig running = current.get().config();
+    if (!next.limits().equals(running.limits()) || !next.timeouts().idle().equals(running.timeouts().idle())
+        || !next.timeouts().headerRead().equals(running.timeouts().headerRead())) {
+      LOG.warning("max_header_size, max_uri_length, timeouts.idle and timeouts.header_read are set on the "
+          + "listening socket: changes to them apply after a restart (max_body_size applies now)");
     }
     long version = current.get().version() + 1;
     apply(next, version);

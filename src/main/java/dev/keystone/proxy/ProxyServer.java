@@ -88,6 +88,8 @@ public final class ProxyServer extends VerticleBase {
         .setCompressionSupported(false)
         .setDecompressionSupported(false)
         .setHandle100ContinueAutomatically(false)
+        // HTTP/1.1 only for now: h2c upgrades would bypass the HTTP/1 checks of this chain.
+        .setHttp2ClearTextEnabled(false)
         .setTcpNoDelay(true);
     server = vertx.createHttpServer(serverOptions)
         .connectionHandler(this::onConnection)

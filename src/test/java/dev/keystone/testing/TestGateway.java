@@ -1,0 +1,109 @@
+package dev.keystone.testing;
+
+import dev.keystone.config.ConfigLoader;
+import dev.keystone.config.GatewayConfig;
+import dev.keystone.gateway.Gateway;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Clock;
+
+/**
+ * The real gateway, in this JVM, on an ephemeral loopback port, started from YAML text written
+ * to a temporary file (so reload-from-file works as in production).
+ */
+public final class TestGateway implements AutoCloseable {
+
+  private final Path file;
+  private final Gateway gateway;
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+
+  private TestGateway(Path file, Gateway gateway) {
+    this.file = file;
+    this.gateway = gateway;
+  }
+
+  /** Starts on {@code yaml}; a {@code listen:} line is added when the YAML has none. */
+  public static TestGateway start(String yaml) {
+    try {
+      Path dir = Files.createTempDirectory("keystone-test");
+      Path file = dir.resolve("config.yaml");
+      String text = yaml.contains("listen:") ? yaml : "listen: 127.0.0.1:0\n" + yaml;
+      Files.writeString(file, text);
+      ConfigLoader loader = new ConfigLoader();
+      GatewayConfig config = loader.load(file);
+      Gateway g = Await.result(Gateway.start(config, file, loader,
+          new Gateway.Options(2, "test", Clock.systemUTC())));
+      return new TestGateway(file, g);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (Exception e) {
+      throw new AssertionError("gateway did not start: " + e, e);
+    }
+  }
+
+  public Gateway gateway() {
+    return gateway;
+  }
+
+  public int port() {
+    return gateway.port();
+  }
+
+  public String base() {
+    return "http://127.0.0.1:" + port();
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  /** Rewrites the config file (a reload happens through the watcher or {@link Gateway#reloadFromFile}). */
+  public void rewrite(String yaml) {
+    try {
+      String text = yaml.contains("listen:") ? yaml : "listen: 127.0.0.1:0\n" + yaml;
+      Files.writeString(file, text);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public HttpResponse<String> get(String path, String... headers) {
+    return send(HttpRequest.newBuilder(URI.create(base() + path)).GET(), headers);
+  }
+
+  public HttpResponse<String> send(HttpRequest.Builder builder, String... headers) {
+    for (int i = 0; i + 1 < headers.length; i += 2) {
+      builder.header(headers[i], headers[i + 1]);
+    }
+    try {
+      return http.send(builder.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  public HttpClient http() {
+    return http;
+  }
+
+  /** A raw socket to the gateway, for requests no well-behaved client would send. */
+  public RawHttp raw() {
+    return new RawHttp("127.0.0.1", port());
+  }
+
+  @Override
+  public void close() {
+    Await.result(gateway.close());
+  }
+}
