@@ -33,6 +33,7 @@ public final class ErrorResponder {
       // unread body may follow): close it once the answer is out.
       response.putHeader("Connection", "close");
       response.end(body).onComplete(v -> ex.request().connection().close());
+      StrictRequestDecoder.flushNow(ex.request().connection());
     } else {
       response.end(body);
     }

@@ -39,7 +39,11 @@ final class Forwarder implements Interceptor {
 
   @Override
   public void handle(Exchange ex) {
-    ex.request().pause(); // nothing is read from the client until a backend is connected
+    HttpServerRequest req = ex.request();
+    req.pause(); // nothing is read from the client until a backend is connected
+    // A body that fails to decode while the backend connection is being opened: answer now,
+    // before Vert.x closes the connection (the pipe to the backend replaces this handler).
+    req.exceptionHandler(t -> ex.fail(ProxyError.BAD_REQUEST, "request body: " + describe(t)));
     attempt(ex, null, false);
   }
 
@@ -110,7 +114,10 @@ final class Forwarder implements Interceptor {
       upstream.setChunked(true);
     }
     if (req.headers().contains("Expect")) {
+      // The client waits for 100 Continue before sending its body, so the head must go out now
+      // (Vert.x would otherwise hold it until the first body bytes).
       upstream.continueHandler(v -> resp.writeContinue());
+      upstream.sendHead();
     }
     upstream.earlyHintsHandler(hints -> resp.writeEarlyHints(hints));
 
@@ -125,14 +132,14 @@ final class Forwarder implements Interceptor {
     ReadStream<Buffer> body = chunked && maxBody > 0 ? new LimitedReadStream(req, maxBody) : req;
     body.pipe().endOnFailure(false).to(upstream).onComplete(ar -> {
       if (ar.failed()) {
-        // The client's body broke off (disconnect, bad chunk, too large): the backend must never
-        // see a complete request, so its request is reset rather than ended.
-        upstream.reset();
+        // The client's body broke off (disconnect, bad chunk, too large): answer the client
+        // first, then reset the backend's request so it never sees a complete one.
         if (ar.cause() instanceof LimitedReadStream.TooLarge) {
           ex.fail(ProxyError.BODY_TOO_LARGE, ar.cause().getMessage());
         } else if (!resp.closed()) {
           ex.fail(ProxyError.BAD_REQUEST, "request body: " + describe(ar.cause()));
         }
+        upstream.reset();
         return;
       }
       upstream.idleTimeout(timeouts.responseHeader().toMillis());

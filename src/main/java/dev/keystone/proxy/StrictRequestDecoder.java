@@ -29,6 +29,17 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     throw new IllegalArgumentException("request has both Content-Length and Transfer-Encoding");
   }
 
+  /**
+   * Flushes what was written to the connection. Needed when answering a request whose body
+   * failed to decode: Vert.x closes the channel right after, inside the same read, when its
+   * batched writes would not have been flushed yet.
+   */
+  static void flushNow(HttpConnection connection) {
+    if (connection instanceof HttpServerConnection internal) {
+      internal.channelHandlerContext().flush();
+    }
+  }
+
   /** Replaces the decoder of an HTTP/1 connection; returns false if the pipeline is not the expected one. */
   static boolean install(HttpConnection connection, HttpServerOptions options) {
     if (!(connection instanceof HttpServerConnection internal)) {
