@@ -1,0 +1,146 @@
+package dev.keystone.app;
+
+import dev.keystone.testing.GatewayProcess;
+import dev.keystone.testing.TestBackend;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The gateway as users run it: its own process, flags, signals and exit codes. */
+class CommandLineTest {
+
+  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  static final Path COMPAT = Path.of("src/test/resources/compat").toAbsolutePath();
+
+  static HttpResponse<String> get(int port, String path, String host) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(20));
+    if (host != null) {
+      b.header("Host", host);
+    }
+    return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void validateAcceptsTheOriginalFilesAndRejectsBadOnesWithLines(@TempDir Path dir) throws Exception {
+    GatewayProcess.Result ok = GatewayProcess.run(dir, "validate", COMPAT.resolve("v1.3-lua-engine.yaml").toString());
+    assertThat(ok.exitCode()).as(ok.output()).isZero();
+    assertThat(ok.output()).contains("OK, 3 tenant(s)");
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(bad, "tenants:\n  - name: a\n    path_prefix: nope\n    servces: []\n");
+    GatewayProcess.Result r = GatewayProcess.run(dir, "validate", bad.toString());
+    assertThat(r.exitCode()).isEqualTo(1);
+    assertThat(r.output()).contains(bad + ":3: tenants[0].path_prefix: invalid path_prefix 'nope'")
+        .contains(bad + ":4: tenants[0].servces: unknown key (did you mean 'services'?)");
+  }
+
+  @Test
+  void versionAndUsage(@TempDir Path dir) {
+    GatewayProcess.Result v = GatewayProcess.run(dir, "--version");
+    assertThat(v.exitCode()).isZero();
+    assertThat(v.output()).startsWith("keystone ");
+    GatewayProcess.Result bad = GatewayProcess.run(dir, "--no-such-flag");
+    assertThat(bad.exitCode()).isEqualTo(2);
+    assertThat(bad.output()).contains("unknown argument '--no-such-flag'").contains("usage:");
+  }
+
+  @Test
+  void embeddedDefaultServesDemoTenants(@TempDir Path dir) throws Exception {
+    try (GatewayProcess p = GatewayProcess.start(dir, List.of(), "--listen", "127.0.0.1:0")) {
+      int port = p.awaitListening();
+      assertThat(p.output()).contains("config: embedded default").contains("Try it:");
+      HttpResponse<String> web = get(port, "/web/hello", null);
+      assertThat(web.statusCode()).isEqualTo(200);
+      assertThat(web.body()).contains("\"path\" : \"/hello\"");
+      assertThat(get(port, "/users", "api.demo.localhost").body()).contains("\"path\" : \"/api/users\"");
+      assertThat(get(port, "/v2/users", "api.demo.localhost").body()).contains("\"backend\" : \"green\"");
+      assertThat(get(port, "/health", null).body()).contains("\"status\":\"healthy\"");
+    }
+  }
+
+  @Test
+  void originalFlagsAndConfigYamlInTheWorkingDirectory(@TempDir Path dir) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try (TestBackend backend = new TestBackend(vertx, "orig")) {
+      Files.writeString(dir.resolve("config.yaml"), """
+          tenants:
+            - name: orig
+              path_prefix: /o/
+              services: [{ name: orig, url: "%s", health: /health }]
+          """.formatted(backend.url()));
+      try (GatewayProcess p = GatewayProcess.start(dir, List.of(), "-addr", "127.0.0.1:0")) {
+        int port = p.awaitListening();
+        assertThat(get(port, "/o/x", null).body()).isEqualTo("orig /x");
+      }
+      Path other = dir.resolve("other.yaml");
+      Files.copy(dir.resolve("config.yaml"), other);
+      try (GatewayProcess p = GatewayProcess.start(dir, List.of(), "-config", other.toString(), "-addr", "127.0.0.1:0")) {
+        int port = p.awaitListening();
+        assertThat(p.output()).contains("config: " + other);
+        assertThat(get(port, "/o/y", null).body()).isEqualTo("orig /y");
+      }
+    } finally {
+      vertx.close();
+    }
+  }
+
+  @Test
+  void sighupReloadsAndSigtermDrainsThenExitsZero(@TempDir Path dir) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try (TestBackend a = new TestBackend(vertx, "a"); TestBackend b = new TestBackend(vertx, "b")) {
+      Path config = dir.resolve("gw.yaml");
+      String template = """
+          timeouts: { shutdown: 20s }
+          tenants:
+            - name: t
+              path_prefix: /t/
+              services: [{ name: x, url: "%s", health: /health }]
+          """;
+      Files.writeString(config, template.formatted(a.url()));
+      try (GatewayProcess p = GatewayProcess.start(dir, List.of(), "--config", config.toString(), "--listen", "127.0.0.1:0")) {
+        int port = p.awaitListening();
+        assertThat(get(port, "/t/1", null).body()).isEqualTo("a /1");
+
+        Files.writeString(config, template.formatted(b.url()));
+        p.signal("HUP");
+        dev.keystone.testing.Await.until("SIGHUP applied the new config", () -> {
+          try {
+            return get(port, "/t/2", null).body().equals("b /2");
+          } catch (Exception e) {
+            return false;
+          }
+        });
+
+        int seenBefore = b.requests();
+        Promise<Void> release = Promise.promise();
+        b.handler(req -> release.future().onComplete(v -> req.response().end("slow done")));
+        CompletableFuture<HttpResponse<String>> inFlight = HTTP.sendAsync(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/t/slow")).build(),
+            HttpResponse.BodyHandlers.ofString());
+        dev.keystone.testing.Await.until("the slow request reached the backend", () -> b.requests() > seenBefore);
+        p.signal("TERM");
+        dev.keystone.testing.Await.until("shutdown started", () -> p.output().contains("shutting down"));
+        vertx.setTimer(300, t -> release.complete());
+        HttpResponse<String> r = inFlight.get(20, TimeUnit.SECONDS);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("slow done");
+        assertThat(p.waitForExit(Duration.ofSeconds(30))).as(p.output()).isZero();
+      }
+    } finally {
+      vertx.close();
+    }
+  }
+}
