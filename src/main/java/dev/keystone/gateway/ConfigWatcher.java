@@ -23,7 +23,7 @@ final class ConfigWatcher implements AutoCloseable {
   private final Path file;
   private final Runnable onChange;
   private final long timer;
-  private byte[] digest;
+  private volatile byte[] digest;
 
   ConfigWatcher(Vertx vertx, Path file, Runnable onChange) {
     this.vertx = vertx;
@@ -36,19 +36,29 @@ final class ConfigWatcher implements AutoCloseable {
     }, false));
   }
 
-  private synchronized void poll() {
+  private void poll() {
     byte[] now = digest();
     if (now != null && !Arrays.equals(now, digest)) {
-      digest = now;
-      onChange.run();
+      onChange.run(); // the reload reads the file and reports what it saw through seen()
     }
+  }
+
+  /** Records the content a reload just read, so that the same content is not reloaded twice. */
+  void seen(byte[] content) {
+    digest = sha256(content);
   }
 
   private byte[] digest() {
     try {
-      return MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
+      return sha256(Files.readAllBytes(file));
     } catch (IOException e) {
       return null; // briefly missing while being replaced: try again next time
+    }
+  }
+
+  static byte[] sha256(byte[] content) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(content);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

@@ -13,6 +13,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -124,7 +127,14 @@ public final class Gateway {
           List.of("running on the embedded default config: there is no file to reload"));
     }
     try {
-      return reload(loader.load(configFile).withListen(listen));
+      byte[] content = Files.readAllBytes(configFile);
+      if (watcher != null) {
+        watcher.seen(content);
+      }
+      return reload(loader.parse(new String(content, StandardCharsets.UTF_8), configFile.toString()).withListen(listen));
+    } catch (IOException e) {
+      LOG.warning("reload failed, still serving config version " + current.get().version() + ": cannot read " + configFile + ": " + e);
+      return new ReloadResult(false, current.get().version(), List.of(configFile + ": cannot read file: " + e));
     } catch (ConfigException e) {
       LOG.warning("reload rejected, still serving config version " + current.get().version() + ": " + e.getMessage());
       return new ReloadResult(false, current.get().version(),

@@ -1,0 +1,191 @@
+package dev.keystone.gateway;
+
+import dev.keystone.testing.Await;
+import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TestGateway;
+import dev.keystone.upstream.BackendHealth;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Hot reload: validated first, swapped atomically, nothing in flight dropped. */
+class ReloadTest {
+
+  static final String TEMPLATE = """
+      tenants:
+        - name: t
+          path_prefix: /t/
+          health_interval: %s
+          services: [{ name: s, url: "%s", health: /health }]
+        - name: ws
+          path_prefix: /ws/
+          services: [{ name: ws, url: "http://127.0.0.1:%d" }]
+      """;
+
+  Vertx vertx;
+  TestBackend a;
+  TestBackend b;
+  int wsPort;
+  TestGateway gw;
+
+  @BeforeEach
+  void start() {
+    vertx = Vertx.vertx();
+    a = new TestBackend(vertx, "a");
+    b = new TestBackend(vertx, "b");
+    wsPort = vertx.createHttpServer().webSocketHandler(ws -> ws.handler(buf -> ws.writeTextMessage("echo:" + buf)))
+        .listen(0, "127.0.0.1").await().actualPort();
+    gw = TestGateway.start(TEMPLATE.formatted("1h", a.url(), wsPort));
+  }
+
+  @AfterEach
+  void stop() {
+    gw.close();
+    vertx.close();
+  }
+
+  String config(String interval, TestBackend target) {
+    return TEMPLATE.formatted(interval, target.url(), wsPort);
+  }
+
+  @Test
+  void reloadUnderTrafficFailsNoRequest() throws Exception {
+    AtomicBoolean running = new AtomicBoolean(true);
+    ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    AtomicInteger ok = new AtomicInteger();
+    List<Thread> clients = new ArrayList<>();
+    for (int c = 0; c < 3; c++) {
+      Thread t = new Thread(() -> {
+        for (int i = 0; i < 5000 && running.get(); i++) {
+          try {
+            HttpResponse<String> r = gw.get("/t/n" + i);
+            if (r.statusCode() == 200) {
+              ok.incrementAndGet();
+            } else {
+              failures.add(r.statusCode() + " " + r.body());
+            }
+          } catch (RuntimeException e) {
+            failures.add(e.toString());
+          }
+        }
+      });
+      t.start();
+      clients.add(t);
+    }
+    for (int i = 0; i < 10; i++) {
+      TestBackend target = i % 2 == 0 ? b : a;
+      gw.rewrite(config("1h", target));
+      ReloadResult r = gw.gateway().reloadFromFile();
+      assertThat(r.applied()).isTrue();
+      int before = ok.get();
+      Await.until("traffic flows after reload " + i, () -> ok.get() > before + 20);
+    }
+    running.set(false);
+    for (Thread t : clients) {
+      t.join();
+    }
+    assertThat(failures).isEmpty();
+    assertThat(ok.get()).isGreaterThan(200);
+    assertThat(a.requests()).isPositive();
+    assertThat(b.requests()).isPositive();
+    assertThat(gw.gateway().snapshot().version()).isEqualTo(11);
+  }
+
+  @Test
+  void anInvalidConfigIsRejectedWithItsErrorsAndTheOldOneKeepsServing() {
+    gw.rewrite(config("1h", b) + "  - name: broken\n    path_prefix: nope\n    servcies: []\n");
+    HttpResponse<String> r = gw.send(HttpRequest.newBuilder(URI.create(gw.base() + "/reload"))
+        .POST(HttpRequest.BodyPublishers.noBody()));
+    assertThat(r.statusCode()).isEqualTo(422);
+    JsonObject body = new JsonObject(r.body());
+    assertThat(body.getBoolean("applied")).isFalse();
+    assertThat(body.getLong("config_version")).isEqualTo(1);
+    assertThat(body.getJsonArray("errors").encode())
+        .contains(gw.file() + ":11: tenants[2].path_prefix: invalid path_prefix 'nope'")
+        .contains("tenants[2].servcies: unknown key (did you mean 'services'?)");
+    assertThat(gw.get("/t/x").body()).isEqualTo("a /x");
+    assertThat(gw.gateway().snapshot().version()).isEqualTo(1);
+  }
+
+  @Test
+  void aValidReloadByRequestAnswersWithTheNewVersion() {
+    gw.rewrite(config("1h", b));
+    HttpResponse<String> r = gw.send(HttpRequest.newBuilder(URI.create(gw.base() + "/reload"))
+        .POST(HttpRequest.BodyPublishers.noBody()));
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(new JsonObject(r.body()).getLong("config_version")).isEqualTo(2);
+    assertThat(gw.get("/t/x").body()).isEqualTo("b /x");
+  }
+
+  @Test
+  void aChangedFileIsReloadedWithoutBeingAsked() {
+    gw.rewrite(config("1h", b));
+    Await.until("the watcher applied the change", () -> gw.get("/t/x").body().equals("b /x"));
+  }
+
+  @Test
+  void healthOfUnchangedBackendsCarriesOver() {
+    Await.until("a healthy", () -> gw.gateway().snapshot().tenants().get(0).pool().backends().get(0).healthy());
+    BackendHealth state = gw.gateway().snapshot().tenants().get(0).pool().backends().get(0).health();
+    // a new tenant and a new interval, same backend: its state object, and so its health, are kept
+    gw.rewrite(config("2h", a) + "  - name: extra\n    path_prefix: /extra/\n    services: [{ name: e, url: \"" + b.url() + "\" }]\n");
+    assertThat(gw.gateway().reloadFromFile().applied()).isTrue();
+    assertThat(gw.gateway().snapshot().tenants().get(0).pool().backends().get(0).health()).isSameAs(state);
+    assertThat(gw.gateway().snapshot().tenants().get(0).pool().backends().get(0).healthy()).isTrue();
+  }
+
+  @Test
+  void anInFlightRequestFinishesOnTheConfigItStartedWith() throws Exception {
+    Promise<Void> release = Promise.promise();
+    a.handler(req -> release.future().onComplete(v -> req.response().end("old backend")));
+    CompletableFuture<HttpResponse<String>> inFlight = gw.http().sendAsync(
+        HttpRequest.newBuilder(URI.create(gw.base() + "/t/slow")).build(), HttpResponse.BodyHandlers.ofString());
+    Await.until("request at backend a", () -> a.requests() == 1);
+    gw.rewrite(config("1h", b));
+    assertThat(gw.gateway().reloadFromFile().applied()).isTrue();
+    assertThat(gw.get("/t/new").body()).isEqualTo("b /new");
+    release.complete();
+    assertThat(inFlight.get(10, TimeUnit.SECONDS).body()).isEqualTo("old backend");
+  }
+
+  @Test
+  void anOpenWebSocketSurvivesAReloadThatRemovesItsTenant() throws Exception {
+    WebSocketClient client = vertx.createWebSocketClient();
+    WebSocket ws = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(gw.port()).setURI("/ws/"))
+        .await(10, TimeUnit.SECONDS);
+    ConcurrentLinkedQueue<String> replies = new ConcurrentLinkedQueue<>();
+    ws.textMessageHandler(replies::add);
+    ws.writeTextMessage("before");
+    Await.until("first echo", () -> replies.contains("echo:before"));
+    gw.rewrite("""
+        tenants:
+          - name: t
+            path_prefix: /t/
+            services: [{ name: s, url: "%s" }]
+        """.formatted(a.url()));
+    assertThat(gw.gateway().reloadFromFile().applied()).isTrue();
+    assertThat(gw.get("/ws/").statusCode()).as("the tenant is gone for new requests").isEqualTo(404);
+    ws.writeTextMessage("after");
+    Await.until("echo after the reload", () -> replies.contains("echo:after"));
+    client.close();
+  }
+}
