@@ -1,0 +1,162 @@
+package dev.keystone.proxy;
+
+import dev.keystone.testing.GatewayProcess;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Supplier;
+import java.util.zip.CRC32C;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A 1 GiB upload and a 1 GiB download through a gateway process whose heap is capped at 48 MiB:
+ * if any part of the path buffered a body whole, the process would run out of memory. The bytes
+ * are checked end to end with a CRC32C.
+ */
+class LargeBodyStreamingTest {
+
+  static final long SIZE = 1L << 30;
+  static final int CHUNK = 64 * 1024;
+  static Vertx vertx;
+  static HttpServer backend;
+
+  /** Deterministic content: chunk i is filled with a pattern derived from i. */
+  static byte[] chunk(long index) {
+    byte[] b = new byte[CHUNK];
+    for (int i = 0; i < CHUNK; i++) {
+      b[i] = (byte) (index * 31 + i * 7);
+    }
+    return b;
+  }
+
+  @BeforeAll
+  static void startBackend() {
+    vertx = Vertx.vertx();
+    backend = vertx.createHttpServer().requestHandler(req -> {
+      if (req.path().equals("/upload")) {
+        CRC32C crc = new CRC32C();
+        long[] n = {0};
+        req.handler(buf -> {
+          crc.update(buf.getBytes());
+          n[0] += buf.length();
+        });
+        req.endHandler(v -> req.response().end(n[0] + " " + Long.toHexString(crc.getValue())));
+      } else if (req.path().equals("/download")) {
+        HttpServerResponse resp = req.response().putHeader("Content-Length", Long.toString(SIZE));
+        writeChunks(resp, new long[] {0});
+      } else {
+        req.response().end("ok");
+      }
+    }).listen(0, "127.0.0.1").await();
+  }
+
+  /** Writes chunks while the response accepts them, resuming on drain: backpressure, no buffering. */
+  static void writeChunks(HttpServerResponse resp, long[] next) {
+    while (next[0] * CHUNK < SIZE) {
+      if (resp.writeQueueFull()) {
+        resp.drainHandler(v -> writeChunks(resp, next));
+        return;
+      }
+      resp.write(Buffer.buffer(chunk(next[0]++)));
+    }
+    resp.end();
+  }
+
+  @AfterAll
+  static void stop() {
+    vertx.close();
+  }
+
+  static long expectedCrc() {
+    CRC32C crc = new CRC32C();
+    for (long i = 0; i * CHUNK < SIZE; i++) {
+      crc.update(chunk(i));
+    }
+    return crc.getValue();
+  }
+
+  @Test
+  void oneGibibyteEachWayWithASmallHeap(@TempDir Path dir) throws Exception {
+    Path config = dir.resolve("big.yaml");
+    Files.writeString(config, """
+        listen: 127.0.0.1:0
+        tenants:
+          - name: big
+            path_prefix: /big/
+            services: [{ name: b, url: "http://127.0.0.1:%d" }]
+        """.formatted(backend.actualPort()));
+    try (GatewayProcess gw = GatewayProcess.start(dir, List.of("-Xmx48m", "-XX:+ExitOnOutOfMemoryError"),
+        "--config", config.toString())) {
+      int port = gw.awaitListening();
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      long expected = expectedCrc();
+
+      Supplier<InputStream> body = () -> new InputStream() {
+        long index;
+        byte[] current = new byte[0];
+        int pos;
+
+        @Override
+        public int read() {
+          byte[] one = new byte[1];
+          return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+          if (pos == current.length) {
+            if (index * CHUNK >= SIZE) {
+              return -1;
+            }
+            current = chunk(index++);
+            pos = 0;
+          }
+          int n = Math.min(len, current.length - pos);
+          System.arraycopy(current, pos, b, off, n);
+          pos += n;
+          return n;
+        }
+      };
+      HttpResponse<String> up = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/big/upload"))
+              .timeout(Duration.ofMinutes(5))
+              .POST(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(body), SIZE)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(up.statusCode()).as(gw.output()).isEqualTo(200);
+      assertThat(up.body()).isEqualTo(SIZE + " " + Long.toHexString(expected));
+
+      HttpResponse<InputStream> down = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/big/download"))
+          .timeout(Duration.ofMinutes(5)).build(), HttpResponse.BodyHandlers.ofInputStream());
+      assertThat(down.statusCode()).isEqualTo(200);
+      CRC32C crc = new CRC32C();
+      long total = 0;
+      try (InputStream in = down.body()) {
+        byte[] buf = new byte[CHUNK];
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+          crc.update(buf, 0, n);
+          total += n;
+        }
+      }
+      assertThat(total).isEqualTo(SIZE);
+      assertThat(crc.getValue()).isEqualTo(expected);
+      assertThat(gw.output()).doesNotContain("OutOfMemoryError");
+      System.out.printf("1 GiB up and down through a 48 MiB-heap gateway: peak RSS %d MiB%n", gw.peakRssKib() / 1024);
+    }
+  }
+}
