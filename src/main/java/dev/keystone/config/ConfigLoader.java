@@ -183,8 +183,9 @@ public final class ConfigLoader {
     if (!s.has("url")) {
       problems.add(s.line(), s.keyPath("url"), "missing: every service needs a url such as http://127.0.0.1:3000");
     }
+    int errorsBefore = problems.errors.size();
     String url = s.string("url", "");
-    if (s.has("url") && url.isBlank()) {
+    if (s.has("url") && url.isBlank() && problems.errors.size() == errorsBefore) {
       problems.add(s.keyPath("url"), "the url is empty (an unset ${VAR}?)");
     }
     String health = s.string("health", "/");
