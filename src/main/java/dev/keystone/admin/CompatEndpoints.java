@@ -9,6 +9,7 @@ import dev.keystone.proxy.Exchange;
 import dev.keystone.proxy.Interceptor;
 import dev.keystone.routing.Hosts;
 import dev.keystone.upstream.Backend;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
@@ -58,10 +59,18 @@ public final class CompatEndpoints implements Interceptor {
     } else if (rest.equals("/tenants") && read) {
       json(req, 200, tenants(snapshot).encode());
     } else if (rest.equals("/reload") && req.method() == HttpMethod.POST && isLoopback(req)) {
-      ReloadResult r = reloader.get();
-      JsonObject body = new JsonObject().put("applied", r.applied()).put("config_version", r.version())
-          .put("errors", new JsonArray(r.errors()));
-      json(req, r.applied() ? 200 : 422, body.encode());
+      // Reading and validating a file is blocking work: keep it off the event loop.
+      Vertx.currentContext().owner().executeBlocking(reloader::get, false).onComplete(ar -> {
+        if (ar.failed()) {
+          json(req, 500, new JsonObject().put("applied", false)
+              .put("errors", new JsonArray().add(String.valueOf(ar.cause()))).encode());
+          return;
+        }
+        ReloadResult r = ar.result();
+        JsonObject body = new JsonObject().put("applied", r.applied()).put("config_version", r.version())
+            .put("errors", new JsonArray(r.errors()));
+        json(req, r.applied() ? 200 : 422, body.encode());
+      });
     } else {
       ex.next();
     }

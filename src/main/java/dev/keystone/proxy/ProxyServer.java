@@ -105,7 +105,11 @@ public final class ProxyServer extends VerticleBase {
     }
     // A kept-alive connection must send its next request's headers within the idle timeout.
     HttpConnection conn = req.connection();
-    req.response().bodyEndHandler(v -> armHeaderTimer(conn, startConfig.timeouts().idle().toMillis()));
+    req.response().bodyEndHandler(v -> {
+      if (req.response().getStatusCode() != 101) { // an upgraded connection is a tunnel now
+        armHeaderTimer(conn, startConfig.timeouts().idle().toMillis());
+      }
+    });
     Exchange ex = new Exchange(req, snapshots.get(), interceptors);
     try {
       ex.next();

@@ -156,7 +156,8 @@ class LargeBodyStreamingTest {
       assertThat(total).isEqualTo(SIZE);
       assertThat(crc.getValue()).isEqualTo(expected);
       assertThat(gw.output()).doesNotContain("OutOfMemoryError");
-      System.out.printf("1 GiB up and down through a 48 MiB-heap gateway: peak RSS %d MiB%n", gw.peakRssKib() / 1024);
+      java.util.logging.Logger.getLogger("test").info("1 GiB up and down through a 48 MiB-heap gateway: peak RSS "
+          + gw.peakRssKib() / 1024 + " MiB");
     }
   }
 }
