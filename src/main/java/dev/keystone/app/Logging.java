@@ -7,9 +7,8 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
-import java.util.logging.StreamHandler;
 
-/** One line per log record on standard output: time, level, logger, message. */
+/** One line per log record on standard output (written off the event loops): time, level, logger, message. */
 public final class Logging {
 
   private Logging() {
@@ -20,13 +19,8 @@ public final class Logging {
     for (Handler h : root.getHandlers()) {
       root.removeHandler(h);
     }
-    StreamHandler handler = new StreamHandler(out, new OneLine()) {
-      @Override
-      public synchronized void publish(LogRecord record) {
-        super.publish(record);
-        flush();
-      }
-    };
+    Handler handler = new AsyncLogHandler(out);
+    handler.setFormatter(new OneLine());
     handler.setLevel(Level.ALL);
     root.addHandler(handler);
     root.setLevel(Level.INFO);

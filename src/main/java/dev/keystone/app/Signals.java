@@ -17,6 +17,12 @@ final class Signals {
   private Signals() {
   }
 
+  private static void flushLogs() {
+    for (java.util.logging.Handler h : Logger.getLogger("").getHandlers()) {
+      h.flush();
+    }
+  }
+
   static void install(Gateway gateway, DemoBackends demo) {
     Signal.handle(new Signal("HUP"), s -> {
       LOG.info("SIGHUP: reloading");
@@ -30,9 +36,11 @@ final class Signals {
           demo.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
         }
         LOG.info("stopped");
+        flushLogs();
         System.exit(0);
       } catch (Exception e) {
         LOG.warning("shutdown did not complete cleanly: " + e);
+        flushLogs();
         System.exit(1);
       }
     };

@@ -108,6 +108,7 @@ final class Forwarder implements Interceptor {
     HttpServerResponse resp = req.response();
     Timeouts timeouts = ex.snapshot().config().timeouts();
     copyRequestHead(ex, upstream);
+    upstream.exceptionHandler(Forwarder::handledElsewhere);
     boolean chunked = req.headers().contains("Transfer-Encoding");
     boolean hasBody = chunked || (req.headers().contains("Content-Length") && !"0".equals(req.getHeader("Content-Length")));
     if (chunked) {
@@ -191,6 +192,13 @@ final class Forwarder implements Interceptor {
         resp.reset();
       }
     });
+  }
+
+  /**
+   * Upstream failures are handled through the response future and the pipes; without this
+   * handler Vert.x would also log each one as an unhandled error.
+   */
+  static void handledElsewhere(Throwable t) {
   }
 
   static boolean isIdempotent(HttpMethod m) {

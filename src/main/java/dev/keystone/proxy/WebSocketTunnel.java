@@ -26,6 +26,7 @@ final class WebSocketTunnel {
   static void open(Exchange ex, HttpClientRequest upstream, Forwarder forwarder) {
     HttpServerRequest req = ex.request();
     Forwarder.copyRequestHead(ex, upstream);
+    upstream.exceptionHandler(Forwarder::handledElsewhere);
     // Upgrade and Connection are hop-by-hop, but for an upgrade they are the point.
     upstream.headers().set("Connection", "Upgrade").set("Upgrade", req.getHeader("Upgrade"));
     upstream.connect().onComplete(ar -> {

@@ -61,7 +61,8 @@ class CommandLineTest {
   void embeddedDefaultServesDemoTenants(@TempDir Path dir) throws Exception {
     try (GatewayProcess p = GatewayProcess.start(dir, List.of(), "--listen", "127.0.0.1:0")) {
       int port = p.awaitListening();
-      assertThat(p.output()).contains("config: embedded default").contains("Try it:");
+      dev.keystone.testing.Await.until("the hints are printed", () -> p.output().contains("Try it:"));
+      assertThat(p.output()).contains("config: embedded default");
       HttpResponse<String> web = get(port, "/web/hello", null);
       assertThat(web.statusCode()).isEqualTo(200);
       assertThat(web.body()).contains("\"path\" : \"/hello\"");
