@@ -123,6 +123,7 @@ final class Forwarder implements Interceptor {
     upstream.earlyHintsHandler(hints -> resp.writeEarlyHints(hints));
 
     boolean[] upstreamDone = {false};
+    boolean[] responded = {false};
     ex.onClientClose(() -> {
       if (!upstreamDone[0]) {
         upstream.reset(); // the client left: abort the backend exchange, do not finish it
@@ -143,10 +144,15 @@ final class Forwarder implements Interceptor {
         upstream.reset();
         return;
       }
-      upstream.idleTimeout(timeouts.responseHeader().toMillis());
+      if (!responded[0]) {
+        // Cancelled by Vert.x when the response head arrives. Not armed after an early
+        // response: a late timer would reset a connection that is back in the pool.
+        upstream.idleTimeout(timeouts.responseHeader().toMillis());
+      }
     });
 
     upstream.response().onComplete(ar -> {
+      responded[0] = true;
       if (ar.failed()) {
         upstreamDone[0] = true;
         Throwable cause = ar.cause();
@@ -159,7 +165,8 @@ final class Forwarder implements Interceptor {
             "backend " + ex.backend().name() + ": " + describe(cause));
         return;
       }
-      upstream.idleTimeout(timeouts.idle().toMillis());
+      // A backend that goes quiet mid-body is cut off by the connection's idle timeout (set on
+      // the client), not by a per-request timer: one per request would outlive the request.
       relay(ex, ar.result(), () -> upstreamDone[0] = true, upstream);
     });
   }

@@ -61,6 +61,8 @@ public final class ProxyServer extends VerticleBase {
     client = vertx.createHttpClient(new HttpClientOptions()
             .setKeepAlive(true)
             .setKeepAliveTimeout(30)
+            .setIdleTimeout((int) t.idle().toMillis())
+            .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
             .setTcpNoDelay(true)
             .setDecompressionSupported(false)
             .setMaxHeaderSize(64 * 1024)
