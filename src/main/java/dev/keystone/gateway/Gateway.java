@@ -58,7 +58,8 @@ public final class Gateway {
   /** Options for {@link #start}. */
   public record Options(int eventLoops, String version, Clock clock) {
     public static Options defaults(String version) {
-      return new Options(Math.max(1, Runtime.getRuntime().availableProcessors()), version, Clock.systemUTC());
+      int loops = Integer.getInteger("keystone.event-loops", Math.max(1, Runtime.getRuntime().availableProcessors()));
+      return new Options(loops, version, Clock.systemUTC());
     }
   }
 
