@@ -1,7 +1,6 @@
 package dev.keystone.app;
 
 import java.io.PrintStream;
-import java.time.Instant;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
 import java.util.logging.Level;
@@ -32,7 +31,7 @@ public final class Logging {
     @Override
     public String format(LogRecord r) {
       StringBuilder sb = new StringBuilder(200)
-          .append(Instant.ofEpochMilli(r.getMillis())).append(' ')
+          .append(Timestamps.format(r.getMillis())).append(' ')
           .append(r.getLevel().getName()).append(' ')
           .append(shortName(r.getLoggerName())).append(' ')
           .append(formatMessage(r)).append('\n');

@@ -16,8 +16,11 @@ final class ForwardedHeaders {
   static void apply(HttpServerRequest request, MultiMap out) {
     String client = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
     if (client != null) {
-      String prior = String.join(", ", request.headers().getAll("X-Forwarded-For"));
-      out.set("X-Forwarded-For", prior.isEmpty() ? client : prior + ", " + client);
+      String prior = request.headers().get("X-Forwarded-For");
+      if (prior != null && request.headers().getAll("X-Forwarded-For").size() > 1) {
+        prior = String.join(", ", request.headers().getAll("X-Forwarded-For"));
+      }
+      out.set("X-Forwarded-For", prior == null || prior.isEmpty() ? client : prior + ", " + client);
     }
     out.set("X-Forwarded-Proto", request.isSSL() ? "https" : "http");
     String host = request.headers().get("Host");

@@ -2,21 +2,25 @@ package dev.keystone.proxy;
 
 import io.vertx.core.MultiMap;
 
-import java.util.Locale;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Hop-by-hop headers (RFC 9110 section 7.6.1): they describe one connection, so a proxy must not
  * pass them on, in either direction. That is the fixed list below plus every header named in
  * {@code Connection}. The same unit as {@code removeHopByHopHeaders} in Go's ReverseProxy.
+ *
+ * <p>This runs twice per request, so it avoids allocating: names are compared in place, ignoring
+ * case, and the Connection header is only split when it names something beyond the usual
+ * {@code keep-alive}, {@code close} or {@code upgrade}.
  */
 public final class HopByHop {
 
-  /** The fixed list, lower-case. Proxy-Authenticate/-Authorization are for this proxy only. */
-  static final Set<String> FIXED = Set.of(
+  /** The fixed list. Proxy-Authenticate/-Authorization are for this proxy only. */
+  static final String[] FIXED = {
       "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-      "te", "trailer", "transfer-encoding", "upgrade");
+      "te", "trailer", "transfer-encoding", "upgrade"};
 
   private HopByHop() {
   }
@@ -24,39 +28,67 @@ public final class HopByHop {
   /**
    * Copies {@code from} into {@code to} without hop-by-hop headers.
    *
-   * @param skip one more header to leave out (lower-case, e.g. "host"), or null
+   * @param skip one more header to leave out (e.g. "host"), or null
    */
   public static void copy(MultiMap from, MultiMap to, String skip) {
-    Set<String> named = connectionTokens(from);
+    List<String> named = connectionTokens(from.get("connection"));
     for (Map.Entry<String, String> h : from) {
       String name = h.getKey();
-      if (isHopByHop(name, named) || (skip != null && name.equalsIgnoreCase(skip))) {
+      if (isFixed(name) || (skip != null && name.equalsIgnoreCase(skip)) || (named != null && contains(named, name))) {
         continue;
       }
       to.add(name, h.getValue());
     }
   }
 
-  static boolean isHopByHop(String name, Set<String> named) {
-    String lower = name.toLowerCase(Locale.ROOT);
-    return FIXED.contains(lower) || named.contains(lower);
+  static boolean isFixed(String name) {
+    int n = name.length();
+    if (n < 2 || n > 19) {
+      return false;
+    }
+    char c = (char) (name.charAt(0) | 0x20); // lower-case ASCII letter
+    if (c != 'c' && c != 'k' && c != 'p' && c != 't' && c != 'u') {
+      return false; // most headers stop here
+    }
+    for (String f : FIXED) {
+      if (f.length() == n && f.regionMatches(true, 0, name, 0, n)) {
+        return true;
+      }
+    }
+    return false;
   }
 
-  /** Header names listed in Connection (lower-case), e.g. {@code Connection: close, X-Foo}. */
-  static Set<String> connectionTokens(MultiMap headers) {
-    java.util.List<String> values = headers.getAll("connection");
-    if (values.isEmpty()) {
-      return Set.of();
+  private static boolean contains(List<String> names, String name) {
+    for (String n : names) {
+      if (n.equalsIgnoreCase(name)) {
+        return true;
+      }
     }
-    java.util.HashSet<String> out = new java.util.HashSet<>();
-    for (String v : values) {
-      for (String token : v.split(",")) {
-        String t = token.trim().toLowerCase(Locale.ROOT);
-        if (!t.isEmpty()) {
-          out.add(t);
+    return false;
+  }
+
+  /**
+   * Extra header names listed in a Connection value, e.g. {@code X-Foo} in
+   * {@code Connection: close, X-Foo}; null when there are none (the common case).
+   */
+  static List<String> connectionTokens(String connection) {
+    if (connection == null || isPlain(connection)) {
+      return null;
+    }
+    List<String> out = null;
+    for (String token : connection.split(",")) {
+      String t = token.trim();
+      if (!t.isEmpty() && !isFixed(t)) {
+        if (out == null) {
+          out = new ArrayList<>(2);
         }
+        out.add(t);
       }
     }
     return out;
+  }
+
+  private static boolean isPlain(String v) {
+    return v.equalsIgnoreCase("keep-alive") || v.equalsIgnoreCase("close") || v.equalsIgnoreCase("upgrade");
   }
 }

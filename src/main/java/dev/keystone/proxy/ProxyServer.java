@@ -40,7 +40,13 @@ public final class ProxyServer extends VerticleBase {
   private List<Interceptor> chain;
   private List<Interceptor> rejectChain;
   private HttpServerOptions serverOptions;
-  private final Map<HttpConnection, Long> headerTimers = new IdentityHashMap<>();
+  /**
+   * Connections waiting for request headers, with the time (nanos) they must have arrived by.
+   * Swept periodically instead of one timer per request: setting and cancelling a Vert.x timer
+   * for every request was measurable on the hot path.
+   */
+  private final Map<HttpConnection, Long> headerDeadlines = new IdentityHashMap<>();
+  private long sweeper;
 
   /**
    * @param snapshots   the current snapshot, read once per request
@@ -93,6 +99,8 @@ public final class ProxyServer extends VerticleBase {
         // HTTP/1.1 only for now: h2c upgrades would bypass the HTTP/1 checks of this chain.
         .setHttp2ClearTextEnabled(false)
         .setTcpNoDelay(true);
+    long period = Math.max(10, Math.min(250, Math.min(t.headerRead().toMillis(), t.idle().toMillis()) / 4));
+    sweeper = vertx.setPeriodic(period, id -> sweep());
     server = vertx.createHttpServer(serverOptions)
         .connectionHandler(this::onConnection)
         .invalidRequestHandler(req -> run(req, rejectChain))
@@ -101,15 +109,12 @@ public final class ProxyServer extends VerticleBase {
   }
 
   private void run(HttpServerRequest req, List<Interceptor> interceptors) {
-    Long timer = headerTimers.remove(req.connection());
-    if (timer != null) {
-      vertx.cancelTimer(timer);
-    }
-    // A kept-alive connection must send its next request's headers within the idle timeout.
     HttpConnection conn = req.connection();
+    headerDeadlines.remove(conn);
+    // A kept-alive connection must send its next request's headers within the idle timeout.
     req.response().bodyEndHandler(v -> {
       if (req.response().getStatusCode() != 101) { // an upgraded connection is a tunnel now
-        armHeaderTimer(conn, startConfig.timeouts().idle().toMillis());
+        expectHeaders(conn, startConfig.timeouts().idle());
       }
     });
     Exchange ex = new Exchange(req, snapshots.get(), interceptors);
@@ -122,24 +127,34 @@ public final class ProxyServer extends VerticleBase {
 
   private void onConnection(HttpConnection conn) {
     StrictRequestDecoder.install(conn, serverOptions);
-    armHeaderTimer(conn, startConfig.timeouts().headerRead().toMillis());
-    conn.closeHandler(v -> {
-      Long timer = headerTimers.remove(conn);
-      if (timer != null) {
-        vertx.cancelTimer(timer);
-      }
-    });
+    expectHeaders(conn, startConfig.timeouts().headerRead());
+    conn.closeHandler(v -> headerDeadlines.remove(conn));
   }
 
-  /** Closes connections that do not deliver complete request headers in time (slowloris). */
-  private void armHeaderTimer(HttpConnection conn, long millis) {
-    long id = vertx.setTimer(millis, t -> {
-      headerTimers.remove(conn);
-      conn.close();
-    });
-    Long previous = headerTimers.put(conn, id);
-    if (previous != null) {
-      vertx.cancelTimer(previous);
+  private void expectHeaders(HttpConnection conn, java.time.Duration within) {
+    headerDeadlines.put(conn, System.nanoTime() + within.toNanos());
+  }
+
+  /** Closes connections that did not deliver complete request headers in time (slowloris). */
+  private void sweep() {
+    if (headerDeadlines.isEmpty()) {
+      return;
+    }
+    long now = System.nanoTime();
+    List<HttpConnection> expired = null;
+    for (Map.Entry<HttpConnection, Long> e : headerDeadlines.entrySet()) {
+      if (now - e.getValue() > 0) {
+        if (expired == null) {
+          expired = new ArrayList<>();
+        }
+        expired.add(e.getKey());
+      }
+    }
+    if (expired != null) {
+      for (HttpConnection c : expired) {
+        headerDeadlines.remove(c);
+        c.close();
+      }
     }
   }
 
@@ -166,6 +181,7 @@ public final class ProxyServer extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    vertx.cancelTimer(sweeper);
     return server.close().compose(v -> client.close());
   }
 }

@@ -6,7 +6,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 
-import java.util.List;
+import java.util.Map;
 
 /**
  * Refuses requests whose meaning is ambiguous, before anything reaches a backend: the classic
@@ -25,27 +25,42 @@ final class RequestGuard implements Interceptor {
       ex.fail(ProxyError.URI_TOO_LONG, "request target longer than " + limits.maxUriLength());
       return;
     }
-    List<String> hosts = req.headers().getAll("Host");
-    if (hosts.size() > 1) {
+    // One pass over the headers, without allocating per request (getAll builds a list each time).
+    int hosts = 0;
+    int transferEncodings = 0;
+    int contentLengths = 0;
+    String te = null;
+    String cl = null;
+    for (Map.Entry<String, String> h : req.headers()) {
+      String name = h.getKey();
+      if (name.equalsIgnoreCase("host")) {
+        hosts++;
+      } else if (name.equalsIgnoreCase("transfer-encoding")) {
+        transferEncodings++;
+        te = h.getValue();
+      } else if (name.equalsIgnoreCase("content-length")) {
+        contentLengths++;
+        cl = h.getValue();
+      }
+    }
+    if (hosts > 1) {
       ex.fail(ProxyError.BAD_REQUEST, "several Host headers");
       return;
     }
-    if (hosts.isEmpty() && req.version() == HttpVersion.HTTP_1_1) {
+    if (hosts == 0 && req.version() == HttpVersion.HTTP_1_1) {
       ex.fail(ProxyError.BAD_REQUEST, "HTTP/1.1 request without Host");
       return;
     }
-    List<String> te = req.headers().getAll("Transfer-Encoding");
-    if (!te.isEmpty() && (te.size() > 1 || !te.get(0).equalsIgnoreCase("chunked")
+    if (transferEncodings > 0 && (transferEncodings > 1 || !te.equalsIgnoreCase("chunked")
         || req.version() == HttpVersion.HTTP_1_0)) {
-      ex.fail(ProxyError.BAD_REQUEST, "unsupported Transfer-Encoding " + te);
+      ex.fail(ProxyError.BAD_REQUEST, "unsupported Transfer-Encoding " + req.headers().getAll("Transfer-Encoding"));
       return;
     }
-    List<String> cl = req.headers().getAll("Content-Length");
-    if (cl.size() > 1 || (cl.size() == 1 && !isDigits(cl.get(0)))) {
-      ex.fail(ProxyError.BAD_REQUEST, "invalid Content-Length " + cl);
+    if (contentLengths > 1 || (contentLengths == 1 && !isDigits(cl))) {
+      ex.fail(ProxyError.BAD_REQUEST, "invalid Content-Length " + req.headers().getAll("Content-Length"));
       return;
     }
-    if (cl.size() == 1 && limits.maxBodySize() > 0 && parse(cl.get(0)) > limits.maxBodySize()) {
+    if (contentLengths == 1 && limits.maxBodySize() > 0 && Long.parseLong(cl) > limits.maxBodySize()) {
       ex.fail(ProxyError.BODY_TOO_LARGE, "Content-Length above " + limits.maxBodySize());
       return;
     }
@@ -72,9 +87,5 @@ final class RequestGuard implements Interceptor {
       }
     }
     return true;
-  }
-
-  private static long parse(String s) {
-    return Long.parseLong(s);
   }
 }
