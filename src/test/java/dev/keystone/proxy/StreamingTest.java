@@ -55,6 +55,9 @@ class StreamingTest {
           req.response().write("data: first\n\n");
           sseRelease.future().onComplete(v -> req.response().end("data: second\n\n"));
         }
+        case "/hints" -> req.response().writeEarlyHints(io.vertx.core.http.HttpHeaders.headers()
+            .add("Link", "</style.css>; rel=preload; as=style"))
+            .onComplete(v -> req.response().end("after hints"));
         case "/continue" -> {
           req.response().writeContinue();
           req.body().onSuccess(b -> req.response().end("got " + b.length()));
@@ -131,6 +134,15 @@ class StreamingTest {
       assertThat(interim).startsWith("HTTP/1.1 100 Continue");
       String resp = raw.write("abcde").readUntil("got 5");
       assertThat(resp).contains("200 OK");
+    }
+  }
+
+  @Test
+  void earlyHintsAreRelayedBeforeTheResponse() {
+    try (RawHttp raw = gw.raw()) {
+      String resp = raw.write("GET /s/hints HTTP/1.1\r\nHost: x\r\n\r\n").readUntil("after hints");
+      assertThat(resp).startsWith("HTTP/1.1 103 Early Hints").contains("</style.css>; rel=preload; as=style");
+      assertThat(resp.indexOf("HTTP/1.1 200")).isGreaterThan(resp.indexOf("103"));
     }
   }
 
