@@ -7,7 +7,6 @@ import dev.keystone.gateway.Snapshot;
 import dev.keystone.gateway.Tenant;
 import dev.keystone.proxy.Exchange;
 import dev.keystone.proxy.Interceptor;
-import dev.keystone.routing.Hosts;
 import dev.keystone.upstream.Backend;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
@@ -48,7 +47,7 @@ public final class CompatEndpoints implements Interceptor {
       base = base.substring(0, base.length() - 1);
     }
     String path = ex.path();
-    if (!path.startsWith(base) || snapshot.routes().claimsHost(Hosts.normalize(req.getHeader("Host")))) {
+    if (!path.startsWith(base) || snapshot.routes().claimsHost(ex.host())) {
       ex.next();
       return;
     }

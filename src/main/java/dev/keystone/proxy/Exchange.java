@@ -20,6 +20,13 @@ public final class Exchange {
   private int position;
 
   String requestId;
+  /**
+   * The host the client asked for, as sent: the authority of an absolute-form target
+   * ({@code GET http://host/path}), which RFC 9112 says wins, or else the Host header.
+   */
+  String hostHeader;
+  /** {@link #hostHeader} normalised for routing (lower case, no port). */
+  String host;
   /** The normalised request path (dot segments removed). */
   String path;
   Tenant tenant;
@@ -76,6 +83,14 @@ public final class Exchange {
 
   public String requestId() {
     return requestId;
+  }
+
+  public String host() {
+    return host;
+  }
+
+  public String hostHeader() {
+    return hostHeader;
   }
 
   public String path() {

@@ -13,7 +13,7 @@ final class ForwardedHeaders {
   private ForwardedHeaders() {
   }
 
-  static void apply(HttpServerRequest request, MultiMap out) {
+  static void apply(HttpServerRequest request, String host, MultiMap out) {
     String client = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
     if (client != null) {
       String prior = request.headers().get("X-Forwarded-For");
@@ -23,7 +23,6 @@ final class ForwardedHeaders {
       out.set("X-Forwarded-For", prior == null || prior.isEmpty() ? client : prior + ", " + client);
     }
     out.set("X-Forwarded-Proto", request.isSSL() ? "https" : "http");
-    String host = request.headers().get("Host");
     if (host != null) {
       out.set("X-Forwarded-Host", host);
     }

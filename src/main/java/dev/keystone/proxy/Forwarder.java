@@ -96,9 +96,9 @@ final class Forwarder implements Interceptor {
     HttpServerRequest req = ex.request();
     MultiMap headers = upstream.headers();
     HopByHop.copy(req.headers(), headers, "host");
-    ForwardedHeaders.apply(req, headers);
+    ForwardedHeaders.apply(req, ex.hostHeader(), headers);
     headers.set("X-Request-ID", ex.requestId());
-    String clientHost = req.getHeader("Host");
+    String clientHost = ex.hostHeader();
     boolean preserve = ex.tenant().config().preserveHost() && clientHost != null;
     headers.set("Host", preserve ? clientHost : ex.backend().authority());
   }

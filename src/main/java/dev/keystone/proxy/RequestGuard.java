@@ -1,6 +1,7 @@
 package dev.keystone.proxy;
 
 import dev.keystone.config.Limits;
+import dev.keystone.routing.Hosts;
 import dev.keystone.routing.PathNormalizer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -68,6 +69,11 @@ final class RequestGuard implements Interceptor {
       ex.fail(ProxyError.NOT_IMPLEMENTED, "CONNECT is not supported");
       return;
     }
+    ex.hostHeader = absoluteFormAuthority(req.uri());
+    if (ex.hostHeader == null) {
+      ex.hostHeader = req.getHeader("Host");
+    }
+    ex.host = Hosts.normalize(ex.hostHeader);
     String path = PathNormalizer.normalize(req.path());
     if (path == null) {
       ex.fail(ProxyError.BAD_REQUEST, "request target is not a valid path");
@@ -75,6 +81,23 @@ final class RequestGuard implements Interceptor {
     }
     ex.path = path;
     ex.next();
+  }
+
+  /** The authority of {@code http://authority/path}, or null for an origin-form target. */
+  static String absoluteFormAuthority(String uri) {
+    int start;
+    if (uri.regionMatches(true, 0, "http://", 0, 7)) {
+      start = 7;
+    } else if (uri.regionMatches(true, 0, "https://", 0, 8)) {
+      start = 8;
+    } else {
+      return null;
+    }
+    int end = start;
+    while (end < uri.length() && uri.charAt(end) != '/' && uri.charAt(end) != '?' && uri.charAt(end) != '#') {
+      end++;
+    }
+    return end > start ? uri.substring(start, end) : null;
   }
 
   private static boolean isDigits(String s) {

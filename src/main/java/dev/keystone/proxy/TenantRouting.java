@@ -1,7 +1,6 @@
 package dev.keystone.proxy;
 
 import dev.keystone.gateway.Tenant;
-import dev.keystone.routing.Hosts;
 import dev.keystone.routing.RouteTable;
 
 /** Finds the tenant for the request and the path to forward (404 when none matches). */
@@ -9,7 +8,7 @@ final class TenantRouting implements Interceptor {
 
   @Override
   public void handle(Exchange ex) {
-    String host = Hosts.normalize(ex.request().getHeader("Host"));
+    String host = ex.host();
     RouteTable.Match<Tenant> match = ex.snapshot().routes().match(host, ex.path());
     if (match == null) {
       ex.fail(ProxyError.NOT_FOUND, "no tenant for host '" + host + "' and path " + ex.path());

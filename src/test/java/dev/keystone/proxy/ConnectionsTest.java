@@ -46,11 +46,15 @@ class ConnectionsTest {
         tenants:
           - name: c
             path_prefix: /c/
-            services: [{ name: c, url: "%s", health: /health }]
+            services: [{ name: c, url: "%1$s", health: /health }]
+          - name: shop
+            domains: [shop.example.com]
+            health_interval: 1h
+            services: [{ name: n, url: "http://127.0.0.1:%2$d", health: /health }]
           - name: counted
             path_prefix: /counted/
             health_interval: 1h
-            services: [{ name: n, url: "http://127.0.0.1:%d", health: /health }]
+            services: [{ name: n, url: "http://127.0.0.1:%2$d", health: /health }]
         """.formatted(backend.url(), wsPort));
   }
 
@@ -78,6 +82,16 @@ class ConnectionsTest {
       assertThat(RawHttp.status(resp)).isEqualTo(200);
     }
     assertThat(backend.last().uri()).isEqualTo("/abs?q=1");
+  }
+
+  @Test
+  void anAbsoluteFormTargetsAuthorityWinsOverTheHostHeader() {
+    try (RawHttp raw = gw.raw()) {
+      String resp = raw.write("GET http://Shop.Example.com:8080/p HTTP/1.1\r\nHost: other.example.org\r\nConnection: close\r\n\r\n")
+          .readUntilClose();
+      assertThat(RawHttp.status(resp)).isEqualTo(200);
+      assertThat(resp).endsWith("counted");
+    }
   }
 
   @Test
