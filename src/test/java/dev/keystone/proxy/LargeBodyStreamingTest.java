@@ -91,22 +91,26 @@ class LargeBodyStreamingTest {
     return crc.getValue();
   }
 
+  /** A gateway process with a capped heap that exits on running out of it, routing {@code prefix}. */
+  static GatewayProcess gatewayWithHeap(Path dir, String heap, String prefix) throws java.io.IOException {
+    Path config = dir.resolve("gateway.yaml");
+    Files.writeString(config, """
+        listen: 127.0.0.1:0
+        tenants:
+          - name: t
+            path_prefix: %s
+            services: [{ name: b, url: "http://127.0.0.1:%d" }]
+        """.formatted(prefix, backend.actualPort()));
+    return GatewayProcess.start(dir, List.of("-Xmx" + heap, "-XX:+ExitOnOutOfMemoryError"), "--config", config.toString());
+  }
+
   /**
    * 40,000 requests through a 32 MiB heap: anything kept per request after it ends (a timer, a
    * listener) would add up to more than the heap and end the process.
    */
   @Test
   void manySmallRequestsLeaveNothingBehind(@TempDir Path dir) throws Exception {
-    Path config = dir.resolve("small.yaml");
-    Files.writeString(config, """
-        listen: 127.0.0.1:0
-        tenants:
-          - name: small
-            path_prefix: /s/
-            services: [{ name: b, url: "http://127.0.0.1:%d" }]
-        """.formatted(backend.actualPort()));
-    try (GatewayProcess gw = GatewayProcess.start(dir, List.of("-Xmx32m", "-XX:+ExitOnOutOfMemoryError"),
-        "--config", config.toString())) {
+    try (GatewayProcess gw = gatewayWithHeap(dir, "32m", "/s/")) {
       int port = gw.awaitListening();
       io.vertx.core.http.HttpClient client = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
           .setDefaultHost("127.0.0.1").setDefaultPort(port), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(16));
@@ -135,16 +139,7 @@ class LargeBodyStreamingTest {
 
   @Test
   void oneGibibyteEachWayWithASmallHeap(@TempDir Path dir) throws Exception {
-    Path config = dir.resolve("big.yaml");
-    Files.writeString(config, """
-        listen: 127.0.0.1:0
-        tenants:
-          - name: big
-            path_prefix: /big/
-            services: [{ name: b, url: "http://127.0.0.1:%d" }]
-        """.formatted(backend.actualPort()));
-    try (GatewayProcess gw = GatewayProcess.start(dir, List.of("-Xmx48m", "-XX:+ExitOnOutOfMemoryError"),
-        "--config", config.toString())) {
+    try (GatewayProcess gw = gatewayWithHeap(dir, "48m", "/big/")) {
       int port = gw.awaitListening();
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
       long expected = expectedCrc();
