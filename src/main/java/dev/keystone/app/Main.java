@@ -105,11 +105,17 @@ public final class Main {
     LOG.info("Keystone Gateway " + version() + " listening on " + config.listen().host() + ":" + port
         + " (" + (gateway.nativeTransport() ? "native epoll" : "NIO") + " transport, config: "
         + (file == null ? "embedded default" : file.toString()) + ")");
-    for (Tenant t : gateway.snapshot().tenants()) {
+    var tenants = gateway.snapshot().tenants();
+    int shown = 20; // a config with thousands of tenants should not print thousands of lines
+    for (Tenant t : tenants.subList(0, Math.min(shown, tenants.size()))) {
       var c = t.config();
       String route = c.hasDomains() && c.hasPathPrefix() ? "hosts " + c.domains() + " + path " + c.pathPrefix()
           : c.hasDomains() ? "hosts " + c.domains() : "path " + c.pathPrefix();
       LOG.info("tenant " + c.name() + ": " + route + " -> " + c.services().size() + " backend(s)");
+    }
+    if (tenants.size() > shown) {
+      LOG.info("... and " + (tenants.size() - shown) + " more tenant(s); GET " + config.adminBasePath().replaceAll("/$", "")
+          + "/tenants lists them all");
     }
     String base = "http://" + where + ":" + port;
     String admin = config.adminBasePath().replaceAll("/$", "");
