@@ -86,10 +86,6 @@ public final class Gateway {
     return current.get();
   }
 
-  public HealthRegistry registry() {
-    return registry;
-  }
-
   public Vertx vertx() {
     return vertx;
   }

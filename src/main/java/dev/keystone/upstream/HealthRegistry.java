@@ -23,8 +23,4 @@ public final class HealthRegistry {
     Set<String> keep = Set.copyOf(keys);
     states.keySet().removeIf(k -> !keep.contains(k));
   }
-
-  public int size() {
-    return states.size();
-  }
 }
