@@ -27,6 +27,13 @@ public final class Logging {
     Logger.getLogger("io.netty").setLevel(Level.WARNING);
   }
 
+  /** Writes out what the background log writer still holds (before printing or exiting). */
+  public static void flush() {
+    for (Handler h : Logger.getLogger("").getHandlers()) {
+      h.flush();
+    }
+  }
+
   static final class OneLine extends Formatter {
     @Override
     public String format(LogRecord r) {

@@ -120,9 +120,7 @@ public final class Main {
     String base = "http://" + where + ":" + port;
     String admin = config.adminBasePath().replaceAll("/$", "");
     if (file == null) {
-      for (java.util.logging.Handler h : Logger.getLogger("").getHandlers()) {
-        h.flush(); // the log lines above first, then the hints
-      }
+      Logging.flush(); // the log lines above first, then the hints
       System.out.println();
       System.out.println("Try it:");
       System.out.println("  curl " + base + "/web/hello             # path routing, round-robin blue/green");

@@ -17,12 +17,6 @@ final class Signals {
   private Signals() {
   }
 
-  private static void flushLogs() {
-    for (java.util.logging.Handler h : Logger.getLogger("").getHandlers()) {
-      h.flush();
-    }
-  }
-
   static void install(Gateway gateway, DemoBackends demo) {
     Signal.handle(new Signal("HUP"), s -> {
       LOG.info("SIGHUP: reloading");
@@ -36,11 +30,11 @@ final class Signals {
           demo.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
         }
         LOG.info("stopped");
-        flushLogs();
+        Logging.flush();
         System.exit(0);
       } catch (Exception e) {
         LOG.warning("shutdown did not complete cleanly: " + e);
-        flushLogs();
+        Logging.flush();
         System.exit(1);
       }
     };

@@ -106,7 +106,9 @@ public final class Gateway {
   /** Validates and applies a new config; returns its errors (empty when applied). */
   public synchronized ReloadResult reload(GatewayConfig next) {
     GatewayConfig running = current.get().config();
-    if (!next.limits().equals(running.limits()) || !next.timeouts().idle().equals(running.timeouts().idle())
+    if (next.limits().maxHeaderSize() != running.limits().maxHeaderSize()
+        || next.limits().maxUriLength() != running.limits().maxUriLength()
+        || !next.timeouts().idle().equals(running.timeouts().idle())
         || !next.timeouts().headerRead().equals(running.timeouts().headerRead())) {
       LOG.warning("max_header_size, max_uri_length, timeouts.idle and timeouts.header_read are set on the "
           + "listening socket: changes to them apply after a restart (max_body_size applies now)");

@@ -16,8 +16,9 @@ final class ForwardedHeaders {
   static void apply(HttpServerRequest request, String host, MultiMap out) {
     String client = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
     if (client != null) {
+      // Several X-Forwarded-For headers count as one comma-separated list; the usual case has none.
       String prior = request.headers().get("X-Forwarded-For");
-      if (prior != null && request.headers().getAll("X-Forwarded-For").size() > 1) {
+      if (prior != null) {
         prior = String.join(", ", request.headers().getAll("X-Forwarded-For"));
       }
       out.set("X-Forwarded-For", prior == null || prior.isEmpty() ? client : prior + ", " + client);

@@ -101,7 +101,7 @@ public final class ProxyServer extends VerticleBase {
         .setHttp2ClearTextEnabled(false)
         // Every interaction with a request happens on its own event loop (the upstream client is
         // this verticle's), so Vert.x may skip its cross-thread locking.
-        .setStrictThreadMode(Boolean.parseBoolean(System.getProperty("keystone.strict-thread-mode", "true")))
+        .setStrictThreadMode(true)
         .setTcpNoDelay(true);
     long period = Math.max(10, Math.min(250, Math.min(t.headerRead().toMillis(), t.idle().toMillis()) / 4));
     sweeper = vertx.setPeriodic(period, id -> sweep());

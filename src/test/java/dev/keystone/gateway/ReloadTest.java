@@ -7,8 +7,6 @@ import dev.keystone.upstream.BackendHealth;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.WebSocket;
-import io.vertx.core.http.WebSocketClient;
-import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -169,9 +167,7 @@ class ReloadTest {
 
   @Test
   void anOpenWebSocketSurvivesAReloadThatRemovesItsTenant() throws Exception {
-    WebSocketClient client = vertx.createWebSocketClient();
-    WebSocket ws = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(gw.port()).setURI("/ws/"))
-        .await(10, TimeUnit.SECONDS);
+    WebSocket ws = gw.webSocket(vertx, "/ws/");
     ConcurrentLinkedQueue<String> replies = new ConcurrentLinkedQueue<>();
     ws.textMessageHandler(replies::add);
     ws.writeTextMessage("before");
@@ -186,6 +182,5 @@ class ReloadTest {
     assertThat(gw.get("/ws/").statusCode()).as("the tenant is gone for new requests").isEqualTo(404);
     ws.writeTextMessage("after");
     Await.until("echo after the reload", () -> replies.contains("echo:after"));
-    client.close();
   }
 }

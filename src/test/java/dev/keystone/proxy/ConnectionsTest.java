@@ -7,8 +7,6 @@ import dev.keystone.testing.TestGateway;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.WebSocket;
-import io.vertx.core.http.WebSocketClient;
-import io.vertx.core.http.WebSocketConnectOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -96,9 +94,7 @@ class ConnectionsTest {
 
   @Test
   void aBusyWebSocketOutlivesTheIdleAndHeaderTimeouts() throws Exception {
-    WebSocketClient client = vertx.createWebSocketClient();
-    WebSocket ws = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(gw.port())
-        .setURI("/counted/ws")).await(10, TimeUnit.SECONDS);
+    WebSocket ws = gw.webSocket(vertx, "/counted/ws");
     ConcurrentLinkedQueue<String> replies = new ConcurrentLinkedQueue<>();
     ws.textMessageHandler(replies::add);
     // keep talking for three times the timeouts; every message must still be echoed
@@ -111,7 +107,6 @@ class ConnectionsTest {
       TimeUnit.MILLISECONDS.sleep(100);
     }
     assertThat(ws.isClosed()).isFalse();
-    client.close();
   }
 
   @Test

@@ -9,8 +9,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.WebSocket;
-import io.vertx.core.http.WebSocketClient;
-import io.vertx.core.http.WebSocketConnectOptions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -162,14 +160,11 @@ class StreamingTest {
 
   @Test
   void webSocketsAreProxied() throws Exception {
-    WebSocketClient client = vertx.createWebSocketClient();
-    WebSocket ws = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(gw.port())
-        .setURI("/ws/chat")).await(10, TimeUnit.SECONDS);
+    WebSocket ws = gw.webSocket(vertx, "/ws/chat");
     CompletableFuture<String> reply = new CompletableFuture<>();
     ws.textMessageHandler(reply::complete);
     ws.writeTextMessage("hi");
     assertThat(reply.get(10, TimeUnit.SECONDS)).isEqualTo("echo:hi");
     ws.close().await(5, TimeUnit.SECONDS);
-    client.close();
   }
 }

@@ -97,6 +97,12 @@ public final class TestGateway implements AutoCloseable {
     return http;
   }
 
+  /** A WebSocket through the gateway to {@code path}; closed with {@code vertx}. */
+  public io.vertx.core.http.WebSocket webSocket(io.vertx.core.Vertx vertx, String path) {
+    return Await.result(vertx.createWebSocketClient().connect(new io.vertx.core.http.WebSocketConnectOptions()
+        .setHost("127.0.0.1").setPort(port()).setURI(path)));
+  }
+
   /** A raw socket to the gateway, for requests no well-behaved client would send. */
   public RawHttp raw() {
     return new RawHttp("127.0.0.1", port());
