@@ -19,7 +19,7 @@ import java.util.logging.LogRecord;
  */
 final class AsyncLogHandler extends Handler {
 
-  static final int CAPACITY = 65_536;
+  static final int CAPACITY = 8_192;
   static final long PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
   private final ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>();
