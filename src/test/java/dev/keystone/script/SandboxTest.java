@@ -1,0 +1,152 @@
+package dev.keystone.script;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.luaj.vm2.LuaValue;
+import org.luaj.vm2.Varargs;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The sandbox and the per-call limits, on the engine itself: what a script cannot reach, and how
+ * each kind of runaway script is stopped. (Through the gateway, see ScriptedRoutingTest.)
+ */
+class SandboxTest {
+
+  static final ScriptLimits SMALL = new ScriptLimits(100_000, Duration.ofSeconds(2), 64 * 1024, 50);
+
+  static ScriptState state(String source) throws Exception {
+    return new ScriptState(LuaScript.compile("t", "t.lua", source), SMALL);
+  }
+
+  /** Runs {@code body} as the function f() and returns its result. */
+  static Varargs run(String body) throws Exception {
+    ScriptState s = state("function f()\n" + body + "\nend");
+    return s.call(s.function("f"), LuaValue.NONE);
+  }
+
+  static ScriptState.ScriptFailure failure(String body) {
+    try {
+      run(body);
+    } catch (ScriptState.ScriptFailure f) {
+      return f;
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    throw new AssertionError("the script did not fail: " + body);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"io", "debug", "luajava", "package", "require", "coroutine", "load", "loadstring",
+      "dofile", "loadfile", "collectgarbage", "module"})
+  void forbiddenGlobalsAreAbsent(String name) throws Exception {
+    assertThat(run("return " + name + " == nil").arg1().toboolean()).as(name).isTrue();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"os.execute", "os.exit", "os.getenv", "os.remove", "os.rename", "os.tmpname", "string.dump"})
+  void forbiddenFunctionsAreAbsent(String name) throws Exception {
+    assertThat(run("return " + name + " == nil").arg1().toboolean()).as(name).isTrue();
+  }
+
+  @Test
+  void whatRoutingNeedsIsThere() throws Exception {
+    Varargs r = run("return type(os.time()), string.upper('a'), ('x'):rep(3), table.concat({'a','b'}, ','), math.max(1, 2), bit32.band(6, 3)");
+    assertThat(r.arg(1).tojstring()).isEqualTo("number");
+    assertThat(r.arg(2).tojstring()).isEqualTo("A");
+    assertThat(r.arg(3).tojstring()).isEqualTo("xxx");
+    assertThat(r.arg(4).tojstring()).isEqualTo("a,b");
+    assertThat(r.arg(5).toint()).isEqualTo(2);
+    assertThat(r.arg(6).toint()).isEqualTo(2);
+  }
+
+  @Test
+  void anEndlessLoopUsesUpItsBudget() {
+    ScriptState.ScriptFailure f = failure("while true do end");
+    assertThat(f.limit()).isTrue();
+    assertThat(f.getMessage()).contains("instruction budget");
+  }
+
+  @Test
+  void pcallCannotCatchTheLimit() {
+    ScriptState.ScriptFailure f = failure("for i = 1, 1000 do pcall(function() while true do end end) end return 'escaped'");
+    assertThat(f.limit()).isTrue();
+  }
+
+  @Test
+  void xpcallCannotCatchTheLimitEither() {
+    assertThat(failure("xpcall(function() while true do end end, function() return 1 end) return 'escaped'").limit()).isTrue();
+  }
+
+  @Test
+  void theBudgetIsPerCallNotPerState() throws Exception {
+    ScriptState s = state("function f() local n = 0 for i = 1, 30000 do n = n + i end return n end");
+    for (int i = 0; i < 10; i++) { // 10 x ~90,000 instructions: over the budget in total, not per call
+      assertThat(s.call(s.function("f"), LuaValue.NONE).arg1().tolong()).isEqualTo(450015000L);
+    }
+  }
+
+  @Test
+  void deepRecursionIsCut() {
+    ScriptState.ScriptFailure f = failure("local function r(n) return r(n + 1) + 1 end return r(1)");
+    assertThat(f.limit()).isTrue();
+    assertThat(f.getMessage()).contains("call depth");
+  }
+
+  @Test
+  void aHugeStringRepIsRefusedBeforeItIsBuilt() {
+    assertThat(failure("return string.rep('x', 1e9)").getMessage()).contains("above the limit");
+    assertThat(failure("return ('xy'):rep(1e8, ',')").getMessage()).contains("above the limit");
+  }
+
+  @Test
+  void doublingAStringByConcatenationIsStopped() {
+    assertThat(failure("local s = 'x' for i = 1, 40 do s = s .. s end return #s").getMessage()).contains("above the limit");
+  }
+
+  @Test
+  void tableConcatIsBounded() {
+    assertThat(failure("local t = {} local s = ('x'):rep(60000) for i = 1, 100 do t[i] = s end return table.concat(t)")
+        .getMessage()).contains("above the limit");
+  }
+
+  @Test
+  void theSharedStringLibraryIsReadOnly() throws Exception {
+    assertThat(failure("string.upper = function() return 'pwned' end").getMessage()).contains("read-only");
+    assertThat(failure("rawset(string, 'upper', nil)").getMessage()).contains("read-only");
+    assertThat(run("return getmetatable('')").arg1().tojstring()).isEqualTo("locked");
+    assertThat(run("return ('a'):upper()").arg1().tojstring()).isEqualTo("A");
+  }
+
+  @Test
+  void scriptsDoNotSeeEachOthersGlobals() throws Exception {
+    ScriptState a = state("secret = 42 function f() return secret end");
+    ScriptState b = state("function f() return secret end");
+    assertThat(a.call(a.function("f"), LuaValue.NONE).arg1().toint()).isEqualTo(42);
+    assertThat(b.call(b.function("f"), LuaValue.NONE).arg1().isnil()).isTrue();
+  }
+
+  @Test
+  void anErrorNamesTheFileAndLine() {
+    ScriptState.ScriptFailure f = failure("local x = nil\nreturn x.y");
+    assertThat(f.limit()).isFalse();
+    assertThat(f.getMessage()).contains("t.lua:3");
+  }
+
+  @Test
+  void aSyntaxErrorNamesTheFileAndLine() {
+    assertThatThrownBy(() -> LuaScript.compile("bad", "scripts/bad.lua", "function f()\n  return 1 +\nend"))
+        .isInstanceOf(LuaScript.SyntaxError.class)
+        .hasMessageStartingWith("scripts/bad.lua:3: ")
+        .hasMessageContaining("'end'");
+  }
+
+  @Test
+  void bytecodeCannotBeLoaded() throws Exception {
+    assertThat(run("return load == nil and loadstring == nil").arg1().toboolean()).isTrue();
+  }
+}
