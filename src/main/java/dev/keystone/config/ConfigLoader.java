@@ -1,5 +1,7 @@
 package dev.keystone.config;
 
+import dev.keystone.script.LuaScript;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,9 +76,11 @@ public final class ConfigLoader {
     if (!root.has("tenants")) {
       problems.add(root.line(), "tenants", "missing: the config needs a 'tenants:' list");
     }
+    String scriptsDir = root.string("scripts_dir", "scripts");
+    ScriptFiles scripts = lua.enabled() ? null : new ScriptFiles(source, scriptsDir, problems);
     List<TenantConfig> tenants = new ArrayList<>();
     for (Section t : root.sections("tenants")) {
-      tenants.add(bindTenant(t, problems));
+      tenants.add(bindTenant(t, problems, scripts));
     }
     root.finish();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, tenants);
@@ -136,7 +140,7 @@ public final class ConfigLoader {
     return c;
   }
 
-  private static TenantConfig bindTenant(Section t, Problems problems) {
+  private static TenantConfig bindTenant(Section t, Problems problems, ScriptFiles scripts) {
     if (!t.has("name")) {
       problems.add(t.line(), t.keyPath("name"), "missing: every tenant needs a name");
     }
@@ -161,6 +165,13 @@ public final class ConfigLoader {
     boolean strip = t.bool("strip_prefix", true);
     boolean preserveHost = t.bool("preserve_host", true);
     String script = t.string("lua_script", null);
+    String policy = t.string("on_script_error", "fail_closed");
+    if (!policy.equals("fail_closed") && !policy.equals("fail_open")) {
+      problems.add(t.keyPath("on_script_error"), "must be fail_closed (answer 500) or fail_open (route as without a script), got '" + policy + "'");
+    }
+    boolean failOpen = policy.equals("fail_open");
+    // With a remote lua_engine (the original v1.3 setup) the engine holds the scripts.
+    LuaScript compiled = script != null && scripts != null ? scripts.compile(script, t.keyPath("lua_script")) : null;
     if (!t.has("services") && script == null) {
       problems.add(t.line(), t.keyPath("services"), "missing: a tenant needs a 'services:' list (or a lua_script)");
     }
@@ -172,7 +183,8 @@ public final class ConfigLoader {
       problems.add(t.keyPath("services"), "the list is empty: a tenant needs at least one service (or a lua_script)");
     }
     t.finish();
-    return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, services);
+    return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
+        failOpen, services);
   }
 
   private static ServiceConfig bindService(Section s, Problems problems) {

@@ -1,5 +1,7 @@
 package dev.keystone.config;
 
+import dev.keystone.script.LuaScript;
+
 import java.time.Duration;
 import java.util.List;
 
@@ -15,6 +17,10 @@ import java.util.List;
  * @param stripPrefix          whether the matched prefix is removed before forwarding
  * @param preserveHost         whether the client's Host header is sent to the backend
  * @param luaScript            name of the tenant's routing script, or null
+ * @param script               that script compiled, or null (no script, or one run by a remote
+ *                             {@code lua_engine})
+ * @param scriptFailOpen       on a script failure: true to route as if there were no script,
+ *                             false to answer 500 ({@code on_script_error: fail_open|fail_closed})
  * @param services             the backends
  */
 public record TenantConfig(
@@ -26,6 +32,8 @@ public record TenantConfig(
     boolean stripPrefix,
     boolean preserveHost,
     String luaScript,
+    LuaScript script,
+    boolean scriptFailOpen,
     List<ServiceConfig> services) {
 
   public TenantConfig {

@@ -12,6 +12,11 @@ public final class ErrorResponder {
   }
 
   static void send(Exchange ex, ProxyError error, String detail) {
+    send(ex, error.status, error.reason, detail);
+  }
+
+  /** The same with any status and reason phrase (a script's reject). */
+  static void send(Exchange ex, int status, String reason, String detail) {
     ex.errorDetail = detail;
     HttpServerResponse response = ex.request().response();
     if (response.headWritten()) {
@@ -24,11 +29,11 @@ public final class ErrorResponder {
       return;
     }
     String id = ex.requestId() == null ? "-" : ex.requestId();
-    String body = error.status + " " + error.reason + " (request id " + id + ")\n";
-    response.setStatusCode(error.status)
+    String body = status + " " + reason + " (request id " + id + ")\n";
+    response.setStatusCode(status)
         .putHeader("Content-Type", "text/plain; charset=utf-8")
         .putHeader("X-Request-ID", id);
-    if (error.status >= 400 && error.status < 500 && error.status != 404) {
+    if (status >= 400 && status < 500 && status != 404) {
       // After a malformed or refused request the connection's framing cannot be trusted (an
       // unread body may follow): close it once the answer is out.
       response.putHeader("Connection", "close");

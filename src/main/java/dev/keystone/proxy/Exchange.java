@@ -32,6 +32,14 @@ public final class Exchange {
   Tenant tenant;
   /** The path forwarded to the backend, after prefix stripping; starts with '/'. */
   String forwardPath;
+  /** Set by a script's route_to: the backends to choose among instead of the whole pool. */
+  List<Backend> candidates;
+  /** How the script named them, for error messages. */
+  String routeTarget;
+  /** Header edits from a script: name to value, null to remove; applied to the upstream request. */
+  java.util.Map<String, String> headerEdits;
+  /** The query string to forward instead of the client's (empty for none), or null. */
+  String forwardQuery;
   Backend backend;
   boolean fallback;
   String errorDetail;

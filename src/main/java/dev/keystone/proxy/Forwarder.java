@@ -48,10 +48,11 @@ final class Forwarder implements Interceptor {
   }
 
   private void attempt(Exchange ex, Backend failed, boolean retried) {
-    Pool.Pick pick = ex.tenant().pool().pick(failed);
+    Pool.Pick pick = ex.candidates != null ? Pool.pickHealthy(ex.candidates, failed) : ex.tenant().pool().pick(failed);
     if (pick == null) {
+      String none = ex.candidates != null ? "no healthy backend for route_to(" + ex.routeTarget + ")" : "tenant has no backend";
       ex.fail(failed == null ? ProxyError.NO_BACKEND : ProxyError.UPSTREAM_FAILED,
-          failed == null ? "tenant has no backend" : "no other backend to retry on");
+          failed == null ? none : "no other backend to retry on");
       return;
     }
     Backend backend = pick.backend();
@@ -64,7 +65,7 @@ final class Forwarder implements Interceptor {
         .setHost(backend.host())
         .setPort(backend.port())
         .setSsl(backend.ssl())
-        .setURI(backend.target(ex.forwardPath(), req.query()))
+        .setURI(backend.target(ex.forwardPath(), ex.forwardQuery != null ? ex.forwardQuery : req.query()))
         .setConnectTimeout(timeouts.connect().toMillis());
     client.request(options).onComplete(ar -> {
       if (req.response().closed()) {
@@ -101,6 +102,15 @@ final class Forwarder implements Interceptor {
     String clientHost = ex.hostHeader();
     boolean preserve = ex.tenant().config().preserveHost() && clientHost != null;
     headers.set("Host", preserve ? clientHost : ex.backend().authority());
+    if (ex.headerEdits != null) {
+      ex.headerEdits.forEach((name, value) -> {
+        if (value == null) {
+          headers.remove(name);
+        } else {
+          headers.set(name, value);
+        }
+      });
+    }
   }
 
   private void send(Exchange ex, HttpClientRequest upstream, boolean retried) {

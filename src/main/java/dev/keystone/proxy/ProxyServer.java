@@ -4,6 +4,7 @@ import dev.keystone.config.GatewayConfig;
 import dev.keystone.config.Limits;
 import dev.keystone.config.Timeouts;
 import dev.keystone.gateway.Snapshot;
+import dev.keystone.script.ScriptLimits;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Future;
@@ -83,6 +84,7 @@ public final class ProxyServer extends VerticleBase {
     c.add(new RequestGuard());
     c.addAll(extra);
     c.add(new TenantRouting());
+    c.add(new ScriptInterceptor(ScriptLimits.DEFAULT));
     c.add(new Forwarder(client, clock));
     chain = List.copyOf(c);
     rejectChain = List.of(new RequestIds(), new AccessLog(), ProxyServer::rejectUndecodable);

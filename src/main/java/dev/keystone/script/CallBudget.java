@@ -24,6 +24,8 @@ final class CallBudget extends DebugLib {
   private final long deadlineNanos;
   private final LuaClosure[] closures;
   private final LuaValue[][] stacks;
+  private org.luaj.vm2.Prototype lastProto;
+  private int lastPc;
   private long remaining;
   private long deadline;
   private int depth;
@@ -35,8 +37,23 @@ final class CallBudget extends DebugLib {
     this.stacks = new LuaValue[limits.maxDepth() + 1][];
   }
 
+  /**
+   * Where the script was when it last ran an instruction ("canary.lua:12"), or null: errors raised
+   * by the gateway's own functions and limits carry no line of their own.
+   */
+  String location() {
+    org.luaj.vm2.Prototype p = lastProto;
+    if (p == null || p.source == null) {
+      return null;
+    }
+    String source = p.source.tojstring();
+    int line = p.lineinfo != null && lastPc >= 0 && lastPc < p.lineinfo.length ? p.lineinfo[lastPc] : 0;
+    return (source.startsWith("@") ? source.substring(1) : source) + ":" + line;
+  }
+
   /** Starts a new call with the full budget. */
   void start() {
+    lastProto = null;
     remaining = limits.instructions();
     deadline = System.nanoTime() + deadlineNanos;
     for (int i = 0; i < depth; i++) {
@@ -88,6 +105,8 @@ final class CallBudget extends DebugLib {
     }
     LuaClosure c = depth > 0 ? closures[depth - 1] : null;
     if (c != null) {
+      lastProto = c.p;
+      lastPc = pc;
       int i = c.p.code[pc];
       if ((i & 0x3f) == Lua.OP_CONCAT) {
         checkConcat(stacks[depth - 1], i >>> 23, (i >> 14) & 0x1ff);

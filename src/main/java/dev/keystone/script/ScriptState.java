@@ -34,9 +34,15 @@ public final class ScriptState {
 
   /** Creates the state and runs the script's top level (which usually defines functions). */
   public ScriptState(LuaScript script, ScriptLimits limits) throws ScriptFailure {
+    this(script, limits, g -> { });
+  }
+
+  /** The same, with {@code api} adding the host's functions to the globals first. */
+  public ScriptState(LuaScript script, ScriptLimits limits, java.util.function.Consumer<Globals> api) throws ScriptFailure {
     this.script = script;
     this.budget = new CallBudget(limits);
     this.globals = Sandbox.globals(budget);
+    api.accept(globals);
     call(new LuaClosure(script.chunk(), globals), LuaValue.NONE);
   }
 
@@ -62,16 +68,35 @@ public final class ScriptState {
     try {
       return fn.invoke(args);
     } catch (ScriptLimitError e) {
-      throw new ScriptFailure(script.name() + ": " + e.getMessage(), true);
+      throw new ScriptFailure(located(e.getMessage()), true);
     } catch (LuaError e) {
-      throw new ScriptFailure(e.getMessage(), false);
+      throw new ScriptFailure(located(e.getMessage()), false);
     } catch (StackOverflowError e) {
-      throw new ScriptFailure(script.name() + ": Java stack exhausted", true);
+      throw new ScriptFailure(located("Java stack exhausted"), true);
     } catch (RuntimeException e) {
-      throw new ScriptFailure(script.name() + ": " + e, false);
+      throw new ScriptFailure(located(e.toString()), false);
     } finally {
       Sandbox.CURRENT.set(outer);
     }
+  }
+
+  /** "file.lua:12: message", whether or not LuaJ put a location in the message. */
+  private String located(String message) {
+    String m = message == null ? "error" : message.strip();
+    if (m.startsWith("@")) {
+      m = m.substring(1);
+    }
+    int colon = m.indexOf(".lua:");
+    if (colon >= 0) {
+      // LuaJ writes "file.lua:3 message"; make it "file.lua:3: message" like Lua itself
+      int end = colon + 5;
+      while (end < m.length() && Character.isDigit(m.charAt(end))) {
+        end++;
+      }
+      return end < m.length() && m.charAt(end) == ' ' ? m.substring(0, end) + ":" + m.substring(end) : m;
+    }
+    String where = budget.location();
+    return (where == null ? script.name() : where) + ": " + m;
   }
 
   /** Instructions used by the last call (for tests and metrics). */

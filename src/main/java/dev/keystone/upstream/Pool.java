@@ -38,6 +38,23 @@ public final class Pool {
     return first == exclude ? null : new Pick(first, true);
   }
 
+  /**
+   * A healthy backend among {@code candidates} other than {@code exclude}, starting at a random
+   * one so load spreads; null when none is healthy (a script chose these: no fallback to an
+   * unhealthy one).
+   */
+  public static Pick pickHealthy(List<Backend> candidates, Backend exclude) {
+    int n = candidates.size();
+    int start = n > 1 ? java.util.concurrent.ThreadLocalRandom.current().nextInt(n) : 0;
+    for (int i = 0; i < n; i++) {
+      Backend b = candidates.get((start + i) % n);
+      if (b != exclude && b.healthy()) {
+        return new Pick(b, false);
+      }
+    }
+    return null;
+  }
+
   public int healthyCount() {
     int n = 0;
     for (Backend b : backends) {

@@ -37,7 +37,7 @@ class CompatEndpointsTest {
             lua_script: canary
             services:
               - { name: app, url: "%1$s/v1", health: /health, labels: { version: stable } }
-        """.formatted(backend.url()));
+        """.formatted(backend.url()), java.util.Map.of("canary", "function on_request(req) end"));
   }
 
   @AfterAll

@@ -68,7 +68,7 @@ class SandboxTest {
   void anEndlessLoopUsesUpItsBudget() {
     ScriptState.ScriptFailure f = failure("while true do end");
     assertThat(f.limit()).isTrue();
-    assertThat(f.getMessage()).contains("instruction budget");
+    assertThat(f.getMessage()).isEqualTo("t.lua:2: instruction budget of 100000 used up");
   }
 
   @Test
@@ -134,7 +134,13 @@ class SandboxTest {
   void anErrorNamesTheFileAndLine() {
     ScriptState.ScriptFailure f = failure("local x = nil\nreturn x.y");
     assertThat(f.limit()).isFalse();
-    assertThat(f.getMessage()).contains("t.lua:3");
+    assertThat(f.getMessage()).startsWith("t.lua:3: attempt to index");
+  }
+
+  @Test
+  void errorsFromErrorAndFromHostFunctionsNameTheLineToo() throws Exception {
+    assertThat(failure("local a = 1\nerror('boom')").getMessage()).isEqualTo("t.lua:3: boom");
+    assertThat(failure("local a = 1\nreturn string.rep()").getMessage()).startsWith("t.lua:3: ");
   }
 
   @Test

@@ -32,8 +32,17 @@ public final class TestGateway implements AutoCloseable {
 
   /** Starts on {@code yaml}; a {@code listen:} line is added when the YAML has none. */
   public static TestGateway start(String yaml) {
+    return start(yaml, java.util.Map.of());
+  }
+
+  /** The same, with {@code scripts} (name to Lua source) written to {@code scripts/NAME.lua} first. */
+  public static TestGateway start(String yaml, java.util.Map<String, String> scripts) {
     try {
       Path dir = Files.createTempDirectory("keystone-test");
+      Files.createDirectories(dir.resolve("scripts"));
+      for (java.util.Map.Entry<String, String> s : scripts.entrySet()) {
+        Files.writeString(dir.resolve("scripts").resolve(s.getKey() + ".lua"), s.getValue());
+      }
       Path file = dir.resolve("config.yaml");
       String text = yaml.contains("listen:") ? yaml : "listen: 127.0.0.1:0\n" + yaml;
       Files.writeString(file, text);
@@ -59,6 +68,15 @@ public final class TestGateway implements AutoCloseable {
 
   public String base() {
     return "http://127.0.0.1:" + port();
+  }
+
+  /** Writes (or replaces) {@code scripts/NAME.lua} next to the config file; reload to apply. */
+  public void writeScript(String name, String source) {
+    try {
+      Files.writeString(file.resolveSibling("scripts").resolve(name + ".lua"), source);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   public Path file() {

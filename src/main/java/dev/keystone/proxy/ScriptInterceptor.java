@@ -1,0 +1,143 @@
+package dev.keystone.proxy;
+
+import dev.keystone.gateway.Snapshot;
+import dev.keystone.gateway.Tenant;
+import dev.keystone.script.Decision;
+import dev.keystone.script.LuaScript;
+import dev.keystone.script.RequestScript;
+import dev.keystone.script.ScriptLimits;
+import dev.keystone.script.ScriptRequest;
+import dev.keystone.script.ScriptState;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.logging.Logger;
+
+/**
+ * Runs the tenant's routing script, if it has one, and applies its decision: a narrower set of
+ * backends, a direct answer, a refusal, and header, path and query edits. A failing script (an
+ * error, a limit hit, a bad value) is logged with the script's name and line, then either routes
+ * as if there were no script ({@code on_script_error: fail_open}) or answers 500 naming the
+ * request id ({@code fail_closed}, the default).
+ *
+ * <p>One per event loop, holding that loop's Lua states: a state is never used by two threads.
+ * States are made on first use and dropped when a reload no longer uses their script.
+ */
+final class ScriptInterceptor implements Interceptor {
+
+  private static final Logger LOG = Logger.getLogger("keystone.script");
+
+  private final ScriptLimits limits;
+  /** A RequestScript, or the ScriptFailure that prevented making one (not retried per request). */
+  private final Map<LuaScript, Object> states = new IdentityHashMap<>();
+  private Snapshot seen;
+
+  ScriptInterceptor(ScriptLimits limits) {
+    this.limits = limits;
+  }
+
+  @Override
+  public void handle(Exchange ex) {
+    Tenant tenant = ex.tenant();
+    LuaScript script = tenant.config().script();
+    if (script == null) {
+      ex.next();
+      return;
+    }
+    forgetUnused(ex.snapshot());
+    Decision d;
+    try {
+      d = stateFor(script).decide(request(ex));
+    } catch (ScriptState.ScriptFailure f) {
+      boolean open = tenant.config().scriptFailOpen();
+      LOG.warning("script " + script.name() + " failed" + (f.limit() ? " (limit)" : "") + ", tenant=" + tenant.name()
+          + " request_id=" + ex.requestId() + (open ? ", routing without it" : "") + ": " + f.getMessage());
+      if (open) {
+        ex.next();
+      } else {
+        ex.fail(ProxyError.SCRIPT_FAILED, "script " + script.name() + ": " + f.getMessage());
+      }
+      return;
+    }
+    apply(ex, d);
+  }
+
+  private RequestScript stateFor(LuaScript script) throws ScriptState.ScriptFailure {
+    Object s = states.get(script);
+    if (s == null) {
+      try {
+        s = new RequestScript(script, limits);
+      } catch (ScriptState.ScriptFailure f) {
+        s = f;
+      }
+      states.put(script, s);
+    }
+    if (s instanceof ScriptState.ScriptFailure f) {
+      throw f;
+    }
+    return (RequestScript) s;
+  }
+
+  private void forgetUnused(Snapshot snapshot) {
+    if (snapshot == seen) {
+      return;
+    }
+    seen = snapshot;
+    Set<LuaScript> used = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    for (Tenant t : snapshot.tenants()) {
+      if (t.config().script() != null) {
+        used.add(t.config().script());
+      }
+    }
+    states.keySet().retainAll(used);
+  }
+
+  private static ScriptRequest request(Exchange ex) {
+    HttpServerRequest req = ex.request();
+    return new ScriptRequest(req.method().name(), ex.forwardPath(), req.path(), req.query(), ex.host(),
+        req.remoteAddress() == null ? null : req.remoteAddress().hostAddress(), ex.tenant().name(), ex.requestId(),
+        req.headers().entries(), ex.tenant().pool().backends());
+  }
+
+  private static void apply(Exchange ex, Decision d) {
+    if (!d.headerEdits().isEmpty()) {
+      ex.headerEdits = d.headerEdits();
+    }
+    if (d.path() != null) {
+      ex.forwardPath = d.path();
+    }
+    if (d.query() != null) {
+      ex.forwardQuery = d.query();
+    }
+    switch (d.kind()) {
+      case CONTINUE -> ex.next();
+      case ROUTE -> {
+        ex.candidates = d.candidates();
+        ex.routeTarget = d.target();
+        ex.next();
+      }
+      case RESPOND -> respond(ex, d);
+      case REJECT -> ErrorResponder.send(ex, d.status(), d.reason(), "rejected by script: " + d.reason());
+    }
+  }
+
+  private static void respond(Exchange ex, Decision d) {
+    HttpServerResponse resp = ex.request().response();
+    resp.setStatusCode(d.status());
+    d.responseHeaders().forEach(resp::putHeader);
+    if (!resp.headers().contains("Content-Type")) {
+      resp.putHeader("Content-Type", "text/plain; charset=utf-8");
+    }
+    resp.putHeader("X-Request-ID", ex.requestId());
+    // The request body (if any) is not read: like an error answer, close the connection after.
+    if (ex.request().headers().contains("Content-Length") || ex.request().headers().contains("Transfer-Encoding")) {
+      resp.putHeader("Connection", "close");
+      resp.end(d.body()).onComplete(v -> ex.request().connection().close());
+    } else {
+      resp.end(d.body());
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package dev.keystone.script;
+
+import dev.keystone.upstream.Backend;
+import org.luaj.vm2.LuaError;
+import org.luaj.vm2.LuaTable;
+import org.luaj.vm2.LuaValue;
+
+import java.util.List;
+
+/**
+ * The original engine's script interface, so its scripts run unchanged:
+ * {@code on_route_request(request, backends)} gets {@code request = {method, path, host,
+ * headers, body}} and a list of {@code {name, url, health, labels}}, and returns
+ * {@code {selected_backend, modified_headers, modified_path, reject, reject_reason}} (every field
+ * optional; nil or an empty table routes as usual).
+ */
+final class CompatApi {
+
+  private CompatApi() {
+  }
+
+  static LuaTable request(ScriptRequest r) {
+    LuaTable t = new LuaTable();
+    t.rawset("method", LuaValue.valueOf(r.method()));
+    t.rawset("path", LuaValue.valueOf(r.path()));
+    t.rawset("host", r.host() == null ? LuaValue.valueOf("") : LuaValue.valueOf(r.host()));
+    t.rawset("headers", LuaTables.headers(r.headers()));
+    t.rawset("body", LuaValue.valueOf("")); // bodies are streamed, never given to scripts
+    return t;
+  }
+
+  static LuaTable backends(ScriptRequest r) {
+    LuaTable list = new LuaTable();
+    for (Backend b : r.backends()) {
+      LuaTable t = LuaTables.backend(b);
+      t.rawset("health", LuaValue.valueOf(b.healthy()));
+      list.rawset(list.length() + 1, t);
+    }
+    return list;
+  }
+
+  static void apply(LuaValue result, ScriptRequest r, Decision d) {
+    if (result.isnil()) {
+      return;
+    }
+    if (!result.istable()) {
+      throw new LuaError("on_route_request must return a table or nil, got " + result.typename());
+    }
+    LuaTable t = result.checktable();
+    LuaValue headers = t.get("modified_headers");
+    if (headers.istable()) {
+      LuaTable h = headers.checktable();
+      for (LuaValue k = h.next(LuaValue.NIL).arg1(); !k.isnil(); k = h.next(k).arg1()) {
+        String v = h.get(k).checkjstring();
+        if (v.indexOf('\r') >= 0 || v.indexOf('\n') >= 0) {
+          throw new LuaError("modified_headers: a header value must not contain CR or LF");
+        }
+        d.headerEdits.put(k.checkjstring(), v);
+      }
+    }
+    LuaValue path = t.get("modified_path");
+    if (path.isstring() && !path.tojstring().isEmpty()) {
+      if (!path.tojstring().startsWith("/")) {
+        throw new LuaError("modified_path must start with '/', got '" + path.tojstring() + "'");
+      }
+      d.path = path.tojstring();
+    }
+    if (t.get("reject").toboolean()) {
+      d.kind = Decision.Kind.REJECT;
+      d.status = 403;
+      d.reason = t.get("reject_reason").optjstring("rejected by script");
+      return;
+    }
+    LuaValue selected = t.get("selected_backend");
+    if (selected.isstring() && !selected.tojstring().isEmpty()) {
+      String name = selected.tojstring();
+      List<Backend> match = r.backends().stream().filter(b -> b.name().equals(name)).toList();
+      if (match.isEmpty()) {
+        throw new LuaError("selected_backend: tenant " + r.tenant() + " has no backend named '" + name + "'");
+      }
+      d.kind = Decision.Kind.ROUTE;
+      d.candidates = match;
+      d.target = name;
+    }
+  }
+}

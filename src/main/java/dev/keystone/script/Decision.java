@@ -1,0 +1,82 @@
+package dev.keystone.script;
+
+import dev.keystone.upstream.Backend;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a script decided for one request: where it goes (or the answer given instead) and the
+ * edits to apply to it whatever the decision.
+ */
+public final class Decision {
+
+  /** The outcome. */
+  public enum Kind {
+    /** Route as if there were no script (round-robin over the tenant's backends). */
+    CONTINUE,
+    /** Route among {@link #candidates()} only. */
+    ROUTE,
+    /** Answer with {@link #status()}, {@link #body()} and {@link #responseHeaders()}. */
+    RESPOND,
+    /** Refuse with {@link #status()} and {@link #reason()}. */
+    REJECT
+  }
+
+  Kind kind = Kind.CONTINUE;
+  List<Backend> candidates;
+  String target;
+  int status;
+  String body;
+  String reason;
+  final Map<String, String> responseHeaders = new LinkedHashMap<>();
+  /** Header name to new value; a null value removes the header. */
+  final Map<String, String> headerEdits = new LinkedHashMap<>();
+  String path;
+  String query;
+
+  public Kind kind() {
+    return kind;
+  }
+
+  /** The backends to choose among (ROUTE), in the tenant's order. */
+  public List<Backend> candidates() {
+    return candidates;
+  }
+
+  /** How the script named its target ("canary-42" or "{version=canary}"), for errors and logs. */
+  public String target() {
+    return target;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String body() {
+    return body;
+  }
+
+  public String reason() {
+    return reason;
+  }
+
+  public Map<String, String> responseHeaders() {
+    return responseHeaders;
+  }
+
+  public Map<String, String> headerEdits() {
+    return headerEdits;
+  }
+
+  /** The new forwarded path, or null to keep it. */
+  public String path() {
+    return path;
+  }
+
+  /** The new query string (without '?'; empty for none), or null to keep it. */
+  public String query() {
+    return query;
+  }
+}

@@ -1,0 +1,237 @@
+package dev.keystone.script;
+
+import dev.keystone.upstream.Backend;
+import org.luaj.vm2.Globals;
+import org.luaj.vm2.LuaError;
+import org.luaj.vm2.LuaTable;
+import org.luaj.vm2.LuaValue;
+import org.luaj.vm2.Varargs;
+import org.luaj.vm2.lib.VarArgFunction;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A tenant's routing script in one Lua state, and the API it is given: {@code on_request(req)}
+ * with {@code route_to}, {@code respond}, {@code reject} and the request edits on {@code req}
+ * ({@code set_header}, {@code remove_header}, {@code set_path}, {@code set_query}), or the
+ * original engine's {@code on_route_request(request, backends)} returning a table. The full API
+ * is in docs/scripting.md. One per script per event loop.
+ */
+public final class RequestScript {
+
+  private final ScriptState state;
+  private final LuaValue onRequest;
+  private final LuaValue onRouteRequest;
+  /** The request being decided, for the API functions (the state is used by one thread). */
+  private ScriptRequest request;
+  private Decision decision;
+
+  public RequestScript(LuaScript script, ScriptLimits limits) throws ScriptState.ScriptFailure {
+    this.state = new ScriptState(script, limits, this::install);
+    this.onRequest = state.function("on_request");
+    this.onRouteRequest = state.function("on_route_request");
+    if (onRequest == null && onRouteRequest == null) {
+      throw new ScriptState.ScriptFailure(script.name() + ": defines neither on_request(req) nor on_route_request(request, backends)", false);
+    }
+  }
+
+  public LuaScript script() {
+    return state.script();
+  }
+
+  /** Runs the script for {@code req}; any failure of the script is a ScriptFailure. */
+  public Decision decide(ScriptRequest req) throws ScriptState.ScriptFailure {
+    request = req;
+    decision = new Decision();
+    try {
+      if (onRequest != null) {
+        state.call(onRequest, requestTable(req));
+      } else {
+        Varargs r = state.call(onRouteRequest, LuaValue.varargsOf(CompatApi.request(req), CompatApi.backends(req)));
+        CompatApi.apply(r.arg1(), req, decision);
+      }
+      return decision;
+    } catch (LuaError e) {
+      throw new ScriptState.ScriptFailure(e.getMessage(), false);
+    } finally {
+      request = null;
+    }
+  }
+
+  private void install(Globals g) {
+    g.set("route_to", fn(args -> {
+      route(args.arg1());
+      return LuaValue.TRUE;
+    }));
+    g.set("respond", fn(args -> {
+      decision.kind = Decision.Kind.RESPOND;
+      decision.status = status(args.arg1(), 100, 599, "respond");
+      decision.body = args.optjstring(2, "");
+      if (args.istable(3)) {
+        LuaTable h = args.checktable(3);
+        for (LuaValue k = h.next(LuaValue.NIL).arg1(); !k.isnil(); k = h.next(k).arg1()) {
+          decision.responseHeaders.put(k.checkjstring(), h.get(k).checkjstring());
+        }
+      }
+      return LuaValue.TRUE;
+    }));
+    g.set("reject", fn(args -> {
+      decision.kind = Decision.Kind.REJECT;
+      decision.status = status(args.arg1(), 400, 599, "reject");
+      decision.reason = args.optjstring(2, "rejected");
+      return LuaValue.TRUE;
+    }));
+  }
+
+  private void route(LuaValue target) {
+    List<Backend> matches = new ArrayList<>();
+    if (target.isstring()) {
+      String name = target.tojstring();
+      for (Backend b : request.backends()) {
+        if (b.name().equals(name)) {
+          matches.add(b);
+        }
+      }
+      if (matches.isEmpty()) {
+        throw new LuaError("route_to: tenant " + request.tenant() + " has no backend named '" + name + "'");
+      }
+      decision.target = name;
+    } else if (target.istable()) {
+      LuaTable wanted = target.checktable();
+      for (Backend b : request.backends()) {
+        if (hasLabels(b, wanted)) {
+          matches.add(b);
+        }
+      }
+      decision.target = describe(wanted);
+      if (matches.isEmpty()) {
+        throw new LuaError("route_to: no backend of tenant " + request.tenant() + " has the labels " + decision.target);
+      }
+    } else {
+      throw new LuaError("route_to: expected a backend name or a table of labels, got " + target.typename());
+    }
+    decision.kind = Decision.Kind.ROUTE;
+    decision.candidates = List.copyOf(matches);
+  }
+
+  private static boolean hasLabels(Backend b, LuaTable wanted) {
+    for (LuaValue k = wanted.next(LuaValue.NIL).arg1(); !k.isnil(); k = wanted.next(k).arg1()) {
+      String v = b.labels().get(k.tojstring());
+      if (v == null || !v.equals(wanted.get(k).tojstring())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String describe(LuaTable labels) {
+    StringBuilder sb = new StringBuilder("{");
+    for (LuaValue k = labels.next(LuaValue.NIL).arg1(); !k.isnil(); k = labels.next(k).arg1()) {
+      sb.append(sb.length() > 1 ? ", " : "").append(k.tojstring()).append('=').append(labels.get(k).tojstring());
+    }
+    return sb.append('}').toString();
+  }
+
+  private static int status(LuaValue v, int min, int max, String fn) {
+    int s = v.checkint();
+    if (s < min || s > max) {
+      throw new LuaError(fn + ": status must be between " + min + " and " + max + ", got " + s);
+    }
+    return s;
+  }
+
+  private LuaTable requestTable(ScriptRequest r) {
+    LuaTable t = new LuaTable();
+    t.rawset("method", LuaValue.valueOf(r.method()));
+    t.rawset("path", LuaValue.valueOf(r.path()));
+    t.rawset("raw_path", LuaValue.valueOf(r.rawPath()));
+    t.rawset("query", LuaTables.query(r.query()));
+    t.rawset("query_string", LuaValue.valueOf(r.query() == null ? "" : r.query()));
+    t.rawset("host", r.host() == null ? LuaValue.NIL : LuaValue.valueOf(r.host()));
+    t.rawset("client_ip", r.clientIp() == null ? LuaValue.NIL : LuaValue.valueOf(r.clientIp()));
+    t.rawset("tenant", LuaValue.valueOf(r.tenant()));
+    t.rawset("request_id", LuaValue.valueOf(r.requestId()));
+    t.rawset("headers", LuaTables.headers(r.headers()));
+    LuaTable backends = new LuaTable();
+    for (Backend b : r.backends()) {
+      backends.rawset(b.name(), LuaTables.backend(b));
+    }
+    t.rawset("backends", backends);
+    t.rawset("header_values", fn(args -> {
+      String name = name(args, 1);
+      LuaTable values = new LuaTable();
+      for (Map.Entry<String, String> h : r.headers()) {
+        if (h.getKey().equalsIgnoreCase(name)) {
+          values.rawset(values.length() + 1, LuaValue.valueOf(h.getValue()));
+        }
+      }
+      return values;
+    }));
+    t.rawset("set_header", fn(args -> {
+      decision.headerEdits.put(name(args, 1), value(args, 2));
+      return LuaValue.NONE;
+    }));
+    t.rawset("remove_header", fn(args -> {
+      decision.headerEdits.put(name(args, 1), null);
+      return LuaValue.NONE;
+    }));
+    t.rawset("set_path", fn(args -> {
+      String p = args.checkjstring(offset(args) + 1);
+      if (!p.startsWith("/")) {
+        throw new LuaError("set_path: the path must start with '/', got '" + p + "'");
+      }
+      decision.path = p;
+      return LuaValue.NONE;
+    }));
+    t.rawset("set_query", fn(args -> {
+      String q = args.optjstring(offset(args) + 1, "");
+      decision.query = q.startsWith("?") ? q.substring(1) : q;
+      return LuaValue.NONE;
+    }));
+    return t;
+  }
+
+  /** Lets {@code req.set_header(n, v)} and {@code req:set_header(n, v)} both work. */
+  private static int offset(Varargs args) {
+    return args.istable(1) ? 1 : 0;
+  }
+
+  private static String name(Varargs args, int i) {
+    String n = args.checkjstring(offset(args) + i);
+    if (n.isEmpty() || !n.chars().allMatch(c -> c > 32 && c < 127 && c != ':')) {
+      throw new LuaError("not a header name: '" + n + "'");
+    }
+    if (FRAMING.contains(n.toLowerCase(java.util.Locale.ROOT))) {
+      throw new LuaError("header " + n + " is managed by the gateway (message framing or connection handling)");
+    }
+    return n;
+  }
+
+  /** Headers a script may not edit: they frame the message or describe one connection. */
+  private static final java.util.Set<String> FRAMING = java.util.Set.of("content-length", "transfer-encoding",
+      "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect");
+
+  /** A header value must not smuggle in a line break (a second header, or a second request). */
+  private static String value(Varargs args, int i) {
+    String v = args.checkjstring(offset(args) + i);
+    if (v.indexOf('\r') >= 0 || v.indexOf('\n') >= 0 || v.indexOf('\0') >= 0) {
+      throw new LuaError("a header value must not contain CR, LF or NUL");
+    }
+    return v;
+  }
+
+  private interface Body {
+    Varargs call(Varargs args);
+  }
+
+  private static VarArgFunction fn(Body body) {
+    return new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs args) {
+        return body.call(args);
+      }
+    };
+  }
+}

@@ -1,0 +1,20 @@
+package dev.keystone.script;
+
+import dev.keystone.upstream.Backend;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a routing script is told about a request. Built by the gateway for each scripted request.
+ *
+ * @param path      the path as forwarded (after prefix stripping)
+ * @param rawPath   the path as the client sent it
+ * @param query     the raw query string, or null
+ * @param headers   every request header, in order, with repeats
+ * @param backends  the tenant's backends, with their current health
+ */
+public record ScriptRequest(String method, String path, String rawPath, String query, String host, String clientIp,
+                            String tenant, String requestId, List<Map.Entry<String, String>> headers,
+                            List<Backend> backends) {
+}
