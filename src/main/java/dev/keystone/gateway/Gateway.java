@@ -6,6 +6,7 @@ import dev.keystone.config.ConfigLoader;
 import dev.keystone.config.GatewayConfig;
 import dev.keystone.config.ListenAddress;
 import dev.keystone.proxy.ProxyServer;
+import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.upstream.HealthChecker;
 import dev.keystone.upstream.HealthRegistry;
 import io.vertx.core.DeploymentOptions;
@@ -42,13 +43,16 @@ public final class Gateway {
   private final List<ProxyServer> servers = new CopyOnWriteArrayList<>();
   private final long startNanos = System.nanoTime();
   private final ConfigWatcher watcher;
+  /** Shared by the scripts of all event loops; kept across reloads (key/value stores). */
+  private final ScriptEnvironment scripts;
   private ListenAddress listen;
 
-  private Gateway(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, Clock clock) {
+  private Gateway(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, Options options) {
     this.vertx = vertx;
     this.configFile = configFile;
     this.loader = loader;
-    this.clock = clock;
+    this.clock = options.clock();
+    this.scripts = options.scripts();
     this.checker = new HealthChecker(vertx, clock);
     this.listen = config.listen();
     apply(config, 1);
@@ -56,7 +60,11 @@ public final class Gateway {
   }
 
   /** Options for {@link #start}. */
-  public record Options(int eventLoops, String version, Clock clock) {
+  public record Options(int eventLoops, String version, Clock clock, ScriptEnvironment scripts) {
+    public Options(int eventLoops, String version, Clock clock) {
+      this(eventLoops, version, clock, ScriptEnvironment.system(clock));
+    }
+
     public static Options defaults(String version) {
       int loops = Integer.getInteger("keystone.event-loops", Math.max(1, Runtime.getRuntime().availableProcessors()));
       return new Options(loops, version, Clock.systemUTC());
@@ -71,10 +79,10 @@ public final class Gateway {
     Vertx vertx = Vertx.vertx(new VertxOptions()
         .setEventLoopPoolSize(options.eventLoops())
         .setPreferNativeTransport(true));
-    Gateway g = new Gateway(vertx, config, configFile, loader, options.clock());
+    Gateway g = new Gateway(vertx, config, configFile, loader, options);
     CompatEndpoints compat = new CompatEndpoints(options.version(), g.startNanos, g::reloadFromFile);
     return vertx.deployVerticle(() -> {
-          ProxyServer s = new ProxyServer(g.current::get, config, List.of(compat), options.clock());
+          ProxyServer s = new ProxyServer(g.current::get, config, List.of(compat), options.clock(), g.scripts);
           g.servers.add(s);
           return s;
         }, new DeploymentOptions().setInstances(options.eventLoops()))

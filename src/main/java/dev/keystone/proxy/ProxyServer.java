@@ -4,7 +4,7 @@ import dev.keystone.config.GatewayConfig;
 import dev.keystone.config.Limits;
 import dev.keystone.config.Timeouts;
 import dev.keystone.gateway.Snapshot;
-import dev.keystone.script.ScriptLimits;
+import dev.keystone.script.ScriptEnvironment;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Future;
@@ -36,6 +36,7 @@ public final class ProxyServer extends VerticleBase {
   private final GatewayConfig startConfig;
   private final List<Interceptor> extra;
   private final Clock clock;
+  private final ScriptEnvironment scripts;
   private HttpServer server;
   private HttpClient client;
   private List<Interceptor> chain;
@@ -53,12 +54,15 @@ public final class ProxyServer extends VerticleBase {
    * @param snapshots   the current snapshot, read once per request
    * @param startConfig listen address, limits and timeouts (these need a restart to change)
    * @param extra       interceptors placed after validation and before routing (admin endpoints)
+   * @param scripts     what routing scripts share across event loops (key/value stores, clock)
    */
-  public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock) {
+  public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock,
+                     ScriptEnvironment scripts) {
     this.snapshots = snapshots;
     this.startConfig = startConfig;
     this.extra = extra;
     this.clock = clock;
+    this.scripts = scripts;
   }
 
   @Override
@@ -84,7 +88,7 @@ public final class ProxyServer extends VerticleBase {
     c.add(new RequestGuard());
     c.addAll(extra);
     c.add(new TenantRouting());
-    c.add(new ScriptInterceptor(ScriptLimits.DEFAULT));
+    c.add(new ScriptInterceptor(scripts));
     c.add(new Forwarder(client, clock));
     chain = List.copyOf(c);
     rejectChain = List.of(new RequestIds(), new AccessLog(), ProxyServer::rejectUndecodable);

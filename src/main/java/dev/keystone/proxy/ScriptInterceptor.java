@@ -5,7 +5,7 @@ import dev.keystone.gateway.Tenant;
 import dev.keystone.script.Decision;
 import dev.keystone.script.LuaScript;
 import dev.keystone.script.RequestScript;
-import dev.keystone.script.ScriptLimits;
+import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.script.ScriptRequest;
 import dev.keystone.script.ScriptState;
 import io.vertx.core.http.HttpServerRequest;
@@ -30,13 +30,13 @@ final class ScriptInterceptor implements Interceptor {
 
   private static final Logger LOG = Logger.getLogger("keystone.script");
 
-  private final ScriptLimits limits;
+  private final ScriptEnvironment env;
   /** A RequestScript, or the ScriptFailure that prevented making one (not retried per request). */
   private final Map<LuaScript, Object> states = new IdentityHashMap<>();
   private Snapshot seen;
 
-  ScriptInterceptor(ScriptLimits limits) {
-    this.limits = limits;
+  ScriptInterceptor(ScriptEnvironment env) {
+    this.env = env;
   }
 
   @Override
@@ -69,7 +69,7 @@ final class ScriptInterceptor implements Interceptor {
     Object s = states.get(script);
     if (s == null) {
       try {
-        s = new RequestScript(script, limits);
+        s = new RequestScript(script, env);
       } catch (ScriptState.ScriptFailure f) {
         s = f;
       }
@@ -95,11 +95,11 @@ final class ScriptInterceptor implements Interceptor {
     states.keySet().retainAll(used);
   }
 
-  private static ScriptRequest request(Exchange ex) {
+  private ScriptRequest request(Exchange ex) {
     HttpServerRequest req = ex.request();
     return new ScriptRequest(req.method().name(), ex.forwardPath(), req.path(), req.query(), ex.host(),
         req.remoteAddress() == null ? null : req.remoteAddress().hostAddress(), ex.tenant().name(), ex.requestId(),
-        req.headers().entries(), ex.tenant().pool().backends());
+        req.headers().entries(), ex.tenant().pool().backends(), env.store(ex.tenant().name()));
   }
 
   private static void apply(Exchange ex, Decision d) {

@@ -28,8 +28,11 @@ public final class RequestScript {
   private ScriptRequest request;
   private Decision decision;
 
-  public RequestScript(LuaScript script, ScriptLimits limits) throws ScriptState.ScriptFailure {
-    this.state = new ScriptState(script, limits, this::install);
+  public RequestScript(LuaScript script, ScriptEnvironment env) throws ScriptState.ScriptFailure {
+    this.state = new ScriptState(script, env.limits(), g -> {
+      install(g);
+      Helpers.install(g, env, () -> request);
+    });
     this.onRequest = state.function("on_request");
     this.onRouteRequest = state.function("on_route_request");
     if (onRequest == null && onRouteRequest == null) {
@@ -222,16 +225,7 @@ public final class RequestScript {
     return v;
   }
 
-  private interface Body {
-    Varargs call(Varargs args);
-  }
-
-  private static VarArgFunction fn(Body body) {
-    return new VarArgFunction() {
-      @Override
-      public Varargs invoke(Varargs args) {
-        return body.call(args);
-      }
-    };
+  private static VarArgFunction fn(Helpers.Body body) {
+    return Helpers.fn(body);
   }
 }

@@ -13,8 +13,9 @@ import java.util.Map;
  * @param query     the raw query string, or null
  * @param headers   every request header, in order, with repeats
  * @param backends  the tenant's backends, with their current health
+ * @param kv        the tenant's key/value store
  */
 public record ScriptRequest(String method, String path, String rawPath, String query, String host, String clientIp,
                             String tenant, String requestId, List<Map.Entry<String, String>> headers,
-                            List<Backend> backends) {
+                            List<Backend> backends, KeyValueStore kv) {
 }

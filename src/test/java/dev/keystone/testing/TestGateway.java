@@ -37,6 +37,11 @@ public final class TestGateway implements AutoCloseable {
 
   /** The same, with {@code scripts} (name to Lua source) written to {@code scripts/NAME.lua} first. */
   public static TestGateway start(String yaml, java.util.Map<String, String> scripts) {
+    return start(yaml, scripts, new Gateway.Options(2, "test", Clock.systemUTC()));
+  }
+
+  /** The same, with {@code options} (a test clock, seeded randomness for scripts). */
+  public static TestGateway start(String yaml, java.util.Map<String, String> scripts, Gateway.Options options) {
     try {
       Path dir = Files.createTempDirectory("keystone-test");
       Files.createDirectories(dir.resolve("scripts"));
@@ -48,8 +53,7 @@ public final class TestGateway implements AutoCloseable {
       Files.writeString(file, text);
       ConfigLoader loader = new ConfigLoader();
       GatewayConfig config = loader.load(file);
-      Gateway g = Await.result(Gateway.start(config, file, loader,
-          new Gateway.Options(2, "test", Clock.systemUTC())));
+      Gateway g = Await.result(Gateway.start(config, file, loader, options));
       return new TestGateway(file, g);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

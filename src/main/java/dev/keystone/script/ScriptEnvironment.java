@@ -1,0 +1,52 @@
+package dev.keystone.script;
+
+import java.time.Clock;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
+
+/**
+ * What scripts get from the gateway beyond the request: time, randomness (both replaceable in
+ * tests) and each tenant's key/value store. One per gateway, kept across reloads, so counters
+ * and flags survive them.
+ */
+public final class ScriptEnvironment {
+
+  private final Clock clock;
+  private final DoubleSupplier random;
+  private final ScriptLimits limits;
+  private final KeyValueStore.Limits kvLimits;
+  private final Map<String, KeyValueStore> stores = new ConcurrentHashMap<>();
+
+  public ScriptEnvironment(Clock clock, DoubleSupplier random, ScriptLimits limits, KeyValueStore.Limits kvLimits) {
+    this.clock = clock;
+    this.random = random;
+    this.limits = limits;
+    this.kvLimits = kvLimits;
+  }
+
+  /** The production environment: the system clock and a thread-local random generator. */
+  public static ScriptEnvironment system(Clock clock) {
+    return new ScriptEnvironment(clock, () -> ThreadLocalRandom.current().nextDouble(), ScriptLimits.DEFAULT,
+        KeyValueStore.Limits.DEFAULT);
+  }
+
+  public Clock clock() {
+    return clock;
+  }
+
+  /** A number in [0, 1). */
+  public double random() {
+    return random.getAsDouble();
+  }
+
+  public ScriptLimits limits() {
+    return limits;
+  }
+
+  /** The store of {@code tenant}, made on first use. */
+  public KeyValueStore store(String tenant) {
+    return stores.computeIfAbsent(tenant, t -> new KeyValueStore(kvLimits, clock));
+  }
+}
