@@ -40,6 +40,9 @@ public final class Exchange {
   java.util.Map<String, String> headerEdits;
   /** The query string to forward instead of the client's (empty for none), or null. */
   String forwardQuery;
+  /** The tenant's script on this event loop, and what it was told, when it has on_response. */
+  dev.keystone.script.RequestScript responseScript;
+  dev.keystone.script.ScriptRequest scriptRequest;
   Backend backend;
   boolean fallback;
   String errorDetail;

@@ -1,6 +1,8 @@
 package dev.keystone.proxy;
 
 import dev.keystone.config.Timeouts;
+import dev.keystone.script.ResponseEdits;
+import dev.keystone.script.ScriptState;
 import dev.keystone.upstream.Backend;
 import dev.keystone.upstream.Pool;
 import io.vertx.core.MultiMap;
@@ -190,11 +192,33 @@ final class Forwarder implements Interceptor {
     HttpServerRequest req = ex.request();
     HttpServerResponse resp = req.response();
     int status = upstreamResponse.statusCode();
-    resp.setStatusCode(status);
-    if (upstreamResponse.statusMessage() != null) {
+    ResponseEdits edits = null;
+    if (ex.responseScript != null && status >= 200) {
+      try {
+        edits = ex.responseScript.onResponse(ex.scriptRequest, ex.backend().name(), status, upstreamResponse.headers().entries());
+      } catch (ScriptState.ScriptFailure f) {
+        if (!ScriptInterceptor.failedOpen(ex, f)) {
+          onDone.run();
+          upstream.reset(); // the backend's response is discarded, its connection not reused
+          ex.fail(ProxyError.SCRIPT_FAILED, "script on_response: " + f.getMessage());
+          return;
+        }
+      }
+    }
+    resp.setStatusCode(edits == null ? status : edits.status());
+    if (upstreamResponse.statusMessage() != null && (edits == null || edits.status() == status)) {
       resp.setStatusMessage(upstreamResponse.statusMessage());
     }
     HopByHop.copy(upstreamResponse.headers(), resp.headers(), null);
+    if (edits != null) {
+      edits.headerEdits().forEach((name, value) -> {
+        if (value == null) {
+          resp.headers().remove(name);
+        } else {
+          resp.headers().set(name, value);
+        }
+      });
+    }
     resp.headers().set("X-Request-ID", ex.requestId());
     boolean noBody = req.method() == HttpMethod.HEAD || status == 204 || status == 304 || status < 200;
     if (!noBody && !upstreamResponse.headers().contains("Content-Length") && req.version() != HttpVersion.HTTP_1_0) {

@@ -50,12 +50,15 @@ final class ScriptInterceptor implements Interceptor {
     forgetUnused(ex.snapshot());
     Decision d;
     try {
-      d = stateFor(script).decide(request(ex));
+      RequestScript rs = stateFor(script);
+      ScriptRequest request = request(ex);
+      d = rs.decide(request);
+      if (rs.hasOnResponse()) {
+        ex.responseScript = rs;
+        ex.scriptRequest = request;
+      }
     } catch (ScriptState.ScriptFailure f) {
-      boolean open = tenant.config().scriptFailOpen();
-      LOG.warning("script " + script.name() + " failed" + (f.limit() ? " (limit)" : "") + ", tenant=" + tenant.name()
-          + " request_id=" + ex.requestId() + (open ? ", routing without it" : "") + ": " + f.getMessage());
-      if (open) {
+      if (failedOpen(ex, f)) {
         ex.next();
       } else {
         ex.fail(ProxyError.SCRIPT_FAILED, "script " + script.name() + ": " + f.getMessage());
@@ -63,6 +66,16 @@ final class ScriptInterceptor implements Interceptor {
       return;
     }
     apply(ex, d);
+  }
+
+  /** Logs a script failure with the script's location; returns whether the tenant fails open. */
+  static boolean failedOpen(Exchange ex, ScriptState.ScriptFailure f) {
+    Tenant tenant = ex.tenant();
+    boolean open = tenant.config().scriptFailOpen();
+    LOG.warning("script " + tenant.config().script().name() + " failed" + (f.limit() ? " (limit)" : "")
+        + ", tenant=" + tenant.name() + " request_id=" + ex.requestId() + (open ? ", going on without it" : "")
+        + ": " + f.getMessage());
+    return open;
   }
 
   private RequestScript stateFor(LuaScript script) throws ScriptState.ScriptFailure {

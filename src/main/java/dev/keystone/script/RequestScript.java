@@ -24,6 +24,7 @@ public final class RequestScript {
   private final ScriptState state;
   private final LuaValue onRequest;
   private final LuaValue onRouteRequest;
+  private final LuaValue onResponse;
   /** The request being decided, for the API functions (the state is used by one thread). */
   private ScriptRequest request;
   private Decision decision;
@@ -35,6 +36,7 @@ public final class RequestScript {
     });
     this.onRequest = state.function("on_request");
     this.onRouteRequest = state.function("on_route_request");
+    this.onResponse = state.function("on_response");
     if (onRequest == null && onRouteRequest == null) {
       throw new ScriptState.ScriptFailure(script.name() + ": defines neither on_request(req) nor on_route_request(request, backends)", false);
     }
@@ -61,6 +63,57 @@ public final class RequestScript {
     } finally {
       request = null;
     }
+  }
+
+  /** Whether the script defines {@code on_response(res)}. */
+  public boolean hasOnResponse() {
+    return onResponse != null;
+  }
+
+  /**
+   * Runs {@code on_response(res)} for the backend's response head: the script may change the
+   * status (between statuses that carry a body) and set or remove headers; the body streams
+   * through untouched.
+   */
+  public ResponseEdits onResponse(ScriptRequest req, String backend, int status,
+                                  List<Map.Entry<String, String>> headers) throws ScriptState.ScriptFailure {
+    request = req;
+    ResponseEdits edits = new ResponseEdits(status);
+    LuaTable res = new LuaTable();
+    res.rawset("status", LuaValue.valueOf(status));
+    res.rawset("headers", LuaTables.headers(headers));
+    res.rawset("backend", LuaValue.valueOf(backend));
+    res.rawset("tenant", LuaValue.valueOf(req.tenant()));
+    res.rawset("request_id", LuaValue.valueOf(req.requestId()));
+    res.rawset("path", LuaValue.valueOf(req.path()));
+    res.rawset("method", LuaValue.valueOf(req.method()));
+    res.rawset("set_status", fn(args -> {
+      int s = args.checkint(offset(args) + 1);
+      if (!carriesBody(status) || !carriesBody(s)) {
+        throw new LuaError("set_status: cannot change " + status + " to " + s
+            + " (only between statuses 200-599 other than 204 and 304: the body framing must stay valid)");
+      }
+      edits.status = s;
+      return LuaValue.NONE;
+    }));
+    res.rawset("set_header", fn(args -> {
+      edits.headerEdits.put(name(args, 1), value(args, 2));
+      return LuaValue.NONE;
+    }));
+    res.rawset("remove_header", fn(args -> {
+      edits.headerEdits.put(name(args, 1), null);
+      return LuaValue.NONE;
+    }));
+    try {
+      state.call(onResponse, res);
+      return edits;
+    } finally {
+      request = null;
+    }
+  }
+
+  private static boolean carriesBody(int status) {
+    return status >= 200 && status <= 599 && status != 204 && status != 304;
   }
 
   private void install(Globals g) {

@@ -98,6 +98,17 @@ class ScriptedRoutingTest {
       end
       """;
 
+  static final String RESPONSE = """
+      function on_request(req) end
+      function on_response(res)
+        if res.path == "/fail" then error("on_response broke") end
+        res.set_header("X-Served-By", res.backend .. " for " .. res.tenant)
+        res:remove_header("x-backend")
+        if res.path == "/teapot" then res.set_status(418) end
+        if res.path == "/no-body" then res.set_status(204) end
+      end
+      """;
+
   @BeforeAll
   static void start() {
     vertx = Vertx.vertx();
@@ -113,14 +124,14 @@ class ScriptedRoutingTest {
               - { name: down, url: "%3$s", health: /health }
         """.formatted(stable.url(), canary.url(), down.url());
     StringBuilder yaml = new StringBuilder("tenants:\n");
-    for (String t : new String[] {"canary", "edits", "echo", "gate", "broken", "unhealthy", "compat"}) {
+    for (String t : new String[] {"canary", "edits", "echo", "gate", "broken", "unhealthy", "compat", "response"}) {
       yaml.append("  - name: ").append(t).append("\n    path_prefix: /").append(t).append("/\n    lua_script: ")
           .append(t).append('\n').append(services);
     }
     yaml.append("  - name: open\n    path_prefix: /open/\n    lua_script: broken\n    on_script_error: fail_open\n").append(services);
     yaml.append("  - name: plain\n    path_prefix: /plain/\n").append(services);
     gw = TestGateway.start(yaml.toString(), Map.of("canary", CANARY, "edits", EDITS, "echo", ECHO, "gate", GATE,
-        "broken", BROKEN, "unhealthy", UNHEALTHY, "compat", COMPAT));
+        "broken", BROKEN, "unhealthy", UNHEALTHY, "compat", COMPAT, "response", RESPONSE));
     Await.until("stable and canary healthy", () -> gw.get("/health").body().contains("\"plain\":\"2/3 healthy\""));
   }
 
@@ -218,6 +229,25 @@ class ScriptedRoutingTest {
     HttpResponse<String> blocked = gw.get("/compat/blocked");
     assertThat(blocked.statusCode()).isEqualTo(403);
     assertThat(blocked.body()).contains("blocked by the old engine");
+  }
+
+  @Test
+  void onResponseEditsStatusAndHeadersAndTheBodyStreamsThrough() {
+    HttpResponse<String> r = gw.get("/response/x");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("X-Served-By").orElseThrow()).matches("(stable|canary-42) for response");
+    assertThat(r.headers().firstValue("X-Backend")).isEmpty();
+    assertThat(r.body()).endsWith(" /x");
+    HttpResponse<String> tea = gw.get("/response/teapot");
+    assertThat(tea.statusCode()).isEqualTo(418);
+    assertThat(tea.body()).endsWith(" /teapot");
+  }
+
+  @Test
+  void aFailingOnResponseFailsClosedToo() {
+    assertThat(gw.get("/response/fail").statusCode()).isEqualTo(500);
+    assertThat(gw.get("/response/no-body").statusCode()).as("204 would cut the body's framing").isEqualTo(500);
+    assertThat(gw.get("/response/x").statusCode()).isEqualTo(200);
   }
 
   @Test
