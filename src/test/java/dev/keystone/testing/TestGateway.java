@@ -62,6 +62,20 @@ public final class TestGateway implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts on an existing config file (an example), read with {@code env} for its ${VARS} and
+   * listening on an ephemeral loopback port whatever the file says.
+   */
+  public static TestGateway startFile(Path file, java.util.Map<String, String> env, Gateway.Options options) {
+    try {
+      ConfigLoader loader = new ConfigLoader(env::get);
+      GatewayConfig config = loader.load(file).withListen(dev.keystone.config.ListenAddress.parse("127.0.0.1:0"));
+      return new TestGateway(file, Await.result(Gateway.start(config, file, loader, options)));
+    } catch (Exception e) {
+      throw new AssertionError("gateway did not start on " + file + ": " + e, e);
+    }
+  }
+
   public Gateway gateway() {
     return gateway;
   }
