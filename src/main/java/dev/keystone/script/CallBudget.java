@@ -18,7 +18,7 @@ import org.luaj.vm2.lib.DebugLib;
  * <p>It is installed as the globals' debug library but the {@code debug} table itself is not
  * given to scripts. One per Lua state; not thread-safe (neither is the state).
  */
-final class CallBudget extends DebugLib {
+final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatching.Meter {
 
   private final ScriptLimits limits;
   private final long deadlineNanos;
@@ -27,6 +27,7 @@ final class CallBudget extends DebugLib {
   private org.luaj.vm2.Prototype lastProto;
   private int lastPc;
   private long remaining;
+  private long sinceClock;
   private long deadline;
   private int depth;
 
@@ -124,7 +125,24 @@ final class CallBudget extends DebugLib {
     checkLength(total);
   }
 
-  void checkLength(long length) {
+  /** Library work that runs no Lua instruction (pattern matching) pays from the same budget. */
+  @Override
+  public void charge(long steps) {
+    remaining -= steps;
+    if (remaining < 0) {
+      throw new ScriptLimitError("instruction budget of " + limits.instructions() + " used up (pattern matching)");
+    }
+    sinceClock += steps;
+    if (sinceClock > 4096) {
+      sinceClock = 0;
+      if (System.nanoTime() - deadline > 0) {
+        throw new ScriptLimitError("deadline of " + limits.deadline().toMillis() + " ms passed (pattern matching)");
+      }
+    }
+  }
+
+  @Override
+  public void checkLength(long length) {
     if (length > limits.maxString()) {
       throw new ScriptLimitError("string of " + length + " bytes above the limit of " + limits.maxString());
     }

@@ -6,6 +6,7 @@ import org.luaj.vm2.LuaTable;
 import org.luaj.vm2.LuaValue;
 import org.luaj.vm2.Varargs;
 import org.luaj.vm2.lib.Bit32Lib;
+import org.luaj.vm2.lib.BoundedMatching;
 import org.luaj.vm2.lib.PackageLib;
 import org.luaj.vm2.lib.StringLib;
 import org.luaj.vm2.lib.TableLib;
@@ -59,12 +60,59 @@ final class Sandbox {
         return rep.invoke(args);
       }
     });
+    BoundedMatching.install(lib, Sandbox::meter);
+    LuaValue bytes = lib.rawget("byte");
+    lib.rawset("byte", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs args) {
+        int len = args.checkstring(1).length();
+        long i = relative(args.optint(2, 1), len);
+        long j = relative(args.isnoneornil(3) ? i : args.checkint(3), len);
+        meter().charge(Math.max(0, Math.min(j, len) - Math.max(i, 1) + 1)); // one value per byte
+        return bytes.invoke(args);
+      }
+    });
+    LuaValue format = lib.rawget("format");
+    lib.rawset("format", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs args) {
+        long total = args.checkstring(1).length();
+        for (int a = 2; a <= args.narg(); a++) {
+          total += args.arg(a).isstring() ? args.arg(a).checkstring().length() : 0;
+          total += 100; // a number or a padded field
+        }
+        meter().checkLength(total);
+        return format.invoke(args);
+      }
+    });
     ReadOnlyTable shared = ReadOnlyTable.copyOf(lib);
     LuaTable meta = new LuaTable();
     meta.rawset(LuaValue.INDEX, shared);
     meta.rawset(LuaValue.METATABLE, LuaValue.valueOf("locked")); // getmetatable("") gives this
     LuaString.s_metatable = ReadOnlyTable.copyOf(meta);
     return shared;
+  }
+
+  /** The running script's budget; outside a script call, a meter that only checks sizes. */
+  private static BoundedMatching.Meter meter() {
+    CallBudget b = CURRENT.get();
+    return b != null ? b : UNMETERED;
+  }
+
+  private static final BoundedMatching.Meter UNMETERED = new BoundedMatching.Meter() {
+    @Override
+    public void charge(long steps) {
+    }
+
+    @Override
+    public void checkLength(long length) {
+      Sandbox.checkLength(length);
+    }
+  };
+
+  /** Lua's string positions: negative counts from the end. */
+  private static long relative(long pos, int len) {
+    return pos >= 0 ? pos : len + pos + 1;
   }
 
   static void checkLength(long length) {
@@ -93,6 +141,16 @@ final class Sandbox {
     for (String name : OS_KEPT) {
       safeOs.rawset(name, os.rawget(name));
     }
+    LuaValue date = os.rawget("date");
+    safeOs.rawset("date", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs args) {
+        if (args.optjstring(1, "").length() > 256) { // each %-directive expands: keep the output small
+          throw new org.luaj.vm2.LuaError("os.date: format longer than 256 characters");
+        }
+        return date.invoke(args);
+      }
+    });
     g.set("os", safeOs);
 
     LuaTable table = (LuaTable) g.get("table");
@@ -111,6 +169,17 @@ final class Sandbox {
           budget.checkLength(total);
         }
         return concat.invoke(args);
+      }
+    });
+    LuaValue unpack = table.rawget("unpack");
+    table.rawset("unpack", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs args) {
+        LuaTable t = args.checktable(1);
+        long i = args.optint(2, 1);
+        long j = args.isnoneornil(3) ? t.length() : args.checkint(3);
+        budget.charge(Math.max(0, j - i + 1)); // one value per element, allocated at once
+        return unpack.invoke(args);
       }
     });
     for (String name : REMOVED_GLOBALS) {

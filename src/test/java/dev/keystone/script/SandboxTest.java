@@ -115,6 +115,49 @@ class SandboxTest {
   }
 
   @Test
+  void patternBlowUpsUseUpTheBudget() {
+    ScriptState.ScriptFailure find = failure("return (('a'):rep(5000)):find('.-.-.-.-.-b')");
+    assertThat(find.limit()).isTrue();
+    assertThat(find.getMessage()).contains("pattern matching");
+    assertThat(failure("return (('a'):rep(3000)):match('(.*)(.*)(.*)(.*)b')").limit()).isTrue();
+    assertThat(failure("local n = 0 for w in (('a'):rep(3000)):gmatch('.-.-.-b') do n = n + 1 end return n").limit()).isTrue();
+    assertThat(failure("return (('(('):rep(2000)):gsub('%b()', '')").limit()).isTrue();
+  }
+
+  @Test
+  void gsubCannotBuildAHugeString() {
+    assertThat(failure("return (('x'):rep(60000)):gsub('x', ('y'):rep(100))").getMessage()).contains("above the limit");
+  }
+
+  @Test
+  void tableBombsFromLibraryCallsAreStopped() {
+    assertThat(failure("return #{ table.unpack({}, 1, 1e8) }").limit()).isTrue();
+    assertThat(failure("local s = ('x'):rep(60000) local n = 0 for i = 1, 5 do n = n + #{ s:byte(1, -1) } end return n").limit()).isTrue();
+    assertThat(failure("local s = ('x'):rep(60000) return string.format(('%s'):rep(20), s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)")
+        .getMessage()).contains("above the limit");
+    assertThat(failure("return os.date(('%c'):rep(1000))").getMessage()).contains("os.date");
+  }
+
+  @Test
+  void metatablesOfOwnTablesWorkButCannotEscape() throws Exception {
+    assertThat(run("local t = setmetatable({}, { __index = function(_, k) return k .. '!' end }) return t.hi").arg1().tojstring())
+        .isEqualTo("hi!");
+    assertThat(failure("local t = setmetatable({}, { __index = function(t, k) return t[k] end }) return t.x").limit()).isTrue();
+    assertThat(failure("setmetatable(string, {})").getMessage()).contains("read-only");
+  }
+
+  @Test
+  void ordinaryPatternsStillWork() throws Exception {
+    Varargs r = run("local cookie = ';' .. ('k=v; '):rep(300) .. 'ab_user=u7; z=1'\n"
+        + "return cookie:match(';%s*ab_user=([^;]+)'), ('a,b,,c'):gsub(',', ';'), ('x=1&y=2'):find('y=(%d)')");
+    assertThat(r.arg(1).tojstring()).isEqualTo("u7");
+    assertThat(r.arg(2).tojstring()).isEqualTo("a;b;;c");
+    assertThat(r.arg(3).toint()).isEqualTo(5); // (a call in the middle of a list gives one value)
+    assertThat(r.arg(4).toint()).isEqualTo(7);
+    assertThat(r.arg(5).tojstring()).isEqualTo("2");
+  }
+
+  @Test
   void theSharedStringLibraryIsReadOnly() throws Exception {
     assertThat(failure("string.upper = function() return 'pwned' end").getMessage()).contains("read-only");
     assertThat(failure("rawset(string, 'upper', nil)").getMessage()).contains("read-only");
