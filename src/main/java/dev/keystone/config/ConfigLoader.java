@@ -1,6 +1,7 @@
 package dev.keystone.config;
 
 import dev.keystone.script.LuaScript;
+import dev.keystone.script.ScriptLimits;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -76,6 +77,7 @@ public final class ConfigLoader {
     if (!root.has("tenants")) {
       problems.add(root.line(), "tenants", "missing: the config needs a 'tenants:' list");
     }
+    ScriptLimits scriptLimits = bindScriptLimits(root.section("script_limits"));
     String scriptsDir = root.string("scripts_dir", "scripts");
     ScriptFiles scripts = lua.enabled() ? null : new ScriptFiles(source, scriptsDir, problems);
     List<TenantConfig> tenants = new ArrayList<>();
@@ -83,7 +85,37 @@ public final class ConfigLoader {
       tenants.add(bindTenant(t, problems, scripts));
     }
     root.finish();
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, tenants);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants);
+  }
+
+  private static ScriptLimits bindScriptLimits(Section s) {
+    ScriptLimits d = ScriptLimits.DEFAULT;
+    if (s == null) {
+      return d;
+    }
+    long instructions = s.integer("instructions", d.instructions());
+    Duration deadline = s.duration("deadline", d.deadline());
+    long maxString = s.size("max_string", d.maxString());
+    long maxDepth = s.integer("max_depth", d.maxDepth());
+    if (instructions < 1_000 || instructions > 100_000_000) {
+      s.problems().add(s.keyPath("instructions"), "must be between 1000 and 100000000");
+      instructions = d.instructions();
+    }
+    if (deadline.toMillis() < 1 || deadline.toMillis() > 10_000) {
+      s.problems().add(s.keyPath("deadline"), "must be between 1ms and 10s");
+      deadline = d.deadline();
+    }
+    if (maxString < 1024 || maxString > 64L * 1024 * 1024) {
+      s.problems().add(s.keyPath("max_string"), "must be between 1KiB and 64MiB");
+      maxString = d.maxString();
+    }
+    if (maxDepth < 10 || maxDepth > 180) {
+      // deeper Lua recursion would overflow the event loop's Java stack (-Xss512k) first
+      s.problems().add(s.keyPath("max_depth"), "must be between 10 and 180");
+      maxDepth = d.maxDepth();
+    }
+    s.finish();
+    return new ScriptLimits(instructions, deadline, (int) maxString, (int) maxDepth);
   }
 
   private static Timeouts bindTimeouts(Section s) {

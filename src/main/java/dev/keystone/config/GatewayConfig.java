@@ -1,5 +1,7 @@
 package dev.keystone.config;
 
+import dev.keystone.script.ScriptLimits;
+
 import java.util.List;
 
 /**
@@ -12,6 +14,7 @@ import java.util.List;
  * @param timeouts      upstream and client timeouts
  * @param limits        request size limits
  * @param luaEngine     the original v1.3 {@code lua_engine} block (kept for compatibility)
+ * @param scriptLimits  per-call limits of routing scripts ({@code script_limits})
  * @param tenants       tenants in file order
  */
 public record GatewayConfig(
@@ -21,6 +24,7 @@ public record GatewayConfig(
     Timeouts timeouts,
     Limits limits,
     LuaEngineConfig luaEngine,
+    ScriptLimits scriptLimits,
     List<TenantConfig> tenants) {
 
   public GatewayConfig {
@@ -29,6 +33,6 @@ public record GatewayConfig(
 
   /** The same configuration listening elsewhere (the command line overrides the file). */
   public GatewayConfig withListen(ListenAddress other) {
-    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, tenants);
+    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants);
   }
 }

@@ -50,7 +50,7 @@ final class ScriptInterceptor implements Interceptor {
     forgetUnused(ex.snapshot());
     Decision d;
     try {
-      RequestScript rs = stateFor(script);
+      RequestScript rs = stateFor(script, ex.snapshot());
       ScriptRequest request = request(ex);
       d = rs.decide(request);
       if (rs.hasOnResponse()) {
@@ -78,11 +78,11 @@ final class ScriptInterceptor implements Interceptor {
     return open;
   }
 
-  private RequestScript stateFor(LuaScript script) throws ScriptState.ScriptFailure {
+  private RequestScript stateFor(LuaScript script, Snapshot snapshot) throws ScriptState.ScriptFailure {
     Object s = states.get(script);
     if (s == null) {
       try {
-        s = new RequestScript(script, env);
+        s = new RequestScript(script, env, snapshot.config().scriptLimits());
       } catch (ScriptState.ScriptFailure f) {
         s = f;
       }

@@ -29,8 +29,46 @@ public final class RequestScript {
   private ScriptRequest request;
   private Decision decision;
 
+  // The req.* functions, made once per state: they act on the request being decided.
+  private final VarArgFunction headerValues = fn(args -> {
+    String name = args.checkjstring(offset(args) + 1);
+    LuaTable values = new LuaTable();
+    for (Map.Entry<String, String> h : request.headers()) {
+      if (h.getKey().equalsIgnoreCase(name)) {
+        values.rawset(values.length() + 1, LuaValue.valueOf(h.getValue()));
+      }
+    }
+    return values;
+  });
+  private final VarArgFunction setHeader = fn(args -> {
+    decision.headerEdits.put(name(args, 1), value(args, 2));
+    return LuaValue.NONE;
+  });
+  private final VarArgFunction removeHeader = fn(args -> {
+    decision.headerEdits.put(name(args, 1), null);
+    return LuaValue.NONE;
+  });
+  private final VarArgFunction setPath = fn(args -> {
+    String p = args.checkjstring(offset(args) + 1);
+    if (!p.startsWith("/")) {
+      throw new LuaError("set_path: the path must start with '/', got '" + p + "'");
+    }
+    decision.path = p;
+    return LuaValue.NONE;
+  });
+  private final VarArgFunction setQuery = fn(args -> {
+    String q = args.optjstring(offset(args) + 1, "");
+    decision.query = q.startsWith("?") ? q.substring(1) : q;
+    return LuaValue.NONE;
+  });
+
   public RequestScript(LuaScript script, ScriptEnvironment env) throws ScriptState.ScriptFailure {
-    this.state = new ScriptState(script, env.limits(), g -> {
+    this(script, env, env.limits());
+  }
+
+  /** With {@code limits} instead of the environment's defaults (the config's script_limits). */
+  public RequestScript(LuaScript script, ScriptEnvironment env, ScriptLimits limits) throws ScriptState.ScriptFailure {
+    this.state = new ScriptState(script, limits, g -> {
       install(g);
       Helpers.install(g, env, () -> request);
     });
@@ -215,37 +253,11 @@ public final class RequestScript {
       backends.rawset(b.name(), LuaTables.backend(b));
     }
     t.rawset("backends", backends);
-    t.rawset("header_values", fn(args -> {
-      String name = name(args, 1);
-      LuaTable values = new LuaTable();
-      for (Map.Entry<String, String> h : r.headers()) {
-        if (h.getKey().equalsIgnoreCase(name)) {
-          values.rawset(values.length() + 1, LuaValue.valueOf(h.getValue()));
-        }
-      }
-      return values;
-    }));
-    t.rawset("set_header", fn(args -> {
-      decision.headerEdits.put(name(args, 1), value(args, 2));
-      return LuaValue.NONE;
-    }));
-    t.rawset("remove_header", fn(args -> {
-      decision.headerEdits.put(name(args, 1), null);
-      return LuaValue.NONE;
-    }));
-    t.rawset("set_path", fn(args -> {
-      String p = args.checkjstring(offset(args) + 1);
-      if (!p.startsWith("/")) {
-        throw new LuaError("set_path: the path must start with '/', got '" + p + "'");
-      }
-      decision.path = p;
-      return LuaValue.NONE;
-    }));
-    t.rawset("set_query", fn(args -> {
-      String q = args.optjstring(offset(args) + 1, "");
-      decision.query = q.startsWith("?") ? q.substring(1) : q;
-      return LuaValue.NONE;
-    }));
+    t.rawset("header_values", headerValues);
+    t.rawset("set_header", setHeader);
+    t.rawset("remove_header", removeHeader);
+    t.rawset("set_path", setPath);
+    t.rawset("set_query", setQuery);
     return t;
   }
 

@@ -48,6 +48,39 @@ class CommandLineTest {
   }
 
   @Test
+  void scriptTestPrintsTheDecision(@TempDir Path dir) throws Exception {
+    Path script = Path.of("examples/scripts/canary-header.lua").toAbsolutePath();
+    Path backends = dir.resolve("backends.yaml");
+    Files.writeString(backends, """
+        - { name: stable, url: "http://10.0.0.5", labels: { version: stable } }
+        - { name: canary-42, url: "http://10.0.0.9", labels: { version: canary } }
+        """);
+    GatewayProcess.Result canary = GatewayProcess.run(dir, "script", "test", script.toString(),
+        "--request", "GET /orders?x=1", "-H", "X-Deploy-ID: 42", "--backends", backends.toString());
+    assertThat(canary.exitCode()).as(canary.output()).isZero();
+    assertThat(canary.output()).contains("decision: route_to canary-42 -> [canary-42]");
+    GatewayProcess.Result stable = GatewayProcess.run(dir, "script", "test", script.toString(),
+        "--request", "GET /orders", "--backends", backends.toString());
+    assertThat(stable.output()).contains("decision: route_to {version=stable} -> [stable]");
+
+    Path maintenance = Path.of("examples/scripts/maintenance.lua").toAbsolutePath();
+    GatewayProcess.Result page = GatewayProcess.run(dir, "script", "test", maintenance.toString());
+    assertThat(page.output()).contains("decision: respond 503").contains("Retry-After: 600");
+
+    Path broken = dir.resolve("broken.lua");
+    Files.writeString(broken, "function on_request(req)\n  while true do end\nend\n");
+    GatewayProcess.Result loop = GatewayProcess.run(dir, "script", "test", broken.toString());
+    assertThat(loop.exitCode()).isEqualTo(1);
+    assertThat(loop.output()).contains("script failed (limit): " + broken + ":2: instruction budget");
+
+    Files.writeString(broken, "function on_request(req)\n  return (\nend\n");
+    GatewayProcess.Result syntax = GatewayProcess.run(dir, "script", "test", broken.toString());
+    assertThat(syntax.exitCode()).isEqualTo(1);
+    assertThat(syntax.output()).contains(broken + ":3:");
+    assertThat(GatewayProcess.run(dir, "script", "nope").exitCode()).isEqualTo(2);
+  }
+
+  @Test
   void versionAndUsage(@TempDir Path dir) {
     GatewayProcess.Result v = GatewayProcess.run(dir, "--version");
     assertThat(v.exitCode()).isZero();

@@ -98,6 +98,27 @@ class SandboxTest {
   }
 
   @Test
+  void theDeepestAllowedRecursionFitsTheShippedThreadStack() throws Exception {
+    // script_limits.max_depth may be at most 180; the event loops run with -Xss512k
+    ScriptLimits deepest = new ScriptLimits(1_000_000, Duration.ofSeconds(5), 1 << 20, 180);
+    String[] message = new String[1];
+    Thread t = new Thread(null, () -> {
+      try {
+        ScriptState s = new ScriptState(LuaScript.compile("t", "t.lua",
+            "function f() local function r(n) return r(n + 1) + 1 end return r(1) end"), deepest);
+        s.call(s.function("f"), LuaValue.NONE);
+      } catch (ScriptState.ScriptFailure f) {
+        message[0] = f.getMessage();
+      } catch (Exception e) {
+        message[0] = e.toString();
+      }
+    }, "small-stack", 512 * 1024);
+    t.start();
+    t.join();
+    assertThat(message[0]).contains("call depth above 180");
+  }
+
+  @Test
   void aHugeStringRepIsRefusedBeforeItIsBuilt() {
     assertThat(failure("return string.rep('x', 1e9)").getMessage()).contains("above the limit");
     assertThat(failure("return ('xy'):rep(1e8, ',')").getMessage()).contains("above the limit");

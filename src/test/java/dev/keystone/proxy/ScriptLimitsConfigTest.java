@@ -1,0 +1,68 @@
+package dev.keystone.proxy;
+
+import dev.keystone.config.ConfigException;
+import dev.keystone.config.ConfigLoader;
+import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TestGateway;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** script_limits in the config: applied to every script call, and checked at load. */
+class ScriptLimitsConfigTest {
+
+  static final String LOOP = """
+      function on_request(req)
+        local n = 0
+        for i = 1, tonumber(req.query.n) do n = n + i end
+        return respond(200, tostring(n))
+      end
+      """;
+
+  @Test
+  void theConfiguredBudgetApplies() {
+    Vertx vertx = Vertx.vertx();
+    TestBackend b = new TestBackend(vertx, "b");
+    try (TestGateway gw = TestGateway.start("""
+        script_limits:
+          instructions: 2000
+          deadline: 20ms
+          max_string: 4KiB
+          max_depth: 20
+        tenants:
+          - name: t
+            path_prefix: /t/
+            lua_script: loop
+            services: [{ name: b, url: "%s" }]
+        """.formatted(b.url()), Map.of("loop", LOOP))) {
+      assertThat(gw.get("/t/x?n=100").body()).isEqualTo("5050");
+      assertThat(gw.get("/t/x?n=5000").statusCode()).as("over 2000 instructions").isEqualTo(500);
+    } finally {
+      vertx.close();
+    }
+  }
+
+  @Test
+  void badLimitsAreConfigErrorsWithLines() {
+    assertThatThrownBy(() -> new ConfigLoader(k -> null).parse("""
+        script_limits:
+          instructions: 10
+          deadline: 1h
+          max_depth: 5000
+          max_strng: 1KiB
+        tenants:
+          - name: t
+            path_prefix: /t/
+            services: [{ name: b, url: "http://127.0.0.1:1" }]
+        """, "c.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("c.yaml:2: script_limits.instructions: must be between 1000 and 100000000")
+        .hasMessageContaining("c.yaml:3: script_limits.deadline: must be between 1ms and 10s")
+        .hasMessageContaining("c.yaml:4: script_limits.max_depth: must be between 10 and 180")
+        .hasMessageContaining("c.yaml:5: script_limits.max_strng: unknown key (did you mean 'max_string'?)");
+  }
+}
