@@ -182,6 +182,33 @@ final class Sandbox {
         return unpack.invoke(args);
       }
     });
+    // insert/remove at a position shift the rest of the list, and sort runs entirely in Java:
+    // charge that work, so a loop of them cannot hold the event loop between deadline checks.
+    LuaValue insert = table.rawget("insert");
+    table.rawset("insert", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs args) {
+        budget.charge(args.narg() >= 3 ? Math.max(1, args.checktable(1).length()) : 1);
+        return insert.invoke(args);
+      }
+    });
+    LuaValue remove = table.rawget("remove");
+    table.rawset("remove", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs args) {
+        budget.charge(Math.max(1, args.checktable(1).length()));
+        return remove.invoke(args);
+      }
+    });
+    LuaValue sort = table.rawget("sort");
+    table.rawset("sort", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs args) {
+        long n = args.checktable(1).length();
+        budget.charge(Math.max(1, n * (64 - Long.numberOfLeadingZeros(Math.max(1, n)))));
+        return sort.invoke(args);
+      }
+    });
     for (String name : REMOVED_GLOBALS) {
       g.set(name, LuaValue.NIL);
     }

@@ -46,6 +46,7 @@ class ScriptHelpersTest {
         if p == "/count" then return respond(200, tostring(kv.incr("hits", 1, 60))) end
         if p == "/flag" then
           if req.query.set then kv.set("color", req.query.set) end
+          if req.query.delete then kv.delete("color") end
           return respond(200, tostring(kv.get("color")))
         end
         if p == "/fill" then
@@ -128,6 +129,7 @@ class ScriptHelpersTest {
     assertThat(body("/h/count")).as("the window expired").isEqualTo("1");
     assertThat(body("/h/flag?set=green")).isEqualTo("green");
     assertThat(body("/h/flag")).isEqualTo("green");
+    assertThat(body("/h/flag?delete=1")).isEqualTo("nil");
   }
 
   @Test

@@ -77,6 +77,10 @@ class ScriptedRoutingTest {
           return route_to("nope")
         elseif req.path == "/bad-status" then
           return respond(99, "x")
+        elseif req.path == "/pattern" then
+          return respond(200, tostring((("a"):rep(5000)):find(".-.-.-.-.-b")))
+        elseif req.path == "/bomb" then
+          local s = ("x"):rep(1000) while true do s = s .. s end
         end
         error("boom")
       end
@@ -197,7 +201,7 @@ class ScriptedRoutingTest {
 
   @Test
   void aFailingScriptFailsClosedWith500NamingTheRequestId() {
-    for (String path : new String[] {"/loop", "/pcall-loop", "/unknown", "/bad-status", "/error"}) {
+    for (String path : new String[] {"/loop", "/pcall-loop", "/unknown", "/bad-status", "/pattern", "/bomb", "/error"}) {
       HttpResponse<String> r = gw.get("/broken" + path, "X-Request-ID", "fail-1");
       assertThat(r.statusCode()).as(path).isEqualTo(500);
       assertThat(r.body()).as(path).isEqualTo("500 Internal Server Error (request id fail-1)\n");

@@ -160,6 +160,14 @@ class SandboxTest {
   }
 
   @Test
+  void shiftingAndSortingInJavaIsCharged() throws Exception {
+    assertThat(failure("local t = {} for i = 1, 30000 do table.insert(t, 1, i) end return #t").limit()).isTrue();
+    assertThat(failure("local t = {} for i = 1, 20000 do t[i] = i end for i = 1, 20000 do table.remove(t, 1) end").limit()).isTrue();
+    assertThat(run("local t = {3, 1, 2} table.sort(t) table.insert(t, 1, 0) table.remove(t) return table.concat(t, ',')")
+        .arg1().tojstring()).isEqualTo("0,1,2");
+  }
+
+  @Test
   void metatablesOfOwnTablesWorkButCannotEscape() throws Exception {
     assertThat(run("local t = setmetatable({}, { __index = function(_, k) return k .. '!' end }) return t.hi").arg1().tojstring())
         .isEqualTo("hi!");
