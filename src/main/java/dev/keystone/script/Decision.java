@@ -30,9 +30,10 @@ public final class Decision {
   int status;
   String body;
   String reason;
-  final Map<String, String> responseHeaders = new LinkedHashMap<>();
+  // Made on first use: most decisions edit nothing.
+  private Map<String, String> responseHeaders;
   /** Header name to new value; a null value removes the header. */
-  final Map<String, String> headerEdits = new LinkedHashMap<>();
+  private Map<String, String> headerEdits;
   String path;
   String query;
 
@@ -63,11 +64,26 @@ public final class Decision {
   }
 
   public Map<String, String> responseHeaders() {
-    return responseHeaders;
+    return responseHeaders == null ? Map.of() : responseHeaders;
   }
 
   public Map<String, String> headerEdits() {
-    return headerEdits;
+    return headerEdits == null ? Map.of() : headerEdits;
+  }
+
+  void responseHeader(String name, String value) {
+    if (responseHeaders == null) {
+      responseHeaders = new LinkedHashMap<>();
+    }
+    responseHeaders.put(name, value);
+  }
+
+  /** Sets ({@code value} non-null) or removes a request header on the way to the backend. */
+  void editHeader(String name, String value) {
+    if (headerEdits == null) {
+      headerEdits = new LinkedHashMap<>();
+    }
+    headerEdits.put(name, value);
   }
 
   /** The new forwarded path, or null to keep it. */

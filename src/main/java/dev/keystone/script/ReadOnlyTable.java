@@ -23,6 +23,11 @@ final class ReadOnlyTable extends LuaTable {
     super.rawset(key, value);
   }
 
+  /** The gateway's own write (a backend's health flag); scripts cannot call this. */
+  void replace(LuaValue key, LuaValue value) {
+    super.rawset(key, value);
+  }
+
   @Override
   public void rawset(LuaValue key, LuaValue value) {
     throw new LuaError("attempt to modify a read-only table");

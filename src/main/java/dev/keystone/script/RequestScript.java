@@ -41,11 +41,11 @@ public final class RequestScript {
     return values;
   });
   private final VarArgFunction setHeader = fn(args -> {
-    decision.headerEdits.put(name(args, 1), value(args, 2));
+    decision.editHeader(name(args, 1), value(args, 2));
     return LuaValue.NONE;
   });
   private final VarArgFunction removeHeader = fn(args -> {
-    decision.headerEdits.put(name(args, 1), null);
+    decision.editHeader(name(args, 1), null);
     return LuaValue.NONE;
   });
   private final VarArgFunction setPath = fn(args -> {
@@ -166,7 +166,7 @@ public final class RequestScript {
       if (args.istable(3)) {
         LuaTable h = args.checktable(3);
         for (LuaValue k = h.next(LuaValue.NIL).arg1(); !k.isnil(); k = h.next(k).arg1()) {
-          decision.responseHeaders.put(k.checkjstring(), h.get(k).checkjstring());
+          decision.responseHeader(k.checkjstring(), h.get(k).checkjstring());
         }
       }
       return LuaValue.TRUE;
@@ -248,11 +248,7 @@ public final class RequestScript {
     t.rawset("tenant", LuaValue.valueOf(r.tenant()));
     t.rawset("request_id", LuaValue.valueOf(r.requestId()));
     t.rawset("headers", LuaTables.headers(r.headers()));
-    LuaTable backends = new LuaTable();
-    for (Backend b : r.backends()) {
-      backends.rawset(b.name(), LuaTables.backend(b));
-    }
-    t.rawset("backends", backends);
+    t.rawset("backends", backends(r.backends()));
     t.rawset("header_values", headerValues);
     t.rawset("set_header", setHeader);
     t.rawset("remove_header", removeHeader);
@@ -260,6 +256,34 @@ public final class RequestScript {
     t.rawset("set_query", setQuery);
     return t;
   }
+
+  /**
+   * {@code req.backends}, built once per backend list (one per config snapshot) and read-only,
+   * so that only each backend's {@code healthy} flag is refreshed per request.
+   */
+  private LuaTable backends(List<Backend> list) {
+    if (list != backendsFor) {
+      backendsFor = list;
+      backendEntries = new ReadOnlyTable[list.size()];
+      ReadOnlyTable all = new ReadOnlyTable();
+      for (int i = 0; i < list.size(); i++) {
+        LuaTable entry = LuaTables.backend(list.get(i));
+        entry.rawset("labels", ReadOnlyTable.copyOf((LuaTable) entry.rawget("labels")));
+        backendEntries[i] = ReadOnlyTable.copyOf(entry);
+        all.replace(LuaValue.valueOf(list.get(i).name()), backendEntries[i]);
+      }
+      backendsTable = all;
+    }
+    for (int i = 0; i < backendEntries.length; i++) {
+      backendEntries[i].replace(HEALTHY, LuaValue.valueOf(list.get(i).healthy()));
+    }
+    return backendsTable;
+  }
+
+  private static final LuaValue HEALTHY = LuaValue.valueOf("healthy");
+  private List<Backend> backendsFor;
+  private ReadOnlyTable[] backendEntries;
+  private LuaTable backendsTable;
 
   /** Lets {@code req.set_header(n, v)} and {@code req:set_header(n, v)} both work. */
   private static int offset(Varargs args) {

@@ -77,6 +77,9 @@ class ScriptedRoutingTest {
           return route_to("nope")
         elseif req.path == "/bad-status" then
           return respond(99, "x")
+        elseif req.path == "/tamper" then
+          req.backends["canary-42"].healthy = true -- the gateway's view is read-only
+          return respond(200, "tampered")
         elseif req.path == "/pattern" then
           return respond(200, tostring((("a"):rep(5000)):find(".-.-.-.-.-b")))
         elseif req.path == "/bomb" then
@@ -201,7 +204,7 @@ class ScriptedRoutingTest {
 
   @Test
   void aFailingScriptFailsClosedWith500NamingTheRequestId() {
-    for (String path : new String[] {"/loop", "/pcall-loop", "/unknown", "/bad-status", "/pattern", "/bomb", "/error"}) {
+    for (String path : new String[] {"/loop", "/pcall-loop", "/unknown", "/bad-status", "/tamper", "/pattern", "/bomb", "/error"}) {
       HttpResponse<String> r = gw.get("/broken" + path, "X-Request-ID", "fail-1");
       assertThat(r.statusCode()).as(path).isEqualTo(500);
       assertThat(r.body()).as(path).isEqualTo("500 Internal Server Error (request id fail-1)\n");
