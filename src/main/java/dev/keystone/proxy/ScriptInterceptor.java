@@ -1,5 +1,6 @@
 package dev.keystone.proxy;
 
+import dev.keystone.config.TenantConfig;
 import dev.keystone.gateway.Snapshot;
 import dev.keystone.gateway.Tenant;
 import dev.keystone.script.Decision;
@@ -23,8 +24,9 @@ import java.util.logging.Logger;
  * as if there were no script ({@code on_script_error: fail_open}) or answers 500 naming the
  * request id ({@code fail_closed}, the default).
  *
- * <p>One per event loop, holding that loop's Lua states: a state is never used by two threads.
- * States are made on first use and dropped when a reload no longer uses their script.
+ * <p>One per event loop, holding that loop's Lua states, one per tenant (two tenants running the
+ * same script file do not share globals): a state is never used by two threads. States are made
+ * on first use and dropped when a reload replaces their tenant.
  */
 final class ScriptInterceptor implements Interceptor {
 
@@ -32,7 +34,7 @@ final class ScriptInterceptor implements Interceptor {
 
   private final ScriptEnvironment env;
   /** A RequestScript, or the ScriptFailure that prevented making one (not retried per request). */
-  private final Map<LuaScript, Object> states = new IdentityHashMap<>();
+  private final Map<TenantConfig, Object> states = new IdentityHashMap<>();
   private Snapshot seen;
 
   ScriptInterceptor(ScriptEnvironment env) {
@@ -50,7 +52,7 @@ final class ScriptInterceptor implements Interceptor {
     forgetUnused(ex.snapshot());
     Decision d;
     try {
-      RequestScript rs = stateFor(script, ex.snapshot());
+      RequestScript rs = stateFor(tenant.config(), ex.snapshot());
       ScriptRequest request = request(ex);
       d = rs.decide(request);
       if (rs.hasOnResponse()) {
@@ -78,15 +80,15 @@ final class ScriptInterceptor implements Interceptor {
     return open;
   }
 
-  private RequestScript stateFor(LuaScript script, Snapshot snapshot) throws ScriptState.ScriptFailure {
-    Object s = states.get(script);
+  private RequestScript stateFor(TenantConfig tenant, Snapshot snapshot) throws ScriptState.ScriptFailure {
+    Object s = states.get(tenant);
     if (s == null) {
       try {
-        s = new RequestScript(script, env, snapshot.config().scriptLimits());
+        s = new RequestScript(tenant.script(), env, snapshot.config().scriptLimits());
       } catch (ScriptState.ScriptFailure f) {
         s = f;
       }
-      states.put(script, s);
+      states.put(tenant, s);
     }
     if (s instanceof ScriptState.ScriptFailure f) {
       throw f;
@@ -99,13 +101,11 @@ final class ScriptInterceptor implements Interceptor {
       return;
     }
     seen = snapshot;
-    Set<LuaScript> used = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    Set<TenantConfig> current = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     for (Tenant t : snapshot.tenants()) {
-      if (t.config().script() != null) {
-        used.add(t.config().script());
-      }
+      current.add(t.config());
     }
-    states.keySet().retainAll(used);
+    states.keySet().retainAll(current);
   }
 
   private ScriptRequest request(Exchange ex) {

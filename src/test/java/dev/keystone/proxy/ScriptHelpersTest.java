@@ -49,6 +49,10 @@ class ScriptHelpersTest {
           if req.query.delete then kv.delete("color") end
           return respond(200, tostring(kv.get("color")))
         end
+        if p == "/global" then
+          seen = (seen or 0) + 1 -- a global: kept between requests, but per tenant
+          return respond(200, tostring(seen))
+        end
         if p == "/fill" then
           for i = 1, 10 do kv.set("k" .. i, i) end
           return respond(200, "filled")
@@ -130,6 +134,17 @@ class ScriptHelpersTest {
     assertThat(body("/h/flag?set=green")).isEqualTo("green");
     assertThat(body("/h/flag")).isEqualTo("green");
     assertThat(body("/h/flag?delete=1")).isEqualTo("nil");
+  }
+
+  @Test
+  void tenantsSharingAScriptFileDoNotShareGlobals() {
+    int h = Integer.parseInt(body("/h/global"));
+    for (int i = 0; i < 6; i++) {
+      body("/h/global");
+    }
+    // one Lua state per tenant and event loop (two loops here): 'other' starts from scratch
+    assertThat(Integer.parseInt(body("/other/global"))).isEqualTo(1);
+    assertThat(h).isBetween(1, 2);
   }
 
   @Test
