@@ -91,6 +91,15 @@ class SandboxTest {
   }
 
   @Test
+  void theWallClockDeadlineStopsALongCall() throws Exception {
+    ScriptLimits quick = new ScriptLimits(100_000_000, Duration.ofMillis(20), 1 << 20, 50);
+    ScriptState s = new ScriptState(LuaScript.compile("t", "t.lua", "function f()\n  while true do end\nend"), quick);
+    assertThatThrownBy(() -> s.call(s.function("f"), LuaValue.NONE))
+        .isInstanceOf(ScriptState.ScriptFailure.class)
+        .hasMessage("t.lua:2: deadline of 20 ms passed");
+  }
+
+  @Test
   void deepRecursionIsCut() {
     ScriptState.ScriptFailure f = failure("local function r(n) return r(n + 1) + 1 end return r(1)");
     assertThat(f.limit()).isTrue();
