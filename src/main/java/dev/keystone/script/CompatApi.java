@@ -55,7 +55,7 @@ final class CompatApi {
         if (v.indexOf('\r') >= 0 || v.indexOf('\n') >= 0) {
           throw new LuaError("modified_headers: a header value must not contain CR or LF");
         }
-        d.editHeader(k.checkjstring(), v);
+        d.editHeader(HeaderArgs.checkName(k.checkjstring()), v);
       }
     }
     LuaValue path = t.get("modified_path");

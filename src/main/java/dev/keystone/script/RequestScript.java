@@ -31,7 +31,7 @@ public final class RequestScript {
 
   // The req.* functions, made once per state: they act on the request being decided.
   private final VarArgFunction headerValues = fn(args -> {
-    String name = args.checkjstring(offset(args) + 1);
+    String name = args.checkjstring(HeaderArgs.offset(args) + 1);
     LuaTable values = new LuaTable();
     for (Map.Entry<String, String> h : request.headers()) {
       if (h.getKey().equalsIgnoreCase(name)) {
@@ -41,15 +41,15 @@ public final class RequestScript {
     return values;
   });
   private final VarArgFunction setHeader = fn(args -> {
-    decision.editHeader(name(args, 1), value(args, 2));
+    decision.editHeader(HeaderArgs.name(args, 1), HeaderArgs.value(args, 2));
     return LuaValue.NONE;
   });
   private final VarArgFunction removeHeader = fn(args -> {
-    decision.editHeader(name(args, 1), null);
+    decision.editHeader(HeaderArgs.name(args, 1), null);
     return LuaValue.NONE;
   });
   private final VarArgFunction setPath = fn(args -> {
-    String p = args.checkjstring(offset(args) + 1);
+    String p = args.checkjstring(HeaderArgs.offset(args) + 1);
     if (!p.startsWith("/")) {
       throw new LuaError("set_path: the path must start with '/', got '" + p + "'");
     }
@@ -57,7 +57,7 @@ public final class RequestScript {
     return LuaValue.NONE;
   });
   private final VarArgFunction setQuery = fn(args -> {
-    String q = args.optjstring(offset(args) + 1, "");
+    String q = args.optjstring(HeaderArgs.offset(args) + 1, "");
     decision.query = q.startsWith("?") ? q.substring(1) : q;
     return LuaValue.NONE;
   });
@@ -126,7 +126,7 @@ public final class RequestScript {
     res.rawset("path", LuaValue.valueOf(req.path()));
     res.rawset("method", LuaValue.valueOf(req.method()));
     res.rawset("set_status", fn(args -> {
-      int s = args.checkint(offset(args) + 1);
+      int s = args.checkint(HeaderArgs.offset(args) + 1);
       if (!carriesBody(status) || !carriesBody(s)) {
         throw new LuaError("set_status: cannot change " + status + " to " + s
             + " (only between statuses 200-599 other than 204 and 304: the body framing must stay valid)");
@@ -135,11 +135,11 @@ public final class RequestScript {
       return LuaValue.NONE;
     }));
     res.rawset("set_header", fn(args -> {
-      edits.headerEdits.put(name(args, 1), value(args, 2));
+      edits.headerEdits.put(HeaderArgs.name(args, 1), HeaderArgs.value(args, 2));
       return LuaValue.NONE;
     }));
     res.rawset("remove_header", fn(args -> {
-      edits.headerEdits.put(name(args, 1), null);
+      edits.headerEdits.put(HeaderArgs.name(args, 1), null);
       return LuaValue.NONE;
     }));
     try {
@@ -284,35 +284,6 @@ public final class RequestScript {
   private List<Backend> backendsFor;
   private ReadOnlyTable[] backendEntries;
   private LuaTable backendsTable;
-
-  /** Lets {@code req.set_header(n, v)} and {@code req:set_header(n, v)} both work. */
-  private static int offset(Varargs args) {
-    return args.istable(1) ? 1 : 0;
-  }
-
-  private static String name(Varargs args, int i) {
-    String n = args.checkjstring(offset(args) + i);
-    if (n.isEmpty() || !n.chars().allMatch(c -> c > 32 && c < 127 && c != ':')) {
-      throw new LuaError("not a header name: '" + n + "'");
-    }
-    if (FRAMING.contains(n.toLowerCase(java.util.Locale.ROOT))) {
-      throw new LuaError("header " + n + " is managed by the gateway (message framing or connection handling)");
-    }
-    return n;
-  }
-
-  /** Headers a script may not edit: they frame the message or describe one connection. */
-  private static final java.util.Set<String> FRAMING = java.util.Set.of("content-length", "transfer-encoding",
-      "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect");
-
-  /** A header value must not smuggle in a line break (a second header, or a second request). */
-  private static String value(Varargs args, int i) {
-    String v = args.checkjstring(offset(args) + i);
-    if (v.indexOf('\r') >= 0 || v.indexOf('\n') >= 0 || v.indexOf('\0') >= 0) {
-      throw new LuaError("a header value must not contain CR, LF or NUL");
-    }
-    return v;
-  }
 
   private static VarArgFunction fn(Helpers.Body body) {
     return Helpers.fn(body);
