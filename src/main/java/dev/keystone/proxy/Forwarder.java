@@ -105,14 +105,19 @@ final class Forwarder implements Interceptor {
     boolean preserve = ex.tenant().config().preserveHost() && clientHost != null;
     headers.set("Host", preserve ? clientHost : ex.backend().authority());
     if (ex.headerEdits != null) {
-      ex.headerEdits.forEach((name, value) -> {
-        if (value == null) {
-          headers.remove(name);
-        } else {
-          headers.set(name, value);
-        }
-      });
+      applyEdits(ex.headerEdits, headers);
     }
+  }
+
+  /** A script's header edits: a value replaces the header, null removes it. */
+  static void applyEdits(java.util.Map<String, String> edits, MultiMap headers) {
+    edits.forEach((name, value) -> {
+      if (value == null) {
+        headers.remove(name);
+      } else {
+        headers.set(name, value);
+      }
+    });
   }
 
   private void send(Exchange ex, HttpClientRequest upstream, boolean retried) {
@@ -211,13 +216,7 @@ final class Forwarder implements Interceptor {
     }
     HopByHop.copy(upstreamResponse.headers(), resp.headers(), null);
     if (edits != null) {
-      edits.headerEdits().forEach((name, value) -> {
-        if (value == null) {
-          resp.headers().remove(name);
-        } else {
-          resp.headers().set(name, value);
-        }
-      });
+      applyEdits(edits.headerEdits(), resp.headers());
     }
     resp.headers().set("X-Request-ID", ex.requestId());
     boolean noBody = req.method() == HttpMethod.HEAD || status == 204 || status == 304 || status < 200;

@@ -135,9 +135,16 @@ public final class TestGateway implements AutoCloseable {
 
   /** A WebSocket through the gateway to {@code path}; closed with {@code vertx}. */
   public io.vertx.core.http.WebSocket webSocket(io.vertx.core.Vertx vertx, String path) {
-    return Await.result(vertx.createWebSocketClient().connect(new io.vertx.core.http.WebSocketConnectOptions()
+    // Keep the client reachable: Vert.x closes a client that is garbage-collected, and a GC
+    // during the handshake then closed the connection ("Connection closed while handshake").
+    io.vertx.core.http.WebSocketClient client = vertx.createWebSocketClient();
+    webSocketClients.add(client);
+    return Await.result(client.connect(new io.vertx.core.http.WebSocketConnectOptions()
         .setHost("127.0.0.1").setPort(port()).setURI(path)));
   }
+
+  private final java.util.List<io.vertx.core.http.WebSocketClient> webSocketClients =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /** A raw socket to the gateway, for requests no well-behaved client would send. */
   public RawHttp raw() {
