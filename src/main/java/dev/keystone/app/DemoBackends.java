@@ -35,7 +35,8 @@ final class DemoBackends {
               .put("query", req.query())
               .put("host", req.getHeader("Host"))
               .put("x_forwarded_for", req.getHeader("X-Forwarded-For"))
-              .put("request_id", req.getHeader("X-Request-ID"));
+              .put("request_id", req.getHeader("X-Request-ID"))
+              .put("routed_by", req.getHeader("X-Routed-By")); // set by the demo's routing script
           req.response().putHeader("Content-Type", "application/json").end(body.encodePrettily() + "\n");
         })
         .listen(0, "127.0.0.1")

@@ -129,6 +129,7 @@ public final class Main {
       System.out.println("  curl " + base + "/web/hello             # path routing, round-robin blue/green");
       System.out.println("  curl -H 'Host: api.demo.localhost' " + base + "/users      # host routing");
       System.out.println("  curl -H 'Host: api.demo.localhost' " + base + "/v2/users   # host+path routing");
+      System.out.println("  curl -H 'X-Canary: yes' " + base + "/canary/x          # a Lua routing script picks green");
       System.out.println("  curl " + base + admin + "/health                # health of every tenant");
       System.out.println();
     } else {

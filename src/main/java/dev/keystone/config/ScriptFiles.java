@@ -15,16 +15,27 @@ import java.util.Map;
  * script or a syntax error rejects the config (and a reload) like any other config error, naming
  * the script's file and line. {@code lua_script: canary} is {@code <scripts_dir>/canary.lua};
  * {@code scripts_dir} defaults to {@code scripts} and is relative to the config file's directory.
+ * {@code scripts_dir: classpath:/some/dir} reads scripts bundled in the jar (the embedded demo).
  */
 final class ScriptFiles {
 
+  private static final String CLASSPATH = "classpath:";
+
   private final Path dir;
+  private final String resourceDir; // non-null for classpath: scripts
   private final Problems problems;
   private final Map<String, LuaScript> compiled = new HashMap<>();
 
   ScriptFiles(String configSource, String scriptsDir, Problems problems) {
     this.problems = problems;
-    this.dir = baseDir(configSource).resolve(scriptsDir).normalize();
+    if (scriptsDir.startsWith(CLASSPATH)) {
+      String r = scriptsDir.substring(CLASSPATH.length());
+      this.resourceDir = (r.startsWith("/") ? r : "/" + r).replaceAll("/+$", "");
+      this.dir = null;
+    } else {
+      this.resourceDir = null;
+      this.dir = baseDir(configSource).resolve(scriptsDir).normalize();
+    }
   }
 
   private static Path baseDir(String configSource) {
@@ -42,21 +53,39 @@ final class ScriptFiles {
       return compiled.get(name);
     }
     LuaScript script = null;
+    String file = name.endsWith(".lua") ? name : name + ".lua";
     if (name.isBlank() || name.contains("..") || name.startsWith("/")) {
-      problems.add(key, "a script name such as 'canary' (for " + dir + "/canary.lua), got '" + name + "'");
+      problems.add(key, "a script name such as 'canary' (for " + (dir != null ? dir : resourceDir) + "/canary.lua), got '" + name + "'");
+    } else if (resourceDir != null) {
+      script = fromJar(name, resourceDir + "/" + file, key);
     } else {
-      Path file = dir.resolve(name.endsWith(".lua") ? name : name + ".lua");
+      Path path = dir.resolve(file);
       try {
-        script = LuaScript.compile(name, file.toString(), Files.readString(file));
+        script = LuaScript.compile(name, path.toString(), Files.readString(path));
       } catch (NoSuchFileException e) {
-        problems.add(key, "script '" + name + "' not found: " + file + " does not exist (scripts_dir: " + dir + ")");
+        problems.add(key, "script '" + name + "' not found: " + path + " does not exist (scripts_dir: " + dir + ")");
       } catch (IOException e) {
-        problems.add(key, "cannot read script " + file + ": " + e);
+        problems.add(key, "cannot read script " + path + ": " + e);
       } catch (LuaScript.SyntaxError e) {
         problems.add(key, "script does not compile: " + e.getMessage());
       }
     }
     compiled.put(name, script);
     return script;
+  }
+
+  private LuaScript fromJar(String name, String resource, String key) {
+    try (java.io.InputStream in = ScriptFiles.class.getResourceAsStream(resource)) {
+      if (in == null) {
+        problems.add(key, "script '" + name + "' not found: no " + resource + " in the jar");
+        return null;
+      }
+      return LuaScript.compile(name, "classpath:" + resource, new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      problems.add(key, "cannot read script " + resource + ": " + e);
+    } catch (LuaScript.SyntaxError e) {
+      problems.add(key, "script does not compile: " + e.getMessage());
+    }
+    return null;
   }
 }

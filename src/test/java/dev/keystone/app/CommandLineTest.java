@@ -26,10 +26,13 @@ class CommandLineTest {
   static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   static final Path COMPAT = Path.of("src/test/resources/compat").toAbsolutePath();
 
-  static HttpResponse<String> get(int port, String path, String host) throws Exception {
+  static HttpResponse<String> get(int port, String path, String host, String... headers) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(20));
     if (host != null) {
       b.header("Host", host);
+    }
+    for (int i = 0; i + 1 < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
     }
     return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
@@ -101,6 +104,16 @@ class CommandLineTest {
       assertThat(web.body()).contains("\"path\" : \"/hello\"");
       assertThat(get(port, "/users", "api.demo.localhost").body()).contains("\"path\" : \"/api/users\"");
       assertThat(get(port, "/v2/users", "api.demo.localhost").body()).contains("\"backend\" : \"green\"");
+      dev.keystone.testing.Await.until("demo-canary healthy", () -> {
+        try {
+          return get(port, "/health", null).body().contains("\"demo-canary\":\"2/2 healthy\"");
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      assertThat(get(port, "/canary/x", null, "X-Canary", "yes").body())
+          .contains("\"backend\" : \"green\"").contains("\"routed_by\" : \"canary.lua: canary\"");
+      assertThat(get(port, "/canary/x", null).body()).contains("\"backend\" : \"blue\"");
       assertThat(get(port, "/health", null).body()).contains("\"status\":\"healthy\"");
     }
   }

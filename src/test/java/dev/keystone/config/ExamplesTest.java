@@ -44,6 +44,7 @@ class ExamplesTest {
     String yaml = new String(ExamplesTest.class.getResourceAsStream("/embedded-default.yaml").readAllBytes());
     GatewayConfig c = new ConfigLoader(Map.of("KEYSTONE_DEMO_BLUE", "1", "KEYSTONE_DEMO_GREEN", "2")::get)
         .parse(yaml, "embedded default");
-    assertThat(c.tenants()).extracting(TenantConfig::name).containsExactly("demo-web", "demo-api", "demo-api-v2");
+    assertThat(c.tenants()).extracting(TenantConfig::name).containsExactly("demo-web", "demo-api", "demo-api-v2", "demo-canary");
+    assertThat(c.tenants().get(3).script()).as("the demo script is bundled in the jar").isNotNull();
   }
 }
