@@ -130,13 +130,13 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
   public void charge(long steps) {
     remaining -= steps;
     if (remaining < 0) {
-      throw new ScriptLimitError("instruction budget of " + limits.instructions() + " used up (pattern matching)");
+      throw new ScriptLimitError("instruction budget of " + limits.instructions() + " used up (in a library call)");
     }
     sinceClock += steps;
     if (sinceClock > 4096) {
       sinceClock = 0;
       if (System.nanoTime() - deadline > 0) {
-        throw new ScriptLimitError("deadline of " + limits.deadline().toMillis() + " ms passed (pattern matching)");
+        throw new ScriptLimitError("deadline of " + limits.deadline().toMillis() + " ms passed (in a library call)");
       }
     }
   }

@@ -82,6 +82,13 @@ class ScriptedRoutingTest {
           return respond(200, "tampered")
         elseif req.path == "/pattern" then
           return respond(200, tostring((("a"):rep(5000)):find(".-.-.-.-.-b")))
+        elseif req.path == "/recursion" then
+          local function r(n) return r(n + 1) + 1 end
+          return respond(200, tostring(r(1)))
+        elseif req.path == "/unpack" then
+          return respond(200, tostring(select("#", table.unpack({}, 1, 1e8))))
+        elseif req.path == "/coroutine" then
+          return respond(200, tostring(coroutine.create(function() end)))
         elseif req.path == "/bomb" then
           local s = ("x"):rep(1000) while true do s = s .. s end
         end
@@ -204,7 +211,8 @@ class ScriptedRoutingTest {
 
   @Test
   void aFailingScriptFailsClosedWith500NamingTheRequestId() {
-    for (String path : new String[] {"/loop", "/pcall-loop", "/unknown", "/bad-status", "/tamper", "/pattern", "/bomb", "/error"}) {
+    for (String path : new String[] {"/loop", "/pcall-loop", "/unknown", "/bad-status", "/tamper", "/pattern",
+        "/recursion", "/unpack", "/coroutine", "/bomb", "/error"}) {
       HttpResponse<String> r = gw.get("/broken" + path, "X-Request-ID", "fail-1");
       assertThat(r.statusCode()).as(path).isEqualTo(500);
       assertThat(r.body()).as(path).isEqualTo("500 Internal Server Error (request id fail-1)\n");
