@@ -15,12 +15,14 @@ record Cli(String command, Path configFile, String listen) {
       usage: keystone [run] [--config FILE] [--listen ADDR]
              keystone validate FILE
              keystone script test SCRIPT --request 'GET /path' [-H 'Name: value'] [--backends FILE]
+             keystone engine [--scripts DIR] [--listen ADDR]
              keystone --version
 
         run        start the gateway (the default). Without --config it uses ./config.yaml
                    if present, else an embedded demo config with two built-in backends.
         validate   check a config file; prints every error with file, line and key; exit 1 if any
         script     run a routing script once and print its decision (see docs/scripting.md)
+        engine     run the script engine as its own process (see docs/engine-protocol.md)
         --config   config file (also -config, as in the original)
         --listen   listen address such as :8080 or 127.0.0.1:8080 (also -addr)
       """;

@@ -28,6 +28,9 @@ public final class Main {
   }
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("engine")) {
+      System.exit(EngineCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length)));
+    }
     if (args.length > 0 && args[0].equals("script")) {
       System.exit(ScriptCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
     }

@@ -1,0 +1,174 @@
+package dev.keystone.engine;
+
+import dev.keystone.script.LuaScript;
+import dev.keystone.script.RequestScript;
+import dev.keystone.script.ScriptEnvironment;
+import dev.keystone.script.ScriptRequest;
+import dev.keystone.script.ScriptState;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * One event loop's share of a script engine: the HTTP endpoints of docs/engine-protocol.md
+ * ({@code POST /v1/decide}, the original {@code POST /route/{tenant}}, {@code GET /health},
+ * {@code POST /reload}) and this loop's Lua states, one per tenant and script, never shared
+ * between threads. Scripts run with the same sandbox and limits as inside the gateway.
+ */
+final class EngineServer extends VerticleBase {
+
+  static final int MAX_BODY = 1024 * 1024;
+
+  private final Engine engine;
+  private final Map<String, Object> states = new HashMap<>();
+  private ScriptLibrary seen;
+  private HttpServer server;
+
+  EngineServer(Engine engine) {
+    this.engine = engine;
+  }
+
+  @Override
+  public Future<?> start() {
+    server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true))
+        .requestHandler(this::handle);
+    return server.listen(engine.address());
+  }
+
+  int actualPort() {
+    return server.actualPort();
+  }
+
+  private void handle(HttpServerRequest req) {
+    String path = req.path();
+    if (path.equals("/health") && req.method() == HttpMethod.GET) {
+      ScriptLibrary lib = engine.library();
+      json(req, 200, new JsonObject().put("status", "healthy").put("scripts", lib.scripts().size())
+          .put("scripts_version", lib.version()).put("protocol", EngineProtocol.VERSION));
+    } else if (path.equals("/reload") && req.method() == HttpMethod.POST) {
+      vertx.executeBlocking(engine::reload, false).onComplete(ar -> {
+        if (ar.succeeded()) {
+          json(req, 200, new JsonObject().put("reloaded", true).put("scripts_version", ar.result().version())
+              .put("scripts", ar.result().scripts().size()));
+        } else {
+          Throwable t = ar.cause();
+          JsonArray errors = t instanceof ScriptLibrary.LoadException l ? new JsonArray(l.errors) : new JsonArray().add(t.toString());
+          json(req, 422, new JsonObject().put("reloaded", false).put("errors", errors));
+        }
+      });
+    } else if (path.equals("/v1/decide") && req.method() == HttpMethod.POST) {
+      withBody(req, body -> {
+        String script = body.getString("script");
+        if (script == null) {
+          throw new IllegalArgumentException("script: required, the name of a script in the engine's directory");
+        }
+        String tenant = body.getString("tenant", "");
+        return decide(tenant, script, () -> EngineProtocol.request(body, engine.environment().store(tenant)), false);
+      });
+    } else if (path.startsWith("/route/") && req.method() == HttpMethod.POST) {
+      String tenant = path.substring("/route/".length());
+      String script = req.getParam("script", tenant); // the original engine: a script per tenant
+      withBody(req, body -> decide(tenant, script,
+          () -> EngineProtocol.compatRequest(tenant, body, engine.environment().store(tenant)), true));
+    } else {
+      json(req, 404, new JsonObject().put("error", "no such endpoint: " + req.method() + " " + path));
+    }
+  }
+
+  /** Runs the script; the result is the HTTP status and body to send. */
+  private Answer decide(String tenant, String scriptName, Supplier<ScriptRequest> request, boolean compat) {
+    ScriptLibrary lib = engine.library();
+    if (lib != seen) {
+      states.clear(); // a reload: new scripts, new states
+      seen = lib;
+    }
+    LuaScript script = lib.scripts().get(scriptName);
+    if (script == null) {
+      return new Answer(404, new JsonObject().put("error", "no script '" + scriptName + "' in " + lib.dir()));
+    }
+    ScriptRequest r = request.get();
+    try {
+      RequestScript rs = state(tenant + "\u0000" + scriptName, script);
+      var d = rs.decide(r);
+      return new Answer(200, compat ? EngineProtocol.compatAnswer(d) : EngineProtocol.answer(d));
+    } catch (ScriptState.ScriptFailure f) {
+      return new Answer(compat ? 500 : 200, new JsonObject().put("version", EngineProtocol.VERSION)
+          .put("decision", "error").put("error", f.getMessage()).put("limit", f.limit()));
+    }
+  }
+
+  private RequestScript state(String key, LuaScript script) throws ScriptState.ScriptFailure {
+    Object s = states.get(key);
+    if (s == null) {
+      try {
+        s = new RequestScript(script, engine.environment());
+      } catch (ScriptState.ScriptFailure f) {
+        s = f;
+      }
+      states.put(key, s);
+    }
+    if (s instanceof ScriptState.ScriptFailure f) {
+      throw f;
+    }
+    return (RequestScript) s;
+  }
+
+  private record Answer(int status, JsonObject body) {
+  }
+
+  private interface BodyHandler {
+    Answer handle(JsonObject body);
+  }
+
+  private void withBody(HttpServerRequest req, BodyHandler handler) {
+    String length = req.getHeader("Content-Length");
+    if (length != null && length.length() < 12 && Long.parseLong(length) > MAX_BODY) {
+      json(req, 413, new JsonObject().put("error", "request body above " + MAX_BODY + " bytes"));
+      return;
+    }
+    Buffer collected = Buffer.buffer();
+    req.handler(chunk -> {
+      if (collected.length() + chunk.length() > MAX_BODY) {
+        req.pause();
+        json(req, 413, new JsonObject().put("error", "request body above " + MAX_BODY + " bytes"));
+        return;
+      }
+      collected.appendBuffer(chunk);
+    });
+    req.endHandler(v -> {
+      if (req.response().ended()) {
+        return;
+      }
+      try {
+        Answer a = handler.handle(collected.toJsonObject());
+        json(req, a.status(), a.body());
+      } catch (DecodeException | ClassCastException e) {
+        json(req, 400, new JsonObject().put("error", "the body is not a JSON object: " + e.getMessage()));
+      } catch (IllegalArgumentException e) {
+        json(req, 400, new JsonObject().put("error", e.getMessage()));
+      }
+    });
+  }
+
+  private static void json(HttpServerRequest req, int status, JsonObject body) {
+    if (!req.response().ended()) {
+      req.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+    }
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server.close();
+  }
+}
