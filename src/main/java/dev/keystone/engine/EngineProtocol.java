@@ -22,7 +22,7 @@ import java.util.Map;
  * {@code /route/{tenant}} shapes. Anything malformed is an {@link IllegalArgumentException}
  * whose message names the field.
  */
-final class EngineProtocol {
+public final class EngineProtocol {
 
   static final int VERSION = 1;
 
@@ -95,6 +95,85 @@ final class EngineProtocol {
       out.put("edits", edits);
     }
     return out;
+  }
+
+  /** The gateway's side: the decide request for {@code r}, run by {@code script}. */
+  public static JsonObject requestJson(ScriptRequest r, String script) {
+    JsonArray headers = new JsonArray();
+    r.headers().forEach(h -> headers.add(new JsonArray().add(h.getKey()).add(h.getValue())));
+    JsonObject req = new JsonObject().put("method", r.method()).put("path", r.path()).put("raw_path", r.rawPath())
+        .put("query", r.query()).put("host", r.host()).put("client_ip", r.clientIp()).put("request_id", r.requestId())
+        .put("headers", headers);
+    JsonArray backends = new JsonArray();
+    for (Backend b : r.backends()) {
+      backends.add(new JsonObject().put("name", b.name()).put("url", b.url()).put("healthy", b.healthy())
+          .put("weight", b.weight()).put("labels", new JsonObject(new HashMap<>(b.labels()))));
+    }
+    return new JsonObject().put("version", VERSION).put("tenant", r.tenant()).put("script", script)
+        .put("request", req).put("backends", backends);
+  }
+
+  /** A script failure reported by the engine (its message names the script's file and line). */
+  public static final class ScriptError extends Exception {
+    private final boolean limit;
+
+    ScriptError(String message, boolean limit) {
+      super(message, null, false, false);
+      this.limit = limit;
+    }
+
+    public boolean limit() {
+      return limit;
+    }
+  }
+
+  /** The gateway's side: the engine's answer as a decision over the tenant's {@code backends}. */
+  public static Decision decision(JsonObject a, List<Backend> backends) throws ScriptError {
+    String kind = a.getString("decision");
+    if ("error".equals(kind)) {
+      throw new ScriptError(a.getString("error", "script failed in the engine"), a.getBoolean("limit", false));
+    }
+    Map<String, String> edits = null;
+    String path = null;
+    String query = null;
+    JsonObject e = a.getJsonObject("edits");
+    if (e != null) {
+      edits = new java.util.LinkedHashMap<>();
+      JsonObject h = e.getJsonObject("headers", new JsonObject());
+      for (String name : h.fieldNames()) {
+        Object v = h.getValue(name);
+        edits.put(name, v == null ? null : String.valueOf(v));
+      }
+      path = e.getString("path");
+      query = e.getString("query");
+    }
+    if (kind == null || kind.equals("continue")) {
+      return Decision.of(Decision.Kind.CONTINUE, null, null, 0, null, null, null, edits, path, query);
+    }
+    switch (kind) {
+      case "route" -> {
+        List<Backend> candidates = new ArrayList<>();
+        for (Object name : a.getJsonArray("backends", new JsonArray())) {
+          backends.stream().filter(b -> b.name().equals(name)).findFirst().ifPresent(candidates::add);
+        }
+        if (candidates.isEmpty()) {
+          throw new ScriptError("engine routed to " + a.getValue("backends") + ", which the tenant does not have", false);
+        }
+        return Decision.of(Decision.Kind.ROUTE, candidates, a.getString("target", String.valueOf(a.getValue("backends"))),
+            0, null, null, null, edits, path, query);
+      }
+      case "respond", "reject" -> {
+        int status = a.getInteger("status", 0);
+        if (status < (kind.equals("reject") ? 400 : 100) || status > 599) {
+          throw new ScriptError("engine answered " + kind + " with status " + status, false);
+        }
+        Map<String, String> headers = new java.util.LinkedHashMap<>();
+        a.getJsonObject("headers", new JsonObject()).forEach(x -> headers.put(x.getKey(), String.valueOf(x.getValue())));
+        return Decision.of(kind.equals("respond") ? Decision.Kind.RESPOND : Decision.Kind.REJECT, null, null, status,
+            a.getString("body", ""), a.getString("reason", "rejected"), headers, edits, path, query);
+      }
+      default -> throw new ScriptError("engine answered an unknown decision '" + kind + "'", false);
+    }
   }
 
   /** The original engine's request ({@code POST /route/{tenant}}). */

@@ -202,7 +202,7 @@ final class Forwarder implements Interceptor {
       try {
         edits = ex.responseScript.onResponse(ex.scriptRequest, ex.backend().name(), status, upstreamResponse.headers().entries());
       } catch (ScriptState.ScriptFailure f) {
-        if (!ScriptInterceptor.failedOpen(ex, f)) {
+        if (!ScriptInterceptor.failedOpen(ex, f.getMessage(), f.limit())) {
           onDone.run();
           upstream.reset(); // the backend's response is discarded, its connection not reused
           ex.fail(ProxyError.SCRIPT_FAILED, "script on_response: " + f.getMessage());

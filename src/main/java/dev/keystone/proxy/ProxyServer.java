@@ -4,6 +4,7 @@ import dev.keystone.config.GatewayConfig;
 import dev.keystone.config.Limits;
 import dev.keystone.config.Timeouts;
 import dev.keystone.gateway.Snapshot;
+import dev.keystone.engine.EngineClient;
 import dev.keystone.script.ScriptEnvironment;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
@@ -39,6 +40,7 @@ public final class ProxyServer extends VerticleBase {
   private final ScriptEnvironment scripts;
   private HttpServer server;
   private HttpClient client;
+  private EngineClient engines;
   private List<Interceptor> chain;
   private List<Interceptor> rejectChain;
   private HttpServerOptions serverOptions;
@@ -88,7 +90,8 @@ public final class ProxyServer extends VerticleBase {
     c.add(new RequestGuard());
     c.addAll(extra);
     c.add(new TenantRouting());
-    c.add(new ScriptInterceptor(scripts));
+    engines = new EngineClient(vertx);
+    c.add(new ScriptInterceptor(scripts, engines));
     c.add(new Forwarder(client, clock));
     chain = List.copyOf(c);
     rejectChain = List.of(new RequestIds(), new AccessLog(), ProxyServer::rejectUndecodable);
@@ -192,6 +195,6 @@ public final class ProxyServer extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweeper);
-    return server.close().compose(v -> client.close());
+    return server.close().compose(v -> client.close()).compose(v -> engines.close());
   }
 }

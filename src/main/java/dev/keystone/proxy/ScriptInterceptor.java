@@ -1,6 +1,9 @@
 package dev.keystone.proxy;
 
+import dev.keystone.config.LuaEngineConfig;
 import dev.keystone.config.TenantConfig;
+import dev.keystone.engine.EngineClient;
+import dev.keystone.engine.EngineProtocol;
 import dev.keystone.gateway.Snapshot;
 import dev.keystone.gateway.Tenant;
 import dev.keystone.script.Decision;
@@ -33,12 +36,14 @@ final class ScriptInterceptor implements Interceptor {
   private static final Logger LOG = Logger.getLogger("keystone.script");
 
   private final ScriptEnvironment env;
+  private final EngineClient engines;
   /** A RequestScript, or the ScriptFailure that prevented making one (not retried per request). */
   private final Map<TenantConfig, Object> states = new IdentityHashMap<>();
   private Snapshot seen;
 
-  ScriptInterceptor(ScriptEnvironment env) {
+  ScriptInterceptor(ScriptEnvironment env, EngineClient engines) {
     this.env = env;
+    this.engines = engines;
   }
 
   @Override
@@ -46,7 +51,12 @@ final class ScriptInterceptor implements Interceptor {
     Tenant tenant = ex.tenant();
     LuaScript script = tenant.config().script();
     if (script == null) {
-      ex.next();
+      LuaEngineConfig engine = ex.snapshot().config().luaEngine();
+      if (tenant.config().luaScript() != null && engine.enabled()) {
+        remote(ex, engine);
+      } else {
+        ex.next();
+      }
       return;
     }
     forgetUnused(ex.snapshot());
@@ -60,7 +70,7 @@ final class ScriptInterceptor implements Interceptor {
         ex.scriptRequest = request;
       }
     } catch (ScriptState.ScriptFailure f) {
-      if (failedOpen(ex, f)) {
+      if (failedOpen(ex, f.getMessage(), f.limit())) {
         ex.next();
       } else {
         ex.fail(ProxyError.SCRIPT_FAILED, "script " + script.name() + ": " + f.getMessage());
@@ -70,13 +80,39 @@ final class ScriptInterceptor implements Interceptor {
     apply(ex, d);
   }
 
+  /**
+   * The script runs in a remote engine (the {@code lua_engine} block): one round trip, then the
+   * same decision handling as for an embedded script. The request is paused meanwhile so no body
+   * byte is lost. A failing, slow or unreachable engine follows on_script_error.
+   */
+  private void remote(Exchange ex, LuaEngineConfig engine) {
+    ex.request().pause();
+    ScriptRequest request = request(ex);
+    engines.decide(engine.url(), engine.timeout(), ex.tenant().config().luaScript(), request).onComplete(ar -> {
+      if (ex.request().response().closed()) {
+        return; // the client left while the engine was deciding
+      }
+      if (ar.succeeded()) {
+        apply(ex, ar.result());
+        return;
+      }
+      Throwable t = ar.cause();
+      boolean limit = t instanceof EngineProtocol.ScriptError e && e.limit();
+      if (failedOpen(ex, t.getMessage(), limit)) {
+        ex.next();
+      } else {
+        ex.fail(ProxyError.SCRIPT_FAILED, "script " + ex.tenant().config().luaScript() + ": " + t.getMessage());
+      }
+    });
+  }
+
   /** Logs a script failure with the script's location; returns whether the tenant fails open. */
-  static boolean failedOpen(Exchange ex, ScriptState.ScriptFailure f) {
+  static boolean failedOpen(Exchange ex, String message, boolean limit) {
     Tenant tenant = ex.tenant();
     boolean open = tenant.config().scriptFailOpen();
-    LOG.warning("script " + tenant.config().script().name() + " failed" + (f.limit() ? " (limit)" : "")
+    LOG.warning("script " + tenant.config().luaScript() + " failed" + (limit ? " (limit)" : "")
         + ", tenant=" + tenant.name() + " request_id=" + ex.requestId() + (open ? ", going on without it" : "")
-        + ": " + f.getMessage());
+        + ": " + message);
     return open;
   }
 

@@ -24,6 +24,30 @@ public final class Decision {
     REJECT
   }
 
+  /**
+   * A decision made elsewhere (a remote script engine), for the gateway to apply like its own.
+   * Maps may be null; a null value in {@code headerEdits} removes that header.
+   */
+  public static Decision of(Kind kind, List<Backend> candidates, String target, int status, String body, String reason,
+                            Map<String, String> responseHeaders, Map<String, String> headerEdits, String path, String query) {
+    Decision d = new Decision();
+    d.kind = kind;
+    d.candidates = candidates == null ? null : List.copyOf(candidates);
+    d.target = target;
+    d.status = status;
+    d.body = body;
+    d.reason = reason;
+    if (responseHeaders != null && !responseHeaders.isEmpty()) {
+      d.responseHeaders = new LinkedHashMap<>(responseHeaders);
+    }
+    if (headerEdits != null && !headerEdits.isEmpty()) {
+      d.headerEdits = new LinkedHashMap<>(headerEdits);
+    }
+    d.path = path;
+    d.query = query;
+    return d;
+  }
+
   Kind kind = Kind.CONTINUE;
   List<Backend> candidates;
   String target;
