@@ -106,6 +106,68 @@ class RemoteEngineTest {
   }
 
   @Test
+  void killingTheEngineProcessUnderLoadLosesNoFailOpenRequest(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    String scripts = SCRIPTS.toAbsolutePath().toString();
+    dev.keystone.testing.GatewayProcess engine = dev.keystone.testing.GatewayProcess.start(dir, java.util.List.of(),
+        "engine", "--scripts", scripts, "--listen", "127.0.0.1:0");
+    int port = engine.awaitListening();
+    try (TestGateway gw = gateway("http://127.0.0.1:" + port, "500ms")) {
+      java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+      java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.Queue<String> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+      java.util.List<Thread> clients = new java.util.ArrayList<>();
+      for (int c = 0; c < 3; c++) {
+        Thread t = new Thread(() -> {
+          while (running.get()) {
+            try {
+              HttpResponse<String> r = gw.get("/canary/x", "X-Deploy-ID", "42");
+              if (r.statusCode() == 200) {
+                ok.incrementAndGet();
+              } else {
+                failures.add(r.statusCode() + " " + r.body());
+              }
+            } catch (RuntimeException e) {
+              failures.add(e.toString());
+            }
+          }
+        });
+        t.start();
+        clients.add(t);
+      }
+      Await.until("traffic through the engine", () -> ok.get() > 50);
+      engine.signal("KILL");
+      engine.waitForExit(java.time.Duration.ofSeconds(10));
+      int atKill = ok.get();
+      Await.until("traffic goes on without the engine", () -> ok.get() > atKill + 100);
+      dev.keystone.testing.GatewayProcess again = dev.keystone.testing.GatewayProcess.start(dir, java.util.List.of(),
+          "engine", "--scripts", scripts, "--listen", "127.0.0.1:" + port);
+      try {
+        again.awaitListening();
+        // without the engine, fail-open round-robins over both backends; with it, all go to the canary
+        Await.until("the script routes again (X-Deploy-ID: 42 to the canary only)", () -> {
+          int s0 = stable.requests();
+          int c0 = canary.requests();
+          try {
+            Thread.sleep(300);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return stable.requests() == s0 && canary.requests() > c0 + 5;
+        });
+      } finally {
+        running.set(false);
+        for (Thread t : clients) {
+          t.join();
+        }
+        again.close();
+      }
+      assertThat(failures).isEmpty();
+    } finally {
+      engine.close();
+    }
+  }
+
+  @Test
   void aHungEngineCostsTheDeadlineNotTheRequest() {
     NetServer silent = Await.result(vertx.createNetServer().connectHandler(socket -> { }).listen(0, "127.0.0.1"));
     try (TestGateway gw = gateway("http://127.0.0.1:" + silent.actualPort(), "200ms")) {
