@@ -31,6 +31,11 @@ public final class EngineProtocol {
 
   /** The request of {@code POST /v1/decide}. */
   static ScriptRequest request(JsonObject body, KeyValueStore kv) {
+    return request(body, backends(array(body, "backends")), kv);
+  }
+
+  /** The same, with the backends already parsed. */
+  static ScriptRequest request(JsonObject body, List<Backend> backends, KeyValueStore kv) {
     JsonObject r = object(body, "request");
     List<Map.Entry<String, String>> headers = new ArrayList<>();
     for (Object h : array(r, "headers")) {
@@ -42,7 +47,7 @@ public final class EngineProtocol {
     String path = required(r, "path");
     return new ScriptRequest(required(r, "method"), path, r.getString("raw_path", path), r.getString("query"),
         r.getString("host"), r.getString("client_ip"), required(body, "tenant"), r.getString("request_id", "-"),
-        headers, backends(array(body, "backends")), kv);
+        headers, backends, kv);
   }
 
   static List<Backend> backends(JsonArray list) {

@@ -74,7 +74,7 @@ final class EngineServer extends VerticleBase {
           throw new IllegalArgumentException("script: required, the name of a script in the engine's directory");
         }
         String tenant = body.getString("tenant", "");
-        return decide(tenant, script, () -> EngineProtocol.request(body, engine.environment().store(tenant)), false);
+        return decide(tenant, script, () -> EngineProtocol.request(body, backendsOf(tenant, body), engine.environment().store(tenant)), false);
       });
     } else if (path.startsWith("/route/") && req.method() == HttpMethod.POST) {
       String tenant = path.substring("/route/".length());
@@ -106,6 +106,29 @@ final class EngineServer extends VerticleBase {
       return new Answer(compat ? 500 : 200, new JsonObject().put("version", EngineProtocol.VERSION)
           .put("decision", "error").put("error", f.getMessage()).put("limit", f.limit()));
     }
+  }
+
+  /** The last backend list seen per tenant: reused while the gateway sends the same one. */
+  private final Map<String, Map.Entry<JsonArray, java.util.List<dev.keystone.upstream.Backend>>> backends = new HashMap<>();
+
+  /**
+   * The request's backends, parsed once per distinct list: the gateway sends the same list (same
+   * names, URLs, health) for most requests, and reusing the parsed list lets the script state
+   * reuse its {@code req.backends} table too.
+   */
+  private java.util.List<dev.keystone.upstream.Backend> backendsOf(String tenant, JsonObject body) {
+    Object raw = body.getValue("backends");
+    JsonArray list = raw instanceof JsonArray a ? a : new JsonArray();
+    Map.Entry<JsonArray, java.util.List<dev.keystone.upstream.Backend>> cached = backends.get(tenant);
+    if (cached != null && cached.getKey().equals(list)) {
+      return cached.getValue();
+    }
+    java.util.List<dev.keystone.upstream.Backend> parsed = EngineProtocol.backends(list);
+    if (backends.size() > 10_000) {
+      backends.clear(); // bounded: one entry per tenant
+    }
+    backends.put(tenant, Map.entry(list, parsed));
+    return parsed;
   }
 
   private RequestScript state(String key, LuaScript script) throws ScriptState.ScriptFailure {
