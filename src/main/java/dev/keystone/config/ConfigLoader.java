@@ -166,7 +166,7 @@ public final class ConfigLoader {
     }
     LuaEngineConfig c = new LuaEngineConfig(
         s.bool("enabled", false),
-        s.string("url", null),
+        s.strings("url"), // one address, or a list of engines to spread calls over
         s.duration("timeout", LuaEngineConfig.DISABLED.timeout()));
     s.finish();
     return c;

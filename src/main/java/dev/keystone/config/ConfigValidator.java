@@ -31,7 +31,12 @@ final class ConfigValidator {
       problems.add("admin_base_path", "must start with '/', got '" + admin + "'");
     }
     if (config.luaEngine().enabled()) {
-      checkUrl("lua_engine.url", config.luaEngine().url());
+      if (config.luaEngine().urls().isEmpty()) {
+        checkUrl("lua_engine.url", null);
+      }
+      for (String url : config.luaEngine().urls()) {
+        checkUrl("lua_engine.url", url);
+      }
     }
     Map<String, Integer> names = new HashMap<>();
     Map<String, String> routes = new HashMap<>(); // route key -> tenant that claims it

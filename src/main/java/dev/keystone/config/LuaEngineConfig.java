@@ -1,14 +1,30 @@
 package dev.keystone.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The original v1.3 {@code lua_engine} block, pointing at a separate script-engine service.
  * When enabled, tenants' {@code lua_script}s run in that engine (docs/engine-protocol.md) instead
- * of inside the gateway; {@code timeout} is the deadline of each call.
+ * of inside the gateway; {@code timeout} is the deadline of each call. {@code url} may be a list
+ * of engines: calls are spread over those whose circuit is closed.
  */
-public record LuaEngineConfig(boolean enabled, String url, Duration timeout) {
+public record LuaEngineConfig(boolean enabled, List<String> urls, Duration timeout) {
+
+  public LuaEngineConfig {
+    urls = List.copyOf(urls);
+  }
+
+  /** One engine address, as in the original block. */
+  public LuaEngineConfig(boolean enabled, String url, Duration timeout) {
+    this(enabled, url == null ? List.of() : List.of(url), timeout);
+  }
+
+  /** The first engine address, or null. */
+  public String url() {
+    return urls.isEmpty() ? null : urls.get(0);
+  }
 
   /** Absent block. A call's deadline defaults to 50 ms: a slow engine must not slow every request. */
-  public static final LuaEngineConfig DISABLED = new LuaEngineConfig(false, null, Duration.ofMillis(50));
+  public static final LuaEngineConfig DISABLED = new LuaEngineConfig(false, List.of(), Duration.ofMillis(50));
 }

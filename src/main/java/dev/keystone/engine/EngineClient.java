@@ -15,6 +15,7 @@ import io.vertx.core.http.RequestOptions;
 import java.net.URI;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,14 +28,27 @@ public final class EngineClient {
 
   /** The engine could not give a decision: unreachable, too slow, circuit open or a bad answer. */
   public static final class EngineUnavailable extends Exception {
+    private final boolean timedOut;
+
     public EngineUnavailable(String message) {
+      this(message, false);
+    }
+
+    EngineUnavailable(String message, boolean timedOut) {
       super(message, null, false, false);
+      this.timedOut = timedOut;
+    }
+
+    /** Whether the deadline passed (then no other engine is tried: the deadline is the budget). */
+    public boolean timedOut() {
+      return timedOut;
     }
   }
 
   private final Vertx vertx;
   private final HttpClient client;
   private final Map<String, CircuitBreaker> breakers = new HashMap<>();
+  private long next;
 
   public EngineClient(Vertx vertx) {
     this.vertx = vertx;
@@ -42,13 +56,37 @@ public final class EngineClient {
         new PoolOptions().setHttp1MaxSize(64));
   }
 
-  /** Asks the engine at {@code url} what {@code script} decides for {@code r}, within {@code deadline}. */
-  public Future<Decision> decide(String url, Duration deadline, String script, ScriptRequest r) {
-    CircuitBreaker breaker = breakers.computeIfAbsent(url, u -> new CircuitBreaker(5, 2000));
+  /**
+   * Asks one of the engines at {@code urls} (round-robin over those whose circuit lets a call
+   * through) what {@code script} decides for {@code r}, within {@code deadline}.
+   */
+  public Future<Decision> decide(List<String> urls, Duration deadline, String script, ScriptRequest r) {
     long now = System.nanoTime();
-    if (!breaker.allow(now)) {
-      return Future.failedFuture(new EngineUnavailable("engine " + url + " is failing: circuit open"));
+    int n = urls.size();
+    int start = (int) Math.floorMod(next++, (long) Math.max(1, n));
+    for (int i = 0; i < n; i++) {
+      String url = urls.get((start + i) % n);
+      CircuitBreaker breaker = breakers.computeIfAbsent(url, u -> new CircuitBreaker(5, 2000));
+      if (breaker.allow(now)) {
+        int tried = (start + i) % n;
+        // An engine that fails fast (refused, closed) costs little: ask the next one once.
+        return call(url, breaker, deadline, script, r).recover(t -> {
+          if (n > 1 && t instanceof EngineUnavailable u && !u.timedOut()) {
+            String other = urls.get((tried + 1) % n);
+            CircuitBreaker b = breakers.computeIfAbsent(other, x -> new CircuitBreaker(5, 2000));
+            if (b.allow(System.nanoTime())) {
+              return call(other, b, deadline, script, r);
+            }
+          }
+          return Future.failedFuture(t);
+        });
+      }
     }
+    return Future.failedFuture(new EngineUnavailable("engine" + (n == 1 ? " " + urls.get(0) + " is" : "s " + urls + " are")
+        + " failing: circuit open"));
+  }
+
+  private Future<Decision> call(String url, CircuitBreaker breaker, Duration deadline, String script, ScriptRequest r) {
     URI u = URI.create(url);
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
         .setHost(u.getHost()).setPort(u.getPort() > 0 ? u.getPort() : 80)
@@ -59,7 +97,7 @@ public final class EngineClient {
     Buffer body = EngineProtocol.requestJson(r, script).toBuffer();
     Promise<Decision> result = Promise.promise();
     long timer = vertx.setTimer(Math.max(1, deadline.toMillis()), id ->
-        result.tryFail(new EngineUnavailable("engine " + url + " did not answer within " + deadline.toMillis() + " ms")));
+        result.tryFail(new EngineUnavailable("engine " + url + " did not answer within " + deadline.toMillis() + " ms", true)));
     client.request(options)
         .compose(req -> req.send(body))
         .compose(resp -> resp.body().map(b -> {
@@ -71,7 +109,7 @@ public final class EngineClient {
         .onComplete(ar -> {
           vertx.cancelTimer(timer);
           if (ar.failed()) {
-            result.tryFail(new EngineUnavailable("engine " + url + ": " + ar.cause().getMessage()));
+            result.tryFail(new EngineUnavailable("engine " + url + ": " + ar.cause().getMessage(), isTimeout(ar.cause())));
             return;
           }
           try {
@@ -87,6 +125,15 @@ public final class EngineClient {
         breaker.failure(System.nanoTime());
       }
     });
+  }
+
+  private static boolean isTimeout(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.util.concurrent.TimeoutException || c instanceof io.netty.channel.ConnectTimeoutException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public Future<Void> close() {

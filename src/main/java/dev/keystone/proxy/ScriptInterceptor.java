@@ -88,7 +88,7 @@ final class ScriptInterceptor implements Interceptor {
   private void remote(Exchange ex, LuaEngineConfig engine) {
     ex.request().pause();
     ScriptRequest request = request(ex);
-    engines.decide(engine.url(), engine.timeout(), ex.tenant().config().luaScript(), request).onComplete(ar -> {
+    engines.decide(engine.urls(), engine.timeout(), ex.tenant().config().luaScript(), request).onComplete(ar -> {
       if (ex.request().response().closed()) {
         return; // the client left while the engine was deciding
       }

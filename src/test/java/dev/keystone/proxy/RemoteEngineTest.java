@@ -48,7 +48,7 @@ class RemoteEngineTest {
               - { name: canary-42, url: "%s", health: /health, labels: { version: canary } }
         """.formatted(stable.url(), canary.url());
     TestGateway gw = TestGateway.start("""
-        lua_engine: { enabled: true, url: "%s", timeout: %s }
+        lua_engine: { enabled: true, url: %s, timeout: %s }
         tenants:
           - name: canary
             path_prefix: /canary/
@@ -59,7 +59,7 @@ class RemoteEngineTest {
             path_prefix: /keys/
             lua_script: api-key
         %s
-        """.formatted(engineUrl, timeout, services, services));
+        """.formatted(engineUrl.startsWith("[") ? engineUrl : "\"" + engineUrl + "\"", timeout, services, services));
     Await.until("backends healthy", () -> gw.get("/health").body().contains("\"keys\":\"2/2 healthy\""));
     return gw;
   }
@@ -164,6 +164,35 @@ class RemoteEngineTest {
       assertThat(failures).isEmpty();
     } finally {
       engine.close();
+    }
+  }
+
+  @Test
+  void callsAreSpreadOverSeveralEnginesAndMoveOffOneThatStops(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path a = java.nio.file.Files.createDirectories(dir.resolve("a"));
+    Path b = java.nio.file.Files.createDirectories(dir.resolve("b"));
+    java.nio.file.Files.writeString(a.resolve("api-key.lua"), "function on_request(req) req.set_header('X-Engine', 'a') end");
+    java.nio.file.Files.writeString(b.resolve("api-key.lua"), "function on_request(req) req.set_header('X-Engine', 'b') end");
+    java.nio.file.Files.writeString(a.resolve("canary-header.lua"), "function on_request(req) end");
+    java.nio.file.Files.writeString(b.resolve("canary-header.lua"), "function on_request(req) end");
+    Engine ea = Await.result(Engine.start(a, SocketAddress.inetSocketAddress(0, "127.0.0.1"), 1));
+    Engine eb = Await.result(Engine.start(b, SocketAddress.inetSocketAddress(0, "127.0.0.1"), 1));
+    try (TestGateway gw = gateway("[\"http://127.0.0.1:" + ea.port() + "\", \"http://127.0.0.1:" + eb.port() + "\"]", "2s")) {
+      java.util.Set<String> engines = new java.util.HashSet<>();
+      for (int i = 0; i < 8; i++) {
+        HttpResponse<String> r = gw.get("/keys/x");
+        assertThat(r.statusCode()).isEqualTo(200);
+        engines.add((r.body().startsWith("stable") ? stable : canary).last().headers().get("X-Engine"));
+      }
+      assertThat(engines).containsExactlyInAnyOrder("a", "b");
+      Await.result(ea.close());
+      for (int i = 0; i < 8; i++) { // fail_closed tenant: every request still gets a decision, from b
+        HttpResponse<String> r = gw.get("/keys/x");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat((r.body().startsWith("stable") ? stable : canary).last().headers().get("X-Engine")).isEqualTo("b");
+      }
+    } finally {
+      Await.result(eb.close());
     }
   }
 
