@@ -79,10 +79,10 @@ public final class ConfigLoader {
     }
     ScriptLimits scriptLimits = bindScriptLimits(root.section("script_limits"));
     String scriptsDir = root.string("scripts_dir", "scripts");
-    ScriptFiles scripts = lua.enabled() ? null : new ScriptFiles(source, scriptsDir, problems);
+    ScriptFiles scripts = new ScriptFiles(source, scriptsDir, problems);
     List<TenantConfig> tenants = new ArrayList<>();
     for (Section t : root.sections("tenants")) {
-      tenants.add(bindTenant(t, problems, scripts));
+      tenants.add(bindTenant(t, problems, scripts, lua.enabled()));
     }
     root.finish();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants);
@@ -172,7 +172,7 @@ public final class ConfigLoader {
     return c;
   }
 
-  private static TenantConfig bindTenant(Section t, Problems problems, ScriptFiles scripts) {
+  private static TenantConfig bindTenant(Section t, Problems problems, ScriptFiles scripts, boolean engineEnabled) {
     if (!t.has("name")) {
       problems.add(t.line(), t.keyPath("name"), "missing: every tenant needs a name");
     }
@@ -202,8 +202,16 @@ public final class ConfigLoader {
       problems.add(t.keyPath("on_script_error"), "must be fail_closed (answer 500) or fail_open (route as without a script), got '" + policy + "'");
     }
     boolean failOpen = policy.equals("fail_open");
-    // With a remote lua_engine (the original v1.3 setup) the engine holds the scripts.
-    LuaScript compiled = script != null && scripts != null ? scripts.compile(script, t.keyPath("lua_script")) : null;
+    // With a remote lua_engine (the original v1.3 setup) the engine holds the scripts, unless a
+    // tenant keeps its script in the gateway.
+    String where = t.string("script_engine", engineEnabled ? "remote" : "embedded");
+    if (!where.equals("embedded") && !where.equals("remote")) {
+      problems.add(t.keyPath("script_engine"), "must be embedded or remote, got '" + where + "'");
+      where = "embedded";
+    } else if (where.equals("remote") && !engineEnabled) {
+      problems.add(t.keyPath("script_engine"), "remote needs a lua_engine block with enabled: true and a url");
+    }
+    LuaScript compiled = script != null && where.equals("embedded") ? scripts.compile(script, t.keyPath("lua_script")) : null;
     if (!t.has("services") && script == null) {
       problems.add(t.line(), t.keyPath("services"), "missing: a tenant needs a 'services:' list (or a lua_script)");
     }

@@ -197,6 +197,47 @@ class RemoteEngineTest {
   }
 
   @Test
+  void aTenantCanKeepItsScriptInTheGateway() {
+    String services = """
+            health_interval: 100ms
+            services:
+              - { name: stable, url: "%s", health: /health, labels: { version: stable } }
+              - { name: canary-42, url: "%s", health: /health, labels: { version: canary } }
+        """.formatted(stable.url(), canary.url());
+    // the engine is not running at all: the embedded tenant does not need it
+    try (TestGateway gw = TestGateway.start("""
+        lua_engine: { enabled: true, url: "http://127.0.0.1:1", timeout: 200ms }
+        tenants:
+          - name: local
+            path_prefix: /local/
+            lua_script: canary
+            script_engine: embedded
+        %s
+          - name: far
+            path_prefix: /far/
+            lua_script: canary
+        %s
+        """.formatted(services, services), java.util.Map.of("canary", "function on_request(req) return route_to('canary-42') end"))) {
+      Await.until("backends healthy", () -> gw.get("/health").body().contains("\"local\":\"2/2 healthy\""));
+      assertThat(gw.get("/local/x").body()).isEqualTo("canary /x");
+      assertThat(gw.get("/far/x").statusCode()).as("remote, engine down, fail_closed").isEqualTo(500);
+    }
+  }
+
+  @Test
+  void remoteWithoutAnEngineIsAConfigError() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.keystone.config.ConfigLoader(k -> null).parse("""
+        tenants:
+          - name: t
+            path_prefix: /t/
+            lua_script: canary
+            script_engine: remote
+            services: [{ name: s, url: "http://127.0.0.1:1" }]
+        """, "c.yaml"))
+        .hasMessageContaining("c.yaml:5: tenants[0].script_engine: remote needs a lua_engine block");
+  }
+
+  @Test
   void aHungEngineCostsTheDeadlineNotTheRequest() {
     NetServer silent = Await.result(vertx.createNetServer().connectHandler(socket -> { }).listen(0, "127.0.0.1"));
     try (TestGateway gw = gateway("http://127.0.0.1:" + silent.actualPort(), "200ms")) {
