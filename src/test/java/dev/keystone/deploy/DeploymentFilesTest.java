@@ -1,0 +1,106 @@
+package dev.keystone.deploy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.keystone.config.ConfigLoader;
+import dev.keystone.config.GatewayConfig;
+import dev.keystone.script.LuaScript;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The deployment files in deploy/ (no Docker engine runs here): every container is locked down
+ * as docs/deployment.md says, and the configs and scripts they ship load.
+ */
+class DeploymentFilesTest {
+
+  static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  static List<JsonNode> documents(Path file) throws Exception {
+    List<JsonNode> docs = new ArrayList<>();
+    try (var it = YAML.readerFor(JsonNode.class).readValues(file.toFile())) {
+      while (it.hasNext()) {
+        docs.add((JsonNode) it.next());
+      }
+    }
+    return docs;
+  }
+
+  @Test
+  void composeServicesAreHardened() throws Exception {
+    JsonNode root = documents(Path.of("deploy/docker-compose.yml")).get(0);
+    JsonNode services = root.get("services");
+    List<String> names = new ArrayList<>();
+    services.fieldNames().forEachRemaining(names::add);
+    assertThat(names).containsExactlyInAnyOrder("gateway", "engine", "blue", "green");
+    for (String name : names) {
+      ObjectNode effective = YAML.createObjectNode();
+      JsonNode s = services.get(name);
+      if (s.has("<<")) {
+        // Jackson's tree keeps "<<: *hardened" as the alias name: resolve it to x-hardened
+        JsonNode merged = s.get("<<").isTextual() ? root.get("x-" + s.get("<<").asText()) : s.get("<<");
+        effective.setAll((ObjectNode) merged);
+      }
+      effective.setAll((ObjectNode) s);
+      assertThat(effective.path("read_only").asBoolean()).as(name).isTrue();
+      assertThat(effective.path("cap_drop").toString()).as(name).contains("ALL");
+      assertThat(effective.path("security_opt").toString()).as(name).contains("no-new-privileges:true");
+      assertThat(effective.has("mem_limit")).as(name).isTrue();
+      assertThat(effective.path("pids_limit").asInt()).as(name).isPositive();
+    }
+    assertThat(services.get("engine").has("ports")).as("the engine is not published").isFalse();
+    GatewayConfig c = new ConfigLoader(k -> null).load(Path.of("deploy/compose-config.yaml"));
+    assertThat(c.luaEngine().url()).isEqualTo("http://engine:8081");
+  }
+
+  @Test
+  void kubernetesPodIsHardenedAndItsConfigMapsLoad() throws Exception {
+    List<JsonNode> docs = documents(Path.of("deploy/kubernetes/keystone.yaml"));
+    JsonNode deployment = docs.stream().filter(d -> d.path("kind").asText().equals("Deployment")).findFirst().orElseThrow();
+    JsonNode pod = deployment.at("/spec/template/spec");
+    assertThat(pod.at("/securityContext/runAsNonRoot").asBoolean()).isTrue();
+    assertThat(pod.path("automountServiceAccountToken").asBoolean(true)).isFalse();
+    JsonNode containers = pod.get("containers");
+    assertThat(containers).hasSize(2);
+    for (JsonNode c : containers) {
+      String name = c.path("name").asText();
+      assertThat(c.at("/securityContext/readOnlyRootFilesystem").asBoolean()).as(name).isTrue();
+      assertThat(c.at("/securityContext/allowPrivilegeEscalation").asBoolean(true)).as(name).isFalse();
+      assertThat(c.at("/securityContext/capabilities/drop").toString()).as(name).contains("ALL");
+      assertThat(c.at("/resources/limits/memory").isMissingNode()).as(name).isFalse();
+      assertThat(c.has("readinessProbe") && c.has("livenessProbe")).as(name).isTrue();
+    }
+    for (JsonNode d : docs) {
+      if (d.path("metadata").path("name").asText().equals("keystone-config")) {
+        Path tmp = Files.createTempFile("keystone-config", ".yaml");
+        Files.writeString(tmp, d.at("/data/config.yaml").asText());
+        assertThat(new ConfigLoader(k -> null).load(tmp).tenants()).hasSize(1);
+      }
+      if (d.path("metadata").path("name").asText().equals("keystone-scripts")) {
+        d.get("data").fields().forEachRemaining(e -> {
+          try {
+            LuaScript.compile(e.getKey(), e.getKey(), e.getValue().asText());
+          } catch (LuaScript.SyntaxError err) {
+            throw new AssertionError(err.getMessage());
+          }
+        });
+      }
+    }
+  }
+
+  @Test
+  void imagesRunAsNonRootWithHealthChecks() throws Exception {
+    for (String file : List.of("deploy/Dockerfile.gateway", "deploy/Dockerfile.engine")) {
+      String text = Files.readString(Path.of(file));
+      assertThat(text).as(file).containsPattern("(?m)^USER 100\\d\\d:100\\d\\d$").contains("HEALTHCHECK");
+    }
+  }
+}
