@@ -237,6 +237,45 @@ class RemoteEngineTest {
   }
 
   @Test
+  void aRequestBodyWaitsForTheEnginesDecisionAndArrivesWhole() {
+    Engine engine = Await.result(Engine.start(SCRIPTS, SocketAddress.inetSocketAddress(0, "127.0.0.1"), 1));
+    stable.handler(req -> req.body().onSuccess(b -> req.response().end("stable got " + b.length() + " bytes")));
+    try (TestGateway gw = gateway("http://127.0.0.1:" + engine.port(), "2s")) {
+      String body = "x".repeat(200_000);
+      HttpResponse<String> r = gw.send(java.net.http.HttpRequest.newBuilder()
+          .uri(java.net.URI.create(gw.base() + "/canary/upload"))
+          .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)));
+      assertThat(r.body()).isEqualTo("stable got 200000 bytes");
+    } finally {
+      Await.result(engine.close());
+    }
+  }
+
+  @Test
+  void anAnswerFromTheEngineKeepsTheConnectionUsable() throws Exception {
+    Engine engine = Await.result(Engine.start(SCRIPTS, SocketAddress.inetSocketAddress(0, "127.0.0.1"), 1));
+    try (TestGateway gw = TestGateway.start("""
+        lua_engine: { enabled: true, url: "http://127.0.0.1:%d", timeout: 2s }
+        tenants:
+          - name: maintenance
+            path_prefix: /m/
+            lua_script: maintenance
+            services: [{ name: s, url: "%s" }]
+        """.formatted(engine.port(), stable.url()))) {
+      // one keep-alive connection, several requests answered by the engine's decision (503)
+      try (dev.keystone.testing.RawHttp raw = gw.raw()) {
+        for (int i = 0; i < 3; i++) {
+          raw.write("GET /m/x HTTP/1.1\r\nHost: x\r\n\r\n");
+          String r = raw.readUntil("minutes.</p>\n");
+          assertThat(dev.keystone.testing.RawHttp.status(r)).as(r).isEqualTo(503);
+        }
+      }
+    } finally {
+      Await.result(engine.close());
+    }
+  }
+
+  @Test
   void aHungEngineCostsTheDeadlineNotTheRequest() {
     NetServer silent = Await.result(vertx.createNetServer().connectHandler(socket -> { }).listen(0, "127.0.0.1"));
     try (TestGateway gw = gateway("http://127.0.0.1:" + silent.actualPort(), "200ms")) {
