@@ -2,6 +2,7 @@ package dev.keystone.gateway;
 
 import dev.keystone.testing.GatewayProcess;
 import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TrafficLoad;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -13,11 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -61,43 +58,19 @@ class LargeConfigReloadTest {
     Path options = Path.of("bin/jvm.options").toAbsolutePath();
     try (GatewayProcess gw = GatewayProcess.start(dir, List.of("@" + options), "--config", file.toString())) {
       int port = gw.awaitListening();
-      AtomicBoolean running = new AtomicBoolean(true);
-      AtomicInteger ok = new AtomicInteger();
-      ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-      List<Thread> clients = new ArrayList<>();
-      for (int c = 0; c < 4; c++) {
-        int client = c;
-        Thread t = new Thread(() -> {
-          for (int i = 0; running.get(); i++) {
-            int tenant = 2 * ((client * 7919 + i * 104729) % (TENANTS / 2));
-            try {
-              HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
-                  URI.create("http://127.0.0.1:" + port + "/t" + tenant + "/x")).build(), HttpResponse.BodyHandlers.ofString());
-              if (r.statusCode() == 200) {
-                ok.incrementAndGet();
-              } else {
-                failures.add(r.statusCode() + " " + r.body());
-              }
-            } catch (Exception e) {
-              failures.add(e.toString());
-            }
-          }
-        });
-        t.start();
-        clients.add(t);
-      }
+      TrafficLoad load = TrafficLoad.start(4, (client, i) -> {
+        int tenant = 2 * ((client * 7919 + i * 104729) % (TENANTS / 2));
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/t" + tenant + "/x")).build(),
+            HttpResponse.BodyHandlers.ofString());
+      });
       for (int generation = 1; generation <= 4; generation++) {
         Files.writeString(file, config(backend.url(), generation));
         HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/reload"))
             .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
       }
-      running.set(false);
-      for (Thread t : clients) {
-        t.join();
-      }
-      assertThat(failures).isEmpty();
-      assertThat(ok.get()).isGreaterThan(100);
+      assertThat(load.stop()).isEmpty();
+      assertThat(load.ok()).isGreaterThan(100);
       // Each POST applied its file (the file watcher may have applied some of them first).
       assertThat(gw.output().split("applied: 10000 tenant\\(s\\)", -1).length - 1).isGreaterThanOrEqualTo(4);
       assertThat(gw.output()).doesNotContain("OutOfMemoryError");

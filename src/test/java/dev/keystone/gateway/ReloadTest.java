@@ -3,6 +3,7 @@ package dev.keystone.gateway;
 import dev.keystone.testing.Await;
 import dev.keystone.testing.TestBackend;
 import dev.keystone.testing.TestGateway;
+import dev.keystone.testing.TrafficLoad;
 import dev.keystone.upstream.BackendHealth;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -15,13 +16,9 @@ import org.junit.jupiter.api.Test;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -67,42 +64,16 @@ class ReloadTest {
 
   @Test
   void reloadUnderTrafficFailsNoRequest() throws Exception {
-    AtomicBoolean running = new AtomicBoolean(true);
-    ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-    AtomicInteger ok = new AtomicInteger();
-    List<Thread> clients = new ArrayList<>();
-    for (int c = 0; c < 3; c++) {
-      Thread t = new Thread(() -> {
-        for (int i = 0; i < 5000 && running.get(); i++) {
-          try {
-            HttpResponse<String> r = gw.get("/t/n" + i);
-            if (r.statusCode() == 200) {
-              ok.incrementAndGet();
-            } else {
-              failures.add(r.statusCode() + " " + r.body());
-            }
-          } catch (RuntimeException e) {
-            failures.add(e.toString());
-          }
-        }
-      });
-      t.start();
-      clients.add(t);
-    }
+    TrafficLoad load = TrafficLoad.start(3, (client, i) -> gw.get("/t/n" + i));
     for (int i = 0; i < 10; i++) {
       TestBackend target = i % 2 == 0 ? b : a;
       gw.rewrite(config("1h", target));
       ReloadResult r = gw.gateway().reloadFromFile();
       assertThat(r.applied()).isTrue();
-      int before = ok.get();
-      Await.until("traffic flows after reload " + i, () -> ok.get() > before + 20);
+      load.awaitMore("traffic flows after reload " + i, 20);
     }
-    running.set(false);
-    for (Thread t : clients) {
-      t.join();
-    }
-    assertThat(failures).isEmpty();
-    assertThat(ok.get()).isGreaterThan(200);
+    assertThat(load.stop()).isEmpty();
+    assertThat(load.ok()).isGreaterThan(200);
     assertThat(a.requests()).isPositive();
     assertThat(b.requests()).isPositive();
     assertThat(gw.gateway().snapshot().version()).isEqualTo(11);

@@ -112,33 +112,12 @@ class RemoteEngineTest {
         "engine", "--scripts", scripts, "--listen", "127.0.0.1:0");
     int port = engine.awaitListening();
     try (TestGateway gw = gateway("http://127.0.0.1:" + port, "500ms")) {
-      java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
-      java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
-      java.util.Queue<String> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
-      java.util.List<Thread> clients = new java.util.ArrayList<>();
-      for (int c = 0; c < 3; c++) {
-        Thread t = new Thread(() -> {
-          while (running.get()) {
-            try {
-              HttpResponse<String> r = gw.get("/canary/x", "X-Deploy-ID", "42");
-              if (r.statusCode() == 200) {
-                ok.incrementAndGet();
-              } else {
-                failures.add(r.statusCode() + " " + r.body());
-              }
-            } catch (RuntimeException e) {
-              failures.add(e.toString());
-            }
-          }
-        });
-        t.start();
-        clients.add(t);
-      }
-      Await.until("traffic through the engine", () -> ok.get() > 50);
+      dev.keystone.testing.TrafficLoad load = dev.keystone.testing.TrafficLoad.start(3,
+          (client, i) -> gw.get("/canary/x", "X-Deploy-ID", "42"));
+      load.awaitMore("traffic through the engine", 50);
       engine.signal("KILL");
       engine.waitForExit(java.time.Duration.ofSeconds(10));
-      int atKill = ok.get();
-      Await.until("traffic goes on without the engine", () -> ok.get() > atKill + 100);
+      load.awaitMore("traffic goes on without the engine", 100);
       dev.keystone.testing.GatewayProcess again = dev.keystone.testing.GatewayProcess.start(dir, java.util.List.of(),
           "engine", "--scripts", scripts, "--listen", "127.0.0.1:" + port);
       try {
@@ -154,13 +133,9 @@ class RemoteEngineTest {
           return true;
         });
       } finally {
-        running.set(false);
-        for (Thread t : clients) {
-          t.join();
-        }
+        assertThat(load.stop()).isEmpty();
         again.close();
       }
-      assertThat(failures).isEmpty();
     } finally {
       engine.close();
     }
