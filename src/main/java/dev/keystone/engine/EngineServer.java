@@ -2,9 +2,9 @@ package dev.keystone.engine;
 
 import dev.keystone.script.LuaScript;
 import dev.keystone.script.RequestScript;
-import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.script.ScriptRequest;
 import dev.keystone.script.ScriptState;
+import dev.keystone.script.ScriptStates;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -31,7 +31,7 @@ final class EngineServer extends VerticleBase {
   static final int MAX_BODY = 1024 * 1024;
 
   private final Engine engine;
-  private final Map<String, Object> states = new HashMap<>();
+  private final ScriptStates<String> states = new ScriptStates<>(new HashMap<>());
   private ScriptLibrary seen;
   private HttpServer server;
 
@@ -99,7 +99,7 @@ final class EngineServer extends VerticleBase {
     }
     ScriptRequest r = request.get();
     try {
-      RequestScript rs = state(tenant + "\u0000" + scriptName, script);
+      RequestScript rs = states.get(tenant + "\u0000" + scriptName, () -> new RequestScript(script, engine.environment()));
       var d = rs.decide(r);
       return new Answer(200, compat ? EngineProtocol.compatAnswer(d) : EngineProtocol.answer(d));
     } catch (ScriptState.ScriptFailure f) {
@@ -129,22 +129,6 @@ final class EngineServer extends VerticleBase {
     }
     backends.put(tenant, Map.entry(list, parsed));
     return parsed;
-  }
-
-  private RequestScript state(String key, LuaScript script) throws ScriptState.ScriptFailure {
-    Object s = states.get(key);
-    if (s == null) {
-      try {
-        s = new RequestScript(script, engine.environment());
-      } catch (ScriptState.ScriptFailure f) {
-        s = f;
-      }
-      states.put(key, s);
-    }
-    if (s instanceof ScriptState.ScriptFailure f) {
-      throw f;
-    }
-    return (RequestScript) s;
   }
 
   private record Answer(int status, JsonObject body) {

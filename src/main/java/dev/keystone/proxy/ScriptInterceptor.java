@@ -12,11 +12,11 @@ import dev.keystone.script.RequestScript;
 import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.script.ScriptRequest;
 import dev.keystone.script.ScriptState;
+import dev.keystone.script.ScriptStates;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 
 import java.util.IdentityHashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.logging.Logger;
 
@@ -38,7 +38,7 @@ final class ScriptInterceptor implements Interceptor {
   private final ScriptEnvironment env;
   private final EngineClient engines;
   /** A RequestScript, or the ScriptFailure that prevented making one (not retried per request). */
-  private final Map<TenantConfig, Object> states = new IdentityHashMap<>();
+  private final ScriptStates<TenantConfig> states = new ScriptStates<>(new IdentityHashMap<>());
   private Snapshot seen;
 
   ScriptInterceptor(ScriptEnvironment env, EngineClient engines) {
@@ -117,19 +117,7 @@ final class ScriptInterceptor implements Interceptor {
   }
 
   private RequestScript stateFor(TenantConfig tenant, Snapshot snapshot) throws ScriptState.ScriptFailure {
-    Object s = states.get(tenant);
-    if (s == null) {
-      try {
-        s = new RequestScript(tenant.script(), env, snapshot.config().scriptLimits());
-      } catch (ScriptState.ScriptFailure f) {
-        s = f;
-      }
-      states.put(tenant, s);
-    }
-    if (s instanceof ScriptState.ScriptFailure f) {
-      throw f;
-    }
-    return (RequestScript) s;
+    return states.get(tenant, () -> new RequestScript(tenant.script(), env, snapshot.config().scriptLimits()));
   }
 
   private void forgetUnused(Snapshot snapshot) {
@@ -141,7 +129,7 @@ final class ScriptInterceptor implements Interceptor {
     for (Tenant t : snapshot.tenants()) {
       current.add(t.config());
     }
-    states.keySet().retainAll(current);
+    states.retainAll(current);
   }
 
   private ScriptRequest request(Exchange ex) {
