@@ -24,6 +24,7 @@ final class EngineCommand {
         --scripts      directory of *.lua scripts (default: scripts)
         --listen       host:port (default 127.0.0.1:8081) or unix:/path/to/engine.sock
         --event-loops  default: the number of cores
+        --parent       PID: exit when that process is gone (set by a gateway that supervises it)
       """;
 
   private EngineCommand() {
@@ -42,6 +43,7 @@ final class EngineCommand {
     Path scripts = Path.of("scripts");
     String listen = "127.0.0.1:8081";
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
+    long parent = 0;
     try {
       for (int i = 0; i < args.length; i++) {
         String value = i + 1 < args.length ? args[i + 1] : null;
@@ -52,6 +54,7 @@ final class EngineCommand {
           case "--scripts" -> scripts = Path.of(value);
           case "--listen" -> listen = value;
           case "--event-loops" -> loops = Integer.parseInt(value);
+          case "--parent" -> parent = Long.parseLong(value);
           default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
         }
         i++;
@@ -80,7 +83,31 @@ final class EngineCommand {
     };
     Signal.handle(new Signal("TERM"), s -> new Thread(stop, "engine-shutdown").start());
     Signal.handle(new Signal("INT"), s -> new Thread(stop, "engine-shutdown").start());
+    if (parent > 0) {
+      exitWithParent(parent);
+    }
     Thread.currentThread().join(); // serve until a signal stops the process
     return 0;
+  }
+
+  /**
+   * A supervised engine outside a sandbox would outlive a gateway killed with -9 (bubblewrap's
+   * --die-with-parent covers the sandboxed case): poll the parent and go with it.
+   */
+  private static void exitWithParent(long pid) {
+    Thread t = new Thread(() -> {
+      while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+      LOG.info("the gateway (pid " + pid + ") is gone: stopping");
+      Logging.flush();
+      Runtime.getRuntime().halt(0);
+    }, "parent-watch");
+    t.setDaemon(true);
+    t.start();
   }
 }

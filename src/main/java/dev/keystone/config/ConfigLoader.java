@@ -73,16 +73,21 @@ public final class ConfigLoader {
     String adminBasePath = root.string("admin_base_path", "");
     Timeouts timeouts = bindTimeouts(root.section("timeouts"));
     Limits limits = bindLimits(root.section("limits"), problems);
-    LuaEngineConfig lua = bindLuaEngine(root.section("lua_engine"));
+    String scriptsDir = root.string("scripts_dir", "scripts");
+    ScriptFiles scripts = new ScriptFiles(source, scriptsDir, problems);
+    LuaEngineConfig lua = LuaEngineBinder.bind(root.section("lua_engine"), source, scripts);
     if (!root.has("tenants")) {
       problems.add(root.line(), "tenants", "missing: the config needs a 'tenants:' list");
     }
     ScriptLimits scriptLimits = bindScriptLimits(root.section("script_limits"));
-    String scriptsDir = root.string("scripts_dir", "scripts");
-    ScriptFiles scripts = new ScriptFiles(source, scriptsDir, problems);
+    // A supervised built-in engine reads a directory the gateway can see: compile its scripts
+    // here too, so a missing script or a syntax error rejects the config like an embedded one.
+    SupervisedEngine sup = lua.supervise();
+    ScriptFiles engineScripts = sup != null && sup.builtIn() && sup.scripts() != null
+        ? new ScriptFiles(source, sup.scripts().toString(), problems) : null;
     List<TenantConfig> tenants = new ArrayList<>();
     for (Section t : root.sections("tenants")) {
-      tenants.add(bindTenant(t, problems, scripts, lua.enabled()));
+      tenants.add(bindTenant(t, problems, scripts, lua.enabled(), engineScripts));
     }
     root.finish();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants);
@@ -160,19 +165,8 @@ public final class ConfigLoader {
     return new Limits((int) Math.min(header, Integer.MAX_VALUE), (int) Math.min(uri, Integer.MAX_VALUE), body);
   }
 
-  private static LuaEngineConfig bindLuaEngine(Section s) {
-    if (s == null) {
-      return LuaEngineConfig.DISABLED;
-    }
-    LuaEngineConfig c = new LuaEngineConfig(
-        s.bool("enabled", false),
-        s.strings("url"), // one address, or a list of engines to spread calls over
-        s.duration("timeout", LuaEngineConfig.DISABLED.timeout()));
-    s.finish();
-    return c;
-  }
-
-  private static TenantConfig bindTenant(Section t, Problems problems, ScriptFiles scripts, boolean engineEnabled) {
+  private static TenantConfig bindTenant(Section t, Problems problems, ScriptFiles scripts, boolean engineEnabled,
+                                         ScriptFiles engineScripts) {
     if (!t.has("name")) {
       problems.add(t.line(), t.keyPath("name"), "missing: every tenant needs a name");
     }
@@ -209,7 +203,9 @@ public final class ConfigLoader {
       problems.add(t.keyPath("script_engine"), "must be embedded or remote, got '" + where + "'");
       where = "embedded";
     } else if (where.equals("remote") && !engineEnabled) {
-      problems.add(t.keyPath("script_engine"), "remote needs a lua_engine block with enabled: true and a url");
+      problems.add(t.keyPath("script_engine"), "remote needs a lua_engine block with enabled: true and a url or supervise");
+    } else if (script != null && engineScripts != null) {
+      engineScripts.compile(script, t.keyPath("lua_script")); // only checked: the engine runs it
     }
     LuaScript compiled = script != null && where.equals("embedded") ? scripts.compile(script, t.keyPath("lua_script")) : null;
     if (!t.has("services") && script == null) {

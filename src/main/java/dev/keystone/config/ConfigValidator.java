@@ -30,12 +30,18 @@ final class ConfigValidator {
     if (!admin.isEmpty() && !admin.startsWith("/")) {
       problems.add("admin_base_path", "must start with '/', got '" + admin + "'");
     }
-    if (config.luaEngine().enabled()) {
+    if (config.luaEngine().enabled() && config.luaEngine().supervise() == null) {
       if (config.luaEngine().urls().isEmpty()) {
         checkUrl("lua_engine.url", null);
       }
       for (String url : config.luaEngine().urls()) {
-        checkUrl("lua_engine.url", url);
+        if (url.startsWith("unix:")) { // an engine on a Unix socket beside the gateway
+          if (!url.startsWith("unix:/") || url.length() < 7) {
+            problems.add("lua_engine.url", "a Unix socket address is unix:/absolute/path.sock, got '" + url + "'");
+          }
+        } else {
+          checkUrl("lua_engine.url", url);
+        }
       }
     }
     Map<String, Integer> names = new HashMap<>();

@@ -35,4 +35,9 @@ public record GatewayConfig(
   public GatewayConfig withListen(ListenAddress other) {
     return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants);
   }
+
+  /** The same configuration with another {@code lua_engine} block (a supervised engine's address). */
+  public GatewayConfig withLuaEngine(LuaEngineConfig other) {
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants);
+  }
 }

@@ -38,6 +38,11 @@ final class ScriptFiles {
     }
   }
 
+  /** The scripts directory, or null for classpath: scripts. */
+  Path dir() {
+    return dir;
+  }
+
   private static Path baseDir(String configSource) {
     try {
       Path parent = Path.of(configSource).toAbsolutePath().getParent();

@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
 
 import java.net.URI;
 import java.time.Duration;
@@ -48,6 +49,7 @@ public final class EngineClient {
   private final Vertx vertx;
   private final HttpClient client;
   private final Map<String, CircuitBreaker> breakers = new HashMap<>();
+  private final Map<String, Target> targets = new HashMap<>();
   private long next;
 
   public EngineClient(Vertx vertx) {
@@ -86,14 +88,32 @@ public final class EngineClient {
         + " failing: circuit open"));
   }
 
+  /**
+   * Where an engine address points, parsed once: {@code http://host:port[/base]} or
+   * {@code unix:/path/engine.sock} (a supervised engine, or one beside the gateway).
+   */
+  private record Target(SocketAddress server, String host, int port, String decidePath) {
+    static Target parse(String url) {
+      if (url.startsWith("unix:")) {
+        return new Target(SocketAddress.domainSocketAddress(url.substring(5)), "localhost", 80, "/v1/decide");
+      }
+      URI u = URI.create(url);
+      int port = u.getPort() > 0 ? u.getPort() : 80;
+      String base = u.getRawPath() == null ? "" : u.getRawPath().replaceAll("/+$", "");
+      return new Target(null, u.getHost(), port, base + "/v1/decide");
+    }
+  }
+
   private Future<Decision> call(String url, CircuitBreaker breaker, Duration deadline, String script, ScriptRequest r) {
-    URI u = URI.create(url);
+    Target t = targets.computeIfAbsent(url, Target::parse);
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
-        .setHost(u.getHost()).setPort(u.getPort() > 0 ? u.getPort() : 80)
-        .setURI((u.getRawPath() == null ? "" : u.getRawPath().replaceAll("/+$", "")) + "/v1/decide")
+        .setHost(t.host()).setPort(t.port()).setURI(t.decidePath())
         .putHeader("Content-Type", "application/json")
         .setConnectTimeout(deadline.toMillis())
         .setIdleTimeout(deadline.toMillis());
+    if (t.server() != null) {
+      options.setServer(t.server());
+    }
     Buffer body = EngineProtocol.requestJson(r, script).toBuffer();
     Promise<Decision> result = Promise.promise();
     long timer = vertx.setTimer(Math.max(1, deadline.toMillis()), id ->

@@ -5,6 +5,8 @@ import dev.keystone.config.ConfigException;
 import dev.keystone.config.ConfigLoader;
 import dev.keystone.config.GatewayConfig;
 import dev.keystone.config.ListenAddress;
+import dev.keystone.config.SupervisedEngine;
+import dev.keystone.engine.EngineSupervisor;
 import dev.keystone.proxy.ProxyServer;
 import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.upstream.HealthChecker;
@@ -19,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
@@ -46,8 +49,9 @@ public final class Gateway {
   /** Shared by the scripts of all event loops; kept across reloads (key/value stores). */
   private final ScriptEnvironment scripts;
   private ListenAddress listen;
+  private volatile EngineSupervisor engine; // lua_engine.supervise: the engine this gateway runs
 
-  private Gateway(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, Options options) {
+  private Gateway(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, Options options) throws IOException {
     this.vertx = vertx;
     this.configFile = configFile;
     this.loader = loader;
@@ -55,7 +59,7 @@ public final class Gateway {
     this.scripts = options.scripts();
     this.checker = new HealthChecker(vertx, clock);
     this.listen = config.listen();
-    apply(config, 1);
+    apply(superviseEngine(config), 1);
     this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, this::reloadFromFile);
   }
 
@@ -79,15 +83,54 @@ public final class Gateway {
     Vertx vertx = Vertx.vertx(new VertxOptions()
         .setEventLoopPoolSize(options.eventLoops())
         .setPreferNativeTransport(true));
-    Gateway g = new Gateway(vertx, config, configFile, loader, options);
+    Gateway g;
+    try {
+      g = new Gateway(vertx, config, configFile, loader, options);
+    } catch (IOException e) {
+      vertx.close();
+      return Future.failedFuture(e);
+    }
     CompatEndpoints compat = new CompatEndpoints(options.version(), g.startNanos, g::reloadFromFile);
     return vertx.deployVerticle(() -> {
           ProxyServer s = new ProxyServer(g.current::get, config, List.of(compat), options.clock(), g.scripts);
           g.servers.add(s);
           return s;
         }, new DeploymentOptions().setInstances(options.eventLoops()))
-        .map(id -> g)
-        .onFailure(e -> vertx.close());
+        .compose(id -> g.engine == null ? Future.succeededFuture(g) : g.engine.ready(ENGINE_START)
+            .otherwise(e -> {
+              LOG.warning(e.getMessage() + ": serving anyway; scripted tenants follow on_script_error until it does");
+              return null;
+            }).map(v -> g))
+        .onFailure(e -> g.close());
+  }
+
+  /** How long a start waits for a supervised engine's first answer (a cold JVM takes about a second). */
+  private static final Duration ENGINE_START = Duration.ofSeconds(20);
+
+  /** The engine this gateway supervises, or null. */
+  public EngineSupervisor supervisedEngine() {
+    return engine;
+  }
+
+  /**
+   * A supervised engine follows the config: started, told to reload its scripts, or replaced when
+   * its settings change. Returns the config pointed at its socket.
+   */
+  private GatewayConfig superviseEngine(GatewayConfig config) throws IOException {
+    SupervisedEngine spec = config.luaEngine().supervise();
+    EngineSupervisor old = engine;
+    if (spec == null) {
+      engine = null;
+    } else if (old != null && old.spec().equals(spec)) {
+      old.reload().onFailure(e -> LOG.warning("the supervised engine kept its old scripts: " + e.getMessage()));
+      return config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url())));
+    } else {
+      engine = EngineSupervisor.start(vertx, spec);
+    }
+    if (old != null) {
+      new Thread(old::close, "engine-stop").start(); // waits for the process: not on the caller's thread
+    }
+    return engine == null ? config : config.withLuaEngine(config.luaEngine().withUrls(List.of(engine.url())));
   }
 
   public Snapshot snapshot() {
@@ -122,6 +165,12 @@ public final class Gateway {
           + "listening socket: changes to them apply after a restart (max_body_size applies now)");
     }
     long version = current.get().version() + 1;
+    try {
+      next = superviseEngine(next);
+    } catch (IOException e) {
+      LOG.warning("reload rejected, still serving config version " + current.get().version() + ": " + e.getMessage());
+      return new ReloadResult(false, current.get().version(), List.of("lua_engine.supervise: " + e.getMessage()));
+    }
     apply(next, version);
     LOG.info("config version " + version + " applied: " + next.tenants().size() + " tenant(s) from " + next.source());
     return new ReloadResult(true, version, List.of());
@@ -166,6 +215,7 @@ public final class Gateway {
       watcher.close();
     }
     checker.close();
+    stopEngine();
     return Future.all(servers.stream().map(s -> s.shutdown(timeout)).toList())
         .transform(ar -> vertx.close());
   }
@@ -176,6 +226,15 @@ public final class Gateway {
       watcher.close();
     }
     checker.close();
+    stopEngine();
     return vertx.close();
+  }
+
+  private void stopEngine() {
+    EngineSupervisor e = engine;
+    engine = null;
+    if (e != null) {
+      e.close();
+    }
   }
 }
