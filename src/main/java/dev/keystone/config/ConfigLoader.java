@@ -165,6 +165,9 @@ public final class ConfigLoader {
     return new Limits((int) Math.min(header, Integer.MAX_VALUE), (int) Math.min(uri, Integer.MAX_VALUE), body);
   }
 
+  /** The largest body a script may ask for: it is held in memory, and sent to a remote engine. */
+  static final long MAX_SCRIPT_BODY = 1024 * 1024;
+
   private static TenantConfig bindTenant(Section t, Problems problems, ScriptFiles scripts, boolean engineEnabled,
                                          ScriptFiles engineScripts) {
     if (!t.has("name")) {
@@ -196,6 +199,13 @@ public final class ConfigLoader {
       problems.add(t.keyPath("on_script_error"), "must be fail_closed (answer 500) or fail_open (route as without a script), got '" + policy + "'");
     }
     boolean failOpen = policy.equals("fail_open");
+    long body = t.size("script_body", 0); // opt-in: the body is read (up to this) before the script runs
+    if (body < 0 || body > MAX_SCRIPT_BODY) {
+      problems.add(t.keyPath("script_body"), "must be between 0 and 1MiB");
+      body = 0;
+    } else if (body > 0 && script == null) {
+      problems.add(t.keyPath("script_body"), "only means something with a lua_script");
+    }
     // With a remote lua_engine (the original v1.3 setup) the engine holds the scripts, unless a
     // tenant keeps its script in the gateway.
     String where = t.string("script_engine", engineEnabled ? "remote" : "embedded");
@@ -220,7 +230,7 @@ public final class ConfigLoader {
     }
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
-        failOpen, services);
+        failOpen, body, services);
   }
 
   private static ServiceConfig bindService(Section s, Problems problems) {

@@ -51,7 +51,7 @@ final class LuaEngineBinder {
           case "none" -> SupervisedEngine.Sandbox.NONE;
           default -> throw new IllegalArgumentException("expected auto, bubblewrap or none, got '" + v + "'");
         });
-    long memory = s.size("memory", 128L * 1024 * 1024);
+    long memory = s.size("memory", 256L * 1024 * 1024); // a JVM engine under load: 130-140 MiB resident
     if (memory < 32L * 1024 * 1024 || memory > 64L * 1024 * 1024 * 1024) {
       s.problems().add(s.keyPath("memory"), "must be between 32MB and 64GB");
     }

@@ -21,6 +21,8 @@ import java.util.List;
  *                             {@code lua_engine})
  * @param scriptFailOpen       on a script failure: true to route as if there were no script,
  *                             false to answer 500 ({@code on_script_error: fail_open|fail_closed})
+ * @param scriptBody           the most request-body bytes the script gets as {@code req.body}
+ *                             ({@code script_body}); 0: the script sees no body
  * @param services             the backends
  */
 public record TenantConfig(
@@ -34,6 +36,7 @@ public record TenantConfig(
     String luaScript,
     LuaScript script,
     boolean scriptFailOpen,
+    long scriptBody,
     List<ServiceConfig> services) {
 
   public TenantConfig {

@@ -9,7 +9,13 @@ import dev.keystone.upstream.BackendHealth;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -47,7 +53,38 @@ public final class EngineProtocol {
     String path = required(r, "path");
     return new ScriptRequest(required(r, "method"), path, r.getString("raw_path", path), r.getString("query"),
         r.getString("host"), r.getString("client_ip"), required(body, "tenant"), r.getString("request_id", "-"),
-        headers, backends, kv);
+        headers, backends, kv, body(r));
+  }
+
+  /** {@code request.body} (UTF-8 text) or {@code request.body_base64} (any bytes), or null. */
+  static byte[] body(JsonObject r) {
+    String text = r.getString("body");
+    if (text != null) {
+      return text.getBytes(StandardCharsets.UTF_8);
+    }
+    String base64 = r.getString("body_base64");
+    if (base64 == null) {
+      return null;
+    }
+    try {
+      return Base64.getDecoder().decode(base64);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("request.body_base64: not base64: " + e.getMessage());
+    }
+  }
+
+  /** Text as {@code body} when it is valid UTF-8 (readable in logs and scripts), else {@code body_base64}. */
+  static void putBody(JsonObject req, byte[] body) {
+    if (body == null) {
+      return;
+    }
+    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+    try {
+      req.put("body", utf8.decode(ByteBuffer.wrap(body)).toString());
+    } catch (CharacterCodingException e) {
+      req.put("body_base64", Base64.getEncoder().encodeToString(body));
+    }
   }
 
   static List<Backend> backends(JsonArray list) {
@@ -109,6 +146,7 @@ public final class EngineProtocol {
     JsonObject req = new JsonObject().put("method", r.method()).put("path", r.path()).put("raw_path", r.rawPath())
         .put("query", r.query()).put("host", r.host()).put("client_ip", r.clientIp()).put("request_id", r.requestId())
         .put("headers", headers);
+    putBody(req, r.body());
     JsonArray backends = new JsonArray();
     for (Backend b : r.backends()) {
       backends.add(new JsonObject().put("name", b.name()).put("url", b.url()).put("healthy", b.healthy())
@@ -188,7 +226,8 @@ public final class EngineProtocol {
         .forEach(e -> headers.add(new AbstractMap.SimpleEntry<>(e.getKey(), String.valueOf(e.getValue()))));
     String path = body.getString("path", "/");
     return new ScriptRequest(body.getString("method", "GET"), path, path, null, body.getString("host"), null, tenant,
-        "-", headers, backends(body.getJsonArray("backends", new JsonArray())), kv);
+        "-", headers, backends(body.getJsonArray("backends", new JsonArray())), kv,
+        body.getString("body") == null ? null : body.getString("body").getBytes(StandardCharsets.UTF_8));
   }
 
   /** The original engine's answer: {selected_backend, modified_headers, modified_path, reject, reject_reason}. */

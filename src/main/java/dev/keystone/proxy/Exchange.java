@@ -43,6 +43,8 @@ public final class Exchange {
   /** The tenant's script on this event loop, and what it was told, when it has on_response. */
   dev.keystone.script.RequestScript responseScript;
   dev.keystone.script.ScriptRequest scriptRequest;
+  /** The whole request body, read for a script ({@code script_body}); forwarded instead of streamed. */
+  io.vertx.core.buffer.Buffer bufferedBody;
   Backend backend;
   boolean fallback;
   String errorDetail;

@@ -5,6 +5,7 @@ import dev.keystone.script.ResponseEdits;
 import dev.keystone.script.ScriptState;
 import dev.keystone.upstream.Backend;
 import dev.keystone.upstream.Pool;
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
@@ -126,12 +127,17 @@ final class Forwarder implements Interceptor {
     Timeouts timeouts = ex.snapshot().config().timeouts();
     copyRequestHead(ex, upstream);
     upstream.exceptionHandler(Forwarder::handledElsewhere);
-    boolean chunked = req.headers().contains("Transfer-Encoding");
-    boolean hasBody = chunked || (req.headers().contains("Content-Length") && !"0".equals(req.getHeader("Content-Length")));
+    Buffer buffered = ex.bufferedBody; // read whole for a script: goes out with a Content-Length
+    boolean chunked = buffered == null && req.headers().contains("Transfer-Encoding");
+    boolean hasBody = buffered != null ? buffered.length() > 0
+        : chunked || (req.headers().contains("Content-Length") && !"0".equals(req.getHeader("Content-Length")));
     if (chunked) {
       upstream.setChunked(true);
     }
-    if (req.headers().contains("Expect")) {
+    if (buffered != null) {
+      upstream.headers().remove("Expect"); // already answered with 100 Continue
+      upstream.headers().set("Content-Length", Integer.toString(buffered.length()));
+    } else if (req.headers().contains("Expect")) {
       // The client waits for 100 Continue before sending its body, so the head must go out now
       // (Vert.x would otherwise hold it until the first body bytes).
       upstream.continueHandler(v -> resp.writeContinue());
@@ -149,7 +155,8 @@ final class Forwarder implements Interceptor {
 
     long maxBody = ex.snapshot().config().limits().maxBodySize();
     ReadStream<Buffer> body = chunked && maxBody > 0 ? new LimitedReadStream(req, maxBody) : req;
-    body.pipe().endOnFailure(false).to(upstream).onComplete(ar -> {
+    Future<Void> sent = buffered != null ? upstream.end(buffered) : body.pipe().endOnFailure(false).to(upstream);
+    sent.onComplete(ar -> {
       if (ar.failed()) {
         // The client's body broke off (disconnect, bad chunk, too large): answer the client
         // first, then reset the backend's request so it never sees a complete one.

@@ -48,6 +48,11 @@ final class ScriptInterceptor implements Interceptor {
 
   @Override
   public void handle(Exchange ex) {
+    long bodyCap = ex.tenant().config().scriptBody();
+    if (bodyCap > 0 && ex.bufferedBody == null && RequestBodies.hasBody(ex.request())) {
+      RequestBodies.read(ex, bodyCap, () -> handle(ex)); // the script sees the body: read it first
+      return;
+    }
     Tenant tenant = ex.tenant();
     LuaScript script = tenant.config().script();
     if (script == null) {
@@ -136,7 +141,8 @@ final class ScriptInterceptor implements Interceptor {
     HttpServerRequest req = ex.request();
     return new ScriptRequest(req.method().name(), ex.forwardPath(), req.path(), req.query(), ex.host(),
         req.remoteAddress() == null ? null : req.remoteAddress().hostAddress(), ex.tenant().name(), ex.requestId(),
-        req.headers().entries(), ex.tenant().pool().backends(), env.store(ex.tenant().name()));
+        req.headers().entries(), ex.tenant().pool().backends(), env.store(ex.tenant().name()),
+        ex.bufferedBody == null ? null : ex.bufferedBody.getBytes());
   }
 
   private static void apply(Exchange ex, Decision d) {
@@ -170,7 +176,7 @@ final class ScriptInterceptor implements Interceptor {
     }
     resp.putHeader("X-Request-ID", ex.requestId());
     // The request body (if any) is not read: like an error answer, close the connection after.
-    if (ex.request().headers().contains("Content-Length") || ex.request().headers().contains("Transfer-Encoding")) {
+    if (ex.bufferedBody == null && RequestBodies.hasBody(ex.request())) {
       resp.putHeader("Connection", "close");
       resp.end(d.body()).onComplete(v -> ex.request().connection().close());
     } else {

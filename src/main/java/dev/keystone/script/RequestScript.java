@@ -3,6 +3,7 @@ package dev.keystone.script;
 import dev.keystone.upstream.Backend;
 import org.luaj.vm2.Globals;
 import org.luaj.vm2.LuaError;
+import org.luaj.vm2.LuaString;
 import org.luaj.vm2.LuaTable;
 import org.luaj.vm2.LuaValue;
 import org.luaj.vm2.Varargs;
@@ -248,6 +249,7 @@ public final class RequestScript {
     t.rawset("tenant", LuaValue.valueOf(r.tenant()));
     t.rawset("request_id", LuaValue.valueOf(r.requestId()));
     t.rawset("headers", LuaTables.headers(r.headers()));
+    t.rawset("body", r.body() == null ? LuaValue.NIL : LuaString.valueUsing(r.body()));
     t.rawset("backends", backends(r.backends()));
     t.rawset("header_values", headerValues);
     t.rawset("set_header", setHeader);

@@ -92,7 +92,7 @@ class SupervisedEngineTest {
     try (TestGateway gw = gateway("{ sandbox: none }")) {
       Await.until("the supervised engine decides", () -> scriptRoutes(gw));
       ProcessHandle first = engineJvm(gw);
-      assertThat(first.info().arguments().orElseThrow()).contains("-Xmx64m", "-XX:ActiveProcessorCount=1", "engine");
+      assertThat(first.info().arguments().orElseThrow()).contains("-Xmx128m", "-XX:ActiveProcessorCount=1", "engine");
       TrafficLoad load = TrafficLoad.start(3, (client, i) -> gw.get("/canary/x", "X-Deploy-ID", "42"));
       try {
         load.awaitMore("traffic through the engine", 50);
