@@ -50,6 +50,7 @@ public final class EngineClient {
   private final HttpClient client;
   private final Map<String, CircuitBreaker> breakers = new HashMap<>();
   private final Map<String, Target> targets = new HashMap<>();
+  private final DecideRequestWriter writer = new DecideRequestWriter();
   private long next;
 
   public EngineClient(Vertx vertx) {
@@ -114,7 +115,7 @@ public final class EngineClient {
     if (t.server() != null) {
       options.setServer(t.server());
     }
-    Buffer body = EngineProtocol.requestJson(r, script).toBuffer();
+    Buffer body = writer.write(r, script);
     Promise<Decision> result = Promise.promise();
     long timer = vertx.setTimer(Math.max(1, deadline.toMillis()), id ->
         result.tryFail(new EngineUnavailable("engine " + url + " did not answer within " + deadline.toMillis() + " ms", true)));

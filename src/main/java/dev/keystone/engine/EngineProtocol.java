@@ -9,10 +9,6 @@ import dev.keystone.upstream.BackendHealth;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
@@ -73,20 +69,6 @@ public final class EngineProtocol {
     }
   }
 
-  /** Text as {@code body} when it is valid UTF-8 (readable in logs and scripts), else {@code body_base64}. */
-  static void putBody(JsonObject req, byte[] body) {
-    if (body == null) {
-      return;
-    }
-    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-        .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-    try {
-      req.put("body", utf8.decode(ByteBuffer.wrap(body)).toString());
-    } catch (CharacterCodingException e) {
-      req.put("body_base64", Base64.getEncoder().encodeToString(body));
-    }
-  }
-
   static List<Backend> backends(JsonArray list) {
     List<Backend> out = new ArrayList<>();
     for (Object o : list) {
@@ -137,23 +119,6 @@ public final class EngineProtocol {
       out.put("edits", edits);
     }
     return out;
-  }
-
-  /** The gateway's side: the decide request for {@code r}, run by {@code script}. */
-  public static JsonObject requestJson(ScriptRequest r, String script) {
-    JsonArray headers = new JsonArray();
-    r.headers().forEach(h -> headers.add(new JsonArray().add(h.getKey()).add(h.getValue())));
-    JsonObject req = new JsonObject().put("method", r.method()).put("path", r.path()).put("raw_path", r.rawPath())
-        .put("query", r.query()).put("host", r.host()).put("client_ip", r.clientIp()).put("request_id", r.requestId())
-        .put("headers", headers);
-    putBody(req, r.body());
-    JsonArray backends = new JsonArray();
-    for (Backend b : r.backends()) {
-      backends.add(new JsonObject().put("name", b.name()).put("url", b.url()).put("healthy", b.healthy())
-          .put("weight", b.weight()).put("labels", new JsonObject(new HashMap<>(b.labels()))));
-    }
-    return new JsonObject().put("version", VERSION).put("tenant", r.tenant()).put("script", script)
-        .put("request", req).put("backends", backends);
   }
 
   /** A script failure reported by the engine (its message names the script's file and line). */

@@ -259,4 +259,37 @@ class RemoteEngineTest {
       assertThat(gw.get("/keys/x", "X-API-Key", "k-7f3a9c").statusCode()).isEqualTo(500);
     }
   }
+
+  @Test
+  void theEngineSeesHealthAsItChanges(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    java.nio.file.Files.writeString(dir.resolve("health.lua"), """
+        function on_request(req)
+          local b = req.backends
+          return respond(200, tostring(b["stable"].healthy) .. " " .. tostring(b["canary-42"].healthy) .. " " .. b["canary-42"].labels.version)
+        end
+        """);
+    Engine engine = Await.result(Engine.start(dir, SocketAddress.inetSocketAddress(0, "127.0.0.1"), 1));
+    try (TestGateway gw = TestGateway.start("""
+        lua_engine: { enabled: true, url: "http://127.0.0.1:%d", timeout: 2s }
+        tenants:
+          - name: h
+            path_prefix: /h/
+            lua_script: health
+            health_interval: 100ms
+            services:
+              - { name: stable, url: "%s", health: /health }
+              - { name: canary-42, url: "%s", health: /health, labels: { version: canary } }
+        """.formatted(engine.port(), stable.url(), canary.url()))) {
+      Await.until("both healthy", () -> gw.get("/h/x").body().equals("true true canary"));
+      stable.healthStatus(503);
+      Await.until("the engine is told stable is down", () -> gw.get("/h/x").body().equals("false true canary"));
+      stable.healthStatus(200);
+      canary.healthStatus(503);
+      Await.until("and when it changes again", () -> gw.get("/h/x").body().equals("true false canary"));
+    } finally {
+      canary.healthStatus(200);
+      stable.healthStatus(200);
+      Await.result(engine.close());
+    }
+  }
 }

@@ -1,0 +1,124 @@
+package dev.keystone.engine;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import dev.keystone.script.ScriptRequest;
+import dev.keystone.upstream.Backend;
+import io.vertx.core.buffer.Buffer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Encodes {@code POST /v1/decide} requests on the gateway's side, on the hot path of every
+ * remote decision: streamed straight to bytes (no JSON tree per request), with each tenant's
+ * backend list encoded once and reused while its members and their health stay the same. One per
+ * {@link EngineClient}, so per event loop: not thread-safe.
+ */
+final class DecideRequestWriter {
+
+  private static final JsonFactory JSON = new JsonFactory();
+
+  /** A tenant's encoded backend list, valid for that list object and that health pattern. */
+  private record EncodedBackends(List<Backend> list, long health, String json) {
+  }
+
+  private final Map<String, EncodedBackends> backends = new HashMap<>();
+  private final ByteArrayBuilder out = new ByteArrayBuilder(1024);
+
+  Buffer write(ScriptRequest r, String script) {
+    out.reset();
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeNumberField("version", EngineProtocol.VERSION);
+      g.writeStringField("tenant", r.tenant());
+      g.writeStringField("script", script);
+      g.writeObjectFieldStart("request");
+      g.writeStringField("method", r.method());
+      g.writeStringField("path", r.path());
+      g.writeStringField("raw_path", r.rawPath());
+      g.writeStringField("query", r.query());
+      g.writeStringField("host", r.host());
+      g.writeStringField("client_ip", r.clientIp());
+      g.writeStringField("request_id", r.requestId());
+      g.writeArrayFieldStart("headers");
+      for (Map.Entry<String, String> h : r.headers()) {
+        g.writeStartArray();
+        g.writeString(h.getKey());
+        g.writeString(h.getValue());
+        g.writeEndArray();
+      }
+      g.writeEndArray();
+      writeBody(g, r.body());
+      g.writeEndObject();
+      g.writeFieldName("backends");
+      g.writeRawValue(encodedBackends(r.tenant(), r.backends()));
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // writing to memory: does not happen
+    }
+    return Buffer.buffer(out.toByteArray());
+  }
+
+  /** Text as {@code body} when it is valid UTF-8 (readable in logs and scripts), else {@code body_base64}. */
+  private static void writeBody(JsonGenerator g, byte[] body) throws IOException {
+    if (body == null) {
+      return;
+    }
+    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+    try {
+      g.writeStringField("body", utf8.decode(ByteBuffer.wrap(body)).toString());
+    } catch (CharacterCodingException e) {
+      g.writeStringField("body_base64", Base64.getEncoder().encodeToString(body));
+    }
+  }
+
+  private String encodedBackends(String tenant, List<Backend> list) throws IOException {
+    boolean cacheable = list.size() <= 64; // health as a bit pattern
+    long health = 0;
+    for (int i = 0; i < list.size() && cacheable; i++) {
+      health |= list.get(i).healthy() ? 1L << i : 0;
+    }
+    EncodedBackends cached = backends.get(tenant);
+    if (cacheable && cached != null && cached.list() == list && cached.health() == health) {
+      return cached.json();
+    }
+    ByteArrayBuilder b = new ByteArrayBuilder(256);
+    try (JsonGenerator g = JSON.createGenerator(b)) {
+      g.writeStartArray();
+      for (Backend be : list) {
+        g.writeStartObject();
+        g.writeStringField("name", be.name());
+        g.writeStringField("url", be.url());
+        g.writeBooleanField("healthy", be.healthy());
+        g.writeNumberField("weight", be.weight());
+        g.writeObjectFieldStart("labels");
+        for (Map.Entry<String, String> l : be.labels().entrySet()) {
+          g.writeStringField(l.getKey(), l.getValue());
+        }
+        g.writeEndObject();
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+    }
+    String json = new String(b.toByteArray(), StandardCharsets.UTF_8);
+    if (cacheable) {
+      if (backends.size() > 10_000) {
+        backends.clear(); // tenants renamed over many reloads: start over rather than grow
+      }
+      backends.put(tenant, new EncodedBackends(list, health, json));
+    }
+    return json;
+  }
+}
