@@ -15,8 +15,9 @@ import java.util.Set;
  * <ol>
  *   <li>joining its cgroups (a shell writes its own pid, then execs the rest, so nothing the
  *       engine starts escapes the limits);</li>
- *   <li>bubblewrap: new network, PID, IPC, UTS, user and cgroup namespaces, and a file system
- *       that holds only what the engine needs to run, read-only, plus its socket directory;</li>
+ *   <li>bubblewrap: new network, PID, IPC, UTS, user and cgroup namespaces, no capabilities,
+ *       no new privileges, and a file system that holds only what the engine needs to run,
+ *       read-only, plus its socket directory;</li>
  *   <li>the engine: this Keystone's own {@code keystone engine} (same JVM, same jar or classpath,
  *       with a capped heap and processor count) or the configured command.</li>
  * </ol>
@@ -85,7 +86,9 @@ final class EngineCommandLine {
 
   private static List<String> sandbox(Path bwrap, SupervisedEngine spec, Path runtimeDir, List<String> engine) {
     List<String> cmd = new ArrayList<>(List.of(bwrap.toString(),
-        "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+        // a user namespace where it is "nobody" with no capabilities at all, even when the gateway runs as root
+        "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+        "--die-with-parent", "--new-session", "--clearenv",
         "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8",
         "--ro-bind", "/usr", "/usr", "--tmpfs", "/tmp")); // /tmp first: binds below it come after
     for (String top : List.of("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")) {

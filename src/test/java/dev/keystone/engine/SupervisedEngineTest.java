@@ -151,6 +151,8 @@ class SupervisedEngineTest {
       Path proc = Path.of("/proc", Long.toString(jvm.pid()));
       assertThat(ns(proc, "net")).as("own network namespace: no network but its socket").isNotEqualTo(ns(Path.of("/proc/self"), "net"));
       assertThat(ns(proc, "pid")).as("own PID namespace").isNotEqualTo(ns(Path.of("/proc/self"), "pid"));
+      String status = Files.readString(proc.resolve("status"));
+      assertThat(status).as("no capabilities, no new privileges").contains("CapEff:\t0000000000000000", "NoNewPrivs:\t1");
       Path root = proc.resolve("root");
       assertThat(root.resolve("etc/shadow")).as("only what the engine needs is mounted").doesNotExist();
       assertThat(root.resolve("etc/passwd")).exists();
