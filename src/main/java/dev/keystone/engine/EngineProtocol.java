@@ -2,6 +2,7 @@ package dev.keystone.engine;
 
 import dev.keystone.config.ServiceConfig;
 import dev.keystone.script.Decision;
+import dev.keystone.script.EditRules;
 import dev.keystone.script.KeyValueStore;
 import dev.keystone.script.ScriptRequest;
 import dev.keystone.upstream.Backend;
@@ -41,24 +42,25 @@ public final class EngineProtocol {
     JsonObject r = object(body, "request");
     List<Map.Entry<String, String>> headers = new ArrayList<>();
     for (Object h : array(r, "headers")) {
-      if (!(h instanceof JsonArray pair) || pair.size() != 2) {
-        throw new IllegalArgumentException("request.headers: each header is [name, value]");
+      if (!(h instanceof JsonArray pair) || pair.size() != 2 || !(pair.getValue(0) instanceof String name)
+          || !(pair.getValue(1) instanceof String value)) {
+        throw new IllegalArgumentException("request.headers: each header is [name, value], two strings");
       }
-      headers.add(new AbstractMap.SimpleEntry<>(pair.getString(0), pair.getString(1)));
+      headers.add(new AbstractMap.SimpleEntry<>(name, value));
     }
     String path = required(r, "path");
-    return new ScriptRequest(required(r, "method"), path, r.getString("raw_path", path), r.getString("query"),
-        r.getString("host"), r.getString("client_ip"), required(body, "tenant"), r.getString("request_id", "-"),
-        headers, backends, kv, body(r));
+    return new ScriptRequest(required(r, "method"), path, optional(r, "raw_path", path), optional(r, "query", null),
+        optional(r, "host", null), optional(r, "client_ip", null), required(body, "tenant"),
+        optional(r, "request_id", "-"), headers, backends, kv, body(r));
   }
 
   /** {@code request.body} (UTF-8 text) or {@code request.body_base64} (any bytes), or null. */
   static byte[] body(JsonObject r) {
-    String text = r.getString("body");
+    String text = optional(r, "body", null);
     if (text != null) {
       return text.getBytes(StandardCharsets.UTF_8);
     }
-    String base64 = r.getString("body_base64");
+    String base64 = optional(r, "body_base64", null);
     if (base64 == null) {
       return null;
     }
@@ -76,12 +78,32 @@ public final class EngineProtocol {
         throw new IllegalArgumentException("backends: each backend is an object");
       }
       Map<String, String> labels = new HashMap<>();
-      JsonObject l = b.getJsonObject("labels", new JsonObject());
-      l.forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
-      ServiceConfig s = new ServiceConfig(required(b, "name"), b.getString("url", "http://127.0.0.1:1"), "/",
-          b.getInteger("weight", 1), labels);
+      Object l = b.getValue("labels");
+      if (l != null && !(l instanceof JsonObject)) {
+        throw new IllegalArgumentException("backends: labels: an object of strings");
+      }
+      if (l != null) {
+        for (Map.Entry<String, Object> e : (JsonObject) l) {
+          if (!(e.getValue() instanceof String v)) {
+            throw new IllegalArgumentException("backends: labels." + e.getKey() + ": a string");
+          }
+          labels.put(e.getKey(), v);
+        }
+      }
+      Object weight = b.getValue("weight", 1);
+      if (!(weight instanceof Integer w) || w < 1) {
+        throw new IllegalArgumentException("backends: weight: a whole number of at least 1");
+      }
+      ServiceConfig s = new ServiceConfig(required(b, "name"), optional(b, "url", "http://127.0.0.1:1"), "/", w, labels);
       BackendHealth health = new BackendHealth();
-      Object healthy = b.getValue("healthy", b.getValue("health", Boolean.TRUE));
+      Object healthy = b.getValue("healthy");
+      if (healthy != null && !(healthy instanceof Boolean)) {
+        throw new IllegalArgumentException("backends: healthy: true or false");
+      }
+      if (healthy == null) {
+        // The original format's "health" was a check path or a status: only false means down.
+        healthy = !Boolean.FALSE.equals(b.getValue("health")) && !"unhealthy".equals(b.getValue("health"));
+      }
       health.record(!Boolean.FALSE.equals(healthy), "reported by the gateway", Instant.EPOCH);
       try {
         out.add(new Backend(s, health));
@@ -135,8 +157,27 @@ public final class EngineProtocol {
     }
   }
 
-  /** The gateway's side: the engine's answer as a decision over the tenant's {@code backends}. */
+  /**
+   * The gateway's side: the engine's answer as a decision over the tenant's {@code backends}. An
+   * engine is not trusted: an answer that is malformed, or that edits what a script may not
+   * (framing headers, CR/LF in values, a path that is not one), is a script failure.
+   */
   public static Decision decision(JsonObject a, List<Backend> backends) throws ScriptError {
+    try {
+      return parseDecision(a, backends);
+    } catch (ClassCastException | IllegalArgumentException e) {
+      throw new ScriptError("malformed engine answer: " + e.getMessage(), false);
+    }
+  }
+
+  private static String checked(String what, String value, String problem) {
+    if (problem != null) {
+      throw new IllegalArgumentException(what + ": " + problem);
+    }
+    return value;
+  }
+
+  private static Decision parseDecision(JsonObject a, List<Backend> backends) throws ScriptError {
     String kind = a.getString("decision");
     if ("error".equals(kind)) {
       throw new ScriptError(a.getString("error", "script failed in the engine"), a.getBoolean("limit", false));
@@ -150,10 +191,17 @@ public final class EngineProtocol {
       JsonObject h = e.getJsonObject("headers", new JsonObject());
       for (String name : h.fieldNames()) {
         Object v = h.getValue(name);
-        edits.put(name, v == null ? null : String.valueOf(v));
+        checked("edits.headers", name, EditRules.nameProblem(name));
+        edits.put(name, v == null ? null : checked("edits.headers." + name, (String) v, EditRules.valueProblem((String) v)));
       }
       path = e.getString("path");
       query = e.getString("query");
+      if (path != null) {
+        checked("edits.path", path, EditRules.pathProblem(path));
+      }
+      if (query != null) {
+        checked("edits.query", query, EditRules.queryProblem(query));
+      }
     }
     if (kind == null || kind.equals("continue")) {
       return Decision.of(Decision.Kind.CONTINUE, null, null, 0, null, null, null, edits, path, query);
@@ -176,7 +224,10 @@ public final class EngineProtocol {
           throw new ScriptError("engine answered " + kind + " with status " + status, false);
         }
         Map<String, String> headers = new java.util.LinkedHashMap<>();
-        a.getJsonObject("headers", new JsonObject()).forEach(x -> headers.put(x.getKey(), String.valueOf(x.getValue())));
+        for (Map.Entry<String, Object> x : a.getJsonObject("headers", new JsonObject())) {
+          checked("headers", x.getKey(), EditRules.nameProblem(x.getKey()));
+          headers.put(x.getKey(), checked("headers." + x.getKey(), (String) x.getValue(), EditRules.valueProblem((String) x.getValue())));
+        }
         return Decision.of(kind.equals("respond") ? Decision.Kind.RESPOND : Decision.Kind.REJECT, null, null, status,
             a.getString("body", ""), a.getString("reason", "rejected"), headers, edits, path, query);
       }
@@ -224,6 +275,18 @@ public final class EngineProtocol {
     Object v = o.getValue(key);
     if (!(v instanceof String s) || s.isEmpty()) {
       throw new IllegalArgumentException(key + ": required, a non-empty string");
+    }
+    return s;
+  }
+
+  /** A string field that may be absent or null; any other type names the field. */
+  private static String optional(JsonObject o, String key, String defaultValue) {
+    Object v = o.getValue(key);
+    if (v == null) {
+      return defaultValue;
+    }
+    if (!(v instanceof String s)) {
+      throw new IllegalArgumentException(key + ": a string");
     }
     return s;
   }

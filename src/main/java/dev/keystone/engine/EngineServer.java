@@ -29,6 +29,7 @@ import java.util.function.Supplier;
 final class EngineServer extends VerticleBase {
 
   static final int MAX_BODY = 1024 * 1024;
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger("keystone.engine");
 
   private final Engine engine;
   private final ScriptStates<String> states = new ScriptStates<>(new HashMap<>());
@@ -118,7 +119,10 @@ final class EngineServer extends VerticleBase {
    */
   private java.util.List<dev.keystone.upstream.Backend> backendsOf(String tenant, JsonObject body) {
     Object raw = body.getValue("backends");
-    JsonArray list = raw instanceof JsonArray a ? a : new JsonArray();
+    if (raw != null && !(raw instanceof JsonArray)) {
+      throw new IllegalArgumentException("backends: a list");
+    }
+    JsonArray list = raw == null ? new JsonArray() : (JsonArray) raw;
     Map.Entry<JsonArray, java.util.List<dev.keystone.upstream.Backend>> cached = backends.get(tenant);
     if (cached != null && cached.getKey().equals(list)) {
       return cached.getValue();
@@ -160,10 +164,16 @@ final class EngineServer extends VerticleBase {
       try {
         Answer a = handler.handle(collected.toJsonObject());
         json(req, a.status(), a.body());
-      } catch (DecodeException | ClassCastException e) {
+      } catch (DecodeException e) {
         json(req, 400, new JsonObject().put("error", "the body is not a JSON object: " + e.getMessage()));
+      } catch (ClassCastException e) {
+        json(req, 400, new JsonObject().put("error", "a field has the wrong type (see docs/engine-protocol.schema.json)"));
       } catch (IllegalArgumentException e) {
         json(req, 400, new JsonObject().put("error", e.getMessage()));
+      } catch (RuntimeException e) {
+        // never leave the caller hanging: it would wait for its deadline
+        LOG.log(java.util.logging.Level.SEVERE, "decide failed", e);
+        json(req, 500, new JsonObject().put("error", "engine error: " + e));
       }
     });
   }

@@ -51,15 +51,21 @@ public final class RequestScript {
   });
   private final VarArgFunction setPath = fn(args -> {
     String p = args.checkjstring(HeaderArgs.offset(args) + 1);
-    if (!p.startsWith("/")) {
-      throw new LuaError("set_path: the path must start with '/', got '" + p + "'");
+    String problem = EditRules.pathProblem(p);
+    if (problem != null) {
+      throw new LuaError("set_path: " + problem);
     }
     decision.path = p;
     return LuaValue.NONE;
   });
   private final VarArgFunction setQuery = fn(args -> {
     String q = args.optjstring(HeaderArgs.offset(args) + 1, "");
-    decision.query = q.startsWith("?") ? q.substring(1) : q;
+    q = q.startsWith("?") ? q.substring(1) : q;
+    String problem = EditRules.queryProblem(q);
+    if (problem != null) {
+      throw new LuaError("set_query: " + problem);
+    }
+    decision.query = q;
     return LuaValue.NONE;
   });
 
@@ -167,7 +173,11 @@ public final class RequestScript {
       if (args.istable(3)) {
         LuaTable h = args.checktable(3);
         for (LuaValue k = h.next(LuaValue.NIL).arg1(); !k.isnil(); k = h.next(k).arg1()) {
-          decision.responseHeader(k.checkjstring(), h.get(k).checkjstring());
+          String name = k.checkjstring();
+          String value = h.get(k).checkjstring();
+          HeaderArgs.check(name, EditRules.nameProblem(name));
+          HeaderArgs.check(value, EditRules.valueProblem(value));
+          decision.responseHeader(name, value);
         }
       }
       return LuaValue.TRUE;
