@@ -171,6 +171,28 @@ class SupervisedEngineTest {
   }
 
   @Test
+  void theGatewaySupervisesTheNodeEngineInItsSandbox(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("canary-header.js"), """
+        function on_request(req) {
+          const id = req.headers['X-Deploy-ID'];
+          if (id && req.backends[`canary-${id}`]) return route_to(`canary-${id}`);
+          return route_to({ version: 'stable' });
+        }
+        """);
+    String engine = Path.of("engines/node/engine.js").toAbsolutePath().toString();
+    try (TestGateway gw = gateway("{ command: [node, \"" + engine + "\"], sandbox: bubblewrap, scripts: \"" + dir + "\" }")) {
+      Await.until("the Node.js engine decides", Duration.ofSeconds(30), () -> scriptRoutes(gw));
+      assertThat(gw.get("/canary/x").body()).isEqualTo("stable /x");
+      ProcessHandle nodeProcess = ProcessHandle.of(gw.gateway().supervisedEngine().pid()).orElseThrow().descendants()
+          .filter(h -> h.info().command().map(c -> c.endsWith("/node")).orElse(false)).findFirst().orElseThrow();
+      assertThat(ns(Path.of("/proc", Long.toString(nodeProcess.pid())), "net")).isNotEqualTo(ns(Path.of("/proc/self"), "net"));
+      nodeProcess.destroyForcibly();
+      Await.until("a new Node.js engine decides", Duration.ofSeconds(30),
+          () -> gw.gateway().supervisedEngine().restarts() >= 1 && scriptRoutes(gw));
+    }
+  }
+
+  @Test
   void theSuperviseBlockIsCheckedAtLoad(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
     Files.createDirectories(dir.resolve("scripts"));
     Files.writeString(dir.resolve("scripts/broken.lua"), "function on_request(req)\n  return route_to(\n");

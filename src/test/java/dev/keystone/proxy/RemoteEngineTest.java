@@ -292,4 +292,50 @@ class RemoteEngineTest {
       Await.result(engine.close());
     }
   }
+
+  /**
+   * An engine is not trusted: an answer that would smuggle a header or break the message, or that
+   * is not what the protocol says, is a script failure (500 under fail_closed) and reaches no
+   * backend. The "engine" here is a plain HTTP server that answers what each test case needs.
+   */
+  @Test
+  void anEngineAnswerThatBreaksTheRulesIsAScriptFailure() {
+    java.util.concurrent.atomic.AtomicReference<String> answer = new java.util.concurrent.atomic.AtomicReference<>();
+    io.vertx.core.http.HttpServer rogue = Await.result(vertx.createHttpServer()
+        .requestHandler(req -> req.body().onSuccess(b -> req.response().putHeader("Content-Type", "application/json").end(answer.get())))
+        .listen(0, "127.0.0.1"));
+    try (TestGateway gw = TestGateway.start("""
+        lua_engine: { enabled: true, url: "http://127.0.0.1:%d", timeout: 2s }
+        tenants:
+          - name: r
+            path_prefix: /r/
+            lua_script: anything
+            services: [{ name: stable, url: "%s" }]
+        """.formatted(rogue.actualPort(), stable.url()))) {
+      answer.set("{\"decision\":\"continue\",\"edits\":{\"headers\":{\"X-Ok\":\"yes\"}}}");
+      assertThat(gw.get("/r/x").statusCode()).as("a well-formed answer is followed").isEqualTo(200);
+      assertThat(stable.last().headers().get("X-Ok")).isEqualTo("yes");
+      int seen = stable.requests();
+      for (String bad : java.util.List.of(
+          "{\"decision\":\"continue\",\"edits\":{\"headers\":{\"X-A\":\"a\\r\\nX-Injected: 1\"}}}",
+          "{\"decision\":\"continue\",\"edits\":{\"headers\":{\"Content-Length\":\"0\"}}}",
+          "{\"decision\":\"continue\",\"edits\":{\"headers\":{\"Bad Name\":\"x\"}}}",
+          "{\"decision\":\"continue\",\"edits\":{\"path\":\"/a b HTTP/1.1\"}}",
+          "{\"decision\":\"continue\",\"edits\":{\"query\":\"a=1#frag\"}}",
+          "{\"decision\":\"continue\",\"edits\":{\"headers\":{\"X-A\":7}}}",
+          "{\"decision\":\"respond\",\"status\":200,\"headers\":{\"Set-Cookie\":\"a\\r\\nb\"}}",
+          "{\"decision\":\"respond\",\"status\":\"200\"}",
+          "{\"decision\":\"route\",\"backends\":[\"elsewhere\"]}",
+          "{\"decision\":\"teleport\"}",
+          "not json")) {
+        answer.set(bad);
+        HttpResponse<String> r = gw.get("/r/x");
+        assertThat(r.statusCode()).as(bad).isEqualTo(500);
+        assertThat(r.headers().firstValue("X-Injected")).as(bad).isEmpty();
+      }
+      assertThat(stable.requests()).as("no bad answer reached the backend").isEqualTo(seen);
+    } finally {
+      rogue.close();
+    }
+  }
 }

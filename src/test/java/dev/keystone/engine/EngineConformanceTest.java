@@ -1,0 +1,91 @@
+package dev.keystone.engine;
+
+import dev.keystone.testing.Await;
+import dev.keystone.testing.GatewayProcess;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The engine conformance suite ({@code engines/conformance/run.js}, the check any engine author
+ * runs) against both reference engines, each a real process on a Unix socket: the Java/Lua
+ * engine and the Node.js engine. Each serves a copy of the suite's scripts for its language, so
+ * the suite may add a broken script (reload errors) and signal the process (SIGHUP).
+ */
+class EngineConformanceTest {
+
+  static final Path SUITE = Path.of("engines/conformance/run.js").toAbsolutePath();
+
+  @Test
+  void theJavaEnginePassesTheConformanceSuite(@TempDir Path dir) throws Exception {
+    Path scripts = copyScripts("lua", dir);
+    Path socket = dir.resolve("java.sock");
+    try (GatewayProcess engine = GatewayProcess.start(dir, List.of(), "engine", "--scripts", scripts.toString(),
+        "--listen", "unix:" + socket, "--event-loops", "2")) {
+      Await.until("the Java engine listens", Duration.ofSeconds(30), () -> Files.exists(socket));
+      assertPasses(runSuite(socket, scripts, engine.pid()));
+    }
+  }
+
+  @Test
+  void theNodeEnginePassesTheConformanceSuite(@TempDir Path dir) throws Exception {
+    Path scripts = copyScripts("js", dir);
+    Path socket = dir.resolve("node.sock");
+    Process node = new ProcessBuilder("node", Path.of("engines/node/engine.js").toAbsolutePath().toString(),
+        "--scripts", scripts.toString(), "--listen", "unix:" + socket)
+        .redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile()).start();
+    try {
+      Await.until("the Node.js engine listens", Duration.ofSeconds(30), () -> Files.exists(socket) || !node.isAlive());
+      assertThat(node.isAlive()).as("node engine running: " + Files.readString(dir.resolve("node.log"))).isTrue();
+      assertPasses(runSuite(socket, scripts, node.pid()));
+    } finally {
+      node.destroy();
+      node.waitFor(10, TimeUnit.SECONDS);
+      node.destroyForcibly();
+    }
+  }
+
+  static void assertPasses(String tap) {
+    assertThat(tap).as(tap).doesNotContain("not ok").contains("ok 1 - ");
+    long checks = tap.lines().filter(l -> l.startsWith("ok ")).count();
+    assertThat(checks).as("the whole suite ran").isGreaterThan(60);
+  }
+
+  /** Runs the suite against the engine at {@code socket}; its TAP output, after asserting exit 0. */
+  static String runSuite(Path socket, Path scripts, long pid) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of("node", SUITE.toString(), "--engine", "unix:" + socket,
+        "--scripts-dir", scripts.toString(), "--pid", Long.toString(pid), "--timeout", "10000"));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    return out;
+  }
+
+  static Path copyScripts(String lang, Path dir) throws IOException {
+    Path from = Path.of("engines/conformance/scripts", lang);
+    Path to = dir.resolve("scripts");
+    try (Stream<Path> files = Files.walk(from)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Path target = to.resolve(from.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(f, target);
+        }
+      }
+    }
+    return to;
+  }
+}
