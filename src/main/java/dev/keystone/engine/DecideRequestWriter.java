@@ -39,26 +39,7 @@ final class DecideRequestWriter {
   Buffer write(ScriptRequest r, String script) {
     out.reset();
     try (JsonGenerator g = JSON.createGenerator(out)) {
-      g.writeStartObject();
-      g.writeNumberField("version", EngineProtocol.VERSION);
-      g.writeStringField("tenant", r.tenant());
-      g.writeStringField("script", script);
-      g.writeObjectFieldStart("request");
-      g.writeStringField("method", r.method());
-      g.writeStringField("path", r.path());
-      g.writeStringField("raw_path", r.rawPath());
-      g.writeStringField("query", r.query());
-      g.writeStringField("host", r.host());
-      g.writeStringField("client_ip", r.clientIp());
-      g.writeStringField("request_id", r.requestId());
-      g.writeArrayFieldStart("headers");
-      for (Map.Entry<String, String> h : r.headers()) {
-        g.writeStartArray();
-        g.writeString(h.getKey());
-        g.writeString(h.getValue());
-        g.writeEndArray();
-      }
-      g.writeEndArray();
+      start(g, r, script);
       writeBody(g, r.body());
       g.writeEndObject();
       g.writeFieldName("backends");
@@ -68,6 +49,52 @@ final class DecideRequestWriter {
       throw new UncheckedIOException(e); // writing to memory: does not happen
     }
     return Buffer.buffer(out.toByteArray());
+  }
+
+  /** The {@code POST /v1/respond} request: the same request (no body, no backends) and the response head. */
+  Buffer writeRespond(ScriptRequest r, String script, String backend, int status, List<Map.Entry<String, String>> headers) {
+    out.reset();
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      start(g, r, script);
+      g.writeEndObject();
+      g.writeObjectFieldStart("response");
+      g.writeNumberField("status", status);
+      g.writeStringField("backend", backend);
+      writeHeaders(g, headers);
+      g.writeEndObject();
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return Buffer.buffer(out.toByteArray());
+  }
+
+  /** Opens the message and writes the request object up to its headers (left open). */
+  private static void start(JsonGenerator g, ScriptRequest r, String script) throws IOException {
+    g.writeStartObject();
+    g.writeNumberField("version", EngineProtocol.VERSION);
+    g.writeStringField("tenant", r.tenant());
+    g.writeStringField("script", script);
+    g.writeObjectFieldStart("request");
+    g.writeStringField("method", r.method());
+    g.writeStringField("path", r.path());
+    g.writeStringField("raw_path", r.rawPath());
+    g.writeStringField("query", r.query());
+    g.writeStringField("host", r.host());
+    g.writeStringField("client_ip", r.clientIp());
+    g.writeStringField("request_id", r.requestId());
+    writeHeaders(g, r.headers());
+  }
+
+  private static void writeHeaders(JsonGenerator g, List<Map.Entry<String, String>> headers) throws IOException {
+    g.writeArrayFieldStart("headers");
+    for (Map.Entry<String, String> h : headers) {
+      g.writeStartArray();
+      g.writeString(h.getKey());
+      g.writeString(h.getValue());
+      g.writeEndArray();
+    }
+    g.writeEndArray();
   }
 
   /** Text as {@code body} when it is valid UTF-8 (readable in logs and scripts), else {@code body_base64}. */

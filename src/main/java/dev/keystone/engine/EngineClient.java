@@ -1,6 +1,7 @@
 package dev.keystone.engine;
 
 import dev.keystone.script.Decision;
+import dev.keystone.script.ResponseEdits;
 import dev.keystone.script.ScriptRequest;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -11,6 +12,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
 
 import java.net.URI;
@@ -18,6 +20,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The gateway's side of a remote script engine, one per event loop: pooled keep-alive
@@ -64,6 +67,27 @@ public final class EngineClient {
    * through) what {@code script} decides for {@code r}, within {@code deadline}.
    */
   public Future<Decision> decide(List<String> urls, Duration deadline, String script, ScriptRequest r) {
+    return exchange(urls, deadline, "/v1/decide", () -> writer.write(r, script),
+        json -> EngineProtocol.decision(json, r.backends()));
+  }
+
+  /**
+   * The response phase ({@code POST /v1/respond}), for a script whose decide answer asked for it:
+   * its {@code on_response} edits of the backend's response head, within {@code deadline}.
+   */
+  public Future<ResponseEdits> respond(List<String> urls, Duration deadline, String script, ScriptRequest r,
+                                       String backend, int status, List<Map.Entry<String, String>> headers) {
+    return exchange(urls, deadline, "/v1/respond", () -> writer.writeRespond(r, script, backend, status, headers),
+        json -> ResponsePhase.edits(json, status));
+  }
+
+  /** Reads an engine's JSON answer; a ScriptError means the engine works but the script failed. */
+  private interface AnswerParser<T> {
+    T parse(JsonObject answer) throws EngineProtocol.ScriptError;
+  }
+
+  private <T> Future<T> exchange(List<String> urls, Duration deadline, String path, Supplier<Buffer> body,
+                                 AnswerParser<T> parser) {
     long now = System.nanoTime();
     int n = urls.size();
     int start = (int) Math.floorMod(next++, (long) Math.max(1, n));
@@ -73,12 +97,12 @@ public final class EngineClient {
       if (breaker.allow(now)) {
         int tried = (start + i) % n;
         // An engine that fails fast (refused, closed) costs little: ask the next one once.
-        return call(url, breaker, deadline, script, r).recover(t -> {
+        return call(url, breaker, deadline, path, body.get(), parser).recover(t -> {
           if (n > 1 && t instanceof EngineUnavailable u && !u.timedOut()) {
             String other = urls.get((tried + 1) % n);
             CircuitBreaker b = breakers.computeIfAbsent(other, x -> new CircuitBreaker(5, 2000));
             if (b.allow(System.nanoTime())) {
-              return call(other, b, deadline, script, r);
+              return call(other, b, deadline, path, body.get(), parser);
             }
           }
           return Future.failedFuture(t);
@@ -93,30 +117,30 @@ public final class EngineClient {
    * Where an engine address points, parsed once: {@code http://host:port[/base]} or
    * {@code unix:/path/engine.sock} (a supervised engine, or one beside the gateway).
    */
-  private record Target(SocketAddress server, String host, int port, String decidePath) {
+  private record Target(SocketAddress server, String host, int port, String base) {
     static Target parse(String url) {
       if (url.startsWith("unix:")) {
-        return new Target(SocketAddress.domainSocketAddress(url.substring(5)), "localhost", 80, "/v1/decide");
+        return new Target(SocketAddress.domainSocketAddress(url.substring(5)), "localhost", 80, "");
       }
       URI u = URI.create(url);
       int port = u.getPort() > 0 ? u.getPort() : 80;
       String base = u.getRawPath() == null ? "" : u.getRawPath().replaceAll("/+$", "");
-      return new Target(null, u.getHost(), port, base + "/v1/decide");
+      return new Target(null, u.getHost(), port, base);
     }
   }
 
-  private Future<Decision> call(String url, CircuitBreaker breaker, Duration deadline, String script, ScriptRequest r) {
+  private <T> Future<T> call(String url, CircuitBreaker breaker, Duration deadline, String path, Buffer body,
+                             AnswerParser<T> parser) {
     Target t = targets.computeIfAbsent(url, Target::parse);
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
-        .setHost(t.host()).setPort(t.port()).setURI(t.decidePath())
+        .setHost(t.host()).setPort(t.port()).setURI(t.base() + path)
         .putHeader("Content-Type", "application/json")
         .setConnectTimeout(deadline.toMillis())
         .setIdleTimeout(deadline.toMillis());
     if (t.server() != null) {
       options.setServer(t.server());
     }
-    Buffer body = writer.write(r, script);
-    Promise<Decision> result = Promise.promise();
+    Promise<T> result = Promise.promise();
     long timer = vertx.setTimer(Math.max(1, deadline.toMillis()), id ->
         result.tryFail(new EngineUnavailable("engine " + url + " did not answer within " + deadline.toMillis() + " ms", true)));
     client.request(options)
@@ -134,7 +158,7 @@ public final class EngineClient {
             return;
           }
           try {
-            result.tryComplete(EngineProtocol.decision(ar.result(), r.backends()));
+            result.tryComplete(parser.parse(ar.result()));
           } catch (EngineProtocol.ScriptError e) {
             result.tryFail(e); // the engine works; the script failed
           }

@@ -178,6 +178,10 @@ public final class EngineProtocol {
   }
 
   private static Decision parseDecision(JsonObject a, List<Backend> backends) throws ScriptError {
+    return parseKind(a, backends).withResponsePhase(Boolean.TRUE.equals(a.getValue("on_response")));
+  }
+
+  private static Decision parseKind(JsonObject a, List<Backend> backends) throws ScriptError {
     String kind = a.getString("decision");
     if ("error".equals(kind)) {
       throw new ScriptError(a.getString("error", "script failed in the engine"), a.getBoolean("limit", false));

@@ -77,6 +77,16 @@ final class EngineServer extends VerticleBase {
         String tenant = body.getString("tenant", "");
         return decide(tenant, script, () -> EngineProtocol.request(body, backendsOf(tenant, body), engine.environment().store(tenant)), false);
       });
+    } else if (path.equals("/v1/respond") && req.method() == HttpMethod.POST) {
+      withBody(req, body -> {
+        String script = body.getString("script");
+        if (script == null) {
+          throw new IllegalArgumentException("script: required, the name of a script in the engine's directory");
+        }
+        String tenant = body.getString("tenant", "");
+        ResponsePhase.Head head = ResponsePhase.head(body);
+        return respond(tenant, script, EngineProtocol.request(body, java.util.List.of(), engine.environment().store(tenant)), head);
+      });
     } else if (path.startsWith("/route/") && req.method() == HttpMethod.POST) {
       String tenant = path.substring("/route/".length());
       String script = req.getParam("script", tenant); // the original engine: a script per tenant
@@ -89,11 +99,7 @@ final class EngineServer extends VerticleBase {
 
   /** Runs the script; the result is the HTTP status and body to send. */
   private Answer decide(String tenant, String scriptName, Supplier<ScriptRequest> request, boolean compat) {
-    ScriptLibrary lib = engine.library();
-    if (lib != seen) {
-      states.clear(); // a reload: new scripts, new states
-      seen = lib;
-    }
+    ScriptLibrary lib = library();
     LuaScript script = lib.scripts().get(scriptName);
     if (script == null) {
       return new Answer(404, new JsonObject().put("error", "no script '" + scriptName + "' in " + lib.dir()));
@@ -102,9 +108,45 @@ final class EngineServer extends VerticleBase {
     try {
       RequestScript rs = states.get(tenant + "\u0000" + scriptName, () -> new RequestScript(script, engine.environment()));
       var d = rs.decide(r);
-      return new Answer(200, compat ? EngineProtocol.compatAnswer(d) : EngineProtocol.answer(d));
+      if (compat) {
+        return new Answer(200, EngineProtocol.compatAnswer(d));
+      }
+      JsonObject answer = EngineProtocol.answer(d);
+      if (rs.hasOnResponse()) {
+        answer.put("on_response", true); // the gateway then calls /v1/respond with the response head
+      }
+      return new Answer(200, answer);
     } catch (ScriptState.ScriptFailure f) {
       return new Answer(compat ? 500 : 200, new JsonObject().put("version", EngineProtocol.VERSION)
+          .put("decision", "error").put("error", f.getMessage()).put("limit", f.limit()));
+    }
+  }
+
+  /** The engine's scripts; after a reload, this loop's states are dropped (new scripts, new states). */
+  private ScriptLibrary library() {
+    ScriptLibrary lib = engine.library();
+    if (lib != seen) {
+      states.clear();
+      seen = lib;
+    }
+    return lib;
+  }
+
+  /** Runs the script's on_response for a response head; no on_response: no edits. */
+  private Answer respond(String tenant, String scriptName, ScriptRequest r, ResponsePhase.Head head) {
+    ScriptLibrary lib = library();
+    LuaScript script = lib.scripts().get(scriptName);
+    if (script == null) {
+      return new Answer(404, new JsonObject().put("error", "no script '" + scriptName + "' in " + lib.dir()));
+    }
+    try {
+      RequestScript rs = states.get(tenant + "\u0000" + scriptName, () -> new RequestScript(script, engine.environment()));
+      if (!rs.hasOnResponse()) {
+        return new Answer(200, new JsonObject().put("version", EngineProtocol.VERSION).put("status", head.status()));
+      }
+      return new Answer(200, ResponsePhase.answer(rs.onResponse(r, head.backend(), head.status(), head.headers())));
+    } catch (ScriptState.ScriptFailure f) {
+      return new Answer(200, new JsonObject().put("version", EngineProtocol.VERSION)
           .put("decision", "error").put("error", f.getMessage()).put("limit", f.limit()));
     }
   }

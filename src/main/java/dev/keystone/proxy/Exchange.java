@@ -40,9 +40,8 @@ public final class Exchange {
   java.util.Map<String, String> headerEdits;
   /** The query string to forward instead of the client's (empty for none), or null. */
   String forwardQuery;
-  /** The tenant's script on this event loop, and what it was told, when it has on_response. */
-  dev.keystone.script.RequestScript responseScript;
-  dev.keystone.script.ScriptRequest scriptRequest;
+  /** The tenant script's on_response (embedded or remote), when it has one. */
+  ResponseHook responseHook;
   /** The whole request body, read for a script ({@code script_body}); forwarded instead of streamed. */
   io.vertx.core.buffer.Buffer bufferedBody;
   Backend backend;

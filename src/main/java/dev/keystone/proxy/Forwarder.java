@@ -2,7 +2,6 @@ package dev.keystone.proxy;
 
 import dev.keystone.config.Timeouts;
 import dev.keystone.script.ResponseEdits;
-import dev.keystone.script.ScriptState;
 import dev.keystone.upstream.Backend;
 import dev.keystone.upstream.Pool;
 import io.vertx.core.Future;
@@ -199,24 +198,43 @@ final class Forwarder implements Interceptor {
     attempt(ex, null, true);
   }
 
-  /** Sends the backend's response to the client: status, end-to-end headers, streamed body. */
+  /**
+   * Sends the backend's response to the client: status, end-to-end headers, streamed body. A
+   * script's on_response sees the head first (a remote one asynchronously: the body waits).
+   */
   void relay(Exchange ex, HttpClientResponse upstreamResponse, Runnable onDone, HttpClientRequest upstream) {
+    int status = upstreamResponse.statusCode();
+    if (ex.responseHook == null || status < 200) {
+      relay(ex, upstreamResponse, onDone, upstream, null);
+      return;
+    }
+    upstreamResponse.pause();
+    ex.responseHook.run(ex.backend().name(), status, upstreamResponse.headers().entries()).onComplete(ar -> {
+      if (ex.request().response().closed()) {
+        onDone.run();
+        upstream.reset(); // the client left meanwhile
+        return;
+      }
+      if (ar.succeeded()) {
+        relay(ex, upstreamResponse, onDone, upstream, ar.result());
+        return;
+      }
+      boolean limit = ar.cause() instanceof ResponseHook.Failure f && f.limit;
+      if (ScriptInterceptor.failedOpen(ex, ar.cause().getMessage(), limit)) {
+        relay(ex, upstreamResponse, onDone, upstream, null);
+      } else {
+        onDone.run();
+        upstream.reset(); // the backend's response is discarded, its connection not reused
+        ex.fail(ProxyError.SCRIPT_FAILED, "script on_response: " + ar.cause().getMessage());
+      }
+    });
+  }
+
+  private void relay(Exchange ex, HttpClientResponse upstreamResponse, Runnable onDone, HttpClientRequest upstream,
+                     ResponseEdits edits) {
     HttpServerRequest req = ex.request();
     HttpServerResponse resp = req.response();
     int status = upstreamResponse.statusCode();
-    ResponseEdits edits = null;
-    if (ex.responseScript != null && status >= 200) {
-      try {
-        edits = ex.responseScript.onResponse(ex.scriptRequest, ex.backend().name(), status, upstreamResponse.headers().entries());
-      } catch (ScriptState.ScriptFailure f) {
-        if (!ScriptInterceptor.failedOpen(ex, f.getMessage(), f.limit())) {
-          onDone.run();
-          upstream.reset(); // the backend's response is discarded, its connection not reused
-          ex.fail(ProxyError.SCRIPT_FAILED, "script on_response: " + f.getMessage());
-          return;
-        }
-      }
-    }
     resp.setStatusCode(edits == null ? status : edits.status());
     if (upstreamResponse.statusMessage() != null && (edits == null || edits.status() == status)) {
       resp.setStatusMessage(upstreamResponse.statusMessage());

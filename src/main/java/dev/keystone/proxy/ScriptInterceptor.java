@@ -13,6 +13,7 @@ import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.script.ScriptRequest;
 import dev.keystone.script.ScriptState;
 import dev.keystone.script.ScriptStates;
+import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 
@@ -71,8 +72,13 @@ final class ScriptInterceptor implements Interceptor {
       ScriptRequest request = request(ex);
       d = rs.decide(request);
       if (rs.hasOnResponse()) {
-        ex.responseScript = rs;
-        ex.scriptRequest = request;
+        ex.responseHook = (backend, status, headers) -> {
+          try {
+            return Future.succeededFuture(rs.onResponse(request, backend, status, headers));
+          } catch (ScriptState.ScriptFailure f) {
+            return Future.failedFuture(new ResponseHook.Failure(f.getMessage(), f.limit()));
+          }
+        };
       }
     } catch (ScriptState.ScriptFailure f) {
       if (failedOpen(ex, f.getMessage(), f.limit())) {
@@ -98,6 +104,13 @@ final class ScriptInterceptor implements Interceptor {
         return; // the client left while the engine was deciding
       }
       if (ar.succeeded()) {
+        if (ar.result().responsePhase()) {
+          String script = ex.tenant().config().luaScript();
+          ex.responseHook = (backend, status, headers) ->
+              engines.respond(engine.urls(), engine.timeout(), script, request, backend, status, headers)
+                  .recover(t -> Future.failedFuture(new ResponseHook.Failure(t.getMessage(),
+                      t instanceof EngineProtocol.ScriptError e && e.limit())));
+        }
         apply(ex, ar.result());
         return;
       }

@@ -110,6 +110,19 @@ public final class Decision {
     headerEdits.put(name, value);
   }
 
+  private boolean responsePhase;
+
+  /** Whether the script also wants the response ({@code on_response}): a remote engine says so. */
+  public boolean responsePhase() {
+    return responsePhase;
+  }
+
+  /** Marks that the engine's script has {@code on_response}, so the gateway calls it again. */
+  public Decision withResponsePhase(boolean wanted) {
+    responsePhase = wanted;
+    return this;
+  }
+
   /** The new forwarded path, or null to keep it. */
   public String path() {
     return path;

@@ -158,7 +158,7 @@ public final class RequestScript {
   }
 
   private static boolean carriesBody(int status) {
-    return status >= 200 && status <= 599 && status != 204 && status != 304;
+    return ResponseEdits.carriesBody(status);
   }
 
   private void install(Globals g) {

@@ -338,4 +338,77 @@ class RemoteEngineTest {
       rogue.close();
     }
   }
+
+  @Test
+  void onResponseRunsInTheEngineAsASecondCall(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    java.nio.file.Files.writeString(dir.resolve("respond.lua"), """
+        function on_request(req) end
+        function on_response(res)
+          if res.path == "/broken" then error("no luck") end
+          res.set_header("X-Served-By", res.backend .. " " .. res.status .. " " .. res.method)
+          res.remove_header("X-Internal")
+          if res.path == "/teapot" then res.set_status(418) end
+        end
+        """);
+    stable.handler(req -> req.response().putHeader("X-Internal", "secret").end("stable " + req.path()));
+    Engine engine = Await.result(Engine.start(dir, SocketAddress.inetSocketAddress(0, "127.0.0.1"), 1));
+    try (TestGateway gw = TestGateway.start("""
+        lua_engine: { enabled: true, url: "http://127.0.0.1:%d", timeout: 2s }
+        tenants:
+          - { name: a, path_prefix: /a/, lua_script: respond, services: [{ name: stable, url: "%s" }] }
+          - { name: b, path_prefix: /b/, lua_script: respond, on_script_error: fail_open, services: [{ name: stable, url: "%s" }] }
+        """.formatted(engine.port(), stable.url(), stable.url()))) {
+      HttpResponse<String> r = gw.get("/a/x");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("stable /x");
+      assertThat(r.headers().firstValue("X-Served-By")).hasValue("stable 200 GET");
+      assertThat(r.headers().firstValue("X-Internal")).isEmpty();
+      HttpResponse<String> teapot = gw.get("/a/teapot");
+      assertThat(teapot.statusCode()).isEqualTo(418);
+      assertThat(teapot.body()).as("the body streams through").isEqualTo("stable /teapot");
+      assertThat(gw.get("/a/broken").statusCode()).as("fail_closed").isEqualTo(500);
+      HttpResponse<String> open = gw.get("/b/broken");
+      assertThat(open.statusCode()).as("fail_open: the response as the backend sent it").isEqualTo(200);
+      assertThat(open.headers().firstValue("X-Internal")).hasValue("secret");
+    } finally {
+      Await.result(engine.close());
+    }
+  }
+
+  /** Only scripts with on_response cost a second call; its answer is checked like any other. */
+  @Test
+  void theSecondCallIsMadeOnlyWhenAskedForAndItsAnswerIsChecked() {
+    java.util.List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicReference<String> decide = new java.util.concurrent.atomic.AtomicReference<>("{\"decision\":\"continue\"}");
+    java.util.concurrent.atomic.AtomicReference<String> respond = new java.util.concurrent.atomic.AtomicReference<>("{}");
+    io.vertx.core.http.HttpServer recording = Await.result(vertx.createHttpServer()
+        .requestHandler(req -> req.body().onSuccess(b -> {
+          calls.add(req.path());
+          req.response().end(req.path().equals("/v1/respond") ? respond.get() : decide.get());
+        }))
+        .listen(0, "127.0.0.1"));
+    try (TestGateway gw = TestGateway.start("""
+        lua_engine: { enabled: true, url: "http://127.0.0.1:%d", timeout: 2s }
+        tenants:
+          - { name: r, path_prefix: /r/, lua_script: anything, services: [{ name: stable, url: "%s" }] }
+        """.formatted(recording.actualPort(), stable.url()))) {
+      assertThat(gw.get("/r/x").statusCode()).isEqualTo(200);
+      assertThat(calls).containsExactly("/v1/decide");
+      decide.set("{\"decision\":\"continue\",\"on_response\":true}");
+      respond.set("{\"status\":203,\"headers\":{\"X-Edited\":\"yes\"}}");
+      HttpResponse<String> edited = gw.get("/r/x");
+      assertThat(edited.statusCode()).isEqualTo(203);
+      assertThat(edited.headers().firstValue("X-Edited")).hasValue("yes");
+      assertThat(calls).containsExactly("/v1/decide", "/v1/decide", "/v1/respond");
+      for (String bad : java.util.List.of("{\"status\":204}", "{\"headers\":{\"Transfer-Encoding\":\"chunked\"}}",
+          "{\"headers\":{\"X-A\":\"1\\r\\nX-Injected: 1\"}}", "{\"status\":\"ok\"}")) {
+        respond.set(bad);
+        HttpResponse<String> r = gw.get("/r/x");
+        assertThat(r.statusCode()).as(bad).isEqualTo(500);
+        assertThat(r.headers().firstValue("X-Injected")).isEmpty();
+      }
+    } finally {
+      recording.close();
+    }
+  }
 }
