@@ -32,6 +32,19 @@ public final class EngineProtocol {
   private EngineProtocol() {
   }
 
+  /** {@code script}: which script, by name. */
+  static String scriptName(JsonObject body) {
+    if (!(body.getValue("script") instanceof String s) || s.isEmpty()) {
+      throw new IllegalArgumentException("script: required, the name of a script in the engine's directory");
+    }
+    return s;
+  }
+
+  /** {@code tenant}: whose state and key/value store. */
+  static String tenant(JsonObject body) {
+    return required(body, "tenant");
+  }
+
   /** The request of {@code POST /v1/decide}. */
   static ScriptRequest request(JsonObject body, KeyValueStore kv) {
     return request(body, backends(array(body, "backends")), kv);
@@ -241,13 +254,23 @@ public final class EngineProtocol {
 
   /** The original engine's request ({@code POST /route/{tenant}}). */
   static ScriptRequest compatRequest(String tenant, JsonObject body, KeyValueStore kv) {
+    // The original format was loosely typed: null is absent, other values are taken as text.
     List<Map.Entry<String, String>> headers = new ArrayList<>();
-    body.getJsonObject("headers", new JsonObject())
-        .forEach(e -> headers.add(new AbstractMap.SimpleEntry<>(e.getKey(), String.valueOf(e.getValue()))));
-    String path = body.getString("path", "/");
-    return new ScriptRequest(body.getString("method", "GET"), path, path, null, body.getString("host"), null, tenant,
-        "-", headers, backends(body.getJsonArray("backends", new JsonArray())), kv,
-        body.getString("body") == null ? null : body.getString("body").getBytes(StandardCharsets.UTF_8));
+    Object h = body.getValue("headers");
+    if (h instanceof JsonObject map) {
+      map.forEach(e -> headers.add(new AbstractMap.SimpleEntry<>(e.getKey(), String.valueOf(e.getValue()))));
+    }
+    String path = loose(body, "path", "/");
+    String text = loose(body, "body", null);
+    Object list = body.getValue("backends");
+    return new ScriptRequest(loose(body, "method", "GET"), path, path, null, loose(body, "host", null), null, tenant,
+        "-", headers, backends(list instanceof JsonArray a ? a : new JsonArray()), kv,
+        text == null ? null : text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String loose(JsonObject o, String key, String defaultValue) {
+    Object v = o.getValue(key);
+    return v == null ? defaultValue : v.toString();
   }
 
   /** The original engine's answer: {selected_backend, modified_headers, modified_path, reject, reject_reason}. */

@@ -70,20 +70,14 @@ final class EngineServer extends VerticleBase {
       });
     } else if (path.equals("/v1/decide") && req.method() == HttpMethod.POST) {
       withBody(req, body -> {
-        String script = body.getString("script");
-        if (script == null) {
-          throw new IllegalArgumentException("script: required, the name of a script in the engine's directory");
-        }
-        String tenant = body.getString("tenant", "");
+        String script = EngineProtocol.scriptName(body);
+        String tenant = EngineProtocol.tenant(body);
         return decide(tenant, script, () -> EngineProtocol.request(body, backendsOf(tenant, body), engine.environment().store(tenant)), false);
       });
     } else if (path.equals("/v1/respond") && req.method() == HttpMethod.POST) {
       withBody(req, body -> {
-        String script = body.getString("script");
-        if (script == null) {
-          throw new IllegalArgumentException("script: required, the name of a script in the engine's directory");
-        }
-        String tenant = body.getString("tenant", "");
+        String script = EngineProtocol.scriptName(body);
+        String tenant = EngineProtocol.tenant(body);
         ResponsePhase.Head head = ResponsePhase.head(body);
         return respond(tenant, script, EngineProtocol.request(body, java.util.List.of(), engine.environment().store(tenant)), head);
       });

@@ -52,16 +52,18 @@ final class CompatApi {
       LuaTable h = headers.checktable();
       for (LuaValue k = h.next(LuaValue.NIL).arg1(); !k.isnil(); k = h.next(k).arg1()) {
         String v = h.get(k).checkjstring();
-        if (v.indexOf('\r') >= 0 || v.indexOf('\n') >= 0) {
-          throw new LuaError("modified_headers: a header value must not contain CR or LF");
+        String problem = EditRules.valueProblem(v);
+        if (problem != null) {
+          throw new LuaError("modified_headers: " + problem);
         }
         d.editHeader(HeaderArgs.checkName(k.checkjstring()), v);
       }
     }
     LuaValue path = t.get("modified_path");
     if (path.isstring() && !path.tojstring().isEmpty()) {
-      if (!path.tojstring().startsWith("/")) {
-        throw new LuaError("modified_path must start with '/', got '" + path.tojstring() + "'");
+      String problem = EditRules.pathProblem(path.tojstring());
+      if (problem != null) {
+        throw new LuaError("modified_path: " + problem);
       }
       d.path = path.tojstring();
     }

@@ -1,0 +1,42 @@
+'use strict';
+// Wrong uses of the API are script errors (limit false) at the line of the call, never a
+// decision: docs/scripting.md, "Decisions", "Request edits" and "Errors". Uses misuse.*.
+
+const expect = require('../lib/expect');
+const { scriptError } = require('../lib/engine');
+
+/** One check per X-Case of misuse.*; `mentions`, when given, must appear in the error. */
+function misuse(kind, title, mentions) {
+  return {
+    name: title,
+    run: async (t) => {
+      const a = await t.decide('misuse', { headers: { 'X-Case': kind } });
+      scriptError(a, { file: 'misuse', line: true, limit: false });
+      if (mentions) expect.match(a.error, mentions, 'error');
+    },
+  };
+}
+
+module.exports = {
+  group: 'misuse',
+  about: 'unknown backend or labels, statuses out of range, framing headers, CR/LF/NUL, bad names, paths and queries',
+  checks: [
+    misuse('unknown-backend', 'route_to an unknown backend name', /no-such-backend/),
+    misuse('unknown-labels', 'route_to labels no backend has', /no-such-version/),
+    misuse('respond-status-low', 'respond with status 99 (below 100)'),
+    misuse('respond-status-high', 'respond with status 600 (above 599)'),
+    misuse('reject-status', 'reject with status 399 (below 400)'),
+    misuse('framing-header', 'set_header("Content-Length") (frames the message)'),
+    misuse('framing-header-lower', 'remove_header("transfer-encoding"), any case'),
+    misuse('connection-header', 'set_header("Connection") (belongs to the connection)'),
+    misuse('crlf-value', 'a header value with CR LF'),
+    misuse('nul-value', 'a header value with NUL'),
+    misuse('bad-name', 'a header name with a space'),
+    misuse('bad-path', "set_path without a leading '/'"),
+    misuse('respond-crlf', 'respond() with a header value with CR LF'),
+    misuse('respond-framing', 'respond() with a Content-Length header', /Content-Length/),
+    misuse('path-space', 'set_path with a space'),
+    misuse('path-query', "set_path with a '?' (the query is set_query's)"),
+    misuse('query-hash', "set_query with a '#'"),
+  ],
+};

@@ -1,0 +1,39 @@
+// Conformance: wrong uses of the API, each a script error. X-Case picks one.
+function on_request(req) {
+  const kind = req.headers['X-Case'];
+  if (kind === 'unknown-backend') {
+    route_to('no-such-backend');
+  } else if (kind === 'unknown-labels') {
+    route_to({ version: 'no-such-version' });
+  } else if (kind === 'respond-status-low') {
+    respond(99, 'x');
+  } else if (kind === 'respond-status-high') {
+    respond(600, 'x');
+  } else if (kind === 'reject-status') {
+    reject(399, 'x');
+  } else if (kind === 'framing-header') {
+    req.set_header('Content-Length', '5');
+  } else if (kind === 'framing-header-lower') {
+    req.remove_header('transfer-encoding');
+  } else if (kind === 'connection-header') {
+    req.set_header('Connection', 'close');
+  } else if (kind === 'crlf-value') {
+    req.set_header('X-Injected', 'a\r\nX-Evil: 1');
+  } else if (kind === 'nul-value') {
+    req.set_header('X-Injected', 'a\0b');
+  } else if (kind === 'bad-name') {
+    req.set_header('Bad Name', 'x');
+  } else if (kind === 'bad-path') {
+    req.set_path('no-slash');
+  } else if (kind === 'respond-crlf') {
+    respond(200, 'x', { 'X-Injected': 'a\r\nX-Evil: 1' });
+  } else if (kind === 'respond-framing') {
+    respond(200, 'x', { 'Content-Length': '1' });
+  } else if (kind === 'path-space') {
+    req.set_path('/a b');
+  } else if (kind === 'path-query') {
+    req.set_path('/a?b=1');
+  } else if (kind === 'query-hash') {
+    req.set_query('a=1#frag');
+  }
+}

@@ -1,0 +1,39 @@
+-- Conformance: wrong uses of the API, each a script error. X-Case picks one.
+function on_request(req)
+  local kind = req.headers["X-Case"]
+  if kind == "unknown-backend" then
+    route_to("no-such-backend")
+  elseif kind == "unknown-labels" then
+    route_to({ version = "no-such-version" })
+  elseif kind == "respond-status-low" then
+    respond(99, "x")
+  elseif kind == "respond-status-high" then
+    respond(600, "x")
+  elseif kind == "reject-status" then
+    reject(399, "x")
+  elseif kind == "framing-header" then
+    req.set_header("Content-Length", "5")
+  elseif kind == "framing-header-lower" then
+    req.remove_header("transfer-encoding")
+  elseif kind == "connection-header" then
+    req.set_header("Connection", "close")
+  elseif kind == "crlf-value" then
+    req.set_header("X-Injected", "a\r\nX-Evil: 1")
+  elseif kind == "nul-value" then
+    req.set_header("X-Injected", "a\0b")
+  elseif kind == "bad-name" then
+    req.set_header("Bad Name", "x")
+  elseif kind == "bad-path" then
+    req.set_path("no-slash")
+  elseif kind == "respond-crlf" then
+    respond(200, "x", { ["X-Injected"] = "a\r\nX-Evil: 1" })
+  elseif kind == "respond-framing" then
+    respond(200, "x", { ["Content-Length"] = "1" })
+  elseif kind == "path-space" then
+    req.set_path("/a b")
+  elseif kind == "path-query" then
+    req.set_path("/a?b=1")
+  elseif kind == "query-hash" then
+    req.set_query("a=1#frag")
+  end
+end

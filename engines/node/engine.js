@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+'use strict';
+// The Keystone script engine on Node.js: serves every *.js script of a directory over the
+// protocol of docs/engine-protocol.md, like `keystone engine` does for *.lua. No dependencies.
+//
+//   node engines/node/engine.js --scripts DIR --listen 127.0.0.1:8081|unix:/path/engine.sock
+//
+// SIGHUP reloads the scripts; SIGTERM (or SIGINT) stops accepting, finishes what is running
+// and exits. See README.md for the script API and what isolates scripts (the process, not vm).
+
+const fs = require('fs');
+const net = require('net');
+const { Scripts, LoadError } = require('./lib/scripts');
+const { createServer } = require('./lib/server');
+
+const USAGE = `usage: node engine.js [--scripts DIR] [--listen ADDR] [--deadline-ms N]
+  --scripts      directory of *.js scripts (default: scripts)
+  --listen       host:port (default 127.0.0.1:8081) or unix:/path/to/engine.sock
+  --deadline-ms  wall-clock limit of one call into a script (default 50)
+`;
+
+function log(line) {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+function parseArgs(argv) {
+  const opts = { scripts: 'scripts', listen: '127.0.0.1:8081', deadlineMs: 50 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const value = argv[i + 1];
+    if (value === undefined) throw new Error(`${argv[i]} needs a value`);
+    switch (argv[i]) {
+      case '--scripts': opts.scripts = value; break;
+      case '--listen': opts.listen = value; break;
+      case '--deadline-ms': opts.deadlineMs = Number(value); break;
+      default: throw new Error(`unknown argument '${argv[i]}'`);
+    }
+  }
+  if (!Number.isInteger(opts.deadlineMs) || opts.deadlineMs < 1) throw new Error('--deadline-ms: a whole number of milliseconds, at least 1');
+  opts.address = address(opts.listen);
+  return opts;
+}
+
+/** {path} for unix:/path, {host, port} for host:port or [v6]:port. */
+function address(listen) {
+  if (listen.startsWith('unix:')) return { path: listen.slice(5) };
+  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(listen);
+  if (!m || Number(m[2]) > 65535) throw new Error(`--listen: host:port or unix:/path, got '${listen}'`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+/** Listens; a unix socket left behind by an engine that died is removed, a live one is not. */
+function listen(server, addr) {
+  return new Promise((resolve, reject) => {
+    const onError = (e) => {
+      if (e.code !== 'EADDRINUSE' || !addr.path) return reject(e);
+      const probe = net.connect(addr.path);
+      probe.on('connect', () => { probe.destroy(); reject(e); });
+      probe.on('error', () => {
+        fs.rmSync(addr.path, { force: true });
+        server.once('error', reject);
+        server.listen(addr.path, resolve);
+      });
+    };
+    server.once('error', onError);
+    server.listen(addr.path ? { path: addr.path } : { host: addr.host, port: addr.port }, () => {
+      server.removeListener('error', onError);
+      resolve();
+    });
+  });
+}
+
+function bound(server, addr) {
+  return addr.path ? `unix:${addr.path}` : `${addr.host}:${server.address().port}`;
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`engine: ${e.message}\n${USAGE}`);
+    return 2;
+  }
+  let scripts;
+  try {
+    scripts = new Scripts({ dir: opts.scripts, deadlineMs: opts.deadlineMs, log: (l) => log(`INFO script ${l}`) });
+  } catch (e) {
+    log(`SEVERE engine did not start: ${e instanceof LoadError ? e.errors.join('; ') : e.stack}`);
+    return 1;
+  }
+  const server = createServer(scripts, log);
+  await listen(server, opts.address);
+  log(`INFO engine serving ${scripts.library.scripts.size} script(s) from ${opts.scripts} on ${bound(server, opts.address)}`);
+
+  process.on('SIGHUP', () => {
+    try {
+      const lib = scripts.reload();
+      log(`INFO engine scripts version ${lib.version}: ${lib.scripts.size} script(s)`);
+    } catch (e) {
+      log(`WARNING engine reload rejected: ${e.message}`);
+    }
+  });
+  const stop = (signal) => {
+    log(`INFO engine stopping (${signal})`);
+    server.close(() => process.exit(0)); // no new connections; exits once open ones are done
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 5000).unref(); // a client that holds a connection open
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return null;
+}
+
+main().then((code) => {
+  if (code !== null) process.exit(code);
+}, (e) => {
+  log(`SEVERE engine did not start: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,147 @@
+'use strict';
+// The protocol's JSON, version 1 (docs/engine-protocol.md): a decide request becomes the request
+// a script sees, a decision becomes the answer; also the original engine's /route/{tenant}
+// shapes. Anything malformed is a BadRequest whose message names the field, with the messages of
+// engine/EngineProtocol.java.
+
+const { decode } = require('./base64');
+const { BadRequest, isObject, required, optional, loose, listOf, backends } = require('./fields');
+const { nameProblem, valueProblem, pathProblem, queryProblem } = require('./rules');
+
+const VERSION = 1;
+
+/** The script's name from a decide body (checked before anything else, as the Lua engine does). */
+function scriptOf(body) {
+  const s = body.script;
+  if (s === undefined || s === null) throw new BadRequest("script: required, the name of a script in the engine's directory");
+  if (typeof s !== 'string' && typeof s !== 'number') throw new BadRequest('script: a string');
+  return String(s);
+}
+
+/**
+ * The body a script sees, from request.body (text) or request.body_base64 (bytes; body wins, as
+ * in EngineProtocol.body): {body, body_binary}, or {} without a body. `body` is the text (a lone
+ * surrogate as '?', as Java encodes it) or, for base64, a "binary string" (one char per byte);
+ * `body_binary`, the raw bytes as a binary string where they differ from `body` (a non-ASCII
+ * text), is what sandbox/api.js makes req.body_bytes of.
+ */
+function bodyOf(text, base64) {
+  if (text !== undefined) {
+    const body = text.isWellFormed() ? text : text.replace(/[\ud800-\udfff]/gu, '?');
+    const binary = Buffer.from(body, 'utf8').toString('latin1');
+    return binary === body ? { body } : { body, body_binary: binary };
+  }
+  if (base64 === undefined) return {};
+  try {
+    return { body: decode(base64).toString('latin1') };
+  } catch (e) {
+    throw new BadRequest(`request.body_base64: not base64: ${e.message}`);
+  }
+}
+
+/** The request of POST /v1/decide, as the script's req is built from it (in EngineProtocol's order). */
+function decideRequest(body) {
+  const list = backends(listOf(body, 'backends'));
+  const r = body.request;
+  if (!isObject(r)) throw new BadRequest('request: required, an object');
+  const headers = listOf(r, 'headers').map((h) => {
+    if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') {
+      throw new BadRequest('request.headers: each header is [name, value], two strings');
+    }
+    return [h[0], h[1]];
+  });
+  const path = required(r, 'path');
+  const method = required(r, 'method');
+  return {
+    method,
+    path,
+    raw_path: optional(r, 'raw_path') ?? path,
+    query: optional(r, 'query') ?? null,
+    host: optional(r, 'host'),
+    client_ip: optional(r, 'client_ip'),
+    tenant: required(body, 'tenant'),
+    request_id: optional(r, 'request_id') ?? '-',
+    headers,
+    backends: list,
+    ...bodyOf(optional(r, 'body'), optional(r, 'body_base64')),
+  };
+}
+
+/** The original engine's request (POST /route/{tenant}): {method, path, host, headers, body, backends}. */
+function compatRequest(tenant, body) {
+  const raw = body.headers ?? {};
+  if (!isObject(raw)) throw new BadRequest('headers: an object of name to value');
+  const headers = Object.entries(raw).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  const path = loose(body, 'path') ?? '/';
+  return {
+    method: loose(body, 'method') ?? 'GET',
+    path,
+    raw_path: path,
+    query: null,
+    host: loose(body, 'host'),
+    client_ip: undefined,
+    tenant,
+    request_id: '-',
+    headers,
+    backends: backends(listOf(body, 'backends')),
+    ...bodyOf(loose(body, 'body'), undefined),
+  };
+}
+
+/**
+ * Whether a decision from the context has the shape sandbox/api.js gives it and keeps the edit
+ * rules (a script that changes its realm's built-ins, say Object.prototype.toJSON or
+ * String.prototype.startsWith, could garble it or slip past the API's checks).
+ */
+function wellFormed(d) {
+  const str = (v) => typeof v === 'string';
+  const headersOk = (h, removals) => isObject(h) && Object.entries(h)
+    .every(([k, v]) => nameProblem(k) === null && ((removals && v === null) || valueProblem(v) === null));
+  if (!isObject(d) || !headersOk(d.headerEdits, true)) return false;
+  if ((d.path !== undefined && pathProblem(d.path) !== null) || (d.query !== undefined && queryProblem(d.query) !== null)) return false;
+  const status = (min) => Number.isInteger(d.status) && d.status >= min && d.status <= 599;
+  switch (d.kind) {
+    case 'continue': return true;
+    case 'route': return str(d.target) && Array.isArray(d.backends) && d.backends.length > 0 && d.backends.every(str);
+    case 'respond': return status(100) && str(d.body) && headersOk(d.headers, false);
+    case 'reject': return status(400) && str(d.reason);
+    default: return false;
+  }
+}
+
+/** The answer of POST /v1/decide for a decision made by sandbox/api.js. */
+function answer(d) {
+  const out = { version: VERSION, decision: d.kind };
+  if (d.kind === 'route') Object.assign(out, { target: d.target, backends: d.backends });
+  if (d.kind === 'respond') Object.assign(out, { status: d.status, body: d.body, headers: d.headers });
+  if (d.kind === 'reject') Object.assign(out, { status: d.status, reason: d.reason });
+  const edits = {};
+  if (Object.keys(d.headerEdits).length > 0) edits.headers = d.headerEdits; // null removes
+  if (typeof d.path === 'string') edits.path = d.path;
+  if (typeof d.query === 'string') edits.query = d.query;
+  if (Object.keys(edits).length > 0) out.edits = edits;
+  return out;
+}
+
+/** The original engine's answer: {selected_backend, modified_headers, modified_path, reject, reject_reason}. */
+function compatAnswer(d, list) {
+  const out = {};
+  if (d.kind === 'route') {
+    const candidates = list.filter((b) => d.backends.includes(b.name));
+    out.selected_backend = (candidates.find((b) => b.healthy) || candidates[0] || { name: d.backends[0] }).name;
+  }
+  if (d.kind === 'reject' || d.kind === 'respond') {
+    Object.assign(out, { reject: true, reject_reason: d.kind === 'reject' ? d.reason : d.body });
+  }
+  const set = Object.entries(d.headerEdits).filter(([, v]) => v !== null); // removals cannot be expressed
+  if (Object.keys(d.headerEdits).length > 0) out.modified_headers = Object.fromEntries(set);
+  if (typeof d.path === 'string') out.modified_path = d.path;
+  return out;
+}
+
+/** The error answer for a failed script. */
+function errorAnswer(failure) {
+  return { version: VERSION, decision: 'error', error: failure.message, limit: failure.limit };
+}
+
+module.exports = { VERSION, BadRequest, isObject, scriptOf, decideRequest, compatRequest, wellFormed, answer, compatAnswer, errorAnswer };

@@ -1,0 +1,200 @@
+// Runs inside each script's vm context, NOT as a Node module (see README.md here): evaluates to
+// install(bridge, maxString, common, helpers, compat, rules), which defines the script API as globals
+// (route_to, respond, reject, the helpers) and __keystone__, the engine's way in: init() after
+// the script's top level, dispatch() per request, describeThrown() for a failure. Mirrors
+// src/main/java/dev/keystone/script/RequestScript.java; docs/scripting.md is the API.
+(function install(bridge, maxString, common, helpers, compat, rules) {
+  'use strict';
+  const G = globalThis;
+  const { parse, stringify } = JSON;
+  const { defineProperty, freeze, keys } = Object;
+  const u = common(rules());
+  const { Err, str, optStr, num, dict, put, typeName, headerName, headerValue } = u;
+
+  // Nothing that runs after the call (outside its deadline) or that blocks the thread.
+  for (const name of ['console', 'FinalizationRegistry', 'WeakRef', 'SharedArrayBuffer', 'Atomics', 'WebAssembly']) {
+    delete G[name];
+  }
+
+  /** The engine: primitives in, JSON text out; its errors become errors of this realm. */
+  function host(op, a, b, c) {
+    const r = parse(bridge(op, a, b, c));
+    if (r.error !== undefined) throw new Err(r.error);
+    return r.ok;
+  }
+
+  let decision = null; // what the running call decided so far
+  let current = null; // the running call's request, as the engine sent it
+
+  function decode(s) {
+    try {
+      return decodeURIComponent(s.replace(/\+/g, ' '));
+    } catch (e) {
+      return s; // a bad %-escape: the raw text, as in the Lua engine
+    }
+  }
+  // a=1&b=x%20y as {a: "1", b: "x y"}; a repeated name keeps its first value.
+  function queryTable(q) {
+    const t = dict();
+    for (const pair of (q || '').split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      const k = decode(eq < 0 ? pair : pair.slice(0, eq));
+      if (!(k in t)) put(t, k, eq < 0 ? '' : decode(pair.slice(eq + 1)));
+    }
+    return t;
+  }
+  // The backends by name, read-only as in the Lua engine.
+  function backendTable(list) {
+    const t = dict();
+    for (const b of list) {
+      const labels = dict();
+      for (const k of keys(b.labels)) put(labels, k, b.labels[k]);
+      put(t, b.name, freeze({ name: b.name, url: b.url, healthy: b.healthy, weight: b.weight, labels: freeze(labels) }));
+    }
+    return freeze(t);
+  }
+
+  // ---- decisions: the last call wins --------------------------------------------------------
+  function status(v, min, max, fn) {
+    const s = num(v, fn, 1);
+    if (!Number.isInteger(s) || s < min || s > max) throw new Err(`${fn}: status must be between ${min} and ${max}, got ${s}`);
+    return s;
+  }
+  function routeTo(target) {
+    let matches;
+    let name;
+    if (typeof target === 'string' || typeof target === 'number') {
+      name = String(target);
+      matches = current.backends.filter((b) => b.name === name);
+      if (matches.length === 0) throw new Err(`route_to: tenant ${current.tenant} has no backend named '${name}'`);
+    } else if (target !== null && typeof target === 'object') {
+      const wanted = dict(); // a label set to null/undefined is left out, as nil is in a Lua table
+      for (const k of keys(target)) if (target[k] !== undefined && target[k] !== null) put(wanted, k, String(target[k]));
+      name = `{${keys(wanted).map((k) => `${k}=${wanted[k]}`).join(', ')}}`;
+      matches = current.backends.filter((b) => keys(wanted).every((k) => b.labels[k] === wanted[k]));
+      if (matches.length === 0) throw new Err(`route_to: no backend of tenant ${current.tenant} has the labels ${name}`);
+    } else {
+      throw new Err(`route_to: expected a backend name or a table of labels, got ${typeName(target)}`);
+    }
+    Object.assign(decision, { kind: 'route', target: name, backends: matches.map((b) => b.name) });
+    return true;
+  }
+  function respond(s, body, headers) {
+    const d = { kind: 'respond', status: status(s, 100, 599, 'respond'), body: optStr(body, 'respond', 2, ''), headers: dict() };
+    if (headers !== null && typeof headers === 'object') {
+      for (const k of keys(headers)) put(d.headers, headerName(k, 'respond'), headerValue(headers[k], 'respond', 3));
+    }
+    Object.assign(decision, d);
+    return true;
+  }
+  function reject(s, reason) {
+    Object.assign(decision, { status: status(s, 400, 599, 'reject'), reason: optStr(reason, 'reject', 2, 'rejected'), kind: 'reject' });
+    return true;
+  }
+
+  // ---- req: the request's fields and its edits ----------------------------------------------
+  // The raw bytes of a body sent as a "binary string" (one char per byte, codes 0-255).
+  function bytesOf(binary) {
+    const out = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+    return out;
+  }
+  function makeReq(r) {
+    // The body's strings are taken now (they are not copied); req.body_bytes is made on first use.
+    const body = r.has_body ? bridge('body') : undefined;
+    const binary = r.has_body ? bridge('body', 'binary') : undefined;
+    let bytes;
+    return {
+      method: r.method,
+      path: r.path,
+      raw_path: r.raw_path,
+      query: queryTable(r.query),
+      query_string: r.query || '',
+      host: r.host,
+      client_ip: r.client_ip,
+      tenant: r.tenant,
+      request_id: r.request_id,
+      headers: u.headerTable(r.headers),
+      backends: backendTable(r.backends),
+      body, // the text, or a binary string (lib/protocol.js)
+      get body_bytes() {
+        if (bytes === undefined && typeof binary === 'string') bytes = bytesOf(binary);
+        return bytes;
+      },
+      header_values(name) {
+        const n = str(name, 'header_values', 1).toLowerCase();
+        return r.headers.filter((h) => h[0].toLowerCase() === n).map((h) => h[1]);
+      },
+      set_header(name, value) {
+        decision.headerEdits[headerName(name, 'set_header')] = headerValue(value, 'set_header');
+      },
+      remove_header(name) {
+        decision.headerEdits[headerName(name, 'remove_header')] = null; // null removes
+      },
+      set_path(p) {
+        const path = str(p, 'set_path', 1);
+        const problem = u.rules.pathProblem(path);
+        if (problem !== null) throw new Err(`set_path: ${problem}`);
+        decision.path = path;
+      },
+      set_query(q) {
+        let query = optStr(q, 'set_query', 1, '');
+        query = query.startsWith('?') ? query.slice(1) : query;
+        const problem = u.rules.queryProblem(query);
+        if (problem !== null) throw new Err(`set_query: ${problem}`);
+        decision.query = query;
+      },
+    };
+  }
+
+  // ---- the engine's way in ------------------------------------------------------------------
+  const compatCall = compat(u);
+  let onRequest = null;
+  let onRouteRequest = null;
+
+  // A script's function: exported (module.exports / exports) or a global.
+  function entry(name) {
+    const m = G.module;
+    const exported = m !== null && typeof m === 'object' && m.exports !== null && typeof m.exports === 'object' ? m.exports[name] : undefined;
+    const f = typeof exported === 'function' ? exported : G[name];
+    return typeof f === 'function' ? f : null;
+  }
+  function init() {
+    onRequest = entry('on_request');
+    onRouteRequest = entry('on_route_request');
+    return onRequest !== null || onRouteRequest !== null;
+  }
+  // What was thrown, as text read here, under the call's deadline (a getter may loop).
+  function describe(e) {
+    try {
+      if (e !== null && (typeof e === 'object' || typeof e === 'function')) {
+        return { name: String(e.name), message: String(e.message), stack: String(e.stack), limit: u.limitErrors.has(e) };
+      }
+      return { message: String(e) };
+    } catch (x) {
+      return { message: 'a value that cannot be described was thrown' };
+    }
+  }
+  function dispatch() {
+    current = host('request');
+    decision = { kind: 'continue', headerEdits: dict() };
+    try {
+      if (onRequest !== null) onRequest(makeReq(current));
+      else compatCall(onRouteRequest, current, decision);
+      return stringify({ ok: decision });
+    } catch (e) {
+      return stringify({ fail: describe(e) });
+    } finally {
+      current = null;
+      decision = null;
+    }
+  }
+
+  const api = { route_to: routeTo, respond, reject, ...helpers(u, host, maxString) };
+  for (const k of keys(api)) defineProperty(G, k, { value: api[k], writable: false, enumerable: true, configurable: false });
+  const engine = freeze({ init, dispatch, describeThrown: () => stringify(describe(bridge('thrown'))) });
+  defineProperty(G, '__keystone__', { value: engine, writable: false, enumerable: false, configurable: false });
+  G.module = { exports: {} };
+  G.exports = G.module.exports;
+});

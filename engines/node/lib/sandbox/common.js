@@ -1,0 +1,75 @@
+// Runs inside each script's vm context, NOT as a Node module (see README.md here): evaluates to
+// a function of the edit rules (rules.js) that returns the argument checks and tables shared by
+// api.js, helpers.js and compat.js. Messages follow src/main/java/dev/keystone/script/*.java.
+(function common(rules) {
+  'use strict';
+  const Err = Error; // kept: a script may replace its realm's globals, not these
+  const { defineProperty, freeze } = Object;
+  const limitErrors = new WeakSet();
+
+  function typeName(v) {
+    return v === null || v === undefined ? 'nil' : Array.isArray(v) ? 'array' : typeof v;
+  }
+  // Like Lua's checkjstring: a string, or a number taken as its text.
+  function str(v, fn, n) {
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number') return String(v);
+    throw new Err(`${fn}: bad argument #${n} (string expected, got ${typeName(v)})`);
+  }
+  function optStr(v, fn, n, dflt) {
+    return v === undefined || v === null ? dflt : str(v, fn, n);
+  }
+  function num(v, fn, n) {
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new Err(`${fn}: bad argument #${n} (number expected, got ${typeName(v)})`);
+    return v;
+  }
+  function optNum(v, fn, n, dflt) {
+    return v === undefined || v === null ? dflt : num(v, fn, n);
+  }
+  // Maps keyed by outside data have no prototype: req.backends["constructor"] is undefined.
+  function dict() {
+    return Object.create(null);
+  }
+  function put(o, k, v) {
+    defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  // An error the script did not cause itself (a limit): reported with "limit": true.
+  function limit(message) {
+    const e = new Err(message);
+    limitErrors.add(e);
+    return e;
+  }
+
+  // A header name a script may edit (set_header, remove_header, respond): a token, not framing.
+  function headerName(n, fn) {
+    const name = str(n, fn, 1);
+    const problem = rules.nameProblem(name);
+    if (problem !== null) throw new Err(problem);
+    return name;
+  }
+  // No line break may smuggle in a second header or request.
+  function headerValue(v, fn, n = 2) {
+    const value = str(v, fn, n);
+    const problem = rules.valueProblem(value);
+    if (problem !== null) throw new Err(problem);
+    return value;
+  }
+  // First value of each header, looked up ignoring case (stored under lower-case names).
+  function headerTable(pairs) {
+    const t = dict();
+    for (const [n, v] of pairs) {
+      const k = n.toLowerCase();
+      if (!(k in t)) put(t, k, v);
+    }
+    const low = (k) => (typeof k === 'string' ? k.toLowerCase() : k);
+    return new Proxy(t, {
+      get: (o, k) => o[low(k)],
+      has: (o, k) => low(k) in o,
+      set: (o, k, v) => { put(o, low(k), v); return true; },
+      deleteProperty: (o, k) => delete o[low(k)],
+      getOwnPropertyDescriptor: (o, k) => Object.getOwnPropertyDescriptor(o, low(k)),
+    });
+  }
+
+  return freeze({ Err, rules, limitErrors, typeName, str, optStr, num, optNum, dict, put, limit, headerName, headerValue, headerTable });
+});

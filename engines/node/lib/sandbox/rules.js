@@ -1,0 +1,64 @@
+// What a script may put into a request or a response: header names and values, a path, a query,
+// as src/main/java/dev/keystone/script/EditRules.java (same rules, same messages). Evaluates to a
+// function returning the checks; each returns null when the value is fine, else the problem.
+// Runs inside each script's vm context (for the API) AND in the engine's own realm
+// (lib/protocol.js checks every decision again before answering), so it hands out nothing but
+// strings and null.
+(function rules() {
+  'use strict';
+  const FRAMING = ['content-length', 'transfer-encoding', 'connection', 'keep-alive',
+    'proxy-connection', 'te', 'trailer', 'upgrade', 'expect'];
+  // Taken before a script runs: a script that replaces its realm's built-ins does not change these.
+  const { apply } = Reflect;
+  const { charCodeAt } = String.prototype;
+  const code = (s, i) => apply(charCodeAt, s, [i]);
+
+  /** Whether every UTF-16 unit of s passes ok(c). */
+  function every(s, ok) {
+    for (let i = 0; i < s.length; i++) if (!ok(code(s, i))) return false;
+    return true;
+  }
+  /** Whether s is one of the FRAMING names, ignoring ASCII case. */
+  function framing(s) {
+    for (let f = 0; f < FRAMING.length; f++) {
+      const name = FRAMING[f];
+      let same = name.length === s.length;
+      for (let i = 0; same && i < s.length; i++) same = (code(s, i) | 0x20) === code(name, i);
+      if (same) return true;
+    }
+    return false;
+  }
+
+  function nameProblem(n) {
+    if (typeof n !== 'string' || n === '' || !every(n, (c) => c > 32 && c < 127 && c !== 58)) {
+      return `not a header name: '${n}'`;
+    }
+    if (framing(n)) return `header ${n} is managed by the gateway (message framing or connection handling)`;
+    return null;
+  }
+
+  function valueProblem(v) {
+    if (typeof v !== 'string') return 'a header value must be a string';
+    if (!every(v, (c) => c !== 13 && c !== 10 && c !== 0)) return 'a header value must not contain CR, LF or NUL';
+    return null;
+  }
+
+  /** A path to forward: starts with '/', no spaces or control characters, no '?' or '#'. */
+  function pathProblem(p) {
+    if (typeof p !== 'string' || code(p, 0) !== 47) return `the path must start with '/', got '${p}'`;
+    if (!every(p, (c) => c > 32 && c !== 127 && c !== 63 && c !== 35)) {
+      return "the path must not contain spaces, control characters, '?' or '#' (set_query sets the query)";
+    }
+    return null;
+  }
+
+  /** A query to forward (without '?'): no spaces, control characters or '#'. */
+  function queryProblem(q) {
+    if (typeof q !== 'string' || !every(q, (c) => c > 32 && c !== 127 && c !== 35)) {
+      return `the query must not contain spaces, control characters or '#', got '${q}'`;
+    }
+    return null;
+  }
+
+  return Object.freeze({ nameProblem, valueProblem, pathProblem, queryProblem });
+});

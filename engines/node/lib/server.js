@@ -1,0 +1,137 @@
+'use strict';
+// The HTTP endpoints of docs/engine-protocol.md: POST /v1/decide, the original POST
+// /route/{tenant}, GET /health and POST /reload, with the statuses and messages of
+// engine/EngineServer.java (400 {"error"} for a bad exchange, 404 for an unknown script or
+// endpoint, 413 for a body over 1 MiB). Scripts run synchronously, one call at a time.
+
+const http = require('http');
+const protocol = require('./protocol');
+const { ScriptFailure, LoadError } = require('./scripts');
+
+const MAX_BODY = 1024 * 1024;
+const MAX_DRAIN = 16 * MAX_BODY; // read and drop this much of a refused body, then hang up
+
+function send(res, status, body) {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Reads a body of at most 1 MiB and calls onBody(buffer); answers 413 itself when it is larger. */
+function readBody(req, res, onBody) {
+  const tooLarge = () => {
+    send(res, 413, { error: `request body above ${MAX_BODY} bytes` });
+    // Drop the rest so the client reads our answer rather than a reset connection.
+    let drained = 0;
+    req.removeAllListeners('data');
+    req.on('data', (c) => {
+      drained += c.length;
+      if (drained > MAX_DRAIN) req.socket.destroy();
+    });
+    req.resume();
+  };
+  const declared = Number(req.headers['content-length']);
+  if (declared > MAX_BODY) {
+    tooLarge();
+    return;
+  }
+  const chunks = [];
+  let size = 0;
+  req.on('data', (c) => {
+    size += c.length;
+    if (size > MAX_BODY) tooLarge();
+    else chunks.push(c);
+  });
+  req.on('end', () => {
+    if (size <= MAX_BODY) onBody(Buffer.concat(chunks));
+  });
+}
+
+function parseJsonObject(buffer) {
+  let body;
+  try {
+    body = JSON.parse(buffer.toString('utf8'));
+  } catch (e) {
+    throw new protocol.BadRequest(`the body is not a JSON object: ${e.message}`);
+  }
+  if (!protocol.isObject(body)) throw new protocol.BadRequest('the body is not a JSON object');
+  return body;
+}
+
+/** The request handler of an engine serving `scripts` (a Scripts). */
+function handler(scripts, log) {
+  // Runs the script; [status, answer]. An unknown script is 404 before the request is checked.
+  function decide(scriptName, makeRequest, compat) {
+    const script = scripts.script(scriptName);
+    if (script === undefined) return [404, { error: `no script '${scriptName}' in ${scripts.library.dir}` }];
+    const request = makeRequest();
+    try {
+      const d = scripts.decide(script, request);
+      return [200, compat ? protocol.compatAnswer(d, request.backends) : protocol.answer(d)];
+    } catch (e) {
+      if (!(e instanceof ScriptFailure)) throw e;
+      return [compat ? 500 : 200, protocol.errorAnswer(e)];
+    }
+  }
+
+  function withBody(req, res, answer) {
+    readBody(req, res, (buffer) => {
+      try {
+        const [status, body] = answer(parseJsonObject(buffer));
+        send(res, status, body);
+      } catch (e) {
+        if (e instanceof protocol.BadRequest) {
+          send(res, 400, { error: e.message });
+        } else {
+          log(`WARNING engine failed on ${req.method} ${req.url}: ${e.stack}`);
+          send(res, 500, { error: `engine failure: ${e.message}` });
+        }
+      }
+    });
+  }
+
+  function reload(res) {
+    try {
+      const lib = scripts.reload();
+      log(`INFO engine scripts version ${lib.version}: ${lib.scripts.size} script(s)`);
+      send(res, 200, { reloaded: true, scripts_version: lib.version, scripts: lib.scripts.size });
+    } catch (e) {
+      log(`WARNING engine reload rejected: ${e.message}`);
+      send(res, 422, { reloaded: false, errors: e instanceof LoadError ? e.errors : [String(e)] });
+    }
+  }
+
+  return (req, res) => {
+    const q = req.url.indexOf('?');
+    const path = q < 0 ? req.url : req.url.slice(0, q);
+    const params = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
+    if (path === '/health' && req.method === 'GET') {
+      const lib = scripts.library;
+      send(res, 200, { status: 'healthy', scripts: lib.scripts.size, scripts_version: lib.version, protocol: protocol.VERSION });
+    } else if (path === '/reload' && req.method === 'POST') {
+      req.resume();
+      reload(res);
+    } else if (path === '/v1/decide' && req.method === 'POST') {
+      withBody(req, res, (body) => {
+        const name = protocol.scriptOf(body);
+        return decide(name, () => protocol.decideRequest(body), false);
+      });
+    } else if (path.startsWith('/route/') && req.method === 'POST') {
+      const tenant = path.slice('/route/'.length);
+      const name = params.get('script') ?? tenant; // the original engine: a script per tenant
+      withBody(req, res, (body) => decide(name, () => protocol.compatRequest(tenant, body), true));
+    } else {
+      req.resume();
+      send(res, 404, { error: `no such endpoint: ${req.method} ${path}` });
+    }
+  };
+}
+
+function createServer(scripts, log) {
+  const server = http.createServer({ noDelay: true }, handler(scripts, log));
+  server.keepAliveTimeout = 30000;
+  return server;
+}
+
+module.exports = { createServer, MAX_BODY };
