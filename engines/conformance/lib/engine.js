@@ -1,9 +1,9 @@
 'use strict';
-// The engine under test as the checks use it: decide requests, raw requests, and the common
-// expectations on answers.
+// The engine under test as the checks use it: decide and respond requests, raw requests, and the
+// common expectations on answers.
 
 const expect = require('./expect');
-const { decideBody } = require('./fixtures');
+const { decideBody, respondBody } = require('./fixtures');
 
 class EngineUnderTest {
   constructor(client, options) {
@@ -11,7 +11,7 @@ class EngineUnderTest {
     this.options = options; // the suite's command line (scriptsDir, pid, ...)
   }
 
-  /** POST /v1/decide with a JSON body (or raw text); the response. */
+  /** POST to `path` with a JSON body (or raw text); the response. */
   post(path, body, opts = {}) {
     const text = typeof body === 'string' || Buffer.isBuffer(body) || Array.isArray(body) ? body : JSON.stringify(body);
     return this.client.request('POST', path, { body: text, headers: { 'Content-Type': 'application/json' }, ...opts });
@@ -24,6 +24,13 @@ class EngineUnderTest {
   /** Runs `script` and returns the answer, which must be 200 JSON with "version": 1. */
   async decide(script, opts) {
     const answer = expect.status(await this.post('/v1/decide', decideBody(script, opts)), 200);
+    expect.equal(answer.version, 1, 'answer.version');
+    return answer;
+  }
+
+  /** POST /v1/respond for `script` (fixtures.respondBody); the answer, 200 JSON with "version": 1. */
+  async respond(script, opts) {
+    const answer = expect.status(await this.post('/v1/respond', respondBody(script, opts)), 200);
     expect.equal(answer.version, 1, 'answer.version');
     return answer;
   }

@@ -1,5 +1,5 @@
 'use strict';
-// What the checks send: one tenant's backends, and decide requests built around them.
+// What the checks send: one tenant's backends, and decide and respond requests built around them.
 
 // Two backends labelled version=stable (one of them unhealthy: a route by labels must still list
 // it, the gateway picks among the healthy ones) and two canaries in different zones.
@@ -33,4 +33,16 @@ function decideBody(script, { headers = [], request = {}, tenant: t = tenant(), 
   };
 }
 
-module.exports = { BACKENDS, RUN, tenant, decideBody };
+/**
+ * The body of POST /v1/respond for `script`: the request (as decideBody, without backends) and
+ * the backend's response head. `response` overrides fields of the head; `headers` are the
+ * response's headers (pairs or an object), `requestHeaders` the request's.
+ */
+function respondBody(script, { status = 200, backend = 'canary-42', headers = [], response = {}, requestHeaders = [], request = {}, tenant: t = tenant(), extra = {} } = {}) {
+  const body = decideBody(script, { headers: requestHeaders, request, tenant: t, extra });
+  delete body.backends;
+  const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
+  return { ...body, response: { status, backend, headers: pairs, ...response } };
+}
+
+module.exports = { BACKENDS, RUN, tenant, decideBody, respondBody };

@@ -10,12 +10,16 @@ const { nameProblem, valueProblem, pathProblem, queryProblem } = require('./rule
 
 const VERSION = 1;
 
-/** The script's name from a decide body (checked before anything else, as the Lua engine does). */
+/** The script's name from a decide or respond body (checked before anything else, as in Java). */
 function scriptOf(body) {
   const s = body.script;
-  if (s === undefined || s === null) throw new BadRequest("script: required, the name of a script in the engine's directory");
-  if (typeof s !== 'string' && typeof s !== 'number') throw new BadRequest('script: a string');
-  return String(s);
+  if (typeof s !== 'string' || s === '') throw new BadRequest("script: required, the name of a script in the engine's directory");
+  return s;
+}
+
+/** The tenant of a decide or respond body, checked next (EngineProtocol.tenant). */
+function tenantOf(body) {
+  return required(body, 'tenant');
 }
 
 /**
@@ -39,9 +43,12 @@ function bodyOf(text, base64) {
   }
 }
 
-/** The request of POST /v1/decide, as the script's req is built from it (in EngineProtocol's order). */
-function decideRequest(body) {
-  const list = backends(listOf(body, 'backends'));
+/**
+ * The request of POST /v1/decide, as the script's req is built from it (in EngineProtocol's
+ * order); for POST /v1/respond (withBackends false), the same without backends.
+ */
+function decideRequest(body, withBackends = true) {
+  const list = withBackends ? backends(listOf(body, 'backends')) : [];
   const r = body.request;
   if (!isObject(r)) throw new BadRequest('request: required, an object');
   const headers = listOf(r, 'headers').map((h) => {
@@ -120,6 +127,7 @@ function answer(d) {
   if (typeof d.path === 'string') edits.path = d.path;
   if (typeof d.query === 'string') edits.query = d.query;
   if (Object.keys(edits).length > 0) out.edits = edits;
+  if (d.onResponse === true) out.on_response = true; // the gateway will call POST /v1/respond
   return out;
 }
 
@@ -144,4 +152,4 @@ function errorAnswer(failure) {
   return { version: VERSION, decision: 'error', error: failure.message, limit: failure.limit };
 }
 
-module.exports = { VERSION, BadRequest, isObject, scriptOf, decideRequest, compatRequest, wellFormed, answer, compatAnswer, errorAnswer };
+module.exports = { VERSION, BadRequest, isObject, scriptOf, tenantOf, decideRequest, compatRequest, wellFormed, answer, compatAnswer, errorAnswer };

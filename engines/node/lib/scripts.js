@@ -8,6 +8,7 @@ const library = require('./library');
 const { Stores } = require('./kv');
 const { ScriptState, ScriptFailure } = require('./state');
 const { wellFormed } = require('./protocol');
+const response = require('./response');
 
 // Contexts are not free (a few hundred KiB each): beyond this many, the least recently used is
 // dropped and made again when needed. Scripts must not rely on globals anyway (use kv).
@@ -35,15 +36,36 @@ class Scripts {
     return this.library.scripts.get(name);
   }
 
-  /** Runs `script` for `request` in the tenant's state: the decision, or throws a ScriptFailure. */
+  /**
+   * Runs `script` for `request` in the tenant's state: the decision (its onResponse set when the
+   * script has on_response), or throws a ScriptFailure.
+   */
   decide(script, request) {
     const key = `${request.tenant}\u0000${script.name}`;
-    const d = this.state(key, script).decide(request, this.stores.of(request.tenant));
-    if (!wellFormed(d)) {
-      this.states.delete(key); // its realm's built-ins were changed: start afresh next time
-      throw new ScriptFailure(`${script.file}: the script's decision is malformed (were built-ins changed?)`, false);
-    }
+    const state = this.state(key, script);
+    const d = state.decide(request, this.stores.of(request.tenant));
+    if (!wellFormed(d)) this.malformed(key, script, 'decision is');
+    d.onResponse = state.hasOnResponse;
     return d;
+  }
+
+  /**
+   * Runs the script's on_response for the response head `head` in the same state as decide: its
+   * edits {status, headers}, null for a script without on_response, or throws a ScriptFailure.
+   */
+  respond(script, request, head) {
+    const key = `${request.tenant}\u0000${script.name}`;
+    const state = this.state(key, script);
+    if (!state.hasOnResponse) return null;
+    const e = state.respond(request, head, this.stores.of(request.tenant));
+    if (!response.wellFormed(e, head.status)) this.malformed(key, script, 'response edits are');
+    return e;
+  }
+
+  /** A result that breaks the rules although the API checked them: its realm's built-ins were changed. */
+  malformed(key, script, what) {
+    this.states.delete(key); // start afresh next time
+    throw new ScriptFailure(`${script.file}: the script's ${what} malformed (were built-ins changed?)`, false);
   }
 
   state(key, script) {

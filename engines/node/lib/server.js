@@ -1,11 +1,12 @@
 'use strict';
-// The HTTP endpoints of docs/engine-protocol.md: POST /v1/decide, the original POST
-// /route/{tenant}, GET /health and POST /reload, with the statuses and messages of
+// The HTTP endpoints of docs/engine-protocol.md: POST /v1/decide, POST /v1/respond, the original
+// POST /route/{tenant}, GET /health and POST /reload, with the statuses and messages of
 // engine/EngineServer.java (400 {"error"} for a bad exchange, 404 for an unknown script or
 // endpoint, 413 for a body over 1 MiB). Scripts run synchronously, one call at a time.
 
 const http = require('http');
 const protocol = require('./protocol');
+const response = require('./response');
 const { ScriptFailure, LoadError } = require('./scripts');
 
 const MAX_BODY = 1024 * 1024;
@@ -75,6 +76,24 @@ function handler(scripts, log) {
     }
   }
 
+  // on_response for a response head. As in Java, the whole body is checked before the script is
+  // looked up; a script without on_response answers the status unchanged.
+  function respond(body) {
+    const name = protocol.scriptOf(body);
+    protocol.tenantOf(body);
+    const head = response.head(body);
+    const request = protocol.decideRequest(body, false);
+    const script = scripts.script(name);
+    if (script === undefined) return [404, { error: `no script '${name}' in ${scripts.library.dir}` }];
+    try {
+      const edits = scripts.respond(script, request, head);
+      return [200, edits === null ? response.unchanged(head) : response.answer(edits)];
+    } catch (e) {
+      if (!(e instanceof ScriptFailure)) throw e;
+      return [200, protocol.errorAnswer(e)];
+    }
+  }
+
   function withBody(req, res, answer) {
     readBody(req, res, (buffer) => {
       try {
@@ -115,8 +134,11 @@ function handler(scripts, log) {
     } else if (path === '/v1/decide' && req.method === 'POST') {
       withBody(req, res, (body) => {
         const name = protocol.scriptOf(body);
+        protocol.tenantOf(body);
         return decide(name, () => protocol.decideRequest(body), false);
       });
+    } else if (path === '/v1/respond' && req.method === 'POST') {
+      withBody(req, res, respond);
     } else if (path.startsWith('/route/') && req.method === 'POST') {
       const tenant = path.slice('/route/'.length);
       const name = params.get('script') ?? tenant; // the original engine: a script per tenant

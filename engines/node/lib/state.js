@@ -13,12 +13,14 @@ const util = require('util');
 const vm = require('vm');
 
 // The API's sources, compiled once; each evaluates, in a context, to a function of that context.
-const SANDBOX = Object.fromEntries(['common', 'helpers', 'compat', 'rules', 'api'].map((name) => {
+const PARTS = ['common', 'helpers', 'compat', 'rules', 'response', 'api'];
+const SANDBOX = Object.fromEntries(PARTS.map((name) => {
   const source = fs.readFileSync(path.join(__dirname, 'sandbox', `${name}.js`), 'utf8');
   return [name, new vm.Script(source, { filename: `keystone:${name}` })];
 }));
 const INIT = new vm.Script('__keystone__.init()', { filename: 'keystone:init' });
 const DISPATCH = new vm.Script('__keystone__.dispatch()', { filename: 'keystone:call' });
+const RESPOND = new vm.Script('__keystone__.respond()', { filename: 'keystone:respond' });
 const DESCRIBE = new vm.Script('__keystone__.describeThrown()', { filename: 'keystone:describe' });
 const MAX_STRING = 1 << 20; // json.encode results, as the Lua engine's string limit
 const MAX_LOG = 2000;
@@ -66,21 +68,32 @@ class ScriptState {
       codeGeneration: { strings: false, wasm: false }, // no eval / new Function, like Lua without load
       microtaskMode: 'afterEvaluate', // promise jobs run inside the call, under its deadline
     });
-    const [common, helpers, compat, rules, install] = ['common', 'helpers', 'compat', 'rules', 'api']
+    const [common, helpers, compat, rules, response, install] = PARTS
       .map((name) => SANDBOX[name].runInContext(this.context, { displayErrors: false }));
-    install((op, a, b, c) => this.bridge(op, a, b, c), MAX_STRING, common, helpers, compat, rules);
+    install((op, a, b, c) => this.bridge(op, a, b, c), MAX_STRING, common, helpers, compat, rules, response);
     this.run(script.code);
-    if (this.run(INIT) !== true) {
+    const entries = this.run(INIT); // 1: on_request or on_route_request, 2: and on_response
+    if (entries !== 1 && entries !== 2) {
       throw new ScriptFailure(`${script.name}: defines neither on_request(req) nor on_route_request(request, backends)`, false);
     }
+    this.hasOnResponse = entries === 2;
   }
 
   /** Runs the script for one request; the decision as sandbox/api.js made it, or a ScriptFailure. */
   decide(request, store) {
-    this.pending = { request, store };
+    return this.call(DISPATCH, { request, store });
+  }
+
+  /** Runs on_response for the response head {status, backend, headers}: its edits {status, headers}. */
+  respond(request, head, store) {
+    return this.call(RESPOND, { request, store, head });
+  }
+
+  call(code, pending) {
+    this.pending = pending;
     let out;
     try {
-      out = this.run(DISPATCH);
+      out = this.run(code);
     } finally {
       this.pending = null;
     }
@@ -154,6 +167,7 @@ class ScriptState {
         delete request.body_binary;
         return request;
       }
+      case 'response': return p.head === undefined ? null : p.head;
       case 'kv.get': return p.store.get(a);
       case 'kv.set': return p.store.set(a, kvValue(b), number(c));
       case 'kv.incr': return p.store.incr(a, number(b), number(c));

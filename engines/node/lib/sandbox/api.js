@@ -1,15 +1,16 @@
 // Runs inside each script's vm context, NOT as a Node module (see README.md here): evaluates to
-// install(bridge, maxString, common, helpers, compat, rules), which defines the script API as globals
-// (route_to, respond, reject, the helpers) and __keystone__, the engine's way in: init() after
-// the script's top level, dispatch() per request, describeThrown() for a failure. Mirrors
+// install(bridge, maxString, common, helpers, compat, rules, response), which defines the script API
+// as globals (route_to, respond, reject, the helpers) and __keystone__, the engine's way in: init()
+// after the script's top level, dispatch() per request, respond() per response head,
+// describeThrown() for a failure. Mirrors
 // src/main/java/dev/keystone/script/RequestScript.java; docs/scripting.md is the API.
-(function install(bridge, maxString, common, helpers, compat, rules) {
+(function install(bridge, maxString, common, helpers, compat, rules, response) {
   'use strict';
   const G = globalThis;
   const { parse, stringify } = JSON;
   const { defineProperty, freeze, keys } = Object;
   const u = common(rules());
-  const { Err, str, optStr, num, dict, put, typeName, headerName, headerValue } = u;
+  const { Err, str, optStr, num, dict, put, typeName, headerName, headerValue, queryTable, backendTable } = u;
 
   // Nothing that runs after the call (outside its deadline) or that blocks the thread.
   for (const name of ['console', 'FinalizationRegistry', 'WeakRef', 'SharedArrayBuffer', 'Atomics', 'WebAssembly']) {
@@ -26,42 +27,18 @@
   let decision = null; // what the running call decided so far
   let current = null; // the running call's request, as the engine sent it
 
-  function decode(s) {
-    try {
-      return decodeURIComponent(s.replace(/\+/g, ' '));
-    } catch (e) {
-      return s; // a bad %-escape: the raw text, as in the Lua engine
-    }
-  }
-  // a=1&b=x%20y as {a: "1", b: "x y"}; a repeated name keeps its first value.
-  function queryTable(q) {
-    const t = dict();
-    for (const pair of (q || '').split('&')) {
-      if (pair === '') continue;
-      const eq = pair.indexOf('=');
-      const k = decode(eq < 0 ? pair : pair.slice(0, eq));
-      if (!(k in t)) put(t, k, eq < 0 ? '' : decode(pair.slice(eq + 1)));
-    }
-    return t;
-  }
-  // The backends by name, read-only as in the Lua engine.
-  function backendTable(list) {
-    const t = dict();
-    for (const b of list) {
-      const labels = dict();
-      for (const k of keys(b.labels)) put(labels, k, b.labels[k]);
-      put(t, b.name, freeze({ name: b.name, url: b.url, healthy: b.healthy, weight: b.weight, labels: freeze(labels) }));
-    }
-    return freeze(t);
-  }
-
   // ---- decisions: the last call wins --------------------------------------------------------
   function status(v, min, max, fn) {
     const s = num(v, fn, 1);
     if (!Number.isInteger(s) || s < min || s > max) throw new Err(`${fn}: status must be between ${min} and ${max}, got ${s}`);
     return s;
   }
+  // route_to, respond and reject decide a request: only within on_request (on_response: an error).
+  function deciding(fn) {
+    if (decision === null) throw new Err(`${fn}: only on_request decides (not on_response, not the top level)`);
+  }
   function routeTo(target) {
+    deciding('route_to');
     let matches;
     let name;
     if (typeof target === 'string' || typeof target === 'number') {
@@ -81,6 +58,7 @@
     return true;
   }
   function respond(s, body, headers) {
+    deciding('respond');
     const d = { kind: 'respond', status: status(s, 100, 599, 'respond'), body: optStr(body, 'respond', 2, ''), headers: dict() };
     if (headers !== null && typeof headers === 'object') {
       for (const k of keys(headers)) put(d.headers, headerName(k, 'respond'), headerValue(headers[k], 'respond', 3));
@@ -89,6 +67,7 @@
     return true;
   }
   function reject(s, reason) {
+    deciding('reject');
     Object.assign(decision, { status: status(s, 400, 599, 'reject'), reason: optStr(reason, 'reject', 2, 'rejected'), kind: 'reject' });
     return true;
   }
@@ -150,8 +129,10 @@
 
   // ---- the engine's way in ------------------------------------------------------------------
   const compatCall = compat(u);
+  const respondCall = response(u);
   let onRequest = null;
   let onRouteRequest = null;
+  let onResponse = null;
 
   // A script's function: exported (module.exports / exports) or a global.
   function entry(name) {
@@ -160,10 +141,13 @@
     const f = typeof exported === 'function' ? exported : G[name];
     return typeof f === 'function' ? f : null;
   }
+  // 0: no entry point (a script error), 1: on_request or on_route_request, 2: and on_response.
   function init() {
     onRequest = entry('on_request');
     onRouteRequest = entry('on_route_request');
-    return onRequest !== null || onRouteRequest !== null;
+    onResponse = entry('on_response');
+    if (onRequest === null && onRouteRequest === null) return 0;
+    return onResponse === null ? 1 : 2;
   }
   // What was thrown, as text read here, under the call's deadline (a getter may loop).
   function describe(e) {
@@ -176,13 +160,12 @@
       return { message: 'a value that cannot be described was thrown' };
     }
   }
-  function dispatch() {
+  // Runs one call for the engine's request: JSON text, {ok: result} or {fail: what was thrown}.
+  function call(decides, body) {
     current = host('request');
-    decision = { kind: 'continue', headerEdits: dict() };
+    decision = decides ? { kind: 'continue', headerEdits: dict() } : null;
     try {
-      if (onRequest !== null) onRequest(makeReq(current));
-      else compatCall(onRouteRequest, current, decision);
-      return stringify({ ok: decision });
+      return stringify({ ok: body() });
     } catch (e) {
       return stringify({ fail: describe(e) });
     } finally {
@@ -190,10 +173,20 @@
       decision = null;
     }
   }
+  function dispatch() {
+    return call(true, () => {
+      if (onRequest !== null) onRequest(makeReq(current));
+      else compatCall(onRouteRequest, current, decision);
+      return decision;
+    });
+  }
+  function respondDispatch() {
+    return call(false, () => respondCall(onResponse, current, host('response')));
+  }
 
   const api = { route_to: routeTo, respond, reject, ...helpers(u, host, maxString) };
   for (const k of keys(api)) defineProperty(G, k, { value: api[k], writable: false, enumerable: true, configurable: false });
-  const engine = freeze({ init, dispatch, describeThrown: () => stringify(describe(bridge('thrown'))) });
+  const engine = freeze({ init, dispatch, respond: respondDispatch, describeThrown: () => stringify(describe(bridge('thrown'))) });
   defineProperty(G, '__keystone__', { value: engine, writable: false, enumerable: false, configurable: false });
   G.module = { exports: {} };
   G.exports = G.module.exports;

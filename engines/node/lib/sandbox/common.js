@@ -1,10 +1,10 @@
 // Runs inside each script's vm context, NOT as a Node module (see README.md here): evaluates to
 // a function of the edit rules (rules.js) that returns the argument checks and tables shared by
-// api.js, helpers.js and compat.js. Messages follow src/main/java/dev/keystone/script/*.java.
+// api.js, helpers.js, compat.js and response.js. Messages follow src/main/java/dev/keystone/script/*.java.
 (function common(rules) {
   'use strict';
   const Err = Error; // kept: a script may replace its realm's globals, not these
-  const { defineProperty, freeze } = Object;
+  const { defineProperty, freeze, keys } = Object;
   const limitErrors = new WeakSet();
 
   function typeName(v) {
@@ -71,5 +71,36 @@
     });
   }
 
-  return freeze({ Err, rules, limitErrors, typeName, str, optStr, num, optNum, dict, put, limit, headerName, headerValue, headerTable });
+  // ---- req's tables ----------------------------------------------------------------------
+  function decode(s) {
+    try {
+      return decodeURIComponent(s.replace(/\+/g, ' '));
+    } catch (e) {
+      return s; // a bad %-escape: the raw text, as in the Lua engine
+    }
+  }
+  // a=1&b=x%20y as {a: "1", b: "x y"}; a repeated name keeps its first value.
+  function queryTable(q) {
+    const t = dict();
+    for (const pair of (q || '').split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      const k = decode(eq < 0 ? pair : pair.slice(0, eq));
+      if (!(k in t)) put(t, k, eq < 0 ? '' : decode(pair.slice(eq + 1)));
+    }
+    return t;
+  }
+  // The backends by name, read-only as in the Lua engine.
+  function backendTable(list) {
+    const t = dict();
+    for (const b of list) {
+      const labels = dict();
+      for (const k of keys(b.labels)) put(labels, k, b.labels[k]);
+      put(t, b.name, freeze({ name: b.name, url: b.url, healthy: b.healthy, weight: b.weight, labels: freeze(labels) }));
+    }
+    return freeze(t);
+  }
+
+  return freeze({ Err, rules, limitErrors, typeName, str, optStr, num, optNum, dict, put, limit, headerName, headerValue, headerTable,
+    queryTable, backendTable });
 });

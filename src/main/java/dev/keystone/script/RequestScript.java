@@ -42,11 +42,11 @@ public final class RequestScript {
     return values;
   });
   private final VarArgFunction setHeader = fn(args -> {
-    decision.editHeader(HeaderArgs.name(args, 1), HeaderArgs.value(args, 2));
+    current("set_header").editHeader(HeaderArgs.name(args, 1), HeaderArgs.value(args, 2));
     return LuaValue.NONE;
   });
   private final VarArgFunction removeHeader = fn(args -> {
-    decision.editHeader(HeaderArgs.name(args, 1), null);
+    current("remove_header").editHeader(HeaderArgs.name(args, 1), null);
     return LuaValue.NONE;
   });
   private final VarArgFunction setPath = fn(args -> {
@@ -55,7 +55,7 @@ public final class RequestScript {
     if (problem != null) {
       throw new LuaError("set_path: " + problem);
     }
-    decision.path = p;
+    current("set_path").path = p;
     return LuaValue.NONE;
   });
   private final VarArgFunction setQuery = fn(args -> {
@@ -65,7 +65,7 @@ public final class RequestScript {
     if (problem != null) {
       throw new LuaError("set_query: " + problem);
     }
-    decision.query = q;
+    current("set_query").query = q;
     return LuaValue.NONE;
   });
 
@@ -107,7 +107,16 @@ public final class RequestScript {
       throw new ScriptState.ScriptFailure(e.getMessage(), false);
     } finally {
       request = null;
+      decision = null;
     }
+  }
+
+  /** The decision being made; outside on_request (on_response, the top level) there is none. */
+  private Decision current(String fn) {
+    if (decision == null) {
+      throw new LuaError(fn + " can only be called while on_request runs (on_response edits the response with res.*)");
+    }
+    return decision;
   }
 
   /** Whether the script defines {@code on_response(res)}. */
@@ -167,6 +176,7 @@ public final class RequestScript {
       return LuaValue.TRUE;
     }));
     g.set("respond", fn(args -> {
+      Decision decision = current("respond");
       decision.kind = Decision.Kind.RESPOND;
       decision.status = status(args.arg1(), 100, 599, "respond");
       decision.body = args.optjstring(2, "");
@@ -183,6 +193,7 @@ public final class RequestScript {
       return LuaValue.TRUE;
     }));
     g.set("reject", fn(args -> {
+      Decision decision = current("reject");
       decision.kind = Decision.Kind.REJECT;
       decision.status = status(args.arg1(), 400, 599, "reject");
       decision.reason = args.optjstring(2, "rejected");
@@ -191,6 +202,7 @@ public final class RequestScript {
   }
 
   private void route(LuaValue target) {
+    Decision decision = current("route_to");
     List<Backend> matches = new ArrayList<>();
     if (target.isstring()) {
       String name = target.tojstring();

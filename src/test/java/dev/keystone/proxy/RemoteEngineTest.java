@@ -345,6 +345,7 @@ class RemoteEngineTest {
         function on_request(req) end
         function on_response(res)
           if res.path == "/broken" then error("no luck") end
+          if res.path == "/misuse" then respond(200, "not here") end
           res.set_header("X-Served-By", res.backend .. " " .. res.status .. " " .. res.method)
           res.remove_header("X-Internal")
           if res.path == "/teapot" then res.set_status(418) end
@@ -370,6 +371,14 @@ class RemoteEngineTest {
       HttpResponse<String> open = gw.get("/b/broken");
       assertThat(open.statusCode()).as("fail_open: the response as the backend sent it").isEqualTo(200);
       assertThat(open.headers().firstValue("X-Internal")).hasValue("secret");
+      // a decision function inside on_response is a readable script error, not a Java one
+      String asked = "{\"tenant\":\"a\",\"script\":\"respond\",\"request\":{\"method\":\"GET\",\"path\":\"/misuse\"},"
+          + "\"response\":{\"status\":200,\"backend\":\"stable\",\"headers\":[]}}";
+      HttpResponse<String> misuse = gw.http().send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + engine.port() + "/v1/respond"))
+          .POST(java.net.http.HttpRequest.BodyPublishers.ofString(asked)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(misuse.body()).contains("\"decision\":\"error\"", "respond.lua:4: respond can only be called while on_request runs")
+          .doesNotContain("java.lang");
     } finally {
       Await.result(engine.close());
     }
