@@ -225,14 +225,23 @@ public final class EngineProtocol {
     }
     switch (kind) {
       case "route" -> {
-        List<Backend> candidates = new ArrayList<>();
-        for (Object name : a.getJsonArray("backends", new JsonArray())) {
-          backends.stream().filter(b -> b.name().equals(name)).findFirst().ifPresent(candidates::add);
+        // On every remote decision: plain loops, and the target's text only when it is missing.
+        JsonArray names = a.getJsonArray("backends", new JsonArray());
+        List<Backend> candidates = new ArrayList<>(names.size());
+        for (int i = 0; i < names.size(); i++) {
+          Object name = names.getValue(i);
+          for (Backend b : backends) {
+            if (b.name().equals(name)) {
+              candidates.add(b);
+              break;
+            }
+          }
         }
         if (candidates.isEmpty()) {
-          throw new ScriptError("engine routed to " + a.getValue("backends") + ", which the tenant does not have", false);
+          throw new ScriptError("engine routed to " + names + ", which the tenant does not have", false);
         }
-        return Decision.of(Decision.Kind.ROUTE, candidates, a.getString("target", String.valueOf(a.getValue("backends"))),
+        String target = a.getString("target");
+        return Decision.of(Decision.Kind.ROUTE, candidates, target != null ? target : names.encode(),
             0, null, null, null, edits, path, query);
       }
       case "respond", "reject" -> {
