@@ -193,6 +193,18 @@ class SupervisedEngineTest {
   }
 
   @Test
+  void theSupervisedEngineExampleRuns() {
+    try (TestGateway gw = TestGateway.startFile(Path.of("examples/supervised-engine.yaml"),
+        Map.of("STABLE_URL", stable.url(), "CANARY_URL", canary.url()),
+        new dev.keystone.gateway.Gateway.Options(1, "test", java.time.Clock.systemUTC()))) {
+      Await.until("the engine decides", Duration.ofSeconds(30),
+          () -> gw.get("/canary/x", "X-Deploy-ID", "42").body().equals("canary /x"));
+      assertThat(gw.get("/api/x").statusCode()).as("api-key.lua in the engine: no key").isEqualTo(401);
+      assertThat(gw.get("/api/x", "X-API-Key", "k-7f3a9c").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
   void theSuperviseBlockIsCheckedAtLoad(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
     Files.createDirectories(dir.resolve("scripts"));
     Files.writeString(dir.resolve("scripts/broken.lua"), "function on_request(req)\n  return route_to(\n");
