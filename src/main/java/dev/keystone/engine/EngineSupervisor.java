@@ -185,7 +185,11 @@ public final class EngineSupervisor {
     failuresInRow++;
     restarts++;
     LOG.info("restarting the supervised engine in " + delay + " ms");
-    vertx.setTimer(delay, id -> launch());
+    // Starting a process forks and touches files: not on an event loop.
+    vertx.setTimer(delay, id -> vertx.executeBlocking(() -> {
+      launch();
+      return null;
+    }, false));
   }
 
   /** An engine that is alive but does not answer (hung, stopped) is killed; exit restarts it. */
