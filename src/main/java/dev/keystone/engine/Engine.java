@@ -29,6 +29,7 @@ public final class Engine {
   private final ScriptEnvironment environment;
   private final AtomicReference<ScriptLibrary> library = new AtomicReference<>();
   private final List<EngineServer> servers = new CopyOnWriteArrayList<>();
+  private volatile boolean warm;
 
   private Engine(Vertx vertx, Path dir, SocketAddress address, ScriptEnvironment environment, ScriptLibrary first) {
     this.vertx = vertx;
@@ -56,11 +57,45 @@ public final class Engine {
           engine.servers.add(s);
           return s;
         }, new DeploymentOptions().setInstances(eventLoops))
+        .compose(id -> engine.warmUp(first))
         .map(id -> {
           LOG.info("engine serving " + first.scripts().size() + " script(s) from " + dir + " on " + engine.boundAddress());
           return engine;
         })
         .onFailure(e -> vertx.close());
+  }
+
+  /**
+   * Calls the engine's own {@code /v1/decide} once per script (tenant "(warm-up)", a made-up
+   * request) before it reports healthy: a cold engine took about 0.5 s for its first decision
+   * (class loading), which a supervised engine, just restarted, would otherwise charge to real
+   * requests as missed deadlines. Scripts cannot do I/O; failures here are ignored.
+   */
+  private Future<Void> warmUp(ScriptLibrary lib) {
+    long started = System.nanoTime();
+    io.vertx.core.http.HttpClient client = vertx.createHttpClient();
+    io.vertx.core.http.RequestOptions options = new io.vertx.core.http.RequestOptions()
+        .setMethod(io.vertx.core.http.HttpMethod.POST).setURI("/v1/decide").setIdleTimeout(5_000)
+        .setServer(address.isDomainSocket() ? address : SocketAddress.inetSocketAddress(port(), address.host()));
+    Future<Void> chain = Future.succeededFuture();
+    for (String script : lib.scripts().keySet().stream().sorted().limit(100).toList()) {
+      io.vertx.core.buffer.Buffer body = io.vertx.core.buffer.Buffer.buffer("""
+          {"version": 1, "tenant": "(warm-up)", "script": "%s", "request": {"method": "GET", "path": "/",
+           "host": "warm-up.invalid", "client_ip": "127.0.0.1", "request_id": "warm-up", "headers": [["Accept", "*/*"]]},
+           "backends": [{"name": "warm-up", "url": "http://127.0.0.1:9", "healthy": true, "weight": 1, "labels": {}}]}"""
+          .formatted(script.replace("\\", "\\\\").replace("\"", "\\\"")));
+      chain = chain.compose(v -> client.request(options).compose(r -> r.send(body)).compose(r -> r.body())
+          .<Void>mapEmpty().otherwise((Void) null));
+    }
+    return chain.eventually(client::close).onComplete(v -> {
+      warm = true;
+      LOG.fine("engine warm-up: " + lib.scripts().size() + " script(s) in " + (System.nanoTime() - started) / 1_000_000 + " ms");
+    });
+  }
+
+  /** False until the warm-up calls are done: {@code /health} answers 503 meanwhile. */
+  boolean warm() {
+    return warm;
   }
 
   SocketAddress address() {

@@ -53,7 +53,9 @@ final class EngineServer extends VerticleBase {
 
   private void handle(HttpServerRequest req) {
     String path = req.path();
-    if (path.equals("/health") && req.method() == HttpMethod.GET) {
+    if (path.equals("/health") && req.method() == HttpMethod.GET && !engine.warm()) {
+      json(req, 503, new JsonObject().put("status", "starting")); // running each script once first
+    } else if (path.equals("/health") && req.method() == HttpMethod.GET) {
       ScriptLibrary lib = engine.library();
       json(req, 200, new JsonObject().put("status", "healthy").put("scripts", lib.scripts().size())
           .put("scripts_version", lib.version()).put("protocol", EngineProtocol.VERSION));

@@ -95,6 +95,23 @@ class EngineTest {
     }
   }
 
+  /** Before it reports healthy, the engine calls each script once through its own HTTP path. */
+  @Test
+  void eachScriptRunsOnceBeforeTheEngineIsReady(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("a.lua"), "function on_request(req) kv.incr('a') end");
+    Files.writeString(dir.resolve("b.lua"), "function on_request(req) kv.incr('b') end");
+    Engine engine = Await.result(Engine.start(dir, SocketAddress.inetSocketAddress(0, "127.0.0.1"), 1));
+    try {
+      assertThat(engine.warm()).isTrue();
+      KeyValueStore scratch = engine.environment().store("(warm-up)");
+      assertThat(scratch.get("a")).isEqualTo(1.0);
+      assertThat(scratch.get("b")).isEqualTo(1.0);
+      assertThat(engine.environment().store("a").size()).as("no real tenant's store is touched").isZero();
+    } finally {
+      Await.result(engine.close());
+    }
+  }
+
   @Test
   void theOriginalRouteEndpointWorks() throws Exception {
     Engine engine = Await.result(Engine.start(EXAMPLES, SocketAddress.inetSocketAddress(0, "127.0.0.1"), 1));
