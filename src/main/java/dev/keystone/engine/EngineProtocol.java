@@ -21,8 +21,8 @@ import java.util.Map;
 
 /**
  * The engine protocol's JSON, version 1 (docs/engine-protocol.md): a decide request becomes a
- * {@link ScriptRequest}, a {@link Decision} becomes the answer. Also the original engine's
- * {@code /route/{tenant}} shapes. Anything malformed is an {@link IllegalArgumentException}
+ * {@link ScriptRequest}, a {@link Decision} becomes the answer ({@link CompatProtocol} has the
+ * original engine's {@code /route/{tenant}} shapes). Anything malformed is an {@link IllegalArgumentException}
  * whose message names the field.
  */
 public final class EngineProtocol {
@@ -261,51 +261,7 @@ public final class EngineProtocol {
     }
   }
 
-  /** The original engine's request ({@code POST /route/{tenant}}). */
-  static ScriptRequest compatRequest(String tenant, JsonObject body, KeyValueStore kv) {
-    // The original format was loosely typed: null is absent, other values are taken as text.
-    List<Map.Entry<String, String>> headers = new ArrayList<>();
-    Object h = body.getValue("headers");
-    if (h instanceof JsonObject map) {
-      map.forEach(e -> headers.add(new AbstractMap.SimpleEntry<>(e.getKey(), String.valueOf(e.getValue()))));
-    }
-    String path = loose(body, "path", "/");
-    String text = loose(body, "body", null);
-    Object list = body.getValue("backends");
-    return new ScriptRequest(loose(body, "method", "GET"), path, path, null, loose(body, "host", null), null, tenant,
-        "-", headers, backends(list instanceof JsonArray a ? a : new JsonArray()), kv,
-        text == null ? null : text.getBytes(StandardCharsets.UTF_8));
-  }
 
-  private static String loose(JsonObject o, String key, String defaultValue) {
-    Object v = o.getValue(key);
-    return v == null ? defaultValue : v.toString();
-  }
-
-  /** The original engine's answer: {selected_backend, modified_headers, modified_path, reject, reject_reason}. */
-  static JsonObject compatAnswer(Decision d) {
-    JsonObject out = new JsonObject();
-    if (d.kind() == Decision.Kind.ROUTE) {
-      Backend pick = d.candidates().stream().filter(Backend::healthy).findFirst().orElse(d.candidates().get(0));
-      out.put("selected_backend", pick.name());
-    }
-    if (d.kind() == Decision.Kind.REJECT || d.kind() == Decision.Kind.RESPOND) {
-      out.put("reject", true).put("reject_reason", d.kind() == Decision.Kind.REJECT ? d.reason() : d.body());
-    }
-    if (!d.headerEdits().isEmpty()) {
-      JsonObject headers = new JsonObject();
-      d.headerEdits().forEach((k, v) -> {
-        if (v != null) {
-          headers.put(k, v); // the original format cannot remove a header
-        }
-      });
-      out.put("modified_headers", headers);
-    }
-    if (d.path() != null) {
-      out.put("modified_path", d.path());
-    }
-    return out;
-  }
 
   private static String required(JsonObject o, String key) {
     Object v = o.getValue(key);

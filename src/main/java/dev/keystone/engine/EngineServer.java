@@ -87,7 +87,7 @@ final class EngineServer extends VerticleBase {
       String tenant = path.substring("/route/".length());
       String script = req.getParam("script", tenant); // the original engine: a script per tenant
       withBody(req, body -> decide(tenant, script,
-          () -> EngineProtocol.compatRequest(tenant, body, engine.environment().store(tenant)), true));
+          () -> CompatProtocol.request(tenant, body, engine.environment().store(tenant)), true));
     } else {
       json(req, 404, new JsonObject().put("error", "no such endpoint: " + req.method() + " " + path));
     }
@@ -105,7 +105,7 @@ final class EngineServer extends VerticleBase {
       RequestScript rs = states.get(tenant + "\u0000" + scriptName, () -> new RequestScript(script, engine.environment()));
       var d = rs.decide(r);
       if (compat) {
-        return new Answer(200, EngineProtocol.compatAnswer(d));
+        return new Answer(200, CompatProtocol.answer(d));
       }
       JsonObject answer = EngineProtocol.answer(d);
       if (rs.hasOnResponse()) {
