@@ -45,13 +45,14 @@ class ScriptBodyTest {
   static TestBackend gold;
   static TestBackend basic;
   static Engine engine;
+  static Path scripts;
 
   @BeforeAll
   static void start() throws Exception {
     vertx = Vertx.vertx();
     gold = echo(new TestBackend(vertx, "gold"));
     basic = echo(new TestBackend(vertx, "basic"));
-    Path scripts = Files.createTempDirectory("keystone-body-scripts");
+    scripts = Files.createTempDirectory("keystone-body-scripts");
     Files.writeString(scripts.resolve("body.lua"), SCRIPT);
     engine = Await.result(Engine.start(scripts, SocketAddress.inetSocketAddress(0, "127.0.0.1"), 1));
   }
@@ -66,6 +67,8 @@ class ScriptBodyTest {
   static void stop() {
     Await.result(engine.close());
     vertx.close();
+    scripts.resolve("body.lua").toFile().delete();
+    scripts.toFile().delete();
   }
 
   static TestGateway gateway(String where) {

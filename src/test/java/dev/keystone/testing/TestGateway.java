@@ -25,6 +25,8 @@ public final class TestGateway implements AutoCloseable {
   private final Gateway gateway;
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
+  private Path tempDir;
+
   private TestGateway(Path file, Gateway gateway) {
     this.file = file;
     this.gateway = gateway;
@@ -54,7 +56,9 @@ public final class TestGateway implements AutoCloseable {
       ConfigLoader loader = new ConfigLoader();
       GatewayConfig config = loader.load(file);
       Gateway g = Await.result(Gateway.start(config, file, loader, options));
-      return new TestGateway(file, g);
+      TestGateway gw = new TestGateway(file, g);
+      gw.tempDir = dir; // made here: removed on close
+      return gw;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (Exception e) {
@@ -154,5 +158,12 @@ public final class TestGateway implements AutoCloseable {
   @Override
   public void close() {
     Await.result(gateway.close());
+    if (tempDir != null) {
+      try (java.util.stream.Stream<Path> files = Files.walk(tempDir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      } catch (IOException e) {
+        // a leftover temporary directory is not a test failure
+      }
+    }
   }
 }
