@@ -92,22 +92,14 @@ final class EngineCommand {
 
   /**
    * A supervised engine outside a sandbox would outlive a gateway killed with -9 (bubblewrap's
-   * --die-with-parent covers the sandboxed case): poll the parent and go with it.
+   * --die-with-parent covers the sandboxed case): go with the parent.
    */
   private static void exitWithParent(long pid) {
-    Thread t = new Thread(() -> {
-      while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-        try {
-          Thread.sleep(500);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
+    Runnable stop = () -> {
       LOG.info("the gateway (pid " + pid + ") is gone: stopping");
       Logging.flush();
       Runtime.getRuntime().halt(0);
-    }, "parent-watch");
-    t.setDaemon(true);
-    t.start();
+    };
+    ProcessHandle.of(pid).ifPresentOrElse(parent -> parent.onExit().thenRun(stop), stop);
   }
 }

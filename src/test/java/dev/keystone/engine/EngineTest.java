@@ -95,6 +95,21 @@ class EngineTest {
     }
   }
 
+  /** {@code --parent PID} (set by a supervising gateway): the engine goes when that process does. */
+  @Test
+  void anEngineWithAParentStopsWhenTheParentIsGone(@TempDir Path dir) throws Exception {
+    Process parent = new ProcessBuilder("sleep", "600").start();
+    try (GatewayProcess engine = GatewayProcess.start(dir, List.of(), "engine", "--scripts", EXAMPLES.toAbsolutePath().toString(),
+        "--listen", "127.0.0.1:0", "--parent", Long.toString(parent.pid()))) {
+      engine.awaitListening();
+      parent.destroyForcibly().waitFor();
+      assertThat(engine.waitForExit(java.time.Duration.ofSeconds(20))).isZero();
+      assertThat(engine.output()).contains("the gateway (pid " + parent.pid() + ") is gone: stopping");
+    } finally {
+      parent.destroyForcibly();
+    }
+  }
+
   /** Before it reports healthy, the engine calls each script once through its own HTTP path. */
   @Test
   void eachScriptRunsOnceBeforeTheEngineIsReady(@TempDir Path dir) throws Exception {
