@@ -115,7 +115,7 @@ public final class CompatEndpoints implements Interceptor {
         ServiceConfig s = c.services().get(i);
         Backend b = t.pool().backends().get(i);
         services.add(new JsonObject().put("Name", s.name()).put("URL", s.url()).put("Health", s.health())
-            .put("healthy", b.healthy()).put("weight", s.weight()).put("labels", new JsonObject(new java.util.HashMap<>(s.labels()))));
+            .put("healthy", b.health().healthy()).put("weight", s.weight()).put("labels", new JsonObject(new java.util.HashMap<>(s.labels()))));
       }
       JsonObject o = new JsonObject()
           .put("Name", c.name())

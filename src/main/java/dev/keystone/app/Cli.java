@@ -8,12 +8,14 @@ import java.nio.file.Path;
  * @param command    run, validate, version or help
  * @param configFile the config file, or null for the default
  * @param listen     listen address override, or null
+ * @param admin      admin listener address override, or null
  */
-record Cli(String command, Path configFile, String listen) {
+record Cli(String command, Path configFile, String listen, String admin) {
 
   static final String USAGE = """
-      usage: keystone [run] [--config FILE] [--listen ADDR]
+      usage: keystone [run] [--config FILE] [--listen ADDR] [--admin ADDR]
              keystone validate FILE
+             keystone status | reload | backends drain|undrain NAME   (keystone status --help)
              keystone script test SCRIPT --request 'GET /path' [-H 'Name: value'] [--backends FILE]
              keystone engine [--scripts DIR] [--listen ADDR]
              keystone --version
@@ -25,12 +27,16 @@ record Cli(String command, Path configFile, String listen) {
         engine     run the script engine as its own process (see docs/engine-protocol.md)
         --config   config file (also -config, as in the original)
         --listen   listen address such as :8080 or 127.0.0.1:8080 (also -addr)
+        --admin    admin API and dashboard address (default 127.0.0.1:9901; see docs/admin-api.md)
+        status, reload, backends
+                   ask a running gateway through its admin API (see docs/admin-api.md)
       """;
 
   static Cli parse(String[] args) {
     String command = "run";
     Path config = null;
     String listen = null;
+    String admin = null;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -45,11 +51,14 @@ record Cli(String command, Path configFile, String listen) {
         case "--help", "-help", "-h", "help" -> command = "help";
         case "--config", "-config", "-c" -> config = Path.of(value(args, ++i, a));
         case "--listen", "-listen", "--addr", "-addr" -> listen = value(args, ++i, a);
+        case "--admin" -> admin = value(args, ++i, a);
         default -> {
           if (a.startsWith("--config=") || a.startsWith("-config=")) {
             config = Path.of(a.substring(a.indexOf('=') + 1));
           } else if (a.startsWith("--listen=") || a.startsWith("-addr=")) {
             listen = a.substring(a.indexOf('=') + 1);
+          } else if (a.startsWith("--admin=")) {
+            admin = a.substring(a.indexOf('=') + 1);
           } else {
             throw new IllegalArgumentException("unknown argument '" + a + "'");
           }
@@ -59,7 +68,7 @@ record Cli(String command, Path configFile, String listen) {
     if (command.equals("validate") && config == null) {
       throw new IllegalArgumentException("validate needs a FILE");
     }
-    return new Cli(command, config, listen);
+    return new Cli(command, config, listen, admin);
   }
 
   private static String value(String[] args, int i, String flag) {

@@ -34,6 +34,9 @@ public final class Main {
     if (args.length > 0 && args[0].equals("script")) {
       System.exit(ScriptCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
     }
+    if (args.length > 0 && AdminCommand.COMMANDS.containsKey(args[0])) {
+      System.exit(new AdminCommand(System.out, System.err, System::getenv).run(args));
+    }
     Cli cli;
     try {
       cli = Cli.parse(args);
@@ -91,6 +94,9 @@ public final class Main {
     }
     if (cli.listen() != null) {
       config = config.withListen(ListenAddress.parse(cli.listen()));
+    }
+    if (cli.admin() != null) {
+      config = config.withAdminListen(ListenAddress.parse(cli.admin()));
     }
     Gateway gateway;
     try {

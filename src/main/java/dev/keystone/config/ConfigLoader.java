@@ -80,6 +80,7 @@ public final class ConfigLoader {
       problems.add(root.line(), "tenants", "missing: the config needs a 'tenants:' list");
     }
     ScriptLimits scriptLimits = bindScriptLimits(root.section("script_limits"));
+    AdminConfig admin = AdminConfig.bind(root.section("admin"));
     // A supervised built-in engine reads a directory the gateway can see: compile its scripts
     // here too, so a missing script or a syntax error rejects the config like an embedded one.
     SupervisedEngine sup = lua.supervise();
@@ -90,7 +91,7 @@ public final class ConfigLoader {
       tenants.add(bindTenant(t, problems, scripts, lua.enabled(), engineScripts));
     }
     root.finish();
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants, admin);
   }
 
   private static ScriptLimits bindScriptLimits(Section s) {

@@ -30,6 +30,12 @@ final class ConfigValidator {
     if (!admin.isEmpty() && !admin.startsWith("/")) {
       problems.add("admin_base_path", "must start with '/', got '" + admin + "'");
     }
+    AdminConfig a = config.admin();
+    if (a.enabled() && a.listen().port() != 0 && a.listen().port() == config.listen().port()
+        && (a.listen().host().equals(config.listen().host()) || a.listen().host().equals("0.0.0.0")
+            || config.listen().host().equals("0.0.0.0"))) {
+      problems.add("admin.listen", "the admin listener needs a port of its own, not the proxy's (" + config.listen() + ")");
+    }
     if (config.luaEngine().enabled() && config.luaEngine().supervise() == null) {
       if (config.luaEngine().urls().isEmpty()) {
         checkUrl("lua_engine.url", null);

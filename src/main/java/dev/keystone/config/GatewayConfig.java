@@ -16,6 +16,7 @@ import java.util.List;
  * @param luaEngine     the original v1.3 {@code lua_engine} block (kept for compatibility)
  * @param scriptLimits  per-call limits of routing scripts ({@code script_limits})
  * @param tenants       tenants in file order
+ * @param admin         the administration listener ({@code admin})
  */
 public record GatewayConfig(
     String source,
@@ -25,7 +26,8 @@ public record GatewayConfig(
     Limits limits,
     LuaEngineConfig luaEngine,
     ScriptLimits scriptLimits,
-    List<TenantConfig> tenants) {
+    List<TenantConfig> tenants,
+    AdminConfig admin) {
 
   public GatewayConfig {
     tenants = List.copyOf(tenants);
@@ -33,11 +35,22 @@ public record GatewayConfig(
 
   /** The same configuration listening elsewhere (the command line overrides the file). */
   public GatewayConfig withListen(ListenAddress other) {
-    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants);
+    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin);
+  }
+
+  /** The same configuration with another {@code admin} block. */
+  public GatewayConfig withAdmin(AdminConfig other) {
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, other);
+  }
+
+  /** The same configuration with its admin listener elsewhere (the command line's {@code --admin}). */
+  public GatewayConfig withAdminListen(ListenAddress other) {
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants,
+        admin.withListen(other));
   }
 
   /** The same configuration with another {@code lua_engine} block (a supervised engine's address). */
   public GatewayConfig withLuaEngine(LuaEngineConfig other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants, admin);
   }
 }

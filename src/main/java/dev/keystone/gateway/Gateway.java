@@ -1,12 +1,15 @@
 package dev.keystone.gateway;
 
+import dev.keystone.admin.AdminServer;
 import dev.keystone.admin.CompatEndpoints;
+import dev.keystone.config.AdminConfig;
 import dev.keystone.config.ConfigException;
 import dev.keystone.config.ConfigLoader;
 import dev.keystone.config.GatewayConfig;
 import dev.keystone.config.ListenAddress;
 import dev.keystone.config.SupervisedEngine;
 import dev.keystone.engine.EngineSupervisor;
+import dev.keystone.metrics.Metrics;
 import dev.keystone.proxy.ProxyServer;
 import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.upstream.HealthChecker;
@@ -22,7 +25,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
@@ -45,6 +52,12 @@ public final class Gateway {
   private final AtomicReference<Snapshot> current = new AtomicReference<>();
   private final List<ProxyServer> servers = new CopyOnWriteArrayList<>();
   private final long startNanos = System.nanoTime();
+  private final Metrics metrics = new Metrics();
+  private final Events events = new Events();
+  private final String version;
+  private final java.time.Instant startedAt;
+  private volatile boolean stopping;
+  private volatile AdminServer admin;
   private final ConfigWatcher watcher;
   /** Shared by the scripts of all event loops; kept across reloads (key/value stores). */
   private final ScriptEnvironment scripts;
@@ -57,10 +70,13 @@ public final class Gateway {
     this.loader = loader;
     this.clock = options.clock();
     this.scripts = options.scripts();
+    this.version = options.version();
+    this.startedAt = clock.instant();
     this.checker = new HealthChecker(vertx, clock);
     this.listen = config.listen();
     apply(superviseEngine(config), 1);
-    this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, this::reloadFromFile);
+    events.add(new Events.Reload(clock.instant(), true, 1, "startup", List.of()));
+    this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, () -> reloadFromFile("file"));
   }
 
   /** Options for {@link #start}. */
@@ -90,9 +106,9 @@ public final class Gateway {
       vertx.close();
       return Future.failedFuture(e);
     }
-    CompatEndpoints compat = new CompatEndpoints(options.version(), g.startNanos, g::reloadFromFile);
+    CompatEndpoints compat = new CompatEndpoints(options.version(), g.startNanos, () -> g.reloadFromFile("compat"));
     return vertx.deployVerticle(() -> {
-          ProxyServer s = new ProxyServer(g.current::get, config, List.of(compat), options.clock(), g.scripts);
+          ProxyServer s = new ProxyServer(g.current::get, config, List.of(compat), options.clock(), g.scripts, g.metrics);
           g.servers.add(s);
           return s;
         }, new DeploymentOptions().setInstances(options.eventLoops()))
@@ -101,7 +117,30 @@ public final class Gateway {
               LOG.warning(e.getMessage() + ": serving anyway; scripted tenants follow on_script_error until it does");
               return null;
             }).map(v -> g))
+        .compose(v -> g.startAdmin(config.admin()))
         .onFailure(e -> g.close());
+  }
+
+  /**
+   * Starts the admin listener. A port that cannot be bound stops the start only when the config
+   * chose it: the default port being taken (a second gateway on the machine) costs the admin
+   * API, not the traffic.
+   */
+  private Future<Gateway> startAdmin(AdminConfig config) {
+    if (!config.enabled()) {
+      return Future.succeededFuture(this);
+    }
+    return AdminServer.start(this, config).map(a -> {
+      admin = a;
+      return this;
+    }).recover(e -> {
+      if (config.explicit()) {
+        return Future.failedFuture(new IOException("admin listener on " + config.listen() + ": " + e.getMessage(), e));
+      }
+      LOG.warning("no admin API: cannot listen on " + config.listen() + " (" + e.getMessage()
+          + "); set admin.listen to another address, or admin.enabled: false");
+      return Future.succeededFuture(this);
+    });
   }
 
   /** How long a start waits for a supervised engine's first answer (a cold JVM takes about a second). */
@@ -133,6 +172,41 @@ public final class Gateway {
     return engine == null ? config : config.withLuaEngine(config.luaEngine().withUrls(List.of(engine.url())));
   }
 
+  /** The admin listener, or null when it is disabled or could not start. */
+  public AdminServer admin() {
+    return admin;
+  }
+
+  public Metrics metrics() {
+    return metrics;
+  }
+
+  public Events events() {
+    return events;
+  }
+
+  public String version() {
+    return version;
+  }
+
+  public java.time.Instant startedAt() {
+    return startedAt;
+  }
+
+  public Clock clock() {
+    return clock;
+  }
+
+  /** True once a graceful stop began: readiness probes fail so no new traffic is sent here. */
+  public boolean stopping() {
+    return stopping;
+  }
+
+  /** Drains ({@code on}) or undrains the backends called {@code backend}, in {@code tenant} or in all (null). */
+  public DrainResult drain(String backend, String tenant, boolean on) {
+    return new DrainResult(backend, on, Drains.apply(current.get(), backend, tenant, on, clock.instant(), events));
+  }
+
   public Snapshot snapshot() {
     return current.get();
   }
@@ -155,7 +229,22 @@ public final class Gateway {
   }
 
   /** Validates and applies a new config; returns its errors (empty when applied). */
-  public synchronized ReloadResult reload(GatewayConfig next) {
+  public ReloadResult reload(GatewayConfig next) {
+    return reload(next, "api");
+  }
+
+  private synchronized ReloadResult reload(GatewayConfig next, String trigger) {
+    ReloadResult r = reloadUnrecorded(next);
+    record(r, trigger);
+    return r;
+  }
+
+  private void record(ReloadResult r, String trigger) {
+    metrics.reloaded(r.applied());
+    events.add(new Events.Reload(clock.instant(), r.applied(), r.version(), trigger, r.errors()));
+  }
+
+  private ReloadResult reloadUnrecorded(GatewayConfig next) {
     GatewayConfig running = current.get().config();
     if (next.limits().maxHeaderSize() != running.limits().maxHeaderSize()
         || next.limits().maxUriLength() != running.limits().maxUriLength()
@@ -176,8 +265,23 @@ public final class Gateway {
     return new ReloadResult(true, version, List.of());
   }
 
-  /** Re-reads the config file (on change, SIGHUP or request). An invalid file changes nothing. */
-  public synchronized ReloadResult reloadFromFile() {
+  /** Re-reads the config file on request. An invalid file changes nothing. */
+  public ReloadResult reloadFromFile() {
+    return reloadFromFile("api");
+  }
+
+  /**
+   * Re-reads the config file (on change, SIGHUP or request). An invalid file changes nothing.
+   *
+   * @param trigger what asked, for the event log: file, signal, api or compat
+   */
+  public synchronized ReloadResult reloadFromFile(String trigger) {
+    ReloadResult r = readAndReload();
+    record(r, trigger);
+    return r;
+  }
+
+  private ReloadResult readAndReload() {
     if (configFile == null) {
       return new ReloadResult(false, current.get().version(),
           List.of("running on the embedded default config: there is no file to reload"));
@@ -187,7 +291,15 @@ public final class Gateway {
       if (watcher != null) {
         watcher.seen(content);
       }
-      return reload(loader.parse(new String(content, StandardCharsets.UTF_8), configFile.toString()).withListen(listen));
+      GatewayConfig next = loader.parse(new String(content, StandardCharsets.UTF_8), configFile.toString()).withListen(listen);
+      AdminConfig runningAdmin = current.get().config().admin();
+      if (!next.admin().listen().equals(runningAdmin.listen()) || next.admin().enabled() != runningAdmin.enabled()) {
+        LOG.warning("admin.listen and admin.enabled apply after a restart (a new admin.token applies now)");
+      }
+      // The listener stays where it is, including a command-line --admin address.
+      next = next.withAdmin(new AdminConfig(runningAdmin.enabled(), runningAdmin.listen(), runningAdmin.explicit(),
+          next.admin().token()));
+      return reloadUnrecorded(next);
     } catch (IOException e) {
       LOG.warning("reload failed, still serving config version " + current.get().version() + ": cannot read " + configFile + ": " + e);
       return new ReloadResult(false, current.get().version(), List.of(configFile + ": cannot read file: " + e));
@@ -203,6 +315,11 @@ public final class Gateway {
     current.set(s);
     checker.sync(s.healthTargets());
     registry.retainOnly(s.stateKeys());
+    Map<String, Set<String>> names = new HashMap<>();
+    for (Tenant t : s.tenants()) {
+      names.put(t.name(), t.pool().backends().stream().map(b -> b.name()).collect(Collectors.toSet()));
+    }
+    metrics.retain(names);
   }
 
   /**
@@ -210,24 +327,38 @@ public final class Gateway {
    * timeout to finish, then everything closes.
    */
   public Future<Void> shutdown() {
+    stopping = true; // readiness fails from now on
     long timeout = current.get().config().timeouts().shutdown().toMillis();
     if (watcher != null) {
       watcher.close();
     }
     checker.close();
     stopEngine();
+    // The admin listener stays until the proxy is done, so readiness can say "shutting down".
     return Future.all(servers.stream().map(s -> s.shutdown(timeout)).toList())
-        .transform(ar -> vertx.close());
+        .transform(ar -> {
+          closeAdmin();
+          return vertx.close();
+        });
   }
 
   /** Immediate stop (tests). */
   public Future<Void> close() {
+    closeAdmin();
     if (watcher != null) {
       watcher.close();
     }
     checker.close();
     stopEngine();
     return vertx.close();
+  }
+
+  private void closeAdmin() {
+    AdminServer a = admin;
+    admin = null;
+    if (a != null) {
+      a.close();
+    }
   }
 
   private void stopEngine() {

@@ -3,33 +3,21 @@ package dev.keystone.proxy;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One log line per request, written when the response ends (or the connection drops):
- * tenant, method, path, status, bytes, duration, backend and request id, as key=value pairs
- * that both people and log tools can read.
+ * One log line per request, written when it ends ({@link Completion} calls it): tenant, method,
+ * path, status, bytes, duration, backend and request id, as key=value pairs that both people and
+ * log tools can read.
  */
-final class AccessLog implements Interceptor {
+final class AccessLog {
 
   static final Logger LOG = Logger.getLogger("keystone.access");
 
-  @Override
-  public void handle(Exchange ex) {
-    if (LOG.isLoggable(Level.INFO)) {
-      HttpServerResponse response = ex.request().response();
-      response.endHandler(v -> log(ex, false));
-      ex.onClientClose(() -> log(ex, true));
-    }
-    ex.next();
+  private AccessLog() {
   }
 
   static void log(Exchange ex, boolean aborted) {
-    if (ex.logged) {
-      return;
-    }
-    ex.logged = true;
     HttpServerRequest req = ex.request();
     HttpServerResponse resp = req.response();
     double ms = (System.nanoTime() - ex.startNanos()) / 1_000_000.0;

@@ -48,8 +48,18 @@ public final class Exchange {
   boolean fallback;
   String errorDetail;
 
+  /** Where {@link Completion} reports the end; null before it ran (or in chains without it). */
+  dev.keystone.metrics.Metrics metrics;
+  /** When the request to the current backend was started (nanos), for {@link #upstreamNanos}. */
+  long upstreamStart;
+  /** Time from sending to the backend to its response head, or -1 when no backend answered. */
+  long upstreamNanos = -1;
+  /** Attempts on another backend after a first one failed. */
+  int retries;
+  dev.keystone.metrics.Metrics.ScriptOutcome scriptOutcome = dev.keystone.metrics.Metrics.ScriptOutcome.NONE;
+
   private List<Runnable> closeListeners;
-  boolean logged;
+  boolean completed;
 
   Exchange(HttpServerRequest request, Snapshot snapshot, List<Interceptor> chain) {
     this.request = request;

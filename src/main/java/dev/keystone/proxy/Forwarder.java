@@ -58,6 +58,9 @@ final class Forwarder implements Interceptor {
       return;
     }
     Backend backend = pick.backend();
+    if (retried) {
+      ex.retries++;
+    }
     ex.backend = backend;
     ex.fallback = pick.fallback();
     HttpServerRequest req = ex.request();
@@ -69,6 +72,7 @@ final class Forwarder implements Interceptor {
         .setSsl(backend.ssl())
         .setURI(backend.target(ex.forwardPath(), ex.forwardQuery != null ? ex.forwardQuery : req.query()))
         .setConnectTimeout(timeouts.connect().toMillis());
+    ex.upstreamStart = System.nanoTime();
     client.request(options).onComplete(ar -> {
       if (req.response().closed()) {
         if (ar.succeeded()) {
@@ -176,6 +180,9 @@ final class Forwarder implements Interceptor {
 
     upstream.response().onComplete(ar -> {
       responded[0] = true;
+      if (ar.succeeded()) {
+        ex.upstreamNanos = System.nanoTime() - ex.upstreamStart;
+      }
       if (ar.failed()) {
         upstreamDone[0] = true;
         Throwable cause = ar.cause();

@@ -4,6 +4,7 @@ import dev.keystone.config.GatewayConfig;
 import dev.keystone.config.Limits;
 import dev.keystone.config.Timeouts;
 import dev.keystone.gateway.Snapshot;
+import dev.keystone.metrics.Metrics;
 import dev.keystone.engine.EngineClient;
 import dev.keystone.script.ScriptEnvironment;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -38,6 +39,7 @@ public final class ProxyServer extends VerticleBase {
   private final List<Interceptor> extra;
   private final Clock clock;
   private final ScriptEnvironment scripts;
+  private final Metrics metrics;
   private HttpServer server;
   private HttpClient client;
   private EngineClient engines;
@@ -57,14 +59,16 @@ public final class ProxyServer extends VerticleBase {
    * @param startConfig listen address, limits and timeouts (these need a restart to change)
    * @param extra       interceptors placed after validation and before routing (admin endpoints)
    * @param scripts     what routing scripts share across event loops (key/value stores, clock)
+   * @param metrics     where finished requests are counted (shared by all event loops)
    */
   public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock,
-                     ScriptEnvironment scripts) {
+                     ScriptEnvironment scripts, Metrics metrics) {
     this.snapshots = snapshots;
     this.startConfig = startConfig;
     this.extra = extra;
     this.clock = clock;
     this.scripts = scripts;
+    this.metrics = metrics;
   }
 
   @Override
@@ -86,7 +90,7 @@ public final class ProxyServer extends VerticleBase {
         new PoolOptions().setHttp1MaxSize(512).setMaxWaitQueueSize(-1));
     List<Interceptor> c = new ArrayList<>();
     c.add(new RequestIds());
-    c.add(new AccessLog());
+    c.add(new Completion(metrics));
     c.add(new RequestGuard());
     c.addAll(extra);
     c.add(new TenantRouting());
@@ -94,7 +98,7 @@ public final class ProxyServer extends VerticleBase {
     c.add(new ScriptInterceptor(scripts, engines));
     c.add(new Forwarder(client, clock));
     chain = List.copyOf(c);
-    rejectChain = List.of(new RequestIds(), new AccessLog(), ProxyServer::rejectUndecodable);
+    rejectChain = List.of(new RequestIds(), new Completion(metrics), ProxyServer::rejectUndecodable);
 
     serverOptions = new HttpServerOptions()
         .setHost(startConfig.listen().host())

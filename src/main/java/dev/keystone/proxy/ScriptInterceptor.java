@@ -6,6 +6,7 @@ import dev.keystone.engine.EngineClient;
 import dev.keystone.engine.EngineProtocol;
 import dev.keystone.gateway.Snapshot;
 import dev.keystone.gateway.Tenant;
+import dev.keystone.metrics.Metrics;
 import dev.keystone.script.Decision;
 import dev.keystone.script.LuaScript;
 import dev.keystone.script.RequestScript;
@@ -70,6 +71,7 @@ final class ScriptInterceptor implements Interceptor {
     try {
       RequestScript rs = stateFor(tenant.config(), ex.snapshot());
       ScriptRequest request = request(ex);
+      ex.scriptOutcome = Metrics.ScriptOutcome.OK;
       d = rs.decide(request);
       if (rs.hasOnResponse()) {
         ex.responseHook = (backend, status, headers) -> {
@@ -99,6 +101,7 @@ final class ScriptInterceptor implements Interceptor {
   private void remote(Exchange ex, LuaEngineConfig engine) {
     ex.request().pause();
     ScriptRequest request = request(ex);
+    ex.scriptOutcome = Metrics.ScriptOutcome.OK;
     engines.decide(engine.urls(), engine.timeout(), ex.tenant().config().luaScript(), request).onComplete(ar -> {
       if (ex.request().response().closed()) {
         return; // the client left while the engine was deciding
@@ -127,6 +130,7 @@ final class ScriptInterceptor implements Interceptor {
   /** Logs a script failure with the script's location; returns whether the tenant fails open. */
   static boolean failedOpen(Exchange ex, String message, boolean limit) {
     Tenant tenant = ex.tenant();
+    ex.scriptOutcome = limit ? Metrics.ScriptOutcome.LIMIT : Metrics.ScriptOutcome.ERROR;
     boolean open = tenant.config().scriptFailOpen();
     LOG.warning("script " + tenant.config().luaScript() + " failed" + (limit ? " (limit)" : "")
         + ", tenant=" + tenant.name() + " request_id=" + ex.requestId() + (open ? ", going on without it" : "")

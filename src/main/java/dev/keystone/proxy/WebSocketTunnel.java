@@ -50,10 +50,11 @@ final class WebSocketTunnel {
       req.resume();
       req.toNetSocket().onComplete(sock -> {
         if (sock.failed()) {
+          Completion.done(ex, true);
           backendSocket.close();
           return;
         }
-        AccessLog.log(ex, false); // the exchange is now a tunnel: log the upgrade itself
+        Completion.done(ex, false); // the exchange is now a tunnel: count and log the upgrade itself
         NetSocket clientSocket = sock.result();
         clientSocket.pipeTo(backendSocket);
         backendSocket.pipeTo(clientSocket);

@@ -82,8 +82,12 @@ public final class Backend {
     return health;
   }
 
+  /**
+   * Whether new requests may go here: its last health check passed and no operator drained it.
+   * This is what selection and scripts see.
+   */
   public boolean healthy() {
-    return health.healthy();
+    return health.healthy() && !health.drained();
   }
 
   /**

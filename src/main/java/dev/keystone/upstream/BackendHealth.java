@@ -1,5 +1,7 @@
 package dev.keystone.upstream;
 
+import java.util.concurrent.atomic.LongAdder;
+
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,12 +22,52 @@ public final class BackendHealth {
   private static final int HISTORY = 20;
 
   private volatile boolean healthy;
+  private volatile boolean drained;
+  private volatile Instant drainedAt;
+  private final LongAdder checksPassed = new LongAdder();
+  private final LongAdder checksFailed = new LongAdder();
   private volatile String lastReason = "not checked yet";
   private volatile Instant lastCheck;
   private final Deque<Transition> history = new ArrayDeque<>();
 
   public boolean healthy() {
     return healthy;
+  }
+
+  /**
+   * Drained by an operator: no new requests go to this backend, whatever its health, until it
+   * is undrained. Kept here (keyed by URL) so it survives reloads.
+   */
+  public boolean drained() {
+    return drained;
+  }
+
+  /** When it was last drained, or null. */
+  public Instant drainedAt() {
+    return drainedAt;
+  }
+
+  /** Drains or undrains; returns true if that changed the state. */
+  public synchronized boolean drain(boolean on, Instant now) {
+    if (drained == on) {
+      return false;
+    }
+    drained = on;
+    drainedAt = on ? now : null;
+    return true;
+  }
+
+  /** Counts one active health check (metrics). */
+  public void countCheck(boolean passed) {
+    (passed ? checksPassed : checksFailed).increment();
+  }
+
+  public long checksPassed() {
+    return checksPassed.sum();
+  }
+
+  public long checksFailed() {
+    return checksFailed.sum();
   }
 
   public String lastReason() {

@@ -97,6 +97,7 @@ public final class HealthChecker implements AutoCloseable {
           String reason = ar.succeeded()
               ? "GET " + b.healthUri() + " returned " + ar.result()
               : "GET " + b.healthUri() + " failed: " + describe(ar.cause());
+          b.health().countCheck(up);
           if (b.health().record(up, reason, clock.instant())) {
             LOG.info(() -> "backend " + b + " is now " + (up ? "healthy" : "unhealthy") + ": " + reason);
           }

@@ -22,9 +22,9 @@ public final class Pool {
   }
 
   /**
-   * Picks a backend. When none is healthy the first one is used anyway (the original fallback:
-   * health checks can be wrong, a request that might succeed beats a certain error). Returns
-   * null only when there is nothing left to try.
+   * Picks a backend. When none is healthy the first one that is not drained is used anyway (the
+   * original fallback: health checks can be wrong, a request that might succeed beats a certain
+   * error). Returns null when there is nothing left to try.
    */
   public Pick pick(Backend exclude) {
     if (backends.isEmpty()) {
@@ -34,8 +34,13 @@ public final class Pool {
     if (b != null) {
       return new Pick(b, false);
     }
-    Backend first = backends.get(0);
-    return first == exclude ? null : new Pick(first, true);
+    for (Backend b2 : backends) {
+      if (!b2.health().drained()) {
+        // The original fallback, but never onto a backend an operator took out.
+        return b2 == exclude ? null : new Pick(b2, true);
+      }
+    }
+    return null;
   }
 
   /**

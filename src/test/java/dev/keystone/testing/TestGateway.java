@@ -51,8 +51,7 @@ public final class TestGateway implements AutoCloseable {
         Files.writeString(dir.resolve("scripts").resolve(s.getKey() + ".lua"), s.getValue());
       }
       Path file = dir.resolve("config.yaml");
-      String text = yaml.contains("listen:") ? yaml : "listen: 127.0.0.1:0\n" + yaml;
-      Files.writeString(file, text);
+      Files.writeString(file, withTestListeners(yaml));
       ConfigLoader loader = new ConfigLoader();
       GatewayConfig config = loader.load(file);
       Gateway g = Await.result(Gateway.start(config, file, loader, options));
@@ -67,13 +66,25 @@ public final class TestGateway implements AutoCloseable {
   }
 
   /**
+   * Ephemeral loopback ports for the proxy and the admin listener unless the YAML picks them (a
+   * default admin port would collide between tests).
+   */
+  static String withTestListeners(String yaml) {
+    String text = java.util.regex.Pattern.compile("(?m)^listen:").matcher(yaml).find() ? yaml : "listen: 127.0.0.1:0\n" + yaml;
+    // Appended, so that line numbers in error messages stay as the test wrote them (+1 for listen).
+    return java.util.regex.Pattern.compile("(?m)^admin:").matcher(yaml).find() ? text
+        : text + (text.endsWith("\n") ? "" : "\n") + "admin:\n  listen: 127.0.0.1:0\n  token: " + ADMIN_TOKEN + "\n";
+  }
+
+  /**
    * Starts on an existing config file (an example), read with {@code env} for its ${VARS} and
    * listening on an ephemeral loopback port whatever the file says.
    */
   public static TestGateway startFile(Path file, java.util.Map<String, String> env, Gateway.Options options) {
     try {
       ConfigLoader loader = new ConfigLoader(env::get);
-      GatewayConfig config = loader.load(file).withListen(dev.keystone.config.ListenAddress.parse("127.0.0.1:0"));
+      GatewayConfig config = loader.load(file).withListen(dev.keystone.config.ListenAddress.parse("127.0.0.1:0"))
+          .withAdminListen(dev.keystone.config.ListenAddress.parse("127.0.0.1:0"));
       return new TestGateway(file, Await.result(Gateway.start(config, file, loader, options)));
     } catch (Exception e) {
       throw new AssertionError("gateway did not start on " + file + ": " + e, e);
@@ -108,11 +119,24 @@ public final class TestGateway implements AutoCloseable {
   /** Rewrites the config file (a reload happens through the watcher or {@link Gateway#reloadFromFile}). */
   public void rewrite(String yaml) {
     try {
-      String text = yaml.contains("listen:") ? yaml : "listen: 127.0.0.1:0\n" + yaml;
-      Files.writeString(file, text);
+      Files.writeString(file, withTestListeners(yaml));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The admin token of gateways whose YAML has no admin block. */
+  public static final String ADMIN_TOKEN = "test-admin-token-0123456789";
+
+  /** The admin listener's base URL. */
+  public String adminBase() {
+    return "http://127.0.0.1:" + gateway.admin().port();
+  }
+
+  /** Calls the admin API with {@link #ADMIN_TOKEN}. */
+  public HttpResponse<String> admin(String method, String path) {
+    return send(HttpRequest.newBuilder(URI.create(adminBase() + path)).method(method, HttpRequest.BodyPublishers.noBody()),
+        "Authorization", "Bearer " + ADMIN_TOKEN);
   }
 
   public HttpResponse<String> get(String path, String... headers) {

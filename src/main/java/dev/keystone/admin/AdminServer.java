@@ -1,0 +1,174 @@
+package dev.keystone.admin;
+
+import dev.keystone.config.AdminConfig;
+import dev.keystone.gateway.DrainResult;
+import dev.keystone.gateway.Gateway;
+import dev.keystone.gateway.ReloadResult;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+import java.nio.file.Path;
+import java.util.logging.Logger;
+
+/**
+ * The admin listener: a separate HTTP server (never the proxy's port) with the JSON API, the
+ * Prometheus metrics and the dashboard. Everything under {@code /api/} and {@code /metrics} needs
+ * the bearer token; the probes and the dashboard's static files do not (the page holds no data).
+ * The routes are listed in {@link #routes}; docs/admin-api.md describes them.
+ */
+public final class AdminServer {
+
+  private static final Logger LOG = Logger.getLogger("keystone.admin");
+
+  private final Gateway gateway;
+  private final AdminToken token;
+  private final Dashboard dashboard = new Dashboard();
+  private HttpServer server;
+  private Path tokenFile;
+
+  private AdminServer(Gateway gateway, AdminToken token) {
+    this.gateway = gateway;
+    this.token = token;
+  }
+
+  /** Starts the admin listener of {@code gateway} at {@code config.listen()}. */
+  public static Future<AdminServer> start(Gateway gateway, AdminConfig config) {
+    AdminToken token = new AdminToken(() -> gateway.snapshot().config().admin().token(), System::getenv);
+    AdminServer a = new AdminServer(gateway, token);
+    Router router = a.routes(Router.router(gateway.vertx()));
+    a.server = gateway.vertx().createHttpServer(new HttpServerOptions()
+            .setHost(config.listen().host())
+            .setPort(config.listen().port())
+            .setIdleTimeout(60))
+        .requestHandler(router);
+    return a.server.listen().map(s -> {
+      a.tokenFile = token.publish(s.actualPort());
+      LOG.info("admin API and dashboard on http://" + hostForUrl(config.listen().host()) + ":" + s.actualPort() + "/"
+          + (a.tokenFile != null ? " (token in " + a.tokenFile + ")" : ""));
+      return a;
+    });
+  }
+
+  private Router routes(Router r) {
+    r.route().handler(AdminServer::securityHeaders);
+    r.get("/livez").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "ok")));
+    r.get("/readyz").handler(this::ready);
+    r.get("/").handler(ctx -> ctx.redirect("/dashboard/"));
+    r.get("/dashboard").handler(ctx -> { // the router also matches "/dashboard/" here
+      if (ctx.request().path().equals("/dashboard")) {
+        ctx.redirect("/dashboard/");
+      } else {
+        ctx.next();
+      }
+    });
+    r.get("/dashboard/*").handler(dashboard::serve);
+
+    r.route("/api/*").handler(this::authenticate);
+    r.route("/metrics").handler(this::authenticate);
+    r.get("/metrics").handler(ctx -> ctx.response()
+        .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        .end(PrometheusText.render(gateway)));
+    r.get("/api/v1/status").handler(ctx -> json(ctx, 200, AdminViews.status(gateway)));
+    r.get("/api/v1/tenants").handler(ctx -> json(ctx, 200, AdminViews.tenants(gateway)));
+    r.get("/api/v1/events").handler(ctx -> json(ctx, 200, AdminViews.events(gateway)));
+    r.get("/api/v1/config").handler(ctx -> json(ctx, 200, ConfigView.of(gateway.snapshot().config())));
+    r.post("/api/v1/reload").handler(this::reload);
+    r.post("/api/v1/backends/:name/drain").handler(ctx -> drain(ctx, true));
+    r.post("/api/v1/backends/:name/undrain").handler(ctx -> drain(ctx, false));
+    r.route("/api/*").handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().method() + " " + ctx.request().path()));
+    r.route().last().handler(ctx -> error(ctx, 404, "not found"));
+    r.errorHandler(405, ctx -> error(ctx, 405, "method not allowed"));
+    r.errorHandler(500, ctx -> error(ctx, 500, "internal error: " + ctx.failure()));
+    return r;
+  }
+
+  private static void securityHeaders(RoutingContext ctx) {
+    ctx.response().headers()
+        .set("Cache-Control", "no-store")
+        .set("X-Content-Type-Options", "nosniff")
+        .set("X-Frame-Options", "DENY")
+        .set("Referrer-Policy", "no-referrer")
+        .set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    ctx.next();
+  }
+
+  private void authenticate(RoutingContext ctx) {
+    if (token.accepts(ctx.request().getHeader("Authorization"))) {
+      ctx.next();
+      return;
+    }
+    gateway.metrics().authFailed();
+    ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"keystone-admin\"");
+    error(ctx, 401, ctx.request().getHeader("Authorization") == null
+        ? "missing Authorization: Bearer <admin token>" : "the admin token was refused");
+  }
+
+  private void ready(RoutingContext ctx) {
+    if (gateway.stopping()) {
+      json(ctx, 503, new JsonObject().put("status", "shutting down"));
+    } else {
+      json(ctx, 200, new JsonObject().put("status", "ready").put("config_version", gateway.snapshot().version()));
+    }
+  }
+
+  private void reload(RoutingContext ctx) {
+    // Reading and validating a file is blocking work: keep it off the event loop.
+    gateway.vertx().executeBlocking(() -> gateway.reloadFromFile("api"), false).onComplete(ar -> {
+      if (ar.failed()) {
+        error(ctx, 500, "reload failed: " + ar.cause());
+        return;
+      }
+      ReloadResult r = ar.result();
+      json(ctx, r.applied() ? 200 : 422, new JsonObject().put("applied", r.applied())
+          .put("config_version", r.version()).put("errors", new JsonArray(r.errors())));
+    });
+  }
+
+  private void drain(RoutingContext ctx, boolean on) {
+    String name = ctx.pathParam("name");
+    String tenant = ctx.queryParams().get("tenant");
+    DrainResult d = gateway.drain(name, tenant, on);
+    if (d.matches().isEmpty()) {
+      error(ctx, 404, "no backend named '" + name + "'" + (tenant == null ? "" : " in tenant '" + tenant + "'"));
+      return;
+    }
+    JsonArray affected = new JsonArray();
+    d.matches().forEach(m -> affected.add(new JsonObject().put("tenant", m.tenant()).put("backend", m.backend()).put("url", m.url())));
+    json(ctx, 200, new JsonObject().put("backend", name).put("drained", on).put("affected", affected));
+  }
+
+  static void json(RoutingContext ctx, int status, JsonObject body) {
+    HttpServerResponse resp = ctx.response();
+    resp.setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+  }
+
+  private static void error(RoutingContext ctx, int status, String message) {
+    json(ctx, status, new JsonObject().put("error", message));
+  }
+
+  private static String hostForUrl(String host) {
+    return host.equals("0.0.0.0") ? "localhost" : host.contains(":") ? "[" + host + "]" : host;
+  }
+
+  /** The port actually bound. */
+  public int port() {
+    return server.actualPort();
+  }
+
+  /** The file holding the generated token, or null when the token came from the config or environment. */
+  public Path tokenFile() {
+    return tokenFile;
+  }
+
+  /** Stops listening and removes a generated token's file. */
+  public Future<Void> close() {
+    token.unpublish();
+    return server.close();
+  }
+}

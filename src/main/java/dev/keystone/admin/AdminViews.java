@@ -1,0 +1,166 @@
+package dev.keystone.admin;
+
+import dev.keystone.config.TenantConfig;
+import dev.keystone.engine.EngineSupervisor;
+import dev.keystone.gateway.Events;
+import dev.keystone.gateway.Gateway;
+import dev.keystone.gateway.Snapshot;
+import dev.keystone.gateway.Tenant;
+import dev.keystone.metrics.BackendTraffic;
+import dev.keystone.metrics.Histogram;
+import dev.keystone.metrics.TenantTraffic;
+import dev.keystone.upstream.Backend;
+import dev.keystone.upstream.BackendHealth;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The admin API's JSON documents (shapes in docs/admin-api.md), built from a gateway's state. */
+final class AdminViews {
+
+  private AdminViews() {
+  }
+
+  static JsonObject status(Gateway g) {
+    Snapshot s = g.snapshot();
+    Instant now = g.clock().instant();
+    int total = 0;
+    int healthy = 0;
+    int drained = 0;
+    for (BackendHealth h : distinctBackends(s).keySet()) {
+      total++;
+      healthy += h.healthy() ? 1 : 0;
+      drained += h.drained() ? 1 : 0;
+    }
+    long requests = 0;
+    for (TenantTraffic t : g.metrics().tenants().values()) {
+      requests += t.total();
+    }
+    EngineSupervisor e = g.supervisedEngine();
+    return new JsonObject()
+        .put("version", g.version())
+        .put("started_at", g.startedAt().toString())
+        .put("uptime_seconds", Duration.between(g.startedAt(), now).toMillis() / 1000.0)
+        .put("time", now.toString())
+        .put("listen", g.listen().host() + ":" + g.port())
+        .put("transport", g.nativeTransport() ? "epoll" : "nio")
+        .put("config", new JsonObject().put("version", s.version()).put("source", s.config().source())
+            .put("loaded_at", s.loadedAt().toString()))
+        .put("tenants", s.tenants().size())
+        .put("backends", new JsonObject().put("total", total).put("healthy", healthy).put("drained", drained))
+        .put("requests", new JsonObject().put("total", requests).put("in_flight", g.metrics().inFlight()))
+        .put("engine", e == null ? null
+            : new JsonObject().put("url", e.url()).put("pid", e.pid()).put("restarts", e.restarts()));
+  }
+
+  static JsonObject tenants(Gateway g) {
+    Snapshot s = g.snapshot();
+    JsonArray list = new JsonArray();
+    for (Tenant t : s.tenants()) {
+      list.add(tenant(t, g.metrics().tenants().get(t.name())));
+    }
+    return new JsonObject().put("config_version", s.version()).put("time", g.clock().instant().toString())
+        .put("tenants", list);
+  }
+
+  private static JsonObject tenant(Tenant t, TenantTraffic traffic) {
+    TenantConfig c = t.config();
+    JsonObject routes = new JsonObject().put("domains", new JsonArray(c.domains())).put("path_prefix", c.pathPrefix())
+        .put("strip_prefix", c.stripPrefix()).put("preserve_host", c.preserveHost());
+    JsonObject script = c.luaScript() == null ? null : new JsonObject().put("name", c.luaScript())
+        .put("engine", c.script() != null ? "embedded" : "remote")
+        .put("on_error", c.scriptFailOpen() ? "fail_open" : "fail_closed");
+    JsonArray backends = new JsonArray();
+    for (Backend b : t.pool().backends()) {
+      backends.add(backend(b, traffic == null ? null : traffic.backends().get(b.name())));
+    }
+    return new JsonObject().put("name", t.name()).put("routes", routes)
+        .put("health_interval_seconds", c.healthInterval().toMillis() / 1000.0)
+        .put("script", script).put("traffic", traffic(traffic)).put("backends", backends);
+  }
+
+  private static JsonObject backend(Backend b, BackendTraffic traffic) {
+    BackendHealth h = b.health();
+    JsonArray transitions = new JsonArray();
+    for (BackendHealth.Transition tr : h.history()) {
+      transitions.add(new JsonObject().put("at", tr.at().toString()).put("healthy", tr.healthy()).put("reason", tr.reason()));
+    }
+    return new JsonObject().put("name", b.name()).put("url", b.url()).put("health_path", b.healthUri())
+        .put("weight", b.weight()).put("labels", new JsonObject(new LinkedHashMap<>(b.labels())))
+        .put("healthy", h.healthy()).put("drained", h.drained()).put("available", b.healthy())
+        .put("last_check", h.lastCheck() == null ? null : h.lastCheck().toString()).put("last_reason", h.lastReason())
+        .put("requests", traffic == null ? 0 : traffic.total())
+        .put("errors", traffic == null ? 0 : traffic.requestsWithCode(4))
+        .put("transitions", transitions);
+  }
+
+  private static JsonObject traffic(TenantTraffic t) {
+    JsonObject byStatus = new JsonObject();
+    for (int c = 0; c < 5; c++) {
+      byStatus.put(BackendTraffic.CODES[c], t == null ? 0 : t.requestsWithCode(c));
+    }
+    JsonArray buckets = new JsonArray();
+    long[] cumulative = t == null ? new long[Histogram.BOUNDS.length + 1] : t.duration().cumulative();
+    for (int i = 0; i < cumulative.length; i++) {
+      buckets.add(new JsonObject().put("le", i < Histogram.BOUNDS.length ? (Object) Histogram.BOUNDS[i] : "+Inf")
+          .put("count", cumulative[i]));
+    }
+    return new JsonObject().put("requests", t == null ? 0 : t.total()).put("by_status", byStatus)
+        .put("aborted", t == null ? 0 : t.requestsWithCode(5))
+        .put("duration", new JsonObject().put("count", cumulative[cumulative.length - 1])
+            .put("sum_seconds", t == null ? 0.0 : t.duration().sumSeconds()).put("buckets", buckets));
+  }
+
+  /** Health transitions of every backend, reloads and drains, newest first. */
+  static JsonObject events(Gateway g) {
+    record Item(Instant at, JsonObject json) {
+    }
+    List<Item> items = new ArrayList<>();
+    distinctBackends(g.snapshot()).forEach((health, users) -> {
+      Backend b = users.get(0).backend;
+      JsonArray tenants = new JsonArray(users.stream().map(u -> u.tenant).distinct().toList());
+      for (BackendHealth.Transition tr : health.history()) {
+        items.add(new Item(tr.at(), new JsonObject().put("at", tr.at().toString()).put("kind", "health")
+            .put("backend", b.name()).put("url", b.url()).put("tenants", tenants)
+            .put("healthy", tr.healthy()).put("reason", tr.reason())));
+      }
+    });
+    for (Events.Event e : g.events().list()) {
+      JsonObject j = new JsonObject().put("at", e.at().toString());
+      if (e instanceof Events.Reload r) {
+        j.put("kind", "reload").put("applied", r.applied()).put("config_version", r.version())
+            .put("trigger", r.trigger()).put("errors", new JsonArray(r.errors()));
+      } else if (e instanceof Events.Drain d) {
+        j.put("kind", "drain").put("backend", d.backend()).put("url", d.url())
+            .put("tenants", new JsonArray(d.tenants())).put("drained", d.drained());
+      }
+      items.add(new Item(e.at(), j));
+    }
+    items.sort(Comparator.comparing(Item::at).reversed());
+    JsonArray out = new JsonArray();
+    items.stream().limit(100).forEach(i -> out.add(i.json()));
+    return new JsonObject().put("events", out);
+  }
+
+  private record Use(String tenant, Backend backend) {
+  }
+
+  /** Each backend state once (a URL shared by tenants is one server), with who uses it. */
+  private static Map<BackendHealth, List<Use>> distinctBackends(Snapshot s) {
+    Map<BackendHealth, List<Use>> out = new IdentityHashMap<>();
+    for (Tenant t : s.tenants()) {
+      for (Backend b : t.pool().backends()) {
+        out.computeIfAbsent(b.health(), k -> new ArrayList<>()).add(new Use(t.name(), b));
+      }
+    }
+    return out;
+  }
+}

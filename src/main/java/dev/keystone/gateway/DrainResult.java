@@ -1,0 +1,19 @@
+package dev.keystone.gateway;
+
+import java.util.List;
+
+/**
+ * What a drain or undrain touched.
+ *
+ * @param matches every tenant's backend of that name (empty: no such backend)
+ */
+public record DrainResult(String backend, boolean drained, List<Match> matches) {
+
+  /** One tenant's backend that matched. */
+  public record Match(String tenant, String backend, String url) {
+  }
+
+  public DrainResult {
+    matches = List.copyOf(matches);
+  }
+}

@@ -1,0 +1,52 @@
+package dev.keystone.gateway;
+
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * What operators did to the gateway lately (reloads and drains), newest last, bounded. Health
+ * transitions are kept by each backend's own history and merged in by the admin API.
+ */
+public final class Events {
+
+  /** One event. */
+  public sealed interface Event permits Reload, Drain {
+    Instant at();
+  }
+
+  /**
+   * A reload attempt.
+   *
+   * @param trigger startup, file, signal, api or compat
+   */
+  public record Reload(Instant at, boolean applied, long version, String trigger, List<String> errors) implements Event {
+    public Reload {
+      errors = List.copyOf(errors);
+    }
+  }
+
+  /** A backend drained or undrained by an operator. */
+  public record Drain(Instant at, String backend, String url, List<String> tenants, boolean drained) implements Event {
+    public Drain {
+      tenants = List.copyOf(tenants);
+    }
+  }
+
+  private static final int KEEP = 100;
+  private final Deque<Event> events = new ArrayDeque<>();
+
+  public synchronized void add(Event e) {
+    events.addLast(e);
+    if (events.size() > KEEP) {
+      events.removeFirst();
+    }
+  }
+
+  /** Oldest first. */
+  public synchronized List<Event> list() {
+    return new ArrayList<>(events);
+  }
+}

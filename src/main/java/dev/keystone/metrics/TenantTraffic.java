@@ -1,0 +1,70 @@
+package dev.keystone.metrics;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/** What one tenant served: per-backend counts, total latency, retries and script outcomes. */
+public final class TenantTraffic {
+
+  private final Map<String, BackendTraffic> backends = new ConcurrentHashMap<>();
+  private final Histogram duration = new Histogram();
+  final LongAdder retries = new LongAdder();
+  final LongAdder scriptRuns = new LongAdder();
+  final LongAdder scriptErrors = new LongAdder();
+  final LongAdder scriptLimitHits = new LongAdder();
+
+  /** Traffic to {@code backend}; "" for requests answered without a backend. */
+  public BackendTraffic backend(String backend) {
+    BackendTraffic b = backends.get(backend);
+    return b != null ? b : backends.computeIfAbsent(backend, k -> new BackendTraffic());
+  }
+
+  /** Per backend name, including "" (answered without a backend). */
+  public Map<String, BackendTraffic> backends() {
+    return backends;
+  }
+
+  public Histogram duration() {
+    return duration;
+  }
+
+  public long retries() {
+    return retries.sum();
+  }
+
+  public long scriptRuns() {
+    return scriptRuns.sum();
+  }
+
+  /** Script failures of any kind, limit hits included. */
+  public long scriptErrors() {
+    return scriptErrors.sum();
+  }
+
+  public long scriptLimitHits() {
+    return scriptLimitHits.sum();
+  }
+
+  /** Requests with this status class over all backends. */
+  public long requestsWithCode(int code) {
+    long n = 0;
+    for (BackendTraffic b : backends.values()) {
+      n += b.requestsWithCode(code);
+    }
+    return n;
+  }
+
+  public long total() {
+    long n = 0;
+    for (BackendTraffic b : backends.values()) {
+      n += b.total();
+    }
+    return n;
+  }
+
+  void retainBackends(Set<String> names) {
+    backends.keySet().removeIf(k -> !k.isEmpty() && !names.contains(k));
+  }
+}
