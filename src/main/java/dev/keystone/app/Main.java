@@ -131,6 +131,10 @@ public final class Main {
     }
     String base = "http://" + where + ":" + port;
     String admin = config.adminBasePath().replaceAll("/$", "");
+    var adminServer = gateway.admin();
+    String dashboard = adminServer == null ? null
+        : "http://" + (config.admin().listen().host().equals("0.0.0.0") ? "localhost" : config.admin().listen().host())
+          + ":" + adminServer.port() + "/";
     if (file == null) {
       Logging.flush(); // the log lines above first, then the hints
       System.out.println();
@@ -140,6 +144,12 @@ public final class Main {
       System.out.println("  curl -H 'Host: api.demo.localhost' " + base + "/v2/users   # host+path routing");
       System.out.println("  curl -H 'X-Canary: yes' " + base + "/canary/x          # a Lua routing script picks green");
       System.out.println("  curl " + base + admin + "/health                # health of every tenant");
+      if (dashboard != null) {
+        System.out.println();
+        System.out.println("Dashboard: " + dashboard + (adminServer.tokenFile() != null
+            ? "  (admin token: cat " + adminServer.tokenFile() + ")" : ""));
+        System.out.println("  bin/keystone status                                # the same from a shell");
+      }
       System.out.println();
     } else {
       LOG.info("health: curl " + base + admin + "/health ; reload: edit the file, kill -HUP <pid>, or curl -X POST "

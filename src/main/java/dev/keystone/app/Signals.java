@@ -20,7 +20,7 @@ final class Signals {
   static void install(Gateway gateway, DemoBackends demo) {
     Signal.handle(new Signal("HUP"), s -> {
       LOG.info("SIGHUP: reloading");
-      gateway.reloadFromFile();
+      gateway.reloadFromFile("signal");
     });
     Runnable stop = () -> {
       LOG.info("shutting down: finishing in-flight requests");

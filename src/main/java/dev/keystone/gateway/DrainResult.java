@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * What a drain or undrain touched.
  *
- * @param matches every tenant's backend of that name (empty: no such backend)
+ * @param matches every tenant backend affected: those of that name and those sharing their URL
+ *                (empty: no backend has that name)
  */
 public record DrainResult(String backend, boolean drained, List<Match> matches) {
 

@@ -52,7 +52,8 @@ final class Forwarder implements Interceptor {
   private void attempt(Exchange ex, Backend failed, boolean retried) {
     Pool.Pick pick = ex.candidates != null ? Pool.pickHealthy(ex.candidates, failed) : ex.tenant().pool().pick(failed);
     if (pick == null) {
-      String none = ex.candidates != null ? "no healthy backend for route_to(" + ex.routeTarget + ")" : "tenant has no backend";
+      String none = ex.candidates != null ? "no healthy backend for route_to(" + ex.routeTarget + ")"
+          : ex.tenant().pool().backends().isEmpty() ? "tenant has no backend" : "every backend of the tenant is drained";
       ex.fail(failed == null ? ProxyError.NO_BACKEND : ProxyError.UPSTREAM_FAILED,
           failed == null ? none : "no other backend to retry on");
       return;

@@ -246,6 +246,25 @@ class AdminApiTest {
   }
 
   @Test
+  void drainingAServerSharedByTwoTenantsSaysSo() {
+    gw = TestGateway.start(config("") + """
+          - name: mirror
+            path_prefix: /mirror/
+            services:
+              - { name: primary, url: "%s", health: /health }
+        """.formatted(blue.url()));
+    HttpResponse<String> r = gw.admin("POST", "/api/v1/backends/blue/drain?tenant=shop");
+    assertThat(r.statusCode()).isEqualTo(200);
+    JsonArray affected = new JsonObject(r.body()).getJsonArray("affected");
+    assertThat(affected.stream().map(a -> ((JsonObject) a).getString("tenant") + "/" + ((JsonObject) a).getString("backend")))
+        .containsExactly("shop/blue", "mirror/primary");
+    assertThat(backend(tenant("mirror"), "primary").getBoolean("drained")).isTrue();
+    HttpResponse<String> mirror = gw.get("/mirror/x");
+    assertThat(mirror.statusCode()).as("its only backend is drained: no fallback onto it").isEqualTo(503);
+    assertThat(mirror.body()).contains("request id");
+  }
+
+  @Test
   void healthTransitionsAreListedWithTheirReasons() {
     startGateway();
     green.healthStatus(503);

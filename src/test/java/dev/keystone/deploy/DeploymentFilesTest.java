@@ -77,12 +77,20 @@ class DeploymentFilesTest {
       assertThat(c.at("/securityContext/capabilities/drop").toString()).as(name).contains("ALL");
       assertThat(c.at("/resources/limits/memory").isMissingNode()).as(name).isFalse();
       assertThat(c.has("readinessProbe") && c.has("livenessProbe")).as(name).isTrue();
+      if (name.equals("gateway")) {
+        assertThat(c.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/readyz");
+        assertThat(c.at("/livenessProbe/httpGet/path").asText()).isEqualTo("/livez");
+        assertThat(c.at("/readinessProbe/httpGet/port").asText()).isEqualTo("admin");
+      }
     }
     for (JsonNode d : docs) {
       if (d.path("metadata").path("name").asText().equals("keystone-config")) {
         Path tmp = Files.createTempFile("keystone-config", ".yaml");
         Files.writeString(tmp, d.at("/data/config.yaml").asText());
-        assertThat(new ConfigLoader(k -> null).load(tmp).tenants()).hasSize(1);
+        var config = new ConfigLoader(k -> k.equals("KEYSTONE_ADMIN_TOKEN") ? "from-the-secret-0123456789" : null).load(tmp);
+        assertThat(config.tenants()).hasSize(1);
+        assertThat(config.admin().token()).isEqualTo("from-the-secret-0123456789");
+        assertThat(config.admin().listen().host()).as("the kubelet probes the pod IP").isEqualTo("0.0.0.0");
       }
       if (d.path("metadata").path("name").asText().equals("keystone-scripts")) {
         d.get("data").fields().forEachRemaining(e -> {

@@ -35,6 +35,10 @@ public final class GatewayProcess implements AutoCloseable {
       List<String> cmd = new ArrayList<>();
       cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
       cmd.addAll(jvmArgs);
+      String tokens = System.getProperty("keystone.admin.token-dir");
+      if (tokens != null) {
+        cmd.add("-Dkeystone.admin.token-dir=" + tokens); // a generated admin token: not into ~/.keystone
+      }
       cmd.add("-cp");
       cmd.add(System.getProperty("java.class.path"));
       cmd.add("dev.keystone.app.Main");
