@@ -55,6 +55,25 @@ public final class AdminServer {
     });
   }
 
+  /**
+   * Starts the admin listener of {@code gateway}, or completes with null when it is disabled or
+   * cannot start. A port that cannot be bound fails the start only when the config chose it: the
+   * default port being taken (a second gateway on the machine) costs the admin API, not the traffic.
+   */
+  public static Future<AdminServer> startFor(Gateway gateway, AdminConfig config) {
+    if (!config.enabled()) {
+      return Future.succeededFuture(null);
+    }
+    return start(gateway, config).recover(e -> {
+      if (config.explicit()) {
+        return Future.failedFuture(new java.io.IOException("admin listener on " + config.listen() + ": " + e.getMessage(), e));
+      }
+      LOG.warning("no admin API: cannot listen on " + config.listen() + " (" + e.getMessage()
+          + "); set admin.listen to another address, or admin.enabled: false");
+      return Future.succeededFuture(null);
+    });
+  }
+
   private Router routes(Router r) {
     r.route().handler(AdminServer::securityHeaders);
     r.get("/livez").handler(ctx -> json(ctx, 200, new JsonObject().put("status", "ok")));

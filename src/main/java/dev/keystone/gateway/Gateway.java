@@ -2,12 +2,10 @@ package dev.keystone.gateway;
 
 import dev.keystone.admin.AdminServer;
 import dev.keystone.admin.CompatEndpoints;
-import dev.keystone.config.AdminConfig;
 import dev.keystone.config.ConfigException;
 import dev.keystone.config.ConfigLoader;
 import dev.keystone.config.GatewayConfig;
 import dev.keystone.config.ListenAddress;
-import dev.keystone.config.SupervisedEngine;
 import dev.keystone.engine.EngineSupervisor;
 import dev.keystone.metrics.Metrics;
 import dev.keystone.proxy.ProxyServer;
@@ -24,7 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,8 +58,8 @@ public final class Gateway {
   private final ConfigWatcher watcher;
   /** Shared by the scripts of all event loops; kept across reloads (key/value stores). */
   private final ScriptEnvironment scripts;
-  private ListenAddress listen;
-  private volatile EngineSupervisor engine; // lua_engine.supervise: the engine this gateway runs
+  private final ListenAddress listen;
+  private final EngineSlot engine; // lua_engine.supervise: the engine this gateway runs
 
   private Gateway(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, Options options) throws IOException {
     this.vertx = vertx;
@@ -74,7 +71,8 @@ public final class Gateway {
     this.startedAt = clock.instant();
     this.checker = new HealthChecker(vertx, clock);
     this.listen = config.listen();
-    apply(superviseEngine(config), 1);
+    this.engine = new EngineSlot(vertx);
+    apply(engine.follow(config), 1);
     events.add(new Events.Reload(clock.instant(), true, 1, "startup", List.of()));
     this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, () -> reloadFromFile("file"));
   }
@@ -112,64 +110,18 @@ public final class Gateway {
           g.servers.add(s);
           return s;
         }, new DeploymentOptions().setInstances(options.eventLoops()))
-        .compose(id -> g.engine == null ? Future.succeededFuture(g) : g.engine.ready(ENGINE_START)
-            .otherwise(e -> {
-              LOG.warning(e.getMessage() + ": serving anyway; scripted tenants follow on_script_error until it does");
-              return null;
-            }).map(v -> g))
-        .compose(v -> g.startAdmin(config.admin()))
+        .compose(id -> g.engine.ready())
+        .compose(v -> AdminServer.startFor(g, config.admin()))
+        .map(a -> {
+          g.admin = a;
+          return g;
+        })
         .onFailure(e -> g.close());
   }
 
-  /**
-   * Starts the admin listener. A port that cannot be bound stops the start only when the config
-   * chose it: the default port being taken (a second gateway on the machine) costs the admin
-   * API, not the traffic.
-   */
-  private Future<Gateway> startAdmin(AdminConfig config) {
-    if (!config.enabled()) {
-      return Future.succeededFuture(this);
-    }
-    return AdminServer.start(this, config).map(a -> {
-      admin = a;
-      return this;
-    }).recover(e -> {
-      if (config.explicit()) {
-        return Future.failedFuture(new IOException("admin listener on " + config.listen() + ": " + e.getMessage(), e));
-      }
-      LOG.warning("no admin API: cannot listen on " + config.listen() + " (" + e.getMessage()
-          + "); set admin.listen to another address, or admin.enabled: false");
-      return Future.succeededFuture(this);
-    });
-  }
-
-  /** How long a start waits for a supervised engine's first answer (a cold JVM takes about a second). */
-  private static final Duration ENGINE_START = Duration.ofSeconds(20);
-
   /** The engine this gateway supervises, or null. */
   public EngineSupervisor supervisedEngine() {
-    return engine;
-  }
-
-  /**
-   * A supervised engine follows the config: started, told to reload its scripts, or replaced when
-   * its settings change. Returns the config pointed at its socket.
-   */
-  private GatewayConfig superviseEngine(GatewayConfig config) throws IOException {
-    SupervisedEngine spec = config.luaEngine().supervise();
-    EngineSupervisor old = engine;
-    if (spec == null) {
-      engine = null;
-    } else if (old != null && old.spec().equals(spec)) {
-      old.reload().onFailure(e -> LOG.warning("the supervised engine kept its old scripts: " + e.getMessage()));
-      return config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url())));
-    } else {
-      engine = EngineSupervisor.start(vertx, spec);
-    }
-    if (old != null) {
-      new Thread(old::close, "engine-stop").start(); // waits for the process: not on the caller's thread
-    }
-    return engine == null ? config : config.withLuaEngine(config.luaEngine().withUrls(List.of(engine.url())));
+    return engine.current();
   }
 
   /** The admin listener, or null when it is disabled or could not start. */
@@ -245,17 +197,10 @@ public final class Gateway {
   }
 
   private ReloadResult reloadUnrecorded(GatewayConfig next) {
-    GatewayConfig running = current.get().config();
-    if (next.limits().maxHeaderSize() != running.limits().maxHeaderSize()
-        || next.limits().maxUriLength() != running.limits().maxUriLength()
-        || !next.timeouts().idle().equals(running.timeouts().idle())
-        || !next.timeouts().headerRead().equals(running.timeouts().headerRead())) {
-      LOG.warning("max_header_size, max_uri_length, timeouts.idle and timeouts.header_read are set on the "
-          + "listening socket: changes to them apply after a restart (max_body_size applies now)");
-    }
+    next = RestartOnly.keep(current.get().config(), next);
     long version = current.get().version() + 1;
     try {
-      next = superviseEngine(next);
+      next = engine.follow(next);
     } catch (IOException e) {
       LOG.warning("reload rejected, still serving config version " + current.get().version() + ": " + e.getMessage());
       return new ReloadResult(false, current.get().version(), List.of("lua_engine.supervise: " + e.getMessage()));
@@ -291,15 +236,7 @@ public final class Gateway {
       if (watcher != null) {
         watcher.seen(content);
       }
-      GatewayConfig next = loader.parse(new String(content, StandardCharsets.UTF_8), configFile.toString()).withListen(listen);
-      AdminConfig runningAdmin = current.get().config().admin();
-      if (!next.admin().listen().equals(runningAdmin.listen()) || next.admin().enabled() != runningAdmin.enabled()) {
-        LOG.warning("admin.listen and admin.enabled apply after a restart (a new admin.token applies now)");
-      }
-      // The listener stays where it is, including a command-line --admin address.
-      next = next.withAdmin(new AdminConfig(runningAdmin.enabled(), runningAdmin.listen(), runningAdmin.explicit(),
-          next.admin().token()));
-      return reloadUnrecorded(next);
+      return reloadUnrecorded(loader.parse(new String(content, StandardCharsets.UTF_8), configFile.toString()));
     } catch (IOException e) {
       LOG.warning("reload failed, still serving config version " + current.get().version() + ": cannot read " + configFile + ": " + e);
       return new ReloadResult(false, current.get().version(), List.of(configFile + ": cannot read file: " + e));
@@ -333,7 +270,7 @@ public final class Gateway {
       watcher.close();
     }
     checker.close();
-    stopEngine();
+    engine.close();
     // The admin listener stays until the proxy is done, so readiness can say "shutting down".
     return Future.all(servers.stream().map(s -> s.shutdown(timeout)).toList())
         .transform(ar -> {
@@ -349,7 +286,7 @@ public final class Gateway {
       watcher.close();
     }
     checker.close();
-    stopEngine();
+    engine.close();
     return vertx.close();
   }
 
@@ -361,11 +298,4 @@ public final class Gateway {
     }
   }
 
-  private void stopEngine() {
-    EngineSupervisor e = engine;
-    engine = null;
-    if (e != null) {
-      e.close();
-    }
-  }
 }

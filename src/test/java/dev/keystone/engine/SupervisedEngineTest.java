@@ -64,20 +64,6 @@ class SupervisedEngineTest {
   }
 
   /** Twenty answers in a row from the canary: the script decided (round-robin would alternate). */
-  /**
-   * Most of 20 requests routed by the script: a fresh engine JVM under the load of the test's own
-   * client threads may still miss a deadline now and then (each miss fails open).
-   */
-  static boolean scriptRoutesMostly(TestGateway gw) {
-    int routed = 0;
-    for (int i = 0; i < 20; i++) {
-      if (gw.get("/canary/x", "X-Deploy-ID", "42").body().equals("canary /x")) {
-        routed++;
-      }
-    }
-    return routed >= 15;
-  }
-
   static boolean scriptRoutes(TestGateway gw) {
     for (int i = 0; i < 20; i++) {
       if (!gw.get("/canary/x", "X-Deploy-ID", "42").body().equals("canary /x")) {
@@ -89,8 +75,10 @@ class SupervisedEngineTest {
 
   /** The engine's own JVM: the innermost java process under the supervised one. */
   static ProcessHandle engineJvm(TestGateway gw) {
-    long pid = gw.gateway().supervisedEngine().pid();
-    ProcessHandle top = ProcessHandle.of(pid).orElseThrow();
+    // Between an exit and its restart (backoff) the supervisor still names the old process.
+    Await.until("a running engine process", () -> ProcessHandle.of(gw.gateway().supervisedEngine().pid())
+        .map(ProcessHandle::isAlive).orElse(false));
+    ProcessHandle top = ProcessHandle.of(gw.gateway().supervisedEngine().pid()).orElseThrow();
     Optional<ProcessHandle> java = top.descendants().filter(SupervisedEngineTest::isJava).reduce((a, b) -> b);
     return java.orElseGet(() -> {
       assertThat(isJava(top)).as("the supervised process is the JVM itself").isTrue();
@@ -118,12 +106,17 @@ class SupervisedEngineTest {
       Await.until("the supervised engine decides", () -> scriptRoutes(gw));
       ProcessHandle first = engineJvm(gw);
       assertThat(arguments(first)).contains("-Xmx128m", "-XX:ActiveProcessorCount=1", "engine");
-      TrafficLoad load = TrafficLoad.start(3, (client, i) -> gw.get("/canary/x", "X-Deploy-ID", "42"));
+      // Steady load that leaves the machine some CPU: a saturating loop on two cores can starve
+      // the new engine's cold JVM long enough to miss the recovery wait, which is not the point.
+      TrafficLoad load = TrafficLoad.start(3, (client, i) -> {
+        Thread.sleep(2);
+        return gw.get("/canary/x", "X-Deploy-ID", "42");
+      });
       try {
         load.awaitMore("traffic through the engine", 50);
         first.destroyForcibly(); // kill -9
         Await.until("the supervisor restarts it", Duration.ofSeconds(30), () -> gw.gateway().supervisedEngine().restarts() == 1);
-        Await.until("the new engine decides", Duration.ofSeconds(30), () -> scriptRoutesMostly(gw));
+        Await.until("the new engine decides", Duration.ofSeconds(30), () -> scriptRoutes(gw));
         assertThat(engineJvm(gw).pid()).isNotEqualTo(first.pid());
         load.awaitMore("traffic goes on", 50);
       } finally {
