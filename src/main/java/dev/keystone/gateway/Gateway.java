@@ -94,9 +94,7 @@ public final class Gateway {
    * reload. The returned future completes once every event loop is listening.
    */
   public static Future<Gateway> start(GatewayConfig config, Path configFile, ConfigLoader loader, Options options) {
-    Vertx vertx = Vertx.vertx(new VertxOptions()
-        .setEventLoopPoolSize(options.eventLoops())
-        .setPreferNativeTransport(true));
+    Vertx vertx = dev.keystone.runtime.EventLoops.vertx(options.eventLoops());
     Gateway g;
     try {
       g = new Gateway(vertx, config, configFile, loader, options);
