@@ -50,7 +50,7 @@ public final class Engine {
     } catch (ScriptLibrary.LoadException e) {
       return Future.failedFuture(e);
     }
-    Vertx vertx = dev.keystone.runtime.EventLoops.vertx(eventLoops);
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(eventLoops).setPreferNativeTransport(true));
     Engine engine = new Engine(vertx, dir, address, ScriptEnvironment.system(Clock.systemUTC()), first);
     return vertx.deployVerticle(() -> {
           EngineServer s = new EngineServer(engine);

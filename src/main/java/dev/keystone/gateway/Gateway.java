@@ -94,7 +94,9 @@ public final class Gateway {
    * reload. The returned future completes once every event loop is listening.
    */
   public static Future<Gateway> start(GatewayConfig config, Path configFile, ConfigLoader loader, Options options) {
-    Vertx vertx = dev.keystone.runtime.EventLoops.vertx(options.eventLoops());
+    Vertx vertx = Vertx.vertx(new VertxOptions()
+        .setEventLoopPoolSize(options.eventLoops())
+        .setPreferNativeTransport(true));
     Gateway g;
     try {
       g = new Gateway(vertx, config, configFile, loader, options);

@@ -35,7 +35,7 @@ public final class EngineRoundTrip {
     String script = args[1];
     int calls = Integer.parseInt(args[2]);
     long paceMicros = Long.parseLong(args[3]);
-    Vertx vertx = dev.keystone.runtime.EventLoops.vertx(1);
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setPreferNativeTransport(true));
     BackendHealth up = new BackendHealth();
     up.record(true, "bench", Instant.EPOCH);
     List<Backend> backends = List.of(
