@@ -90,13 +90,11 @@ public final class AdminServer {
 
     r.route("/api/*").handler(this::authenticate);
     r.route("/metrics").handler(this::authenticate);
-    r.get("/metrics").handler(ctx -> ctx.response()
-        .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        .end(PrometheusText.render(gateway)));
-    r.get("/api/v1/status").handler(ctx -> json(ctx, 200, AdminViews.status(gateway)));
-    r.get("/api/v1/tenants").handler(ctx -> json(ctx, 200, AdminViews.tenants(gateway)));
-    r.get("/api/v1/events").handler(ctx -> json(ctx, 200, AdminViews.events(gateway)));
-    r.get("/api/v1/config").handler(ctx -> json(ctx, 200, ConfigView.of(gateway.snapshot().config())));
+    r.get("/metrics").handler(ctx -> offLoop(ctx, () -> PrometheusText.render(gateway), "text/plain; version=0.0.4; charset=utf-8"));
+    r.get("/api/v1/status").handler(ctx -> offLoop(ctx, () -> AdminViews.status(gateway).encode(), JSON));
+    r.get("/api/v1/tenants").handler(ctx -> offLoop(ctx, () -> AdminViews.tenants(gateway).encode(), JSON));
+    r.get("/api/v1/events").handler(ctx -> offLoop(ctx, () -> AdminViews.events(gateway).encode(), JSON));
+    r.get("/api/v1/config").handler(ctx -> offLoop(ctx, () -> ConfigView.of(gateway.snapshot().config()).encode(), JSON));
     r.post("/api/v1/reload").handler(this::reload);
     r.post("/api/v1/backends/:name/drain").handler(ctx -> drain(ctx, true));
     r.post("/api/v1/backends/:name/undrain").handler(ctx -> drain(ctx, false));
@@ -160,6 +158,23 @@ public final class AdminServer {
     JsonArray affected = new JsonArray();
     d.matches().forEach(m -> affected.add(new JsonObject().put("tenant", m.tenant()).put("backend", m.backend()).put("url", m.url())));
     json(ctx, 200, new JsonObject().put("backend", name).put("drained", on).put("affected", affected));
+  }
+
+  private static final String JSON = "application/json";
+
+  /**
+   * Builds a document on a worker thread: the admin listener shares its event loop with tenant
+   * traffic, and with 10,000 tenants /api/v1/tenants is 10 MB that takes over a second to build.
+   * What it reads is safe to read from any thread (snapshots, adders, volatile health).
+   */
+  private void offLoop(RoutingContext ctx, java.util.concurrent.Callable<String> render, String type) {
+    gateway.vertx().executeBlocking(render, false).onComplete(ar -> {
+      if (ar.failed()) {
+        error(ctx, 500, "internal error: " + ar.cause());
+      } else {
+        ctx.response().putHeader("Content-Type", type).end(ar.result());
+      }
+    });
   }
 
   static void json(RoutingContext ctx, int status, JsonObject body) {
