@@ -92,7 +92,7 @@ public final class AdminServer {
     r.route("/metrics").handler(this::authenticate);
     r.get("/metrics").handler(ctx -> offLoop(ctx, () -> PrometheusText.render(gateway), "text/plain; version=0.0.4; charset=utf-8"));
     r.get("/api/v1/status").handler(ctx -> offLoop(ctx, () -> AdminViews.status(gateway).encode(), JSON));
-    r.get("/api/v1/tenants").handler(ctx -> offLoop(ctx, () -> AdminViews.tenants(gateway).encode(), JSON));
+    r.get("/api/v1/tenants").handler(this::tenants);
     r.get("/api/v1/events").handler(ctx -> offLoop(ctx, () -> AdminViews.events(gateway).encode(), JSON));
     r.get("/api/v1/config").handler(ctx -> offLoop(ctx, () -> ConfigView.of(gateway.snapshot().config()).encode(), JSON));
     r.post("/api/v1/reload").handler(this::reload);
@@ -124,6 +124,23 @@ public final class AdminServer {
     ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"keystone-admin\"");
     error(ctx, 401, ctx.request().getHeader("Authorization") == null
         ? "missing Authorization: Bearer <admin token>" : "the admin token was refused");
+  }
+
+  private void tenants(RoutingContext ctx) {
+    String limit = ctx.queryParams().get("limit");
+    int n;
+    try {
+      n = limit == null ? Integer.MAX_VALUE : Integer.parseInt(limit);
+    } catch (NumberFormatException e) {
+      n = -1;
+    }
+    if (n < 0) {
+      error(ctx, 400, "limit must be a whole number >= 0, got '" + limit + "'");
+      return;
+    }
+    int max = n;
+    String q = ctx.queryParams().get("q");
+    offLoop(ctx, () -> AdminViews.tenants(gateway, q, max).encode(), JSON);
   }
 
   private void ready(RoutingContext ctx) {

@@ -61,14 +61,35 @@ final class AdminViews {
             : new JsonObject().put("url", e.url()).put("pid", e.pid()).put("restarts", e.restarts()));
   }
 
-  static JsonObject tenants(Gateway g) {
+  /**
+   * The tenants, in config order.
+   *
+   * @param query a text that the name, a domain or the path prefix must contain (any case), or null
+   * @param limit at most this many in the answer ({@code matched} still counts them all)
+   */
+  static JsonObject tenants(Gateway g, String query, int limit) {
     Snapshot s = g.snapshot();
+    String q = query == null || query.isBlank() ? null : query.trim().toLowerCase(java.util.Locale.ROOT);
     JsonArray list = new JsonArray();
+    int matched = 0;
     for (Tenant t : s.tenants()) {
-      list.add(tenant(t, g.metrics().tenants().get(t.name())));
+      if (q != null && !matches(t.config(), q)) {
+        continue;
+      }
+      if (matched++ < limit) {
+        list.add(tenant(t, g.metrics().tenants().get(t.name())));
+      }
     }
     return new JsonObject().put("config_version", s.version()).put("time", g.clock().instant().toString())
-        .put("tenants", list);
+        .put("total", s.tenants().size()).put("matched", matched).put("tenants", list);
+  }
+
+  private static boolean matches(TenantConfig c, String q) {
+    if (c.name().toLowerCase(java.util.Locale.ROOT).contains(q)
+        || (c.pathPrefix() != null && c.pathPrefix().toLowerCase(java.util.Locale.ROOT).contains(q))) {
+      return true;
+    }
+    return c.domains().stream().anyMatch(d -> d.contains(q)); // domains are stored in lower case
   }
 
   private static JsonObject tenant(Tenant t, TenantTraffic traffic) {

@@ -201,6 +201,24 @@ class AdminApiTest {
   }
 
   @Test
+  void tenantsCanBeFilteredAndLimited() {
+    startGateway();
+    JsonObject all = json("/api/v1/tenants");
+    assertThat(all.getInteger("total")).isEqualTo(2);
+    assertThat(all.getInteger("matched")).isEqualTo(2);
+    JsonObject byDomain = json("/api/v1/tenants?q=API.TE");
+    assertThat(byDomain.getInteger("matched")).isEqualTo(1);
+    assertThat(byDomain.getJsonArray("tenants").getJsonObject(0).getString("name")).isEqualTo("api");
+    assertThat(json("/api/v1/tenants?q=/shop/").getJsonArray("tenants").getJsonObject(0).getString("name")).isEqualTo("shop");
+    JsonObject limited = json("/api/v1/tenants?limit=1");
+    assertThat(limited.getJsonArray("tenants")).hasSize(1);
+    assertThat(limited.getInteger("matched")).isEqualTo(2);
+    assertThat(json("/api/v1/tenants?q=nothing-like-this").getJsonArray("tenants")).isEmpty();
+    assertThat(gw.admin("GET", "/api/v1/tenants?limit=-3").statusCode()).isEqualTo(400);
+    assertThat(gw.admin("GET", "/api/v1/tenants?limit=lots").statusCode()).isEqualTo(400);
+  }
+
+  @Test
   void aDrainedBackendGetsNoNewRequestsUntilUndrainedAndStaysDrainedAcrossReloads() {
     startGateway();
     HttpResponse<String> drained = gw.admin("POST", "/api/v1/backends/blue/drain?tenant=shop");
