@@ -1,6 +1,6 @@
 // app.js: start-up, the token form, the polling loop, the connection indicator and banner,
-// the header summary and the Reload button. Tenant cards live in tenants.js, the event list
-// in events.js, the API wrapper and helpers in api.js.
+// the header summary and the Reload button. Tenant cards live in tenants.js, the tenant filter
+// in filter.js, the event list in events.js, the API wrapper and helpers in api.js.
 (function (KS) {
   'use strict';
 
@@ -48,11 +48,13 @@
     loop.inFlight = true;
     loop.again = false;
     var generation = loop.generation;
+    // Never the whole tenant list (10 MB with 10,000 tenants): a page of it, filtered.
+    var tenantsPath = KS.filter.path();
     try {
       var answers = await Promise.all([
-        KS.getJson('/api/v1/status'), KS.getJson('/api/v1/tenants'), KS.getJson('/api/v1/events')
+        KS.getJson('/api/v1/status'), KS.getJson(tenantsPath), KS.getJson('/api/v1/events')
       ]);
-      if (generation === loop.generation) onData(answers[0], answers[1], answers[2]);
+      if (generation === loop.generation) onData(answers[0], answers[1], answers[2], tenantsPath);
     } catch (e) {
       if (generation === loop.generation) {
         if (e && e.kind === 'unauthorized') unauthorized();
@@ -70,7 +72,7 @@
     setText($('connection-text'), text);
   }
 
-  function onData(status, tenants, events) {
+  function onData(status, tenants, events, tenantsPath) {
     downSince = null;
     setConnection('ok', 'Connected');
     $('banner').hidden = true;
@@ -78,7 +80,13 @@
     // A surprise in the data must not count as "gateway unreachable": report it and go on.
     try {
       renderStatus(status);
-      KS.tenants.render($('tenants'), tenants);
+      // The filter changed while this poll ran: its tenant list belongs to the old filter and
+      // would flash the old cards back (and drop and rebuild their history). The refresh the
+      // change asked for runs right after this poll and brings the right list.
+      if (tenantsPath === KS.filter.path()) {
+        KS.filter.renderNote($('tenant-count-note'), tenants);
+        KS.tenants.render($('tenants'), tenants, KS.filter.emptyText());
+      }
       KS.renderEvents($('events'), events);
     } catch (e) {
       console.error('dashboard: cannot render', e);
@@ -216,6 +224,7 @@
   function boot() {
     $('token-form').addEventListener('submit', onTokenSubmit);
     $('reload').addEventListener('click', onReload);
+    KS.filter.bind($('tenant-filter'), refreshNow);
     KS.token.takeFromFragment();
     if (KS.token.get()) showDashboard(); else showLogin(null);
   }

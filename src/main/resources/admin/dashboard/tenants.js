@@ -196,8 +196,9 @@
     wanted.forEach(function (n, i) { if (parent.childNodes[i] !== n) parent.insertBefore(n, parent.childNodes[i] || null); });
   }
 
-  // data: the /api/v1/tenants answer.
-  function render(container, data) {
+  // data: the /api/v1/tenants answer (one filtered page of it); emptyText: what to say when
+  // it has no tenant.
+  function render(container, data, emptyText) {
     var list = Array.isArray(data.tenants) ? data.tenants : [];
     var parsed = Date.parse(data.time);
     var at = (isNaN(parsed) ? Date.now() : parsed) / 1000;
@@ -218,9 +219,13 @@
       arrange(c.tbody, rows.map(function (r) { return r.tr; }));
       return c.root;
     });
+    // A tenant that left the view (filtered out, or gone from the config) loses its card and
+    // its rate history: if it comes back, its first rate must not be computed against a read
+    // from minutes ago. Its nodes leave the DOM in arrange() below.
     cards.forEach(function (c, key) { if (!seen.has(key)) cards.delete(key); });
     if (!nodes.length) {
-      emptyNode = emptyNode || el('p', { className: 'empty', textContent: 'No tenants in the running config.' });
+      emptyNode = emptyNode || el('p', { className: 'empty' });
+      setText(emptyNode, emptyText || 'No tenants in the running config.');
       nodes = [emptyNode];
     }
     arrange(container, nodes);

@@ -185,6 +185,16 @@ class DashboardBrowserTest {
       load.stop();
     }
     assertThat(browser.findElement(By.cssSelector("[data-tenant='shop'] .chart")).isDisplayed()).isTrue();
+
+    // The filter asks the API for matching tenants only (q=): the list of a big config stays small.
+    browser.findElement(By.id("tenant-filter")).sendKeys("/api/");
+    waitFor("only the api tenant", d -> d.findElements(By.cssSelector("[data-tenant='shop']")).isEmpty()
+        && !d.findElements(By.cssSelector("[data-tenant='api']")).isEmpty());
+    assertThat(browser.findElement(By.id("tenant-count-note")).getText()).contains("1 of 2");
+    assertThat(browser.getCurrentUrl()).contains("filter=");
+    browser.findElement(By.id("tenant-filter")).clear();
+    browser.findElement(By.id("tenant-filter")).sendKeys(org.openqa.selenium.Keys.ENTER);
+    waitFor("both tenants again", d -> !d.findElements(By.cssSelector("[data-tenant='shop']")).isEmpty());
     assertNoScriptErrors();
   }
 
