@@ -29,12 +29,14 @@ public final class AdminServer {
   private final Gateway gateway;
   private final AdminToken token;
   private final Dashboard dashboard = new Dashboard();
+  private final AuthThrottle throttle;
   private HttpServer server;
   private Path tokenFile;
 
   private AdminServer(Gateway gateway, AdminToken token) {
     this.gateway = gateway;
     this.token = token;
+    this.throttle = new AuthThrottle(gateway.clock());
   }
 
   /** Starts the admin listener of {@code gateway} at {@code config.listen()}. */
@@ -116,10 +118,20 @@ public final class AdminServer {
   }
 
   private void authenticate(RoutingContext ctx) {
+    String client = ctx.request().remoteAddress() == null ? "?" : ctx.request().remoteAddress().hostAddress();
+    long wait = throttle.blockedFor(client);
+    if (wait > 0) {
+      gateway.metrics().authFailed();
+      ctx.response().putHeader("Retry-After", Long.toString(wait));
+      error(ctx, 429, "too many refused tokens from " + client + ": try again in " + wait + " s");
+      return;
+    }
     if (token.accepts(ctx.request().getHeader("Authorization"))) {
+      throttle.succeeded(client);
       ctx.next();
       return;
     }
+    throttle.failed(client);
     gateway.metrics().authFailed();
     ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"keystone-admin\"");
     error(ctx, 401, ctx.request().getHeader("Authorization") == null

@@ -139,6 +139,33 @@ class AdminApiTest {
   }
 
   @Test
+  void aClientThatKeepsGuessingIsTurnedAwayForAMinute() throws Exception {
+    dev.keystone.testing.TestClock clock = new dev.keystone.testing.TestClock(java.time.Instant.parse("2026-11-30T10:00:00Z"));
+    gw = TestGateway.start(config(""), java.util.Map.of(), new dev.keystone.gateway.Gateway.Options(2, "test", clock));
+    for (int i = 0; i < AuthThrottle.LIMIT; i++) {
+      assertThat(adminAs("Bearer guess-" + i, "/api/v1/status").statusCode()).isEqualTo(401);
+    }
+    HttpResponse<String> turnedAway = adminAs("Bearer " + TestGateway.ADMIN_TOKEN, "/api/v1/status");
+    assertThat(turnedAway.statusCode()).as("even the right token, from that address").isEqualTo(429);
+    assertThat(turnedAway.headers().firstValue("Retry-After")).hasValue("60");
+    assertThat(fromOtherAddress("/api/v1/status")).as("another client address is not affected").startsWith("HTTP/1.1 200");
+    assertThat(adminAs(null, "/readyz").statusCode()).as("probes need no token and are never throttled").isEqualTo(200);
+    clock.advance(java.time.Duration.ofSeconds(61));
+    assertThat(adminAs("Bearer " + TestGateway.ADMIN_TOKEN, "/api/v1/status").statusCode()).isEqualTo(200);
+  }
+
+  /** A request to the admin listener from 127.0.0.2 (another loopback address): its status line. */
+  private String fromOtherAddress(String path) throws Exception {
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
+      s.connect(new java.net.InetSocketAddress("127.0.0.1", gw.gateway().admin().port()), 5000);
+      s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + TestGateway.ADMIN_TOKEN
+          + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
+  @Test
   void theAdminApiIsNotOnTheProxyPort() {
     startGateway();
     assertThat(gw.gateway().admin().port()).isNotEqualTo(gw.port());
