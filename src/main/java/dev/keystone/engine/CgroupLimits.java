@@ -105,6 +105,7 @@ final class CgroupLimits {
       return null;
     }
     Path g = mount.resolve(own.replaceFirst("^/", "")).resolve(name);
+    sweepStale(g.getParent());
     try {
       Files.createDirectories(g);
       if (!Files.exists(g.resolve("cgroup.procs"))) {
@@ -115,6 +116,36 @@ final class CgroupLimits {
     } catch (IOException | RuntimeException e) {
       LOG.fine("cannot create cgroup " + g + ": " + e);
       return null;
+    }
+  }
+
+  /** Group names: keystone-engine-GATEWAYPID-... (see EngineSupervisor). */
+  private static final java.util.regex.Pattern OURS = java.util.regex.Pattern.compile("keystone-engine-(\\d+)-.+");
+
+  /**
+   * Removes the groups of gateways that are gone: a gateway killed with -9 cannot remove its
+   * engine's group (the engine dies with it, thanks to --die-with-parent or its parent watch, so
+   * the group is empty by then). The kernel refuses to remove a group that still has processes.
+   */
+  static void sweepStale(Path parent) {
+    if (parent == null || !Files.isDirectory(parent)) {
+      return;
+    }
+    try (var children = Files.list(parent)) {
+      children.forEach(g -> {
+        java.util.regex.Matcher m = OURS.matcher(g.getFileName().toString());
+        if (m.matches() && Files.isDirectory(g)
+            && !ProcessHandle.of(Long.parseLong(m.group(1))).map(ProcessHandle::isAlive).orElse(false)) {
+          try {
+            Files.delete(g);
+            LOG.info("removed the cgroup of a gateway that is gone: " + g);
+          } catch (IOException | RuntimeException e) {
+            LOG.fine("cannot remove stale cgroup " + g + ": " + e);
+          }
+        }
+      });
+    } catch (IOException | RuntimeException e) {
+      LOG.fine("cannot list " + parent + ": " + e);
     }
   }
 
