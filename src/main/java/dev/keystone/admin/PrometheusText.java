@@ -73,6 +73,13 @@ final class PrometheusText {
         out.histogram("keystone_upstream_duration_seconds", b.upstream(), "tenant", tenant, "backend", backend);
       }
     }));
+    out.help("keystone_script_duration_seconds", "histogram",
+        "Time a routing script's decision took: the embedded call, or the round trip to a remote engine.");
+    tenants.forEach((tenant, t) -> {
+      if (t.scriptDuration() != null) {
+        out.histogram("keystone_script_duration_seconds", t.scriptDuration(), "tenant", tenant);
+      }
+    });
     out.help("keystone_upstream_retries_total", "counter", "Requests retried on another backend after a connection failure.");
     out.help("keystone_script_runs_total", "counter", "Routing script calls (embedded or remote).");
     out.help("keystone_script_errors_total", "counter", "Routing script calls that failed (limit hits included).");

@@ -46,9 +46,10 @@ public final class Metrics {
    * @param totalNanos    from the request's arrival to its end
    * @param upstreamNanos from sending to the backend to its response head, or -1
    * @param retries       attempts on another backend
+   * @param scriptNanos   the script's decision time (embedded call or remote round trip), or -1
    */
   public void record(String tenant, String backend, String method, int status, long totalNanos, long upstreamNanos,
-                     int retries, ScriptOutcome script) {
+                     int retries, ScriptOutcome script, long scriptNanos) {
     inFlight.decrement();
     TenantTraffic t = tenant(tenant);
     BackendTraffic b = t.backend(backend);
@@ -56,6 +57,9 @@ public final class Metrics {
     t.duration().observeNanos(totalNanos);
     if (upstreamNanos >= 0) {
       b.observeUpstream(upstreamNanos);
+    }
+    if (scriptNanos >= 0) {
+      t.observeScript(scriptNanos);
     }
     if (retries > 0) {
       t.retries.add(retries);

@@ -10,6 +10,8 @@ public final class TenantTraffic {
 
   private final Map<String, BackendTraffic> backends = new ConcurrentHashMap<>();
   private final Histogram duration = new Histogram();
+  /** Made on the first scripted request: most tenants have no script. */
+  private final java.util.concurrent.atomic.AtomicReference<Histogram> scriptDuration = new java.util.concurrent.atomic.AtomicReference<>();
   final LongAdder retries = new LongAdder();
   final LongAdder scriptRuns = new LongAdder();
   final LongAdder scriptErrors = new LongAdder();
@@ -28,6 +30,20 @@ public final class TenantTraffic {
 
   public Histogram duration() {
     return duration;
+  }
+
+  void observeScript(long nanos) {
+    Histogram h = scriptDuration.get();
+    if (h == null) {
+      scriptDuration.compareAndSet(null, new Histogram());
+      h = scriptDuration.get();
+    }
+    h.observeNanos(nanos);
+  }
+
+  /** How long script decisions took, or null before the first one. */
+  public Histogram scriptDuration() {
+    return scriptDuration.get();
   }
 
   public long retries() {

@@ -45,7 +45,7 @@ final class Completion implements Interceptor {
           ex.request().method().name(),
           aborted ? 0 : ex.request().response().getStatusCode(),
           System.nanoTime() - ex.startNanos(),
-          ex.upstreamNanos, ex.retries, ex.scriptOutcome);
+          ex.upstreamNanos, ex.retries, ex.scriptOutcome, ex.scriptNanos);
     }
   }
 }

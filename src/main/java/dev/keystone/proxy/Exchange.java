@@ -56,6 +56,8 @@ public final class Exchange {
   long upstreamNanos = -1;
   /** Attempts on another backend after a first one failed. */
   int retries;
+  /** Time the script's decision took (embedded call, or remote round trip), or -1 without one. */
+  long scriptNanos = -1;
   dev.keystone.metrics.Metrics.ScriptOutcome scriptOutcome = dev.keystone.metrics.Metrics.ScriptOutcome.NONE;
 
   private List<Runnable> closeListeners;

@@ -68,11 +68,13 @@ final class ScriptInterceptor implements Interceptor {
     }
     forgetUnused(ex.snapshot());
     Decision d;
+    long started = System.nanoTime();
     try {
       RequestScript rs = stateFor(tenant.config(), ex.snapshot());
       ScriptRequest request = request(ex);
       ex.scriptOutcome = Metrics.ScriptOutcome.OK;
       d = rs.decide(request);
+      ex.scriptNanos = System.nanoTime() - started;
       if (rs.hasOnResponse()) {
         ex.responseHook = (backend, status, headers) -> {
           try {
@@ -83,6 +85,7 @@ final class ScriptInterceptor implements Interceptor {
         };
       }
     } catch (ScriptState.ScriptFailure f) {
+      ex.scriptNanos = System.nanoTime() - started;
       if (failedOpen(ex, f.getMessage(), f.limit())) {
         ex.next();
       } else {
@@ -102,7 +105,9 @@ final class ScriptInterceptor implements Interceptor {
     ex.request().pause();
     ScriptRequest request = request(ex);
     ex.scriptOutcome = Metrics.ScriptOutcome.OK;
+    long started = System.nanoTime();
     engines.decide(engine.urls(), engine.timeout(), ex.tenant().config().luaScript(), request).onComplete(ar -> {
+      ex.scriptNanos = System.nanoTime() - started;
       if (ex.request().response().closed()) {
         return; // the client left while the engine was deciding
       }

@@ -177,6 +177,10 @@ class MetricsTest {
     assertThat(value(m, "keystone_script_runs_total{tenant=\"scripted\"}")).isEqualTo(3);
     assertThat(value(m, "keystone_script_errors_total{tenant=\"scripted\"}")).isEqualTo(2);
     assertThat(value(m, "keystone_script_limit_hits_total{tenant=\"scripted\"}")).isEqualTo(1);
+    assertThat(value(m, "keystone_script_duration_seconds_count{tenant=\"scripted\"}")).isEqualTo(3);
+    assertThat(value(m, "keystone_script_duration_seconds_sum{tenant=\"scripted\"}")).as("the loop ran to its deadline")
+        .isGreaterThan(0.001);
+    assertThat(m.keySet()).noneMatch(k -> k.startsWith("keystone_script_duration_seconds_count{tenant=\"shop\"}"));
     assertThat(value(m, "keystone_upstream_retries_total{tenant=\"pair\"}")).isEqualTo(1);
     assertThat(value(m, "keystone_backend_up{tenant=\"pair\",backend=\"two\"}")).as("marked down by the failed connect").isZero();
 

@@ -78,6 +78,11 @@ class RemoteEngineTest {
       TestBackend hit = ok.body().startsWith("stable") ? stable : canary;
       assertThat(hit.last().headers().get("X-Client")).isEqualTo("acme");
       assertThat(hit.last().headers().contains("X-API-Key")).isFalse();
+      // Each remote decision is counted with its round trip.
+      dev.keystone.testing.Await.until("counted", () -> gw.admin("GET", "/metrics").body()
+          .contains("keystone_script_duration_seconds_count{tenant=\"canary\"} 8"));
+      assertThat(gw.admin("GET", "/metrics").body()).contains("keystone_script_runs_total{tenant=\"canary\"} 8")
+          .contains("keystone_script_errors_total{tenant=\"canary\"} 0");
     } finally {
       Await.result(engine.close());
     }
