@@ -31,7 +31,7 @@ import java.util.function.Function;
 final class AdminCommand {
 
   static final String USAGE = """
-      usage: keystone status [--json] [OPTIONS]
+      usage: keystone status [FILTER] [--json] [OPTIONS]   (FILTER: part of a tenant's name, domain or path)
              keystone reload [OPTIONS]
              keystone backends drain|undrain NAME [--tenant TENANT] [OPTIONS]
 
@@ -84,7 +84,12 @@ final class AdminCommand {
       String token = token(tokenFile, base);
       String cmd = rest.isEmpty() ? "" : rest.get(0);
       return switch (cmd) {
-        case "status" -> status(base, token, json);
+        case "status" -> {
+          if (rest.size() > 2) {
+            throw new IllegalArgumentException("expected: keystone status [FILTER]");
+          }
+          yield status(base, token, json, rest.size() == 2 ? rest.get(1) : null);
+        }
         case "reload" -> reload(base, token);
         case "backends" -> {
           if (rest.size() != 3 || !(rest.get(1).equals("drain") || rest.get(1).equals("undrain"))) {
@@ -104,9 +109,10 @@ final class AdminCommand {
     }
   }
 
-  private int status(URI base, String token, boolean json) {
+  private int status(URI base, String token, boolean json, String filter) {
     JsonObject status = call(base, token, "GET", "/api/v1/status").body;
-    JsonObject tenants = call(base, token, "GET", "/api/v1/tenants").body;
+    JsonObject tenants = call(base, token, "GET", "/api/v1/tenants"
+        + (filter == null ? "" : "?q=" + URLEncoder.encode(filter, StandardCharsets.UTF_8))).body;
     if (json) {
       out.println(new JsonObject().put("status", status).put("tenants", tenants.getJsonArray("tenants")).encodePrettily());
       return 0;

@@ -79,6 +79,10 @@ class AdminCommandTest {
     assertThat(keystone("status")).isEqualTo(0);
     assertThat(out()).contains("keystone test").contains("config version 1").contains("backends: 2 healthy of 2")
         .contains("tenant shop").contains("healthy    blue").contains(blue.url());
+    assertThat(keystone("status", "nothing-like-it")).isEqualTo(0);
+    assertThat(out()).contains("keystone test").doesNotContain("tenant shop");
+    assertThat(keystone("status", "SHO")).isEqualTo(0);
+    assertThat(out()).contains("tenant shop");
     assertThat(keystone("status", "--json")).isEqualTo(0);
     assertThat(new io.vertx.core.json.JsonObject(out()).getJsonArray("tenants").getJsonObject(0).getString("name")).isEqualTo("shop");
   }
