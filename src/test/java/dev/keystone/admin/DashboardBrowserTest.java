@@ -177,7 +177,10 @@ class DashboardBrowserTest {
       green.healthStatus(503);
       waitFor("green shown unhealthy within seconds", d -> backendState("shop/green", "unhealthy"));
       waitFor("the transition listed", d -> d.findElement(By.id("events")).getText().contains("green"));
-      Thread.sleep(1500); // a few more samples on the charts
+      waitFor("ten samples on the chart", d -> {
+        String path = d.findElement(By.cssSelector("[data-tenant='shop'] path.chart-rate")).getDomAttribute("d");
+        return path != null && path.split(" L").length >= 10;
+      });
       screenshot("dashboard.png");
       green.healthStatus(200);
       waitFor("green healthy again", d -> backendState("shop/green", "healthy"));
