@@ -120,6 +120,7 @@ final class AdminViews {
         .put("last_check", h.lastCheck() == null ? null : h.lastCheck().toString()).put("last_reason", h.lastReason())
         .put("requests", traffic == null ? 0 : traffic.total())
         .put("errors", traffic == null ? 0 : traffic.requestsWithCode(4))
+        .put("upstream_duration", histogram(traffic == null ? null : traffic.upstream()))
         .put("transitions", transitions);
   }
 
@@ -128,16 +129,21 @@ final class AdminViews {
     for (int c = 0; c < 5; c++) {
       byStatus.put(BackendTraffic.CODES[c], t == null ? 0 : t.requestsWithCode(c));
     }
+    return new JsonObject().put("requests", t == null ? 0 : t.total()).put("by_status", byStatus)
+        .put("aborted", t == null ? 0 : t.requestsWithCode(5))
+        .put("duration", histogram(t == null ? null : t.duration()));
+  }
+
+  /** A cumulative histogram as JSON (all zero for null: nothing observed yet). */
+  private static JsonObject histogram(Histogram h) {
     JsonArray buckets = new JsonArray();
-    long[] cumulative = t == null ? new long[Histogram.BOUNDS.length + 1] : t.duration().cumulative();
+    long[] cumulative = h == null ? new long[Histogram.BOUNDS.length + 1] : h.cumulative();
     for (int i = 0; i < cumulative.length; i++) {
       buckets.add(new JsonObject().put("le", i < Histogram.BOUNDS.length ? (Object) Histogram.BOUNDS[i] : "+Inf")
           .put("count", cumulative[i]));
     }
-    return new JsonObject().put("requests", t == null ? 0 : t.total()).put("by_status", byStatus)
-        .put("aborted", t == null ? 0 : t.requestsWithCode(5))
-        .put("duration", new JsonObject().put("count", cumulative[cumulative.length - 1])
-            .put("sum_seconds", t == null ? 0.0 : t.duration().sumSeconds()).put("buckets", buckets));
+    return new JsonObject().put("count", cumulative[cumulative.length - 1])
+        .put("sum_seconds", h == null ? 0.0 : h.sumSeconds()).put("buckets", buckets);
   }
 
   /** Health transitions of every backend, reloads and drains, newest first. */

@@ -216,6 +216,8 @@ class AdminApiTest {
     assertThat(blueRequests + greenRequests).isEqualTo(10);
     assertThat(blueRequests).as("weights 1:2").isBetween(2L, 5L);
     assertThat(backend(shop, "blue").getLong("errors") + backend(shop, "green").getLong("errors")).isEqualTo(2);
+    assertThat(backend(shop, "blue").getJsonObject("upstream_duration").getLong("count")
+        + backend(shop, "green").getJsonObject("upstream_duration").getLong("count")).as("each backend's own latency").isEqualTo(10);
     assertThat(backend(shop, "blue").getInteger("weight")).isEqualTo(1);
     assertThat(backend(shop, "green").getInteger("weight")).isEqualTo(2);
     assertThat(backend(shop, "blue").getJsonObject("labels").getString("color")).isEqualTo("blue");
