@@ -105,6 +105,27 @@ class DeploymentFilesTest {
   }
 
   @Test
+  void theGrafanaDashboardQueriesOnlyDocumentedMetrics() throws Exception {
+    JsonNode dashboard = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Path.of("deploy/grafana/keystone-dashboard.json").toFile());
+    String doc = Files.readString(Path.of("docs/observability.md"));
+    java.util.Set<String> documented = new java.util.HashSet<>();
+    java.util.regex.Matcher d = java.util.regex.Pattern.compile("(?m)^\\| `((?:keystone|jvm)_[a-z_]+)` \\|").matcher(doc);
+    while (d.find()) {
+      documented.add(d.group(1));
+    }
+    List<String> exprs = dashboard.findValues("expr").stream().map(JsonNode::asText).toList();
+    assertThat(exprs).hasSizeGreaterThan(10);
+    for (String expr : exprs) {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b((?:keystone|jvm)_[a-z_]+)").matcher(expr);
+      assertThat(m.find()).as(expr).isTrue();
+      do {
+        String family = m.group(1).replaceAll("_(bucket|sum|count)$", "");
+        assertThat(documented).as("a documented metric in: " + expr).contains(family);
+      } while (m.find());
+    }
+  }
+
+  @Test
   void imagesRunAsNonRootWithHealthChecks() throws Exception {
     for (String file : List.of("deploy/Dockerfile.gateway", "deploy/Dockerfile.engine")) {
       String text = Files.readString(Path.of(file));
