@@ -119,6 +119,17 @@
     return s.toFixed(2) + ' s';
   };
 
+  // Average and p95 as one short text for the narrow backends table, with one unit for both:
+  // "2.1 · 4.8 ms", and "0.35 · 1.20 s" rather than "350 ms · 1.20 s" when only the p95 reaches
+  // a second. `above`: the p95 lies past the last histogram bound ("3.20 · > 10.00 s").
+  KS.secondsPair = function (avg, p95, above) {
+    var a = KS.seconds(avg), p = KS.seconds(p95);
+    var unitA = a.split(' ')[1], unitP = p.split(' ')[1];
+    if (unitA === 'ms' && unitP === 's') a = avg.toFixed(avg < 0.1 ? 3 : 2) + ' s';
+    if (unitA && unitP && a.split(' ')[1] === unitP) a = a.split(' ')[0];
+    return a + ' · ' + (above && p !== '—' ? '> ' : '') + p;
+  };
+
   // Small DOM builder: el('td', {className: 'x', title: 'y'}, 'text' | node | [..]).
   // Text always goes in through textContent / text nodes, never as HTML.
   KS.el = function (tag, props, children) {

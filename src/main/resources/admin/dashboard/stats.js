@@ -1,6 +1,6 @@
-// stats.js: turns two successive reads of a tenant's cumulative traffic counters into rates
-// (req/s, % of 5xx, average and p95 latency). Pure functions, no DOM: the same file loads in
-// the page and in Node for a quick test.
+// stats.js: turns two successive reads of cumulative counters (a tenant's traffic, or one
+// backend's requests and upstream latency) into rates (req/s, % of 5xx, average and p95
+// latency). Pure functions, no DOM: the same file loads in the page and in Node for a quick test.
 (function (KS) {
   'use strict';
 
@@ -65,6 +65,19 @@
     };
   }
 
+  // The same shape for one backend: its own requests, 5xx and `upstream_duration` (request
+  // sent to response head), a histogram with the buckets of traffic.duration, so rates() and
+  // p95() apply unchanged. `duration` is null when the gateway does not report it.
+  function backendSnapshot(backend, at) {
+    var b = backend || {};
+    return {
+      at: at,
+      requests: typeof b.requests === 'number' ? b.requests : 0,
+      errors: typeof b.errors === 'number' ? b.errors : 0,
+      duration: b.upstream_duration && typeof b.upstream_duration === 'object' ? b.upstream_duration : null
+    };
+  }
+
   // Rates between two snapshots, or null when they cannot be compared (first read, no time
   // elapsed, or counters went backwards because the gateway restarted).
   function rates(prev, cur) {
@@ -72,11 +85,17 @@
     var dt = cur.at - prev.at;
     var dReq = cur.requests - prev.requests;
     var dErr = cur.errors - prev.errors;
-    if (!(dt > 0) || dReq < 0 || dErr < 0) return null;
     var pd = prev.duration || {}, cd = cur.duration || {};
     var dCount = (cd.count || 0) - (pd.count || 0);
     var dSum = (cd.sum_seconds || 0) - (pd.sum_seconds || 0);
+    // A histogram count going backwards is a reset too; without this check it would read as
+    // "no request in the interval" ("—") instead of "measuring again" ("…"). A histogram
+    // missing from one read is not a reset: it only leaves the latency unknown.
+    var reset = prev.duration && cur.duration && dCount < 0;
+    if (!(dt > 0) || dReq < 0 || dErr < 0 || reset) return null;
     return {
+      // requests measured by the histogram in the interval (for tooltips)
+      count: dCount,
       rate: dReq / dt,
       // null when no request arrived: "no errors" and "nothing to judge" are different things
       errorPct: dReq > 0 ? Math.min(100, 100 * dErr / dReq) : null,
@@ -85,5 +104,5 @@
     };
   }
 
-  KS.stats = { snapshot: snapshot, rates: rates, p95: p95, upperBound: upperBound };
+  KS.stats = { snapshot: snapshot, backendSnapshot: backendSnapshot, rates: rates, p95: p95, upperBound: upperBound };
 })(typeof window !== 'undefined' ? (window.Keystone = window.Keystone || {}) : module.exports);

@@ -31,9 +31,15 @@
     ]));
 
     c.tbody = el('tbody');
-    var head = ['State', 'Backend', 'Weight', 'Requests', '5xx', 'Last check', ''];
+    // [header, tooltip]. Short headers keep the table inside a half-width card at 1280 px;
+    // the tooltip says what a short one means.
+    var head = [['State'], ['Backend'], ['Wt', 'Weight: share of the new requests'], ['Requests'], ['5xx'],
+      ['Latency', 'Backend latency (request sent to response head): average · 95th percentile since the previous read'],
+      ['Last check'], ['']];
     c.root.appendChild(el('div', { className: 'table-wrap' }, el('table', { className: 'backends' }, [
-      el('thead', null, el('tr', null, head.map(function (h) { return el('th', { textContent: h }); }))),
+      el('thead', null, el('tr', null, head.map(function (h) {
+        return el('th', h[1] ? { textContent: h[0], title: h[1] } : { textContent: h[0] });
+      }))),
       c.tbody
     ])));
     c.msg = el('p', { className: 'msg', role: 'status', hidden: true });
@@ -94,9 +100,12 @@
 
   // Row layout (two short lines, to fit 6 tenants on a 1280 screen): state (+ "unhealthy"
   // under "drained" when both hold) | name + labels over the URL | weight | requests | 5xx |
-  // last check reason (up to two lines, full text and recent changes in the tooltip) | button.
+  // latency avg · p95 | last check reason (up to two lines, full text and recent changes in
+  // the tooltip) | button.
+  // `prev` is the row's last read of the backend's counters: its latency history lives and
+  // dies with the row, which is keyed by tenant (card) and backend name, i.e. "tenant/backend".
   function createRow(tenant, name) {
-    var r = { busy: false, data: null };
+    var r = { busy: false, data: null, prev: null, prevUrl: null };
     r.tr = el('tr', { 'data-backend': tenant + '/' + name });
     r.label = el('span', { className: 'state-label' });
     r.sub = el('span', { className: 'state-sub', hidden: true }, 'unhealthy');
@@ -105,6 +114,7 @@
     r.weight = el('td', { className: 'b-weight num' });
     r.requests = el('td', { className: 'b-requests num' });
     r.errors = el('td', { className: 'b-errors num' });
+    r.latency = el('td', { className: 'b-latency num' }, '…');
     r.reason = el('div', { className: 'b-reason' });
     r.check = el('td', { className: 'b-check' }, r.reason);
     r.button = el('button', { type: 'button', className: 'btn-small' });
@@ -114,7 +124,7 @@
     [el('td', { className: 'b-state' }, [el('span', { className: 'dot', 'aria-hidden': 'true' }), r.label, r.sub]),
       el('td', { className: 'b-backend' }, [
         el('div', { className: 'b-line' }, [el('span', { className: 'b-name', textContent: name }), r.labels]), r.url]),
-      r.weight, r.requests, r.errors, r.check, el('td', { className: 'b-action' }, r.button)
+      r.weight, r.requests, r.errors, r.latency, r.check, el('td', { className: 'b-action' }, r.button)
     ].forEach(function (td) { r.tr.appendChild(td); });
     return r;
   }
@@ -146,6 +156,41 @@
     setAttr(r.check, 'title', (b.last_check ? 'Last check ' + KS.clock(b.last_check) : 'Not checked yet') +
       (b.last_reason ? ': ' + b.last_reason : '') + transitionsText(b));
     if (!r.busy) setButton(r, b);
+  }
+
+  // The backend's latency over the last poll interval, from two reads of its upstream_duration
+  // histogram, with the same maths as the tenant's (stats.js). Called only from render(),
+  // which knows the server time of the read; updateRow() also runs after a drain click,
+  // without a new read.
+  function updateLatency(r, b, at) {
+    var cur = KS.stats.backendSnapshot(b, at);
+    // Same name, other URL (changed by a reload): other counters, so no delta against the old.
+    if (r.prev && r.prevUrl !== b.url) r.prev = null;
+    // A read with no time elapsed (same server timestamp) adds nothing: keep the older one.
+    if (r.prev && !(cur.at > r.prev.at)) return;
+    var x = KS.stats.rates(r.prev, cur);
+    r.prev = cur;
+    r.prevUrl = b.url;
+    var text, title;
+    if (!x) {
+      text = '…';
+      title = 'Measuring: latency needs two reads';
+    } else if (!cur.duration) {
+      text = '—';
+      title = 'This gateway does not report backend latency';
+    } else if (x.avgSeconds === null) {
+      text = '—';
+      title = 'No response from this backend since the previous read';
+    } else {
+      var above = !!(x.p95 && x.p95.above);
+      text = KS.secondsPair(x.avgSeconds, x.p95 ? x.p95.seconds : null, above);
+      title = 'Average ' + KS.seconds(x.avgSeconds) + ', 95th percentile ' +
+        (x.p95 ? (above ? 'over ' : '') + KS.seconds(x.p95.seconds) + ' (estimated from histogram buckets)' : 'unknown') +
+        '\nover ' + KS.count(x.count) + ' response' + (x.count === 1 ? '' : 's') +
+        ' since the previous read; time from request sent to response head';
+    }
+    setText(r.latency, text);
+    setAttr(r.latency, 'title', title);
   }
 
   function setButton(r, b) {
@@ -213,15 +258,18 @@
         var r = c.rows.get(b.name);
         if (!r) { r = createRow(t.name, b.name); c.rows.set(b.name, r); }
         updateRow(r, b);
+        updateLatency(r, b, at);
         return r;
       });
+      // A backend gone from the tenant loses its row and, with it, its latency history.
       c.rows.forEach(function (r, key) { if (rows.indexOf(r) < 0) c.rows.delete(key); });
       arrange(c.tbody, rows.map(function (r) { return r.tr; }));
       return c.root;
     });
     // A tenant that left the view (filtered out, or gone from the config) loses its card and
-    // its rate history: if it comes back, its first rate must not be computed against a read
-    // from minutes ago. Its nodes leave the DOM in arrange() below.
+    // its rate history, its rows' latency history with it: if it comes back, its first rate
+    // must not be computed against a read from minutes ago. Its nodes leave the DOM in
+    // arrange() below.
     cards.forEach(function (c, key) { if (!seen.has(key)) cards.delete(key); });
     if (!nodes.length) {
       emptyNode = emptyNode || el('p', { className: 'empty' });
