@@ -48,12 +48,7 @@ public final class BackendTraffic {
   }
 
   void observeUpstream(long nanos) {
-    Histogram h = upstream.get();
-    if (h == null) {
-      upstream.compareAndSet(null, new Histogram());
-      h = upstream.get();
-    }
-    h.observeNanos(nanos);
+    Histogram.observeInto(upstream, nanos);
   }
 
   /** Requests with this method class and status class so far. */

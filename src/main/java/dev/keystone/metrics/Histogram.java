@@ -29,6 +29,16 @@ public final class Histogram {
     }
   }
 
+  /** Records into the histogram held by {@code ref}, making it on first use (most cells never get one). */
+  static void observeInto(java.util.concurrent.atomic.AtomicReference<Histogram> ref, long nanos) {
+    Histogram h = ref.get();
+    if (h == null) {
+      ref.compareAndSet(null, new Histogram());
+      h = ref.get();
+    }
+    h.observeNanos(nanos);
+  }
+
   public void observeNanos(long nanos) {
     int i = 0;
     while (i < BOUNDS_NANOS.length && nanos > BOUNDS_NANOS[i]) {

@@ -33,12 +33,7 @@ public final class TenantTraffic {
   }
 
   void observeScript(long nanos) {
-    Histogram h = scriptDuration.get();
-    if (h == null) {
-      scriptDuration.compareAndSet(null, new Histogram());
-      h = scriptDuration.get();
-    }
-    h.observeNanos(nanos);
+    Histogram.observeInto(scriptDuration, nanos);
   }
 
   /** How long script decisions took, or null before the first one. */
