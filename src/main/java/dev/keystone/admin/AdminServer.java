@@ -186,7 +186,7 @@ public final class AdminServer {
     }
     JsonArray affected = new JsonArray();
     d.matches().forEach(m -> affected.add(new JsonObject().put("tenant", m.tenant()).put("backend", m.backend()).put("url", m.url())));
-    json(ctx, 200, new JsonObject().put("backend", name).put("drained", on).put("affected", affected));
+    json(ctx, 200, new JsonObject().put("backend", d.backend()).put("drained", d.drained()).put("affected", affected));
   }
 
   private static final String JSON = "application/json";

@@ -58,7 +58,6 @@ public final class Gateway {
   private final ConfigWatcher watcher;
   /** Shared by the scripts of all event loops; kept across reloads (key/value stores). */
   private final ScriptEnvironment scripts;
-  private final ListenAddress listen;
   private final EngineSlot engine; // lua_engine.supervise: the engine this gateway runs
 
   private Gateway(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, Options options) throws IOException {
@@ -70,7 +69,6 @@ public final class Gateway {
     this.version = options.version();
     this.startedAt = clock.instant();
     this.checker = new HealthChecker(vertx, clock);
-    this.listen = config.listen();
     this.engine = new EngineSlot(vertx);
     apply(engine.follow(config), 1);
     events.add(new Events.Reload(clock.instant(), true, 1, "startup", List.of()));
@@ -176,18 +174,15 @@ public final class Gateway {
     return servers.get(0).actualPort();
   }
 
+  /** Where the proxy listens (a reload keeps it: see {@link RestartOnly}). */
   public ListenAddress listen() {
-    return listen;
+    return current.get().config().listen();
   }
 
   /** Validates and applies a new config; returns its errors (empty when applied). */
-  public ReloadResult reload(GatewayConfig next) {
-    return reload(next, "api");
-  }
-
-  private synchronized ReloadResult reload(GatewayConfig next, String trigger) {
+  public synchronized ReloadResult reload(GatewayConfig next) {
     ReloadResult r = reloadUnrecorded(next);
-    record(r, trigger);
+    record(r, "api");
     return r;
   }
 
