@@ -164,8 +164,7 @@ class DashboardBrowserTest {
     assertThat(browser.findElement(By.cssSelector("[data-tenant='shop']")).getText()).contains("shop.example.com");
     assertThat(browser.findElement(By.cssSelector("[data-tenant='api']")).getText()).contains("/api/");
 
-    TrafficLoad load = TrafficLoad.start(2, (client, i) -> {
-      Thread.sleep(5); // a steady, modest rate: the browser needs the CPU too
+    TrafficLoad load = TrafficLoad.start(2, Duration.ofMillis(5), (client, i) -> { // the browser needs CPU too
       if (i % 3 == 0) {
         gw.get("/api/v" + i);
       }

@@ -108,10 +108,7 @@ class SupervisedEngineTest {
       assertThat(arguments(first)).contains("-Xmx128m", "-XX:ActiveProcessorCount=1", "engine");
       // Steady load that leaves the machine some CPU: a saturating loop on two cores can starve
       // the new engine's cold JVM long enough to miss the recovery wait, which is not the point.
-      TrafficLoad load = TrafficLoad.start(3, (client, i) -> {
-        Thread.sleep(2);
-        return gw.get("/canary/x", "X-Deploy-ID", "42");
-      });
+      TrafficLoad load = TrafficLoad.start(3, Duration.ofMillis(2), (client, i) -> gw.get("/canary/x", "X-Deploy-ID", "42"));
       try {
         load.awaitMore("traffic through the engine", 50);
         first.destroyForcibly(); // kill -9

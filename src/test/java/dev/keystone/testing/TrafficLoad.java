@@ -31,12 +31,23 @@ public final class TrafficLoad implements AutoCloseable {
 
   /** Starts {@code threads} clients, each sending {@code request} in a loop. */
   public static TrafficLoad start(int threads, Request request) {
+    return start(threads, java.time.Duration.ZERO, request);
+  }
+
+  /**
+   * The same at a steady rate: each client pauses {@code pace} before each request, so the load
+   * leaves the machine some CPU (a pause of a fixed length, not a wait for a condition).
+   */
+  public static TrafficLoad start(int threads, java.time.Duration pace, Request request) {
     TrafficLoad load = new TrafficLoad();
     for (int c = 0; c < threads; c++) {
       int client = c;
       Thread t = new Thread(() -> {
         for (int i = 0; load.running.get(); i++) {
           try {
+            if (!pace.isZero()) {
+              Thread.sleep(pace.toMillis());
+            }
             HttpResponse<String> r = request.send(client, i);
             if (r.statusCode() == 200) {
               load.ok.incrementAndGet();
