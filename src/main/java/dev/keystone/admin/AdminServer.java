@@ -224,6 +224,11 @@ public final class AdminServer {
     return server.actualPort();
   }
 
+  /** Whether an Authorization header value carries the admin token (constant time). */
+  public boolean accepts(String authorization) {
+    return token.accepts(authorization);
+  }
+
   /** The file holding the generated token, or null when the token came from the config or environment. */
   public Path tokenFile() {
     return tokenFile;

@@ -117,6 +117,8 @@ final class AdminViews {
     return new JsonObject().put("name", b.name()).put("url", b.url()).put("health_path", b.healthUri())
         .put("weight", b.weight()).put("labels", new JsonObject(new LinkedHashMap<>(b.labels())))
         .put("healthy", h.healthy()).put("drained", h.drained()).put("available", b.healthy())
+        .put("ejected", h.ejected()).put("ejected_until", h.ejectedUntil() == null ? null : h.ejectedUntil().toString())
+        .put("consecutive_failures", h.consecutiveFailures()).put("failures", h.passiveFailures())
         .put("last_check", h.lastCheck() == null ? null : h.lastCheck().toString()).put("last_reason", h.lastReason())
         .put("requests", traffic == null ? 0 : traffic.total())
         .put("errors", traffic == null ? 0 : traffic.requestsWithCode(4))

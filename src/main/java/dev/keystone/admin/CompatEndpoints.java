@@ -23,19 +23,28 @@ import java.util.function.Supplier;
  * host-routed tenant keep their whole path space, so {@code app.example.com/admin/health} still
  * reaches that tenant's application.
  *
- * <p>{@code POST <admin_base_path>/reload} re-reads the config file; like the rest of this
- * interceptor it is meant for operators on the machine, so it only answers loopback clients.
+ * <p>{@code POST <admin_base_path>/reload} re-reads the config file. It is an operator's action,
+ * so it needs the admin token whenever the admin listener runs: a loopback source address proves
+ * nothing behind a local front proxy, where every client is loopback. Only without an admin
+ * listener does the original rule (loopback clients only) apply.
  */
 public final class CompatEndpoints implements Interceptor {
 
   private final String version;
   private final long startNanos;
   private final Supplier<ReloadResult> reloader;
+  private final java.util.function.Function<String, Boolean> adminToken;
 
-  public CompatEndpoints(String version, long startNanos, Supplier<ReloadResult> reloader) {
+  /**
+   * @param adminToken whether an Authorization header carries the admin token; null (the
+   *                   function's answer) when no admin listener runs
+   */
+  public CompatEndpoints(String version, long startNanos, Supplier<ReloadResult> reloader,
+                         java.util.function.Function<String, Boolean> adminToken) {
     this.version = version;
     this.startNanos = startNanos;
     this.reloader = reloader;
+    this.adminToken = adminToken;
   }
 
   @Override
@@ -57,7 +66,15 @@ public final class CompatEndpoints implements Interceptor {
       json(req, 200, health(snapshot).encode());
     } else if (rest.equals("/tenants") && read) {
       json(req, 200, tenants(snapshot).encode());
-    } else if (rest.equals("/reload") && req.method() == HttpMethod.POST && isLoopback(req)) {
+    } else if (rest.equals("/reload") && req.method() == HttpMethod.POST) {
+      Boolean tokenOk = adminToken.apply(req.getHeader("Authorization"));
+      if (tokenOk == null ? !isLoopback(req) : !tokenOk) {
+        req.response().putHeader("WWW-Authenticate", "Bearer realm=\"keystone-admin\"");
+        json(req, tokenOk == null ? 403 : 401, new JsonObject().put("applied", false).put("errors", new JsonArray()
+            .add(tokenOk == null ? "reload is for loopback clients" : "reload needs Authorization: Bearer <admin token>"))
+            .encode());
+        return;
+      }
       // Reading and validating a file is blocking work: keep it off the event loop.
       Vertx.currentContext().owner().executeBlocking(reloader::get, false).onComplete(ar -> {
         if (ar.failed()) {

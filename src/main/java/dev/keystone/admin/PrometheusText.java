@@ -99,11 +99,16 @@ final class PrometheusText {
   private static void backends(Exposition out, Snapshot s) {
     out.help("keystone_backend_up", "gauge", "1 when the backend's last health check passed.");
     out.help("keystone_backend_drained", "gauge", "1 when an operator drained the backend (it gets no new requests).");
+    out.help("keystone_backend_ejected", "gauge", "1 while passive health keeps the backend out after failed requests.");
+    out.help("keystone_backend_failures_total", "counter",
+        "Requests that failed on the backend: no connection, timeout, broken connection, or a 5xx answer.");
     Map<BackendHealth, Backend> distinct = new IdentityHashMap<>();
     for (Tenant t : s.tenants()) {
       for (Backend b : t.pool().backends()) {
         out.sample("keystone_backend_up", b.health().healthy() ? 1 : 0, "tenant", t.name(), "backend", b.name());
         out.sample("keystone_backend_drained", b.health().drained() ? 1 : 0, "tenant", t.name(), "backend", b.name());
+        out.sample("keystone_backend_ejected", b.health().ejected() ? 1 : 0, "tenant", t.name(), "backend", b.name());
+        out.sample("keystone_backend_failures_total", b.health().passiveFailures(), "tenant", t.name(), "backend", b.name());
         distinct.putIfAbsent(b.health(), b);
       }
     }

@@ -81,6 +81,8 @@ public final class ConfigLoader {
     }
     ScriptLimits scriptLimits = bindScriptLimits(root.section("script_limits"));
     AdminConfig admin = AdminConfig.bind(root.section("admin"));
+    PassiveHealth passive = PassiveHealth.bind(root.section("passive_health"));
+    EscapedSlashes slashes = root.parsed("escaped_slashes", EscapedSlashes.REJECT, "reject or pass", EscapedSlashes::parse);
     // A supervised built-in engine reads a directory the gateway can see: compile its scripts
     // here too, so a missing script or a syntax error rejects the config like an embedded one.
     SupervisedEngine sup = lua.supervise();
@@ -88,10 +90,11 @@ public final class ConfigLoader {
         ? new ScriptFiles(source, sup.scripts().toString(), problems) : null;
     List<TenantConfig> tenants = new ArrayList<>();
     for (Section t : root.sections("tenants")) {
-      tenants.add(bindTenant(t, problems, scripts, lua.enabled(), engineScripts));
+      tenants.add(bindTenant(t, problems, scripts, lua.enabled(), engineScripts, slashes, source));
     }
     root.finish();
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants, admin);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants, admin, passive,
+        slashes);
   }
 
   private static ScriptLimits bindScriptLimits(Section s) {
@@ -134,7 +137,9 @@ public final class ConfigLoader {
         positive(s, "response_header", d.responseHeader()),
         positive(s, "idle", d.idle()),
         positive(s, "header_read", d.headerRead()),
-        s.duration("shutdown", d.shutdown()));
+        s.duration("shutdown", d.shutdown()),
+        positive(s, "pool_wait", d.poolWait()),
+        s.duration("shutdown_delay", d.shutdownDelay()));
     s.finish();
     return t;
   }
@@ -156,6 +161,11 @@ public final class ConfigLoader {
     long header = s.size("max_header_size", d.maxHeaderSize());
     long uri = s.size("max_uri_length", d.maxUriLength());
     long body = s.size("max_body_size", d.maxBodySize());
+    long upstream = s.integer("upstream_connections", d.upstreamConnections());
+    if (upstream < 1 || upstream > 100_000) {
+      problems.add(s.keyPath("upstream_connections"), "must be between 1 and 100000");
+      upstream = d.upstreamConnections();
+    }
     if (header < 1024 || header > 1024 * 1024) {
       problems.add(s.keyPath("max_header_size"), "must be between 1KiB and 1MiB");
     }
@@ -163,14 +173,15 @@ public final class ConfigLoader {
       problems.add(s.keyPath("max_uri_length"), "must be between 256 and 1MiB");
     }
     s.finish();
-    return new Limits((int) Math.min(header, Integer.MAX_VALUE), (int) Math.min(uri, Integer.MAX_VALUE), body);
+    return new Limits((int) Math.min(header, Integer.MAX_VALUE), (int) Math.min(uri, Integer.MAX_VALUE), body,
+        (int) upstream);
   }
 
   /** The largest body a script may ask for: it is held in memory, and sent to a remote engine. */
   static final long MAX_SCRIPT_BODY = 1024 * 1024;
 
   private static TenantConfig bindTenant(Section t, Problems problems, ScriptFiles scripts, boolean engineEnabled,
-                                         ScriptFiles engineScripts) {
+                                         ScriptFiles engineScripts, EscapedSlashes slashes, String source) {
     if (!t.has("name")) {
       problems.add(t.line(), t.keyPath("name"), "missing: every tenant needs a name");
     }
@@ -224,17 +235,18 @@ public final class ConfigLoader {
     }
     List<ServiceConfig> services = new ArrayList<>();
     for (Section s : t.sections("services")) {
-      services.add(bindService(s, problems));
+      services.add(bindService(s, problems, source));
     }
+    EscapedSlashes tenantSlashes = t.parsed("escaped_slashes", slashes, "reject or pass", EscapedSlashes::parse);
     if (t.has("services") && services.isEmpty() && script == null) {
       problems.add(t.keyPath("services"), "the list is empty: a tenant needs at least one service (or a lua_script)");
     }
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
-        failOpen, body, services);
+        failOpen, body, services, tenantSlashes);
   }
 
-  private static ServiceConfig bindService(Section s, Problems problems) {
+  private static ServiceConfig bindService(Section s, Problems problems, String source) {
     if (!s.has("name")) {
       problems.add(s.line(), s.keyPath("name"), "missing: every service needs a name");
     }
@@ -254,7 +266,8 @@ public final class ConfigLoader {
       weight = 1;
     }
     Map<String, String> labels = s.stringMap("labels");
+    UpstreamTls tls = TlsBinder.bind(s, url.trim(), source);
     s.finish();
-    return new ServiceConfig(name, url.trim(), health.trim(), (int) weight, labels);
+    return new ServiceConfig(name, url.trim(), health.trim(), (int) weight, labels, tls);
   }
 }

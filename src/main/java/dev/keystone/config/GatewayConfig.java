@@ -17,6 +17,8 @@ import java.util.List;
  * @param scriptLimits  per-call limits of routing scripts ({@code script_limits})
  * @param tenants       tenants in file order
  * @param admin         the administration listener ({@code admin})
+ * @param passiveHealth outlier detection from real traffic ({@code passive_health})
+ * @param escapedSlashes what to do with %2F and %5C in paths, unless a tenant says otherwise
  */
 public record GatewayConfig(
     String source,
@@ -27,7 +29,9 @@ public record GatewayConfig(
     LuaEngineConfig luaEngine,
     ScriptLimits scriptLimits,
     List<TenantConfig> tenants,
-    AdminConfig admin) {
+    AdminConfig admin,
+    PassiveHealth passiveHealth,
+    EscapedSlashes escapedSlashes) {
 
   public GatewayConfig {
     tenants = List.copyOf(tenants);
@@ -35,22 +39,28 @@ public record GatewayConfig(
 
   /** The same configuration listening elsewhere (the command line overrides the file). */
   public GatewayConfig withListen(ListenAddress other) {
-    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin);
+    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth, escapedSlashes);
   }
 
   /** The same configuration with another {@code admin} block. */
   public GatewayConfig withAdmin(AdminConfig other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, other);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, other, passiveHealth, escapedSlashes);
   }
 
   /** The same configuration with its admin listener elsewhere (the command line's {@code --admin}). */
   public GatewayConfig withAdminListen(ListenAddress other) {
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants,
-        admin.withListen(other));
+        admin.withListen(other), passiveHealth, escapedSlashes);
+  }
+
+  /** The same configuration with other limits and timeouts (those a reload cannot change stay). */
+  public GatewayConfig withLimitsAndTimeouts(Limits l, Timeouts t) {
+    return new GatewayConfig(source, listen, adminBasePath, t, l, luaEngine, scriptLimits, tenants, admin, passiveHealth,
+        escapedSlashes);
   }
 
   /** The same configuration with another {@code lua_engine} block (a supervised engine's address). */
   public GatewayConfig withLuaEngine(LuaEngineConfig other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants, admin);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants, admin, passiveHealth, escapedSlashes);
   }
 }

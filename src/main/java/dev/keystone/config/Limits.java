@@ -1,14 +1,18 @@
 package dev.keystone.config;
 
 /**
- * Request limits enforced before anything reaches a backend.
+ * Request limits enforced before anything reaches a backend, and the connection budget toward
+ * each backend.
  *
- * @param maxHeaderSize total size of request headers in bytes (default 16 KiB, answered 431)
- * @param maxUriLength  length of the request target in bytes (default 8 KiB, answered 414)
- * @param maxBodySize   request body in bytes, 0 for no limit (default 0: bodies stream, so size
- *                      costs no memory; answered 413)
+ * @param maxHeaderSize       total size of request headers in bytes (default 16 KiB, answered 431)
+ * @param maxUriLength        length of the request target in bytes (default 8 KiB, answered 414)
+ * @param maxBodySize         request body in bytes, 0 for no limit (default 0: bodies stream, so
+ *                            size costs no memory; answered 413)
+ * @param upstreamConnections the most connections to one backend from one event loop (default
+ *                            512, as nginx's {@code max_conns} is per worker); more requests wait
+ *                            up to {@code timeouts.pool_wait}
  */
-public record Limits(int maxHeaderSize, int maxUriLength, long maxBodySize) {
+public record Limits(int maxHeaderSize, int maxUriLength, long maxBodySize, int upstreamConnections) {
 
-  public static final Limits DEFAULTS = new Limits(16 * 1024, 8 * 1024, 0);
+  public static final Limits DEFAULTS = new Limits(16 * 1024, 8 * 1024, 0, 512);
 }

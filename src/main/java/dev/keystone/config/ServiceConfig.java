@@ -10,10 +10,17 @@ import java.util.Map;
  * @param health health-check path, relative to the URL's path
  * @param weight relative share of requests (1 when not set)
  * @param labels free-form labels used by scripts to pick backends
+ * @param tls    how an https:// backend is verified ({@code tls_verify}, {@code tls_ca},
+ *               {@code tls_server_name})
  */
-public record ServiceConfig(String name, String url, String health, int weight, Map<String, String> labels) {
+public record ServiceConfig(String name, String url, String health, int weight, Map<String, String> labels,
+                            UpstreamTls tls) {
 
   public ServiceConfig {
     labels = Map.copyOf(labels);
+  }
+
+  public ServiceConfig(String name, String url, String health, int weight, Map<String, String> labels) {
+    this(name, url, health, weight, labels, UpstreamTls.DEFAULT);
   }
 }

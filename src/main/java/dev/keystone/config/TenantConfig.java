@@ -24,6 +24,7 @@ import java.util.List;
  * @param scriptBody           the most request-body bytes the script gets as {@code req.body}
  *                             ({@code script_body}); 0: the script sees no body
  * @param services             the backends
+ * @param escapedSlashes       what to do with %2F and %5C in this tenant's paths
  */
 public record TenantConfig(
     String name,
@@ -37,7 +38,8 @@ public record TenantConfig(
     LuaScript script,
     boolean scriptFailOpen,
     long scriptBody,
-    List<ServiceConfig> services) {
+    List<ServiceConfig> services,
+    EscapedSlashes escapedSlashes) {
 
   public TenantConfig {
     domains = List.copyOf(domains);

@@ -9,17 +9,25 @@ import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
  * The script engine a gateway supervises ({@code lua_engine.supervise}), if any. It follows the
- * config: started, told to reload its scripts, or replaced when its settings change.
+ * config in two steps, so traffic never meets an engine that cannot answer yet: {@link #prepare}
+ * starts a replacement (or tells the running engine to reload its scripts), the gateway waits
+ * until a new engine answers, applies the config, and only then {@link #commit} stops the old
+ * one. A replacement that never answers is {@linkplain #abort dropped} and the old config stays.
  */
 final class EngineSlot {
 
   private static final Logger LOG = Logger.getLogger("keystone.gateway");
   /** How long a start waits for a supervised engine's first answer (a cold JVM takes about a second). */
-  private static final Duration START = Duration.ofSeconds(20);
+  static final Duration START = Duration.ofSeconds(20);
+
+  /** What a config needs of the engine: the config pointed at it, a new engine, and the one it retires. */
+  record Change(GatewayConfig config, EngineSupervisor started, EngineSupervisor retired, boolean none) {
+  }
 
   private final Vertx vertx;
   private volatile EngineSupervisor engine;
@@ -32,22 +40,57 @@ final class EngineSlot {
     return engine;
   }
 
-  /** Makes the engine match {@code config}; returns the config pointed at the engine's socket. */
-  synchronized GatewayConfig follow(GatewayConfig config) throws IOException {
+  /** Starts what {@code config} needs (nothing changes for traffic until {@link #commit}). */
+  synchronized Change prepare(GatewayConfig config) throws IOException {
     SupervisedEngine spec = config.luaEngine().supervise();
     EngineSupervisor old = engine;
     if (spec == null) {
-      engine = null;
-    } else if (old != null && old.spec().equals(spec)) {
+      return new Change(config, null, old, true);
+    }
+    if (old != null && old.spec().equals(spec)) {
       old.reload().onFailure(e -> LOG.warning("the supervised engine kept its old scripts: " + e.getMessage()));
-      return config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url())));
-    } else {
-      engine = EngineSupervisor.start(vertx, spec);
+      return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url()))), null, null, false);
     }
-    if (old != null) {
-      new Thread(old::close, "engine-stop").start(); // waits for the process: not on the caller's thread
+    EngineSupervisor started = EngineSupervisor.start(vertx, spec);
+    return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(started.url()))), started, old, false);
+  }
+
+  /**
+   * Waits until a replacement answers; returns null when it does (or there is none), else why not.
+   * Blocks: reloads run off the event loops.
+   */
+  String awaitReady(Change c) {
+    if (c.started() == null) {
+      return null;
     }
-    return engine == null ? config : config.withLuaEngine(config.luaEngine().withUrls(List.of(engine.url())));
+    try {
+      c.started().ready(START).toCompletionStage().toCompletableFuture().get(START.toMillis() + 1000, TimeUnit.MILLISECONDS);
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted while waiting for the new engine";
+    } catch (Exception e) {
+      return e.getCause() != null ? e.getCause().getMessage() : e.toString();
+    }
+  }
+
+  /** The config of {@code c} is applied: the new engine is the engine, the retired one stops. */
+  synchronized void commit(Change c) {
+    if (c.started() != null || c.none()) {
+      engine = c.started();
+    }
+    stopLater(c.retired());
+  }
+
+  /** The config of {@code c} was not applied: its new engine, if any, stops. */
+  void abort(Change c) {
+    stopLater(c.started());
+  }
+
+  private static void stopLater(EngineSupervisor e) {
+    if (e != null) {
+      new Thread(e::close, "engine-stop").start(); // waits for the process: not on the caller's thread
+    }
   }
 
   /** Completes when the engine first answers (or at once without one); a slow engine is logged, not fatal. */

@@ -44,7 +44,7 @@ public final class Gateway {
   private final Path configFile; // null for a config that did not come from a file
   private final ConfigLoader loader;
   private final Clock clock;
-  private final HealthRegistry registry = new HealthRegistry();
+  private final HealthRegistry registry;
   private final HealthChecker checker;
   private final AtomicReference<Snapshot> current = new AtomicReference<>();
   private final List<ProxyServer> servers = new CopyOnWriteArrayList<>();
@@ -65,20 +65,33 @@ public final class Gateway {
     this.configFile = configFile;
     this.loader = loader;
     this.clock = options.clock();
+    this.registry = new HealthRegistry(clock);
     this.scripts = options.scripts();
     this.version = options.version();
     this.startedAt = clock.instant();
     this.checker = new HealthChecker(vertx, clock);
     this.engine = new EngineSlot(vertx);
-    apply(engine.follow(config), 1);
+    EngineSlot.Change first = engine.prepare(config);
+    apply(first.config(), 1);
+    engine.commit(first);
     events.add(new Events.Reload(clock.instant(), true, 1, "startup", List.of()));
     this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, () -> reloadFromFile("file"));
   }
 
   /** Options for {@link #start}. */
-  public record Options(int eventLoops, String version, Clock clock, ScriptEnvironment scripts) {
+  public record Options(int eventLoops, String version, Clock clock, ScriptEnvironment scripts,
+                        List<dev.keystone.proxy.Interceptor> interceptors) {
+    public Options(int eventLoops, String version, Clock clock, ScriptEnvironment scripts) {
+      this(eventLoops, version, clock, scripts, List.of());
+    }
+
     public Options(int eventLoops, String version, Clock clock) {
       this(eventLoops, version, clock, ScriptEnvironment.system(clock));
+    }
+
+    /** The same with {@code extra} interceptors plugged in after validation, before routing. */
+    public Options withInterceptors(List<dev.keystone.proxy.Interceptor> extra) {
+      return new Options(eventLoops, version, clock, scripts, List.copyOf(extra));
     }
 
     public static Options defaults(String version) {
@@ -102,9 +115,15 @@ public final class Gateway {
       vertx.close();
       return Future.failedFuture(e);
     }
-    CompatEndpoints compat = new CompatEndpoints(options.version(), g.startNanos, () -> g.reloadFromFile("compat"));
+    CompatEndpoints compat = new CompatEndpoints(options.version(), g.startNanos, () -> g.reloadFromFile("compat"),
+        authorization -> {
+          AdminServer a = g.admin;
+          return a == null ? null : a.accepts(authorization);
+        });
     return vertx.deployVerticle(() -> {
-          ProxyServer s = new ProxyServer(g.current::get, config, List.of(compat), options.clock(), g.scripts, g.metrics);
+          List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());
+          extra.add(compat);
+          ProxyServer s = new ProxyServer(g.current::get, config, extra, options.clock(), g.scripts, g.metrics);
           g.servers.add(s);
           return s;
         }, new DeploymentOptions().setInstances(options.eventLoops()))
@@ -194,13 +213,23 @@ public final class Gateway {
   private ReloadResult reloadUnrecorded(GatewayConfig next) {
     next = RestartOnly.keep(current.get().config(), next);
     long version = current.get().version() + 1;
+    EngineSlot.Change change;
     try {
-      next = engine.follow(next);
+      change = engine.prepare(next);
     } catch (IOException e) {
       LOG.warning("reload rejected, still serving config version " + current.get().version() + ": " + e.getMessage());
       return new ReloadResult(false, current.get().version(), List.of("lua_engine.supervise: " + e.getMessage()));
     }
+    // A replaced engine takes traffic only once it answers: the old one serves until then.
+    String notReady = engine.awaitReady(change);
+    if (notReady != null) {
+      engine.abort(change);
+      LOG.warning("reload rejected, still serving config version " + current.get().version() + ": " + notReady);
+      return new ReloadResult(false, current.get().version(), List.of("lua_engine.supervise: the new engine did not answer: " + notReady));
+    }
+    next = change.config();
     apply(next, version);
+    engine.commit(change);
     LOG.info("config version " + version + " applied: " + next.tenants().size() + " tenant(s) from " + next.source());
     return new ReloadResult(true, version, List.of());
   }
@@ -255,19 +284,35 @@ public final class Gateway {
   }
 
   /**
-   * Graceful stop: no new connections, in-flight requests get up to the configured shutdown
-   * timeout to finish, then everything closes.
+   * Graceful stop, in the order that fails nothing: readiness fails at once (load balancers stop
+   * sending), the proxy keeps accepting for {@code timeouts.shutdown_delay} (until they have
+   * noticed), then stops accepting and lets in-flight requests finish for up to
+   * {@code timeouts.shutdown}; only then do the health checks, the supervised engine (which
+   * in-flight scripted requests may still need) and the admin listener stop.
    */
   public Future<Void> shutdown() {
     stopping = true; // readiness fails from now on
-    long timeout = current.get().config().timeouts().shutdown().toMillis();
-    if (watcher != null) {
-      watcher.close();
+    io.vertx.core.Promise<Void> delayed = io.vertx.core.Promise.promise();
+    long delay = current.get().config().timeouts().shutdownDelay().toMillis();
+    if (delay > 0) {
+      LOG.info("stopping: readiness fails now; accepting for " + delay + " ms more (timeouts.shutdown_delay)");
+      vertx.setTimer(delay, id -> delayed.complete());
+    } else {
+      delayed.complete();
     }
-    checker.close();
-    engine.close();
-    // The admin listener stays until the proxy is done, so readiness can say "shutting down".
-    return Future.all(servers.stream().map(s -> s.shutdown(timeout)).toList())
+    long timeout = current.get().config().timeouts().shutdown().toMillis();
+    return delayed.future()
+        .compose(v -> {
+          if (watcher != null) {
+            watcher.close();
+          }
+          return Future.all(servers.stream().map(s -> s.shutdown(timeout)).toList());
+        })
+        .transform(ar -> vertx.executeBlocking(() -> {
+          checker.close();
+          engine.close(); // waits for the engine's process
+          return null;
+        }, false))
         .transform(ar -> {
           closeAdmin();
           return vertx.close();

@@ -2,13 +2,15 @@ package dev.keystone.gateway;
 
 import dev.keystone.config.AdminConfig;
 import dev.keystone.config.GatewayConfig;
+import dev.keystone.config.Limits;
 
 import java.util.logging.Logger;
 
 /**
  * Settings a reload cannot change, because they belong to sockets that are already open: the
- * listen addresses, the admin listener, and the limits and timeouts set on the listening socket.
- * A reload keeps the running values and says which changes wait for a restart.
+ * listen addresses, the admin listener, and the limits set on the listening socket's decoder
+ * (header size, request line length). A reload keeps the running values, so the gateway does what
+ * its warning says, and says which changes wait for a restart.
  */
 final class RestartOnly {
 
@@ -19,12 +21,13 @@ final class RestartOnly {
 
   /** {@code next} with the running listener settings, warning about those that changed. */
   static GatewayConfig keep(GatewayConfig running, GatewayConfig next) {
-    if (next.limits().maxHeaderSize() != running.limits().maxHeaderSize()
-        || next.limits().maxUriLength() != running.limits().maxUriLength()
-        || !next.timeouts().idle().equals(running.timeouts().idle())
-        || !next.timeouts().headerRead().equals(running.timeouts().headerRead())) {
-      LOG.warning("max_header_size, max_uri_length, timeouts.idle and timeouts.header_read are set on the "
-          + "listening socket: changes to them apply after a restart (max_body_size applies now)");
+    Limits now = running.limits();
+    Limits wanted = next.limits();
+    if (wanted.maxHeaderSize() != now.maxHeaderSize() || wanted.maxUriLength() != now.maxUriLength()) {
+      LOG.warning("max_header_size and max_uri_length are set on the listening socket: changes to them apply "
+          + "after a restart (the other limits and the timeouts apply now)");
+      next = next.withLimitsAndTimeouts(new Limits(now.maxHeaderSize(), now.maxUriLength(), wanted.maxBodySize(),
+          wanted.upstreamConnections()), next.timeouts());
     }
     AdminConfig admin = running.admin();
     if (!next.admin().listen().equals(admin.listen()) || next.admin().enabled() != admin.enabled()) {

@@ -22,6 +22,12 @@ public final class Metrics {
   private final LongAdder reloadsApplied = new LongAdder();
   private final LongAdder reloadsRejected = new LongAdder();
   private final LongAdder authFailures = new LongAdder();
+  /**
+   * The configured tenants and their backends (from the last {@link #retain}), or null before
+   * the first: a request of a removed tenant that ends after the reload must not make its series
+   * again.
+   */
+  private volatile Map<String, Set<String>> live;
 
   /** Traffic of {@code tenant}; "" for requests that matched no tenant. */
   public TenantTraffic tenant(String tenant) {
@@ -51,8 +57,22 @@ public final class Metrics {
   public void record(String tenant, String backend, String method, int status, long totalNanos, long upstreamNanos,
                      int retries, ScriptOutcome script, long scriptNanos) {
     inFlight.decrement();
-    TenantTraffic t = tenant(tenant);
-    BackendTraffic b = t.backend(backend);
+    Map<String, Set<String>> configured = live;
+    TenantTraffic t = tenants.get(tenant);
+    if (t == null) {
+      if (configured != null && !tenant.isEmpty() && !configured.containsKey(tenant)) {
+        return; // a request of a tenant a reload removed: its series are gone and stay gone
+      }
+      t = tenant(tenant);
+    }
+    BackendTraffic b = t.backends().get(backend);
+    if (b == null) {
+      Set<String> names = configured == null ? null : configured.get(tenant);
+      if (names != null && !backend.isEmpty() && !names.contains(backend)) {
+        return;
+      }
+      b = t.backend(backend);
+    }
     b.count(BackendTraffic.methodClass(method), BackendTraffic.codeClass(status));
     t.duration().observeNanos(totalNanos);
     if (upstreamNanos >= 0) {
@@ -106,6 +126,7 @@ public final class Metrics {
 
   /** Drops tenants and backends no longer configured ({@code backends}: tenant name to backend names). */
   public void retain(Map<String, Set<String>> backends) {
+    live = Map.copyOf(backends);
     tenants.keySet().removeIf(k -> !k.isEmpty() && !backends.containsKey(k));
     tenants.forEach((name, t) -> {
       Set<String> names = backends.get(name);

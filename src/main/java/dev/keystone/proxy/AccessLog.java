@@ -8,7 +8,8 @@ import java.util.logging.Logger;
 /**
  * One log line per request, written when it ends ({@link Completion} calls it): tenant, method,
  * path, status, bytes, duration, backend and request id, as key=value pairs that both people and
- * log tools can read.
+ * log tools can read. {@code status=aborted}: the client left before the response was complete;
+ * {@code truncated=true}: the gateway cut a response it had started.
  */
 final class AccessLog {
 
@@ -17,15 +18,15 @@ final class AccessLog {
   private AccessLog() {
   }
 
-  static void log(Exchange ex, boolean aborted) {
+  static void log(Exchange ex, Completion.Outcome outcome) {
     HttpServerRequest req = ex.request();
     HttpServerResponse resp = req.response();
     double ms = (System.nanoTime() - ex.startNanos()) / 1_000_000.0;
     StringBuilder sb = new StringBuilder(160)
         .append("tenant=").append(ex.tenant() == null ? "-" : ex.tenant().name())
         .append(" method=").append(req.method().name())
-        .append(" path=").append(ex.path() == null ? req.path() : ex.path())
-        .append(" status=").append(aborted ? "aborted" : Integer.toString(resp.getStatusCode()))
+        .append(" path=").append(ex.path() == null ? RequestSyntax.printable(req.path()) : ex.path())
+        .append(" status=").append(outcome == Completion.Outcome.ABORTED ? "aborted" : Integer.toString(resp.getStatusCode()))
         .append(" bytes=").append(resp.bytesWritten())
         .append(" duration_ms=").append(Math.round(ms * 10) / 10.0)
         .append(" backend=").append(ex.backend() == null ? "-" : ex.backend().name())
@@ -33,11 +34,17 @@ final class AccessLog {
     if (req.remoteAddress() != null) {
       sb.append(" client=").append(req.remoteAddress().hostAddress());
     }
+    if (outcome == Completion.Outcome.TRUNCATED) {
+      sb.append(" truncated=true");
+    }
     if (ex.fallback) {
       sb.append(" fallback=true");
     }
+    if (ex.retries > 0) {
+      sb.append(" retries=").append(ex.retries);
+    }
     if (ex.errorDetail != null) {
-      sb.append(" error=\"").append(ex.errorDetail.replace('"', '\'')).append('"');
+      sb.append(" error=\"").append(RequestSyntax.printable(ex.errorDetail).replace('"', '\'')).append('"');
     }
     LOG.info(sb.toString());
   }

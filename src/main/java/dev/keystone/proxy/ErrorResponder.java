@@ -2,9 +2,14 @@ package dev.keystone.proxy;
 
 import io.vertx.core.http.HttpServerResponse;
 
+import java.util.logging.Level;
+
 /**
  * The one place where errors become responses: status from {@link ProxyError}, a short plain-text
  * body naming the request id (so a user's report can be found in the logs), no backend details.
+ * A request gets one answer: a second one is dropped, and once a response has started an error
+ * can only cut the connection, so the client sees a truncated response, never a complete-looking
+ * one.
  */
 public final class ErrorResponder {
 
@@ -17,28 +22,30 @@ public final class ErrorResponder {
 
   /** The same with any status and reason phrase (a script's reject). */
   static void send(Exchange ex, int status, String reason, String detail) {
-    ex.errorDetail = detail;
     HttpServerResponse response = ex.request().response();
+    if (response.ended() || response.closed()) {
+      Exchange.LOG.log(Level.FINE, () -> "request " + ex.requestId + ": already answered, dropping " + status + " " + detail);
+      return;
+    }
+    ex.errorDetail = detail;
+    ex.abortUpstream();
     if (response.headWritten()) {
-      // Too late for a status: the backend's response has started. Cut the connection so the
-      // client sees a truncated response rather than a complete-looking one.
+      ex.truncated = true;
       response.reset();
       return;
     }
-    if (response.ended() || response.closed()) {
-      return;
-    }
+    ex.answered = true;
     String id = ex.requestId() == null ? "-" : ex.requestId();
     String body = status + " " + reason + " (request id " + id + ")\n";
     response.setStatusCode(status)
         .putHeader("Content-Type", "text/plain; charset=utf-8")
         .putHeader("X-Request-ID", id);
-    if (status >= 400 && status < 500 && status != 404) {
-      // After a malformed or refused request the connection's framing cannot be trusted (an
-      // unread body may follow): close it once the answer is out.
-      response.putHeader("Connection", "close");
-      response.end(body).onComplete(v -> ex.request().connection().close());
-      StrictRequestDecoder.flushNow(ex.request().connection());
+    // After a malformed or refused request the connection's framing cannot be trusted (an unread
+    // body may follow); after any other early answer, a body still on its way decides.
+    boolean close = (status >= 400 && status < 500 && status != 404) || !ex.request().decoderResult().isSuccess()
+        || !ClientBody.settle(ex);
+    if (close) {
+      ClientBody.closeAfter(ex, response, body);
     } else {
       response.end(body);
     }

@@ -3,21 +3,62 @@ package dev.keystone.proxy;
 import dev.keystone.gateway.Snapshot;
 import dev.keystone.gateway.Tenant;
 import dev.keystone.upstream.Backend;
+import io.vertx.core.Context;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 
 import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * One request as it moves through the interceptor chain: the client request, the snapshot it
  * was routed with, and what each step decided. Confined to the request's event loop.
+ *
+ * <p>It is also the request's one error boundary. Interceptors run inside {@link #next()} and
+ * callbacks inside {@link #guard}, so an exception anywhere ends in {@link ErrorResponder}: 500
+ * with the request id, or a cut connection once a response has started. Once a response has
+ * started nothing further runs, and {@link InFlight} ends a request that stops making progress.
  */
 public final class Exchange {
+
+  static final Logger LOG = Logger.getLogger("keystone.proxy");
+
+  /**
+   * Where the request is. Phases that stream bytes end when the bytes stop for the idle
+   * timeout; the others are bounded by their own timers (and by {@link InFlight}'s backstop).
+   */
+  enum Phase {
+    /** In the interceptors before forwarding (validation, routing, an embedded script). */
+    STARTED,
+    /** Reading the body a script asked for. Streams. */
+    BODY_FOR_SCRIPT,
+    /** Waiting for a remote engine's decision. */
+    SCRIPT,
+    /** Waiting for a connection to a backend (pool wait and connect). */
+    CONNECTING,
+    /** Sending the request body to the backend. Streams. */
+    SENDING,
+    /** The request is sent; waiting for the response head. */
+    AWAITING_HEAD,
+    /** Sending the response to the client. Streams. */
+    RESPONDING,
+    /** Over: answered, or turned into a WebSocket tunnel. */
+    DONE
+  }
 
   private final HttpServerRequest request;
   private final Snapshot snapshot;
   private final List<Interceptor> chain;
+  private final Context context;
   private final long startNanos = System.nanoTime();
   private int position;
+
+  Phase phase = Phase.STARTED;
+  /** When something last happened: a byte moved, a phase began (nanos). */
+  long progressNanos = startNanos;
 
   String requestId;
   /**
@@ -50,15 +91,26 @@ public final class Exchange {
 
   /** Where {@link Completion} reports the end; null before it ran (or in chains without it). */
   dev.keystone.metrics.Metrics metrics;
+  /** The event loop's requests in flight, for the stall checks; null in chains without it. */
+  InFlight inFlight;
   /** When the request to the current backend was started (nanos), for {@link #upstreamNanos}. */
   long upstreamStart;
   /** Time from sending to the backend to its response head, or -1 when no backend answered. */
   long upstreamNanos = -1;
-  /** Attempts on another backend after a first one failed. */
+  /** Attempts after a first one failed. */
   int retries;
   /** Time the script's decision took (embedded call, or remote round trip), or -1 without one. */
   long scriptNanos = -1;
   dev.keystone.metrics.Metrics.ScriptOutcome scriptOutcome = dev.keystone.metrics.Metrics.ScriptOutcome.NONE;
+
+  /** A response was started by some step: no interceptor runs after this. */
+  boolean answered;
+  /** The gateway cut a response it had started (the backend broke off, or a bug). */
+  boolean truncated;
+  /** Ends the upstream side early (the client left, the request stalled); null when there is none. */
+  Runnable abortUpstream;
+  /** The request body is being sent and the backend is not taking it (its write queue is full). */
+  boolean backendBlocked;
 
   private List<Runnable> closeListeners;
   boolean completed;
@@ -67,6 +119,7 @@ public final class Exchange {
     this.request = request;
     this.snapshot = snapshot;
     this.chain = chain;
+    this.context = Vertx.currentContext();
   }
 
   /**
@@ -78,23 +131,80 @@ public final class Exchange {
       closeListeners = new java.util.ArrayList<>(2);
       request.response().closeHandler(v -> {
         if (!request.response().ended()) {
-          closeListeners.forEach(Runnable::run);
+          for (Runnable r : closeListeners) {
+            try {
+              r.run();
+            } catch (RuntimeException e) {
+              LOG.log(Level.SEVERE, "request " + requestId + ": a close listener failed", e);
+            }
+          }
         }
       });
     }
     closeListeners.add(listener);
   }
 
-  /** Runs the next interceptor. */
+  /** Runs the next interceptor, unless a response has already started. */
   public void next() {
-    if (position < chain.size()) {
-      chain.get(position++).handle(this);
+    HttpServerResponse resp = request.response();
+    if (answered || resp.headWritten() || resp.ended() || position >= chain.size()) {
+      return;
     }
+    Interceptor step = chain.get(position++);
+    try {
+      step.handle(this);
+    } catch (Throwable t) {
+      internalError(t);
+    }
+  }
+
+  /** {@code handler} inside this request's error boundary: what it throws becomes a 500. */
+  public <T> Handler<T> guard(Handler<T> handler) {
+    return value -> {
+      try {
+        handler.handle(value);
+      } catch (Throwable t) {
+        internalError(t);
+      }
+    };
+  }
+
+  /** Runs {@code task} soon on this request's event loop, inside its error boundary. */
+  public void later(Runnable task) {
+    context.runOnContext(guard(v -> task.run()));
   }
 
   /** Answers the request with the error's status and a short body naming the request id. */
   public void fail(ProxyError error, String detail) {
     ErrorResponder.send(this, error, detail);
+  }
+
+  /** An exception nobody handled: a bug. Logged with its stack, answered 500 (or cut). */
+  void internalError(Throwable t) {
+    if (t instanceof VirtualMachineError e) {
+      throw e;
+    }
+    LOG.log(Level.SEVERE, "request " + requestId + ": unhandled exception", t);
+    ErrorResponder.send(this, ProxyError.INTERNAL, "internal error: " + t);
+  }
+
+  /** Notes progress: a byte moved, or a new phase began. */
+  void progress() {
+    progressNanos = System.nanoTime();
+  }
+
+  void phase(Phase p) {
+    phase = p;
+    progressNanos = System.nanoTime();
+  }
+
+  /** Ends the upstream side, if there is one still running. */
+  void abortUpstream() {
+    Runnable a = abortUpstream;
+    abortUpstream = null;
+    if (a != null) {
+      a.run();
+    }
   }
 
   public HttpServerRequest request() {

@@ -9,10 +9,11 @@ import java.util.Map;
 /**
  * Hop-by-hop headers (RFC 9110 section 7.6.1): they describe one connection, so a proxy must not
  * pass them on, in either direction. That is the fixed list below plus every header named in
- * {@code Connection}. The same unit as {@code removeHopByHopHeaders} in Go's ReverseProxy.
+ * {@code Connection}, on every Connection line, every token. The same unit as
+ * {@code removeHopByHopHeaders} in Go's ReverseProxy.
  *
  * <p>This runs twice per request, so it avoids allocating: names are compared in place, ignoring
- * case, and the Connection header is only split when it names something beyond the usual
+ * case, and Connection values are only split when they name something beyond the usual
  * {@code keep-alive}, {@code close} or {@code upgrade}.
  */
 public final class HopByHop {
@@ -31,7 +32,12 @@ public final class HopByHop {
    * @param skip one more header to leave out (e.g. "host"), or null
    */
   public static void copy(MultiMap from, MultiMap to, String skip) {
-    List<String> named = connectionTokens(from.get("connection"));
+    List<String> named = null;
+    for (Map.Entry<String, String> h : from) {
+      if (h.getKey().length() == 10 && h.getKey().equalsIgnoreCase("connection")) {
+        named = connectionTokens(h.getValue(), named);
+      }
+    }
     for (Map.Entry<String, String> h : from) {
       String name = h.getKey();
       if (isFixed(name) || (skip != null && name.equalsIgnoreCase(skip)) || (named != null && contains(named, name))) {
@@ -41,6 +47,7 @@ public final class HopByHop {
     }
   }
 
+  /** Whether a header is hop-by-hop by itself (not counting those named in Connection). */
   static boolean isFixed(String name) {
     int n = name.length();
     if (n < 2 || n > 19) {
@@ -68,14 +75,14 @@ public final class HopByHop {
   }
 
   /**
-   * Extra header names listed in a Connection value, e.g. {@code X-Foo} in
-   * {@code Connection: close, X-Foo}; null when there are none (the common case).
+   * Adds the extra header names listed in one Connection value (e.g. {@code X-Foo} in
+   * {@code Connection: close, X-Foo}) to {@code out}; returns the list, null while there are none
+   * (the common case).
    */
-  static List<String> connectionTokens(String connection) {
+  static List<String> connectionTokens(String connection, List<String> out) {
     if (connection == null || isPlain(connection)) {
-      return null;
+      return out;
     }
-    List<String> out = null;
     for (String token : connection.split(",")) {
       String t = token.trim();
       if (!t.isEmpty() && !isFixed(t)) {

@@ -4,14 +4,20 @@ package dev.keystone.proxy;
 public enum ProxyError {
   BAD_REQUEST(400, "Bad Request"),
   NOT_FOUND(404, "Not Found"),
+  REQUEST_TIMEOUT(408, "Request Timeout"),
   BODY_TOO_LARGE(413, "Content Too Large"),
   URI_TOO_LONG(414, "URI Too Long"),
   HEADERS_TOO_LARGE(431, "Request Header Fields Too Large"),
+  /** A bug in the gateway (or a plug-in): an exception nothing else handled, or a stuck request. */
+  INTERNAL(500, "Internal Server Error"),
   NOT_IMPLEMENTED(501, "Not Implemented"),
   SCRIPT_FAILED(500, "Internal Server Error"),
   UPSTREAM_FAILED(502, "Bad Gateway"),
   NO_BACKEND(503, "Service Unavailable"),
-  UPSTREAM_TIMEOUT(504, "Gateway Timeout");
+  /** Every connection to the backend stayed busy for {@code timeouts.pool_wait}. */
+  BACKEND_BUSY(503, "Service Unavailable"),
+  UPSTREAM_TIMEOUT(504, "Gateway Timeout"),
+  VERSION_NOT_SUPPORTED(505, "HTTP Version Not Supported");
 
   public final int status;
   public final String reason;

@@ -11,20 +11,15 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.PoolOptions;
 
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.IdentityHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -41,17 +36,15 @@ public final class ProxyServer extends VerticleBase {
   private final ScriptEnvironment scripts;
   private final Metrics metrics;
   private HttpServer server;
-  private HttpClient client;
+  private UpstreamClients clients;
   private EngineClient engines;
   private List<Interceptor> chain;
   private List<Interceptor> rejectChain;
   private HttpServerOptions serverOptions;
-  /**
-   * Connections waiting for request headers, with the time (nanos) they must have arrived by.
-   * Swept periodically instead of one timer per request, which would cost a scheduled task and
-   * a map entry to set and cancel on every request.
-   */
-  private final Map<HttpConnection, Long> headerDeadlines = new IdentityHashMap<>();
+  /** Client connections and their deadlines, swept periodically (no timer per request). */
+  private final ClientConnections connections = new ClientConnections();
+  /** Requests in flight, swept for bodies that stopped moving and for requests stuck by a bug. */
+  private final InFlight inFlight = new InFlight();
   private long sweeper;
 
   /**
@@ -75,38 +68,26 @@ public final class ProxyServer extends VerticleBase {
   public Future<?> start() {
     Timeouts t = startConfig.timeouts();
     Limits limits = startConfig.limits();
-    client = vertx.createHttpClient(new HttpClientOptions()
-            .setKeepAlive(true)
-            // As long as nginx keeps idle upstream connections: fewer reconnects after a lull.
-            .setKeepAliveTimeout(60)
-            .setIdleTimeout((int) t.idle().toMillis())
-            .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
-            .setTcpNoDelay(true)
-            .setDecompressionSupported(false)
-            .setMaxHeaderSize(64 * 1024)
-            .setMaxInitialLineLength(16 * 1024)
-            .setTrustAll(true)
-            .setVerifyHost(false),
-        new PoolOptions().setHttp1MaxSize(512).setMaxWaitQueueSize(-1));
+    clients = new UpstreamClients(vertx);
     List<Interceptor> c = new ArrayList<>();
     c.add(new RequestIds());
-    c.add(new Completion(metrics));
+    c.add(new Completion(metrics, inFlight));
     c.add(new RequestGuard());
     c.addAll(extra);
     c.add(new TenantRouting());
     engines = new EngineClient(vertx);
     c.add(new ScriptInterceptor(scripts, engines));
-    c.add(new Forwarder(client, clock));
+    c.add(new Forwarder(clients));
     chain = List.copyOf(c);
-    rejectChain = List.of(new RequestIds(), new Completion(metrics), ProxyServer::rejectUndecodable);
+    rejectChain = List.of(new RequestIds(), new Completion(metrics, inFlight), ProxyServer::rejectUndecodable);
 
     serverOptions = new HttpServerOptions()
         .setHost(startConfig.listen().host())
         .setPort(startConfig.listen().port())
         .setMaxHeaderSize(limits.maxHeaderSize())
         .setMaxInitialLineLength(limits.maxUriLength() + 64)
-        .setIdleTimeout((int) t.idle().toMillis())
-        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+        // No connection idle timeout from Vert.x: it would also cut requests waiting for a slow
+        // backend. ClientConnections and InFlight apply idle where it belongs.
         .setCompressionSupported(false)
         .setDecompressionSupported(false)
         .setHandle100ContinueAutomatically(false)
@@ -127,51 +108,27 @@ public final class ProxyServer extends VerticleBase {
 
   private void run(HttpServerRequest req, List<Interceptor> interceptors) {
     HttpConnection conn = req.connection();
-    headerDeadlines.remove(conn);
-    // A kept-alive connection must send its next request's headers within the idle timeout.
-    req.response().bodyEndHandler(v -> {
-      if (req.response().getStatusCode() != 101) { // an upgraded connection is a tunnel now
-        expectHeaders(conn, startConfig.timeouts().idle());
-      }
-    });
-    Exchange ex = new Exchange(req, snapshots.get(), interceptors);
-    try {
-      ex.next();
-    } catch (RuntimeException e) {
-      ex.fail(ProxyError.UPSTREAM_FAILED, "internal error: " + e);
-    }
+    Snapshot snapshot = snapshots.get();
+    connections.requestStarted(conn);
+    long idle = snapshot.config().timeouts().idle().toNanos();
+    req.response().bodyEndHandler(v -> connections.requestEnded(conn, idle, req.response().getStatusCode() == 101));
+    Exchange ex = new Exchange(req, snapshot, interceptors);
+    ex.next(); // the error boundary: whatever an interceptor throws is answered there
   }
 
   private void onConnection(HttpConnection conn) {
     StrictRequestDecoder.install(conn, serverOptions);
-    expectHeaders(conn, startConfig.timeouts().headerRead());
-    conn.closeHandler(v -> headerDeadlines.remove(conn));
+    connections.opened(conn, snapshots.get().config().timeouts().headerRead().toNanos());
   }
 
-  private void expectHeaders(HttpConnection conn, java.time.Duration within) {
-    headerDeadlines.put(conn, System.nanoTime() + within.toNanos());
-  }
-
-  /** Closes connections that did not deliver complete request headers in time (slowloris). */
+  /** Connection deadlines (slowloris, idle keep-alive) and requests that stopped moving. */
   private void sweep() {
-    if (headerDeadlines.isEmpty()) {
-      return;
-    }
     long now = System.nanoTime();
-    List<HttpConnection> expired = null;
-    for (Map.Entry<HttpConnection, Long> e : headerDeadlines.entrySet()) {
-      if (now - e.getValue() > 0) {
-        if (expired == null) {
-          expired = new ArrayList<>();
-        }
-        expired.add(e.getKey());
-      }
-    }
-    if (expired != null) {
-      for (HttpConnection c : expired) {
-        headerDeadlines.remove(c);
-        c.close();
-      }
+    connections.sweep(now);
+    if (inFlight.size() > 0) {
+      GatewayConfig config = snapshots.get().config();
+      Timeouts t = config.timeouts();
+      inFlight.sweep(now, t.idle().toNanos(), t.stallLimit(config.luaEngine().timeout()).toNanos());
     }
   }
 
@@ -182,6 +139,8 @@ public final class ProxyServer extends VerticleBase {
       ex.fail(ProxyError.URI_TOO_LONG, "request line too long");
     } else if (cause instanceof TooLongHttpHeaderException) {
       ex.fail(ProxyError.HEADERS_TOO_LARGE, "request headers too large");
+    } else if (cause instanceof StrictRequestDecoder.UnsupportedVersion) {
+      ex.fail(ProxyError.VERSION_NOT_SUPPORTED, cause.getMessage());
     } else {
       ex.fail(ProxyError.BAD_REQUEST, "malformed request: " + (cause == null ? "?" : cause.getMessage()));
     }
@@ -199,6 +158,6 @@ public final class ProxyServer extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(sweeper);
-    return server.close().compose(v -> client.close()).compose(v -> engines.close());
+    return server.close().compose(v -> clients.close()).compose(v -> engines.close());
   }
 }

@@ -14,11 +14,6 @@ final class RequestBodies {
   private RequestBodies() {
   }
 
-  static boolean hasBody(HttpServerRequest req) {
-    String cl = req.getHeader("Content-Length");
-    return req.headers().contains("Transfer-Encoding") || (cl != null && !cl.equals("0"));
-  }
-
   static void read(Exchange ex, long cap, Runnable then) {
     HttpServerRequest req = ex.request();
     String cl = req.getHeader("Content-Length");
@@ -31,7 +26,8 @@ final class RequestBodies {
     }
     Buffer body = Buffer.buffer(cl != null ? (int) Long.parseLong(cl) : 1024);
     boolean[] failed = {false};
-    req.handler(chunk -> {
+    ex.phase(Exchange.Phase.BODY_FOR_SCRIPT);
+    req.handler(ex.guard(chunk -> {
       if (failed[0]) {
         return;
       }
@@ -41,21 +37,23 @@ final class RequestBodies {
         return;
       }
       body.appendBuffer(chunk);
-    });
-    req.exceptionHandler(t -> {
+      ex.progress();
+    }));
+    req.exceptionHandler(ex.guard(t -> {
       if (!failed[0]) {
         failed[0] = true;
         ex.fail(ProxyError.BAD_REQUEST, "request body: " + t.getMessage());
       }
-    });
-    req.endHandler(v -> {
+    }));
+    req.endHandler(ex.guard(v -> {
       if (!failed[0]) {
         req.handler(null);
         req.endHandler(null);
         ex.bufferedBody = body;
+        ex.phase(Exchange.Phase.STARTED);
         then.run();
       }
-    });
+    }));
     req.resume();
   }
 }

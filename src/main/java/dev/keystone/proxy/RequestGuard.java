@@ -12,9 +12,10 @@ import java.util.Map;
 /**
  * Refuses requests whose meaning is ambiguous, before anything reaches a backend: the classic
  * request-smuggling shapes (several Host headers, obfuscated Transfer-Encoding, bad
- * Content-Length), targets that are too long or not a path, and bodies declared too large.
- * Content-Length together with Transfer-Encoding is caught even earlier, by
- * {@link StrictRequestDecoder}, since the decoder would otherwise drop Content-Length silently.
+ * Content-Length), a Host that is not a host, control characters in field values, targets that
+ * are too long or not a path, and bodies declared too large. Content-Length together with
+ * Transfer-Encoding, and targets with control characters, are caught even earlier, by
+ * {@link StrictRequestDecoder}, since the decoder would otherwise pass them on.
  */
 final class RequestGuard implements Interceptor {
 
@@ -34,6 +35,10 @@ final class RequestGuard implements Interceptor {
     String cl = null;
     for (Map.Entry<String, String> h : req.headers()) {
       String name = h.getKey();
+      if (RequestSyntax.hasControlChar(h.getValue())) {
+        ex.fail(ProxyError.BAD_REQUEST, "control character in the value of " + RequestSyntax.printable(name));
+        return;
+      }
       if (name.equalsIgnoreCase("host")) {
         hosts++;
       } else if (name.equalsIgnoreCase("transfer-encoding")) {
@@ -69,10 +74,17 @@ final class RequestGuard implements Interceptor {
       ex.fail(ProxyError.NOT_IMPLEMENTED, "CONNECT is not supported");
       return;
     }
-    ex.hostHeader = absoluteFormAuthority(req.uri());
-    if (ex.hostHeader == null) {
-      ex.hostHeader = req.getHeader("Host");
+    // RFC 9112 section 3.2: a Host with an invalid value is refused even when an absolute-form
+    // target's authority replaces it.
+    String hostField = req.getHeader("Host");
+    String authority = absoluteFormAuthority(req.uri());
+    for (String h : new String[] {hostField, authority}) {
+      if (h != null && !RequestSyntax.isValidHost(h)) {
+        ex.fail(ProxyError.BAD_REQUEST, "not a valid host[:port]: " + RequestSyntax.printable(h));
+        return;
+      }
     }
+    ex.hostHeader = authority != null ? authority : hostField;
     ex.host = Hosts.normalize(ex.hostHeader);
     String path = PathNormalizer.normalize(req.path());
     if (path == null) {

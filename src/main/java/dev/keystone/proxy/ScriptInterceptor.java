@@ -51,7 +51,7 @@ final class ScriptInterceptor implements Interceptor {
   @Override
   public void handle(Exchange ex) {
     long bodyCap = ex.tenant().config().scriptBody();
-    if (bodyCap > 0 && ex.bufferedBody == null && RequestBodies.hasBody(ex.request())) {
+    if (bodyCap > 0 && ex.bufferedBody == null && ClientBody.declared(ex.request())) {
       RequestBodies.read(ex, bodyCap, () -> handle(ex)); // the script sees the body: read it first
       return;
     }
@@ -106,7 +106,8 @@ final class ScriptInterceptor implements Interceptor {
     ScriptRequest request = request(ex);
     ex.scriptOutcome = Metrics.ScriptOutcome.OK;
     long started = System.nanoTime();
-    engines.decide(engine.urls(), engine.timeout(), ex.tenant().config().luaScript(), request).onComplete(ar -> {
+    ex.phase(Exchange.Phase.SCRIPT);
+    engines.decide(engine.urls(), engine.timeout(), ex.tenant().config().luaScript(), request).onComplete(ex.guard(ar -> {
       ex.scriptNanos = System.nanoTime() - started;
       if (ex.request().response().closed()) {
         return; // the client left while the engine was deciding
@@ -129,7 +130,7 @@ final class ScriptInterceptor implements Interceptor {
       } else {
         ex.fail(ProxyError.SCRIPT_FAILED, "script " + ex.tenant().config().luaScript() + ": " + t.getMessage());
       }
-    });
+    }));
   }
 
   /** Logs a script failure with the script's location; returns whether the tenant fails open. */
@@ -197,12 +198,12 @@ final class ScriptInterceptor implements Interceptor {
       resp.putHeader("Content-Type", "text/plain; charset=utf-8");
     }
     resp.putHeader("X-Request-ID", ex.requestId());
-    // The request body (if any) is not read: like an error answer, close the connection after.
-    if (ex.bufferedBody == null && RequestBodies.hasBody(ex.request())) {
-      resp.putHeader("Connection", "close");
-      resp.end(d.body()).onComplete(v -> ex.request().connection().close());
-    } else {
+    ex.answered = true;
+    // The request body (if any) is not read: like an error answer, drop a small one or close.
+    if (ClientBody.settle(ex)) {
       resp.end(d.body());
+    } else {
+      ClientBody.closeAfter(ex, resp, d.body());
     }
   }
 }

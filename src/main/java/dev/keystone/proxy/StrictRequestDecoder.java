@@ -1,17 +1,28 @@
 package dev.keystone.proxy;
 
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.impl.HttpServerConnection;
+import io.vertx.core.http.impl.HttpUtils;
 import io.vertx.core.http.impl.VertxHttpRequestDecoder;
+import io.vertx.core.http.impl.headers.HeadersMultiMap;
 
 /**
- * Vert.x's HTTP/1 request decoder, made strict about one request-smuggling shape: a request with
- * both Content-Length and Transfer-Encoding: chunked. Netty's default is to drop Content-Length
- * and carry on (RFC 9112 allows that); a proxy in front of other servers must not, since the next
- * hop may frame the message differently. Here such a request fails decoding and is answered 400.
+ * Vert.x's HTTP/1 request decoder, made strict where a proxy must be (RFC 9112): a request line
+ * whose target holds anything but visible ASCII (a NUL, a control character, a raw non-ASCII
+ * byte) or whose version is not exactly HTTP/1.0 or HTTP/1.1; a request with both Content-Length
+ * and Transfer-Encoding: chunked; and a Content-Length that is not plain digits or comes twice
+ * all fail decoding and are answered 400 (505 for the version). Netty's defaults accept such
+ * targets, drop Content-Length next to chunked, read {@code +42} as 42, and for HTTP/1.0 take the
+ * first of two different Content-Lengths; the next hop may read any of them differently. The
+ * decoder fixes framing, so these checks must happen here: afterwards the evidence is gone.
  *
  * <p>Vert.x offers no option for this, so the decoder is swapped in the connection's Netty
  * pipeline when the connection opens, before any byte is read.
@@ -20,8 +31,72 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
 
   static final String NAME = "httpDecoder";
 
+  /** A request line naming a protocol version this gateway does not speak. */
+  static final class UnsupportedVersion extends IllegalArgumentException {
+    UnsupportedVersion(String version) {
+      super("unsupported protocol version '" + RequestSyntax.printable(version) + "'");
+    }
+  }
+
+  /** Content-Length fields of the request being decoded, counted from the wire. */
+  private int contentLengthFields;
+
   StrictRequestDecoder(HttpServerOptions options) {
     super(options);
+  }
+
+  @Override
+  protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
+    AsciiString name = super.splitHeaderName(sb, start, length);
+    if (length == 14 && name.contentEqualsIgnoreCase(HttpHeaderNames.CONTENT_LENGTH)) {
+      contentLengthFields++;
+    }
+    return name;
+  }
+
+  @Override
+  protected boolean isContentAlwaysEmpty(HttpMessage msg) {
+    if (contentLengthFields > 1) {
+      throw new IllegalArgumentException("several Content-Length fields");
+    }
+    return super.isContentAlwaysEmpty(msg);
+  }
+
+  /** Vert.x's checks of every header, and Content-Length as RFC 9112 writes it: digits only. */
+  private static void validate(CharSequence name, CharSequence value) {
+    HttpUtils.validateHeader(name, value);
+    if (name.length() == 14 && AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)) {
+      String v = value.toString();
+      boolean digits = !v.isEmpty() && v.length() <= 18;
+      for (int i = 0; digits && i < v.length(); i++) {
+        digits = v.charAt(i) >= '0' && v.charAt(i) <= '9';
+      }
+      if (!digits) {
+        throw new IllegalArgumentException("invalid Content-Length '" + RequestSyntax.printable(v) + "'");
+      }
+    }
+  }
+
+  @Override
+  protected HttpMessage createMessage(String[] initialLine) {
+    String version = initialLine[2];
+    if (!version.equals("HTTP/1.1") && !version.equals("HTTP/1.0")) {
+      // HTTP/2.0 on an HTTP/1 connection is a version we do not speak (505); anything else is
+      // not a request line at all (a space or tab in the target splits it wrongly): 400.
+      if (version.length() == 8 && version.startsWith("HTTP/") && Character.isDigit(version.charAt(5))
+          && version.charAt(6) == '.' && Character.isDigit(version.charAt(7))) {
+        throw new UnsupportedVersion(version);
+      }
+      throw new IllegalArgumentException("malformed request line (version '" + RequestSyntax.printable(version) + "')");
+    }
+    int bad = RequestSyntax.firstInvalidTargetChar(initialLine[1]);
+    if (bad >= 0) {
+      throw new IllegalArgumentException("request target has a forbidden character 0x"
+          + Integer.toHexString(initialLine[1].charAt(bad)) + " at " + bad);
+    }
+    contentLengthFields = 0;
+    return new DefaultHttpRequest(HttpVersion.valueOf(version), HttpMethod.valueOf(initialLine[0]), initialLine[1],
+        HeadersMultiMap.httpHeaders(StrictRequestDecoder::validate));
   }
 
   @Override

@@ -1,9 +1,15 @@
 package dev.keystone.proxy;
 
+import dev.keystone.config.EscapedSlashes;
 import dev.keystone.gateway.Tenant;
 import dev.keystone.routing.RouteTable;
 
-/** Finds the tenant for the request and the path to forward (404 when none matches). */
+/**
+ * Finds the tenant for the request and the path to forward (404 when none matches). A path with
+ * an encoded slash is refused unless the tenant passes them ({@code escaped_slashes}): a backend
+ * that decodes {@code %2F} after routing would see segments, {@code ..} among them, that the
+ * gateway never saw.
+ */
 final class TenantRouting implements Interceptor {
 
   @Override
@@ -15,6 +21,10 @@ final class TenantRouting implements Interceptor {
       return;
     }
     ex.tenant = match.target();
+    if (match.target().config().escapedSlashes() == EscapedSlashes.REJECT && RequestSyntax.hasEncodedSlash(ex.path())) {
+      ex.fail(ProxyError.BAD_REQUEST, "encoded slash in the path (escaped_slashes: reject)");
+      return;
+    }
     ex.forwardPath = forwardPath(ex.path(), match.prefix(), match.target().config().stripPrefix());
     ex.next();
   }

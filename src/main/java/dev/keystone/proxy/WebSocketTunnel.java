@@ -1,5 +1,6 @@
 package dev.keystone.proxy;
 
+import dev.keystone.upstream.Backend;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
@@ -9,7 +10,8 @@ import io.vertx.core.net.NetSocket;
 /**
  * Proxies a WebSocket upgrade: the handshake goes to the backend, and once it answers 101 the two
  * connections become a raw byte tunnel, piped with backpressure both ways. The tunnel holds no
- * reference to the config, so reloads never touch open WebSockets.
+ * reference to the config, so reloads never touch open WebSockets. A tunnel that stays silent is
+ * closed by the backend connection's idle timeout.
  */
 final class WebSocketTunnel {
 
@@ -23,22 +25,31 @@ final class WebSocketTunnel {
         && connection != null && connection.toLowerCase(java.util.Locale.ROOT).contains("upgrade");
   }
 
-  static void open(Exchange ex, HttpClientRequest upstream, Forwarder forwarder) {
+  static void open(Exchange ex, HttpClientRequest upstream, Backend backend) {
     HttpServerRequest req = ex.request();
-    Forwarder.copyRequestHead(ex, upstream);
-    upstream.exceptionHandler(Forwarder::handledElsewhere);
+    UpstreamCall.copyRequestHead(ex, upstream);
+    upstream.exceptionHandler(Failures::handledElsewhere);
     // Upgrade and Connection are hop-by-hop, but for an upgrade they are the point.
     upstream.headers().set("Connection", "Upgrade").set("Upgrade", req.getHeader("Upgrade"));
-    upstream.connect().onComplete(ar -> {
+    ex.abortUpstream = upstream::reset;
+    ex.phase(Exchange.Phase.AWAITING_HEAD);
+    upstream.idleTimeout(ex.snapshot().config().timeouts().responseHeader().toMillis());
+    upstream.connect().onComplete(ex.guard(ar -> {
       if (ar.failed()) {
-        ex.fail(Forwarder.isTimeout(ar.cause()) ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED,
-            "websocket handshake: " + Forwarder.describe(ar.cause()));
+        String why = "websocket handshake with " + backend.name() + ": " + Failures.describe(ar.cause());
+        backend.health().passiveFailure(why, ex.snapshot().config().passiveHealth(), false);
+        ex.fail(Failures.isTimeout(ar.cause()) ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED, why);
         return;
       }
       HttpClientResponse answer = ar.result();
+      backend.health().passiveSuccess();
       if (answer.statusCode() != 101) {
         req.resume();
-        forwarder.relay(ex, answer, () -> { }, upstream);
+        new ResponseRelay(ex, answer, false, how -> {
+          if (how != ResponseRelay.End.COMPLETE) {
+            upstream.reset();
+          }
+        }).start();
         return;
       }
       HttpServerResponse resp = req.response();
@@ -47,18 +58,21 @@ final class WebSocketTunnel {
       resp.headers().set("Connection", "Upgrade").set("Upgrade", answer.getHeader("Upgrade"));
       resp.headers().set("X-Request-ID", ex.requestId());
       NetSocket backendSocket = answer.netSocket();
+      ex.abortUpstream = backendSocket::close;
+      ex.answered = true;
       req.resume();
-      req.toNetSocket().onComplete(sock -> {
+      req.toNetSocket().onComplete(ex.guard(sock -> {
         if (sock.failed()) {
-          Completion.done(ex, true);
+          Completion.done(ex, Completion.Outcome.ABORTED);
           backendSocket.close();
           return;
         }
-        Completion.done(ex, false); // the exchange is now a tunnel: count and log the upgrade itself
+        ex.abortUpstream = null;
+        Completion.done(ex, Completion.Outcome.COMPLETE); // the exchange is now a tunnel: count and log the upgrade
         NetSocket clientSocket = sock.result();
         clientSocket.pipeTo(backendSocket);
         backendSocket.pipeTo(clientSocket);
-      });
-    });
+      }));
+    }));
   }
 }

@@ -83,11 +83,17 @@ public final class Backend {
   }
 
   /**
-   * Whether new requests may go here: its last health check passed and no operator drained it.
-   * This is what selection and scripts see.
+   * Whether new requests may go here: its last health check passed, real requests have not
+   * ejected it (passive health), and no operator drained it. This is what selection and scripts
+   * see.
    */
   public boolean healthy() {
-    return health.healthy() && !health.drained();
+    return health.healthy() && !health.drained() && !health.ejected();
+  }
+
+  /** How an https backend is verified. */
+  public dev.keystone.config.UpstreamTls tls() {
+    return config.tls();
   }
 
   /**

@@ -1,8 +1,12 @@
 package dev.keystone.upstream;
 
-import java.util.concurrent.atomic.LongAdder;
+import dev.keystone.config.PassiveHealth;
 
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.logging.Logger;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -12,8 +16,14 @@ import java.util.List;
  * Runtime health of one backend. It lives in the {@link HealthRegistry}, keyed by the backend's
  * URL and health path, not in the config, so a reload keeps it. Backends start unhealthy until
  * their first check passes, as in the original.
+ *
+ * <p>Two kinds of health, kept apart: the active check's verdict ({@link #healthy()}), and the
+ * passive one from real requests ({@link #ejected()}): failures in a row eject the backend for a
+ * while ({@code passive_health}); the while ends by itself, or when an active check passes.
  */
 public final class BackendHealth {
+
+  private static final Logger LOG = Logger.getLogger("keystone.health");
 
   /** One change between healthy and unhealthy, with its reason. */
   public record Transition(Instant at, boolean healthy, String reason) {
@@ -29,6 +39,24 @@ public final class BackendHealth {
   private volatile String lastReason = "not checked yet";
   private volatile Instant lastCheck;
   private final Deque<Transition> history = new ArrayDeque<>();
+  private final Clock clock;
+  // Passive health. Writes hold the lock; the per-request reads are of volatiles.
+  private volatile int consecutiveFailures;
+  private int ejectionsInARow;
+  /** Epoch millis until which the backend is ejected; 0 when it is not. */
+  private volatile long ejectedUntil;
+  private final LongAdder passiveFailures = new LongAdder();
+
+  private final String key;
+
+  public BackendHealth(String key, Clock clock) {
+    this.key = key;
+    this.clock = clock;
+  }
+
+  public BackendHealth() {
+    this("?", Clock.systemUTC());
+  }
 
   public boolean healthy() {
     return healthy;
@@ -78,10 +106,19 @@ public final class BackendHealth {
     return lastCheck;
   }
 
-  /** Records a check or passive observation; returns true if the state changed. */
+  /**
+   * Records an active check; returns true if the state changed. A passing check also ends an
+   * ejection: it just showed that a new connection works and the health endpoint answers.
+   */
   public boolean record(boolean up, String reason, Instant now) {
     lastCheck = now;
     lastReason = reason;
+    if (up && ejectedUntil != 0) {
+      synchronized (this) {
+        ejectedUntil = 0;
+        consecutiveFailures = 0;
+      }
+    }
     if (healthy == up) {
       return false;
     }
@@ -95,6 +132,68 @@ public final class BackendHealth {
         history.removeFirst();
       }
     }
+    return true;
+  }
+
+  /** Failures of real requests in a row since the last success (passive health). */
+  public int consecutiveFailures() {
+    return consecutiveFailures;
+  }
+
+  /** Every failure of a real request so far (connect, timeout, broken connection, 5xx). */
+  public long passiveFailures() {
+    return passiveFailures.sum();
+  }
+
+  /** Whether passive health has taken this backend out for now. */
+  public boolean ejected() {
+    long until = ejectedUntil;
+    return until != 0 && clock.millis() < until;
+  }
+
+  /** When the current ejection ends, or null when the backend is not ejected. */
+  public Instant ejectedUntil() {
+    long until = ejectedUntil;
+    return until != 0 && clock.millis() < until ? Instant.ofEpochMilli(until) : null;
+  }
+
+  /** A request this backend answered below 500: the failures in a row start over. */
+  public void passiveSuccess() {
+    if (consecutiveFailures != 0 || ejectionsInARow != 0) {
+      synchronized (this) {
+        consecutiveFailures = 0;
+        if (!ejected()) {
+          ejectionsInARow = 0;
+        }
+      }
+    }
+  }
+
+  /**
+   * A request failed on this backend. {@code atOnce}: it could not even connect, which ejects at
+   * the first occurrence; otherwise {@code policy.consecutiveFailures} in a row do.
+   *
+   * @return true when this failure ejected the backend
+   */
+  public boolean passiveFailure(String reason, PassiveHealth policy, boolean atOnce) {
+    passiveFailures.increment();
+    if (!policy.enabled()) {
+      return false;
+    }
+    Duration d;
+    synchronized (this) {
+      int n = ++consecutiveFailures;
+      if (ejected() || (!atOnce && n < policy.consecutiveFailures())) {
+        return false;
+      }
+      ejectionsInARow++;
+      long millis = Math.min(policy.ejection().toMillis() * ejectionsInARow, PassiveHealth.MAX_EJECTION.toMillis());
+      d = Duration.ofMillis(millis);
+      ejectedUntil = clock.millis() + millis;
+      consecutiveFailures = 0;
+    }
+    LOG.warning(() -> "backend " + key + " ejected for " + d.toMillis() + " ms (" + (atOnce ? "connection failed"
+        : policy.consecutiveFailures() + " failures in a row") + "): " + reason);
     return true;
   }
 

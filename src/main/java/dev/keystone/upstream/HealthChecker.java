@@ -1,22 +1,35 @@
 package dev.keystone.upstream;
 
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
 import java.util.logging.Logger;
 
 /**
  * Active health checks, as in the original: every interval a GET to the service URL's path plus
- * its health path, with a 3 s timeout; a status below 400 is healthy. The first check runs at
- * once. {@link #sync} is called with each new snapshot: checks of unchanged backends keep running
- * (and their state), removed ones stop, new ones start.
+ * its health path, with a 3 s timeout; a status below 400 is healthy. {@link #sync} is called
+ * with each new snapshot: checks of unchanged backends keep running (and their state), removed
+ * ones stop, new ones start.
+ *
+ * <p>Built for large configs. The first checks run at once, as in the original (backends are
+ * unhealthy until checked), but a config that brings many new backends spreads them at
+ * {@link #FIRST_CHECKS_PER_SECOND}. The second check of each backend comes anywhere from half an
+ * interval to one and a half after the first, and every later one an interval later give or
+ * take 10 %, so thousands of backends are never checked in the same instant. Checks reuse a
+ * kept-alive connection per backend; a check that meets a connection the backend just closed as
+ * idle is made once more on a new one, so keep-alive never fails a check.
  */
 public final class HealthChecker implements AutoCloseable {
 
@@ -25,33 +38,63 @@ public final class HealthChecker implements AutoCloseable {
   }
 
   static final long TIMEOUT_MS = 3000;
+  /** How fast the first checks of newly configured backends start (a burst of 10,000 takes 2 s). */
+  static final int FIRST_CHECKS_PER_SECOND = 5000;
   private static final Logger LOG = Logger.getLogger("keystone.health");
 
   private final Vertx vertx;
   private final Clock clock;
-  private final HttpClient client;
+  private final HttpClientAgent client;
+  private final DoubleSupplier random;
   private final Map<String, Running> running = new HashMap<>();
 
   private final class Running {
     final Target target;
-    final long timerId;
-    volatile boolean inFlight;
+    volatile long timerId;
+    volatile boolean stopped;
+    int checks;
 
-    Running(Target target) {
+    Running(Target target, long spreadMillis) {
       this.target = target;
-      this.timerId = vertx.setPeriodic(1, target.interval().toMillis(), id -> check(this));
+      schedule((long) (random.getAsDouble() * Math.min(target.interval().toMillis(), spreadMillis)));
+    }
+
+    void schedule(long delay) {
+      if (!stopped) {
+        timerId = vertx.setTimer(Math.max(1, delay), id -> check(this));
+      }
+    }
+
+    /** The wait before the next check: the second spreads the phase, later ones jitter by 10 %. */
+    long nextDelay() {
+      long interval = target.interval().toMillis();
+      double factor = checks == 1 ? 0.5 + random.getAsDouble() : 0.9 + 0.2 * random.getAsDouble();
+      return (long) (interval * factor);
+    }
+
+    void stop() {
+      stopped = true;
+      vertx.cancelTimer(timerId);
     }
   }
 
   public HealthChecker(Vertx vertx, Clock clock) {
+    this(vertx, clock, () -> ThreadLocalRandom.current().nextDouble());
+  }
+
+  /** @param random numbers in [0, 1) for the spread (a seeded source in tests) */
+  public HealthChecker(Vertx vertx, Clock clock, DoubleSupplier random) {
     this.vertx = vertx;
     this.clock = clock;
-    // A fresh connection per check: a check should prove that a new connection can be opened.
-    this.client = vertx.createHttpClient(new HttpClientOptions()
-        .setKeepAlive(false)
-        .setConnectTimeout((int) TIMEOUT_MS)
-        .setTrustAll(true)
-        .setVerifyHost(false));
+    this.random = random;
+    this.client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions()
+            .setKeepAlive(true)
+            .setKeepAliveTimeout(120)
+            .setConnectTimeout((int) TIMEOUT_MS))
+        // Checks of one backend never overlap: one connection each is enough.
+        .with(new PoolOptions().setHttp1MaxSize(1))
+        .build();
   }
 
   /** Replaces the set of checks; those whose key and interval are unchanged keep running. */
@@ -66,42 +109,47 @@ public final class HealthChecker implements AutoCloseable {
       if (w != null && w.interval().equals(e.getValue().target.interval())) {
         return false;
       }
-      vertx.cancelTimer(e.getValue().timerId);
+      e.getValue().stop();
       return true;
     });
+    long added = wanted.keySet().stream().filter(k -> !running.containsKey(k)).count();
+    long spread = added * 1000 / FIRST_CHECKS_PER_SECOND;
     for (Target t : wanted.values()) {
-      running.computeIfAbsent(t.key(), k -> new Running(t));
+      running.computeIfAbsent(t.key(), k -> new Running(t, spread));
     }
   }
 
   private void check(Running r) {
-    if (r.inFlight) {
-      return; // the previous check is still waiting for its timeout
+    if (r.stopped) {
+      return;
     }
-    r.inFlight = true;
+    r.checks++;
     Backend b = r.target.backend();
-    RequestOptions options = new RequestOptions()
+    probe(b, true).onComplete(ar -> {
+      r.schedule(r.nextDelay());
+      boolean up = ar.succeeded() && ar.result() < 400;
+      String reason = ar.succeeded()
+          ? "GET " + b.healthUri() + " returned " + ar.result()
+          : "GET " + b.healthUri() + " failed: " + describe(ar.cause());
+      b.health().countCheck(up);
+      if (b.health().record(up, reason, clock.instant())) {
+        LOG.info(() -> "backend " + b + " is now " + (up ? "healthy" : "unhealthy") + ": " + reason);
+      }
+    });
+  }
+
+  /** The health endpoint's status; once more on a new connection if a kept-alive one was closed under it. */
+  private Future<Integer> probe(Backend b, boolean mayRepeat) {
+    RequestOptions options = UpstreamTarget.of(b, new RequestOptions())
         .setMethod(HttpMethod.GET)
-        .setHost(b.host())
-        .setPort(b.port())
-        .setSsl(b.ssl())
         .setURI(b.healthUri())
         .putHeader("Host", b.authority())
         .putHeader("User-Agent", "keystone-health-check")
         .setTimeout(TIMEOUT_MS);
-    client.request(options)
-        .compose(req -> req.send().compose(resp -> resp.body().map(body -> resp.statusCode())))
-        .onComplete(ar -> {
-          r.inFlight = false;
-          boolean up = ar.succeeded() && ar.result() < 400;
-          String reason = ar.succeeded()
-              ? "GET " + b.healthUri() + " returned " + ar.result()
-              : "GET " + b.healthUri() + " failed: " + describe(ar.cause());
-          b.health().countCheck(up);
-          if (b.health().record(up, reason, clock.instant())) {
-            LOG.info(() -> "backend " + b + " is now " + (up ? "healthy" : "unhealthy") + ": " + reason);
-          }
-        });
+    Future<Integer> status = client.request(options)
+        .compose(req -> req.send().compose(resp -> resp.body().map(body -> resp.statusCode())));
+    return mayRepeat ? status.recover(t -> t instanceof HttpClosedException ? probe(b, false) : Future.failedFuture(t))
+        : status;
   }
 
   static String describe(Throwable t) {
@@ -111,7 +159,7 @@ public final class HealthChecker implements AutoCloseable {
 
   @Override
   public synchronized void close() {
-    running.values().forEach(r -> vertx.cancelTimer(r.timerId));
+    running.values().forEach(Running::stop);
     running.clear();
     client.close();
   }

@@ -13,9 +13,15 @@ import java.util.concurrent.ConcurrentMap;
 public final class HealthRegistry {
 
   private final ConcurrentMap<String, BackendHealth> states = new ConcurrentHashMap<>();
+  private final java.time.Clock clock;
+
+  /** @param clock when ejections end (passive health) */
+  public HealthRegistry(java.time.Clock clock) {
+    this.clock = clock;
+  }
 
   public BackendHealth stateFor(String key) {
-    return states.computeIfAbsent(key, k -> new BackendHealth());
+    return states.computeIfAbsent(key, k -> new BackendHealth(k, clock));
   }
 
   /** Forgets backends no longer configured. */

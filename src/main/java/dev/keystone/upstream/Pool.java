@@ -22,9 +22,9 @@ public final class Pool {
   }
 
   /**
-   * Picks a backend. When none is healthy the first one that is not drained is used anyway (the
-   * original fallback: health checks can be wrong, a request that might succeed beats a certain
-   * error). Returns null when there is nothing left to try.
+   * Picks a backend. When none is healthy the first one that is not drained (nor {@code exclude})
+   * is used anyway (the original fallback: health checks can be wrong, a request that might
+   * succeed beats a certain error). Returns null when there is nothing left to try.
    */
   public Pick pick(Backend exclude) {
     if (backends.isEmpty()) {
@@ -35,9 +35,10 @@ public final class Pool {
       return new Pick(b, false);
     }
     for (Backend b2 : backends) {
-      if (!b2.health().drained()) {
-        // The original fallback, but never onto a backend an operator took out.
-        return b2 == exclude ? null : new Pick(b2, true);
+      // The original fallback (the first backend), but never onto one an operator took out, and
+      // for a retry the next one after the backend that just failed.
+      if (!b2.health().drained() && b2 != exclude) {
+        return new Pick(b2, true);
       }
     }
     return null;

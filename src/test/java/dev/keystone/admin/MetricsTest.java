@@ -182,7 +182,9 @@ class MetricsTest {
         .isGreaterThan(0.001);
     assertThat(m.keySet()).noneMatch(k -> k.startsWith("keystone_script_duration_seconds_count{tenant=\"shop\"}"));
     assertThat(value(m, "keystone_upstream_retries_total{tenant=\"pair\"}")).isEqualTo(1);
-    assertThat(value(m, "keystone_backend_up{tenant=\"pair\",backend=\"two\"}")).as("marked down by the failed connect").isZero();
+    assertThat(value(m, "keystone_backend_ejected{tenant=\"pair\",backend=\"two\"}")).as("ejected by the failed connect")
+        .isEqualTo(1);
+    assertThat(value(m, "keystone_backend_failures_total{tenant=\"pair\",backend=\"two\"}")).isEqualTo(1);
 
     one.healthStatus(500);
     Await.until("down", () -> scrape().get("keystone_backend_up{tenant=\"shop\",backend=\"one\"}") == 0);

@@ -165,8 +165,10 @@ class ConfigErrorsTest {
     GatewayConfig c = new ConfigLoader(k -> null).parse("""
         listen: "[::1]:9090"
         admin_base_path: /ops
-        timeouts: { connect: 250ms, response_header: 2m, idle: 90, header_read: 1.5s, shutdown: 1h }
-        limits: { max_header_size: 32KiB, max_uri_length: 4k, max_body_size: 10MB }
+        timeouts: { connect: 250ms, response_header: 2m, idle: 90, header_read: 1.5s, shutdown: 1h, pool_wait: 3s, shutdown_delay: 5s }
+        limits: { max_header_size: 32KiB, max_uri_length: 4k, max_body_size: 10MB, upstream_connections: 64 }
+        passive_health: { consecutive_failures: 3, ejection: 10s }
+        escaped_slashes: pass
         tenants:
           - name: a
             domains: ["*.Example.com"]
@@ -179,8 +181,10 @@ class ConfigErrorsTest {
     assertThat(c.listen()).isEqualTo(new ListenAddress("::1", 9090));
     assertThat(c.adminBasePath()).isEqualTo("/ops");
     assertThat(c.timeouts()).isEqualTo(new Timeouts(Duration.ofMillis(250), Duration.ofMinutes(2),
-        Duration.ofSeconds(90), Duration.ofMillis(1500), Duration.ofHours(1)));
-    assertThat(c.limits()).isEqualTo(new Limits(32 * 1024, 4096, 10L * 1024 * 1024));
+        Duration.ofSeconds(90), Duration.ofMillis(1500), Duration.ofHours(1), Duration.ofSeconds(3), Duration.ofSeconds(5)));
+    assertThat(c.limits()).isEqualTo(new Limits(32 * 1024, 4096, 10L * 1024 * 1024, 64));
+    assertThat(c.passiveHealth()).isEqualTo(new PassiveHealth(3, Duration.ofSeconds(10)));
+    assertThat(c.tenants().get(0).escapedSlashes()).isEqualTo(EscapedSlashes.PASS);
     TenantConfig t = c.tenants().get(0);
     assertThat(t.domains()).containsExactly("*.example.com");
     assertThat(t.stripPrefix()).isFalse();

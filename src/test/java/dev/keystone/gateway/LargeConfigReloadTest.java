@@ -38,7 +38,8 @@ class LargeConfigReloadTest {
   }
 
   static String config(String url, int generation) {
-    StringBuilder sb = new StringBuilder("listen: 127.0.0.1:0\ntenants:\n");
+    // No admin listener: the original POST /reload then answers loopback clients without a token.
+    StringBuilder sb = new StringBuilder("listen: 127.0.0.1:0\nadmin: { enabled: false }\ntenants:\n");
     for (int i = 0; i < TENANTS; i++) {
       sb.append("  - name: t").append(i).append('\n')
           .append("    path_prefix: /t").append(i).append("/\n");

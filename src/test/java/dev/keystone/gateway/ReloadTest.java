@@ -83,7 +83,7 @@ class ReloadTest {
   void anInvalidConfigIsRejectedWithItsErrorsAndTheOldOneKeepsServing() {
     gw.rewrite(config("1h", b) + "  - name: broken\n    path_prefix: nope\n    servcies: []\n");
     HttpResponse<String> r = gw.send(HttpRequest.newBuilder(URI.create(gw.base() + "/reload"))
-        .POST(HttpRequest.BodyPublishers.noBody()));
+        .POST(HttpRequest.BodyPublishers.noBody()), "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN);
     assertThat(r.statusCode()).isEqualTo(422);
     JsonObject body = new JsonObject(r.body());
     assertThat(body.getBoolean("applied")).isFalse();
@@ -99,7 +99,7 @@ class ReloadTest {
   void aValidReloadByRequestAnswersWithTheNewVersion() {
     gw.rewrite(config("1h", b));
     HttpResponse<String> r = gw.send(HttpRequest.newBuilder(URI.create(gw.base() + "/reload"))
-        .POST(HttpRequest.BodyPublishers.noBody()));
+        .POST(HttpRequest.BodyPublishers.noBody()), "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN);
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(new JsonObject(r.body()).getLong("config_version")).isEqualTo(2);
     assertThat(gw.get("/t/x").body()).isEqualTo("b /x");

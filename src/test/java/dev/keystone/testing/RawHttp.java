@@ -68,6 +68,161 @@ public final class RawHttp implements AutoCloseable {
     return out.toString(StandardCharsets.ISO_8859_1);
   }
 
+  /** One response read off the connection: status, headers, body, trailers (chunked only). */
+  public record Response(int status, java.util.List<String[]> headers, String body, java.util.List<String[]> trailers) {
+
+    public String header(String name) {
+      for (String[] h : headers) {
+        if (h[0].equalsIgnoreCase(name)) {
+          return h[1];
+        }
+      }
+      return null;
+    }
+
+    public java.util.List<String> all(String name) {
+      java.util.List<String> out = new java.util.ArrayList<>();
+      for (String[] h : headers) {
+        if (h[0].equalsIgnoreCase(name)) {
+          out.add(h[1]);
+        }
+      }
+      return out;
+    }
+
+    public String trailer(String name) {
+      for (String[] h : trailers) {
+        if (h[0].equalsIgnoreCase(name)) {
+          return h[1];
+        }
+      }
+      return null;
+    }
+  }
+
+  /**
+   * Reads exactly one response, framed as RFC 9112 says: no body for HEAD ({@code headRequest}),
+   * 1xx, 204 and 304; else chunked, Content-Length, or everything until the server closes.
+   * Interim 1xx responses are returned like any other (call again for the final one).
+   */
+  public Response readResponse(boolean headRequest) {
+    try {
+      InputStream in = socket.getInputStream();
+      String statusLine = line(in);
+      if (statusLine == null) {
+        throw new AssertionError("the connection closed before a response");
+      }
+      int status = status(statusLine);
+      java.util.List<String[]> headers = fields(in);
+      java.util.List<String[]> trailers = new java.util.ArrayList<>();
+      Response head = new Response(status, headers, "", trailers);
+      ByteArrayOutputStream body = new ByteArrayOutputStream();
+      String te = head.header("Transfer-Encoding");
+      String cl = head.header("Content-Length");
+      if (headRequest || status < 200 || status == 204 || status == 304) {
+        // no body
+      } else if (te != null && te.toLowerCase(java.util.Locale.ROOT).contains("chunked")) {
+        while (true) {
+          String size = line(in);
+          if (size == null) {
+            throw new AssertionError("chunked body cut off after " + body.size() + " bytes");
+          }
+          int n = Integer.parseInt(size.split(";")[0].trim(), 16);
+          if (n == 0) {
+            trailers.addAll(fields(in));
+            break;
+          }
+          byte[] chunk = in.readNBytes(n);
+          body.write(chunk);
+          if (chunk.length < n) {
+            throw new AssertionError("chunk cut off after " + body.size() + " bytes");
+          }
+          line(in);
+        }
+      } else if (cl != null) {
+        int n = Integer.parseInt(cl.trim());
+        byte[] b = in.readNBytes(n);
+        if (b.length < n) {
+          throw new AssertionError("body cut off: " + b.length + " of " + n + " bytes");
+        }
+        body.write(b);
+      } else {
+        body.write(in.readAllBytes());
+      }
+      return new Response(status, headers, body.toString(StandardCharsets.ISO_8859_1), trailers);
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("no complete response within the socket timeout", e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** True when the server has closed the connection (reads end of stream, or a reset). */
+  public boolean closedByServer() {
+    try {
+      return socket.getInputStream().read() < 0;
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
+  /** Sets how long reads wait (the default is 15 s). */
+  public RawHttp timeout(int millis) {
+    try {
+      socket.setSoTimeout(millis);
+      return this;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Writes raw bytes. */
+  public RawHttp write(byte[] bytes) {
+    try {
+      socket.getOutputStream().write(bytes);
+      socket.getOutputStream().flush();
+      return this;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Closes at once with a reset, as a client that crashed. */
+  public void reset() {
+    try {
+      socket.setSoLinger(true, 0);
+      socket.close();
+    } catch (IOException e) {
+      // closing anyway
+    }
+  }
+
+  private static java.util.List<String[]> fields(InputStream in) throws IOException {
+    java.util.List<String[]> out = new java.util.ArrayList<>();
+    String h;
+    while ((h = line(in)) != null && !h.isEmpty()) {
+      int colon = h.indexOf(':');
+      out.add(new String[] {h.substring(0, colon), h.substring(colon + 1).trim()});
+    }
+    return out;
+  }
+
+  private static String line(InputStream in) throws IOException {
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
+    int b;
+    while ((b = in.read()) >= 0) {
+      if (b == '\n') {
+        byte[] bytes = line.toByteArray();
+        int n = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+        return new String(bytes, 0, n, StandardCharsets.ISO_8859_1);
+      }
+      line.write(b);
+    }
+    return line.size() == 0 ? null : line.toString(StandardCharsets.ISO_8859_1);
+  }
+
   /** Status code of a response text such as "HTTP/1.1 400 Bad Request...". */
   public static int status(String response) {
     if (!response.startsWith("HTTP/1.")) {

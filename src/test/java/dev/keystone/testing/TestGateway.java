@@ -157,6 +157,11 @@ public final class TestGateway implements AutoCloseable {
     }
   }
 
+  /** A new client (so a new connection) for HTTP/1.1 requests. */
+  public static HttpClient plainClient() {
+    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
   public HttpClient http() {
     return http;
   }

@@ -40,7 +40,10 @@ class RoundRobinTest {
     Pool pool = new Pool(bs, new RoundRobin(bs));
     assertThat(picks(pool, 2)).containsExactly("a!", "a!");
     assertThat(pool.inFallback()).isTrue();
-    assertThat(pool.pick(bs.get(0))).as("nothing left once the first has failed").isNull();
+    assertThat(pool.pick(bs.get(0)).backend().name()).as("a retry after the first failed goes to the next one")
+        .isEqualTo("b");
+    assertThat(new Pool(List.of(bs.get(0)), new RoundRobin(List.of(bs.get(0)))).pick(bs.get(0)))
+        .as("nothing left once the only one has failed").isNull();
   }
 
   @Test

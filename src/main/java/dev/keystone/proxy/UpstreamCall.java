@@ -1,0 +1,205 @@
+package dev.keystone.proxy;
+
+import dev.keystone.config.Timeouts;
+import dev.keystone.upstream.Backend;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+
+/**
+ * One attempt to get a response from one backend on one connection: the request head, the body
+ * (none, held whole for a script, or streamed by a {@link BodyPump}), the wait for the response
+ * head ({@code response_header}), then the {@link ResponseRelay}. It reports to passive health
+ * how the backend did, and asks the {@link RetryRule} whether a failure may be sent again.
+ */
+final class UpstreamCall implements BodyPump.Listener {
+
+  private final Exchange ex;
+  private final HttpClientRequest up;
+  private final Backend backend;
+  private final boolean reused;
+  private final Forwarder forwarder;
+  private BodyPump pump;
+  private ResponseRelay relay;
+  /** The backend stopped taking the request body (it closed, or answered and closed). */
+  private boolean upstreamWriteFailed;
+  private boolean responded;
+  private boolean over;
+
+  UpstreamCall(Exchange ex, HttpClientRequest up, Backend backend, boolean reused, Forwarder forwarder) {
+    this.ex = ex;
+    this.up = up;
+    this.backend = backend;
+    this.reused = reused;
+    this.forwarder = forwarder;
+  }
+
+  void start() {
+    HttpServerRequest req = ex.request();
+    HttpServerResponse resp = req.response();
+    copyRequestHead(ex, up);
+    up.exceptionHandler(Failures::handledElsewhere);
+    up.earlyHintsHandler(ex.guard(hints -> {
+      if (!resp.headWritten()) {
+        resp.writeEarlyHints(hints);
+      }
+    }));
+    ex.abortUpstream = up::reset;
+    up.response().onComplete(ex.guard(this::responded));
+    Buffer buffered = ex.bufferedBody; // read whole for a script: goes out with a Content-Length
+    if (buffered != null) {
+      up.headers().remove("Expect"); // already answered with 100 Continue
+      up.headers().remove("Transfer-Encoding");
+      up.headers().set("Content-Length", Integer.toString(buffered.length()));
+      up.end(buffered).onComplete(ex.guard(this::written));
+    } else if (!ClientBody.declared(req)) {
+      up.end().onComplete(ex.guard(this::written)); // no body: nothing to pipe, nothing to consume
+    } else {
+      if (req.headers().contains("Transfer-Encoding")) {
+        up.setChunked(true);
+      }
+      if (req.headers().contains("Expect")) {
+        // The client waits for 100 Continue before it sends its body, so the head must go out
+        // now (Vert.x would otherwise hold it until the first body bytes).
+        up.continueHandler(ex.guard(v -> {
+          if (!resp.headWritten()) {
+            resp.writeContinue();
+          }
+        }));
+        up.sendHead();
+      }
+      long max = ex.snapshot().config().limits().maxBodySize();
+      pump = new BodyPump(ex, up, req.headers().contains("Transfer-Encoding") ? max : 0, this);
+      pump.start();
+    }
+  }
+
+  private void written(AsyncResult<Void> ar) {
+    if (ar.failed()) {
+      upstreamFailed(ar.cause());
+    } else {
+      sent();
+    }
+  }
+
+  @Override
+  public void sent() {
+    if (!responded && !over) {
+      ex.phase(Exchange.Phase.AWAITING_HEAD);
+      // Not armed after an early response: a late timer would reset a connection that is back
+      // in the pool. Vert.x cancels it when the response head arrives.
+      up.idleTimeout(timeouts().responseHeader().toMillis());
+    }
+  }
+
+  @Override
+  public void clientFailed(Throwable cause) {
+    // The client's body broke off: reset the backend's request so it never sees a complete one
+    // (what the reset does to the response future is not the backend's failure), then answer.
+    over = true;
+    up.reset();
+    if (cause instanceof BodyPump.TooLarge) {
+      ex.fail(ProxyError.BODY_TOO_LARGE, cause.getMessage());
+    } else if (!ex.request().response().closed()) {
+      ex.fail(ProxyError.BAD_REQUEST, "request body: " + Failures.describe(cause));
+    }
+  }
+
+  @Override
+  public void upstreamFailed(Throwable cause) {
+    // Not the client's fault. The backend may still have answered (413 and close): the response
+    // future decides; the client's connection closes after the answer, its body unread.
+    upstreamWriteFailed = true;
+    if (relay != null) {
+      relay.closeAfter();
+    }
+  }
+
+  private void responded(AsyncResult<HttpClientResponse> ar) {
+    responded = true;
+    if (over || ex.completed) {
+      return;
+    }
+    if (ar.failed()) {
+      failed(ar.cause());
+      return;
+    }
+    HttpClientResponse r = ar.result();
+    ex.upstreamNanos = System.nanoTime() - ex.upstreamStart;
+    if (r.statusCode() >= 500) {
+      backend.health().passiveFailure("answered " + r.statusCode(), ex.snapshot().config().passiveHealth(), false);
+    } else {
+      backend.health().passiveSuccess();
+    }
+    // An answer before the whole request body arrived (413, or a streaming service): the rest of
+    // the body is the client's to send, not the next request's, so the connection closes after.
+    boolean bodyStillComing = pump != null && !pump.over();
+    relay = new ResponseRelay(ex, r, upstreamWriteFailed || bodyStillComing, this::relayed);
+    relay.start();
+  }
+
+  private void failed(Throwable cause) {
+    over = true;
+    if (pump != null) {
+      pump.stop();
+    }
+    boolean timeout = Failures.isTimeout(cause);
+    if (RetryRule.againOnFreshConnection(ex, reused, cause)) {
+      forwarder.again(ex, backend);
+      return;
+    }
+    String why = "backend " + backend.name() + ": " + (timeout ? "no response head within response_header: " : "")
+        + Failures.describe(cause);
+    backend.health().passiveFailure(why, ex.snapshot().config().passiveHealth(), false);
+    ex.fail(timeout ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED, why);
+  }
+
+  private void relayed(ResponseRelay.End how) {
+    over = true;
+    if (how == ResponseRelay.End.UPSTREAM_BROKE) {
+      backend.health().passiveFailure(ex.errorDetail, ex.snapshot().config().passiveHealth(), false);
+    }
+    if (pump != null && !pump.over()) {
+      // The backend answered before it took the whole body: it will not read the rest. Drop its
+      // connection (the relay closes the client's, whose body is still coming).
+      pump.stop();
+      up.reset();
+    } else if (how != ResponseRelay.End.COMPLETE) {
+      up.reset();
+    }
+  }
+
+  private Timeouts timeouts() {
+    return ex.snapshot().config().timeouts();
+  }
+
+  /** Copies the request head (without hop-by-hop headers) and adds the forwarding headers. */
+  static void copyRequestHead(Exchange ex, HttpClientRequest upstream) {
+    HttpServerRequest req = ex.request();
+    MultiMap headers = upstream.headers();
+    HopByHop.copy(req.headers(), headers, "host");
+    ForwardedHeaders.apply(req, ex.hostHeader(), headers);
+    headers.set("X-Request-ID", ex.requestId());
+    String clientHost = ex.hostHeader();
+    boolean preserve = ex.tenant().config().preserveHost() && clientHost != null && !clientHost.isEmpty();
+    headers.set("Host", preserve ? clientHost : ex.backend().authority());
+    if (ex.headerEdits != null) {
+      applyEdits(ex.headerEdits, headers);
+    }
+  }
+
+  /** A script's header edits: a value replaces the header, null removes it. */
+  static void applyEdits(java.util.Map<String, String> edits, MultiMap headers) {
+    edits.forEach((name, value) -> {
+      if (value == null) {
+        headers.remove(name);
+      } else {
+        headers.set(name, value);
+      }
+    });
+  }
+}

@@ -1,0 +1,262 @@
+package dev.keystone.proxy;
+
+import dev.keystone.testing.Await;
+import dev.keystone.testing.RawBackend;
+import dev.keystone.testing.RawHttp;
+import dev.keystone.testing.TestGateway;
+import dev.keystone.upstream.Backend;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Backends that fail the way real ones do: closing kept-alive connections, dying mid-upload,
+ * answering before the upload ends, going silent, and being busy. The retry rule is Go's
+ * Transport's: a request never written may go elsewhere; a replayable one (no body; GET, HEAD,
+ * OPTIONS, TRACE or an Idempotency-Key) that met a reused connection closed before any response
+ * byte is sent once more on a fresh connection; nothing else is ever sent twice.
+ */
+class BackendFailuresTest {
+
+  private final List<AutoCloseable> open = new ArrayList<>();
+  private TestGateway gw;
+
+  @AfterEach
+  void stop() throws Exception {
+    if (gw != null) {
+      gw.close();
+    }
+    for (AutoCloseable c : open) {
+      c.close();
+    }
+  }
+
+  private RawBackend backend(RawBackend.Script script) {
+    RawBackend b = new RawBackend(script);
+    open.add(b);
+    return b;
+  }
+
+  private void gateway(String extra, String... urls) {
+    StringBuilder services = new StringBuilder();
+    for (int i = 0; i < urls.length; i++) {
+      services.append("      - { name: b").append(i).append(", url: \"").append(urls[i]).append("\", health: /health }\n");
+    }
+    gw = TestGateway.start(extra + """
+        tenants:
+          - name: t
+            path_prefix: /t/
+            health_interval: 1h
+            services:
+        """ + services);
+  }
+
+  private Backend backendState(int i) {
+    return gw.gateway().snapshot().tenants().get(0).pool().backends().get(i);
+  }
+
+  /**
+   * Answers the first request on each connection; closes the connection, unanswered, when a
+   * second one arrives on it: the race of a backend closing an idle keep-alive connection just as
+   * the gateway reuses it (Node and Apache close idle connections after 5 s).
+   */
+  private static void firstRequestOnly(RawBackend.Conn c) throws IOException {
+    while (c.readRequest() != null) {
+      if (c.served() > 1) {
+        c.close();
+        return;
+      }
+      c.respond(200, "fresh " + c.served());
+    }
+  }
+
+  private HttpResponse<String> send(String method, String path, String... headers) {
+    return gw.send(HttpRequest.newBuilder(URI.create(gw.base() + path)).method(method, HttpRequest.BodyPublishers.noBody()),
+        headers);
+  }
+
+  @Test
+  void aGetOnAReusedConnectionTheBackendClosedIsSentOnceMoreOnAFreshOne() {
+    RawBackend b = backend(BackendFailuresTest::firstRequestOnly);
+    gateway("", b.url());
+    assertThat(gw.get("/t/one").body()).isEqualTo("fresh 1");
+    HttpResponse<String> second = gw.get("/t/two");
+    assertThat(second.statusCode()).isEqualTo(200);
+    assertThat(second.body()).isEqualTo("fresh 1");
+    assertThat(b.requests()).extracting(RawBackend.Request::target).containsExactly("/one", "/two", "/two");
+    assertThat(b.proxiedConnections()).isEqualTo(2);
+  }
+
+  @Test
+  void headOptionsAndIdempotencyKeysAreReplayableAPlainPostIsNot() {
+    RawBackend b = backend(BackendFailuresTest::firstRequestOnly);
+    gateway("", b.url());
+    // Each warm-up leaves one pooled connection behind, which the next request reuses (a retry
+    // goes on a connection of its own, closed after it).
+    assertThat(gw.get("/t/w1").statusCode()).isEqualTo(200);
+    assertThat(send("OPTIONS", "/t/o").statusCode()).as("OPTIONS retried").isEqualTo(200);
+    assertThat(gw.get("/t/w2").statusCode()).isEqualTo(200);
+    assertThat(send("HEAD", "/t/h").statusCode()).as("HEAD retried").isEqualTo(200);
+    assertThat(gw.get("/t/w3").statusCode()).isEqualTo(200);
+    assertThat(send("POST", "/t/k", "Idempotency-Key", "k-1").statusCode()).as("POST with Idempotency-Key retried")
+        .isEqualTo(200);
+    assertThat(gw.get("/t/w4").statusCode()).isEqualTo(200);
+    HttpResponse<String> post = send("POST", "/t/p");
+    assertThat(post.statusCode()).as("a POST the backend may have processed is not sent again").isEqualTo(502);
+    assertThat(post.body()).startsWith("502 Bad Gateway (request id ");
+    assertThat(b.requests()).extracting(RawBackend.Request::target)
+        .containsExactly("/w1", "/o", "/o", "/w2", "/h", "/h", "/w3", "/k", "/k", "/w4", "/p");
+  }
+
+  @Test
+  void aBackendThatClosesEveryConnectionGets502AndOneAttempt() {
+    RawBackend b = backend(c -> {
+      if (c.readRequest() != null) {
+        c.close();
+      }
+    });
+    gateway("", b.url());
+    HttpResponse<String> r = gw.get("/t/x", "X-Request-ID", "closer");
+    assertThat(r.statusCode()).isEqualTo(502);
+    assertThat(r.body()).isEqualTo("502 Bad Gateway (request id closer)\n");
+    assertThat(b.requests()).as("a fresh connection closed unanswered is not retried").hasSize(1);
+  }
+
+  @Test
+  void aRequestTheBackendIsStillProcessingWhenTheTimerFiresIs504AndNeverResent() {
+    RawBackend b = backend(c -> {
+      while (c.readRequest() != null) {
+        if (c.served() == 1) {
+          c.respond(200, "ok");
+        } else {
+          c.readHead(); // busy with the second request: waits for the gateway to give up
+          return;
+        }
+      }
+    });
+    gateway("timeouts: { response_header: 300ms }\n", b.url());
+    assertThat(gw.get("/t/one").statusCode()).isEqualTo(200);
+    HttpResponse<String> r = gw.get("/t/slow");
+    assertThat(r.statusCode()).isEqualTo(504);
+    assertThat(b.requests()).extracting(RawBackend.Request::target).containsExactly("/one", "/slow");
+  }
+
+  @Test
+  void aRequestThatNeverLeftIsRetriedElsewhereWithItsBody() throws Exception {
+    int dead;
+    try (ServerSocket s = new ServerSocket(0)) {
+      dead = s.getLocalPort();
+    }
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        c.respond(200, "got " + r.bodyText());
+      }
+    });
+    gateway("", "http://127.0.0.1:" + dead, b.url(), "http://127.0.0.1:" + dead + "/again");
+    for (int i = 0; i < 4; i++) {
+      HttpResponse<String> r = gw.send(HttpRequest.newBuilder(URI.create(gw.base() + "/t/p" + i))
+          .POST(HttpRequest.BodyPublishers.ofString("payload-" + i)));
+      assertThat(r.statusCode()).as("request " + i).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("got payload-" + i);
+    }
+  }
+
+  @Test
+  void waitingForAFreeConnectionIsNotABackendFailure() throws Exception {
+    RawBackend slow = backend(c -> {
+      while (c.readRequest() != null) {
+        TimeUnit.MILLISECONDS.sleep(1500);
+        c.respond(200, "slow");
+      }
+    });
+    RawBackend slow2 = backend(c -> {
+      while (c.readRequest() != null) {
+        TimeUnit.MILLISECONDS.sleep(1500);
+        c.respond(200, "slow");
+      }
+    });
+    gateway("timeouts: { connect: 200ms, pool_wait: 200ms }\nlimits: { upstream_connections: 1 }\n",
+        slow.url(), slow2.url());
+    Await.until("both checked healthy", () -> backendState(0).healthy() && backendState(1).healthy());
+    // Two event loops with one connection per backend each: at most four requests are served at
+    // once, so at least two of these six wait longer than pool_wait.
+    List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      all.add(gw.http().sendAsync(HttpRequest.newBuilder(URI.create(gw.base() + "/t/c" + i)).build(),
+          HttpResponse.BodyHandlers.ofString()));
+    }
+    List<Integer> statuses = new ArrayList<>();
+    for (CompletableFuture<HttpResponse<String>> f : all) {
+      HttpResponse<String> r = f.get(20, TimeUnit.SECONDS);
+      statuses.add(r.statusCode());
+      if (r.statusCode() == 503) {
+        assertThat(r.body()).startsWith("503 Service Unavailable (request id ");
+      }
+    }
+    assertThat(statuses).containsOnly(200, 503);
+    assertThat(statuses).filteredOn(s -> s == 503).hasSizeGreaterThanOrEqualTo(2);
+    assertThat(backendState(0).healthy()).as("a busy backend is not a failed one").isTrue();
+    assertThat(backendState(1).healthy()).isTrue();
+    assertThat(slow.requests().size() + slow2.requests().size()).isEqualTo(statuses.stream().filter(s -> s == 200).count());
+  }
+
+  @Test
+  void aBackendDyingMidUploadIs502AndCountsAgainstIt() throws Exception {
+    RawBackend b = backend(c -> {
+      RawBackend.Request head = c.readHead();
+      if (head != null) {
+        c.readBytes(64 * 1024);
+        c.reset();
+      }
+    });
+    gateway("passive_health: { consecutive_failures: 1 }\n", b.url());
+    byte[] body = new byte[4 * 1024 * 1024];
+    HttpResponse<String> r = gw.send(HttpRequest.newBuilder(URI.create(gw.base() + "/t/upload"))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)), "X-Request-ID", "upload-died");
+    assertThat(r.statusCode()).isEqualTo(502);
+    assertThat(r.body()).isEqualTo("502 Bad Gateway (request id upload-died)\n");
+    assertThat(backendState(0).health().passiveFailures()).as("counted as a failure of the backend").isEqualTo(1);
+    assertThat(backendState(0).health().ejected()).as("consecutive_failures: 1 ejects it").isTrue();
+  }
+
+  @Test
+  void anEarlyAnswerBeforeTheUploadEndsReachesTheClient() throws Exception {
+    RawBackend b = backend(c -> {
+      if (c.readHead() != null) {
+        c.write("HTTP/1.1 413 Too Big\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!");
+        c.shutdownOutputAndDrain();
+      }
+    });
+    gateway("", b.url());
+    try (RawHttp raw = gw.raw()) {
+      int size = 4 * 1024 * 1024;
+      raw.write("POST /t/upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + size + "\r\n\r\n");
+      Thread writer = new Thread(() -> {
+        try {
+          raw.write(new byte[size]);
+        } catch (RuntimeException e) {
+          // the gateway may close before taking all of it
+        }
+      });
+      writer.setDaemon(true);
+      writer.start();
+      RawHttp.Response resp = raw.readResponse(false);
+      assertThat(resp.status()).isEqualTo(413);
+      assertThat(resp.body()).isEqualTo("too big!");
+      assertThat(resp.header("Connection")).isEqualTo("close");
+      assertThat(raw.closedByServer()).isTrue();
+    }
+  }
+}
