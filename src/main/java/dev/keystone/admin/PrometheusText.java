@@ -155,6 +155,11 @@ final class PrometheusText {
       out.sample("jvm_gc_collections_total", Math.max(0, gc.getCollectionCount()), "gc", gc.getName());
       out.sample("jvm_gc_collection_seconds_total", Math.max(0, gc.getCollectionTime()) / 1000.0, "gc", gc.getName());
     }
+    // Direct buffers hold the bytes in flight (Netty's pools): a leak shows here before anywhere else.
+    out.help("jvm_buffer_pool_used_bytes", "gauge", "Memory used by the JVM's buffer pools (direct and mapped buffers).");
+    for (java.lang.management.BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {
+      out.sample("jvm_buffer_pool_used_bytes", Math.max(0, pool.getMemoryUsed()), "pool", pool.getName());
+    }
     out.help("jvm_threads_live", "gauge", "Live JVM threads.");
     out.sample("jvm_threads_live", ManagementFactory.getThreadMXBean().getThreadCount());
   }

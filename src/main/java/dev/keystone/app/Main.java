@@ -1,5 +1,6 @@
 package dev.keystone.app;
 
+import dev.keystone.gateway.GatewayOptions;
 import dev.keystone.config.ConfigException;
 import dev.keystone.config.ConfigLoader;
 import dev.keystone.config.GatewayConfig;
@@ -100,7 +101,7 @@ public final class Main {
     }
     Gateway gateway;
     try {
-      gateway = Gateway.start(config, file, loader, Gateway.Options.defaults(version()))
+      gateway = Gateway.start(config, file, loader, GatewayOptions.defaults(version()))
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       System.err.println("keystone: cannot start on " + config.listen() + ": " + e.getCause().getMessage());

@@ -60,7 +60,7 @@ public final class Gateway {
   private final ScriptEnvironment scripts;
   private final EngineSlot engine; // lua_engine.supervise: the engine this gateway runs
 
-  private Gateway(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, Options options) throws IOException {
+  private Gateway(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, GatewayOptions options) throws IOException {
     this.vertx = vertx;
     this.configFile = configFile;
     this.loader = loader;
@@ -78,33 +78,11 @@ public final class Gateway {
     this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, () -> reloadFromFile("file"));
   }
 
-  /** Options for {@link #start}. */
-  public record Options(int eventLoops, String version, Clock clock, ScriptEnvironment scripts,
-                        List<dev.keystone.proxy.Interceptor> interceptors) {
-    public Options(int eventLoops, String version, Clock clock, ScriptEnvironment scripts) {
-      this(eventLoops, version, clock, scripts, List.of());
-    }
-
-    public Options(int eventLoops, String version, Clock clock) {
-      this(eventLoops, version, clock, ScriptEnvironment.system(clock));
-    }
-
-    /** The same with {@code extra} interceptors plugged in after validation, before routing. */
-    public Options withInterceptors(List<dev.keystone.proxy.Interceptor> extra) {
-      return new Options(eventLoops, version, clock, scripts, List.copyOf(extra));
-    }
-
-    public static Options defaults(String version) {
-      int loops = Integer.getInteger("keystone.event-loops", Math.max(1, Runtime.getRuntime().availableProcessors()));
-      return new Options(loops, version, Clock.systemUTC());
-    }
-  }
-
   /**
    * Starts a gateway on {@code config}; {@code configFile} (may be null) is watched and re-read on
    * reload. The returned future completes once every event loop is listening.
    */
-  public static Future<Gateway> start(GatewayConfig config, Path configFile, ConfigLoader loader, Options options) {
+  public static Future<Gateway> start(GatewayConfig config, Path configFile, ConfigLoader loader, GatewayOptions options) {
     Vertx vertx = Vertx.vertx(new VertxOptions()
         .setEventLoopPoolSize(options.eventLoops())
         .setPreferNativeTransport(true));
@@ -292,31 +270,17 @@ public final class Gateway {
    */
   public Future<Void> shutdown() {
     stopping = true; // readiness fails from now on
-    io.vertx.core.Promise<Void> delayed = io.vertx.core.Promise.promise();
-    long delay = current.get().config().timeouts().shutdownDelay().toMillis();
-    if (delay > 0) {
-      LOG.info("stopping: readiness fails now; accepting for " + delay + " ms more (timeouts.shutdown_delay)");
-      vertx.setTimer(delay, id -> delayed.complete());
-    } else {
-      delayed.complete();
-    }
-    long timeout = current.get().config().timeouts().shutdown().toMillis();
-    return delayed.future()
-        .compose(v -> {
+    return GracefulStop.run(vertx, current.get().config().timeouts(), servers,
+        () -> {
           if (watcher != null) {
             watcher.close();
           }
-          return Future.all(servers.stream().map(s -> s.shutdown(timeout)).toList());
-        })
-        .transform(ar -> vertx.executeBlocking(() -> {
+        },
+        () -> {
           checker.close();
           engine.close(); // waits for the engine's process
-          return null;
-        }, false))
-        .transform(ar -> {
-          closeAdmin();
-          return vertx.close();
-        });
+        },
+        this::closeAdmin);
   }
 
   /** Immediate stop (tests). */

@@ -1,5 +1,6 @@
 package dev.keystone.admin;
 
+import dev.keystone.gateway.GatewayOptions;
 import dev.keystone.config.ConfigException;
 import dev.keystone.config.ConfigLoader;
 import dev.keystone.testing.Await;
@@ -141,7 +142,7 @@ class AdminApiTest {
   @Test
   void aClientThatKeepsGuessingIsTurnedAwayForAMinute() throws Exception {
     dev.keystone.testing.TestClock clock = new dev.keystone.testing.TestClock(java.time.Instant.parse("2026-11-30T10:00:00Z"));
-    gw = TestGateway.start(config(""), java.util.Map.of(), new dev.keystone.gateway.Gateway.Options(2, "test", clock));
+    gw = TestGateway.start(config(""), java.util.Map.of(), new dev.keystone.gateway.GatewayOptions(2, "test", clock));
     for (int i = 0; i < AuthThrottle.LIMIT; i++) {
       assertThat(adminAs("Bearer guess-" + i, "/api/v1/status").statusCode()).isEqualTo(401);
     }

@@ -66,6 +66,8 @@ class DeploymentFilesTest {
     List<JsonNode> docs = documents(Path.of("deploy/kubernetes/keystone.yaml"));
     JsonNode deployment = docs.stream().filter(d -> d.path("kind").asText().equals("Deployment")).findFirst().orElseThrow();
     JsonNode pod = deployment.at("/spec/template/spec");
+    assertThat(pod.path("terminationGracePeriodSeconds").asInt()).as("preStop + timeouts.shutdown fit in the grace period")
+        .isGreaterThanOrEqualTo(5 + 30);
     assertThat(pod.at("/securityContext/runAsNonRoot").asBoolean()).isTrue();
     assertThat(pod.path("automountServiceAccountToken").asBoolean(true)).isFalse();
     JsonNode containers = pod.get("containers");
@@ -77,6 +79,8 @@ class DeploymentFilesTest {
       assertThat(c.at("/securityContext/capabilities/drop").toString()).as(name).contains("ALL");
       assertThat(c.at("/resources/limits/memory").isMissingNode()).as(name).isFalse();
       assertThat(c.has("readinessProbe") && c.has("livenessProbe")).as(name).isTrue();
+      assertThat(c.at("/lifecycle/preStop/sleep/seconds").asInt()).as(name + " keeps serving while the pod leaves the Service")
+          .isGreaterThanOrEqualTo(5);
       if (name.equals("gateway")) {
         assertThat(c.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/readyz");
         assertThat(c.at("/livenessProbe/httpGet/path").asText()).isEqualTo("/livez");

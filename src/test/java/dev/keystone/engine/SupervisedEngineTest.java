@@ -1,5 +1,6 @@
 package dev.keystone.engine;
 
+import dev.keystone.gateway.GatewayOptions;
 import dev.keystone.testing.Await;
 import dev.keystone.testing.TestBackend;
 import dev.keystone.testing.TestGateway;
@@ -211,7 +212,7 @@ class SupervisedEngineTest {
   void theSupervisedEngineExampleRuns() {
     try (TestGateway gw = TestGateway.startFile(Path.of("examples/supervised-engine.yaml"),
         Map.of("STABLE_URL", stable.url(), "CANARY_URL", canary.url()),
-        new dev.keystone.gateway.Gateway.Options(1, "test", java.time.Clock.systemUTC()))) {
+        new dev.keystone.gateway.GatewayOptions(1, "test", java.time.Clock.systemUTC()))) {
       Await.until("the engine decides", Duration.ofSeconds(30),
           () -> gw.get("/canary/x", "X-Deploy-ID", "42").body().equals("canary /x"));
       // the first call for a tenant builds its Lua state in a cold engine and may miss the 50 ms

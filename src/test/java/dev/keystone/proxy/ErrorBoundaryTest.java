@@ -1,5 +1,6 @@
 package dev.keystone.proxy;
 
+import dev.keystone.gateway.GatewayOptions;
 import dev.keystone.gateway.Gateway;
 import dev.keystone.testing.LogCapture;
 import dev.keystone.testing.RawHttp;
@@ -72,7 +73,7 @@ class ErrorBoundaryTest {
             path_prefix: /t/
             services: [{ name: b, url: "%s" }]
         """.formatted(backend.url()), Map.of(),
-        new Gateway.Options(2, "test", Clock.systemUTC()).withInterceptors(List.of(FAULTY)));
+        new GatewayOptions(2, "test", Clock.systemUTC()).withInterceptors(List.of(FAULTY)));
   }
 
   private RawHttp.Response twoRequests(RawHttp raw, String path, String id) {

@@ -1,5 +1,6 @@
 package dev.keystone.proxy;
 
+import dev.keystone.gateway.GatewayOptions;
 import dev.keystone.gateway.Gateway;
 import dev.keystone.testing.Await;
 import dev.keystone.testing.TestBackend;
@@ -57,7 +58,7 @@ class PassiveHealthTest {
             services:
               - { name: a, url: "%s", health: /health }
               - { name: b, url: "%s", health: /health }
-        """.formatted(a.url(), b.url()), Map.of(), new Gateway.Options(2, "test", clock));
+        """.formatted(a.url(), b.url()), Map.of(), new GatewayOptions(2, "test", clock));
     Await.until("both checked", () -> backend(0).healthy() && backend(1).healthy());
   }
 

@@ -1,5 +1,6 @@
 package dev.keystone.proxy;
 
+import dev.keystone.gateway.GatewayOptions;
 import dev.keystone.gateway.Gateway;
 import dev.keystone.script.KeyValueStore;
 import dev.keystone.script.ScriptEnvironment;
@@ -76,7 +77,7 @@ class ScriptHelpersTest {
               services: [{ name: b, url: "%2$s", health: /health }]
           """.formatted(t, backend.url()));
     }
-    gw = TestGateway.start(yaml.toString(), Map.of("helpers", HELPERS), new Gateway.Options(2, "test", CLOCK, env));
+    gw = TestGateway.start(yaml.toString(), Map.of("helpers", HELPERS), new GatewayOptions(2, "test", CLOCK, env));
   }
 
   @AfterAll

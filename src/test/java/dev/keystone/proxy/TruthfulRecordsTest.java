@@ -60,6 +60,12 @@ class TruthfulRecordsTest {
     return gw.gateway().metrics().tenants().get(tenant);
   }
 
+  /** The metrics are recorded just after the access log line: wait for them. */
+  private TenantTraffic counted(String tenant) {
+    Await.until("the request counted", () -> traffic(tenant) != null && traffic(tenant).total() == 1);
+    return traffic(tenant);
+  }
+
   @Test
   void aClientThatLeavesWhileTheBackendWorksIsAbortedNot200() {
     start(c -> {
@@ -76,7 +82,7 @@ class TruthfulRecordsTest {
       String line = log.awaitOne("request_id=left-early");
       release.countDown();
       assertThat(line).contains("status=aborted", "bytes=0", "backend=b");
-      assertThat(traffic("t").requestsWithCode(5)).isEqualTo(1);
+      assertThat(counted("t").requestsWithCode(5)).isEqualTo(1);
       assertThat(traffic("t").requestsWithCode(1)).isZero();
     }
   }
@@ -95,7 +101,7 @@ class TruthfulRecordsTest {
       }
       String line = log.awaitOne("request_id=left-mid-body");
       assertThat(line).contains("status=aborted");
-      assertThat(traffic("t").requestsWithCode(5)).isEqualTo(1);
+      assertThat(counted("t").requestsWithCode(5)).isEqualTo(1);
       assertThat(traffic("t").requestsWithCode(1)).isZero();
     }
   }

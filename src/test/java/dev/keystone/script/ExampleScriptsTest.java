@@ -1,5 +1,6 @@
 package dev.keystone.script;
 
+import dev.keystone.gateway.GatewayOptions;
 import dev.keystone.gateway.Gateway;
 import dev.keystone.testing.Await;
 import dev.keystone.testing.TestBackend;
@@ -36,7 +37,7 @@ class ExampleScriptsTest {
         KeyValueStore.Limits.DEFAULT);
     gw = TestGateway.startFile(Path.of("examples/scripted.yaml"),
         Map.of("STABLE_URL", stable.url(), "CANARY_URL", canary.url()),
-        new Gateway.Options(2, "test", Clock.systemUTC(), env));
+        new GatewayOptions(2, "test", Clock.systemUTC(), env));
     Await.until("backends healthy", () -> gw.get("/health").body().contains("\"sticky-ab\":\"2/2 healthy\""));
   }
 

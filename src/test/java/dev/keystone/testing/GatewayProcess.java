@@ -35,6 +35,10 @@ public final class GatewayProcess implements AutoCloseable {
       List<String> cmd = new ArrayList<>();
       cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
       cmd.addAll(jvmArgs);
+      String leaks = System.getProperty("io.netty.leakDetection.level");
+      if (leaks != null) {
+        cmd.add("-Dio.netty.leakDetection.level=" + leaks); // the tests' leak detection, in this process too
+      }
       String tokens = System.getProperty("keystone.admin.token-dir");
       if (tokens != null) {
         cmd.add("-Dkeystone.admin.token-dir=" + tokens); // a generated admin token: not into ~/.keystone
@@ -126,6 +130,20 @@ public final class GatewayProcess implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new AssertionError(e);
     }
+  }
+
+  /** The admin listener's port, from the line the gateway prints once it listens. */
+  public int adminPort() {
+    Pattern admin = Pattern.compile("admin API and dashboard on http://[^:]+:(\\d+)/");
+    Await.until("the admin listener's line", Duration.ofSeconds(30), () -> admin.matcher(output()).find());
+    Matcher m = admin.matcher(output());
+    m.find();
+    return Integer.parseInt(m.group(1));
+  }
+
+  /** Leak reports of Netty's detector in this process's output (none expected). */
+  public java.util.List<String> leakReports() {
+    return output().lines().filter(l -> l.contains("LEAK:")).toList();
   }
 
   /** Peak resident memory of the process in KiB (VmHWM), or -1 where /proc is missing. */

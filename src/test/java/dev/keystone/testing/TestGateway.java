@@ -1,5 +1,6 @@
 package dev.keystone.testing;
 
+import dev.keystone.gateway.GatewayOptions;
 import dev.keystone.config.ConfigLoader;
 import dev.keystone.config.GatewayConfig;
 import dev.keystone.gateway.Gateway;
@@ -39,11 +40,11 @@ public final class TestGateway implements AutoCloseable {
 
   /** The same, with {@code scripts} (name to Lua source) written to {@code scripts/NAME.lua} first. */
   public static TestGateway start(String yaml, java.util.Map<String, String> scripts) {
-    return start(yaml, scripts, new Gateway.Options(2, "test", Clock.systemUTC()));
+    return start(yaml, scripts, new GatewayOptions(2, "test", Clock.systemUTC()));
   }
 
   /** The same, with {@code options} (a test clock, seeded randomness for scripts). */
-  public static TestGateway start(String yaml, java.util.Map<String, String> scripts, Gateway.Options options) {
+  public static TestGateway start(String yaml, java.util.Map<String, String> scripts, GatewayOptions options) {
     try {
       Path dir = Files.createTempDirectory("keystone-test");
       Files.createDirectories(dir.resolve("scripts"));
@@ -80,7 +81,7 @@ public final class TestGateway implements AutoCloseable {
    * Starts on an existing config file (an example), read with {@code env} for its ${VARS} and
    * listening on an ephemeral loopback port whatever the file says.
    */
-  public static TestGateway startFile(Path file, java.util.Map<String, String> env, Gateway.Options options) {
+  public static TestGateway startFile(Path file, java.util.Map<String, String> env, GatewayOptions options) {
     try {
       ConfigLoader loader = new ConfigLoader(env::get);
       GatewayConfig config = loader.load(file).withListen(dev.keystone.config.ListenAddress.parse("127.0.0.1:0"))
