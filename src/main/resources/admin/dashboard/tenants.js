@@ -93,8 +93,11 @@
     setText(c.peak, 'peak ' + fixed(peaks.max, 1) + ' req/s');
   }
 
+  // Drained (an operator's choice) shows first; then ejected (passive health, for a while);
+  // then the active check's verdict.
   function backendState(b) {
     if (b.drained === true) return 'drained';
+    if (b.ejected === true) return 'ejected';
     return b.healthy ? 'healthy' : 'unhealthy';
   }
 
@@ -152,7 +155,8 @@
     setText(r.requests, KS.count(b.requests));
     setText(r.errors, KS.count(b.errors));
     r.errors.classList.toggle('bad', b.errors > 0);
-    setText(r.reason, b.last_reason || '');
+    setText(r.reason, state === 'ejected' && b.ejected_until
+      ? 'ejected after failed requests, until ' + KS.clock(b.ejected_until) : (b.last_reason || ''));
     setAttr(r.check, 'title', (b.last_check ? 'Last check ' + KS.clock(b.last_check) : 'Not checked yet') +
       (b.last_reason ? ': ' + b.last_reason : '') + transitionsText(b));
     if (!r.busy) setButton(r, b);

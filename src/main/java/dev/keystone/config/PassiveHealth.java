@@ -7,7 +7,7 @@ import java.time.Duration;
  * Envoy's consecutive-5xx ejection. A backend whose requests fail {@code consecutiveFailures}
  * times in a row (5xx answers, timeouts, broken connections) gets no new requests for
  * {@code ejection}, longer for each ejection in a row; one that refuses connections is ejected
- * at the first refusal. A passing active check ends an ejection early.
+ * at the first refusal, and a passing active check ends that kind of ejection early.
  *
  * @param consecutiveFailures failures in a row that eject a backend; 0 turns passive ejection off
  * @param ejection            how long the first ejection lasts; the n-th in a row lasts n times

@@ -19,7 +19,8 @@ import java.util.List;
  *
  * <p>Two kinds of health, kept apart: the active check's verdict ({@link #healthy()}), and the
  * passive one from real requests ({@link #ejected()}): failures in a row eject the backend for a
- * while ({@code passive_health}); the while ends by itself, or when an active check passes.
+ * while ({@code passive_health}); the while ends by itself, or, when a failed connection caused
+ * it, as soon as an active check passes.
  */
 public final class BackendHealth {
 
@@ -45,6 +46,8 @@ public final class BackendHealth {
   private int ejectionsInARow;
   /** Epoch millis until which the backend is ejected; 0 when it is not. */
   private volatile long ejectedUntil;
+  /** The ejection came from a failed connection, which a passing active check disproves. */
+  private volatile boolean ejectedForConnect;
   private final LongAdder passiveFailures = new LongAdder();
 
   private final String key;
@@ -108,15 +111,19 @@ public final class BackendHealth {
 
   /**
    * Records an active check; returns true if the state changed. A passing check also ends an
-   * ejection: it just showed that a new connection works and the health endpoint answers.
+   * ejection that a failed connection caused: it just showed that a new connection works. An
+   * ejection for failed answers (5xx, timeouts) runs its time: a health endpoint that answers
+   * says little about the requests that did not.
    */
   public boolean record(boolean up, String reason, Instant now) {
     lastCheck = now;
     lastReason = reason;
-    if (up && ejectedUntil != 0) {
+    if (up && ejectedUntil != 0 && ejectedForConnect) {
       synchronized (this) {
-        ejectedUntil = 0;
-        consecutiveFailures = 0;
+        if (ejectedForConnect) {
+          ejectedUntil = 0;
+          consecutiveFailures = 0;
+        }
       }
     }
     if (healthy == up) {
@@ -190,6 +197,7 @@ public final class BackendHealth {
       long millis = Math.min(policy.ejection().toMillis() * ejectionsInARow, PassiveHealth.MAX_EJECTION.toMillis());
       d = Duration.ofMillis(millis);
       ejectedUntil = clock.millis() + millis;
+      ejectedForConnect = atOnce;
       consecutiveFailures = 0;
     }
     LOG.warning(() -> "backend " + key + " ejected for " + d.toMillis() + " ms (" + (atOnce ? "connection failed"

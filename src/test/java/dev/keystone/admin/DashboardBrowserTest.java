@@ -188,6 +188,14 @@ class DashboardBrowserTest {
     }
     assertThat(browser.findElement(By.cssSelector("[data-tenant='shop'] .chart")).isDisplayed()).isTrue();
 
+    // Passive health: green's health endpoint says 200, its requests fail: ejected, and shown so.
+    green.handler(req -> req.response().setStatusCode(503).end("busy"));
+    for (int i = 0; i < 12; i++) {
+      gw.get("/e" + i, "Host", "shop.example.com");
+    }
+    waitFor("green shown ejected", d -> backendState("shop/green", "ejected"));
+    assertThat(backendRow("shop/green").getText()).contains("ejected after failed requests, until");
+
     // The filter asks the API for matching tenants only (q=): the list of a big config stays small.
     browser.findElement(By.id("tenant-filter")).sendKeys("/api/");
     waitFor("only the api tenant", d -> d.findElements(By.cssSelector("[data-tenant='shop']")).isEmpty()

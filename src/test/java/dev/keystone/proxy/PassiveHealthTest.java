@@ -157,13 +157,36 @@ class PassiveHealthTest {
   }
 
   @Test
-  void aPassingActiveCheckEndsAnEjection() {
+  void aPassingActiveCheckEndsAnEjectionForAFailedConnection() throws Exception {
+    gateway("passive_health: { ejection: 5m }\n", "");
+    aStatus = 200;
+    int port = a.port();
+    a.close();
+    sendAndCount(4, "b ");
+    assertThat(backend(0).healthy()).as("ejected by the refused connection").isFalse();
+    HttpServer again = vertx.createHttpServer().requestHandler(req -> req.response().end("a again"))
+        .listen(port, "127.0.0.1").await();
+    try {
+      gw.rewrite(readConfig().replace("health_interval: 1h", "health_interval: 100ms"));
+      assertThat(gw.gateway().reloadFromFile().applied()).isTrue();
+      Await.until("the next passing check lets a back long before 5 minutes", () -> backend(0).healthy());
+    } finally {
+      again.close();
+    }
+  }
+
+  @Test
+  void anEjectionForFailedAnswersRunsItsTimeThoughTheHealthEndpointAnswers() {
     gateway("passive_health: { consecutive_failures: 2, ejection: 5m }\n", "");
     sendAndCount(4, "a");
     assertThat(backend(0).healthy()).isFalse();
-    gw.rewrite(readConfig().replace("health_interval: 1h", "health_interval: 100ms"));
+    gw.rewrite(readConfig().replace("health_interval: 1h", "health_interval: 50ms"));
     assertThat(gw.gateway().reloadFromFile().applied()).isTrue();
-    Await.until("the next passing check lets a back", () -> backend(0).healthy());
+    long passed = backend(0).health().checksPassed();
+    Await.until("three more passing checks", () -> backend(0).health().checksPassed() >= passed + 3);
+    assertThat(backend(0).health().ejected()).as("its /health says 200, its requests said 503").isTrue();
+    clock.advance(Duration.ofMinutes(5).plusSeconds(1));
+    assertThat(backend(0).healthy()).isTrue();
   }
 
   private String readConfig() {
