@@ -197,13 +197,7 @@ public final class RawBackend implements AutoCloseable {
         return null;
       }
       String[] parts = line.split(" ", 3);
-      List<String[]> headers = new ArrayList<>();
-      String h;
-      while ((h = readLine()) != null && !h.isEmpty()) {
-        int colon = h.indexOf(':');
-        // a line that is not a field (an obs-fold, garbage) is kept whole, with no value
-        headers.add(colon < 0 ? new String[] {h, null} : new String[] {h.substring(0, colon), h.substring(colon + 1).trim()});
-      }
+      List<String[]> headers = HttpLines.fields(in);
       Request r = new Request(parts[0], parts.length > 1 ? parts[1] : "", parts.length > 2 ? parts[2] : "", headers, new byte[0]);
       if (!"keystone-health-check".equals(r.header("User-Agent"))) {
         if (served++ == 0) {
@@ -295,17 +289,7 @@ public final class RawBackend implements AutoCloseable {
     }
 
     private String readLine() throws IOException {
-      ByteArrayOutputStream line = new ByteArrayOutputStream();
-      int b;
-      while ((b = in.read()) >= 0) {
-        if (b == '\n') {
-          byte[] bytes = line.toByteArray();
-          int n = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
-          return new String(bytes, 0, n, StandardCharsets.ISO_8859_1);
-        }
-        line.write(b);
-      }
-      return line.size() == 0 ? null : line.toString(StandardCharsets.ISO_8859_1);
+      return HttpLines.line(in);
     }
   }
 }

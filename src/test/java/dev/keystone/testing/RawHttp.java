@@ -108,12 +108,12 @@ public final class RawHttp implements AutoCloseable {
   public Response readResponse(boolean headRequest) {
     try {
       InputStream in = socket.getInputStream();
-      String statusLine = line(in);
+      String statusLine = HttpLines.line(in);
       if (statusLine == null) {
         throw new AssertionError("the connection closed before a response");
       }
       int status = status(statusLine);
-      java.util.List<String[]> headers = fields(in);
+      java.util.List<String[]> headers = HttpLines.fields(in);
       java.util.List<String[]> trailers = new java.util.ArrayList<>();
       Response head = new Response(status, headers, "", trailers);
       ByteArrayOutputStream body = new ByteArrayOutputStream();
@@ -123,13 +123,13 @@ public final class RawHttp implements AutoCloseable {
         // no body
       } else if (te != null && te.toLowerCase(java.util.Locale.ROOT).contains("chunked")) {
         while (true) {
-          String size = line(in);
+          String size = HttpLines.line(in);
           if (size == null) {
             throw new AssertionError("chunked body cut off after " + body.size() + " bytes");
           }
           int n = Integer.parseInt(size.split(";")[0].trim(), 16);
           if (n == 0) {
-            trailers.addAll(fields(in));
+            trailers.addAll(HttpLines.fields(in));
             break;
           }
           byte[] chunk = in.readNBytes(n);
@@ -137,7 +137,7 @@ public final class RawHttp implements AutoCloseable {
           if (chunk.length < n) {
             throw new AssertionError("chunk cut off after " + body.size() + " bytes");
           }
-          line(in);
+          HttpLines.line(in);
         }
       } else if (cl != null) {
         int n = Integer.parseInt(cl.trim());
@@ -197,30 +197,6 @@ public final class RawHttp implements AutoCloseable {
     } catch (IOException e) {
       // closing anyway
     }
-  }
-
-  private static java.util.List<String[]> fields(InputStream in) throws IOException {
-    java.util.List<String[]> out = new java.util.ArrayList<>();
-    String h;
-    while ((h = line(in)) != null && !h.isEmpty()) {
-      int colon = h.indexOf(':');
-      out.add(new String[] {h.substring(0, colon), h.substring(colon + 1).trim()});
-    }
-    return out;
-  }
-
-  private static String line(InputStream in) throws IOException {
-    ByteArrayOutputStream line = new ByteArrayOutputStream();
-    int b;
-    while ((b = in.read()) >= 0) {
-      if (b == '\n') {
-        byte[] bytes = line.toByteArray();
-        int n = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
-        return new String(bytes, 0, n, StandardCharsets.ISO_8859_1);
-      }
-      line.write(b);
-    }
-    return line.size() == 0 ? null : line.toString(StandardCharsets.ISO_8859_1);
   }
 
   /** Status code of a response text such as "HTTP/1.1 400 Bad Request...". */
