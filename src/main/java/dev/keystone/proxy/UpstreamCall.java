@@ -130,6 +130,20 @@ final class UpstreamCall implements BodyPump.Listener {
     }
     HttpClientResponse r = ar.result();
     ex.upstreamNanos = System.nanoTime() - ex.upstreamStart;
+    if (r.statusCode() < 200) {
+      // 100 and 103 never get here (relayed as interim answers). A 101 to a request that asked
+      // for no upgrade, or another 1xx, is not a final answer: passing it on would desync the
+      // client's connection.
+      over = true;
+      if (pump != null) {
+        pump.stop();
+      }
+      up.reset();
+      String why = "backend " + backend.name() + " answered " + r.statusCode() + " as a final response";
+      backend.health().passiveFailure(why, ex.snapshot().config().passiveHealth(), false);
+      ex.fail(ProxyError.UPSTREAM_FAILED, why);
+      return;
+    }
     if (r.statusCode() >= 500) {
       backend.health().passiveFailure("answered " + r.statusCode(), ex.snapshot().config().passiveHealth(), false);
     } else {

@@ -259,4 +259,35 @@ class BackendFailuresTest {
       assertThat(raw.closedByServer()).isTrue();
     }
   }
+
+  @Test
+  void anInterimOrUpgradeAnswerAsTheFinalResponseIs502() {
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        if (r.target().equals("/switch")) {
+          // 101 to a request that asked for no upgrade: the connection would be a tunnel to nowhere
+          c.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nraw bytes");
+          return;
+        }
+        c.write("HTTP/1.1 102 Processing\r\n\r\n");
+        c.respond(200, "after 102");
+      }
+    });
+    gateway("", b.url());
+    try (RawHttp raw = gw.raw()) {
+      raw.write("GET /t/switch HTTP/1.1\r\nHost: x\r\nX-Request-ID: switch\r\n\r\n");
+      RawHttp.Response r = raw.readResponse(false);
+      assertThat(r.status()).isEqualTo(502);
+      assertThat(r.body()).isEqualTo("502 Bad Gateway (request id switch)\n");
+    }
+    try (RawHttp raw = gw.raw()) {
+      // 100 and 103 are relayed as interim answers; any other 1xx cannot be told from a final
+      // answer by the upstream client, so it is refused rather than passed on as one.
+      raw.write("GET /t/processing HTTP/1.1\r\nHost: x\r\nX-Request-ID: processing\r\n\r\n");
+      RawHttp.Response r = raw.readResponse(false);
+      assertThat(r.status()).isEqualTo(502);
+      assertThat(r.body()).isEqualTo("502 Bad Gateway (request id processing)\n");
+    }
+  }
 }
