@@ -160,6 +160,11 @@ final class PrometheusText {
     for (java.lang.management.BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {
       out.sample("jvm_buffer_pool_used_bytes", Math.max(0, pool.getMemoryUsed()), "pool", pool.getName());
     }
+    out.help("keystone_direct_memory_used_bytes", "gauge",
+        "Direct memory held by the network buffers (Netty's own count when it keeps one).");
+    out.sample("keystone_direct_memory_used_bytes", dev.keystone.proxy.DirectMemory.used());
+    out.help("keystone_direct_memory_max_bytes", "gauge", "The direct memory limit.");
+    out.sample("keystone_direct_memory_max_bytes", dev.keystone.proxy.DirectMemory.max());
     out.help("jvm_threads_live", "gauge", "Live JVM threads.");
     out.sample("jvm_threads_live", ManagementFactory.getThreadMXBean().getThreadCount());
   }

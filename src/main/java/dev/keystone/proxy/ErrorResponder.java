@@ -31,7 +31,7 @@ public final class ErrorResponder {
     ex.abortUpstream();
     if (response.headWritten()) {
       ex.truncated = true;
-      response.reset();
+      ClientConnections.cut(ex.request().connection()); // a graceful close would wait for the client
       return;
     }
     ex.answered = true;

@@ -111,6 +111,11 @@ public final class Exchange {
   Runnable abortUpstream;
   /** The request body is being sent and the backend is not taking it (its write queue is full). */
   boolean backendBlocked;
+  /**
+   * The gateway ended the request because of the client (it stopped reading or sending): what
+   * that does to the upstream side is not the backend's failure.
+   */
+  boolean clientFault;
 
   private List<Runnable> closeListeners;
   boolean completed;

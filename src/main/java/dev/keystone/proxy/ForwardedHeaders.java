@@ -51,12 +51,20 @@ final class ForwardedHeaders {
   /** The values of {@code name} in {@code in} as one list, with {@code value} at its end. */
   static String appended(MultiMap in, String name, String value) {
     String prior = in.get(name);
-    if (prior == null || prior.isEmpty()) {
+    if (prior == null) {
       return value;
     }
-    // Several lines of a list header count as one comma-separated list; the usual case has one.
+    // Several lines of a list header count as one comma-separated list (empty lines are empty
+    // elements, not the end of the list); the usual case has one line.
     java.util.List<String> all = in.getAll(name);
-    return (all.size() == 1 ? prior : String.join(", ", all)) + ", " + value;
+    StringBuilder sb = new StringBuilder(64);
+    for (String v : all) {
+      String t = v.trim();
+      if (!t.isEmpty()) {
+        sb.append(t).append(", ");
+      }
+    }
+    return sb.append(value).toString();
   }
 
   private static boolean isToken(String s) {

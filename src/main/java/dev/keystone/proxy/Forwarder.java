@@ -27,16 +27,11 @@ final class Forwarder implements Interceptor {
   @Override
   public void handle(Exchange ex) {
     ex.request().pause(); // nothing is read from the client until a backend is connected
-    attempt(ex, null);
-  }
-
-  private void attempt(Exchange ex, Backend failed) {
-    Pool.Pick pick = ex.candidates != null ? Pool.pickHealthy(ex.candidates, failed) : ex.tenant().pool().pick(failed);
+    Pool.Pick pick = ex.candidates != null ? Pool.pickHealthy(ex.candidates, null) : ex.tenant().pool().pick(null);
     if (pick == null) {
       String none = ex.candidates != null ? "no healthy backend for route_to(" + ex.routeTarget + ")"
           : ex.tenant().pool().backends().isEmpty() ? "tenant has no backend" : "every backend of the tenant is drained";
-      ex.fail(failed == null ? ProxyError.NO_BACKEND : ProxyError.UPSTREAM_FAILED,
-          failed == null ? none : "no other backend to retry on");
+      ex.fail(ProxyError.NO_BACKEND, none);
       return;
     }
     ex.fallback = pick.fallback();
@@ -82,12 +77,20 @@ final class Forwarder implements Interceptor {
       }
       String why = "connect to " + backend.url() + " failed: " + Failures.describe(cause);
       backend.health().passiveFailure(why, ex.snapshot().config().passiveHealth(), true);
-      if (ex.retries == 0 && !fresh) {
-        ex.retries++;
-        attempt(ex, backend); // never written: another backend may take it
-      } else {
-        ex.fail(Failures.isTimeout(cause) ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED, why);
+      ProxyError error = Failures.isTimeout(cause) ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED;
+      if (ex.retries > 0 || fresh) {
+        ex.fail(error, why);
+        return;
       }
+      // Never written: another backend may take it, if there is one.
+      Pool.Pick next = ex.candidates != null ? Pool.pickHealthy(ex.candidates, backend) : ex.tenant().pool().pick(backend);
+      if (next == null) {
+        ex.fail(error, why + "; no other backend to try");
+        return;
+      }
+      ex.retries++;
+      ex.fallback = next.fallback();
+      connect(ex, next.backend(), false);
       return;
     }
     HttpClientRequest up = ar.result();

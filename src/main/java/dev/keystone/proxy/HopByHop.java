@@ -40,11 +40,32 @@ public final class HopByHop {
     }
     for (Map.Entry<String, String> h : from) {
       String name = h.getKey();
-      if (isFixed(name) || (skip != null && name.equalsIgnoreCase(skip)) || (named != null && contains(named, name))) {
+      if (isFixed(name) || (skip != null && name.equalsIgnoreCase(skip)) || (named != null && contains(named, name))
+          || (name.indexOf('_') >= 0 && isUnderscoreTwin(name))) {
         continue;
       }
       to.add(name, h.getValue());
     }
+  }
+
+  /** Headers whose meaning a gateway or a backend relies on, written with dashes. */
+  private static final String[] MANAGED = {"content-length", "transfer-encoding", "host", "connection",
+      "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-request-id", "forwarded", "via",
+      "x-real-ip", "expect", "upgrade", "keep-alive", "te", "trailer", "proxy-authorization"};
+
+  /**
+   * {@code Transfer_Encoding}, {@code X_Forwarded_For}...: CGI, WSGI and some frameworks read
+   * {@code _} as {@code -}, so such a header would speak for the real one, unchecked (nginx drops
+   * headers with underscores by default). Only twins of the headers above are dropped.
+   */
+  static boolean isUnderscoreTwin(String name) {
+    String dashed = name.replace('_', '-');
+    for (String m : MANAGED) {
+      if (m.equalsIgnoreCase(dashed)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether a header is hop-by-hop by itself (not counting those named in Connection). */

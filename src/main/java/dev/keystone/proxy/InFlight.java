@@ -30,15 +30,26 @@ final class InFlight {
     return exchanges.size();
   }
 
+  /** How long a client with a full write queue may hold it while memory is short. */
+  static final long SHED_AFTER_NANOS = 250_000_000L;
+
   /**
    * @param idleNanos  how long a streaming body may stand still
    * @param stallNanos how long any request may go without progress (the backstop)
+   * @param pressure   whether the network buffers are running short: clients that do not read
+   *                   are then cut after {@link #SHED_AFTER_NANOS}, not after idle
    */
-  void sweep(long now, long idleNanos, long stallNanos) {
+  void sweep(long now, long idleNanos, long stallNanos, boolean pressure) {
     List<Exchange> late = null;
+    int shed = 0;
     for (Exchange ex : exchanges) {
       long quiet = now - ex.progressNanos;
-      if (quiet > idleNanos && streams(ex.phase) || quiet > stallNanos) {
+      boolean slowClient = pressure && ex.phase == Exchange.Phase.RESPONDING && quiet > SHED_AFTER_NANOS
+          && ex.request().response().writeQueueFull();
+      if (slowClient) {
+        shed++;
+      }
+      if (slowClient || quiet > idleNanos && streams(ex.phase) || quiet > stallNanos) {
         if (late == null) {
           late = new ArrayList<>();
         }
@@ -47,6 +58,10 @@ final class InFlight {
     }
     if (late == null) {
       return;
+    }
+    if (shed > 0) {
+      Exchange.LOG.warning("network buffers above " + (int) (DirectMemory.PRESSURE * 100) + " % of the direct memory "
+          + "limit: cutting " + shed + " client(s) that are not reading their responses");
     }
     for (Exchange ex : late) {
       long quietMs = (now - ex.progressNanos) / 1_000_000;
@@ -62,16 +77,30 @@ final class InFlight {
     remove(ex);
     switch (ex.phase) {
       case BODY_FOR_SCRIPT -> ex.fail(ProxyError.REQUEST_TIMEOUT, "request body stalled for " + quietMs + " ms");
-      case SENDING -> ex.fail(ex.backendBlocked ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.REQUEST_TIMEOUT,
-          (ex.backendBlocked ? "backend stopped reading the request body" : "request body stalled") + " for " + quietMs + " ms");
+      case SENDING -> {
+        if (ex.backendBlocked) {
+          String why = "backend " + ex.backend.name() + " stopped reading the request body for " + quietMs + " ms";
+          ex.backend.health().passiveFailure(why, ex.snapshot().config().passiveHealth(), false);
+          ex.fail(ProxyError.UPSTREAM_TIMEOUT, why);
+        } else {
+          ex.clientFault = true;
+          ex.fail(ProxyError.REQUEST_TIMEOUT, "request body stalled for " + quietMs + " ms");
+        }
+      }
       case RESPONDING -> {
-        // The client stopped reading, or the backend stopped sending mid-body: cut both.
+        // The client stopped reading, or the backend stopped sending mid-body: cut both. A cut
+        // connection is closed at once: a graceful close would wait for the client to read.
         boolean clientSlow = ex.request().response().writeQueueFull();
-        ex.errorDetail = (clientSlow ? "client stopped reading the response" : "backend stalled mid-response")
-            + " for " + quietMs + " ms";
-        ex.truncated = !clientSlow;
+        if (clientSlow) {
+          ex.clientFault = true;
+          ex.errorDetail = "client stopped reading the response for " + quietMs + " ms";
+        } else {
+          ex.truncated = true;
+          ex.errorDetail = "backend stalled mid-response for " + quietMs + " ms";
+          ex.backend.health().passiveFailure(ex.errorDetail, ex.snapshot().config().passiveHealth(), false);
+        }
         ex.abortUpstream();
-        ex.request().response().reset();
+        ClientConnections.forceClose(ex.request().connection());
       }
       default -> {
         Exchange.LOG.log(Level.SEVERE, "request " + ex.requestId + ": no progress for " + quietMs + " ms in phase "

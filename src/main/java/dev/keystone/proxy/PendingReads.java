@@ -18,19 +18,53 @@ import java.util.logging.Logger;
 final class PendingReads {
 
   private static final Logger LOG = Logger.getLogger("keystone.proxy");
-  private static final Field PENDING = pendingField();
+  private static final Field PENDING = field("pending");
+  private static final Field AUTO_READ = field("autoRead");
 
   private PendingReads() {
   }
 
-  private static Field pendingField() {
+  private static Field field(String name) {
     try {
-      Field f = VertxConnection.class.getDeclaredField("pending");
+      Field f = VertxConnection.class.getDeclaredField(name);
       f.setAccessible(true);
       return f;
     } catch (ReflectiveOperationException | RuntimeException e) {
       LOG.fine("cannot reach Vert.x's pending reads (" + e + "); buffers of paused connections may leak");
       return null;
+    }
+  }
+
+  /**
+   * Whether Vert.x itself wants {@code conn} to read (it turns reading off while it holds read
+   * messages back): a gate that turned reading off turns it back on only then.
+   */
+  static boolean vertxReads(HttpConnection conn) {
+    if (AUTO_READ == null || !(conn instanceof VertxConnection vc)) {
+      return true;
+    }
+    try {
+      return AUTO_READ.getBoolean(vc);
+    } catch (IllegalAccessException e) {
+      return true;
+    }
+  }
+
+  /**
+   * Stops {@code conn} from reading now. Pausing a Vert.x stream only stops delivery: the
+   * connection goes on reading into memory for a while. A relay whose client is slow holds its
+   * backend's connection to what it has already read.
+   */
+  static void holdReads(HttpConnection conn) {
+    if (conn instanceof io.vertx.core.net.impl.ConnectionBase base) {
+      base.channelHandlerContext().channel().config().setAutoRead(false);
+    }
+  }
+
+  /** Lets {@code conn} read again, unless Vert.x itself holds it (it then lets it go when ready). */
+  static void releaseReads(HttpConnection conn) {
+    if (conn instanceof io.vertx.core.net.impl.ConnectionBase base && vertxReads(conn)) {
+      base.channelHandlerContext().channel().config().setAutoRead(true);
     }
   }
 

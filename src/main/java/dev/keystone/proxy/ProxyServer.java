@@ -128,7 +128,8 @@ public final class ProxyServer extends VerticleBase {
     if (inFlight.size() > 0) {
       GatewayConfig config = snapshots.get().config();
       Timeouts t = config.timeouts();
-      inFlight.sweep(now, t.idle().toNanos(), t.stallLimit(config.luaEngine().timeout()).toNanos());
+      inFlight.sweep(now, t.idle().toNanos(), t.stallLimit(config.luaEngine().timeout()).toNanos(),
+          DirectMemory.underPressure());
     }
   }
 

@@ -35,6 +35,10 @@ final class RequestGuard implements Interceptor {
     String cl = null;
     for (Map.Entry<String, String> h : req.headers()) {
       String name = h.getKey();
+      if (!RequestSyntax.isToken(name)) {
+        ex.fail(ProxyError.BAD_REQUEST, "header name is not a token: '" + RequestSyntax.printable(name) + "'");
+        return;
+      }
       if (RequestSyntax.hasControlChar(h.getValue())) {
         ex.fail(ProxyError.BAD_REQUEST, "control character in the value of " + RequestSyntax.printable(name));
         return;
@@ -86,6 +90,11 @@ final class RequestGuard implements Interceptor {
     }
     ex.hostHeader = authority != null ? authority : hostField;
     ex.host = Hosts.normalize(ex.hostHeader);
+    String ambiguous = RequestSyntax.ambiguousTarget(req.uri());
+    if (ambiguous != null) {
+      ex.fail(ProxyError.BAD_REQUEST, "request target: " + ambiguous);
+      return;
+    }
     String path = PathNormalizer.normalize(req.path());
     if (path == null) {
       ex.fail(ProxyError.BAD_REQUEST, "request target is not a valid path");

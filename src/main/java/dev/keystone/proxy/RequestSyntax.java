@@ -25,6 +25,57 @@ final class RequestSyntax {
     return -1;
   }
 
+  /** Whether {@code s} is an RFC 9110 token (a header name): one or more tchar. */
+  static boolean isToken(String s) {
+    if (s.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Why a request target would mean something else to some backend than to the gateway, or null:
+   * a fragment ({@code #} is never sent), a backslash in the path (a slash to Windows servers and
+   * to URL parsers such as Node's), a {@code .} or {@code ..} segment with path parameters
+   * ({@code ..;} is {@code ..} to Tomcat), or a {@code %} not followed by two hex digits.
+   */
+  static String ambiguousTarget(String target) {
+    if (target.indexOf('#') >= 0) {
+      return "a fragment (#) is never part of a request";
+    }
+    int q = target.indexOf('?');
+    int end = q < 0 ? target.length() : q;
+    for (int i = 0; i < end; i++) {
+      char c = target.charAt(i);
+      if (c == '\\') {
+        return "backslash in the path";
+      }
+      if (c == '%' && (i + 2 >= end || !isHex(target.charAt(i + 1)) || !isHex(target.charAt(i + 2)))) {
+        return "malformed percent-encoding in the path";
+      }
+      if (c == ';' && i > 0 && isDotSegmentStart(target, i)) {
+        return "a dot segment with parameters (..;)";
+      }
+    }
+    return null;
+  }
+
+  /** Whether the segment that ends at {@code semicolon} is "." or "..". */
+  private static boolean isDotSegmentStart(String s, int semicolon) {
+    int start = s.lastIndexOf('/', semicolon - 1) + 1;
+    String seg = s.substring(start, semicolon);
+    return seg.equals(".") || seg.equals("..") || seg.equalsIgnoreCase("%2e") || seg.equalsIgnoreCase("%2e%2e")
+        || seg.equalsIgnoreCase(".%2e") || seg.equalsIgnoreCase("%2e.");
+  }
+
   /** Whether a field value holds a control character other than HTAB (RFC 9110 section 5.5). */
   static boolean hasControlChar(String value) {
     for (int i = 0; i < value.length(); i++) {

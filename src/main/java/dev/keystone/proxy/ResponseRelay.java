@@ -4,6 +4,7 @@ import dev.keystone.script.ResponseEdits;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -53,7 +54,7 @@ final class ResponseRelay {
     from.pause();
     ex.phase(Exchange.Phase.SCRIPT);
     ex.responseHook.run(ex.backend().name(), status, from.headers().entries()).onComplete(ex.guard(ar -> {
-      if (to.closed()) {
+      if (to.closed() || ex.clientFault || ex.completed) {
         finish(End.CLIENT_GONE);
         return;
       }
@@ -116,7 +117,7 @@ final class ResponseRelay {
     ex.phase(Exchange.Phase.RESPONDING);
     from.handler(ex.guard(this::chunk));
     from.exceptionHandler(ex.guard(t -> {
-      if (to.closed()) {
+      if (to.closed() || ex.clientFault || ex.completed) {
         finish(End.CLIENT_GONE);
         return;
       }
@@ -135,9 +136,12 @@ final class ResponseRelay {
     to.write(b);
     if (to.writeQueueFull()) {
       from.pause();
+      HttpConnection upstream = from.request().connection();
+      PendingReads.holdReads(upstream);
       to.drainHandler(ex.guard(v -> {
         ex.progress();
         if (!finished) {
+          PendingReads.releaseReads(upstream);
           from.resume();
         }
       }));
@@ -173,7 +177,7 @@ final class ResponseRelay {
     if (how == End.UPSTREAM_BROKE && !to.ended()) {
       // Half a response must not look like a whole one: cut the client connection.
       ex.truncated = true;
-      to.reset();
+      ClientConnections.cut(ex.request().connection());
     }
     done.accept(how);
   }

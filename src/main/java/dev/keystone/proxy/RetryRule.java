@@ -11,7 +11,8 @@ import java.io.IOException;
  * was never written (no connection could be opened) may go to another backend; a replayable one
  * (its body is absent or held whole, and it is idempotent: GET, HEAD, OPTIONS, TRACE, or carries
  * an {@code Idempotency-Key}) that met a <em>reused</em> connection the backend closed before
- * sending any response byte may be sent once more, on a fresh connection. Nothing else is ever
+ * sending any response byte (counted by {@link ReadBytes}) may be sent once more, on a fresh
+ * connection. Nothing else is ever
  * sent twice: a backend still processing a request when a timer fires gets a 504, not a copy.
  */
 final class RetryRule {

@@ -29,6 +29,9 @@ final class UpstreamCall implements BodyPump.Listener {
   private boolean upstreamWriteFailed;
   private boolean responded;
   private boolean over;
+  /** The connection's received bytes when this request went out (-1: not counted). */
+  private final ReadBytes received;
+  private final long receivedBefore;
 
   UpstreamCall(Exchange ex, HttpClientRequest up, Backend backend, boolean reused, Forwarder forwarder) {
     this.ex = ex;
@@ -36,6 +39,8 @@ final class UpstreamCall implements BodyPump.Listener {
     this.backend = backend;
     this.reused = reused;
     this.forwarder = forwarder;
+    this.received = ReadBytes.of(up.connection());
+    this.receivedBefore = received == null ? -1 : received.total();
   }
 
   void start() {
@@ -43,12 +48,17 @@ final class UpstreamCall implements BodyPump.Listener {
     HttpServerResponse resp = req.response();
     copyRequestHead(ex, up);
     up.exceptionHandler(Failures::handledElsewhere);
+    boolean http10 = req.version() == io.vertx.core.http.HttpVersion.HTTP_1_0;
     up.earlyHintsHandler(ex.guard(hints -> {
-      if (!resp.headWritten()) {
-        resp.writeEarlyHints(hints);
+      // Interim answers are HTTP/1.1's: an HTTP/1.0 client would take one for the final answer.
+      if (!resp.headWritten() && !http10) {
+        MultiMap filtered = io.vertx.core.http.HttpHeaders.headers();
+        HopByHop.copy(hints, filtered, null);
+        filtered.set("Via", ForwardedHeaders.via(io.vertx.core.http.HttpVersion.HTTP_1_1));
+        resp.writeEarlyHints(filtered);
       }
     }));
-    ex.abortUpstream = up::reset;
+    ex.abortUpstream = this::abort;
     up.response().onComplete(ex.guard(this::responded));
     Buffer buffered = ex.bufferedBody; // read whole for a script: goes out with a Content-Length
     if (buffered != null) {
@@ -62,7 +72,9 @@ final class UpstreamCall implements BodyPump.Listener {
       if (req.headers().contains("Transfer-Encoding")) {
         up.setChunked(true);
       }
-      if (req.headers().contains("Expect")) {
+      if (http10) {
+        up.headers().remove("Expect"); // RFC 9110 section 10.1.1: ignored in an HTTP/1.0 request
+      } else if (req.headers().contains("Expect")) {
         // The client waits for 100 Continue before it sends its body, so the head must go out
         // now (Vert.x would otherwise hold it until the first body bytes).
         up.continueHandler(ex.guard(v -> {
@@ -76,6 +88,18 @@ final class UpstreamCall implements BodyPump.Listener {
       pump = new BodyPump(ex, up, req.headers().contains("Transfer-Encoding") ? max : 0, this);
       pump.start();
     }
+  }
+
+  /**
+   * Ends the backend's side early (the client left, the request stalled, an error answer): what
+   * the reset does to the response future is the gateway's doing, not the backend's failure.
+   */
+  private void abort() {
+    over = true;
+    if (pump != null) {
+      pump.stop();
+    }
+    up.reset();
   }
 
   private void written(AsyncResult<Void> ar) {
@@ -130,10 +154,10 @@ final class UpstreamCall implements BodyPump.Listener {
     }
     HttpClientResponse r = ar.result();
     ex.upstreamNanos = System.nanoTime() - ex.upstreamStart;
-    if (r.statusCode() < 200) {
+    if (r.statusCode() < 200 || r.statusCode() > 599) {
       // 100 and 103 never get here (relayed as interim answers). A 101 to a request that asked
       // for no upgrade, or another 1xx, is not a final answer: passing it on would desync the
-      // client's connection.
+      // client's connection. A status beyond 599 is no HTTP status at all.
       over = true;
       if (pump != null) {
         pump.stop();
@@ -162,7 +186,8 @@ final class UpstreamCall implements BodyPump.Listener {
       pump.stop();
     }
     boolean timeout = Failures.isTimeout(cause);
-    if (RetryRule.againOnFreshConnection(ex, reused, cause)) {
+    boolean answerBegun = received == null || received.total() > receivedBefore;
+    if (!answerBegun && RetryRule.againOnFreshConnection(ex, reused, cause)) {
       forwarder.again(ex, backend);
       return;
     }
@@ -174,7 +199,7 @@ final class UpstreamCall implements BodyPump.Listener {
 
   private void relayed(ResponseRelay.End how) {
     over = true;
-    if (how == ResponseRelay.End.UPSTREAM_BROKE) {
+    if (how == ResponseRelay.End.UPSTREAM_BROKE && !ex.clientFault) {
       backend.health().passiveFailure(ex.errorDetail, ex.snapshot().config().passiveHealth(), false);
     }
     if (pump != null && !pump.over()) {

@@ -15,7 +15,10 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.impl.NoStackTraceTimeoutException;
 
+import dev.keystone.config.UpstreamTls;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.IdentityHashMap;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -30,54 +33,67 @@ import java.util.concurrent.TimeUnit;
  */
 final class UpstreamClients {
 
+  /** The settings every client is built with; a reload that changes them gets new clients. */
+  private record Settings(long connectMillis, long idleMillis, int maxConnections) {
+  }
+
   private final Vertx vertx;
   private final Set<HttpConnection> fresh = Collections.newSetFromMap(new IdentityHashMap<>());
-  private HttpClientAgent client;
-  private long connectMillis = -1;
-  private long idleMillis = -1;
-  private int maxConnections = -1;
+  /**
+   * A client per TLS setting (null: plain http). Vert.x pools by endpoint, and its key compares
+   * TLS options without trust-all and host verification: one client for all would let a backend
+   * verified by one tenant reuse a connection another tenant opened unverified.
+   */
+  private final Map<UpstreamTls, HttpClientAgent> clients = new HashMap<>();
+  private Settings settings;
 
   UpstreamClients(Vertx vertx) {
     this.vertx = vertx;
   }
 
-  private HttpClientAgent client(Timeouts t, Limits l) {
-    long connect = t.connect().toMillis();
+  private HttpClientAgent client(Timeouts t, Limits l, Backend backend) {
     // The connection's own idle timer must never fire before the wait for a response head ends
     // (that wait has its timer, response_header); stalls mid-body are ended by InFlight at idle.
-    long idle = Math.max(t.idle().toMillis(), t.responseHeader().toMillis()) + 1000;
-    if (client == null || connect != connectMillis || idle != idleMillis || l.upstreamConnections() != maxConnections) {
-      HttpClientAgent old = client;
-      connectMillis = connect;
-      idleMillis = idle;
-      maxConnections = l.upstreamConnections();
-      client = vertx.httpClientBuilder()
-          .with(new HttpClientOptions()
-              .setKeepAlive(true)
-              // As long as nginx keeps idle upstream connections: fewer reconnects after a lull.
-              .setKeepAliveTimeout(60)
-              // A backstop for a silent connection (an open WebSocket tunnel included).
-              .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, idle))
-              .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
-              .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connect))
-              .setTcpNoDelay(true)
-              .setDecompressionSupported(false)
-              .setMaxHeaderSize(64 * 1024)
-              .setMaxInitialLineLength(16 * 1024))
-          .with(new PoolOptions().setHttp1MaxSize(maxConnections).setMaxWaitQueueSize(-1))
-          .withConnectHandler(conn -> {
-            fresh.add(conn);
-            conn.closeHandler(v -> {
-              fresh.remove(conn);
-              PendingReads.release(conn);
-            });
-          })
-          .build();
-      if (old != null) {
-        old.shutdown(t.responseHeader().toMillis() + t.idle().toMillis(), TimeUnit.MILLISECONDS);
-      }
+    Settings wanted = new Settings(t.connect().toMillis(), Math.max(t.idle().toMillis(), t.responseHeader().toMillis()) + 1000,
+        l.upstreamConnections());
+    if (!wanted.equals(settings)) {
+      settings = wanted;
+      long grace = t.responseHeader().toMillis() + t.idle().toMillis();
+      clients.values().forEach(old -> old.shutdown(grace, TimeUnit.MILLISECONDS));
+      clients.clear();
     }
-    return client;
+    return clients.computeIfAbsent(backend.ssl() ? backend.tls() : null, tls -> build(wanted));
+  }
+
+  private HttpClientAgent build(Settings s) {
+    return vertx.httpClientBuilder()
+        .with(new HttpClientOptions()
+            .setKeepAlive(true)
+            // As long as nginx keeps idle upstream connections: fewer reconnects after a lull.
+            .setKeepAliveTimeout(60)
+            // A backstop for a silent connection (an open WebSocket tunnel included).
+            .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, s.idleMillis()))
+            .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+            .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, s.connectMillis()))
+            .setTcpNoDelay(true)
+            .setDecompressionSupported(false)
+            .setMaxHeaderSize(64 * 1024)
+            .setMaxInitialLineLength(16 * 1024))
+        .with(new PoolOptions().setHttp1MaxSize(s.maxConnections()).setMaxWaitQueueSize(-1))
+        .withConnectHandler(conn -> {
+          fresh.add(conn);
+          ReadBytes.install(conn);
+          // Reads of at most 16 KiB: what a paused response holds is what was read last.
+          if (conn instanceof io.vertx.core.net.impl.ConnectionBase base) {
+            base.channelHandlerContext().channel().config()
+                .setRecvByteBufAllocator(new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 2048, 16 * 1024));
+          }
+          conn.closeHandler(v -> {
+            fresh.remove(conn);
+            PendingReads.release(conn);
+          });
+        })
+        .build();
   }
 
   /** A request to {@code backend} on a pooled connection (waiting for one up to {@code pool_wait}). */
@@ -87,7 +103,7 @@ final class UpstreamClients {
     // The pool wait's timer also runs while a new connection is made: give it connect on top,
     // so that the connect timeout (a ConnectTimeoutException) is the one that fires for a slow connect.
     o.setConnectTimeout(t.poolWait().toMillis() + t.connect().toMillis());
-    return client(t, l).request(o);
+    return client(t, l, backend).request(o);
   }
 
   /** A request to {@code backend} on a new connection of its own, closed after the exchange. */
@@ -95,7 +111,7 @@ final class UpstreamClients {
                                          Limits l) {
     HttpConnectOptions c = connectOptions(backend, new HttpConnectOptions());
     c.setConnectTimeout(t.connect().toMillis());
-    return client(t, l).connect(c).compose(conn -> {
+    return client(t, l, backend).connect(c).compose(conn -> {
       fresh.remove(conn);
       conn.closeHandler(v -> PendingReads.release(conn));
       return conn.request(new RequestOptions().setMethod(method).setURI(uri)).onComplete(ar -> {
@@ -129,6 +145,6 @@ final class UpstreamClients {
   }
 
   Future<Void> close() {
-    return client == null ? Future.succeededFuture() : client.close();
+    return Future.all(clients.values().stream().map(HttpClientAgent::close).toList()).mapEmpty();
   }
 }

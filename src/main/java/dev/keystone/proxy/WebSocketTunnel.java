@@ -18,7 +18,14 @@ final class WebSocketTunnel {
   private WebSocketTunnel() {
   }
 
+  /**
+   * A WebSocket handshake: a GET without a body asking to upgrade (RFC 6455). Anything else with
+   * an Upgrade header is forwarded as a plain request (Upgrade is hop-by-hop, so it is dropped).
+   */
   static boolean isUpgrade(HttpServerRequest req) {
+    if (req.method() != io.vertx.core.http.HttpMethod.GET || ClientBody.declared(req)) {
+      return false;
+    }
     String upgrade = req.getHeader("Upgrade");
     String connection = req.getHeader("Connection");
     return upgrade != null && upgrade.equalsIgnoreCase("websocket")
@@ -53,10 +60,12 @@ final class WebSocketTunnel {
         return;
       }
       HttpServerResponse resp = req.response();
+      ClientConnections.tunnel(req.connection());
       resp.setStatusCode(101);
       HopByHop.copy(answer.headers(), resp.headers(), null);
       resp.headers().set("Connection", "Upgrade").set("Upgrade", answer.getHeader("Upgrade"));
       resp.headers().set("X-Request-ID", ex.requestId());
+      resp.headers().set("Via", ForwardedHeaders.appended(answer.headers(), "Via", ForwardedHeaders.via(answer.version())));
       NetSocket backendSocket = answer.netSocket();
       ex.abortUpstream = backendSocket::close;
       ex.answered = true;

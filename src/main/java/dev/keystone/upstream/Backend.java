@@ -36,7 +36,9 @@ public final class Backend {
 
   /** The key of this backend's runtime state: the same URL and health path share one state. */
   public static String stateKey(ServiceConfig config) {
-    return config.url() + " " + config.health();
+    // TLS settings decide what a check proves: two of them on one URL are two states.
+    boolean https = config.url().regionMatches(true, 0, "https:", 0, 6);
+    return config.url() + " " + config.health() + (https ? " " + config.tls() : "");
   }
 
   public String name() {

@@ -38,13 +38,17 @@ public final class HealthChecker implements AutoCloseable {
   }
 
   static final long TIMEOUT_MS = 3000;
+  /** The most of a health response's body that is read; a longer one costs its connection. */
+  static final long MAX_BODY = 64 * 1024;
   /** How fast the first checks of newly configured backends start (a burst of 10,000 takes 2 s). */
   static final int FIRST_CHECKS_PER_SECOND = 5000;
   private static final Logger LOG = Logger.getLogger("keystone.health");
 
   private final Vertx vertx;
   private final Clock clock;
-  private final HttpClientAgent client;
+  /** A client per TLS setting (null: plain http): see the proxy's UpstreamClients for why. */
+  private final Map<dev.keystone.config.UpstreamTls, HttpClientAgent> clients = new java.util.concurrent.ConcurrentHashMap<>();
+  private final HttpClientAgent plain;
   private final DoubleSupplier random;
   private final Map<String, Running> running = new HashMap<>();
 
@@ -87,7 +91,11 @@ public final class HealthChecker implements AutoCloseable {
     this.vertx = vertx;
     this.clock = clock;
     this.random = random;
-    this.client = vertx.httpClientBuilder()
+    this.plain = newClient();
+  }
+
+  private HttpClientAgent newClient() {
+    return vertx.httpClientBuilder()
         .with(new HttpClientOptions()
             .setKeepAlive(true)
             .setKeepAliveTimeout(120)
@@ -146,10 +154,27 @@ public final class HealthChecker implements AutoCloseable {
         .putHeader("Host", b.authority())
         .putHeader("User-Agent", "keystone-health-check")
         .setTimeout(TIMEOUT_MS);
+    // The status decides. The body is read and dropped as it comes, never held; past
+    // MAX_BODY the connection is dropped instead of read further.
+    HttpClientAgent client = b.ssl() ? clients.computeIfAbsent(b.tls(), tls -> newClient()) : plain;
     Future<Integer> status = client.request(options)
-        .compose(req -> req.send().compose(resp -> resp.body().map(body -> resp.statusCode())));
+        .compose(req -> req.send().map(resp -> {
+          long[] seen = {0};
+          resp.exceptionHandler(HealthChecker::ignore);
+          resp.handler(chunk -> {
+            seen[0] += chunk.length();
+            if (seen[0] > MAX_BODY) {
+              resp.handler(null);
+              req.reset();
+            }
+          });
+          return resp.statusCode();
+        }));
     return mayRepeat ? status.recover(t -> t instanceof HttpClosedException ? probe(b, false) : Future.failedFuture(t))
         : status;
+  }
+
+  private static void ignore(Throwable t) {
   }
 
   static String describe(Throwable t) {
@@ -161,6 +186,7 @@ public final class HealthChecker implements AutoCloseable {
   public synchronized void close() {
     running.values().forEach(Running::stop);
     running.clear();
-    client.close();
+    plain.close();
+    clients.values().forEach(HttpClientAgent::close);
   }
 }

@@ -1,6 +1,7 @@
 package dev.keystone.proxy;
 
 import dev.keystone.testing.Await;
+import dev.keystone.testing.LogCapture;
 import dev.keystone.testing.RawBackend;
 import dev.keystone.testing.RawHttp;
 import dev.keystone.testing.TestGateway;
@@ -30,10 +31,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BackendFailuresTest {
 
   private final List<AutoCloseable> open = new ArrayList<>();
+  private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
   private TestGateway gw;
 
   @AfterEach
   void stop() throws Exception {
+    stopped.countDown();
     if (gw != null) {
       gw.close();
     }
@@ -288,6 +291,104 @@ class BackendFailuresTest {
       RawHttp.Response r = raw.readResponse(false);
       assertThat(r.status()).isEqualTo(502);
       assertThat(r.body()).isEqualTo("502 Bad Gateway (request id processing)\n");
+    }
+  }
+
+  @Test
+  void aBackendThatStopsReadingTheUploadIs504AndCountsAgainstIt() {
+    RawBackend b = backend(c -> {
+      if (c.readHead() != null) {
+        stopped.await(); // reads no body byte
+      }
+    });
+    gateway("timeouts: { idle: 500ms }\n", b.url());
+    try (RawHttp raw = gw.raw()) {
+      int size = 64 * 1024 * 1024;
+      raw.write("POST /t/up HTTP/1.1\r\nHost: x\r\nX-Request-ID: not-taken\r\nContent-Length: " + size + "\r\n\r\n");
+      Thread writer = new Thread(() -> {
+        try {
+          raw.write(new byte[size]);
+        } catch (RuntimeException e) {
+          // cut off: expected
+        }
+      });
+      writer.setDaemon(true);
+      writer.start();
+      RawHttp.Response r = raw.readResponse(false);
+      assertThat(r.status()).isEqualTo(504);
+      assertThat(r.body()).isEqualTo("504 Gateway Timeout (request id not-taken)\n");
+    }
+    assertThat(backendState(0).health().passiveFailures()).isEqualTo(1);
+  }
+
+  @Test
+  void aRequestIsNotSentAgainOnceResponseBytesArrived() {
+    RawBackend b = backend(c -> {
+      while (c.readRequest() != null) {
+        if (c.served() > 1) {
+          c.write("HTTP/1.1 20"); // half a status line, then gone
+          c.close();
+          return;
+        }
+        c.respond(200, "first");
+      }
+    });
+    gateway("", b.url());
+    assertThat(gw.get("/t/one").statusCode()).isEqualTo(200);
+    assertThat(gw.get("/t/two").statusCode()).isEqualTo(502);
+    assertThat(b.requests()).extracting(RawBackend.Request::target).containsExactly("/one", "/two");
+  }
+
+  @Test
+  void aLoneUnreachableBackendIs502WithItsCauseAndNoRetryCounted() throws Exception {
+    int dead;
+    try (ServerSocket s = new ServerSocket(0)) {
+      dead = s.getLocalPort();
+    }
+    gateway("", "http://127.0.0.1:" + dead);
+    try (LogCapture log = LogCapture.accessLog()) {
+      HttpResponse<String> r = gw.get("/t/x", "X-Request-ID", "lone");
+      assertThat(r.statusCode()).isEqualTo(502);
+      assertThat(log.awaitOne("request_id=lone")).contains("connect to http://127.0.0.1:" + dead + " failed")
+          .doesNotContain("retries=");
+    }
+    assertThat(gw.gateway().metrics().tenants().get("t").retries()).isZero();
+  }
+
+  @Test
+  void aStatusOutsideHttpsRangeIs502() {
+    RawBackend b = backend(c -> {
+      if (c.readRequest() != null) {
+        c.write("HTTP/1.1 2000 Weird\r\nContent-Length: 2\r\n\r\nok");
+      }
+    });
+    gateway("", b.url());
+    assertThat(gw.get("/t/x").statusCode()).isEqualTo(502);
+  }
+
+  @Test
+  void earlyHintsAreFilteredLikeAnyResponseAndNeverSentToHttp10Clients() {
+    RawBackend b = backend(c -> {
+      while (c.readRequest() != null) {
+        c.write("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nConnection: X-Hop\r\nX-Hop: secret\r\n\r\n");
+        c.respond(200, "final");
+      }
+    });
+    gateway("", b.url());
+    try (RawHttp raw = gw.raw()) {
+      raw.write("GET /t/x HTTP/1.1\r\nHost: x\r\n\r\n");
+      RawHttp.Response hints = raw.readResponse(false);
+      assertThat(hints.status()).isEqualTo(103);
+      assertThat(hints.header("Link")).isEqualTo("</style.css>; rel=preload");
+      assertThat(hints.header("X-Hop")).isNull();
+      assertThat(hints.header("Via")).isEqualTo("1.1 keystone");
+      assertThat(raw.readResponse(false).body()).isEqualTo("final");
+    }
+    try (RawHttp raw = gw.raw()) {
+      raw.write("GET /t/x HTTP/1.0\r\nHost: x\r\n\r\n");
+      RawHttp.Response r = raw.readResponse(false);
+      assertThat(r.status()).as("HTTP/1.0 has no interim responses").isEqualTo(200);
+      assertThat(r.body()).isEqualTo("final");
     }
   }
 }

@@ -110,7 +110,7 @@ class LargeBodyStreamingTest {
     HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
             URI.create("http://127.0.0.1:" + gw.adminPort() + "/metrics"))
         .header("Authorization", "Bearer large-body-test-token-0123").build(), HttpResponse.BodyHandlers.ofString());
-    return r.body().lines().filter(l -> l.startsWith("jvm_buffer_pool_used_bytes{pool=\"direct\"}"))
+    return r.body().lines().filter(l -> l.startsWith("keystone_direct_memory_used_bytes "))
         .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElseThrow();
   }
 

@@ -151,4 +151,36 @@ class UpstreamTlsTest {
         .hasMessageContaining("tls.yaml:6: tenants[0].services[1].tls_verify: only means something for an https:// url")
         .hasMessageContaining("tls.yaml:7: tenants[0].services[2].tls_server_name: ");
   }
+
+  @Test
+  void aReloadThatTurnsVerificationOnReachesTheHealthChecksToo() throws Exception {
+    HttpResponse<String> r = through(", tls_verify: false");
+    assertThat(r.statusCode()).isEqualTo(200);
+    var before = gw.gateway().snapshot().tenants().get(0).pool().backends().get(0);
+    Await.until("checked healthy unverified", () -> before.health().healthy());
+    String config = java.nio.file.Files.readString(gw.file());
+    gw.rewrite(config.replace(", tls_verify: false", "").replace("health_interval: 1h", "health_interval: 100ms"));
+    assertThat(gw.gateway().reloadFromFile().applied()).isTrue();
+    var after = gw.gateway().snapshot().tenants().get(0).pool().backends().get(0);
+    Await.until("checked with verification: the certificate is not trusted", () -> after.health().lastCheck() != null
+        && !after.health().healthy());
+    assertThat(after.health().lastReason()).contains("failed");
+  }
+
+  @Test
+  void aVerifiedAndAnUnverifiedServiceOnOneBackendNeverShareAConnection() {
+    gw = TestGateway.start("""
+        tenants:
+          - name: loose
+            path_prefix: /loose/
+            health_interval: 1h
+            services: [{ name: s, url: "https://127.0.0.1:%1$d", health: /health, tls_verify: false }]
+          - name: strict
+            path_prefix: /strict/
+            health_interval: 1h
+            services: [{ name: s, url: "https://127.0.0.1:%1$d", health: /health }]
+        """.formatted(https.actualPort()));
+    assertThat(gw.get("/loose/x").statusCode()).isEqualTo(200);
+    assertThat(gw.get("/strict/x").statusCode()).as("not on the loose tenant's connection").isEqualTo(502);
+  }
 }

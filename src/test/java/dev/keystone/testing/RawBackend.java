@@ -242,6 +242,11 @@ public final class RawBackend implements AutoCloseable {
       out.flush();
     }
 
+    public void write(byte[] bytes) throws IOException {
+      out.write(bytes);
+      out.flush();
+    }
+
     /** A complete response with a Content-Length. */
     public void respond(int status, String body, String... headers) throws IOException {
       StringBuilder sb = new StringBuilder("HTTP/1.1 ").append(status).append(" X\r\n");

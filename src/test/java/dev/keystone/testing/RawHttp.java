@@ -14,8 +14,17 @@ public final class RawHttp implements AutoCloseable {
   private final Socket socket;
 
   public RawHttp(String host, int port) {
+    this(host, port, 0);
+  }
+
+  /** With a receive buffer of {@code receiveBuffer} bytes (0: the system's), for clients that read slowly. */
+  public RawHttp(String host, int port, int receiveBuffer) {
     try {
-      socket = new Socket(host, port);
+      socket = new Socket();
+      if (receiveBuffer > 0) {
+        socket.setReceiveBufferSize(receiveBuffer);
+      }
+      socket.connect(new java.net.InetSocketAddress(host, port));
       socket.setSoTimeout(15_000);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -185,6 +185,11 @@ public final class TestGateway implements AutoCloseable {
     return new RawHttp("127.0.0.1", port());
   }
 
+  /** A raw socket with a small receive buffer, for a client that does not read. */
+  public RawHttp raw(int receiveBuffer) {
+    return new RawHttp("127.0.0.1", port(), receiveBuffer);
+  }
+
   @Override
   public void close() {
     Await.result(gateway.close());

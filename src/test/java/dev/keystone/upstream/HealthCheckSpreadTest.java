@@ -67,4 +67,38 @@ class HealthCheckSpreadTest {
     long checks = arrivals.values().stream().mapToLong(List::size).sum();
     assertThat(connections.get()).as("%d checks over kept-alive connections", checks).isLessThan((int) checks / 2);
   }
+
+  @Test
+  void aHealthAnswerWithAHugeBodyIsDecidedByItsStatusAndNotRead() {
+    java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
+    io.vertx.core.buffer.Buffer mb = io.vertx.core.buffer.Buffer.buffer(new byte[1024 * 1024]);
+    HttpServer server = vertx.createHttpServer().requestHandler(req -> {
+      var resp = req.response().putHeader("Content-Length", Long.toString(1L << 30));
+      resp.closeHandler(v -> gone.set(true));
+      Runnable[] pump = new Runnable[1];
+      pump[0] = () -> {
+        while (!gone.get() && !resp.writeQueueFull() && written.get() < (1L << 30)) {
+          resp.write(mb);
+          written.addAndGet(mb.length());
+        }
+        if (!gone.get()) {
+          resp.drainHandler(v -> pump[0].run());
+        }
+      };
+      pump[0].run();
+    }).listen(0, "127.0.0.1").await();
+    gw = TestGateway.start("""
+        tenants:
+          - name: t
+            path_prefix: /t/
+            health_interval: 1h
+            services: [{ name: s, url: "http://127.0.0.1:%d", health: /health }]
+        """.formatted(server.actualPort()));
+    var h = gw.gateway().snapshot().tenants().get(0).pool().backends().get(0).health();
+    Await.until("checked", () -> h.lastCheck() != null);
+    assertThat(h.healthy()).as(h.lastReason()).isTrue();
+    Await.until("the check dropped the connection", gone::get);
+    assertThat(written.get()).as("bytes the backend could send before the check let go").isLessThan(64L << 20);
+  }
 }

@@ -1,0 +1,217 @@
+package dev.keystone.proxy;
+
+import dev.keystone.testing.Await;
+import dev.keystone.testing.LogCapture;
+import dev.keystone.testing.RawBackend;
+import dev.keystone.testing.RawHttp;
+import dev.keystone.testing.TestGateway;
+import dev.keystone.upstream.BackendHealth;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Findings of an attack on the data plane as a hostile client, each pinned: clients that stop
+ * reading or sending are cut and never held against a backend, requests a backend could read in
+ * another way than the gateway are refused, and a client cannot make the gateway read (and buffer)
+ * without limit.
+ */
+class HostileClientTest {
+
+  private RawBackend backend;
+  private TestGateway gw;
+  private final AtomicBoolean stop = new AtomicBoolean();
+
+  @AfterEach
+  void close() {
+    stop.set(true);
+    if (gw != null) {
+      gw.close();
+    }
+    if (backend != null) {
+      backend.close();
+    }
+  }
+
+  /** Answers GET /big with 50 MB as fast as the gateway takes it; anything else with what it saw. */
+  private void start(String extra) {
+    backend = new RawBackend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        if (r.target().equals("/big")) {
+          c.write("HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n");
+          byte[] mb = new byte[1024 * 1024];
+          for (int i = 0; i < 50 && !stop.get(); i++) {
+            c.write(mb);
+          }
+          return;
+        }
+        if (r.target().equals("/k16")) {
+          c.respond(200, "k".repeat(16 * 1024));
+          continue;
+        }
+        StringBuilder seen = new StringBuilder(r.method() + " " + r.target() + " body=" + r.bodyText());
+        for (String[] h : r.headers()) {
+          seen.append('\n').append(h[0]).append(": ").append(h[1]);
+        }
+        c.respond(200, seen.toString());
+      }
+    });
+    gw = TestGateway.start(extra + """
+        passive_health: { consecutive_failures: 1 }
+        tenants:
+          - name: t
+            path_prefix: /t/
+            health_interval: 1h
+            services: [{ name: b, url: "%s", health: /health }]
+        """.formatted(backend.url()));
+  }
+
+  private BackendHealth health() {
+    return gw.gateway().snapshot().tenants().get(0).pool().backends().get(0).health();
+  }
+
+  private RawHttp.Response exchange(String request) {
+    try (RawHttp raw = gw.raw()) {
+      return raw.write(request).readResponse(false);
+    }
+  }
+
+  @Test
+  void aClientThatStopsReadingIsCutAfterIdleAndNotHeldAgainstTheBackend() throws IOException {
+    start("timeouts: { idle: 500ms }\n");
+    try (LogCapture log = LogCapture.accessLog(); RawHttp raw = gw.raw(4096)) {
+      raw.write("GET /t/big HTTP/1.1\r\nHost: x\r\nX-Request-ID: not-reading\r\n\r\n");
+      String line = log.awaitOne("request_id=not-reading"); // the gateway ended it while nothing was read
+      assertThat(line).contains("status=aborted", "error=\"client stopped reading the response");
+      int read = raw.readUntilClose().length();
+      assertThat(read).as("cut, not delivered whole").isLessThan(50 * 1024 * 1024);
+    }
+    assertThat(health().passiveFailures()).as("a slow client is not the backend's failure").isZero();
+    assertThat(health().ejected()).isFalse();
+  }
+
+  @Test
+  void aStalledUploadIs408AndNotHeldAgainstTheBackend() {
+    start("timeouts: { idle: 500ms }\n");
+    try (RawHttp raw = gw.raw()) {
+      RawHttp.Response r = raw.write("POST /t/up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nX-Request-ID: stalled\r\n\r\nx")
+          .readResponse(false);
+      assertThat(r.status()).isEqualTo(408);
+      assertThat(r.body()).isEqualTo("408 Request Timeout (request id stalled)\n");
+    }
+    assertThat(health().passiveFailures()).isZero();
+  }
+
+  @Test
+  void aWebSocketUpgradeWithABodyIsForwardedAsAPlainRequest() {
+    start("");
+    RawHttp.Response r = exchange("POST /t/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Content-Length: 5\r\n\r\nhello");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).startsWith("POST /ws body=hello").doesNotContainIgnoringCase("upgrade: websocket");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"/t/..\\secret", "/t/a\\b", "/t/..;/x", "/t/.;a/x", "/t/a#frag", "/t/%zz", "/t/a%2", "/t/%"})
+  void pathsABackendCouldReadDifferentlyAre400(String target) {
+    start("");
+    RawHttp.Response r = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertThat(r.status()).as(target).isEqualTo(400);
+    assertThat(backend.requests()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {": x", ":authority: evil"})
+  void aHeaderNameMustBeAToken(String line) {
+    start("");
+    RawHttp.Response r = exchange("GET /t/x HTTP/1.1\r\nHost: x\r\n" + line + "\r\n\r\n");
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(backend.requests()).isEmpty();
+  }
+
+  @Test
+  void underscoreTwinsOfFramingAndForwardingHeadersAreDropped() {
+    start("");
+    RawHttp.Response r = exchange("GET /t/x HTTP/1.1\r\nHost: x\r\nTransfer_Encoding: chunked\r\nContent_Length: 5\r\n"
+        + "X_Forwarded_For: 6.6.6.6\r\nx_request_id: forged\r\nX_Custom: kept\r\n\r\n");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).contains("X_Custom: kept").doesNotContain("Transfer_Encoding", "Content_Length", "X_Forwarded_For",
+        "x_request_id");
+  }
+
+  @Test
+  void anEmptyFirstLineOfAListHeaderDoesNotHideTheOthers() {
+    start("");
+    RawHttp.Response r = exchange("GET /t/x HTTP/1.1\r\nHost: x\r\nX-Forwarded-For:\r\nX-Forwarded-For: 203.0.113.9\r\n"
+        + "Via:\r\nVia: 1.1 edge\r\n\r\n");
+    assertThat(r.body()).contains("X-Forwarded-For: 203.0.113.9, 127.0.0.1", "Via: 1.1 edge, 1.1 keystone");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"100000005", "10000000000000005", "5 junk", " 5", "5\t", "5;a=\"b", "5;a=b c", "5;a\rb", "0x5",
+      "+5", "5;", ";x"})
+  void aChunkSizeLineIsReadStrictly(String sizeLine) {
+    start("");
+    try (RawHttp raw = gw.raw()) {
+      raw.write("POST /t/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + sizeLine + "\r\nhello\r\n0\r\n\r\n"
+          + "GET /t/SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n");
+      RawHttp.Response r = raw.readResponse(false);
+      assertThat(r.status()).as(sizeLine).isEqualTo(400);
+      assertThat(raw.closedByServer()).isTrue();
+    }
+    assertThat(backend.requests()).extracting(RawBackend.Request::target).doesNotContain("/SMUGGLED");
+  }
+
+  @Test
+  void validChunkExtensionsPass() {
+    start("");
+    RawHttp.Response r = exchange("POST /t/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + "5;name=value;q=\"quoted \\\" text\"\r\nhello\r\n00000;last\r\n\r\n");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).startsWith("POST /c body=hello");
+  }
+
+  @Test
+  void pipelinedRequestsOfAClientThatDoesNotReadAreNotReadWithoutLimit() throws Exception {
+    start("");
+    // 64 MB of requests: more than the kernel's socket buffers hold, so the client blocks as
+    // soon as the gateway stops reading.
+    try (RawHttp raw = gw.raw(4096)) {
+      byte[] batch = "GET /t/k16 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1000).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+      Thread writer = new Thread(() -> {
+        try {
+          for (int i = 0; i < 2000 && !stop.get(); i++) {
+            raw.write(batch);
+          }
+        } catch (RuntimeException e) {
+          // the gateway stops reading or closes: expected
+        }
+      });
+      writer.setDaemon(true);
+      writer.start();
+      // The gateway answers (16 KiB each, one write per response) until the kernel's buffers and
+      // its own write buffer to this client are full, then stops reading and answering.
+      Await.until("the backend stops getting requests", () -> {
+        int before = backend.requests().size();
+        try {
+          writer.join(500);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return before > 0 && backend.requests().size() == before;
+      });
+      assertThat(writer.isAlive()).as("the client is blocked: the gateway stopped reading").isTrue();
+      assertThat(backend.requests().size()).as("requests read from a client that reads nothing").isLessThan(1_000);
+      stop.set(true);
+      RawHttp.Response first = raw.readResponse(false);
+      assertThat(first.status()).as("the connection is still served once the client reads").isEqualTo(200);
+    }
+  }
+}
