@@ -1,0 +1,145 @@
+package dev.keystone.proxy;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.vertx.core.http.HttpConnection;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * First in a client connection's pipeline: sees raw bytes in, and the reads and the close going
+ * out.
+ *
+ * <p>Reads are gated, so that a client cannot make the gateway buffer without limit: nothing more
+ * is read while the client's responses are not being taken (the channel is not writable), nor
+ * while more than {@link #MAX_QUEUED} pipelined requests wait their turn ({@link Heads}, after
+ * the decoder, counts them). A client that sends and never reads thus stops itself, with a
+ * bounded amount held for it.
+ *
+ * <p>A close armed by {@link ClientConnections#lingerOnClose} lingers, as nginx's
+ * {@code lingering_close}: the gateway stops writing, reads and drops what still arrives, and
+ * closes once the client does (or after {@link #LINGER_MS}). An immediate close with unread
+ * bytes makes the kernel send a reset, which can destroy the answer before the client read it.
+ */
+final class ClientChannel extends ChannelDuplexHandler {
+
+  static final long LINGER_MS = 5000;
+  /** Pipelined requests read ahead of the one being answered, at most. */
+  static final int MAX_QUEUED = 8;
+
+  /** A close from now on lingers. */
+  boolean armed;
+  private boolean lingering;
+  private ChannelPromise closing;
+  private ScheduledFuture<?> timer;
+  /** Request heads read and not yet answered. */
+  int queued;
+  private boolean readHeld;
+  private final HttpConnection conn;
+
+  ClientChannel(HttpConnection conn) {
+    this.conn = conn;
+  }
+
+  @Override
+  public void read(ChannelHandlerContext ctx) {
+    if (!lingering && (!ctx.channel().isWritable() || queued > MAX_QUEUED)) {
+      hold(ctx.channel()); // read again once the client takes its responses (see release)
+      return;
+    }
+    ctx.read();
+  }
+
+  /** Stops reading; Netty reads on its own while auto-read is on, so that is turned off too. */
+  void hold(io.netty.channel.Channel ch) {
+    if (!lingering) {
+      readHeld = true;
+      ch.config().setAutoRead(false);
+    }
+  }
+
+  void requestDone(ChannelHandlerContext ctx) {
+    if (queued > 0) {
+      queued--;
+    }
+    release(ctx);
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+    if (!ctx.channel().isWritable()) {
+      hold(ctx.channel());
+    }
+    release(ctx);
+    super.channelWritabilityChanged(ctx);
+  }
+
+  private void release(ChannelHandlerContext ctx) {
+    if (readHeld && ctx.channel().isWritable() && queued <= MAX_QUEUED) {
+      readHeld = false;
+      if (PendingReads.vertxReads(conn)) {
+        ctx.channel().config().setAutoRead(true); // reads at once; otherwise Vert.x turns it on when ready
+      }
+    }
+  }
+
+  @Override
+  public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+    if (!armed || lingering || !(ctx.channel() instanceof DuplexChannel duplex) || !ctx.channel().isActive()) {
+      ctx.close(promise);
+      return;
+    }
+    lingering = true;
+    closing = promise;
+    ctx.flush();
+    duplex.shutdownOutput();
+    ctx.channel().config().setAutoRead(true);
+    timer = ctx.executor().schedule(() -> {
+      ctx.close(promise);
+    }, LINGER_MS, TimeUnit.MILLISECONDS);
+    ctx.read();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (lingering) {
+      ReferenceCountUtil.release(msg); // what the client still sends: read and dropped
+      return;
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    if (lingering) {
+      if (timer != null) {
+        timer.cancel(false);
+      }
+      closing.trySuccess();
+    }
+    super.channelInactive(ctx);
+  }
+
+  /** Right after the request decoder: counts the request heads read and not yet answered. */
+  static final class Heads extends io.netty.channel.ChannelInboundHandlerAdapter {
+    private final ClientChannel gate;
+
+    Heads(ClientChannel gate) {
+      this.gate = gate;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof io.netty.handler.codec.http.HttpRequest && ++gate.queued > MAX_QUEUED) {
+        // Stop now, within the current read: Netty would otherwise go on reading (and this
+        // decoder decoding) whatever the client keeps sending.
+        gate.hold(ctx.channel());
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+}
