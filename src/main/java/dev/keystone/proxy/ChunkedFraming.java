@@ -16,28 +16,30 @@ import java.nio.charset.StandardCharsets;
  * refuses (400, connection closed), and nothing after it is passed on.
  *
  * <p>To know where chunk-size lines are it follows the framing of each request on the
- * connection: the head (for {@code Transfer-Encoding} and {@code Content-Length}), then the body.
+ * connection: the head (for {@code Transfer-Encoding} and {@code Content-Length}, read whole by
+ * {@link FramingHead}: a header it missed would let a bad size line through), then the body.
  * Heads are only looked at; a size line is held back until it is complete and checked. The
- * decoder itself refuses every framing this class would have to guess at (both framing headers,
- * several lengths, other codings), so following it here is simple. A connection that becomes a
- * WebSocket tunnel is left alone ({@link #off}).
+ * decoder and {@link RequestGuard} refuse every framing this class would have to guess at (both
+ * framing headers, several lengths, other codings), and a folded head line is refused here, so
+ * following it is simple. A connection that becomes a WebSocket tunnel is left alone
+ * ({@link #off}).
  */
 final class ChunkedFraming extends ChannelInboundHandlerAdapter {
 
   static final String NAME = "keystone-chunked-framing";
   /** A chunk-size line (size and extensions) longer than this is refused. */
   static final int MAX_SIZE_LINE = 1024;
+  /**
+   * Put where a line breaks the rules: the decoder refuses a header or trailer line without a
+   * colon, and a chunk-size line that is not hex (400, connection closed).
+   */
+  private static final String REFUSAL = "zz\r\n";
 
   private enum State { HEAD, FIXED, SIZE_LINE, DATA, DATA_CR, DATA_LF, TRAILERS, BROKEN, OFF }
 
-
   private State state = State.HEAD;
-  /** The current head or trailer line, as far as it matters (its start, for the two headers). */
-  private final StringBuilder line = new StringBuilder(64);
-  private boolean lineTooLong;
-  private boolean headStarted;
-  private boolean chunked;
-  private long contentLength;
+  /** The head or trailers being read. */
+  private final FramingHead head = new FramingHead();
   private long remaining;
   /** The chunk-size line held back until it is whole. */
   private final StringBuilder sizeLine = new StringBuilder(16);
@@ -66,24 +68,32 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
       int i = in.readerIndex();
       int passStart = i; // bytes from here on are passed on as they are
       int brokenAt = -1;
+      String refusal = REFUSAL;
       while (i < end && brokenAt < 0 && state != State.OFF) {
         switch (state) {
           case HEAD, TRAILERS -> {
-            byte b = in.getByte(i++);
-            if (b == '\n') {
-              endOfLine();
-            } else if (line.length() < 256) {
-              line.append((char) (b & 0xff));
-            } else {
-              lineTooLong = true;
+            switch (head.next(in.getByte(i))) {
+              case MORE -> i++;
+              case ENDED -> {
+                i++;
+                headEnded();
+              }
+              case REFUSED_AT_LINE_START -> brokenAt = i;
+              case REFUSED_MID_LINE -> {
+                brokenAt = i;
+                refusal = "\r\n" + REFUSAL; // the decoder must see a line of its own
+              }
             }
           }
           case FIXED, DATA -> {
             int n = (int) Math.min(remaining, end - i);
             i += n;
             remaining -= n;
-            if (remaining == 0) {
-              state = state == State.FIXED ? State.HEAD : State.DATA_CR;
+            if (remaining == 0 && state == State.FIXED) {
+              state = State.HEAD;
+              head.startHead();
+            } else if (remaining == 0) {
+              state = State.DATA_CR;
             }
           }
           case DATA_CR, DATA_LF -> {
@@ -124,7 +134,7 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
           ctx.fireChannelRead(in.retainedSlice(passStart, brokenAt - passStart));
         }
         state = State.BROKEN;
-        ctx.fireChannelRead(Unpooled.copiedBuffer("zz\r\n", StandardCharsets.ISO_8859_1)); // the decoder refuses it
+        ctx.fireChannelRead(Unpooled.copiedBuffer(refusal, StandardCharsets.ISO_8859_1));
         return;
       }
       if (end > passStart) {
@@ -135,64 +145,19 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** A head or trailer line ended (without its LF). */
-  private void endOfLine() {
-    int n = line.length();
-    if (n > 0 && line.charAt(n - 1) == '\r') {
-      line.setLength(--n);
-    }
-    if (state == State.TRAILERS) {
-      if (n == 0) {
-        state = State.HEAD;
-      }
-      line.setLength(0);
-      return;
-    }
-    if (n == 0 && !lineTooLong) {
-      if (!headStarted) {
-        return; // empty lines before a request line are skipped, as the decoder does
-      }
-      headEnded();
-    } else if (!headStarted) {
-      headStarted = true; // the request line
-    } else if (!lineTooLong) {
-      header(line.toString());
-    }
-    line.setLength(0);
-    lineTooLong = false;
-  }
-
-  private void header(String h) {
-    int colon = h.indexOf(':');
-    if (colon <= 0) {
-      return;
-    }
-    String name = h.substring(0, colon).trim();
-    String value = h.substring(colon + 1).trim();
-    if (name.equalsIgnoreCase("transfer-encoding")) {
-      String v = value.toLowerCase(java.util.Locale.ROOT);
-      chunked = v.equals("chunked") || v.endsWith(",chunked") || v.endsWith(" chunked");
-    } else if (name.equalsIgnoreCase("content-length")) {
-      try {
-        contentLength = Long.parseLong(value);
-      } catch (NumberFormatException e) {
-        contentLength = 0; // the decoder refuses it
-      }
-    }
-  }
-
+  /** A head or the trailers ended. */
   private void headEnded() {
-    headStarted = false;
-    if (chunked) {
-      state = State.SIZE_LINE;
-    } else if (contentLength > 0) {
-      state = State.FIXED;
-      remaining = contentLength;
-    } else {
+    if (state == State.TRAILERS) {
       state = State.HEAD;
+      head.startHead();
+    } else if (head.chunked()) {
+      state = State.SIZE_LINE;
+    } else if (head.contentLength() > 0) {
+      state = State.FIXED;
+      remaining = head.contentLength();
+    } else {
+      head.startHead();
     }
-    chunked = false;
-    contentLength = 0;
   }
 
   /** The held-back chunk-size line is whole: passed on if it is valid; false if it is not. */
@@ -206,6 +171,7 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
     ctx.fireChannelRead(Unpooled.copiedBuffer(text + "\n", StandardCharsets.ISO_8859_1));
     if (size == 0) {
       state = State.TRAILERS;
+      head.startTrailers();
     } else {
       state = State.DATA;
       remaining = size;

@@ -169,6 +169,72 @@ class HostileClientTest {
     assertThat(backend.requests()).extracting(RawBackend.Request::target).doesNotContain("/SMUGGLED");
   }
 
+  /**
+   * A Transfer-Encoding header the size-line check could miss: it must see every shape of the
+   * header the decoder sees, or a bad size line behind it would reach the decoder unchecked.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"long-ows", "long-line", "obs-fold", "fold-after-other", "space-before-colon",
+      "chunked-then-gzip", "chunked-comma-gzip"})
+  void everyShapeOfTheFramingHeaderIsSeenBeforeTheDecoder(String shape) {
+    String framing = switch (shape) {
+      case "long-ows" -> "Transfer-Encoding:" + " ".repeat(300) + "chunked";
+      case "long-line" -> "Transfer-Encoding: " + "chunked,".repeat(40) + "chunked";
+      case "obs-fold" -> "Transfer-Encoding:\r\n chunked";
+      case "fold-after-other" -> "Transfer-Encoding: chunked\r\nX-A: a\r\n\tb";
+      case "space-before-colon" -> "Transfer-Encoding : chunked";
+      case "chunked-then-gzip" -> "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip";
+      case "chunked-comma-gzip" -> "Transfer-Encoding: chunked, gzip";
+      default -> throw new IllegalArgumentException(shape);
+    };
+    start("");
+    try (RawHttp raw = gw.raw()) {
+      raw.write("POST /t/c HTTP/1.1\r\nHost: x\r\n" + framing + "\r\n\r\n100000005\r\nhello\r\n0\r\n\r\n"
+          + "GET /t/SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n");
+      RawHttp.Response r = raw.readResponse(false);
+      assertThat(r.status()).as(shape).isEqualTo(400);
+      assertThat(raw.closedByServer()).as(shape).isTrue();
+    }
+    assertThat(backend.requests()).as(shape).isEmpty();
+  }
+
+  @Test
+  void aFramingHeaderAfterLongWhitespaceStillFrames() {
+    start("");
+    RawHttp.Response r = exchange("POST /t/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:" + " ".repeat(5000) + "chunked\r\n\r\n"
+        + "5\r\nhello\r\n0\r\n\r\n");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).startsWith("POST /c body=hello");
+  }
+
+  @Test
+  void aFramingValueLongerThanAnyRealOneIs400() {
+    start("");
+    RawHttp.Response r = exchange("POST /t/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + "x".repeat(2000) + "\r\n\r\n");
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(backend.requests()).isEmpty();
+  }
+
+  /**
+   * A Content-Length the size-line check misses would let it take the body for heads: a fake
+   * head in the body with a Content-Length of its own then makes it skip the bad size line of the
+   * next request.
+   */
+  @Test
+  void aContentLengthWithLongWhitespaceIsFollowed() {
+    start("");
+    String next = "POST /t/b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100000005\r\n";
+    String body = "X\r\nContent-Length: " + next.length() + "\r\n\r\n";
+    try (RawHttp raw = gw.raw()) {
+      raw.write("POST /t/a HTTP/1.1\r\nHost: x\r\nContent-Length:" + " ".repeat(300) + body.length() + "\r\n\r\n" + body
+          + next + "hello\r\n0\r\n\r\nGET /t/SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n");
+      assertThat(raw.readResponse(false).status()).isEqualTo(200);
+      assertThat(raw.readResponse(false).status()).isEqualTo(400);
+      assertThat(raw.closedByServer()).isTrue();
+    }
+    assertThat(backend.requests()).extracting(RawBackend.Request::target).containsExactly("/a");
+  }
+
   @Test
   void validChunkExtensionsPass() {
     start("");

@@ -1,0 +1,157 @@
+package dev.keystone.proxy;
+
+import java.util.Locale;
+
+/**
+ * Reads a request head (or the trailers of a chunked body) byte by byte, the way the HTTP decoder
+ * reads it, and keeps what decides the framing of the body: {@code Transfer-Encoding} and
+ * {@code Content-Length}. {@link ChunkedFraming} must see every head exactly as the decoder does,
+ * or a header it misses (a value behind 300 spaces, a folded line) makes it lose track of where
+ * the chunk-size lines are, and a bad one reaches the decoder unchecked.
+ *
+ * <p>So nothing here is cut short: a framing header's value is kept whole (up to
+ * {@link #MAX_FRAMING_VALUE}, beyond which the request is refused), other lines are only scanned
+ * for their name, and what the decoder would read in a way this class cannot follow is refused:
+ * obsolete line folding (RFC 9112 section 5.2 lets a server refuse it, and it is how a framing
+ * value is hidden on a second line).
+ */
+final class FramingHead {
+
+  /** What the byte just read means. */
+  enum Step { MORE, ENDED, REFUSED_AT_LINE_START, REFUSED_MID_LINE }
+
+  /** A Transfer-Encoding or Content-Length value longer than this (after leading spaces) is refused. */
+  static final int MAX_FRAMING_VALUE = 1024;
+  private static final int LONGEST_NAME = "transfer-encoding".length();
+
+  private enum Part { BEFORE_REQUEST_LINE, REQUEST_LINE, NAME, TRANSFER_ENCODING, CONTENT_LENGTH, OTHER }
+
+  private Part part = Part.BEFORE_REQUEST_LINE;
+  private int lineBytes;
+  private byte last;
+  /** The name of the current line while it is read, then the value of a framing header. */
+  private final StringBuilder text = new StringBuilder(32);
+  private boolean chunked;
+  private long contentLength;
+
+  /** Starts reading a request head. */
+  void startHead() {
+    part = Part.BEFORE_REQUEST_LINE;
+    chunked = false;
+    contentLength = 0;
+    newLine();
+  }
+
+  /** Starts reading the trailer section after the last chunk. */
+  void startTrailers() {
+    newLine();
+  }
+
+  /** Whether the head read declares a chunked body (any element of any Transfer-Encoding, as the decoder reads it). */
+  boolean chunked() {
+    return chunked;
+  }
+
+  /** The Content-Length the head declares; 0 if none or not a number (the decoder refuses those). */
+  long contentLength() {
+    return contentLength;
+  }
+
+  Step next(byte b) {
+    if (part == Part.BEFORE_REQUEST_LINE) {
+      if ((b >= 0 && b <= ' ') || b == 0x7f) {
+        return Step.MORE; // the decoder skips control characters and spaces before a request line
+      }
+      part = Part.REQUEST_LINE;
+    }
+    if (b == '\n') {
+      return endOfLine();
+    }
+    if (lineBytes++ == 0 && part == Part.NAME && (b == ' ' || b == '\t')) {
+      return Step.REFUSED_AT_LINE_START; // obs-fold: the decoder would join this line to the one before
+    }
+    last = b;
+    switch (part) {
+      case NAME -> {
+        if (b == ':') {
+          part = framingField(text);
+          text.setLength(0);
+        } else if (text.length() < LONGEST_NAME) {
+          text.append((char) (b & 0xff));
+        } else {
+          part = Part.OTHER;
+        }
+      }
+      case TRANSFER_ENCODING, CONTENT_LENGTH -> {
+        if (text.length() == 0 && (b == ' ' || b == '\t')) {
+          break; // leading whitespace, which the decoder drops too
+        }
+        if (text.length() >= MAX_FRAMING_VALUE) {
+          return Step.REFUSED_MID_LINE;
+        }
+        text.append((char) (b & 0xff));
+      }
+      default -> { }
+    }
+    return Step.MORE;
+  }
+
+  /** The decoder's name is everything before the colon, spaces included: no trimming here either. */
+  private static Part framingField(CharSequence name) {
+    String n = name.toString();
+    if (n.equalsIgnoreCase("transfer-encoding")) {
+      return Part.TRANSFER_ENCODING;
+    }
+    return n.equalsIgnoreCase("content-length") ? Part.CONTENT_LENGTH : Part.OTHER;
+  }
+
+  private Step endOfLine() {
+    boolean empty = lineBytes == 0 || (lineBytes == 1 && last == '\r');
+    Part ended = part;
+    String value = ended == Part.TRANSFER_ENCODING || ended == Part.CONTENT_LENGTH ? text.toString().trim() : null;
+    newLine();
+    if (ended == Part.REQUEST_LINE) {
+      return Step.MORE;
+    }
+    if (empty) {
+      return Step.ENDED;
+    }
+    if (ended == Part.TRANSFER_ENCODING) {
+      chunked |= hasChunked(value);
+    } else if (ended == Part.CONTENT_LENGTH) {
+      contentLength = digits(value);
+    }
+    return Step.MORE;
+  }
+
+  private void newLine() {
+    if (part != Part.BEFORE_REQUEST_LINE) {
+      part = Part.NAME;
+    }
+    lineBytes = 0;
+    last = 0;
+    text.setLength(0);
+  }
+
+  /** As Netty's {@code HttpUtil.isTransferEncodingChunked}: any comma-separated element, trimmed. */
+  private static boolean hasChunked(String value) {
+    for (String element : value.split(",", -1)) {
+      if (element.trim().toLowerCase(Locale.ROOT).equals("chunked")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static long digits(String value) {
+    if (value.isEmpty() || value.length() > 18) {
+      return 0;
+    }
+    for (int i = 0; i < value.length(); i++) {
+      if (value.charAt(i) < '0' || value.charAt(i) > '9') {
+        return 0;
+      }
+    }
+    return Long.parseLong(value);
+  }
+}
