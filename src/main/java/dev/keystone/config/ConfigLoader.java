@@ -106,6 +106,7 @@ public final class ConfigLoader {
     Duration deadline = s.duration("deadline", d.deadline());
     long maxString = s.size("max_string", d.maxString());
     long maxDepth = s.integer("max_depth", d.maxDepth());
+    long maxMemory = s.size("max_memory", d.maxMemory());
     if (instructions < 1_000 || instructions > 100_000_000) {
       s.problems().add(s.keyPath("instructions"), "must be between 1000 and 100000000");
       instructions = d.instructions();
@@ -123,8 +124,15 @@ public final class ConfigLoader {
       s.problems().add(s.keyPath("max_depth"), "must be between 10 and 180");
       maxDepth = d.maxDepth();
     }
+    if (maxMemory < 1L << 20 || maxMemory > 1L << 30) {
+      s.problems().add(s.keyPath("max_memory"), "must be between 1MiB and 1GiB");
+      maxMemory = d.maxMemory();
+    } else if (maxMemory < maxString) {
+      s.problems().add(s.keyPath("max_memory"), "must be at least max_string (" + maxString + " bytes)");
+      maxMemory = Math.max(maxString, d.maxMemory());
+    }
     s.finish();
-    return new ScriptLimits(instructions, deadline, (int) maxString, (int) maxDepth);
+    return new ScriptLimits(instructions, deadline, (int) maxString, (int) maxDepth, maxMemory);
   }
 
   private static Timeouts bindTimeouts(Section s) {

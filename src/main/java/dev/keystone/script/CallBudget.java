@@ -10,10 +10,12 @@ import org.luaj.vm2.lib.DebugLib;
 
 /**
  * Enforces {@link ScriptLimits} from inside the Lua VM. LuaJ calls its debug library before every
- * instruction and around every call, so this subclass counts instructions, checks the clock,
- * caps the call depth and refuses a concatenation whose result would be too long, before it is
- * built. The count lives here, on the Java side, and is reset by {@link #start()} for each call:
- * LuaJ's own count hook would keep counting across calls.
+ * instruction and around every call, so this subclass counts instructions, checks the clock and
+ * the bytes the thread allocated ({@link AllocationMeter}) every 256 instructions and in every
+ * helper, caps the call depth, refuses a concatenation whose result would be too long before it
+ * is built, and refuses writes to the upvalues frozen when the script loaded
+ * ({@link StateFreezer}). The count lives here, on the Java side, and is reset by
+ * {@link #start()} for each call: LuaJ's own count hook would keep counting across calls.
  *
  * <p>It is installed as the globals' debug library but the {@code debug} table itself is not
  * given to scripts. One per Lua state; not thread-safe (neither is the state).
@@ -30,6 +32,9 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
   private long sinceClock;
   private long deadline;
   private int depth;
+  private long allocatedAtStart;
+  /** The upvalues of the loaded script, which calls may read but not change; null while it loads. */
+  private java.util.Set<org.luaj.vm2.UpValue> frozenUpvalues;
 
   CallBudget(ScriptLimits limits) {
     this.limits = limits;
@@ -57,6 +62,7 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
     lastProto = null;
     remaining = limits.instructions();
     deadline = System.nanoTime() + deadlineNanos;
+    allocatedAtStart = AllocationMeter.allocated();
     for (int i = 0; i < depth; i++) {
       closures[i] = null;
       stacks[i] = null;
@@ -66,6 +72,31 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
 
   long used() {
     return limits.instructions() - remaining;
+  }
+
+  /** Bytes allocated by the current (or last) call so far. */
+  long allocated() {
+    return AllocationMeter.allocated() - allocatedAtStart;
+  }
+
+  /** From now on, writes to these upvalues are refused: state that outlives a call lives in kv. */
+  void freeze(java.util.Set<org.luaj.vm2.UpValue> upvalues) {
+    frozenUpvalues = upvalues;
+  }
+
+  /** Refuses the call if it has allocated its budget, counting {@code more} bytes about to be. */
+  void checkMemory(long more) {
+    long used = allocated();
+    if (used + more > limits.maxMemory()) {
+      throw new ScriptLimitError("memory budget of " + (limits.maxMemory() >> 20) + " MiB per call used up ("
+          + (used >> 20) + " MiB allocated" + (more > 0 ? ", " + (more >> 10) + " KiB more asked" : "") + ")");
+    }
+  }
+
+  private void checkClock(String where) {
+    if (System.nanoTime() - deadline > 0) {
+      throw new ScriptLimitError("deadline of " + limits.deadline().toMillis() + " ms passed" + where);
+    }
   }
 
   @Override
@@ -101,17 +132,29 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
     if (--remaining < 0) {
       throw new ScriptLimitError("instruction budget of " + limits.instructions() + " used up");
     }
-    if ((remaining & 1023) == 0 && System.nanoTime() - deadline > 0) {
-      throw new ScriptLimitError("deadline of " + limits.deadline().toMillis() + " ms passed");
+    if ((remaining & 255) == 0) {
+      checkClock("");
+      checkMemory(0);
     }
     LuaClosure c = depth > 0 ? closures[depth - 1] : null;
     if (c != null) {
       lastProto = c.p;
       lastPc = pc;
       int i = c.p.code[pc];
-      if ((i & 0x3f) == Lua.OP_CONCAT) {
+      int op = i & 0x3f;
+      if (op == Lua.OP_CONCAT) {
         checkConcat(stacks[depth - 1], i >>> 23, (i >> 14) & 0x1ff);
+      } else if (op == Lua.OP_SETUPVAL && frozenUpvalues != null) {
+        checkUpvalue(c, i >>> 23);
       }
+    }
+  }
+
+  /** UpValue[B] := R(A): refused for an upvalue of the loaded script (memory kept across calls). */
+  private void checkUpvalue(LuaClosure c, int b) {
+    if (b < c.upValues.length && frozenUpvalues.contains(c.upValues[b])) {
+      String name = b < c.p.upvalues.length && c.p.upvalues[b].name != null ? c.p.upvalues[b].name.tojstring() : "?";
+      throw new org.luaj.vm2.LuaError("local '" + name + "' of the script's top level " + StateFreezer.FROZEN);
     }
   }
 
@@ -123,6 +166,7 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
       total += v instanceof LuaString s ? s.m_length : 32;
     }
     checkLength(total);
+    remaining -= total / 256; // the copy; the next instruction notices a budget used up
   }
 
   /** Library work that runs no Lua instruction (pattern matching) pays from the same budget. */
@@ -133,19 +177,20 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
       throw new ScriptLimitError("instruction budget of " + limits.instructions() + " used up (in a library call)");
     }
     sinceClock += steps;
-    if (sinceClock > 4096) {
+    if (sinceClock > 256) {
       sinceClock = 0;
-      if (System.nanoTime() - deadline > 0) {
-        throw new ScriptLimitError("deadline of " + limits.deadline().toMillis() + " ms passed (in a library call)");
-      }
+      checkClock(" (in a library call)");
+      checkMemory(0);
     }
   }
 
+  /** A string of {@code length} bytes is about to be built: within the string limit and the memory budget? */
   @Override
   public void checkLength(long length) {
     if (length > limits.maxString()) {
       throw new ScriptLimitError("string of " + length + " bytes above the limit of " + limits.maxString());
     }
+    checkMemory(length);
   }
 
   @Override

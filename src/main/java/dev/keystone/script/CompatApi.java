@@ -39,6 +39,7 @@ final class CompatApi {
     return list;
   }
 
+  /** Reads the returned table raw (no metamethod runs); called inside the script's call, under its budget. */
   static void apply(LuaValue result, ScriptRequest r, Decision d) {
     if (result.isnil()) {
       return;
@@ -47,11 +48,11 @@ final class CompatApi {
       throw new LuaError("on_route_request must return a table or nil, got " + result.typename());
     }
     LuaTable t = result.checktable();
-    LuaValue headers = t.get("modified_headers");
+    LuaValue headers = t.rawget("modified_headers");
     if (headers.istable()) {
       LuaTable h = headers.checktable();
       for (LuaValue k = h.next(LuaValue.NIL).arg1(); !k.isnil(); k = h.next(k).arg1()) {
-        String v = h.get(k).checkjstring();
+        String v = h.rawget(k).checkjstring();
         String problem = EditRules.valueProblem(v);
         if (problem != null) {
           throw new LuaError("modified_headers: " + problem);
@@ -59,7 +60,7 @@ final class CompatApi {
         d.editHeader(HeaderArgs.checkName(k.checkjstring()), v);
       }
     }
-    LuaValue path = t.get("modified_path");
+    LuaValue path = t.rawget("modified_path");
     if (path.isstring() && !path.tojstring().isEmpty()) {
       String problem = EditRules.pathProblem(path.tojstring());
       if (problem != null) {
@@ -67,13 +68,13 @@ final class CompatApi {
       }
       d.path = path.tojstring();
     }
-    if (t.get("reject").toboolean()) {
+    if (t.rawget("reject").toboolean()) {
       d.kind = Decision.Kind.REJECT;
       d.status = 403;
-      d.reason = t.get("reject_reason").optjstring("rejected by script");
+      d.reason = t.rawget("reject_reason").optjstring("rejected by script");
       return;
     }
-    LuaValue selected = t.get("selected_backend");
+    LuaValue selected = t.rawget("selected_backend");
     if (selected.isstring() && !selected.tojstring().isEmpty()) {
       String name = selected.tojstring();
       List<Backend> match = r.backends().stream().filter(b -> b.name().equals(name)).toList();

@@ -33,8 +33,11 @@ public final class EditRules {
     if (v == null) {
       return "a header value must be a string";
     }
-    if (v.indexOf('\r') >= 0 || v.indexOf('\n') >= 0 || v.indexOf('\0') >= 0) {
-      return "a header value must not contain CR, LF or NUL";
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if ((c < 0x20 && c != '\t') || c == 0x7f) { // RFC 9110 field-value: no control but HTAB
+        return "a header value must not contain control characters (found 0x" + Integer.toHexString(c) + ")";
+      }
     }
     return null;
   }
@@ -47,7 +50,23 @@ public final class EditRules {
     if (!p.chars().allMatch(c -> c > 32 && c != 127 && c != '?' && c != '#')) {
       return "the path must not contain spaces, control characters, '?' or '#' (set_query sets the query)";
     }
+    if (hasDotSegment(p)) {
+      return "the path must not contain '.' or '..' segments (plain or %-encoded): it would leave the service's base path";
+    }
     return null;
+  }
+
+  /** A "." or ".." segment, also written with %2e, or between %2f, %5c or backslashes (read as slashes by some backends). */
+  private static boolean hasDotSegment(String p) {
+    String path = p.toLowerCase(Locale.ROOT).replace("%2e", ".").replace("%2f", "/").replace("%5c", "/").replace('\\', '/');
+    for (String segment : path.split("/", -1)) {
+      int params = segment.indexOf(';');
+      String s = params >= 0 ? segment.substring(0, params) : segment;
+      if (s.equals(".") || s.equals("..")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A query to forward (without '?'): no spaces, control characters or '#'. */

@@ -25,9 +25,26 @@ final class Helpers {
   }
 
   /**
-   * FNV-1a (32 bit) of the UTF-8 bytes, as a non-negative number below 2^31. Documented and
-   * fixed: the same user lands in the same bucket on every instance and every version.
+   * FNV-1a (32 bit) of the string's UTF-8 bytes, as a non-negative number below 2^31. Documented
+   * and fixed: the same user lands in the same bucket on every instance and every version. ASCII
+   * (user ids, keys) is hashed from the Lua string itself, allocating nothing whatever its size;
+   * other text goes through Java's UTF-8 encoder, as LuaJ stores characters outside the BMP in
+   * its own way, and that copy is charged to the call's memory budget first.
    */
+  static long hash(org.luaj.vm2.LuaString s) {
+    int h = 0x811c9dc5;
+    for (int i = 0, n = s.length(); i < n; i++) {
+      int b = s.luaByte(i);
+      if (b >= 0x80) {
+        Sandbox.checkMemory(6L * n);
+        return hash(s.tojstring());
+      }
+      h ^= b;
+      h *= 0x01000193;
+    }
+    return h & 0x7fffffffL;
+  }
+
   static long hash(String s) {
     int h = 0x811c9dc5;
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
@@ -38,7 +55,10 @@ final class Helpers {
   }
 
   static void install(Globals g, ScriptEnvironment env, Supplier<ScriptRequest> current) {
-    g.set("hash", fn(a -> LuaValue.valueOf(hash(a.checkjstring(1)))));
+    g.set("hash", fn(a -> {
+      Sandbox.charge(1 + a.checkstring(1).length() / 64);
+      return LuaValue.valueOf(hash(a.checkstring(1)));
+    }));
     g.set("random", fn(a -> {
       double r = env.random();
       if (a.narg() == 0) {
@@ -53,13 +73,16 @@ final class Helpers {
     }));
     g.set("now", fn(a -> LuaValue.valueOf(env.clock().millis() / 1000.0)));
     g.set("log", fn(a -> {
+      // Built to its final size only: arguments are cut before they are turned into text, and
+      // control characters are escaped, so a script cannot forge a line of the gateway's log.
       StringBuilder sb = new StringBuilder();
-      for (int i = 1; i <= a.narg(); i++) {
-        sb.append(i > 1 ? " " : "").append(a.arg(i).tojstring());
+      for (int i = 1; i <= a.narg() && sb.length() < MAX_LOG; i++) {
+        sb.append(i > 1 ? " " : "").append(shortText(a.arg(i), MAX_LOG - sb.length()));
       }
+      Sandbox.charge(a.narg());
       ScriptRequest r = current.get();
       String who = r == null ? "" : "tenant=" + r.tenant() + " request_id=" + r.requestId() + " ";
-      LOG.info(who + "script: " + (sb.length() > 2000 ? sb.substring(0, 2000) + "..." : sb));
+      LOG.info(who + "script: " + sb);
       return LuaValue.NONE;
     }));
     LuaTable json = new LuaTable();
@@ -71,6 +94,44 @@ final class Helpers {
     json.set("decode", fn(a -> JsonCodec.decode(a.checkjstring(1))));
     g.set("json", json);
     g.set("kv", kv(current));
+  }
+
+  /** The longest line {@code log} writes. */
+  static final int MAX_LOG = 2000;
+
+  /**
+   * A value as text for logs and messages: at most {@code max} characters (a longer string is cut,
+   * before it is decoded, and marked "..."), control characters escaped ({@code \n}, {@code \x01}).
+   */
+  static String shortText(LuaValue v, int max) {
+    String text;
+    boolean cut = false;
+    if (v instanceof org.luaj.vm2.LuaString s) {
+      cut = s.length() > max;
+      text = (cut ? s.substring(0, Math.max(0, max)) : s).tojstring();
+    } else {
+      text = v.tojstring();
+    }
+    StringBuilder sb = new StringBuilder(Math.min(text.length(), max) + 8);
+    for (int i = 0; i < text.length() && sb.length() < max; i++) {
+      char c = text.charAt(i);
+      switch (c) {
+        case '\n' -> sb.append("\\n");
+        case '\r' -> sb.append("\\r");
+        case '\t' -> sb.append("\\t");
+        default -> {
+          if (c < 0x20 || c == 0x7f) {
+            sb.append(String.format("\\x%02x", (int) c));
+          } else if ((c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029) { // line breaks to some log readers
+            sb.append(String.format("\\u%04x", (int) c));
+          } else {
+            sb.append(c);
+          }
+        }
+      }
+      cut |= i < text.length() - 1 && sb.length() >= max;
+    }
+    return cut ? sb.append("...").toString() : sb.toString();
   }
 
   private static LuaTable kv(Supplier<ScriptRequest> current) {

@@ -15,7 +15,10 @@ import java.io.StringWriter;
 /**
  * {@code json.encode(value)} and {@code json.decode(text)} for scripts. A table with keys 1..n is
  * an array, any other table an object; JSON null decodes to nil. Nesting is capped (a table that
- * contains itself would otherwise never end).
+ * contains itself would otherwise never end). Both pay as they go: each value written or read is
+ * charged to the call's budget, and the output is held to the string limit while it is written,
+ * not checked once it exists (a table of 40 nested pairs is 2^40 values; 300 references to one
+ * 1 MiB string are 300 MiB). Tables are read raw: no metamethod runs inside the encoder.
  */
 final class JsonCodec {
 
@@ -25,8 +28,29 @@ final class JsonCodec {
   private JsonCodec() {
   }
 
+  /** A writer that refuses to grow past the string limit (and the call's memory budget). */
+  private static final class BoundedWriter extends StringWriter {
+    @Override
+    public void write(char[] cbuf, int off, int len) {
+      Sandbox.checkLength((long) getBuffer().length() + len);
+      super.write(cbuf, off, len);
+    }
+
+    @Override
+    public void write(String str, int off, int len) {
+      Sandbox.checkLength((long) getBuffer().length() + len);
+      super.write(str, off, len);
+    }
+
+    @Override
+    public void write(int c) {
+      Sandbox.checkLength((long) getBuffer().length() + 1);
+      super.write(c);
+    }
+  }
+
   static String encode(LuaValue v) {
-    StringWriter out = new StringWriter();
+    StringWriter out = new BoundedWriter();
     try (JsonGenerator g = JSON.createGenerator(out)) {
       write(g, v, 0);
     } catch (IOException e) {
@@ -39,6 +63,7 @@ final class JsonCodec {
     if (depth > MAX_DEPTH) {
       throw new LuaError("json.encode: nested deeper than " + MAX_DEPTH + " (a table containing itself?)");
     }
+    Sandbox.charge(1);
     switch (v.type()) {
       case LuaValue.TNIL -> g.writeNull();
       case LuaValue.TBOOLEAN -> g.writeBoolean(v.toboolean());
@@ -49,21 +74,25 @@ final class JsonCodec {
           g.writeNumber(v.todouble());
         }
       }
-      case LuaValue.TSTRING -> g.writeString(v.tojstring());
+      case LuaValue.TSTRING -> {
+        Sandbox.checkMemory(2L * v.checkstring().length()); // the Java string made to write it
+        Sandbox.charge(v.checkstring().length() / 64);
+        g.writeString(v.tojstring());
+      }
       case LuaValue.TTABLE -> {
         LuaTable t = v.checktable();
-        int n = t.length();
+        int n = t.rawlen();
         if (n > 0 || t.next(LuaValue.NIL).arg1().isnil()) {
           g.writeStartArray();
           for (int i = 1; i <= n; i++) {
-            write(g, t.get(i), depth + 1);
+            write(g, t.rawget(i), depth + 1);
           }
           g.writeEndArray();
         } else {
           g.writeStartObject();
           for (LuaValue k = t.next(LuaValue.NIL).arg1(); !k.isnil(); k = t.next(k).arg1()) {
             g.writeFieldName(k.tojstring());
-            write(g, t.get(k), depth + 1);
+            write(g, t.rawget(k), depth + 1);
           }
           g.writeEndObject();
         }
@@ -73,6 +102,7 @@ final class JsonCodec {
   }
 
   static LuaValue decode(String text) {
+    Sandbox.charge(text.length() / 64);
     try (JsonParser p = JSON.createParser(text)) {
       JsonToken first = p.nextToken();
       if (first == null) {
@@ -92,6 +122,7 @@ final class JsonCodec {
     if (depth > MAX_DEPTH) {
       throw new LuaError("json.decode: nested deeper than " + MAX_DEPTH);
     }
+    Sandbox.charge(1);
     switch (t) {
       case START_ARRAY -> {
         LuaTable a = new LuaTable();

@@ -3,32 +3,91 @@ package dev.keystone.script;
 import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One tenant's key/value store for its scripts: counters and flags shared by every request on
- * this gateway instance (all event loops), kept across reloads, with per-key TTLs and a cap on
- * the number of keys. Values are strings, numbers or booleans. Not shared between instances.
+ * this gateway instance (all event loops), kept across reloads, with per-key TTLs. Values are
+ * strings, numbers or booleans. Not shared between instances.
+ *
+ * <p>Bounded by construction: in keys, and in bytes per tenant and for the whole process
+ * ({@link Memory}, sized from the heap), each write checked before it is stored. A tenant that
+ * fills its store gets an error from {@code kv.set}; it cannot take the heap from the others.
  */
 public final class KeyValueStore {
 
-  /** Bounds of one store. */
-  public record Limits(int maxKeys, int maxKeyBytes, int maxValueBytes) {
-    public static final Limits DEFAULT = new Limits(10_000, 256, 64 * 1024);
+  /**
+   * Bounds of one store.
+   *
+   * @param maxBytes what its entries may take, estimated generously (keys, values, overhead)
+   */
+  public record Limits(int maxKeys, int maxKeyBytes, int maxValueBytes, long maxBytes) {
+    public static final Limits DEFAULT = new Limits(10_000, 256, 64 * 1024, defaultBytes());
+
+    public Limits(int maxKeys, int maxKeyBytes, int maxValueBytes) {
+      this(maxKeys, maxKeyBytes, maxValueBytes, defaultBytes());
+    }
+
+    /** 64 MiB per tenant, but at most a sixteenth of the heap. */
+    static long defaultBytes() {
+      return Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 16);
+    }
   }
 
-  private record Entry(Object value, long expiresAtMillis) {
+  /** What all stores of a process may take together: an eighth of the heap by default. */
+  public static final class Memory {
+    private final long max;
+    private final AtomicLong used = new AtomicLong();
+
+    public Memory(long max) {
+      this.max = max;
+    }
+
+    public static Memory ofHeap() {
+      return new Memory(Runtime.getRuntime().maxMemory() / 8);
+    }
+
+    boolean reserve(long bytes) {
+      long now = used.addAndGet(bytes);
+      if (now > max && bytes > 0) {
+        used.addAndGet(-bytes);
+        return false;
+      }
+      return true;
+    }
+
+    void release(long bytes) {
+      used.addAndGet(-bytes);
+    }
+
+    public long used() {
+      return used.get();
+    }
+  }
+
+  private record Entry(Object value, long expiresAtMillis, long bytes) {
     boolean expired(long now) {
       return expiresAtMillis > 0 && now >= expiresAtMillis;
     }
   }
 
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+  private final String tenant;
   private final Limits limits;
   private final Clock clock;
+  private final Memory process;
+  /** Bytes of the entries (guarded by this). */
+  private long bytes;
 
   public KeyValueStore(Limits limits, Clock clock) {
+    this("script", limits, clock, new Memory(Long.MAX_VALUE));
+  }
+
+  public KeyValueStore(String tenant, Limits limits, Clock clock, Memory process) {
+    this.tenant = tenant;
     this.limits = limits;
     this.clock = clock;
+    this.process = process;
   }
 
   /** The value, or null when absent or expired. */
@@ -38,24 +97,31 @@ public final class KeyValueStore {
       return null;
     }
     if (e.expired(clock.millis())) {
-      entries.remove(key, e);
+      synchronized (this) {
+        if (entries.remove(key, e)) {
+          release(e.bytes);
+        }
+      }
       return null;
     }
     return e.value;
   }
 
   /** Stores {@code value} (null deletes) for {@code ttlSeconds} (0: no expiry). */
-  public void set(String key, Object value, double ttlSeconds) {
+  public synchronized void set(String key, Object value, double ttlSeconds) {
     checkKey(key);
     if (value == null) {
-      entries.remove(key);
+      Entry old = entries.remove(key);
+      if (old != null) {
+        release(old.bytes);
+      }
       return;
     }
     if (value instanceof String s && s.length() > limits.maxValueBytes()) {
       throw new IllegalArgumentException("kv value above " + limits.maxValueBytes() + " bytes");
     }
-    makeRoomFor(key);
-    entries.put(key, new Entry(value, expiry(ttlSeconds)));
+    long expiry = expiry(ttlSeconds);
+    put(key, new Entry(value, expiry, size(key, value)));
   }
 
   /**
@@ -63,24 +129,77 @@ public final class KeyValueStore {
    * atomically across event loops. A new key gets {@code ttlSeconds}; an existing one keeps its
    * expiry, so a counter with a TTL is a fixed window.
    */
-  public double incr(String key, double by, double ttlSeconds) {
+  public synchronized double incr(String key, double by, double ttlSeconds) {
     checkKey(key);
-    makeRoomFor(key);
     long now = clock.millis();
-    Entry e = entries.compute(key, (k, old) -> {
-      if (old == null || old.expired(now)) {
-        return new Entry(by, expiry(ttlSeconds));
-      }
-      if (!(old.value instanceof Number n)) {
-        throw new IllegalArgumentException("kv.incr: the value of '" + k + "' is not a number");
-      }
-      return new Entry(n.doubleValue() + by, old.expiresAtMillis);
-    });
+    Entry old = entries.get(key);
+    Entry e;
+    if (old == null || old.expired(now)) {
+      e = new Entry(by, expiry(ttlSeconds), size(key, by));
+    } else if (old.value instanceof Number n) {
+      e = new Entry(n.doubleValue() + by, old.expiresAtMillis, old.bytes);
+    } else {
+      throw new IllegalArgumentException("kv.incr: the value of '" + key + "' is not a number");
+    }
+    put(key, e);
     return ((Number) e.value).doubleValue();
   }
 
   public int size() {
     return entries.size();
+  }
+
+  /** Bytes the entries take, as counted against the limits. */
+  public synchronized long bytes() {
+    return bytes;
+  }
+
+  /** Stores {@code e}, replacing what {@code key} had, if the store and the process have room. */
+  private void put(String key, Entry e) {
+    Entry old = entries.get(key);
+    long oldBytes = old == null ? 0 : old.bytes;
+    if (old == null && entries.size() >= limits.maxKeys()) {
+      dropExpired();
+      if (entries.size() >= limits.maxKeys()) {
+        throw new IllegalArgumentException("kv store of tenant " + tenant + " is full (" + limits.maxKeys()
+            + " keys): set a ttl or delete keys");
+      }
+    }
+    long growth = e.bytes - oldBytes;
+    if (growth > 0 && bytes + growth > limits.maxBytes()) {
+      dropExpired();
+    }
+    if (growth > 0 && (bytes + growth > limits.maxBytes() || !process.reserve(growth))) {
+      throw new IllegalArgumentException("kv store of tenant " + tenant + " is full (" + (bytes >> 10) + " KiB of "
+          + (limits.maxBytes() >> 10) + " KiB" + (bytes + growth <= limits.maxBytes() ? ", and the process's kv memory is used up" : "")
+          + "): set a ttl or delete keys");
+    }
+    if (growth < 0) {
+      process.release(-growth);
+    }
+    bytes += growth;
+    entries.put(key, e);
+  }
+
+  private void dropExpired() {
+    long now = clock.millis();
+    entries.values().removeIf(old -> {
+      if (old.expired(now)) {
+        release(old.bytes);
+        return true;
+      }
+      return false;
+    });
+  }
+
+  private void release(long b) {
+    bytes -= b;
+    process.release(b);
+  }
+
+  /** A generous estimate: two bytes a character, and the map's and entry's own objects. */
+  private static long size(String key, Object value) {
+    return 96 + 2L * key.length() + (value instanceof String s ? 40 + 2L * s.length() : 16);
   }
 
   private long expiry(double ttlSeconds) {
@@ -93,17 +212,6 @@ public final class KeyValueStore {
   private void checkKey(String key) {
     if (key.isEmpty() || key.length() > limits.maxKeyBytes()) {
       throw new IllegalArgumentException("kv keys are 1 to " + limits.maxKeyBytes() + " characters");
-    }
-  }
-
-  private void makeRoomFor(String key) {
-    if (entries.size() < limits.maxKeys() || entries.containsKey(key)) {
-      return;
-    }
-    long now = clock.millis();
-    entries.values().removeIf(e -> e.expired(now));
-    if (entries.size() >= limits.maxKeys()) {
-      throw new IllegalArgumentException("kv store full (" + limits.maxKeys() + " keys): set a ttl or delete keys");
     }
   }
 }

@@ -6,9 +6,21 @@ import org.luaj.vm2.LuaValue;
 
 /**
  * A Lua table that refuses every write, for what all scripts share (the string library and the
- * strings' metatable): one tenant's script must not be able to change another's {@code string}.
+ * strings' metatable): one tenant's script must not be able to change another's {@code string};
+ * and for a script's own tables once it has loaded ({@link StateFreezer}).
  */
 final class ReadOnlyTable extends LuaTable {
+
+  private final String refusal;
+
+  ReadOnlyTable() {
+    this("attempt to modify a read-only table");
+  }
+
+  /** A table whose writes fail with {@code refusal}. */
+  ReadOnlyTable(String refusal) {
+    this.refusal = refusal;
+  }
 
   /** A read-only copy of {@code source}'s entries. */
   static ReadOnlyTable copyOf(LuaTable source) {
@@ -19,8 +31,14 @@ final class ReadOnlyTable extends LuaTable {
     return t;
   }
 
-  private void init(LuaValue key, LuaValue value) {
+  /** Fills the table while it is made. */
+  void init(LuaValue key, LuaValue value) {
     super.rawset(key, value);
+  }
+
+  /** Sets the metatable while the table is made. */
+  void initMetatable(LuaValue metatable) {
+    super.setmetatable(metatable);
   }
 
   /** The gateway's own write (a backend's health flag); scripts cannot call this. */
@@ -30,21 +48,21 @@ final class ReadOnlyTable extends LuaTable {
 
   @Override
   public void rawset(LuaValue key, LuaValue value) {
-    throw new LuaError("attempt to modify a read-only table");
+    throw new LuaError(refusal);
   }
 
   @Override
   public void rawset(int key, LuaValue value) {
-    throw new LuaError("attempt to modify a read-only table");
+    throw new LuaError(refusal);
   }
 
   @Override
   public LuaValue setmetatable(LuaValue metatable) {
-    throw new LuaError("attempt to change the metatable of a read-only table");
+    throw new LuaError(refusal + " (its metatable)");
   }
 
   @Override
   public void sort(LuaValue comparator) {
-    throw new LuaError("attempt to sort a read-only table");
+    throw new LuaError(refusal + " (sort)");
   }
 }

@@ -58,6 +58,7 @@ public final class RequestScript {
     current("set_path").path = p;
     return LuaValue.NONE;
   });
+  private final VarArgFunction compatCall = fn(this::callCompat);
   private final VarArgFunction setQuery = fn(args -> {
     String q = args.optjstring(HeaderArgs.offset(args) + 1, "");
     q = q.startsWith("?") ? q.substring(1) : q;
@@ -99,8 +100,9 @@ public final class RequestScript {
       if (onRequest != null) {
         state.call(onRequest, requestTable(req));
       } else {
-        Varargs r = state.call(onRouteRequest, LuaValue.varargsOf(CompatApi.request(req), CompatApi.backends(req)));
-        CompatApi.apply(r.arg1(), req, decision);
+        // The result is read inside the call, raw: within its budget, and no metamethod of the
+        // returned table runs when the gateway reads it.
+        state.call(compatCall, LuaValue.varargsOf(CompatApi.request(req), CompatApi.backends(req)));
       }
       return decision;
     } catch (LuaError e) {
@@ -109,6 +111,12 @@ public final class RequestScript {
       request = null;
       decision = null;
     }
+  }
+
+  /** on_route_request and the reading of its result, as one call under the budget. */
+  private Varargs callCompat(Varargs args) {
+    CompatApi.apply(onRouteRequest.invoke(args).arg1(), request, decision);
+    return LuaValue.NONE;
   }
 
   /** The decision being made; outside on_request (on_response, the top level) there is none. */
@@ -178,7 +186,8 @@ public final class RequestScript {
     g.set("respond", fn(args -> {
       Decision decision = current("respond");
       decision.kind = Decision.Kind.RESPOND;
-      decision.status = status(args.arg1(), 100, 599, "respond");
+      // 1xx are interim answers: one as the final answer would desynchronise the client's connection
+      decision.status = status(args.arg1(), 200, 599, "respond");
       decision.body = args.optjstring(2, "");
       if (args.istable(3)) {
         LuaTable h = args.checktable(3);
@@ -235,18 +244,26 @@ public final class RequestScript {
 
   private static boolean hasLabels(Backend b, LuaTable wanted) {
     for (LuaValue k = wanted.next(LuaValue.NIL).arg1(); !k.isnil(); k = wanted.next(k).arg1()) {
-      String v = b.labels().get(k.tojstring());
-      if (v == null || !v.equals(wanted.get(k).tojstring())) {
+      LuaValue want = wanted.rawget(k);
+      Sandbox.charge(1 + (k.isstring() ? k.checkstring().length() : 0) / 64);
+      String v = k.isstring() && k.checkstring().length() <= 256 ? b.labels().get(k.tojstring()) : null;
+      if (v == null || !want.isstring() || !want.checkstring().raweq(LuaValue.valueOf(v))) {
         return false;
       }
     }
     return true;
   }
 
-  private static String describe(LuaTable labels) {
+  /** The labels as "{k=v, ...}" for messages and logs: at most about 200 characters, whatever their size. */
+  static String describe(LuaTable labels) {
     StringBuilder sb = new StringBuilder("{");
     for (LuaValue k = labels.next(LuaValue.NIL).arg1(); !k.isnil(); k = labels.next(k).arg1()) {
-      sb.append(sb.length() > 1 ? ", " : "").append(k.tojstring()).append('=').append(labels.get(k).tojstring());
+      if (sb.length() > 200) {
+        sb.append(", ...");
+        break;
+      }
+      sb.append(sb.length() > 1 ? ", " : "").append(Helpers.shortText(k, 40)).append('=')
+          .append(Helpers.shortText(labels.rawget(k), 40));
     }
     return sb.append('}').toString();
   }

@@ -50,16 +50,22 @@ final class Sandbox {
     scratch.load(new StringLib());
     LuaTable lib = (LuaTable) scratch.get("string");
     lib.rawset("dump", LuaValue.NIL);
-    LuaValue rep = lib.rawget("rep");
     lib.rawset("rep", new VarArgFunction() {
       @Override
       public Varargs invoke(Varargs args) {
-        long n = Math.max(0, args.optlong(2, 0));
-        long unit = args.checkstring(1).length() + (args.isnoneornil(3) ? 0 : args.checkstring(3).length());
-        checkLength(n * unit);
-        return rep.invoke(args);
+        return rep(args.checkstring(1), args.checkdouble(2), args.isnoneornil(3) ? null : args.checkstring(3));
       }
     });
+    for (String name : new String[] {"upper", "lower", "reverse"}) {
+      LuaValue f = lib.rawget(name);
+      lib.rawset(name, new VarArgFunction() {
+        @Override
+        public Varargs invoke(Varargs args) {
+          meter().checkLength(args.checkstring(1).length()); // a copy as long as the string
+          return f.invoke(args);
+        }
+      });
+    }
     BoundedMatching.install(lib, Sandbox::meter);
     LuaValue bytes = lib.rawget("byte");
     lib.rawset("byte", new VarArgFunction() {
@@ -76,12 +82,7 @@ final class Sandbox {
     lib.rawset("format", new VarArgFunction() {
       @Override
       public Varargs invoke(Varargs args) {
-        long total = args.checkstring(1).length();
-        for (int a = 2; a <= args.narg(); a++) {
-          total += args.arg(a).isstring() ? args.arg(a).checkstring().length() : 0;
-          total += 100; // a number or a padded field
-        }
-        meter().checkLength(total);
+        meter().checkLength(FormatSize.atMost(args.checkstring(1), args));
         return format.invoke(args);
       }
     });
@@ -110,9 +111,59 @@ final class Sandbox {
     }
   };
 
+  /**
+   * {@code string.rep} with every size in {@code long} and checked before anything is built: a
+   * count of -2^32+2^27 is 0 repetitions here (LuaJ would cast it to 2^27), and neither a huge
+   * count nor a separator can overflow the product.
+   */
+  static LuaString rep(LuaString s, double count, LuaString sep) {
+    if (!(count >= 1)) { // also NaN
+      return LuaValue.EMPTYSTRING;
+    }
+    long unit = (long) s.length() + (sep == null ? 0 : sep.length());
+    if (unit == 0) {
+      return LuaValue.EMPTYSTRING;
+    }
+    BoundedMatching.Meter meter = meter();
+    if (count > Integer.MAX_VALUE) {
+      meter.checkLength((long) Math.min(9.0e18, count * unit));
+    }
+    long n = (long) count;
+    long total = n * s.length() + (n - 1) * (sep == null ? 0 : sep.length()); // n < 2^31, lengths < 2^31
+    meter.checkLength(total);
+    meter.charge(total / 256); // copying: about one instruction's time per 256 bytes
+    byte[] out = new byte[(int) total];
+    int at = 0;
+    for (long i = 0; i < n; i++) {
+      if (i > 0 && sep != null) {
+        sep.copyInto(0, out, at, sep.length());
+        at += sep.length();
+      }
+      s.copyInto(0, out, at, s.length());
+      at += s.length();
+    }
+    return LuaString.valueUsing(out);
+  }
+
   /** Lua's string positions: negative counts from the end. */
   private static long relative(long pos, int len) {
     return pos >= 0 ? pos : len + pos + 1;
+  }
+
+  /** Charges library work done in Java to the running call (nothing outside a call). */
+  static void charge(long steps) {
+    CallBudget b = CURRENT.get();
+    if (b != null) {
+      b.charge(steps);
+    }
+  }
+
+  /** Refuses the running call if {@code bytes} more would exceed its memory budget. */
+  static void checkMemory(long bytes) {
+    CallBudget b = CURRENT.get();
+    if (b != null) {
+      b.checkMemory(bytes);
+    }
   }
 
   static void checkLength(long length) {
@@ -125,8 +176,8 @@ final class Sandbox {
   }
 
   /** New globals for one Lua state, with {@code budget} installed as its instruction hook. */
-  static Globals globals(CallBudget budget) {
-    Globals g = new Globals();
+  static ScriptGlobals globals(CallBudget budget) {
+    ScriptGlobals g = new ScriptGlobals();
     g.load(new JseBaseLib());
     g.load(new PackageLib());
     g.load(new Bit32Lib());
@@ -153,62 +204,7 @@ final class Sandbox {
     });
     g.set("os", safeOs);
 
-    LuaTable table = (LuaTable) g.get("table");
-    LuaValue concat = table.rawget("concat");
-    table.rawset("concat", new VarArgFunction() {
-      @Override
-      public Varargs invoke(Varargs args) {
-        LuaTable t = args.checktable(1);
-        long sep = args.isnoneornil(2) ? 0 : args.checkstring(2).length();
-        int from = args.optint(3, 1);
-        int to = args.isnoneornil(4) ? t.length() : args.checkint(4);
-        long total = 0;
-        for (int i = from; i <= to; i++) {
-          LuaValue v = t.rawget(i);
-          total += (v.isstring() ? v.checkstring().length() : 0) + sep;
-          budget.checkLength(total);
-        }
-        return concat.invoke(args);
-      }
-    });
-    LuaValue unpack = table.rawget("unpack");
-    table.rawset("unpack", new VarArgFunction() {
-      @Override
-      public Varargs invoke(Varargs args) {
-        LuaTable t = args.checktable(1);
-        long i = args.optint(2, 1);
-        long j = args.isnoneornil(3) ? t.length() : args.checkint(3);
-        budget.charge(Math.max(0, j - i + 1)); // one value per element, allocated at once
-        return unpack.invoke(args);
-      }
-    });
-    // insert/remove at a position shift the rest of the list, and sort runs entirely in Java:
-    // charge that work, so a loop of them cannot hold the event loop between deadline checks.
-    LuaValue insert = table.rawget("insert");
-    table.rawset("insert", new VarArgFunction() {
-      @Override
-      public Varargs invoke(Varargs args) {
-        budget.charge(args.narg() >= 3 ? Math.max(1, args.checktable(1).length()) : 1);
-        return insert.invoke(args);
-      }
-    });
-    LuaValue remove = table.rawget("remove");
-    table.rawset("remove", new VarArgFunction() {
-      @Override
-      public Varargs invoke(Varargs args) {
-        budget.charge(Math.max(1, args.checktable(1).length()));
-        return remove.invoke(args);
-      }
-    });
-    LuaValue sort = table.rawget("sort");
-    table.rawset("sort", new VarArgFunction() {
-      @Override
-      public Varargs invoke(Varargs args) {
-        long n = args.checktable(1).length();
-        budget.charge(Math.max(1, n * (64 - Long.numberOfLeadingZeros(Math.max(1, n)))));
-        return sort.invoke(args);
-      }
-    });
+    BoundedTableLib.install((LuaTable) g.get("table"), budget);
     for (String name : REMOVED_GLOBALS) {
       g.set(name, LuaValue.NIL);
     }

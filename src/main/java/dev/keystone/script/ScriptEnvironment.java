@@ -18,6 +18,8 @@ public final class ScriptEnvironment {
   private final ScriptLimits limits;
   private final KeyValueStore.Limits kvLimits;
   private final Map<String, KeyValueStore> stores = new ConcurrentHashMap<>();
+  /** What all tenants' stores may take together. */
+  private final KeyValueStore.Memory kvMemory = KeyValueStore.Memory.ofHeap();
 
   public ScriptEnvironment(Clock clock, DoubleSupplier random, ScriptLimits limits, KeyValueStore.Limits kvLimits) {
     this.clock = clock;
@@ -47,6 +49,6 @@ public final class ScriptEnvironment {
 
   /** The store of {@code tenant}, made on first use. */
   public KeyValueStore store(String tenant) {
-    return stores.computeIfAbsent(tenant, t -> new KeyValueStore(kvLimits, clock));
+    return stores.computeIfAbsent(tenant, t -> new KeyValueStore(t, kvLimits, clock, kvMemory));
   }
 }

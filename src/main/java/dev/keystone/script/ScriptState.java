@@ -41,9 +41,11 @@ public final class ScriptState {
   public ScriptState(LuaScript script, ScriptLimits limits, java.util.function.Consumer<Globals> api) throws ScriptFailure {
     this.script = script;
     this.budget = new CallBudget(limits);
-    this.globals = Sandbox.globals(budget);
+    ScriptGlobals g = Sandbox.globals(budget);
+    this.globals = g;
     api.accept(globals);
     call(new LuaClosure(script.chunk(), globals), LuaValue.NONE);
+    budget.freeze(StateFreezer.freeze(g)); // from here on no call can make the state grow
   }
 
   public LuaScript script() {

@@ -1,0 +1,102 @@
+package dev.keystone.script;
+
+import org.luaj.vm2.LuaClosure;
+import org.luaj.vm2.LuaTable;
+import org.luaj.vm2.LuaValue;
+import org.luaj.vm2.UpValue;
+
+import java.util.ArrayDeque;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Makes a loaded script's state read-only, so that no request can make it grow: everything
+ * reachable from its globals and from the upvalues of its functions (the only roots a Lua state
+ * keeps between calls) is replaced by a read-only copy, the globals refuse writes, and the
+ * upvalues found are handed to the {@link CallBudget}, which refuses {@code SETUPVAL} on them.
+ * Memory a script keeps is then what its top level built, within one call's memory budget;
+ * counters and flags go to {@code kv}, which is bounded.
+ *
+ * <p>The walk uses a work list, not recursion: a long linked list built at load must not
+ * overflow the stack. Tables already read-only (the shared string library) are kept as they are.
+ */
+final class StateFreezer {
+
+  static final String FROZEN =
+      "cannot be changed after the script has loaded: keep what outlives a request in kv (kv.set, kv.incr)";
+
+  private final Map<LuaValue, LuaValue> copies = new IdentityHashMap<>();
+  private final Set<UpValue> upvalues = Collections.newSetFromMap(new IdentityHashMap<>());
+  private final ArrayDeque<Object[]> tables = new ArrayDeque<>();
+  private final ArrayDeque<LuaClosure> closures = new ArrayDeque<>();
+
+  private StateFreezer() {
+  }
+
+  /** Freezes {@code globals} and what it reaches; returns the upvalues to guard. */
+  static Set<UpValue> freeze(ScriptGlobals globals) {
+    StateFreezer f = new StateFreezer();
+    f.copies.put(globals, globals);
+    for (LuaValue k = globals.next(LuaValue.NIL).arg1(); !k.isnil(); k = globals.next(k).arg1()) {
+      LuaValue v = globals.rawget(k);
+      LuaValue frozen = f.frozen(v);
+      if (frozen != v) {
+        globals.replace(k, frozen);
+      }
+    }
+    LuaValue meta = globals.getmetatable();
+    if (meta != null) {
+      globals.setmetatable(f.frozen(meta));
+    }
+    f.drain();
+    globals.freeze();
+    return f.upvalues;
+  }
+
+  /** The frozen stand-in of {@code v}: a read-only copy for a table, {@code v} itself otherwise. */
+  private LuaValue frozen(LuaValue v) {
+    if (v instanceof LuaClosure c) {
+      if (copies.put(c, c) == null) {
+        closures.add(c);
+      }
+      return c;
+    }
+    if (!(v instanceof LuaTable t) || v instanceof ReadOnlyTable) {
+      return v;
+    }
+    LuaValue done = copies.get(t);
+    if (done != null) {
+      return done;
+    }
+    ReadOnlyTable copy = new ReadOnlyTable("table " + FROZEN);
+    copies.put(t, copy);
+    tables.add(new Object[] {t, copy});
+    return copy;
+  }
+
+  private void drain() {
+    while (!tables.isEmpty() || !closures.isEmpty()) {
+      Object[] pair = tables.poll();
+      if (pair != null) {
+        LuaTable source = (LuaTable) pair[0];
+        ReadOnlyTable copy = (ReadOnlyTable) pair[1];
+        for (LuaValue k = source.next(LuaValue.NIL).arg1(); !k.isnil(); k = source.next(k).arg1()) {
+          copy.init(frozen(k), frozen(source.rawget(k)));
+        }
+        LuaValue meta = source.getmetatable();
+        if (meta != null) {
+          copy.initMetatable(frozen(meta));
+        }
+        continue;
+      }
+      LuaClosure c = closures.poll();
+      for (UpValue u : c.upValues) {
+        if (u != null && upvalues.add(u)) {
+          u.setValue(frozen(u.getValue()));
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,281 @@
+package dev.keystone.script;
+
+import dev.keystone.testing.Await;
+import dev.keystone.testing.GatewayProcess;
+import dev.keystone.testing.TestBackend;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A hostile tenant's embedded Lua script against the real gateway, as its own process with the
+ * shipped JVM settings (256 MiB heap, exit on OutOfMemoryError). Each attack must be contained:
+ * the offending request gets the tenant's error policy (500 here, or routed as usual with
+ * {@code fail_open}), the call ends (a request that hangs fails the test by its timeout), and the
+ * neighbour tenant answers 200 right after it, in the same process.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HostileTenantTest {
+
+  /** One function per attack, chosen by the query's {@code a}; surviving ones answer 200. */
+  static final String EVIL = """
+      local A = {}
+      local MiB = 1024 * 1024
+      local function mib() return ("x"):rep(MiB - 64) end -- with a number appended, just below the string limit
+      A.rep_negative = function() return ("a"):rep(-2^32 + 2^27) end
+      A.rep_sep_overflow = function() return string.rep("a", 2^43 + 2^27, ",") end
+      A.rep_huge = function() return ("ab"):rep(2^31 + 5) end
+      A.json_doubling = function()
+        local t = {} for i = 1, 40 do t = {t, t} end
+        return json.encode(t)
+      end
+      A.json_refs = function()
+        local s, t = mib(), {} for i = 1, 300 do t[i] = s end
+        return json.encode(t)
+      end
+      A.log_unpack = function()
+        local s, t = mib(), {} for i = 1, 300 do t[i] = s end
+        log(table.unpack(t))
+      end
+      A.route_labels = function()
+        local s, labels = mib(), {} for i = 1, 300 do labels["k" .. i] = s end
+        route_to(labels)
+      end
+      A.alloc_live = function()
+        local t = {} for i = 1, 1000 do t[i] = mib() .. i end
+      end
+      A.concat_hang = function() return table.concat({}, "", 1, 2147483647) end
+      A.concat_len = function()
+        return table.concat(setmetatable({}, {__len = function() return 2147483647 end}))
+      end
+      A.len_lies_insert = function()
+        local t = setmetatable({}, {__len = function() return 1 end})
+        for i = 1, 30000 do t[i] = i end
+        for k = 1, 20000 do table.insert(t, 1, k) table.remove(t, 1) end
+      end
+      A.len_lies_unpack = function()
+        local t = setmetatable({}, {__len = function() return 1 end})
+        for i = 1, 20000 do t[i] = i end
+        for k = 1, 20000 do local x = {table.unpack(t)} end
+      end
+      A.json_decode_cost = function()
+        local s = "[" .. ("1,"):rep(MiB / 2 - 2) .. "1]"
+        for i = 1, 2000 do json.decode(s) end
+      end
+      A.hash_cost = function()
+        local s = mib() for i = 1, 20000 do hash(s) end
+      end
+      A.format_q = function() return string.format("%q", ("\\0"):rep(MiB - 64)) end
+      A.respond_101 = function() return respond(101, "fake switch") end
+      A.respond_103 = function() return respond(103, "") end
+      A.header_ctl = function() return respond(200, "x", {["X-A"] = "a\\1b"}) end
+      A.set_header_ctl = function(req) req.set_header("X-A", "a\\127b") end
+      A.set_path_escape = function(req) req.set_path("/../../x") end
+      A.set_path_encoded = function(req) req.set_path("/%2e%2e/%2E%2e/x") end
+      A.log_forge = function() log("x\\nSEVERE forged line") end
+      A.global_write = function() kept = (kept or 0) + 1 end
+      local keep = {}
+      A.retain_upvalue = function() for i = 1, 8 do keep[#keep + 1] = mib() .. i end end
+      local count = 0
+      A.retain_counter = function() count = count + 1 end
+      A.retain_global = function()
+        for i = 1, 8 do keep_global[#keep_global + 1] = mib() .. i end
+      end
+      keep_global = {}
+      A.kv_fill = function(req)
+        local s = ("v"):rep(64 * 1024 - 16)
+        for i = 1, 64 do kv.set(req.query.n .. ":" .. i, s) end
+      end
+
+      function on_request(req)
+        local attack = A[req.query.a]
+        if attack then attack(req) end
+        return respond(200, "survived")
+      end
+      """;
+
+  /** The original engine's interface, with a result table whose fields run code when read. */
+  static final String COMPAT = """
+      function on_route_request(request, backends)
+        if request.path == "/index_loop" then
+          return setmetatable({}, {__index = function() while true do end end})
+        end
+        if request.path == "/index_slow" then
+          return setmetatable({}, {__index = function(t, k) local n = 0 for i = 1, 150000 do n = n + i end return nil end})
+        end
+        return nil
+      end
+      """;
+
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private Vertx vertx;
+  private TestBackend backend;
+  private GatewayProcess gw;
+  private int port;
+
+  @BeforeAll
+  void start() throws IOException {
+    vertx = Vertx.vertx();
+    backend = new TestBackend(vertx, "b");
+    Path dir = Files.createTempDirectory("hostile-tenant");
+    Files.createDirectories(dir.resolve("scripts"));
+    Files.writeString(dir.resolve("scripts/evil.lua"), EVIL);
+    Files.writeString(dir.resolve("scripts/compat.lua"), COMPAT);
+    Files.writeString(dir.resolve("gw.yaml"), """
+        listen: 127.0.0.1:0
+        admin: { enabled: false }
+        # A deadline this long is never what stops an attack below: each must meet the limit that
+        # bounds its own kind of work (instructions, string size, memory), on any machine.
+        script_limits: { deadline: 5s }
+        tenants:
+          - name: good
+            path_prefix: /good/
+            services: [{ name: b, url: "%1$s" }]
+          - name: evil
+            path_prefix: /evil/
+            lua_script: evil
+            services: [{ name: b, url: "%1$s" }]
+          - name: open
+            path_prefix: /open/
+            lua_script: evil
+            on_script_error: fail_open
+            services: [{ name: b, url: "%1$s" }]
+          - name: compat
+            path_prefix: /compat/
+            lua_script: compat
+            services: [{ name: b, url: "%1$s" }]
+        """.formatted(backend.url()));
+    gw = GatewayProcess.start(dir, List.of("@" + Path.of("bin/jvm.options").toAbsolutePath()),
+        "--config", dir.resolve("gw.yaml").toString());
+    port = gw.awaitListening();
+  }
+
+  @AfterAll
+  void stop() throws IOException {
+    Files.writeString(Path.of("target/hostile-tenant-gateway.log"), gw.output()); // what each attack met
+    try {
+      assertThat(gw.output()).doesNotContain("OutOfMemoryError");
+    } finally {
+      gw.close();
+      vertx.close();
+    }
+  }
+
+  private HttpResponse<String> get(String path) {
+    return get(path, "t-" + System.nanoTime());
+  }
+
+  private HttpResponse<String> get(String path, String requestId) {
+    try {
+      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+          .header("X-Request-ID", requestId).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new AssertionError(path + ": no answer (" + e + ")\n" + gw.output(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /** The neighbour answers, in the same process, right after the attack. */
+  private void neighbourAnswers() {
+    assertThat(get("/good/x").statusCode()).isEqualTo(200);
+  }
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @CsvSource(delimiter = '|', value = {
+      "rep_negative | 200 | -",
+      "rep_sep_overflow | 500 | bytes above the limit of 1048576",
+      "rep_huge | 500 | bytes above the limit of 1048576",
+      "json_doubling | 500 | instruction budget of 200000 used up",
+      "json_refs | 500 | bytes above the limit of 1048576",
+      "log_unpack | 200 | -",
+      "route_labels | 500 | has the labels {k",
+      "alloc_live | 500 | memory budget of ",
+      "concat_hang | 500 | (position 2147483647 out of range)",
+      "concat_len | 500 | (position 2147483647 out of range)",
+      "len_lies_insert | 500 | instruction budget of 200000 used up",
+      "len_lies_unpack | 500 | instruction budget of 200000 used up",
+      "json_decode_cost | 500 | instruction budget of 200000 used up",
+      "hash_cost | 500 | instruction budget of 200000 used up",
+      "format_q | 500 | bytes above the limit of 1048576",
+      "respond_101 | 500 | respond: status must be between 200 and 599, got 101",
+      "respond_103 | 500 | respond: status must be between 200 and 599, got 103",
+      "header_ctl | 500 | a header value must not contain control characters (found 0x1)",
+      "set_header_ctl | 500 | a header value must not contain control characters (found 0x7f)",
+      "set_path_escape | 500 | set_path: the path must not contain '.' or '..' segments",
+      "set_path_encoded | 500 | set_path: the path must not contain '.' or '..' segments",
+      "global_write | 500 | global 'kept' cannot be changed after the script has loaded",
+      "retain_counter | 500 | local 'count' of the script's top level cannot be changed after the script has loaded"})
+  void anAttackIsContained(String attack, int status, String failure) {
+    assertThat(get("/evil/x?a=" + attack, "evil-" + attack).statusCode()).as(attack).isEqualTo(status);
+    if (!failure.equals("-")) {
+      assertThat(failureOf("evil-" + attack)).contains(failure);
+    }
+    neighbourAnswers();
+    assertThat(get("/open/x?a=" + attack, "open-" + attack).statusCode()).as(attack + " with fail_open").isEqualTo(200);
+    neighbourAnswers();
+  }
+
+  /** The gateway's log line about the script failure of the request with this id. */
+  private String failureOf(String requestId) {
+    Await.until("the failure of " + requestId + " is logged", Duration.ofSeconds(10),
+        () -> gw.output().contains("request_id=" + requestId + ":"));
+    return gw.output().lines().filter(l -> l.contains("request_id=" + requestId + ":")).findFirst().orElseThrow();
+  }
+
+  @ParameterizedTest
+  @CsvSource({"retain_upvalue", "retain_global"})
+  void stateKeptAcrossRequestsCannotGrow(String attack) {
+    for (int i = 0; i < 40; i++) {
+      assertThat(get("/evil/x?a=" + attack, attack + i).statusCode()).as(attack + " #" + i).isEqualTo(500);
+    }
+    assertThat(failureOf(attack + 0)).contains("table cannot be changed after the script has loaded");
+    neighbourAnswers();
+  }
+
+  @Test
+  void theKeyValueStoreIsBoundedBelowTheHeap() {
+    int refused = -1;
+    for (int i = 0; i < 100 && refused < 0; i++) {
+      if (get("/evil/x?a=kv_fill&n=" + i, "kv" + i).statusCode() == 500) {
+        refused = i;
+      }
+    }
+    assertThat(refused).as("a kv write was refused before the heap ran out").isGreaterThan(0);
+    assertThat(failureOf("kv" + refused)).contains("kv store of tenant evil is full");
+    neighbourAnswers();
+  }
+
+  @Test
+  void aLogLineCannotForgeAnother() {
+    assertThat(get("/evil/x?a=log_forge").statusCode()).isEqualTo(200);
+    assertThat(gw.output()).contains("x\\nSEVERE forged line").doesNotContain("\nSEVERE forged line");
+  }
+
+  @ParameterizedTest
+  @CsvSource({"/compat/index_loop", "/compat/index_slow"})
+  void theOriginalInterfacesResultIsReadWithinTheBudget(String path) {
+    // The result's fields are read raw, within the call: no code runs when they are read, and
+    // the table reads as one without fields (route as usual).
+    assertThat(get(path).statusCode()).isEqualTo(200);
+    assertThat(get(path + "?again").statusCode()).isEqualTo(200);
+    neighbourAnswers();
+  }
+}
