@@ -54,6 +54,7 @@ class ScriptLimitsConfigTest {
           deadline: 1h
           max_depth: 5000
           max_strng: 1KiB
+          max_memory: 512KiB
         tenants:
           - name: t
             path_prefix: /t/
@@ -63,6 +64,7 @@ class ScriptLimitsConfigTest {
         .hasMessageContaining("c.yaml:2: script_limits.instructions: must be between 1000 and 100000000")
         .hasMessageContaining("c.yaml:3: script_limits.deadline: must be between 1ms and 10s")
         .hasMessageContaining("c.yaml:4: script_limits.max_depth: must be between 10 and 180")
-        .hasMessageContaining("c.yaml:5: script_limits.max_strng: unknown key (did you mean 'max_string'?)");
+        .hasMessageContaining("c.yaml:5: script_limits.max_strng: unknown key (did you mean 'max_string'?)")
+        .hasMessageContaining("c.yaml:6: script_limits.max_memory: must be between 1MiB and 1GiB");
   }
 }
