@@ -90,7 +90,7 @@ public final class ConfigLoader {
         ? new ScriptFiles(source, sup.scripts().toString(), problems) : null;
     List<TenantConfig> tenants = new ArrayList<>();
     for (Section t : root.sections("tenants")) {
-      tenants.add(bindTenant(t, problems, scripts, lua.enabled(), engineScripts, slashes, source));
+      tenants.add(bindTenant(t, problems, scripts, lua.enabled(), sup != null, engineScripts, slashes, source));
     }
     root.finish();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants, admin, passive,
@@ -189,7 +189,8 @@ public final class ConfigLoader {
   static final long MAX_SCRIPT_BODY = 1024 * 1024;
 
   private static TenantConfig bindTenant(Section t, Problems problems, ScriptFiles scripts, boolean engineEnabled,
-                                         ScriptFiles engineScripts, EscapedSlashes slashes, String source) {
+                                         boolean engineSupervised, ScriptFiles engineScripts, EscapedSlashes slashes,
+                                         String source) {
     if (!t.has("name")) {
       problems.add(t.line(), t.keyPath("name"), "missing: every tenant needs a name");
     }
@@ -226,13 +227,36 @@ public final class ConfigLoader {
     } else if (body > 0 && script == null) {
       problems.add(t.keyPath("script_body"), "only means something with a lua_script");
     }
+    // isolation: process gives the tenant (or its isolation_group) an engine process of its own,
+    // started, confined and limited as lua_engine.supervise says.
+    String isolation = t.string("isolation", "shared");
+    String isolationGroup = t.string("isolation_group", null);
+    String group = null;
+    if (isolation.equals("process")) {
+      group = isolationGroup != null ? isolationGroup : name;
+      if (script == null) {
+        problems.add(t.keyPath("isolation"), "process isolation runs the tenant's script in its own engine: it needs a lua_script");
+      } else if (!engineSupervised) {
+        problems.add(t.keyPath("isolation"), "process isolation needs lua_engine.supervise (how the gateway starts, sandboxes and limits an engine process)");
+      } else if ("embedded".equals(t.string("script_engine", "remote"))) {
+        problems.add(t.keyPath("script_engine"), "embedded contradicts isolation: process (the script runs in its own engine)");
+      }
+    } else if (!isolation.equals("shared")) {
+      problems.add(t.keyPath("isolation"), "must be shared or process, got '" + isolation + "'");
+    } else if (isolationGroup != null) {
+      problems.add(t.keyPath("isolation_group"), "only means something with isolation: process");
+    }
+    if (group != null && !group.matches("[A-Za-z0-9_.-]{1,64}")) {
+      problems.add(t.keyPath("isolation_group"), "must be 1 to 64 letters, digits, '.', '_' or '-', got '" + group + "'");
+      group = null;
+    }
     // With a remote lua_engine (the original v1.3 setup) the engine holds the scripts, unless a
     // tenant keeps its script in the gateway.
-    String where = t.string("script_engine", engineEnabled ? "remote" : "embedded");
+    String where = t.string("script_engine", engineEnabled || group != null ? "remote" : "embedded");
     if (!where.equals("embedded") && !where.equals("remote")) {
       problems.add(t.keyPath("script_engine"), "must be embedded or remote, got '" + where + "'");
       where = "embedded";
-    } else if (where.equals("remote") && !engineEnabled) {
+    } else if (where.equals("remote") && !engineEnabled && group == null) {
       problems.add(t.keyPath("script_engine"), "remote needs a lua_engine block with enabled: true and a url or supervise");
     } else if (script != null && engineScripts != null) {
       engineScripts.compile(script, t.keyPath("lua_script")); // only checked: the engine runs it
@@ -251,7 +275,7 @@ public final class ConfigLoader {
     }
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
-        failOpen, body, services, tenantSlashes);
+        failOpen, body, services, tenantSlashes, group, null);
   }
 
   private static ServiceConfig bindService(Section s, Problems problems, String source) {

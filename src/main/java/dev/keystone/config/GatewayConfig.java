@@ -59,6 +59,11 @@ public record GatewayConfig(
         escapedSlashes);
   }
 
+  /** The same configuration with other tenants (the same, each given its isolated engine's address). */
+  public GatewayConfig withTenants(List<TenantConfig> other) {
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, other, admin, passiveHealth, escapedSlashes);
+  }
+
   /** The same configuration with another {@code lua_engine} block (a supervised engine's address). */
   public GatewayConfig withLuaEngine(LuaEngineConfig other) {
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants, admin, passiveHealth, escapedSlashes);

@@ -25,6 +25,11 @@ import java.util.List;
  *                             ({@code script_body}); 0: the script sees no body
  * @param services             the backends
  * @param escapedSlashes       what to do with %2F and %5C in this tenant's paths
+ * @param isolationGroup       with {@code isolation: process}, the group whose engine process runs
+ *                             this tenant's script (its {@code isolation_group}, else its name);
+ *                             null: the script runs where the tenant's other settings say
+ * @param ownEngine            the engine of that group once the gateway has started it (its
+ *                             socket); null until then, and for tenants without isolation
  */
 public record TenantConfig(
     String name,
@@ -39,11 +44,19 @@ public record TenantConfig(
     boolean scriptFailOpen,
     long scriptBody,
     List<ServiceConfig> services,
-    EscapedSlashes escapedSlashes) {
+    EscapedSlashes escapedSlashes,
+    String isolationGroup,
+    LuaEngineConfig ownEngine) {
 
   public TenantConfig {
     domains = List.copyOf(domains);
     services = List.copyOf(services);
+  }
+
+  /** The same tenant, its script run by {@code engine} (the gateway started it for the tenant's group). */
+  public TenantConfig withOwnEngine(LuaEngineConfig engine) {
+    return new TenantConfig(name, domains, pathPrefix, healthInterval, rawHealthInterval, stripPrefix, preserveHost,
+        luaScript, script, scriptFailOpen, scriptBody, services, escapedSlashes, isolationGroup, engine);
   }
 
   public boolean hasDomains() {

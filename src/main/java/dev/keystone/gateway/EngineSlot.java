@@ -18,6 +18,8 @@ import java.util.logging.Logger;
  * starts a replacement (or tells the running engine to reload its scripts), the gateway waits
  * until a new engine answers, applies the config, and only then {@link #commit} stops the old
  * one. A replacement that never answers is {@linkplain #abort dropped} and the old config stays.
+ * The engines of tenants with {@code isolation: process} ({@link IsolatedEngines}) follow the
+ * same steps.
  */
 final class EngineSlot {
 
@@ -26,14 +28,22 @@ final class EngineSlot {
   static final Duration START = Duration.ofSeconds(20);
 
   /** What a config needs of the engine: the config pointed at it, a new engine, and the one it retires. */
-  record Change(GatewayConfig config, EngineSupervisor started, EngineSupervisor retired, boolean none) {
+  record Change(GatewayConfig config, EngineSupervisor started, EngineSupervisor retired, boolean none,
+                IsolatedEngines.Change isolated) {
   }
 
   private final Vertx vertx;
   private volatile EngineSupervisor engine;
+  private final IsolatedEngines isolated;
 
   EngineSlot(Vertx vertx) {
     this.vertx = vertx;
+    this.isolated = new IsolatedEngines(vertx);
+  }
+
+  /** The engines of isolation groups, by group. */
+  java.util.Map<String, EngineSupervisor> isolatedEngines() {
+    return isolated.engines();
   }
 
   EngineSupervisor current() {
@@ -42,17 +52,28 @@ final class EngineSlot {
 
   /** Starts what {@code config} needs (nothing changes for traffic until {@link #commit}). */
   synchronized Change prepare(GatewayConfig config) throws IOException {
+    Change shared = prepareShared(config);
+    try {
+      IsolatedEngines.Change own = isolated.prepare(shared.config());
+      return new Change(own.config(), shared.started(), shared.retired(), shared.none(), own);
+    } catch (IOException | RuntimeException e) {
+      stopLater(shared.started());
+      throw e;
+    }
+  }
+
+  private Change prepareShared(GatewayConfig config) throws IOException {
     SupervisedEngine spec = config.luaEngine().supervise();
     EngineSupervisor old = engine;
     if (spec == null) {
-      return new Change(config, null, old, true);
+      return new Change(config, null, old, true, null);
     }
     if (old != null && old.spec().equals(spec)) {
       old.reload().onFailure(e -> LOG.warning("the supervised engine kept its old scripts: " + e.getMessage()));
-      return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url()))), null, null, false);
+      return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url()))), null, null, false, null);
     }
     EngineSupervisor started = EngineSupervisor.start(vertx, spec);
-    return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(started.url()))), started, old, false);
+    return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(started.url()))), started, old, false, null);
   }
 
   /**
@@ -60,17 +81,20 @@ final class EngineSlot {
    * Blocks: reloads run off the event loops.
    */
   String awaitReady(Change c) {
-    if (c.started() == null) {
-      return null;
-    }
+    String problem = c.started() == null ? null : await(c.started());
+    return problem != null ? problem : isolated.awaitReady(c.isolated());
+  }
+
+  /** Blocks until {@code e} first answers; null when it does, else why not. */
+  static String await(EngineSupervisor e) {
     try {
-      c.started().ready(START).toCompletionStage().toCompletableFuture().get(START.toMillis() + 1000, TimeUnit.MILLISECONDS);
+      e.ready(START).toCompletionStage().toCompletableFuture().get(START.toMillis() + 1000, TimeUnit.MILLISECONDS);
       return null;
-    } catch (InterruptedException e) {
+    } catch (InterruptedException ie) {
       Thread.currentThread().interrupt();
       return "interrupted while waiting for the new engine";
-    } catch (Exception e) {
-      return e.getCause() != null ? e.getCause().getMessage() : e.toString();
+    } catch (Exception ex) {
+      return ex.getCause() != null ? ex.getCause().getMessage() : ex.toString();
     }
   }
 
@@ -80,11 +104,13 @@ final class EngineSlot {
       engine = c.started();
     }
     stopLater(c.retired());
+    isolated.commit(c.isolated());
   }
 
   /** The config of {@code c} was not applied: its new engine, if any, stops. */
   void abort(Change c) {
     stopLater(c.started());
+    isolated.abort(c.isolated());
   }
 
   private static void stopLater(EngineSupervisor e) {
@@ -112,5 +138,6 @@ final class EngineSlot {
     if (e != null) {
       e.close();
     }
+    isolated.close();
   }
 }

@@ -119,6 +119,11 @@ public final class Gateway {
     return engine.current();
   }
 
+  /** The engines of tenants with {@code isolation: process}, by isolation group. */
+  public java.util.Map<String, EngineSupervisor> isolatedEngines() {
+    return engine.isolatedEngines();
+  }
+
   /** The admin listener, or null when it is disabled or could not start. */
   public AdminServer admin() {
     return admin;

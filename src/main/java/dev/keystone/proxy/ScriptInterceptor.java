@@ -58,7 +58,8 @@ final class ScriptInterceptor implements Interceptor {
     Tenant tenant = ex.tenant();
     LuaScript script = tenant.config().script();
     if (script == null) {
-      LuaEngineConfig engine = ex.snapshot().config().luaEngine();
+      LuaEngineConfig own = tenant.config().ownEngine(); // isolation: process
+      LuaEngineConfig engine = own != null ? own : ex.snapshot().config().luaEngine();
       if (tenant.config().luaScript() != null && engine.enabled()) {
         remote(ex, engine);
       } else {

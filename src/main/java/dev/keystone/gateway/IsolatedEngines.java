@@ -1,0 +1,152 @@
+package dev.keystone.gateway;
+
+import dev.keystone.config.GatewayConfig;
+import dev.keystone.config.LuaEngineConfig;
+import dev.keystone.config.SupervisedEngine;
+import dev.keystone.config.TenantConfig;
+import dev.keystone.engine.EngineSupervisor;
+import io.vertx.core.Vertx;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+/**
+ * The engine processes of tenants with {@code isolation: process}: one per isolation group,
+ * started and confined as {@code lua_engine.supervise} says, each on a private copy of only its
+ * group's scripts. A runtime escape in one reaches that sandbox: not the gateway, not another
+ * group's scripts, kv stores or decisions.
+ *
+ * <p>Like {@link EngineSlot}, it follows a config in two steps: {@link #prepare} starts the
+ * engines a new group needs (and refreshes the scripts of groups that stay), {@link #commit}
+ * retires the engines of groups that left. Not thread-safe: the gateway reloads one at a time.
+ */
+final class IsolatedEngines {
+
+  /** One group's engine: the spec it was started from and the scripts it serves. */
+  record Group(EngineSupervisor engine, SupervisedEngine source, Set<String> scripts, Path dir) {
+  }
+
+  /** What a config needs: the config with each isolated tenant pointed at its engine. */
+  record Change(GatewayConfig config, Map<String, Group> groups, List<Group> started, List<Group> retired) {
+  }
+
+  private final Vertx vertx;
+  private Map<String, Group> groups = Map.of();
+
+  IsolatedEngines(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  /** The running engines by group (for the admin API and tests). */
+  Map<String, EngineSupervisor> engines() {
+    Map<String, EngineSupervisor> m = new TreeMap<>();
+    groups.forEach((name, g) -> m.put(name, g.engine()));
+    return m;
+  }
+
+  Change prepare(GatewayConfig config) throws IOException {
+    Map<String, Set<String>> wanted = new LinkedHashMap<>();
+    for (TenantConfig t : config.tenants()) {
+      if (t.isolationGroup() != null) {
+        wanted.computeIfAbsent(t.isolationGroup(), g -> new TreeSet<>()).add(t.luaScript());
+      }
+    }
+    SupervisedEngine spec = config.luaEngine().supervise();
+    Map<String, Group> next = new HashMap<>();
+    List<Group> started = new ArrayList<>();
+    try {
+      for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
+        Group old = groups.get(w.getKey());
+        if (old != null && old.source().equals(spec) && old.scripts().equals(w.getValue())) {
+          copyScripts(spec.scripts(), w.getValue(), old.dir()); // edited scripts: the same engine reloads them
+          old.engine().reload();
+          next.put(w.getKey(), old);
+          continue;
+        }
+        Path dir = Files.createTempDirectory("keystone-scripts-" + w.getKey() + "-");
+        copyScripts(spec.scripts(), w.getValue(), dir);
+        SupervisedEngine own = new SupervisedEngine(spec.command(), dir, spec.sandbox(), spec.memoryBytes(), spec.cpus(),
+            spec.maxProcesses());
+        Group g = new Group(EngineSupervisor.start(vertx, own), spec, w.getValue(), dir);
+        started.add(g);
+        next.put(w.getKey(), g);
+      }
+    } catch (IOException | RuntimeException e) {
+      started.forEach(IsolatedEngines::stop);
+      throw e;
+    }
+    List<Group> retired = groups.entrySet().stream().filter(e -> next.get(e.getKey()) != e.getValue())
+        .map(Map.Entry::getValue).toList();
+    List<TenantConfig> tenants = config.tenants().stream().map(t -> t.isolationGroup() == null ? t
+        : t.withOwnEngine(new LuaEngineConfig(true, List.of(next.get(t.isolationGroup()).engine().url()),
+            config.luaEngine().timeout(), null))).toList();
+    return new Change(config.withTenants(tenants), next, started, retired);
+  }
+
+  /** Blocks until every new engine answers; null when they do, else why not. */
+  String awaitReady(Change c) {
+    for (Group g : c.started()) {
+      String problem = EngineSlot.await(g.engine());
+      if (problem != null) {
+        return "the engine of isolation group " + g.dir().getFileName() + ": " + problem;
+      }
+    }
+    return null;
+  }
+
+  void commit(Change c) {
+    groups = c.groups();
+    c.retired().forEach(IsolatedEngines::stop);
+  }
+
+  void abort(Change c) {
+    c.started().forEach(IsolatedEngines::stop);
+  }
+
+  void close() {
+    groups.values().forEach(g -> {
+      g.engine().close();
+      delete(g.dir());
+    });
+    groups = Map.of();
+  }
+
+  private static void stop(Group g) {
+    new Thread(() -> {
+      g.engine().close();
+      delete(g.dir());
+    }, "engine-stop").start();
+  }
+
+  /** Copies the group's scripts (NAME.lua, NAME.js, or NAME as it is) into its private directory. */
+  private static void copyScripts(Path from, Set<String> names, Path to) throws IOException {
+    for (String name : names) {
+      for (String file : List.of(name, name + ".lua", name + ".js")) {
+        Path source = from.resolve(file).normalize();
+        if (source.startsWith(from) && Files.isRegularFile(source)) {
+          Files.copy(source, to.resolve(source.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    }
+  }
+
+  private static void delete(Path dir) {
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // a temporary directory left behind: harmless
+    }
+  }
+}
