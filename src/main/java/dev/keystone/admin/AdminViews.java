@@ -58,7 +58,16 @@ final class AdminViews {
         .put("backends", new JsonObject().put("total", total).put("healthy", healthy).put("drained", drained))
         .put("requests", new JsonObject().put("total", requests).put("in_flight", g.metrics().inFlight()))
         .put("engine", e == null ? null
-            : new JsonObject().put("url", e.url()).put("pid", e.pid()).put("restarts", e.restarts()));
+            : new JsonObject().put("url", e.url()).put("pid", e.pid()).put("restarts", e.restarts()))
+        .put("isolated_engines", isolatedEngines(g));
+  }
+
+  /** The engine processes of isolation groups ({@code isolation: process}), by group. */
+  private static JsonObject isolatedEngines(Gateway g) {
+    JsonObject groups = new JsonObject();
+    g.isolatedEngines().forEach((group, e) ->
+        groups.put(group, new JsonObject().put("url", e.url()).put("pid", e.pid()).put("restarts", e.restarts())));
+    return groups;
   }
 
   /**

@@ -41,6 +41,12 @@ final class PrometheusText {
       out.help("keystone_engine_restarts_total", "counter", "Restarts of the supervised script engine.");
       out.sample("keystone_engine_restarts_total", e.restarts());
     }
+    if (!g.isolatedEngines().isEmpty()) {
+      out.help("keystone_isolated_engine_restarts_total", "counter",
+          "Restarts of the engine process of an isolation group (isolation: process).");
+      g.isolatedEngines().forEach((group, engine) ->
+          out.sample("keystone_isolated_engine_restarts_total", engine.restarts(), "group", group));
+    }
     out.help("keystone_admin_auth_failures_total", "counter", "Admin API requests refused for a missing or wrong token.");
     out.sample("keystone_admin_auth_failures_total", g.metrics().authFailures());
     jvm(out);

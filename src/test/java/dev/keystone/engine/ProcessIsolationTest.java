@@ -92,6 +92,11 @@ class ProcessIsolationTest {
       long a = engines.get("a").pid();
       long b = engines.get("b").pid();
       assertThat(Set.of(a, b, gw.gateway().supervisedEngine().pid())).hasSize(3);
+      io.vertx.core.json.JsonObject status = new io.vertx.core.json.JsonObject(gw.admin("GET", "/api/v1/status").body());
+      assertThat(status.getJsonObject("isolated_engines").getJsonObject("a").getLong("pid")).isEqualTo(a);
+      assertThat(status.getJsonObject("isolated_engines").getJsonObject("b").getLong("pid")).isEqualTo(b);
+      assertThat(gw.admin("GET", "/metrics").body())
+          .contains("keystone_isolated_engine_restarts_total{group=\"a\"} 0");
       // The engine of a group sees its own scripts only: not the directory with everyone's.
       assertThat(files(engines.get("a").spec().scripts())).containsExactly("route-a.lua");
       assertThat(files(engines.get("b").spec().scripts())).containsExactlyInAnyOrder("route-b.lua", "route-c.lua");
