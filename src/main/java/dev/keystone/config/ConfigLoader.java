@@ -107,6 +107,7 @@ public final class ConfigLoader {
     long maxString = s.size("max_string", d.maxString());
     long maxDepth = s.integer("max_depth", d.maxDepth());
     long maxMemory = s.size("max_memory", d.maxMemory());
+    long maxState = s.size("max_state", d.maxState());
     if (instructions < 1_000 || instructions > 100_000_000) {
       s.problems().add(s.keyPath("instructions"), "must be between 1000 and 100000000");
       instructions = d.instructions();
@@ -131,8 +132,12 @@ public final class ConfigLoader {
       s.problems().add(s.keyPath("max_memory"), "must be at least max_string (" + maxString + " bytes)");
       maxMemory = Math.max(maxString, d.maxMemory());
     }
+    if (maxState < 64L << 10 || maxState > 1L << 30) {
+      s.problems().add(s.keyPath("max_state"), "must be between 64KiB and 1GiB");
+      maxState = d.maxState();
+    }
     s.finish();
-    return new ScriptLimits(instructions, deadline, (int) maxString, (int) maxDepth, maxMemory);
+    return new ScriptLimits(instructions, deadline, (int) maxString, (int) maxDepth, maxMemory, maxState);
   }
 
   private static Timeouts bindTimeouts(Section s) {

@@ -92,6 +92,11 @@ public final class RequestScript {
     return state.script();
   }
 
+  /** This state is no longer used: its memory share goes back to the process's. */
+  public void close() {
+    state.close();
+  }
+
   /** Runs the script for {@code req}; any failure of the script is a ScriptFailure. */
   public Decision decide(ScriptRequest req) throws ScriptState.ScriptFailure {
     request = req;

@@ -45,7 +45,27 @@ public final class ScriptState {
     this.globals = g;
     api.accept(globals);
     call(new LuaClosure(script.chunk(), globals), LuaValue.NONE);
-    budget.freeze(StateFreezer.freeze(g)); // from here on no call can make the state grow
+    StateFreezer.Frozen frozen = StateFreezer.freeze(g); // from here on no call can make the state grow
+    budget.freeze(frozen.upvalues());
+    if (frozen.bytes() > limits.maxState()) {
+      throw new ScriptFailure(script.name() + ": its top level keeps about " + (frozen.bytes() >> 10)
+          + " KiB (tables, strings, functions); a loaded script may keep " + (limits.maxState() >> 10)
+          + " KiB (script_limits.max_state): build less at load, or keep data in kv", true);
+    }
+    this.share = StateLedger.PROCESS.reserve(this, frozen.bytes());
+    if (share == null) {
+      throw new ScriptFailure(script.name() + ": the loaded scripts of this process already keep "
+          + (StateLedger.PROCESS.used() >> 20) + " MiB, a quarter of the heap: this one (" + (frozen.bytes() >> 10)
+          + " KiB) does not fit", true);
+    }
+  }
+
+  /** This state's share of the process's script memory, given back by {@link #close}. */
+  private final java.lang.ref.Cleaner.Cleanable share;
+
+  /** Gives the state's memory share back (the state is no longer used). */
+  public void close() {
+    share.clean();
   }
 
   public LuaScript script() {

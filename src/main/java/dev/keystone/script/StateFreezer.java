@@ -27,7 +27,13 @@ final class StateFreezer {
   static final String FROZEN =
       "cannot be changed after the script has loaded: keep what outlives a request in kv (kv.set, kv.incr)";
 
+  /** What a frozen state keeps: the upvalues to guard and an estimate of its bytes. */
+  record Frozen(Set<UpValue> upvalues, long bytes) {
+  }
+
   private final Map<LuaValue, LuaValue> copies = new IdentityHashMap<>();
+  private final Set<LuaValue> strings = Collections.newSetFromMap(new IdentityHashMap<>());
+  private long bytes;
   private final Set<UpValue> upvalues = Collections.newSetFromMap(new IdentityHashMap<>());
   private final ArrayDeque<Object[]> tables = new ArrayDeque<>();
   private final ArrayDeque<LuaClosure> closures = new ArrayDeque<>();
@@ -35,8 +41,8 @@ final class StateFreezer {
   private StateFreezer() {
   }
 
-  /** Freezes {@code globals} and what it reaches; returns the upvalues to guard. */
-  static Set<UpValue> freeze(ScriptGlobals globals) {
+  /** Freezes {@code globals} and what it reaches; returns the upvalues to guard and the state's size. */
+  static Frozen freeze(ScriptGlobals globals) {
     StateFreezer f = new StateFreezer();
     f.copies.put(globals, globals);
     for (LuaValue k = globals.next(LuaValue.NIL).arg1(); !k.isnil(); k = globals.next(k).arg1()) {
@@ -52,7 +58,7 @@ final class StateFreezer {
     }
     f.drain();
     globals.freeze();
-    return f.upvalues;
+    return new Frozen(f.upvalues, f.bytes);
   }
 
   /** The frozen stand-in of {@code v}: a read-only copy for a table, {@code v} itself otherwise. */
@@ -60,8 +66,15 @@ final class StateFreezer {
     if (v instanceof LuaClosure c) {
       if (copies.put(c, c) == null) {
         closures.add(c);
+        bytes += 48 + 16L * c.upValues.length;
       }
       return c;
+    }
+    if (v instanceof org.luaj.vm2.LuaString s) {
+      if (strings.add(s)) {
+        bytes += 48 + s.m_bytes.length; // a substring keeps its whole backing array
+      }
+      return v;
     }
     if (!(v instanceof LuaTable t) || v instanceof ReadOnlyTable) {
       return v;
@@ -72,6 +85,7 @@ final class StateFreezer {
     }
     ReadOnlyTable copy = new ReadOnlyTable("table " + FROZEN);
     copies.put(t, copy);
+    bytes += 96;
     tables.add(new Object[] {t, copy});
     return copy;
   }
@@ -84,6 +98,7 @@ final class StateFreezer {
         ReadOnlyTable copy = (ReadOnlyTable) pair[1];
         for (LuaValue k = source.next(LuaValue.NIL).arg1(); !k.isnil(); k = source.next(k).arg1()) {
           copy.init(frozen(k), frozen(source.rawget(k)));
+          bytes += 48; // a slot
         }
         LuaValue meta = source.getmetatable();
         if (meta != null) {

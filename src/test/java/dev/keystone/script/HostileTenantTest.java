@@ -123,6 +123,14 @@ class HostileTenantTest {
       end
       """;
 
+  /** A top level that keeps 12 MiB: more than a loaded script may keep. */
+  static final String HOARDER = """
+      local t = {}
+      for i = 1, 12 do t[i] = ("x"):rep(1024 * 1024 - 64) .. i end
+      hoard = t
+      function on_request(req) return respond(200, "loaded") end
+      """;
+
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private Vertx vertx;
   private TestBackend backend;
@@ -137,6 +145,7 @@ class HostileTenantTest {
     Files.createDirectories(dir.resolve("scripts"));
     Files.writeString(dir.resolve("scripts/evil.lua"), EVIL);
     Files.writeString(dir.resolve("scripts/compat.lua"), COMPAT);
+    Files.writeString(dir.resolve("scripts/hoarder.lua"), HOARDER);
     Files.writeString(dir.resolve("gw.yaml"), """
         listen: 127.0.0.1:0
         admin: { enabled: false }
@@ -155,6 +164,10 @@ class HostileTenantTest {
             path_prefix: /open/
             lua_script: evil
             on_script_error: fail_open
+            services: [{ name: b, url: "%1$s" }]
+          - name: hoarder
+            path_prefix: /hoarder/
+            lua_script: hoarder
             services: [{ name: b, url: "%1$s" }]
           - name: compat
             path_prefix: /compat/
@@ -260,6 +273,13 @@ class HostileTenantTest {
     }
     assertThat(refused).as("a kv write was refused before the heap ran out").isGreaterThan(0);
     assertThat(failureOf("kv" + refused)).contains("kv store of tenant evil is full");
+    neighbourAnswers();
+  }
+
+  @Test
+  void aScriptThatKeepsTooMuchAtLoadDoesNotLoad() {
+    assertThat(get("/hoarder/x", "hoard-1").statusCode()).isEqualTo(500);
+    assertThat(failureOf("hoard-1")).contains("hoarder: its top level keeps about 12", "a loaded script may keep 8192 KiB");
     neighbourAnswers();
   }
 
