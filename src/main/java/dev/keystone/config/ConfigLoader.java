@@ -108,6 +108,7 @@ public final class ConfigLoader {
     long maxDepth = s.integer("max_depth", d.maxDepth());
     long maxMemory = s.size("max_memory", d.maxMemory());
     long maxState = s.size("max_state", d.maxState());
+    Duration timePerSecond = s.duration("time_per_second", d.timePerSecond());
     if (instructions < 1_000 || instructions > 100_000_000) {
       s.problems().add(s.keyPath("instructions"), "must be between 1000 and 100000000");
       instructions = d.instructions();
@@ -136,8 +137,12 @@ public final class ConfigLoader {
       s.problems().add(s.keyPath("max_state"), "must be between 64KiB and 1GiB");
       maxState = d.maxState();
     }
+    if (timePerSecond.toMillis() < 10 || timePerSecond.toSeconds() > 1000) {
+      s.problems().add(s.keyPath("time_per_second"), "must be between 10ms and 1000s");
+      timePerSecond = d.timePerSecond();
+    }
     s.finish();
-    return new ScriptLimits(instructions, deadline, (int) maxString, (int) maxDepth, maxMemory, maxState);
+    return new ScriptLimits(instructions, deadline, (int) maxString, (int) maxDepth, maxMemory, maxState, timePerSecond);
   }
 
   private static Timeouts bindTimeouts(Section s) {

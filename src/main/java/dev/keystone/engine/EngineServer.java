@@ -102,7 +102,8 @@ final class EngineServer extends VerticleBase {
     }
     ScriptRequest r = request.get();
     try {
-      RequestScript rs = states.get(tenant + "\u0000" + scriptName, () -> new RequestScript(script, engine.environment()));
+      RequestScript rs = states.get(tenant + "\u0000" + scriptName, () -> new RequestScript(script, engine.environment())
+          .shareTimeWith(engine.environment().timeShare(tenant, engine.environment().limits())));
       var d = rs.decide(r);
       if (compat) {
         return new Answer(200, CompatProtocol.answer(d));
@@ -136,7 +137,8 @@ final class EngineServer extends VerticleBase {
       return new Answer(404, new JsonObject().put("error", "no script '" + scriptName + "' in " + lib.dir()));
     }
     try {
-      RequestScript rs = states.get(tenant + "\u0000" + scriptName, () -> new RequestScript(script, engine.environment()));
+      RequestScript rs = states.get(tenant + "\u0000" + scriptName, () -> new RequestScript(script, engine.environment())
+          .shareTimeWith(engine.environment().timeShare(tenant, engine.environment().limits())));
       if (!rs.hasOnResponse()) {
         return new Answer(200, new JsonObject().put("version", EngineProtocol.VERSION).put("status", head.status()));
       }

@@ -62,19 +62,39 @@ final class EngineSlot {
     }
   }
 
+  /**
+   * The shared engine serves a private copy of the scripts of the tenants that use it, and only
+   * those: the script of a tenant with {@code isolation: process} (or an unused file) never runs
+   * there, not even in its warm-up.
+   */
   private Change prepareShared(GatewayConfig config) throws IOException {
     SupervisedEngine spec = config.luaEngine().supervise();
     EngineSupervisor old = engine;
     if (spec == null) {
       return new Change(config, null, old, true, null);
     }
-    if (old != null && old.spec().equals(spec)) {
+    java.util.Set<String> scripts = new java.util.TreeSet<>();
+    config.tenants().stream().filter(t -> t.luaScript() != null && t.script() == null && t.isolationGroup() == null)
+        .forEach(t -> scripts.add(t.luaScript()));
+    if (old != null && spec.equals(sharedSource) && scripts.equals(sharedScripts)) {
+      IsolatedEngines.copyScripts(spec.scripts(), scripts, old.spec().scripts()); // edited scripts: reloaded
       old.reload().onFailure(e -> LOG.warning("the supervised engine kept its old scripts: " + e.getMessage()));
       return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url()))), null, null, false, null);
     }
-    EngineSupervisor started = EngineSupervisor.start(vertx, spec);
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("keystone-scripts-shared-");
+    IsolatedEngines.copyScripts(spec.scripts(), scripts, dir);
+    EngineSupervisor started = EngineSupervisor.start(vertx, new SupervisedEngine(spec.command(), dir, spec.sandbox(),
+        spec.memoryBytes(), spec.cpus(), spec.maxProcesses()));
+    pendingSource = spec;
+    pendingScripts = scripts;
     return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(started.url()))), started, old, false, null);
   }
+
+  /** What the running shared engine was started from, to tell whether a reload needs a new one. */
+  private SupervisedEngine sharedSource;
+  private java.util.Set<String> sharedScripts;
+  private SupervisedEngine pendingSource;
+  private java.util.Set<String> pendingScripts;
 
   /**
    * Waits until a replacement answers; returns null when it does (or there is none), else why not.
@@ -102,6 +122,8 @@ final class EngineSlot {
   synchronized void commit(Change c) {
     if (c.started() != null || c.none()) {
       engine = c.started();
+      sharedSource = c.started() == null ? null : pendingSource;
+      sharedScripts = c.started() == null ? null : pendingScripts;
     }
     stopLater(c.retired());
     isolated.commit(c.isolated());
@@ -115,7 +137,15 @@ final class EngineSlot {
 
   private static void stopLater(EngineSupervisor e) {
     if (e != null) {
-      new Thread(e::close, "engine-stop").start(); // waits for the process: not on the caller's thread
+      new Thread(() -> stop(e), "engine-stop").start(); // waits for the process: not on the caller's thread
+    }
+  }
+
+  /** Stops {@code e} and removes the private copy of scripts it served. */
+  private static void stop(EngineSupervisor e) {
+    e.close();
+    if (e.spec().scripts().getFileName().toString().startsWith("keystone-scripts-shared-")) {
+      IsolatedEngines.delete(e.spec().scripts());
     }
   }
 
@@ -136,7 +166,7 @@ final class EngineSlot {
     EngineSupervisor e = engine;
     engine = null;
     if (e != null) {
-      e.close();
+      stop(e);
     }
     isolated.close();
   }

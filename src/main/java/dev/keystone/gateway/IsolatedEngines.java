@@ -131,7 +131,7 @@ final class IsolatedEngines {
   }
 
   /** Copies the group's scripts (NAME.lua, NAME.js, or NAME as it is) into its private directory. */
-  private static void copyScripts(Path from, Set<String> names, Path to) throws IOException {
+  static void copyScripts(Path from, Set<String> names, Path to) throws IOException {
     for (String name : names) {
       for (String file : List.of(name, name + ".lua", name + ".js")) {
         Path source = from.resolve(file).normalize();
@@ -142,7 +142,7 @@ final class IsolatedEngines {
     }
   }
 
-  private static void delete(Path dir) {
+  static void delete(Path dir) {
     try (Stream<Path> files = Files.walk(dir)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {

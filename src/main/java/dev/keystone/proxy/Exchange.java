@@ -83,6 +83,8 @@ public final class Exchange {
   String forwardQuery;
   /** The tenant script's on_response (embedded or remote), when it has one. */
   ResponseHook responseHook;
+  /** The scripted tenant's log budget, for the lines its script failures write (set by ScriptInterceptor). */
+  dev.keystone.script.LogBudget scriptLog;
   /** The whole request body, read for a script ({@code script_body}); forwarded instead of streamed. */
   io.vertx.core.buffer.Buffer bufferedBody;
   Backend backend;

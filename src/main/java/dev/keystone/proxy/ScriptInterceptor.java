@@ -8,6 +8,7 @@ import dev.keystone.gateway.Snapshot;
 import dev.keystone.gateway.Tenant;
 import dev.keystone.metrics.Metrics;
 import dev.keystone.script.Decision;
+import dev.keystone.script.LogText;
 import dev.keystone.script.LuaScript;
 import dev.keystone.script.RequestScript;
 import dev.keystone.script.ScriptEnvironment;
@@ -56,6 +57,9 @@ final class ScriptInterceptor implements Interceptor {
       return;
     }
     Tenant tenant = ex.tenant();
+    if (tenant.config().luaScript() != null) {
+      ex.scriptLog = env.logBudget(tenant.name());
+    }
     LuaScript script = tenant.config().script();
     if (script == null) {
       LuaEngineConfig own = tenant.config().ownEngine(); // isolation: process
@@ -139,14 +143,20 @@ final class ScriptInterceptor implements Interceptor {
     Tenant tenant = ex.tenant();
     ex.scriptOutcome = limit ? Metrics.ScriptOutcome.LIMIT : Metrics.ScriptOutcome.ERROR;
     boolean open = tenant.config().scriptFailOpen();
-    LOG.warning("script " + tenant.config().luaScript() + " failed" + (limit ? " (limit)" : "")
-        + ", tenant=" + tenant.name() + " request_id=" + ex.requestId() + (open ? ", going on without it" : "")
-        + ": " + message);
+    // One line, bounded and escaped (the message may quote what a script or an engine sent), and
+    // at most the tenant's LogBudget a second: a script failing on every request cannot flood the log.
+    String note = ex.scriptLog == null ? "" : ex.scriptLog.acquire();
+    if (note != null) {
+      LOG.warning("script " + tenant.config().luaScript() + " failed" + (limit ? " (limit)" : "")
+          + ", tenant=" + tenant.name() + " request_id=" + ex.requestId() + (open ? ", going on without it" : "")
+          + ": " + LogText.of(message == null ? "error" : message, 2000) + note);
+    }
     return open;
   }
 
   private RequestScript stateFor(TenantConfig tenant, Snapshot snapshot) throws ScriptState.ScriptFailure {
-    return states.get(tenant, () -> new RequestScript(tenant.script(), env, snapshot.config().scriptLimits()));
+    return states.get(tenant, () -> new RequestScript(tenant.script(), env, snapshot.config().scriptLimits())
+        .shareTimeWith(env.timeShare(tenant.name(), snapshot.config().scriptLimits())));
   }
 
   private void forgetUnused(Snapshot snapshot) {

@@ -33,6 +33,7 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
   private long deadline;
   private int depth;
   private long allocatedAtStart;
+  private int logLines;
   /** The upvalues of the loaded script, which calls may read but not change; null while it loads. */
   private java.util.Set<org.luaj.vm2.UpValue> frozenUpvalues;
 
@@ -63,6 +64,7 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
     remaining = limits.instructions();
     deadline = System.nanoTime() + deadlineNanos;
     allocatedAtStart = AllocationMeter.allocated();
+    logLines = 0;
     for (int i = 0; i < depth; i++) {
       closures[i] = null;
       stacks[i] = null;
@@ -72,6 +74,15 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
 
   long used() {
     return limits.instructions() - remaining;
+  }
+
+  /** The most log lines one call writes. */
+  static final int MAX_LOG_LINES = 20;
+
+  /** Counts a log line of this call: 0 write it, 1 write a note that the rest is dropped, 2 drop it. */
+  int logLine() {
+    logLines++;
+    return logLines <= MAX_LOG_LINES ? 0 : logLines == MAX_LOG_LINES + 1 ? 1 : 2;
   }
 
   /** Bytes allocated by the current (or last) call so far. */
@@ -146,7 +157,21 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
         checkConcat(stacks[depth - 1], i >>> 23, (i >> 14) & 0x1ff);
       } else if (op == Lua.OP_SETUPVAL && frozenUpvalues != null) {
         checkUpvalue(c, i >>> 23);
+      } else if (op == Lua.OP_EQ || op == Lua.OP_LT || op == Lua.OP_LE) {
+        chargeComparison(c, stacks[depth - 1], i >>> 23, (i >> 14) & 0x1ff);
       }
+    }
+  }
+
+  /**
+   * if (RK(B) op RK(C)) ...: two long strings are compared byte by byte in Java, one instruction
+   * for up to 1 MiB of work; charge it like a copy, so a loop of them meets the budget.
+   */
+  private void chargeComparison(LuaClosure c, LuaValue[] stack, int b, int cc) {
+    LuaValue x = b > 0xff ? c.p.k[b & 0xff] : b < stack.length ? stack[b] : null;
+    LuaValue y = cc > 0xff ? c.p.k[cc & 0xff] : cc < stack.length ? stack[cc] : null;
+    if (x instanceof LuaString s && y instanceof LuaString t && s != t) {
+      remaining -= Math.min(s.m_length, t.m_length) / 256;
     }
   }
 

@@ -52,12 +52,12 @@ final class CompatApi {
     if (headers.istable()) {
       LuaTable h = headers.checktable();
       for (LuaValue k = h.next(LuaValue.NIL).arg1(); !k.isnil(); k = h.next(k).arg1()) {
-        String v = h.rawget(k).checkjstring();
+        String v = HeaderArgs.text(h.rawget(k), false);
         String problem = EditRules.valueProblem(v);
         if (problem != null) {
           throw new LuaError("modified_headers: " + problem);
         }
-        d.editHeader(HeaderArgs.checkName(k.checkjstring()), v);
+        d.editHeader(HeaderArgs.checkName(HeaderArgs.text(k, true)), v);
       }
     }
     LuaValue path = t.rawget("modified_path");

@@ -37,11 +37,15 @@ public final class Decision {
     d.status = status;
     d.body = body;
     d.reason = reason;
-    if (responseHeaders != null && !responseHeaders.isEmpty()) {
-      d.responseHeaders = new LinkedHashMap<>(responseHeaders);
-    }
-    if (headerEdits != null && !headerEdits.isEmpty()) {
-      d.headerEdits = new LinkedHashMap<>(headerEdits);
+    try {
+      if (responseHeaders != null) {
+        responseHeaders.forEach(d::responseHeader);
+      }
+      if (headerEdits != null) {
+        headerEdits.forEach(d::editHeader);
+      }
+    } catch (org.luaj.vm2.LuaError e) {
+      throw new IllegalArgumentException(e.getMessage()); // an engine's answer is refused like a script's call
     }
     d.path = path;
     d.query = query;
@@ -99,6 +103,7 @@ public final class Decision {
     if (responseHeaders == null) {
       responseHeaders = new LinkedHashMap<>();
     }
+    tally(name, value);
     responseHeaders.put(name, value);
   }
 
@@ -107,7 +112,21 @@ public final class Decision {
     if (headerEdits == null) {
       headerEdits = new LinkedHashMap<>();
     }
+    tally(name, value);
     headerEdits.put(name, value);
+  }
+
+  private int headerCount;
+  private long headerBytes;
+
+  /** Counts an edit against what one decision may add (a script could repeat one big value). */
+  private void tally(String name, String value) {
+    headerCount++;
+    headerBytes += name.length() + (value == null ? 0 : value.length());
+    String problem = EditRules.totalProblem(headerCount, headerBytes);
+    if (problem != null) {
+      throw new org.luaj.vm2.LuaError(problem);
+    }
   }
 
   private boolean responsePhase;

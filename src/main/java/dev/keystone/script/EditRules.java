@@ -16,10 +16,35 @@ public final class EditRules {
   private static final Set<String> FRAMING = Set.of("content-length", "transfer-encoding",
       "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "expect");
 
+  /** The longest header name and value a script may set: what real servers accept. */
+  public static final int MAX_NAME = 256;
+  public static final int MAX_VALUE = 8192;
+  /** The most headers, and header bytes, one request's (or response's) edits may add. */
+  public static final int MAX_HEADERS = 100;
+  public static final int MAX_HEADER_BYTES = 64 * 1024;
+
   private EditRules() {
   }
 
+  /** Null when {@code count} headers of {@code bytes} bytes in all are within what edits may add. */
+  public static String totalProblem(int count, long bytes) {
+    if (count > MAX_HEADERS || bytes > MAX_HEADER_BYTES) {
+      return "a script may set at most " + MAX_HEADERS + " headers and " + (MAX_HEADER_BYTES >> 10)
+          + " KiB of headers per request or response";
+    }
+    return null;
+  }
+
+  /** Null when a name or value of {@code length} bytes is not too long (checked before it is copied). */
+  public static String lengthProblem(long length, boolean name) {
+    int max = name ? MAX_NAME : MAX_VALUE;
+    return length > max ? "a header " + (name ? "name" : "value") + " of " + length + " bytes is longer than " + max : null;
+  }
+
   public static String nameProblem(String n) {
+    if (n != null && n.length() > MAX_NAME) {
+      return lengthProblem(n.length(), true);
+    }
     if (n == null || n.isEmpty() || !n.chars().allMatch(c -> c > 32 && c < 127 && c != ':')) {
       return "not a header name: '" + n + "'";
     }
@@ -32,6 +57,9 @@ public final class EditRules {
   public static String valueProblem(String v) {
     if (v == null) {
       return "a header value must be a string";
+    }
+    if (v.length() > MAX_VALUE) {
+      return lengthProblem(v.length(), false);
     }
     for (int i = 0; i < v.length(); i++) {
       char c = v.charAt(i);

@@ -17,7 +17,20 @@ final class HeaderArgs {
 
   /** Argument {@code i} as a header name a script may edit. */
   static String name(Varargs args, int i) {
-    return checkName(args.checkjstring(offset(args) + i));
+    return checkName(text(args.arg(offset(args) + i), true));
+  }
+
+  /**
+   * A name or value given by a script, as Java text, its length checked first: a 1 MiB Lua
+   * string becomes a Java string only if it is short enough to be a header.
+   */
+  static String text(org.luaj.vm2.LuaValue v, boolean name) {
+    org.luaj.vm2.LuaString s = v.checkstring();
+    String problem = EditRules.lengthProblem(s.length(), name);
+    if (problem != null) {
+      throw new LuaError(problem);
+    }
+    return s.tojstring();
   }
 
   /** {@code n} if a script may edit a header of that name; a script error otherwise. */
@@ -27,7 +40,7 @@ final class HeaderArgs {
 
   /** Argument {@code i} as a header value: no line break may smuggle in a second header or request. */
   static String value(Varargs args, int i) {
-    String v = args.checkjstring(offset(args) + i);
+    String v = text(args.arg(offset(args) + i), false);
     return check(v, EditRules.valueProblem(v));
   }
 

@@ -75,14 +75,28 @@ final class Helpers {
     g.set("log", fn(a -> {
       // Built to its final size only: arguments are cut before they are turned into text, and
       // control characters are escaped, so a script cannot forge a line of the gateway's log.
+      // At most MAX_LOG_LINES lines a call, and the tenant's LogBudget a second.
+      Sandbox.charge(1 + a.narg());
+      CallBudget call = Sandbox.CURRENT.get();
+      int verdict = call == null ? 0 : call.logLine();
+      if (verdict == 2) {
+        return LuaValue.NONE;
+      }
+      ScriptRequest r = current.get();
+      String note = r == null ? "" : env.logBudget(r.tenant()).acquire();
+      if (note == null) {
+        return LuaValue.NONE;
+      }
+      String who = r == null ? "" : "tenant=" + r.tenant() + " request_id=" + r.requestId() + " ";
+      if (verdict == 1) {
+        LOG.info(who + "script: further log lines of this call dropped (at most " + CallBudget.MAX_LOG_LINES + " a call)" + note);
+        return LuaValue.NONE;
+      }
       StringBuilder sb = new StringBuilder();
       for (int i = 1; i <= a.narg() && sb.length() < MAX_LOG; i++) {
         sb.append(i > 1 ? " " : "").append(shortText(a.arg(i), MAX_LOG - sb.length()));
       }
-      Sandbox.charge(a.narg());
-      ScriptRequest r = current.get();
-      String who = r == null ? "" : "tenant=" + r.tenant() + " request_id=" + r.requestId() + " ";
-      LOG.info(who + "script: " + sb);
+      LOG.info(who + "script: " + sb + note);
       return LuaValue.NONE;
     }));
     LuaTable json = new LuaTable();
@@ -104,34 +118,14 @@ final class Helpers {
    * before it is decoded, and marked "..."), control characters escaped ({@code \n}, {@code \x01}).
    */
   static String shortText(LuaValue v, int max) {
-    String text;
-    boolean cut = false;
-    if (v instanceof org.luaj.vm2.LuaString s) {
-      cut = s.length() > max;
-      text = (cut ? s.substring(0, Math.max(0, max)) : s).tojstring();
-    } else {
-      text = v.tojstring();
+    if (v instanceof org.luaj.vm2.LuaString s && s.length() > max) { // cut before it is decoded
+      return LogText.of(s.substring(0, Math.max(0, max)).tojstring(), max, true);
     }
-    StringBuilder sb = new StringBuilder(Math.min(text.length(), max) + 8);
-    for (int i = 0; i < text.length() && sb.length() < max; i++) {
-      char c = text.charAt(i);
-      switch (c) {
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          if (c < 0x20 || c == 0x7f) {
-            sb.append(String.format("\\x%02x", (int) c));
-          } else if ((c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029) { // line breaks to some log readers
-            sb.append(String.format("\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
-      }
-      cut |= i < text.length() - 1 && sb.length() >= max;
-    }
-    return cut ? sb.append("...").toString() : sb.toString();
+    return LogText.of(v.tojstring(), max, false);
+  }
+
+  public static String printable(String text, int max) {
+    return LogText.of(text, max, false);
   }
 
   private static LuaTable kv(Supplier<ScriptRequest> current) {

@@ -92,6 +92,12 @@ public final class RequestScript {
     return state.script();
   }
 
+  /** Charges this state's calls to its tenant's share of script time; returns this. */
+  public RequestScript shareTimeWith(TimeShare share) {
+    state.shareTimeWith(share);
+    return this;
+  }
+
   /** This state is no longer used: its memory share goes back to the process's. */
   public void close() {
     state.close();
@@ -164,11 +170,11 @@ public final class RequestScript {
       return LuaValue.NONE;
     }));
     res.rawset("set_header", fn(args -> {
-      edits.headerEdits.put(HeaderArgs.name(args, 1), HeaderArgs.value(args, 2));
+      edits.put(HeaderArgs.name(args, 1), HeaderArgs.value(args, 2));
       return LuaValue.NONE;
     }));
     res.rawset("remove_header", fn(args -> {
-      edits.headerEdits.put(HeaderArgs.name(args, 1), null);
+      edits.put(HeaderArgs.name(args, 1), null);
       return LuaValue.NONE;
     }));
     try {
@@ -197,8 +203,8 @@ public final class RequestScript {
       if (args.istable(3)) {
         LuaTable h = args.checktable(3);
         for (LuaValue k = h.next(LuaValue.NIL).arg1(); !k.isnil(); k = h.next(k).arg1()) {
-          String name = k.checkjstring();
-          String value = h.get(k).checkjstring();
+          String name = HeaderArgs.text(k, true);
+          String value = HeaderArgs.text(h.rawget(k), false);
           HeaderArgs.check(name, EditRules.nameProblem(name));
           HeaderArgs.check(value, EditRules.valueProblem(value));
           decision.responseHeader(name, value);

@@ -31,9 +31,23 @@ public final class ResponseEdits {
       if (problem != null) {
         throw new IllegalArgumentException("headers: " + problem);
       }
-      e.headerEdits.put(name, value);
+      e.put(name, value);
     });
     return e;
+  }
+
+  private int count;
+  private long bytes;
+
+  /** Adds an edit, within what one response's edits may add. */
+  void put(String name, String value) {
+    count++;
+    bytes += name.length() + (value == null ? 0 : value.length());
+    String problem = EditRules.totalProblem(count, bytes);
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
+    }
+    headerEdits.put(name, value);
   }
 
   /** Statuses whose responses carry a body: one can stand in for another without breaking framing. */

@@ -47,6 +47,20 @@ public final class ScriptEnvironment {
     return limits;
   }
 
+  private final Map<String, LogBudget> logs = new ConcurrentHashMap<>();
+  private final Map<String, TimeShare> shares = new ConcurrentHashMap<>();
+
+  /** The script time {@code tenant} may still use (kept across reloads; a new share when the limit changes). */
+  public TimeShare timeShare(String tenant, ScriptLimits limits) {
+    long perSecond = limits.timePerSecond().toNanos();
+    return shares.compute(tenant, (t, old) -> old != null && old.perSecondNanos() == perSecond ? old : new TimeShare(perSecond));
+  }
+
+  /** How many log lines {@code tenant}'s scripts may still write (script log() and failures). */
+  public LogBudget logBudget(String tenant) {
+    return logs.computeIfAbsent(tenant, t -> new LogBudget());
+  }
+
   /** The store of {@code tenant}, made on first use. */
   public KeyValueStore store(String tenant) {
     return stores.computeIfAbsent(tenant, t -> new KeyValueStore(t, kvLimits, clock, kvMemory));

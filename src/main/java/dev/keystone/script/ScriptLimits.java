@@ -13,17 +13,18 @@ import java.time.Duration;
  * @param maxMemory    bytes the call may allocate (garbage included: it bounds what it can keep)
  * @param maxState     bytes a loaded script's state may keep (what its top level built), per
  *                     Lua state (one per tenant and event loop)
+ * @param timePerSecond script time one tenant may use per second, all event loops together
  */
 public record ScriptLimits(long instructions, Duration deadline, int maxString, int maxDepth, long maxMemory,
-                           long maxState) {
+                           long maxState, Duration timePerSecond) {
 
   /** Generous for routing logic (a typical script runs a few hundred instructions). */
   public static final ScriptLimits DEFAULT = new ScriptLimits(200_000, Duration.ofMillis(50), 1 << 20, 100,
-      defaultMemory(), 8L << 20);
+      defaultMemory(), 8L << 20, Duration.ofMillis(500));
 
   /** The old four limits, with the default memory and state budgets. */
   public ScriptLimits(long instructions, Duration deadline, int maxString, int maxDepth) {
-    this(instructions, deadline, maxString, maxDepth, defaultMemory(), 8L << 20);
+    this(instructions, deadline, maxString, maxDepth, defaultMemory(), 8L << 20, Duration.ofMillis(500));
   }
 
   /**

@@ -18,7 +18,9 @@ public final class ScriptState {
     private final boolean limit;
 
     ScriptFailure(String message, boolean limit) {
-      super(message, null, false, false);
+      // Messages quote what scripts passed (a backend name, a path): one line, of bounded size,
+      // wherever it is logged or answered.
+      super(Helpers.printable(message == null ? "error" : message, 2000), null, false, false);
       this.limit = limit;
     }
 
@@ -52,8 +54,8 @@ public final class ScriptState {
           + " KiB (tables, strings, functions); a loaded script may keep " + (limits.maxState() >> 10)
           + " KiB (script_limits.max_state): build less at load, or keep data in kv", true);
     }
-    this.share = StateLedger.PROCESS.reserve(this, frozen.bytes());
-    if (share == null) {
+    this.memoryShare = StateLedger.PROCESS.reserve(this, frozen.bytes());
+    if (memoryShare == null) {
       throw new ScriptFailure(script.name() + ": the loaded scripts of this process already keep "
           + (StateLedger.PROCESS.used() >> 20) + " MiB, a quarter of the heap: this one (" + (frozen.bytes() >> 10)
           + " KiB) does not fit", true);
@@ -61,11 +63,11 @@ public final class ScriptState {
   }
 
   /** This state's share of the process's script memory, given back by {@link #close}. */
-  private final java.lang.ref.Cleaner.Cleanable share;
+  private final java.lang.ref.Cleaner.Cleanable memoryShare;
 
   /** Gives the state's memory share back (the state is no longer used). */
   public void close() {
-    share.clean();
+    memoryShare.clean();
   }
 
   public LuaScript script() {
@@ -82,8 +84,31 @@ public final class ScriptState {
     return f.isfunction() ? f : null;
   }
 
+  /** The tenant's share of script time, charged by every call; null: not shared (tools, tests). */
+  private TimeShare share;
+
+  /** Charges this state's calls to {@code timeShare} (the tenant's). */
+  void shareTimeWith(TimeShare timeShare) {
+    this.share = timeShare;
+  }
+
   /** Calls {@code fn} with a fresh budget; every way a script can fail becomes a ScriptFailure. */
   public Varargs call(LuaValue fn, Varargs args) throws ScriptFailure {
+    if (share != null && !share.available()) {
+      throw new ScriptFailure(script.name() + ": the tenant's scripts used their time share (script_limits.time_per_second: "
+          + share.perSecondNanos() / 1_000_000 + " ms a second); calls fail until it refills", true);
+    }
+    long started = System.nanoTime();
+    try {
+      return metered(fn, args);
+    } finally {
+      if (share != null) {
+        share.spend(System.nanoTime() - started);
+      }
+    }
+  }
+
+  private Varargs metered(LuaValue fn, Varargs args) throws ScriptFailure {
     budget.start();
     CallBudget outer = Sandbox.CURRENT.get();
     Sandbox.CURRENT.set(budget);

@@ -100,6 +100,8 @@ class ProcessIsolationTest {
       // The engine of a group sees its own scripts only: not the directory with everyone's.
       assertThat(files(engines.get("a").spec().scripts())).containsExactly("route-a.lua");
       assertThat(files(engines.get("b").spec().scripts())).containsExactlyInAnyOrder("route-b.lua", "route-c.lua");
+      // Nor does the shared engine run the isolated tenants' scripts (not even in its warm-up).
+      assertThat(files(gw.gateway().supervisedEngine().spec().scripts())).containsExactly("route-shared.lua");
 
       // Losing a's engine costs a only: the others keep answering while it comes back.
       ProcessHandle.of(a).orElseThrow().destroyForcibly();

@@ -2,6 +2,7 @@ package dev.keystone.proxy;
 
 import dev.keystone.config.ConfigException;
 import dev.keystone.config.ConfigLoader;
+import dev.keystone.testing.LogCapture;
 import dev.keystone.testing.TestBackend;
 import dev.keystone.testing.TestGateway;
 import io.vertx.core.Vertx;
@@ -41,6 +42,40 @@ class ScriptLimitsConfigTest {
         """.formatted(b.url()), Map.of("loop", LOOP))) {
       assertThat(gw.get("/t/x?n=100").body()).isEqualTo("5050");
       assertThat(gw.get("/t/x?n=5000").statusCode()).as("over 2000 instructions").isEqualTo(500);
+    } finally {
+      vertx.close();
+    }
+  }
+
+  static final String SPIN = """
+      function on_request(req)
+        if req.path == "/spin" then while true do end end
+        return respond(200, "ok")
+      end
+      """;
+
+  @Test
+  void aTenantThatUsedItsTimeShareFailsFastWhileOthersRun() {
+    Vertx vertx = Vertx.vertx();
+    TestBackend b = new TestBackend(vertx, "b");
+    try (TestGateway gw = TestGateway.start("""
+        script_limits: { instructions: 100000000, deadline: 100ms, time_per_second: 20ms }
+        tenants:
+          - name: spinner
+            path_prefix: /s/
+            lua_script: spin
+            services: [{ name: b, url: "%1$s" }]
+          - name: other
+            path_prefix: /o/
+            lua_script: spin
+            services: [{ name: b, url: "%1$s" }]
+        """.formatted(b.url()), Map.of("spin", SPIN));
+         LogCapture log = LogCapture.of("keystone.script")) {
+      assertThat(gw.get("/s/spin", "X-Request-ID", "spin-1").statusCode()).isEqualTo(500); // its deadline: 100 ms spent
+      assertThat(gw.get("/s/x", "X-Request-ID", "spin-2").statusCode()).as("its share (20 ms a second) is spent").isEqualTo(500);
+      assertThat(log.matching("request_id=spin-2")).singleElement().asString()
+          .contains("the tenant's scripts used their time share (script_limits.time_per_second: 20 ms a second)");
+      assertThat(gw.get("/o/x").body()).as("another tenant has its own share").isEqualTo("ok");
     } finally {
       vertx.close();
     }

@@ -89,6 +89,24 @@ class HostileTenantTest {
       A.set_path_escape = function(req) req.set_path("/../../x") end
       A.set_path_encoded = function(req) req.set_path("/%2e%2e/%2E%2e/x") end
       A.log_forge = function() log("x\\nSEVERE forged line") end
+      A.respond_headers = function()
+        local s, h = ("a"):rep(1048000), {} for i = 1, 300 do h["X-H" .. i] = s end
+        return respond(200, "x", h)
+      end
+      A.many_headers = function()
+        local s, h = ("a"):rep(4000), {} for i = 1, 300 do h["X-H" .. i] = s end
+        return respond(200, "x", h)
+      end
+      A.set_header_big = function(req)
+        local s = ("a"):rep(1048000) for i = 1, 300 do req.set_header("X-H" .. i, s) end
+      end
+      A.route_forge = function() route_to("nope\\n2026-12-05T00:00:00.000Z SEVERE main FORGED via route_to") end
+      A.error_huge = function() error(("e"):rep(1048000), 0) end
+      A.log_flood = function() for i = 1, 5000 do log(("A"):rep(3000)) end end
+      A.eq_spin = function()
+        local a, b = ("x"):rep(MiB - 64), ("x"):rep(MiB - 65) .. "y"
+        while true do local _ = (a == b) end
+      end
       A.global_write = function() kept = (kept or 0) + 1 end
       local keep = {}
       A.retain_upvalue = function() for i = 1, 8 do keep[#keep + 1] = mib() .. i end end
@@ -235,7 +253,12 @@ class HostileTenantTest {
       "set_path_escape | 500 | set_path: the path must not contain '.' or '..' segments",
       "set_path_encoded | 500 | set_path: the path must not contain '.' or '..' segments",
       "global_write | 500 | global 'kept' cannot be changed after the script has loaded",
-      "retain_counter | 500 | local 'count' of the script's top level cannot be changed after the script has loaded"})
+      "retain_counter | 500 | local 'count' of the script's top level cannot be changed after the script has loaded",
+      "respond_headers | 500 | a header value of 1048000 bytes is longer than 8192",
+      "many_headers | 500 | a script may set at most 100 headers and 64 KiB of headers per request or response",
+      "set_header_big | 500 | a header value of 1048000 bytes is longer than 8192",
+      "error_huge | 500 | eeeeeeeeee...",
+      "eq_spin | 500 | instruction budget of 200000 used up"})
   void anAttackIsContained(String attack, int status, String failure) {
     assertThat(get("/evil/x?a=" + attack, "evil-" + attack).statusCode()).as(attack).isEqualTo(status);
     if (!failure.equals("-")) {
@@ -287,6 +310,19 @@ class HostileTenantTest {
   void aLogLineCannotForgeAnother() {
     assertThat(get("/evil/x?a=log_forge").statusCode()).isEqualTo(200);
     assertThat(gw.output()).contains("x\\nSEVERE forged line").doesNotContain("\nSEVERE forged line");
+    // Nor through an API error that quotes the script's value.
+    assertThat(get("/evil/x?a=route_forge", "route-forge").statusCode()).isEqualTo(500);
+    assertThat(failureOf("route-forge")).contains("no backend named 'nope\\n2026-12-05T00:00:00.000Z SEVERE main FORGED");
+    assertThat(gw.output()).doesNotContain("\n2026-12-05T00:00:00.000Z SEVERE main FORGED");
+  }
+
+  @Test
+  void aCallWritesAtMostTwentyLogLines() {
+    assertThat(get("/evil/x?a=log_flood", "log-flood").statusCode()).isEqualTo(200);
+    List<String> lines = gw.output().lines().filter(l -> l.contains("request_id=log-flood script:")).toList();
+    assertThat(lines).hasSize(21);
+    assertThat(lines.get(20)).contains("further log lines of this call dropped (at most 20 a call)");
+    assertThat(lines.get(0)).hasSizeLessThan(2200);
   }
 
   @ParameterizedTest
