@@ -1,22 +1,24 @@
 #!/usr/bin/env node
 'use strict';
 // The Keystone script engine on Node.js: serves every *.js script of a directory over the
-// protocol of docs/engine-protocol.md, like `keystone engine` does for *.lua. No dependencies.
+// protocol of docs/engine-protocol.md, like `keystone engine` does for *.lua. Scripts run in
+// QuickJS (WebAssembly), one isolate per tenant: `npm ci` in this directory installs it.
 //
 //   node engines/node/engine.js --scripts DIR --listen 127.0.0.1:8081|unix:/path/engine.sock
 //
 // SIGHUP reloads the scripts; SIGTERM (or SIGINT) stops accepting, finishes what is running
-// and exits. See README.md for the script API and what isolates scripts (the process, not vm).
+// and exits. See README.md for the script API and the trust model.
 
 const fs = require('fs');
 const net = require('net');
 const { Scripts, LoadError } = require('./lib/scripts');
 const { createServer } = require('./lib/server');
 
-const USAGE = `usage: node engine.js [--scripts DIR] [--listen ADDR] [--deadline-ms N]
+const USAGE = `usage: node engine.js [--scripts DIR] [--listen ADDR] [--deadline-ms N] [--memory-mb N]
   --scripts      directory of *.js scripts (default: scripts)
   --listen       host:port (default 127.0.0.1:8081) or unix:/path/to/engine.sock
   --deadline-ms  wall-clock limit of one call into a script (default 50)
+  --memory-mb    memory of each tenant's QuickJS isolate, its 5 MiB C stack included (default 32)
 `;
 
 function log(line) {
@@ -24,7 +26,7 @@ function log(line) {
 }
 
 function parseArgs(argv) {
-  const opts = { scripts: 'scripts', listen: '127.0.0.1:8081', deadlineMs: 50 };
+  const opts = { scripts: 'scripts', listen: '127.0.0.1:8081', deadlineMs: 50, memoryMb: 32 };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1];
     if (value === undefined) throw new Error(`${argv[i]} needs a value`);
@@ -32,10 +34,12 @@ function parseArgs(argv) {
       case '--scripts': opts.scripts = value; break;
       case '--listen': opts.listen = value; break;
       case '--deadline-ms': opts.deadlineMs = Number(value); break;
+      case '--memory-mb': opts.memoryMb = Number(value); break;
       default: throw new Error(`unknown argument '${argv[i]}'`);
     }
   }
   if (!Number.isInteger(opts.deadlineMs) || opts.deadlineMs < 1) throw new Error('--deadline-ms: a whole number of milliseconds, at least 1');
+  if (!Number.isInteger(opts.memoryMb) || opts.memoryMb < 24 || opts.memoryMb > 2048) throw new Error('--memory-mb: a whole number of MiB, 24 to 2048');
   opts.address = address(opts.listen);
   return opts;
 }
@@ -83,7 +87,7 @@ async function main() {
   }
   let scripts;
   try {
-    scripts = new Scripts({ dir: opts.scripts, deadlineMs: opts.deadlineMs, log: (l) => log(`INFO script ${l}`) });
+    scripts = await Scripts.open({ dir: opts.scripts, deadlineMs: opts.deadlineMs, memoryMb: opts.memoryMb, log: (l) => log(`INFO script ${l}`) });
   } catch (e) {
     log(`SEVERE engine did not start: ${e instanceof LoadError ? e.errors.join('; ') : e.stack}`);
     return 1;

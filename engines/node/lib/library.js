@@ -1,16 +1,15 @@
 'use strict';
-// The scripts an engine serves: every *.js in one directory (not its subdirectories), compiled,
-// by name (the file name without .js). Immutable; a reload builds a new library and keeps the
+// The scripts an engine serves: every *.js in one directory (not its subdirectories), checked
+// by QuickJS's compiler, by name (the file name without .js). Immutable; a reload builds a new library and keeps the
 // old one when any script fails to compile. Mirrors engine/ScriptLibrary.java.
 
 const fs = require('fs');
 const path = require('path');
-const vm = require('vm');
 
-// Dynamic import() would hand the script an object of the engine's realm (the rejection error),
-// which leads straight to `process`; Node 20 offers no way to refuse it inside the context, so a
-// script that contains it is refused when it loads. A guard against the obvious, not a boundary.
-const DYNAMIC_IMPORT = /(?<![\w$.]\s*)\bimport\s*(?:\/\*[\s\S]*?\*\/\s*|\/\/[^\n]*\n\s*)*[(.]/;
+// A script is only compiled here (QuickJS's parser, in a runtime of its own with a memory limit
+// and a time limit), never run: it runs in its tenant's isolate (isolate.js).
+const CHECK_MEMORY = 64 * 1024 * 1024;
+const CHECK_MS = 2000;
 
 class LoadError extends Error {
   constructor(errors) {
@@ -19,29 +18,33 @@ class LoadError extends Error {
   }
 }
 
-/** "file.js:LINE: message" for an error thrown by new vm.Script (its stack starts with "file:LINE"). */
-function syntaxMessage(file, e) {
-  const first = String(e.stack || '').split('\n', 1)[0];
-  const m = first.startsWith(file + ':') ? /:(\d+)$/.exec(first) : null;
-  return `${file}:${m ? m[1] : 0}: ${e.name}: ${e.message}`;
-}
-
-/** Compiles one script; `file` names it in every message. Throws an Error with "file:LINE: ...". */
-function compile(name, file, source) {
-  const imp = DYNAMIC_IMPORT.exec(source);
-  if (imp) {
-    const line = source.slice(0, imp.index).split('\n').length;
-    throw new Error(`${file}:${line}: import is not available to scripts (not even the word 'import(' in a comment or string)`);
-  }
+/** Compiles one script with `quickjs` (a QuickJS module); `file` names it in every message. Throws an Error with "file:LINE: ...". */
+function compile(quickjs, name, file, source) {
+  const runtime = quickjs.newRuntime();
   try {
-    return { name, file, code: new vm.Script(source, { filename: file }) };
-  } catch (e) {
-    throw new Error(syntaxMessage(file, e));
+    runtime.setMemoryLimit(CHECK_MEMORY);
+    const until = Date.now() + CHECK_MS;
+    runtime.setInterruptHandler(() => Date.now() > until);
+    const context = runtime.newContext();
+    const result = context.evalCode(source, file, { type: 'global', compileOnly: true });
+    if (result.error) {
+      // Made by the parser, not by script code: dumping it runs nothing of the script.
+      const e = context.dump(result.error);
+      result.error.dispose();
+      context.dispose();
+      const line = e && Number.isInteger(e.lineNumber) ? e.lineNumber : 0;
+      throw new Error(`${file}:${line}: ${e && e.name ? e.name : 'Error'}: ${e && e.message ? e.message : String(e)}`);
+    }
+    result.value.dispose();
+    context.dispose();
+    return { name, file, source };
+  } finally {
+    runtime.dispose();
   }
 }
 
 /** Loads every *.js of `dir`; throws a LoadError listing every error when any script fails. */
-function load(dir, version) {
+function load(quickjs, dir, version) {
   const scripts = new Map();
   const errors = [];
   let files = [];
@@ -55,7 +58,7 @@ function load(dir, version) {
   for (const f of files) {
     const file = path.join(dir, f);
     try {
-      scripts.set(f.slice(0, -3), compile(f.slice(0, -3), file, fs.readFileSync(file, 'utf8')));
+      scripts.set(f.slice(0, -3), compile(quickjs, f.slice(0, -3), file, fs.readFileSync(file, 'utf8')));
     } catch (e) {
       errors.push(e.message);
     }

@@ -110,7 +110,7 @@ function wellFormed(d) {
   switch (d.kind) {
     case 'continue': return true;
     case 'route': return str(d.target) && Array.isArray(d.backends) && d.backends.length > 0 && d.backends.every(str);
-    case 'respond': return status(100) && str(d.body) && headersOk(d.headers, false);
+    case 'respond': return status(200) && str(d.body) && headersOk(d.headers, false);
     case 'reject': return status(400) && str(d.reason);
     default: return false;
   }

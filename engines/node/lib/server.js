@@ -2,7 +2,8 @@
 // The HTTP endpoints of docs/engine-protocol.md: POST /v1/decide, POST /v1/respond, the original
 // POST /route/{tenant}, GET /health and POST /reload, with the statuses and messages of
 // engine/EngineServer.java (400 {"error"} for a bad exchange, 404 for an unknown script or
-// endpoint, 413 for a body over 1 MiB). Scripts run synchronously, one call at a time.
+// endpoint, 413 for a body over 1 MiB). Scripts run synchronously, one call at a time (making a
+// tenant's isolate, on its first call, is the only wait).
 
 const http = require('http');
 const protocol = require('./protocol');
@@ -63,12 +64,12 @@ function parseJsonObject(buffer) {
 /** The request handler of an engine serving `scripts` (a Scripts). */
 function handler(scripts, log) {
   // Runs the script; [status, answer]. An unknown script is 404 before the request is checked.
-  function decide(scriptName, makeRequest, compat) {
+  async function decide(scriptName, makeRequest, compat) {
     const script = scripts.script(scriptName);
     if (script === undefined) return [404, { error: `no script '${scriptName}' in ${scripts.library.dir}` }];
     const request = makeRequest();
     try {
-      const d = scripts.decide(script, request);
+      const d = await scripts.decide(script, request);
       return [200, compat ? protocol.compatAnswer(d, request.backends) : protocol.answer(d)];
     } catch (e) {
       if (!(e instanceof ScriptFailure)) throw e;
@@ -78,7 +79,7 @@ function handler(scripts, log) {
 
   // on_response for a response head. As in Java, the whole body is checked before the script is
   // looked up; a script without on_response answers the status unchanged.
-  function respond(body) {
+  async function respond(body) {
     const name = protocol.scriptOf(body);
     protocol.tenantOf(body);
     const head = response.head(body);
@@ -86,7 +87,7 @@ function handler(scripts, log) {
     const script = scripts.script(name);
     if (script === undefined) return [404, { error: `no script '${name}' in ${scripts.library.dir}` }];
     try {
-      const edits = scripts.respond(script, request, head);
+      const edits = await scripts.respond(script, request, head);
       return [200, edits === null ? response.unchanged(head) : response.answer(edits)];
     } catch (e) {
       if (!(e instanceof ScriptFailure)) throw e;
@@ -95,9 +96,9 @@ function handler(scripts, log) {
   }
 
   function withBody(req, res, answer) {
-    readBody(req, res, (buffer) => {
+    readBody(req, res, async (buffer) => {
       try {
-        const [status, body] = answer(parseJsonObject(buffer));
+        const [status, body] = await answer(parseJsonObject(buffer));
         send(res, status, body);
       } catch (e) {
         if (e instanceof protocol.BadRequest) {

@@ -1,8 +1,9 @@
-// Runs inside each script's vm context, NOT as a Node module (see README.md here): evaluates to
-// install(bridge, maxString, common, helpers, compat, rules, response), which defines the script API
-// as globals (route_to, respond, reject, the helpers) and __keystone__, the engine's way in: init()
-// after the script's top level, dispatch() per request, respond() per response head,
-// describeThrown() for a failure. Mirrors
+// Runs inside each tenant's QuickJS context, NOT as a Node module (see README.md here): evaluates
+// to install(bridge, maxString, common, helpers, compat, rules, response), which defines the
+// script API as globals (route_to, respond, reject, the helpers) and RETURNS the engine's way in
+// (never a global): init() after the script's top level, dispatch() per request, respond() per
+// response head, describe(e) for a failure; each returns a string. `bridge(op, argsJson)` is the
+// only function of the engine in the context: a string in, a string out. Mirrors
 // src/main/java/dev/keystone/script/RequestScript.java; docs/scripting.md is the API.
 (function install(bridge, maxString, common, helpers, compat, rules, response) {
   'use strict';
@@ -13,13 +14,13 @@
   const { Err, str, optStr, num, dict, put, typeName, headerName, headerValue, queryTable, backendTable } = u;
 
   // Nothing that runs after the call (outside its deadline) or that blocks the thread.
-  for (const name of ['console', 'FinalizationRegistry', 'WeakRef', 'SharedArrayBuffer', 'Atomics', 'WebAssembly']) {
+  for (const name of ['console', 'FinalizationRegistry', 'WeakRef', 'SharedArrayBuffer', 'Atomics', 'WebAssembly', 'std', 'os']) {
     delete G[name];
   }
 
-  /** The engine: primitives in, JSON text out; its errors become errors of this realm. */
+  /** The engine: JSON text in and out; its errors become errors of this realm. */
   function host(op, a, b, c) {
-    const r = parse(bridge(op, a, b, c));
+    const r = parse(bridge(op, stringify([a, b, c])));
     if (r.error !== undefined) throw new Err(r.error);
     return r.ok;
   }
@@ -59,7 +60,8 @@
   }
   function respond(s, body, headers) {
     deciding('respond');
-    const d = { kind: 'respond', status: status(s, 100, 599, 'respond'), body: optStr(body, 'respond', 2, ''), headers: dict() };
+    // 1xx are interim answers: one as the final answer would desynchronise the client's connection.
+    const d = { kind: 'respond', status: status(s, 200, 599, 'respond'), body: optStr(body, 'respond', 2, ''), headers: dict() };
     if (headers !== null && typeof headers === 'object') {
       for (const k of keys(headers)) put(d.headers, headerName(k, 'respond'), headerValue(headers[k], 'respond', 3));
     }
@@ -81,8 +83,8 @@
   }
   function makeReq(r) {
     // The body's strings are taken now (they are not copied); req.body_bytes is made on first use.
-    const body = r.has_body ? bridge('body') : undefined;
-    const binary = r.has_body ? bridge('body', 'binary') : undefined;
+    const body = r.has_body ? parse(bridge('body', '[]')) : undefined;
+    const binary = r.has_body ? parse(bridge('body', '["binary"]')) : undefined;
     let bytes;
     return {
       method: r.method,
@@ -186,8 +188,7 @@
 
   const api = { route_to: routeTo, respond, reject, ...helpers(u, host, maxString) };
   for (const k of keys(api)) defineProperty(G, k, { value: api[k], writable: false, enumerable: true, configurable: false });
-  const engine = freeze({ init, dispatch, respond: respondDispatch, describeThrown: () => stringify(describe(bridge('thrown'))) });
-  defineProperty(G, '__keystone__', { value: engine, writable: false, enumerable: false, configurable: false });
   G.module = { exports: {} };
   G.exports = G.module.exports;
+  return freeze({ init: () => String(init()), dispatch, respond: respondDispatch, describe: (e) => stringify(describe(e)) });
 });

@@ -1,4 +1,4 @@
-// Runs inside each script's vm context, NOT as a Node module (see README.md here): evaluates to
+// Runs inside each script's QuickJS context, NOT as a Node module (see README.md here): evaluates to
 // a function of the edit rules (rules.js) that returns the argument checks and tables shared by
 // api.js, helpers.js, compat.js and response.js. Messages follow src/main/java/dev/keystone/script/*.java.
 (function common(rules) {

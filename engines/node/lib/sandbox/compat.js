@@ -1,4 +1,4 @@
-// Runs inside each script's vm context, NOT as a Node module (see README.md here): evaluates to
+// Runs inside each script's QuickJS context, NOT as a Node module (see README.md here): evaluates to
 // a function that makes compatCall, which runs a script of the original engine's interface,
 // on_route_request(request, backends), and records its returned table as a decision (as
 // src/main/java/dev/keystone/script/CompatApi.java does).

@@ -1,4 +1,4 @@
-// Runs inside each script's vm context, NOT as a Node module (see README.md here): evaluates to
+// Runs inside each script's QuickJS context, NOT as a Node module (see README.md here): evaluates to
 // a function that makes respondCall, which runs a script's on_response(res) for the backend's
 // response head and returns what it changed, {status, headers} (a null value removes a header),
 // as RequestScript.onResponse in src/main/java/dev/keystone/script/ does.

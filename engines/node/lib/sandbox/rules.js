@@ -1,7 +1,7 @@
 // What a script may put into a request or a response: header names and values, a path, a query,
 // as src/main/java/dev/keystone/script/EditRules.java (same rules, same messages). Evaluates to a
 // function returning the checks; each returns null when the value is fine, else the problem.
-// Runs inside each script's vm context (for the API) AND in the engine's own realm
+// Runs inside each script's QuickJS context (for the API) AND in the engine's own realm
 // (lib/protocol.js checks every decision again before answering), so it hands out nothing but
 // strings and null.
 (function rules() {
@@ -10,8 +10,16 @@
     'proxy-connection', 'te', 'trailer', 'upgrade', 'expect'];
   // Taken before a script runs: a script that replaces its realm's built-ins does not change these.
   const { apply } = Reflect;
-  const { charCodeAt } = String.prototype;
+  const { charCodeAt, toLowerCase, split: splitString, indexOf: indexOfString, slice: sliceString } = String.prototype;
+  const { join } = Array.prototype;
+  const { toString: numberToString } = Number.prototype;
   const code = (s, i) => apply(charCodeAt, s, [i]);
+  const lower = (s) => apply(toLowerCase, s, []);
+  const split = (s, sep) => apply(splitString, s, [sep]);
+  const replaceAll = (s, a, b) => apply(join, split(s, a), [b]);
+  const indexOf = (s, x) => apply(indexOfString, s, [x]);
+  const slice = (s, a, b) => apply(sliceString, s, [a, b]);
+  const toHex = (c) => apply(numberToString, c, [16]);
 
   /** Whether every UTF-16 unit of s passes ok(c). */
   function every(s, ok) {
@@ -37,10 +45,26 @@
     return null;
   }
 
+  // RFC 9110 field-value: no control character but HTAB.
   function valueProblem(v) {
     if (typeof v !== 'string') return 'a header value must be a string';
-    if (!every(v, (c) => c !== 13 && c !== 10 && c !== 0)) return 'a header value must not contain CR, LF or NUL';
+    for (let i = 0; i < v.length; i++) {
+      const c = code(v, i);
+      if ((c < 0x20 && c !== 9) || c === 0x7f) return `a header value must not contain control characters (found 0x${toHex(c)})`;
+    }
     return null;
+  }
+
+  /** A '.' or '..' segment, also written %2e, or between %2f, %5c or backslashes (read as slashes by some backends). */
+  function hasDotSegment(p) {
+    const path = replaceAll(replaceAll(replaceAll(replaceAll(lower(p), '%2e', '.'), '%2f', '/'), '%5c', '/'), '\\', '/');
+    const segments = split(path, '/');
+    for (let i = 0; i < segments.length; i++) {
+      const params = indexOf(segments[i], ';');
+      const s = params >= 0 ? slice(segments[i], 0, params) : segments[i];
+      if (s === '.' || s === '..') return true;
+    }
+    return false;
   }
 
   /** A path to forward: starts with '/', no spaces or control characters, no '?' or '#'. */
@@ -48,6 +72,9 @@
     if (typeof p !== 'string' || code(p, 0) !== 47) return `the path must start with '/', got '${p}'`;
     if (!every(p, (c) => c > 32 && c !== 127 && c !== 63 && c !== 35)) {
       return "the path must not contain spaces, control characters, '?' or '#' (set_query sets the query)";
+    }
+    if (hasDotSegment(p)) {
+      return "the path must not contain '.' or '..' segments (plain or %-encoded): it would leave the service's base path";
     }
     return null;
   }

@@ -1,0 +1,29 @@
+'use strict';
+// QuickJS compiled to WebAssembly (npm quickjs-emscripten, the sync release build): the engine
+// that runs tenants' scripts. The .wasm is compiled once; every tenant then gets a module
+// instance of its own, with its own WebAssembly memory, so that tenants share no heap, a tenant
+// whose instance is left broken (a trap, a stack overflow in V8, a call stopped by the watchdog
+// in the middle of C code) is thrown away whole, and the memory of a dropped tenant goes back.
+
+const fs = require('fs');
+const { newVariant, newQuickJSWASMModuleFromVariant, RELEASE_SYNC } = require('quickjs-emscripten');
+
+const WASM = new WebAssembly.Module(fs.readFileSync(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm')));
+const PAGE = 64 * 1024;
+const INITIAL_PAGES = 256; // what the build asks for: 16 MiB, of which 5 MiB are its C stack
+
+/**
+ * A new QuickJS module (one WebAssembly instance) whose memory can never grow beyond
+ * `memoryBytes` (at least the 16 MiB it starts with). This is THE memory limit: QuickJS's own
+ * (JS_SetMemoryLimit) counts allocations with malloc_usable_size, which this build lacks, so it
+ * only refuses single allocations above the limit, never many small ones. When the memory is
+ * full, malloc fails and QuickJS throws "out of memory". Returns {quickjs, memory}.
+ */
+async function newModule(memoryBytes) {
+  const maximum = Math.max(INITIAL_PAGES, Math.floor(memoryBytes / PAGE));
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum });
+  const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmModule: WASM, wasmMemory: memory }));
+  return { quickjs, memory, maxBytes: maximum * PAGE };
+}
+
+module.exports = { newModule, INITIAL_BYTES: INITIAL_PAGES * PAGE };

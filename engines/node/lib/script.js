@@ -1,0 +1,216 @@
+'use strict';
+// One script of one tenant, in a QuickJS context of its own inside the tenant's isolate
+// (isolate.js): its own globals, kept between calls, and the API of sandbox/*.js. Mirrors
+// script/ScriptState.java and RequestScript.java.
+//
+// The boundary: the only function of the engine in the context is the bridge, which takes two
+// strings (an operation and its arguments as JSON) and gives back one string; everything else a
+// script sees was made inside the context. The engine never hands the context an object, a
+// function, an error or a promise of its own, and never reads a value of the script's outside a
+// call's deadline: a thrown value is described (name, message, stack) by the API's describe()
+// inside the context; decisions come out as JSON text and are checked again by the engine.
+
+const fs = require('fs');
+const path = require('path');
+const { ScriptFailure, thrown } = require('./failure');
+const { shortText } = require('./log-text');
+
+// The API's sources, put together into one function expression: install(bridge, maxString).
+const part = (name) => fs.readFileSync(path.join(__dirname, 'sandbox', `${name}.js`), 'utf8');
+const SANDBOX = `(function keystone(bridge, maxString) {
+const rules = ${part('rules')}
+const common = ${part('common')}
+const helpers = ${part('helpers')}
+const compat = ${part('compat')}
+const response = ${part('response')}
+return (${part('api').trim().replace(/;$/, '')})(bridge, maxString, common, helpers, compat, rules, response);
+})`;
+const MAX_STRING = 1 << 20; // json.encode results, as the Lua engine's string limit
+
+class ScriptContext {
+  /**
+   * Makes the context in `isolate` and runs the script's top level; throws a ScriptFailure if
+   * that fails or if the script defines neither on_request(req) nor on_route_request(request, backends).
+   */
+  constructor(isolate, script, log) {
+    this.isolate = isolate;
+    this.script = script;
+    this.log = log;
+    this.pending = null; // the running call's {request, store, head}, for the bridge
+    const ctx = isolate.runtime.newContext();
+    this.context = ctx;
+    isolate.enter(script.file, () => {
+      const install = this.check(ctx.evalCode(SANDBOX, 'keystone:sandbox', { type: 'global', strict: true }));
+      const bridge = ctx.newFunction('bridge', (op, args) => this.bridge(op, args));
+      const max = ctx.newNumber(MAX_STRING);
+      const engine = this.check(ctx.callFunction(install, ctx.undefined, bridge, max));
+      // Made and frozen by the API before any script code ran: reading it runs nothing of the script.
+      this.entries = { init: ctx.getProp(engine, 'init'), dispatch: ctx.getProp(engine, 'dispatch'),
+        respond: ctx.getProp(engine, 'respond'), describe: ctx.getProp(engine, 'describe') };
+      for (const h of [install, bridge, max, engine]) h.dispose();
+      // type 'global': never a module (whose imports would reach for a module loader).
+      this.check(ctx.evalCode(script.source, script.file, { type: 'global' })).dispose();
+    });
+    const entries = isolate.enter(script.file, () => this.text(ctx.callFunction(this.entries.init, ctx.undefined)));
+    if (entries !== '1' && entries !== '2') {
+      throw new ScriptFailure(`${script.name}: defines neither on_request(req) nor on_route_request(request, backends)`, false);
+    }
+    this.hasOnResponse = entries === '2';
+  }
+
+  /** Runs the script for one request; the decision as sandbox/api.js made it, or a ScriptFailure. */
+  decide(request, store) {
+    return this.call(this.entries.dispatch, { request, store });
+  }
+
+  /** Runs on_response for the response head {status, backend, headers}: its edits {status, headers}. */
+  respond(request, head, store) {
+    return this.call(this.entries.respond, { request, store, head });
+  }
+
+  call(entry, pending) {
+    const { isolate, context: ctx, script } = this;
+    return isolate.enter(script.file, () => {
+      this.pending = pending;
+      try {
+        const out = this.text(ctx.callFunction(entry, ctx.undefined));
+        if (isolate.runJobs()) throw isolate.deadlinePassed(script.file);
+        let r;
+        try {
+          r = JSON.parse(out);
+        } catch (e) {
+          throw new ScriptFailure(`${script.file}: the script API was tampered with`, false);
+        }
+        if (r.fail !== undefined) throw this.failure(r.fail);
+        return r.ok;
+      } finally {
+        this.pending = null;
+      }
+    });
+  }
+
+  /** The string a call of the API gave, or a ScriptFailure for what was thrown. */
+  text(result) {
+    const handle = this.check(result);
+    try {
+      if (this.context.typeof(handle) !== 'string') throw new ScriptFailure(`${this.script.file}: the script API was tampered with`, false);
+      return this.context.getString(handle);
+    } finally {
+      handle.dispose();
+    }
+  }
+
+  /** The value of a successful evaluation or call; for a failed one, a ScriptFailure describing it. */
+  check(result) {
+    if (!result.error) return result.value;
+    const error = result.error;
+    try {
+      if (this.isolate.interrupted) throw this.isolate.deadlinePassed(this.script.file);
+      throw this.describe(error);
+    } finally {
+      error.dispose();
+    }
+  }
+
+  /** What was thrown, described inside the context under a deadline of its own (a getter may loop). */
+  describe(error) {
+    const { isolate, context: ctx, script } = this;
+    if (this.entries === undefined) return new ScriptFailure(`${script.file}: the script API did not install`, false);
+    isolate.restartDeadline();
+    const r = ctx.callFunction(this.entries.describe, ctx.undefined, error);
+    if (r.error) {
+      r.error.dispose();
+      if (isolate.interrupted) return isolate.deadlinePassed(script.file);
+      // Describing failed too: most likely out of memory. Start afresh.
+      isolate.broken = 'a failure could not be described (out of memory?)';
+      return new ScriptFailure(`${script.file}: a value that cannot be described was thrown (memory limit of ${isolate.memoryBytes >> 20} MiB?)`, true);
+    }
+    const text = ctx.typeof(r.value) === 'string' ? ctx.getString(r.value) : '{}';
+    r.value.dispose();
+    let d;
+    try {
+      d = JSON.parse(text);
+    } catch (e) {
+      d = { message: 'a value that cannot be described was thrown' };
+    }
+    const failure = thrown(d, script.file);
+    if (d.message === 'out of memory') isolate.broken = 'its memory limit was reached';
+    return failure;
+  }
+
+  /** The failure the API reported for what the script threw ({name, message, stack, limit}). */
+  failure(d) {
+    if (d.message === 'out of memory') this.isolate.broken = 'its memory limit was reached';
+    return thrown(d, this.script.file);
+  }
+
+  /**
+   * The context's only way out: two strings in, one string out (always JSON, which escapes NUL
+   * and lone surrogates: strings cross as C strings in UTF-8); it never throws into the script.
+   */
+  bridge(opHandle, argsHandle) {
+    const ctx = this.context;
+    let out;
+    try {
+      const op = opHandle !== undefined && ctx.typeof(opHandle) === 'string' ? ctx.getString(opHandle) : '';
+      const args = argsHandle !== undefined && ctx.typeof(argsHandle) === 'string' ? JSON.parse(ctx.getString(argsHandle)) : [];
+      if (op === 'body') {
+        out = this.body(Array.isArray(args) && args[0] === 'binary');
+      } else {
+        out = JSON.stringify({ ok: this.operation(op, ...(Array.isArray(args) ? args : [])) });
+      }
+    } catch (e) {
+      out = JSON.stringify({ error: e instanceof Error ? e.message : 'engine error' });
+    }
+    return ctx.newString(out);
+  }
+
+  /**
+   * The request's body as a JSON string literal: strings enter QuickJS as C strings, which end at
+   * the first NUL byte, and JSON escapes it (QuickJS's JSON.parse, in C, reads 1 MiB in a few ms).
+   */
+  body(binary) {
+    const r = this.pending === null ? undefined : this.pending.request;
+    const text = r === undefined ? undefined : binary ? r.body_binary ?? r.body : r.body;
+    return JSON.stringify(typeof text === 'string' ? text : '');
+  }
+
+  operation(op, a, b, c) {
+    const p = this.pending;
+    if (p === null) throw new Error(`${op.replace(/\..*/, '')} is only available while handling a request`);
+    switch (op) {
+      case 'request': { // without the body: body() gives it
+        const request = { ...p.request, has_body: typeof p.request.body === 'string' };
+        delete request.body;
+        delete request.body_binary;
+        return request;
+      }
+      case 'response': return p.head === undefined ? null : p.head;
+      case 'kv.get': return p.store.get(string(a));
+      case 'kv.set': return p.store.set(string(a), kvValue(b), number(c));
+      case 'kv.incr': return p.store.incr(string(a), number(b), number(c));
+      case 'log': {
+        this.log(`tenant=${p.request.tenant} request_id=${p.request.request_id} script: ${shortText(String(a))}`);
+        return null;
+      }
+      default: throw new Error(`unknown operation ${op}`);
+    }
+  }
+}
+
+function string(v) {
+  if (typeof v !== 'string') throw new Error('a string is expected');
+  return v;
+}
+
+function kvValue(v) {
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  throw new Error('kv values are strings, numbers or booleans');
+}
+
+function number(v) {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new Error('a number is expected');
+  return v;
+}
+
+module.exports = { ScriptContext };
