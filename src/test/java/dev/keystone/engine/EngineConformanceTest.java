@@ -2,6 +2,7 @@ package dev.keystone.engine;
 
 import dev.keystone.testing.Await;
 import dev.keystone.testing.GatewayProcess;
+import dev.keystone.testing.NodeEngine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,6 +41,7 @@ class EngineConformanceTest {
 
   @Test
   void theNodeEnginePassesTheConformanceSuite(@TempDir Path dir) throws Exception {
+    NodeEngine.ensureInstalled();
     Path scripts = copyScripts("js", dir);
     Path socket = dir.resolve("node.sock");
     Process node = new ProcessBuilder("node", Path.of("engines/node/engine.js").toAbsolutePath().toString(),

@@ -195,6 +195,7 @@ class SupervisedEngineTest {
           return route_to({ version: 'stable' });
         }
         """);
+    dev.keystone.testing.NodeEngine.ensureInstalled();
     String engine = Path.of("engines/node/engine.js").toAbsolutePath().toString();
     try (TestGateway gw = gateway("{ command: [node, \"" + engine + "\"], sandbox: bubblewrap, scripts: \"" + dir + "\" }")) {
       Await.until("the Node.js engine decides", Duration.ofSeconds(30), () -> scriptRoutes(gw));
