@@ -1,9 +1,9 @@
 package dev.keystone.admin;
 
 import dev.keystone.config.AdminConfig;
-import dev.keystone.gateway.DrainResult;
-import dev.keystone.gateway.Gateway;
-import dev.keystone.gateway.ReloadResult;
+import dev.keystone.model.DrainResult;
+
+import dev.keystone.model.ReloadResult;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -26,22 +26,22 @@ public final class AdminServer {
 
   private static final Logger LOG = Logger.getLogger("keystone.admin");
 
-  private final Gateway gateway;
+  private final GatewayControl gateway;
   private final AdminToken token;
   private final Dashboard dashboard = new Dashboard();
   private final AuthThrottle throttle;
   private HttpServer server;
   private Path tokenFile;
 
-  private AdminServer(Gateway gateway, AdminToken token) {
+  private AdminServer(GatewayControl gateway, AdminToken token) {
     this.gateway = gateway;
     this.token = token;
     this.throttle = new AuthThrottle(gateway.clock());
   }
 
   /** Starts the admin listener of {@code gateway} at {@code config.listen()}. */
-  public static Future<AdminServer> start(Gateway gateway, AdminConfig config) {
-    AdminToken token = new AdminToken(() -> gateway.snapshot().config().admin().token(), System::getenv);
+  public static Future<AdminServer> start(GatewayControl gateway, AdminConfig config) {
+    AdminToken token = new AdminToken(() -> gateway.config().admin().token(), System::getenv);
     AdminServer a = new AdminServer(gateway, token);
     Router router = a.routes(Router.router(gateway.vertx()));
     a.server = gateway.vertx().createHttpServer(new HttpServerOptions()
@@ -62,7 +62,7 @@ public final class AdminServer {
    * cannot start. A port that cannot be bound fails the start only when the config chose it: the
    * default port being taken (a second gateway on the machine) costs the admin API, not the traffic.
    */
-  public static Future<AdminServer> startFor(Gateway gateway, AdminConfig config) {
+  public static Future<AdminServer> startFor(GatewayControl gateway, AdminConfig config) {
     if (!config.enabled()) {
       return Future.succeededFuture(null);
     }
@@ -96,7 +96,7 @@ public final class AdminServer {
     r.get("/api/v1/status").handler(ctx -> offLoop(ctx, () -> AdminViews.status(gateway).encode(), JSON));
     r.get("/api/v1/tenants").handler(this::tenants);
     r.get("/api/v1/events").handler(ctx -> offLoop(ctx, () -> AdminViews.events(gateway).encode(), JSON));
-    r.get("/api/v1/config").handler(ctx -> offLoop(ctx, () -> ConfigView.of(gateway.snapshot().config()).encode(), JSON));
+    r.get("/api/v1/config").handler(ctx -> offLoop(ctx, () -> ConfigView.of(gateway.config()).encode(), JSON));
     r.post("/api/v1/reload").handler(this::reload);
     r.post("/api/v1/backends/:name/drain").handler(ctx -> drain(ctx, true));
     r.post("/api/v1/backends/:name/undrain").handler(ctx -> drain(ctx, false));

@@ -1,16 +1,15 @@
 package dev.keystone.admin;
 
-import dev.keystone.config.TenantConfig;
 import dev.keystone.engine.EngineSupervisor;
-import dev.keystone.gateway.Events;
-import dev.keystone.gateway.Gateway;
-import dev.keystone.gateway.Snapshot;
-import dev.keystone.gateway.Tenant;
+import dev.keystone.model.Events;
+
+import dev.keystone.model.Snapshot;
+import dev.keystone.model.Tenant;
 import dev.keystone.metrics.BackendTraffic;
 import dev.keystone.metrics.Histogram;
 import dev.keystone.metrics.TenantTraffic;
-import dev.keystone.upstream.Backend;
-import dev.keystone.upstream.BackendHealth;
+import dev.keystone.model.Backend;
+import dev.keystone.model.BackendHealth;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -29,7 +28,7 @@ final class AdminViews {
   private AdminViews() {
   }
 
-  static JsonObject status(Gateway g) {
+  static JsonObject status(GatewayControl g) {
     Snapshot s = g.snapshot();
     Instant now = g.clock().instant();
     int total = 0;
@@ -52,7 +51,7 @@ final class AdminViews {
         .put("time", now.toString())
         .put("listen", g.listen().host() + ":" + g.port())
         .put("transport", g.nativeTransport() ? "epoll" : "nio")
-        .put("config", new JsonObject().put("version", s.version()).put("source", s.config().source())
+        .put("config", new JsonObject().put("version", s.version()).put("source", s.source())
             .put("loaded_at", s.loadedAt().toString()))
         .put("tenants", s.tenants().size())
         .put("backends", new JsonObject().put("total", total).put("healthy", healthy).put("drained", drained))
@@ -63,7 +62,7 @@ final class AdminViews {
   }
 
   /** The engine processes of isolation groups ({@code isolation: process}), by group. */
-  private static JsonObject isolatedEngines(Gateway g) {
+  private static JsonObject isolatedEngines(GatewayControl g) {
     JsonObject groups = new JsonObject();
     g.isolatedEngines().forEach((group, e) ->
         groups.put(group, new JsonObject().put("url", e.url()).put("pid", e.pid()).put("restarts", e.restarts())));
@@ -76,13 +75,13 @@ final class AdminViews {
    * @param query a text that the name, a domain or the path prefix must contain (any case), or null
    * @param limit at most this many in the answer ({@code matched} still counts them all)
    */
-  static JsonObject tenants(Gateway g, String query, int limit) {
+  static JsonObject tenants(GatewayControl g, String query, int limit) {
     Snapshot s = g.snapshot();
     String q = query == null || query.isBlank() ? null : query.trim().toLowerCase(java.util.Locale.ROOT);
     JsonArray list = new JsonArray();
     int matched = 0;
     for (Tenant t : s.tenants()) {
-      if (q != null && !matches(t.config(), q)) {
+      if (q != null && !matches(t, q)) {
         continue;
       }
       if (matched++ < limit) {
@@ -93,7 +92,7 @@ final class AdminViews {
         .put("total", s.tenants().size()).put("matched", matched).put("tenants", list);
   }
 
-  private static boolean matches(TenantConfig c, String q) {
+  private static boolean matches(Tenant c, String q) {
     if (c.name().toLowerCase(java.util.Locale.ROOT).contains(q)
         || (c.pathPrefix() != null && c.pathPrefix().toLowerCase(java.util.Locale.ROOT).contains(q))) {
       return true;
@@ -102,12 +101,12 @@ final class AdminViews {
   }
 
   private static JsonObject tenant(Tenant t, TenantTraffic traffic) {
-    TenantConfig c = t.config();
+    Tenant c = t;
     JsonObject routes = new JsonObject().put("domains", new JsonArray(c.domains())).put("path_prefix", c.pathPrefix())
         .put("strip_prefix", c.stripPrefix()).put("preserve_host", c.preserveHost());
-    JsonObject script = c.luaScript() == null ? null : new JsonObject().put("name", c.luaScript())
-        .put("engine", c.script() != null ? "embedded" : "remote")
-        .put("on_error", c.scriptFailOpen() ? "fail_open" : "fail_closed");
+    JsonObject script = c.script() == null ? null : new JsonObject().put("name", c.script().name())
+        .put("engine", c.script().compiled() != null ? "embedded" : "remote")
+        .put("on_error", c.script().failOpen() ? "fail_open" : "fail_closed");
     JsonArray backends = new JsonArray();
     for (Backend b : t.pool().backends()) {
       backends.add(backend(b, traffic == null ? null : traffic.backends().get(b.name())));
@@ -158,7 +157,7 @@ final class AdminViews {
   }
 
   /** Health transitions of every backend, reloads and drains, newest first. */
-  static JsonObject events(Gateway g) {
+  static JsonObject events(GatewayControl g) {
     record Item(Instant at, JsonObject json) {
     }
     List<Item> items = new ArrayList<>();

@@ -1,13 +1,11 @@
 package dev.keystone.admin;
 
-import dev.keystone.config.ServiceConfig;
-import dev.keystone.config.TenantConfig;
-import dev.keystone.gateway.ReloadResult;
-import dev.keystone.gateway.Snapshot;
-import dev.keystone.gateway.Tenant;
+import dev.keystone.model.ReloadResult;
+import dev.keystone.model.Snapshot;
+import dev.keystone.model.Tenant;
 import dev.keystone.proxy.Exchange;
 import dev.keystone.proxy.Interceptor;
-import dev.keystone.upstream.Backend;
+import dev.keystone.model.Backend;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -51,7 +49,7 @@ public final class CompatEndpoints implements Interceptor {
   public void handle(Exchange ex) {
     HttpServerRequest req = ex.request();
     Snapshot snapshot = ex.snapshot();
-    String base = snapshot.config().adminBasePath();
+    String base = snapshot.plan().adminBasePath();
     if (base.endsWith("/")) {
       base = base.substring(0, base.length() - 1);
     }
@@ -126,13 +124,11 @@ public final class CompatEndpoints implements Interceptor {
   static JsonArray tenants(Snapshot snapshot) {
     JsonArray out = new JsonArray();
     for (Tenant t : snapshot.tenants()) {
-      TenantConfig c = t.config();
+      Tenant c = t;
       JsonArray services = new JsonArray();
-      for (int i = 0; i < c.services().size(); i++) {
-        ServiceConfig s = c.services().get(i);
-        Backend b = t.pool().backends().get(i);
-        services.add(new JsonObject().put("Name", s.name()).put("URL", s.url()).put("Health", s.health())
-            .put("healthy", b.health().healthy()).put("weight", s.weight()).put("labels", new JsonObject(new java.util.HashMap<>(s.labels()))));
+      for (Backend b : t.pool().backends()) {
+        services.add(new JsonObject().put("Name", b.name()).put("URL", b.url()).put("Health", b.healthPath())
+            .put("healthy", b.health().healthy()).put("weight", b.weight()).put("labels", new JsonObject(new java.util.HashMap<>(b.labels()))));
       }
       JsonObject o = new JsonObject()
           .put("Name", c.name())
@@ -140,8 +136,8 @@ public final class CompatEndpoints implements Interceptor {
           .put("Domains", c.hasDomains() ? new JsonArray(c.domains()) : null)
           .put("Interval", c.rawHealthInterval())
           .put("Services", services);
-      if (c.luaScript() != null) {
-        o.put("LuaScript", c.luaScript());
+      if (c.script() != null) {
+        o.put("LuaScript", c.script().name());
       }
       out.add(o);
     }

@@ -1,14 +1,14 @@
 package dev.keystone.admin;
 
 import dev.keystone.engine.EngineSupervisor;
-import dev.keystone.gateway.Gateway;
-import dev.keystone.gateway.Snapshot;
-import dev.keystone.gateway.Tenant;
+
+import dev.keystone.model.Snapshot;
+import dev.keystone.model.Tenant;
 import dev.keystone.metrics.BackendTraffic;
 import dev.keystone.metrics.Histogram;
 import dev.keystone.metrics.TenantTraffic;
-import dev.keystone.upstream.Backend;
-import dev.keystone.upstream.BackendHealth;
+import dev.keystone.model.Backend;
+import dev.keystone.model.BackendHealth;
 
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -26,7 +26,7 @@ final class PrometheusText {
   private PrometheusText() {
   }
 
-  static String render(Gateway g) {
+  static String render(GatewayControl g) {
     Snapshot s = g.snapshot();
     Exposition out = new Exposition();
     out.help("keystone_build_info", "gauge", "Always 1; the version is a label.");
@@ -53,7 +53,7 @@ final class PrometheusText {
     return out.toString();
   }
 
-  private static void requests(Exposition out, Gateway g) {
+  private static void requests(Exposition out, GatewayControl g) {
     Map<String, TenantTraffic> tenants = g.metrics().tenants();
     out.help("keystone_requests_total", "counter",
         "Requests finished, by tenant (\"\" = no route), backend (\"\" = answered without one), method and status class.");
@@ -131,7 +131,7 @@ final class PrometheusText {
     });
   }
 
-  private static void config(Exposition out, Gateway g, Snapshot s) {
+  private static void config(Exposition out, GatewayControl g, Snapshot s) {
     out.help("keystone_config_version", "gauge", "Version of the running config (1 at start, +1 per applied reload).");
     out.sample("keystone_config_version", s.version());
     out.help("keystone_config_loaded_timestamp_seconds", "gauge", "When the running config was applied (Unix time).");

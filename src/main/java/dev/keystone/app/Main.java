@@ -6,7 +6,7 @@ import dev.keystone.config.ConfigLoader;
 import dev.keystone.config.GatewayConfig;
 import dev.keystone.config.ListenAddress;
 import dev.keystone.gateway.Gateway;
-import dev.keystone.gateway.Tenant;
+import dev.keystone.model.Tenant;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -121,10 +121,10 @@ public final class Main {
     var tenants = gateway.snapshot().tenants();
     int shown = 20; // a config with thousands of tenants should not print thousands of lines
     for (Tenant t : tenants.subList(0, Math.min(shown, tenants.size()))) {
-      var c = t.config();
+      var c = t;
       String route = c.hasDomains() && c.hasPathPrefix() ? "hosts " + c.domains() + " + path " + c.pathPrefix()
           : c.hasDomains() ? "hosts " + c.domains() : "path " + c.pathPrefix();
-      LOG.info("tenant " + c.name() + ": " + route + " -> " + c.services().size() + " backend(s)");
+      LOG.info("tenant " + c.name() + ": " + route + " -> " + c.pool().backends().size() + " backend(s)");
     }
     if (tenants.size() > shown) {
       LOG.info("... and " + (tenants.size() - shown) + " more tenant(s); GET " + config.adminBasePath().replaceAll("/$", "")

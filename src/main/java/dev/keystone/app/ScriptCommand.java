@@ -2,7 +2,6 @@ package dev.keystone.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.keystone.config.ServiceConfig;
 import dev.keystone.script.Decision;
 import dev.keystone.script.KeyValueStore;
 import dev.keystone.script.LuaScript;
@@ -10,8 +9,7 @@ import dev.keystone.script.RequestScript;
 import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.script.ScriptRequest;
 import dev.keystone.script.ScriptState;
-import dev.keystone.upstream.Backend;
-import dev.keystone.upstream.BackendHealth;
+import dev.keystone.engine.ReportedBackend;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -104,16 +102,16 @@ final class ScriptCommand {
     LuaScript script = LuaScript.compile(name, file.toString(), Files.readString(file));
     ScriptEnvironment env = ScriptEnvironment.system(Clock.systemUTC());
     RequestScript rs = new RequestScript(script, env);
-    List<Backend> backends = backendsFile == null ? List.of() : backends(backendsFile);
+    List<ReportedBackend> backends = backendsFile == null ? List.of() : backends(backendsFile);
     ScriptRequest req = new ScriptRequest(line[0].toUpperCase(java.util.Locale.ROOT), path, path, query, host,
         clientIp, tenant, "script-test", headers, backends, new KeyValueStore(KeyValueStore.Limits.DEFAULT, Clock.systemUTC()));
     print(rs.decide(req), out);
     return 0;
   }
 
-  private static List<Backend> backends(Path file) throws IOException {
+  private static List<ReportedBackend> backends(Path file) throws IOException {
     List<?> items = new ObjectMapper(new YAMLFactory()).readValue(file.toFile(), List.class);
-    List<Backend> out = new ArrayList<>();
+    List<ReportedBackend> out = new ArrayList<>();
     for (Object o : items) {
       if (!(o instanceof Map<?, ?> m) || m.get("name") == null) {
         throw new IllegalArgumentException(file + ": each backend needs at least a name");
@@ -123,12 +121,9 @@ final class ScriptCommand {
         l.forEach((k, v) -> labels.put(String.valueOf(k), String.valueOf(v)));
       }
       Object weight = m.get("weight");
-      ServiceConfig s = new ServiceConfig(String.valueOf(m.get("name")),
-          String.valueOf(m.get("url") == null ? "http://127.0.0.1:1" : m.get("url")), "/",
-          weight == null ? 1 : Integer.parseInt(String.valueOf(weight)), labels);
-      BackendHealth health = new BackendHealth();
-      health.record(!Boolean.FALSE.equals(m.get("healthy")), "from " + file, java.time.Instant.now());
-      out.add(new Backend(s, health));
+      out.add(new ReportedBackend(String.valueOf(m.get("name")),
+          String.valueOf(m.get("url") == null ? "http://127.0.0.1:1" : m.get("url")),
+          weight == null ? 1 : Integer.parseInt(String.valueOf(weight)), labels, !Boolean.FALSE.equals(m.get("healthy"))));
     }
     return out;
   }

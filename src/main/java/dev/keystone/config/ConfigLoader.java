@@ -1,5 +1,12 @@
 package dev.keystone.config;
 
+import dev.keystone.model.PassiveHealth;
+import dev.keystone.model.UpstreamTls;
+import dev.keystone.model.Timeouts;
+import dev.keystone.model.Limits;
+import dev.keystone.model.EscapedSlashes;
+
+
 import dev.keystone.script.LuaScript;
 import dev.keystone.script.ScriptLimits;
 
@@ -81,7 +88,7 @@ public final class ConfigLoader {
     }
     ScriptLimits scriptLimits = bindScriptLimits(root.section("script_limits"));
     AdminConfig admin = AdminConfig.bind(root.section("admin"));
-    PassiveHealth passive = PassiveHealth.bind(root.section("passive_health"));
+    PassiveHealth passive = PassiveHealthBinder.passiveHealth(root.section("passive_health"));
     EscapedSlashes slashes = root.parsed("escaped_slashes", EscapedSlashes.REJECT, "reject or pass", EscapedSlashes::parse);
     // A supervised built-in engine reads a directory the gateway can see: compile its scripts
     // here too, so a missing script or a syntax error rejects the config like an embedded one.

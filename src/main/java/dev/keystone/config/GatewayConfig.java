@@ -1,5 +1,11 @@
 package dev.keystone.config;
 
+import dev.keystone.model.PassiveHealth;
+import dev.keystone.model.Timeouts;
+import dev.keystone.model.Limits;
+import dev.keystone.model.EscapedSlashes;
+
+
 import dev.keystone.script.ScriptLimits;
 
 import java.util.List;

@@ -1,5 +1,9 @@
 package dev.keystone.config;
 
+import dev.keystone.model.Backend;
+import dev.keystone.model.BackendHealth;
+import dev.keystone.model.UpstreamTls;
+
 import java.util.Map;
 
 /**
@@ -22,5 +26,15 @@ public record ServiceConfig(String name, String url, String health, int weight, 
 
   public ServiceConfig(String name, String url, String health, int weight, Map<String, String> labels) {
     this(name, url, health, weight, labels, UpstreamTls.DEFAULT);
+  }
+
+  /** This service compiled into the model, with its runtime state. */
+  public Backend backend(BackendHealth state) {
+    return new Backend(name, url, health, weight, labels, tls, state);
+  }
+
+  /** The key of its runtime state (see {@link Backend#stateKey}). */
+  public String stateKey() {
+    return Backend.stateKey(url, health, tls);
   }
 }

@@ -1,5 +1,8 @@
 package dev.keystone.config;
 
+import dev.keystone.model.EscapedSlashes;
+
+
 import dev.keystone.script.LuaScript;
 
 import java.time.Duration;

@@ -1,5 +1,8 @@
 package dev.keystone.config;
 
+import dev.keystone.model.UpstreamTls;
+
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

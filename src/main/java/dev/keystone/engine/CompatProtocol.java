@@ -3,7 +3,7 @@ package dev.keystone.engine;
 import dev.keystone.script.Decision;
 import dev.keystone.script.KeyValueStore;
 import dev.keystone.script.ScriptRequest;
-import dev.keystone.upstream.Backend;
+import dev.keystone.script.BackendView;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -48,7 +48,7 @@ final class CompatProtocol {
   static JsonObject answer(Decision d) {
     JsonObject out = new JsonObject();
     if (d.kind() == Decision.Kind.ROUTE) {
-      Backend pick = d.candidates().stream().filter(Backend::healthy).findFirst().orElse(d.candidates().get(0));
+      BackendView pick = d.candidates().stream().filter(BackendView::healthy).findFirst().orElse(d.candidates().get(0));
       out.put("selected_backend", pick.name());
     }
     if (d.kind() == Decision.Kind.REJECT || d.kind() == Decision.Kind.RESPOND) {

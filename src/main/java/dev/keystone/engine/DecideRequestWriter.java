@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import dev.keystone.script.ScriptRequest;
-import dev.keystone.upstream.Backend;
+import dev.keystone.script.BackendView;
 import io.vertx.core.buffer.Buffer;
 
 import java.io.IOException;
@@ -30,7 +30,7 @@ final class DecideRequestWriter {
   private static final JsonFactory JSON = new JsonFactory();
 
   /** A tenant's encoded backend list, valid for that list object and that health pattern. */
-  private record EncodedBackends(List<Backend> list, long health, String json) {
+  private record EncodedBackends(List<? extends BackendView> list, long health, String json) {
   }
 
   private final Map<String, EncodedBackends> backends = new HashMap<>();
@@ -111,7 +111,7 @@ final class DecideRequestWriter {
     }
   }
 
-  private String encodedBackends(String tenant, List<Backend> list) throws IOException {
+  private String encodedBackends(String tenant, List<? extends BackendView> list) throws IOException {
     boolean cacheable = list.size() <= 64; // health as a bit pattern
     long health = 0;
     for (int i = 0; i < list.size() && cacheable; i++) {
@@ -124,7 +124,7 @@ final class DecideRequestWriter {
     ByteArrayBuilder b = new ByteArrayBuilder(256);
     try (JsonGenerator g = JSON.createGenerator(b)) {
       g.writeStartArray();
-      for (Backend be : list) {
+      for (BackendView be : list) {
         g.writeStartObject();
         g.writeStringField("name", be.name());
         g.writeStringField("url", be.url());

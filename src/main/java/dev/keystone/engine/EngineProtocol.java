@@ -1,17 +1,14 @@
 package dev.keystone.engine;
 
-import dev.keystone.config.ServiceConfig;
+import dev.keystone.script.BackendView;
 import dev.keystone.script.Decision;
 import dev.keystone.script.EditRules;
 import dev.keystone.script.KeyValueStore;
 import dev.keystone.script.ScriptRequest;
-import dev.keystone.upstream.Backend;
-import dev.keystone.upstream.BackendHealth;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.Base64;
 import java.util.AbstractMap;
 import java.util.ArrayList;
@@ -51,7 +48,7 @@ public final class EngineProtocol {
   }
 
   /** The same, with the backends already parsed. */
-  static ScriptRequest request(JsonObject body, List<Backend> backends, KeyValueStore kv) {
+  static ScriptRequest request(JsonObject body, List<? extends BackendView> backends, KeyValueStore kv) {
     JsonObject r = object(body, "request");
     List<Map.Entry<String, String>> headers = new ArrayList<>();
     for (Object h : array(r, "headers")) {
@@ -84,8 +81,8 @@ public final class EngineProtocol {
     }
   }
 
-  static List<Backend> backends(JsonArray list) {
-    List<Backend> out = new ArrayList<>();
+  static List<ReportedBackend> backends(JsonArray list) {
+    List<ReportedBackend> out = new ArrayList<>();
     for (Object o : list) {
       if (!(o instanceof JsonObject b)) {
         throw new IllegalArgumentException("backends: each backend is an object");
@@ -107,8 +104,7 @@ public final class EngineProtocol {
       if (!(weight instanceof Integer w) || w < 1) {
         throw new IllegalArgumentException("backends: weight: a whole number of at least 1");
       }
-      ServiceConfig s = new ServiceConfig(required(b, "name"), optional(b, "url", "http://127.0.0.1:1"), "/", w, labels);
-      BackendHealth health = new BackendHealth();
+      String name = required(b, "name");
       Object healthy = b.getValue("healthy");
       if (healthy != null && !(healthy instanceof Boolean)) {
         throw new IllegalArgumentException("backends: healthy: true or false");
@@ -117,11 +113,11 @@ public final class EngineProtocol {
         // The original format's "health" was a check path or a status: only false means down.
         healthy = !Boolean.FALSE.equals(b.getValue("health")) && !"unhealthy".equals(b.getValue("health"));
       }
-      health.record(!Boolean.FALSE.equals(healthy), "reported by the gateway", Instant.EPOCH);
       try {
-        out.add(new Backend(s, health));
+        out.add(new ReportedBackend(name, optional(b, "url", "http://127.0.0.1:1"), w, labels,
+            !Boolean.FALSE.equals(healthy)));
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("backends: " + s.name() + ": " + e.getMessage());
+        throw new IllegalArgumentException("backends: " + name + ": " + e.getMessage());
       }
     }
     return out;
@@ -133,7 +129,7 @@ public final class EngineProtocol {
     switch (d.kind()) {
       case CONTINUE -> out.put("decision", "continue");
       case ROUTE -> out.put("decision", "route").put("target", d.target())
-          .put("backends", new JsonArray(d.candidates().stream().map(Backend::name).toList()));
+          .put("backends", new JsonArray(d.candidates().stream().map(BackendView::name).toList()));
       case RESPOND -> out.put("decision", "respond").put("status", d.status()).put("body", d.body())
           .put("headers", new JsonObject(new HashMap<>(d.responseHeaders())));
       case REJECT -> out.put("decision", "reject").put("status", d.status()).put("reason", d.reason());
@@ -175,7 +171,7 @@ public final class EngineProtocol {
    * engine is not trusted: an answer that is malformed, or that edits what a script may not
    * (framing headers, CR/LF in values, a path that is not one), is a script failure.
    */
-  public static Decision decision(JsonObject a, List<Backend> backends) throws ScriptError {
+  public static Decision decision(JsonObject a, List<? extends BackendView> backends) throws ScriptError {
     try {
       return parseDecision(a, backends);
     } catch (ClassCastException | IllegalArgumentException e) {
@@ -190,11 +186,11 @@ public final class EngineProtocol {
     return value;
   }
 
-  private static Decision parseDecision(JsonObject a, List<Backend> backends) throws ScriptError {
+  private static Decision parseDecision(JsonObject a, List<? extends BackendView> backends) throws ScriptError {
     return parseKind(a, backends).withResponsePhase(Boolean.TRUE.equals(a.getValue("on_response")));
   }
 
-  private static Decision parseKind(JsonObject a, List<Backend> backends) throws ScriptError {
+  private static Decision parseKind(JsonObject a, List<? extends BackendView> backends) throws ScriptError {
     String kind = a.getString("decision");
     if ("error".equals(kind)) {
       throw new ScriptError(a.getString("error", "script failed in the engine"), a.getBoolean("limit", false));
@@ -227,10 +223,10 @@ public final class EngineProtocol {
       case "route" -> {
         // On every remote decision: plain loops, and the target's text only when it is missing.
         JsonArray names = a.getJsonArray("backends", new JsonArray());
-        List<Backend> candidates = new ArrayList<>(names.size());
+        List<BackendView> candidates = new ArrayList<>(names.size());
         for (int i = 0; i < names.size(); i++) {
           Object name = names.getValue(i);
-          for (Backend b : backends) {
+          for (BackendView b : backends) {
             if (b.name().equals(name)) {
               candidates.add(b);
               break;

@@ -150,24 +150,24 @@ final class EngineServer extends VerticleBase {
   }
 
   /** The last backend list seen per tenant: reused while the gateway sends the same one. */
-  private final Map<String, Map.Entry<JsonArray, java.util.List<dev.keystone.upstream.Backend>>> backends = new HashMap<>();
+  private final Map<String, Map.Entry<JsonArray, java.util.List<ReportedBackend>>> backends = new HashMap<>();
 
   /**
    * The request's backends, parsed once per distinct list: the gateway sends the same list (same
    * names, URLs, health) for most requests, and reusing the parsed list lets the script state
    * reuse its {@code req.backends} table too.
    */
-  private java.util.List<dev.keystone.upstream.Backend> backendsOf(String tenant, JsonObject body) {
+  private java.util.List<ReportedBackend> backendsOf(String tenant, JsonObject body) {
     Object raw = body.getValue("backends");
     if (raw != null && !(raw instanceof JsonArray)) {
       throw new IllegalArgumentException("backends: a list");
     }
     JsonArray list = raw == null ? new JsonArray() : (JsonArray) raw;
-    Map.Entry<JsonArray, java.util.List<dev.keystone.upstream.Backend>> cached = backends.get(tenant);
+    Map.Entry<JsonArray, java.util.List<ReportedBackend>> cached = backends.get(tenant);
     if (cached != null && cached.getKey().equals(list)) {
       return cached.getValue();
     }
-    java.util.List<dev.keystone.upstream.Backend> parsed = EngineProtocol.backends(list);
+    java.util.List<ReportedBackend> parsed = EngineProtocol.backends(list);
     if (backends.size() > 10_000) {
       backends.clear(); // bounded: one entry per tenant
     }

@@ -1,7 +1,13 @@
 package dev.keystone.gateway;
 
-import dev.keystone.upstream.Backend;
-import dev.keystone.upstream.BackendHealth;
+import dev.keystone.model.Snapshot;
+import dev.keystone.model.Tenant;
+import dev.keystone.model.Events;
+import dev.keystone.model.DrainResult;
+
+
+import dev.keystone.model.Backend;
+import dev.keystone.model.BackendHealth;
 
 import java.time.Instant;
 import java.util.ArrayList;

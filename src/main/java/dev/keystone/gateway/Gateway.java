@@ -1,17 +1,26 @@
 package dev.keystone.gateway;
 
+import dev.keystone.model.Snapshot;
+import dev.keystone.model.Tenant;
+import dev.keystone.model.Events;
+import dev.keystone.model.ReloadResult;
+import dev.keystone.model.DrainResult;
+
+
 import dev.keystone.admin.AdminServer;
 import dev.keystone.admin.CompatEndpoints;
+import dev.keystone.admin.GatewayControl;
 import dev.keystone.config.ConfigException;
 import dev.keystone.config.ConfigLoader;
 import dev.keystone.config.GatewayConfig;
+import dev.keystone.config.SnapshotCompiler;
 import dev.keystone.config.ListenAddress;
 import dev.keystone.engine.EngineSupervisor;
 import dev.keystone.metrics.Metrics;
 import dev.keystone.proxy.ProxyServer;
 import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.upstream.HealthChecker;
-import dev.keystone.upstream.HealthRegistry;
+import dev.keystone.model.HealthRegistry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -36,7 +45,7 @@ import java.util.logging.Logger;
  * current {@link Snapshot}. A reload validates the new config first, then swaps the snapshot
  * atomically; requests already running finish on the one they started with.
  */
-public final class Gateway {
+public final class Gateway implements GatewayControl {
 
   private static final Logger LOG = Logger.getLogger("keystone.gateway");
 
@@ -46,7 +55,11 @@ public final class Gateway {
   private final Clock clock;
   private final HealthRegistry registry;
   private final HealthChecker checker;
-  private final AtomicReference<Snapshot> current = new AtomicReference<>();
+  /** The config being served and the snapshot compiled from it, swapped together. */
+  private record Served(GatewayConfig config, Snapshot snapshot) {
+  }
+
+  private final AtomicReference<Served> current = new AtomicReference<>();
   private final List<ProxyServer> servers = new CopyOnWriteArrayList<>();
   private final long startNanos = System.nanoTime();
   private final Metrics metrics = new Metrics();
@@ -101,7 +114,7 @@ public final class Gateway {
     return vertx.deployVerticle(() -> {
           List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());
           extra.add(compat);
-          ProxyServer s = new ProxyServer(g.current::get, config, extra, options.clock(), g.scripts, g.metrics);
+          ProxyServer s = new ProxyServer(g::snapshot, config, extra, options.clock(), g.scripts, g.metrics);
           g.servers.add(s);
           return s;
         }, new DeploymentOptions().setInstances(options.eventLoops()))
@@ -156,11 +169,16 @@ public final class Gateway {
 
   /** Drains ({@code on}) or undrains the backends called {@code backend}, in {@code tenant} or in all (null). */
   public DrainResult drain(String backend, String tenant, boolean on) {
-    return new DrainResult(backend, on, Drains.apply(current.get(), backend, tenant, on, clock.instant(), events));
+    return new DrainResult(backend, on, Drains.apply(current.get().snapshot(), backend, tenant, on, clock.instant(), events));
   }
 
   public Snapshot snapshot() {
-    return current.get();
+    return current.get().snapshot();
+  }
+
+  /** The config being served (the admin API shows it; the data plane reads the snapshot). */
+  public GatewayConfig config() {
+    return current.get().config();
   }
 
   public Vertx vertx() {
@@ -195,20 +213,20 @@ public final class Gateway {
 
   private ReloadResult reloadUnrecorded(GatewayConfig next) {
     next = RestartOnly.keep(current.get().config(), next);
-    long version = current.get().version() + 1;
+    long version = current.get().snapshot().version() + 1;
     EngineSlot.Change change;
     try {
       change = engine.prepare(next);
     } catch (IOException e) {
-      LOG.warning("reload rejected, still serving config version " + current.get().version() + ": " + e.getMessage());
-      return new ReloadResult(false, current.get().version(), List.of("lua_engine.supervise: " + e.getMessage()));
+      LOG.warning("reload rejected, still serving config version " + current.get().snapshot().version() + ": " + e.getMessage());
+      return new ReloadResult(false, current.get().snapshot().version(), List.of("lua_engine.supervise: " + e.getMessage()));
     }
     // A replaced engine takes traffic only once it answers: the old one serves until then.
     String notReady = engine.awaitReady(change);
     if (notReady != null) {
       engine.abort(change);
-      LOG.warning("reload rejected, still serving config version " + current.get().version() + ": " + notReady);
-      return new ReloadResult(false, current.get().version(), List.of("lua_engine.supervise: the new engine did not answer: " + notReady));
+      LOG.warning("reload rejected, still serving config version " + current.get().snapshot().version() + ": " + notReady);
+      return new ReloadResult(false, current.get().snapshot().version(), List.of("lua_engine.supervise: the new engine did not answer: " + notReady));
     }
     next = change.config();
     apply(next, version);
@@ -235,7 +253,7 @@ public final class Gateway {
 
   private ReloadResult readAndReload() {
     if (configFile == null) {
-      return new ReloadResult(false, current.get().version(),
+      return new ReloadResult(false, current.get().snapshot().version(),
           List.of("running on the embedded default config: there is no file to reload"));
     }
     try {
@@ -245,18 +263,18 @@ public final class Gateway {
       }
       return reloadUnrecorded(loader.parse(new String(content, StandardCharsets.UTF_8), configFile.toString()));
     } catch (IOException e) {
-      LOG.warning("reload failed, still serving config version " + current.get().version() + ": cannot read " + configFile + ": " + e);
-      return new ReloadResult(false, current.get().version(), List.of(configFile + ": cannot read file: " + e));
+      LOG.warning("reload failed, still serving config version " + current.get().snapshot().version() + ": cannot read " + configFile + ": " + e);
+      return new ReloadResult(false, current.get().snapshot().version(), List.of(configFile + ": cannot read file: " + e));
     } catch (ConfigException e) {
-      LOG.warning("reload rejected, still serving config version " + current.get().version() + ": " + e.getMessage());
-      return new ReloadResult(false, current.get().version(),
+      LOG.warning("reload rejected, still serving config version " + current.get().snapshot().version() + ": " + e.getMessage());
+      return new ReloadResult(false, current.get().snapshot().version(),
           e.errors().stream().map(Object::toString).toList());
     }
   }
 
   private void apply(GatewayConfig config, long version) {
-    Snapshot s = Snapshot.build(config, version, clock.instant(), registry);
-    current.set(s);
+    Snapshot s = SnapshotCompiler.compile(config, version, clock.instant(), registry);
+    current.set(new Served(config, s));
     checker.sync(s.healthTargets());
     registry.retainOnly(s.stateKeys());
     Map<String, Set<String>> names = new HashMap<>();

@@ -1,6 +1,6 @@
 package dev.keystone.gateway;
 
-import dev.keystone.config.Timeouts;
+import dev.keystone.model.Timeouts;
 import dev.keystone.proxy.ProxyServer;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

@@ -2,7 +2,7 @@ package dev.keystone.gateway;
 
 import dev.keystone.config.AdminConfig;
 import dev.keystone.config.GatewayConfig;
-import dev.keystone.config.Limits;
+import dev.keystone.model.Limits;
 
 import java.util.logging.Logger;
 

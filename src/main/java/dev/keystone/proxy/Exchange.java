@@ -1,8 +1,8 @@
 package dev.keystone.proxy;
 
-import dev.keystone.gateway.Snapshot;
-import dev.keystone.gateway.Tenant;
-import dev.keystone.upstream.Backend;
+import dev.keystone.model.Snapshot;
+import dev.keystone.model.Tenant;
+import dev.keystone.model.Backend;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;

@@ -1,8 +1,8 @@
 package dev.keystone.proxy;
 
-import dev.keystone.config.Timeouts;
-import dev.keystone.upstream.Backend;
-import dev.keystone.upstream.Pool;
+import dev.keystone.model.Timeouts;
+import dev.keystone.model.Backend;
+import dev.keystone.model.Pool;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpClientRequest;
@@ -52,11 +52,11 @@ final class Forwarder implements Interceptor {
     ex.backend = backend;
     ex.phase(Exchange.Phase.CONNECTING);
     ex.upstreamStart = System.nanoTime();
-    Timeouts t = ex.snapshot().config().timeouts();
+    Timeouts t = ex.snapshot().plan().timeouts();
     String uri = backend.target(ex.forwardPath(), ex.forwardQuery != null ? ex.forwardQuery : req.query());
     Future<HttpClientRequest> f = fresh
-        ? clients.requestFresh(backend, uri, req.method(), t, ex.snapshot().config().limits())
-        : clients.request(backend, uri, req.method(), t, ex.snapshot().config().limits());
+        ? clients.requestFresh(backend, uri, req.method(), t, ex.snapshot().plan().limits())
+        : clients.request(backend, uri, req.method(), t, ex.snapshot().plan().limits());
     f.onComplete(ex.guard(ar -> connected(ex, backend, ar, fresh)));
   }
 
@@ -72,11 +72,11 @@ final class Forwarder implements Interceptor {
       Throwable cause = ar.cause();
       if (UpstreamClients.isPoolWait(cause)) {
         ex.fail(ProxyError.BACKEND_BUSY, "backend " + backend.name() + ": no free connection within pool_wait ("
-            + ex.snapshot().config().limits().upstreamConnections() + " busy)");
+            + ex.snapshot().plan().limits().upstreamConnections() + " busy)");
         return;
       }
       String why = "connect to " + backend.url() + " failed: " + Failures.describe(cause);
-      backend.health().passiveFailure(why, ex.snapshot().config().passiveHealth(), true);
+      backend.health().passiveFailure(why, ex.snapshot().plan().passiveHealth(), true);
       ProxyError error = Failures.isTimeout(cause) ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED;
       if (ex.retries > 0 || fresh) {
         ex.fail(error, why);

@@ -80,7 +80,7 @@ final class InFlight {
       case SENDING -> {
         if (ex.backendBlocked) {
           String why = "backend " + ex.backend.name() + " stopped reading the request body for " + quietMs + " ms";
-          ex.backend.health().passiveFailure(why, ex.snapshot().config().passiveHealth(), false);
+          ex.backend.health().passiveFailure(why, ex.snapshot().plan().passiveHealth(), false);
           ex.fail(ProxyError.UPSTREAM_TIMEOUT, why);
         } else {
           ex.clientFault = true;
@@ -97,7 +97,7 @@ final class InFlight {
         } else {
           ex.truncated = true;
           ex.errorDetail = "backend stalled mid-response for " + quietMs + " ms";
-          ex.backend.health().passiveFailure(ex.errorDetail, ex.snapshot().config().passiveHealth(), false);
+          ex.backend.health().passiveFailure(ex.errorDetail, ex.snapshot().plan().passiveHealth(), false);
         }
         ex.abortUpstream();
         ClientConnections.forceClose(ex.request().connection());

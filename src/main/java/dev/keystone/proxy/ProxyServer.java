@@ -1,9 +1,10 @@
 package dev.keystone.proxy;
 
 import dev.keystone.config.GatewayConfig;
-import dev.keystone.config.Limits;
-import dev.keystone.config.Timeouts;
-import dev.keystone.gateway.Snapshot;
+import dev.keystone.model.Limits;
+import dev.keystone.model.Timeouts;
+import dev.keystone.model.GatewayPlan;
+import dev.keystone.model.Snapshot;
 import dev.keystone.metrics.Metrics;
 import dev.keystone.engine.EngineClient;
 import dev.keystone.script.ScriptEnvironment;
@@ -110,7 +111,7 @@ public final class ProxyServer extends VerticleBase {
     HttpConnection conn = req.connection();
     Snapshot snapshot = snapshots.get();
     connections.requestStarted(conn);
-    long idle = snapshot.config().timeouts().idle().toNanos();
+    long idle = snapshot.plan().idleNanos();
     req.response().bodyEndHandler(v -> connections.requestEnded(conn, idle, req.response().getStatusCode() == 101));
     Exchange ex = new Exchange(req, snapshot, interceptors);
     ex.next(); // the error boundary: whatever an interceptor throws is answered there
@@ -118,7 +119,7 @@ public final class ProxyServer extends VerticleBase {
 
   private void onConnection(HttpConnection conn) {
     StrictRequestDecoder.install(conn, serverOptions);
-    connections.opened(conn, snapshots.get().config().timeouts().headerRead().toNanos());
+    connections.opened(conn, snapshots.get().plan().headerReadNanos());
   }
 
   /** Connection deadlines (slowloris, idle keep-alive) and requests that stopped moving. */
@@ -126,10 +127,8 @@ public final class ProxyServer extends VerticleBase {
     long now = System.nanoTime();
     connections.sweep(now);
     if (inFlight.size() > 0) {
-      GatewayConfig config = snapshots.get().config();
-      Timeouts t = config.timeouts();
-      inFlight.sweep(now, t.idle().toNanos(), t.stallLimit(config.luaEngine().timeout()).toNanos(),
-          DirectMemory.underPressure());
+      GatewayPlan plan = snapshots.get().plan();
+      inFlight.sweep(now, plan.idleNanos(), plan.stallNanos(), DirectMemory.underPressure());
     }
   }
 

@@ -1,6 +1,6 @@
 package dev.keystone.proxy;
 
-import dev.keystone.config.Limits;
+import dev.keystone.model.Limits;
 import dev.keystone.routing.Hosts;
 import dev.keystone.routing.PathNormalizer;
 import io.vertx.core.http.HttpMethod;
@@ -22,7 +22,7 @@ final class RequestGuard implements Interceptor {
   @Override
   public void handle(Exchange ex) {
     HttpServerRequest req = ex.request();
-    Limits limits = ex.snapshot().config().limits();
+    Limits limits = ex.snapshot().plan().limits();
     if (req.uri().length() > limits.maxUriLength()) {
       ex.fail(ProxyError.URI_TOO_LONG, "request target longer than " + limits.maxUriLength());
       return;

@@ -1,12 +1,14 @@
 package dev.keystone.proxy;
 
-import dev.keystone.config.LuaEngineConfig;
-import dev.keystone.config.TenantConfig;
 import dev.keystone.engine.EngineClient;
 import dev.keystone.engine.EngineProtocol;
-import dev.keystone.gateway.Snapshot;
-import dev.keystone.gateway.Tenant;
+import dev.keystone.model.Backend;
+import dev.keystone.model.Snapshot;
+import dev.keystone.model.RemoteEngine;
+import dev.keystone.model.Tenant;
+import dev.keystone.model.TenantScript;
 import dev.keystone.metrics.Metrics;
+import dev.keystone.script.BackendView;
 import dev.keystone.script.Decision;
 import dev.keystone.script.LogText;
 import dev.keystone.script.LuaScript;
@@ -20,6 +22,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Set;
 import java.util.logging.Logger;
 
@@ -41,7 +44,7 @@ final class ScriptInterceptor implements Interceptor {
   private final ScriptEnvironment env;
   private final EngineClient engines;
   /** A RequestScript, or the ScriptFailure that prevented making one (not retried per request). */
-  private final ScriptStates<TenantConfig> states = new ScriptStates<>(new IdentityHashMap<>());
+  private final ScriptStates<TenantScript> states = new ScriptStates<>(new IdentityHashMap<>());
   private Snapshot seen;
 
   ScriptInterceptor(ScriptEnvironment env, EngineClient engines) {
@@ -51,23 +54,24 @@ final class ScriptInterceptor implements Interceptor {
 
   @Override
   public void handle(Exchange ex) {
-    long bodyCap = ex.tenant().config().scriptBody();
+    TenantScript plan = ex.tenant().script();
+    if (plan == null) {
+      ex.next();
+      return;
+    }
+    long bodyCap = plan.bodyCap();
     if (bodyCap > 0 && ex.bufferedBody == null && ClientBody.declared(ex.request())) {
       RequestBodies.read(ex, bodyCap, () -> handle(ex)); // the script sees the body: read it first
       return;
     }
     Tenant tenant = ex.tenant();
-    if (tenant.config().luaScript() != null) {
-      ex.scriptLog = env.logBudget(tenant.name());
-    }
-    LuaScript script = tenant.config().script();
+    ex.scriptLog = env.logBudget(tenant.name());
+    LuaScript script = plan.compiled();
     if (script == null) {
-      LuaEngineConfig own = tenant.config().ownEngine(); // isolation: process
-      LuaEngineConfig engine = own != null ? own : ex.snapshot().config().luaEngine();
-      if (tenant.config().luaScript() != null && engine.enabled()) {
-        remote(ex, engine);
+      if (plan.remote() != null) {
+        remote(ex, plan);
       } else {
-        ex.next();
+        ex.next(); // a remote script with no engine enabled: routed as if there were none
       }
       return;
     }
@@ -75,7 +79,7 @@ final class ScriptInterceptor implements Interceptor {
     Decision d;
     long started = System.nanoTime();
     try {
-      RequestScript rs = stateFor(tenant.config(), ex.snapshot());
+      RequestScript rs = stateFor(tenant.name(), plan);
       ScriptRequest request = request(ex);
       ex.scriptOutcome = Metrics.ScriptOutcome.OK;
       d = rs.decide(request);
@@ -106,20 +110,21 @@ final class ScriptInterceptor implements Interceptor {
    * same decision handling as for an embedded script. The request is paused meanwhile so no body
    * byte is lost. A failing, slow or unreachable engine follows on_script_error.
    */
-  private void remote(Exchange ex, LuaEngineConfig engine) {
+  private void remote(Exchange ex, TenantScript plan) {
+    RemoteEngine engine = plan.remote();
     ex.request().pause();
     ScriptRequest request = request(ex);
     ex.scriptOutcome = Metrics.ScriptOutcome.OK;
     long started = System.nanoTime();
     ex.phase(Exchange.Phase.SCRIPT);
-    engines.decide(engine.urls(), engine.timeout(), ex.tenant().config().luaScript(), request).onComplete(ex.guard(ar -> {
+    engines.decide(engine.urls(), engine.timeout(), plan.name(), request).onComplete(ex.guard(ar -> {
       ex.scriptNanos = System.nanoTime() - started;
       if (ex.request().response().closed()) {
         return; // the client left while the engine was deciding
       }
       if (ar.succeeded()) {
         if (ar.result().responsePhase()) {
-          String script = ex.tenant().config().luaScript();
+          String script = plan.name();
           ex.responseHook = (backend, status, headers) ->
               engines.respond(engine.urls(), engine.timeout(), script, request, backend, status, headers)
                   .recover(t -> Future.failedFuture(new ResponseHook.Failure(t.getMessage(),
@@ -133,7 +138,7 @@ final class ScriptInterceptor implements Interceptor {
       if (failedOpen(ex, t.getMessage(), limit)) {
         ex.next();
       } else {
-        ex.fail(ProxyError.SCRIPT_FAILED, "script " + ex.tenant().config().luaScript() + ": " + t.getMessage());
+        ex.fail(ProxyError.SCRIPT_FAILED, "script " + plan.name() + ": " + t.getMessage());
       }
     }));
   }
@@ -142,21 +147,21 @@ final class ScriptInterceptor implements Interceptor {
   static boolean failedOpen(Exchange ex, String message, boolean limit) {
     Tenant tenant = ex.tenant();
     ex.scriptOutcome = limit ? Metrics.ScriptOutcome.LIMIT : Metrics.ScriptOutcome.ERROR;
-    boolean open = tenant.config().scriptFailOpen();
+    boolean open = tenant.script().failOpen();
     // One line, bounded and escaped (the message may quote what a script or an engine sent), and
     // at most the tenant's LogBudget a second: a script failing on every request cannot flood the log.
     String note = ex.scriptLog == null ? "" : ex.scriptLog.acquire();
     if (note != null) {
-      LOG.warning("script " + tenant.config().luaScript() + " failed" + (limit ? " (limit)" : "")
+      LOG.warning("script " + tenant.script().name() + " failed" + (limit ? " (limit)" : "")
           + ", tenant=" + tenant.name() + " request_id=" + ex.requestId() + (open ? ", going on without it" : "")
           + ": " + LogText.of(message == null ? "error" : message, 2000) + note);
     }
     return open;
   }
 
-  private RequestScript stateFor(TenantConfig tenant, Snapshot snapshot) throws ScriptState.ScriptFailure {
-    return states.get(tenant, () -> new RequestScript(tenant.script(), env, snapshot.config().scriptLimits())
-        .shareTimeWith(env.timeShare(tenant.name(), snapshot.config().scriptLimits())));
+  private RequestScript stateFor(String tenant, TenantScript plan) throws ScriptState.ScriptFailure {
+    return states.get(plan, () -> new RequestScript(plan.compiled(), env, plan.limits())
+        .shareTimeWith(env.timeShare(tenant, plan.limits())));
   }
 
   private void forgetUnused(Snapshot snapshot) {
@@ -164,9 +169,11 @@ final class ScriptInterceptor implements Interceptor {
       return;
     }
     seen = snapshot;
-    Set<TenantConfig> current = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    Set<TenantScript> current = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     for (Tenant t : snapshot.tenants()) {
-      current.add(t.config());
+      if (t.script() != null) {
+        current.add(t.script());
+      }
     }
     states.retainAll(current);
   }
@@ -192,13 +199,27 @@ final class ScriptInterceptor implements Interceptor {
     switch (d.kind()) {
       case CONTINUE -> ex.next();
       case ROUTE -> {
-        ex.candidates = d.candidates();
+        ex.candidates = backends(d.candidates());
         ex.routeTarget = d.target();
         ex.next();
       }
       case RESPOND -> respond(ex, d);
       case REJECT -> ErrorResponder.send(ex, d.status(), d.reason(), "rejected by script: " + d.reason());
     }
+  }
+
+  /**
+   * A decision's candidates are the very backends the script was shown, the tenant's pool: the
+   * script package sees them only as {@link BackendView}s.
+   */
+  @SuppressWarnings("unchecked")
+  private static List<Backend> backends(List<BackendView> candidates) {
+    for (BackendView b : candidates) {
+      if (!(b instanceof Backend)) {
+        throw new IllegalStateException("a script picked a backend it was not shown: " + b.name());
+      }
+    }
+    return (List<Backend>) (List<?>) candidates;
   }
 
   private static void respond(Exchange ex, Decision d) {

@@ -1,7 +1,7 @@
 package dev.keystone.proxy;
 
-import dev.keystone.config.EscapedSlashes;
-import dev.keystone.gateway.Tenant;
+import dev.keystone.model.EscapedSlashes;
+import dev.keystone.model.Tenant;
 import dev.keystone.routing.RouteTable;
 
 /**
@@ -21,11 +21,11 @@ final class TenantRouting implements Interceptor {
       return;
     }
     ex.tenant = match.target();
-    if (match.target().config().escapedSlashes() == EscapedSlashes.REJECT && RequestSyntax.hasEncodedSlash(ex.path())) {
+    if (match.target().escapedSlashes() == EscapedSlashes.REJECT && RequestSyntax.hasEncodedSlash(ex.path())) {
       ex.fail(ProxyError.BAD_REQUEST, "encoded slash in the path (escaped_slashes: reject)");
       return;
     }
-    ex.forwardPath = forwardPath(ex.path(), match.prefix(), match.target().config().stripPrefix());
+    ex.forwardPath = forwardPath(ex.path(), match.prefix(), match.target().stripPrefix());
     ex.next();
   }
 

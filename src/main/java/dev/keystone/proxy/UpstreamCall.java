@@ -1,7 +1,7 @@
 package dev.keystone.proxy;
 
-import dev.keystone.config.Timeouts;
-import dev.keystone.upstream.Backend;
+import dev.keystone.model.Timeouts;
+import dev.keystone.model.Backend;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -84,7 +84,7 @@ final class UpstreamCall implements BodyPump.Listener {
         }));
         up.sendHead();
       }
-      long max = ex.snapshot().config().limits().maxBodySize();
+      long max = ex.snapshot().plan().limits().maxBodySize();
       pump = new BodyPump(ex, up, req.headers().contains("Transfer-Encoding") ? max : 0, this);
       pump.start();
     }
@@ -164,12 +164,12 @@ final class UpstreamCall implements BodyPump.Listener {
       }
       up.reset();
       String why = "backend " + backend.name() + " answered " + r.statusCode() + " as a final response";
-      backend.health().passiveFailure(why, ex.snapshot().config().passiveHealth(), false);
+      backend.health().passiveFailure(why, ex.snapshot().plan().passiveHealth(), false);
       ex.fail(ProxyError.UPSTREAM_FAILED, why);
       return;
     }
     if (r.statusCode() >= 500) {
-      backend.health().passiveFailure("answered " + r.statusCode(), ex.snapshot().config().passiveHealth(), false);
+      backend.health().passiveFailure("answered " + r.statusCode(), ex.snapshot().plan().passiveHealth(), false);
     } else {
       backend.health().passiveSuccess();
     }
@@ -193,14 +193,14 @@ final class UpstreamCall implements BodyPump.Listener {
     }
     String why = "backend " + backend.name() + ": " + (timeout ? "no response head within response_header: " : "")
         + Failures.describe(cause);
-    backend.health().passiveFailure(why, ex.snapshot().config().passiveHealth(), false);
+    backend.health().passiveFailure(why, ex.snapshot().plan().passiveHealth(), false);
     ex.fail(timeout ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED, why);
   }
 
   private void relayed(ResponseRelay.End how) {
     over = true;
     if (how == ResponseRelay.End.UPSTREAM_BROKE && !ex.clientFault) {
-      backend.health().passiveFailure(ex.errorDetail, ex.snapshot().config().passiveHealth(), false);
+      backend.health().passiveFailure(ex.errorDetail, ex.snapshot().plan().passiveHealth(), false);
     }
     if (pump != null && !pump.over()) {
       // The backend answered before it took the whole body: it will not read the rest. Drop its
@@ -213,7 +213,7 @@ final class UpstreamCall implements BodyPump.Listener {
   }
 
   private Timeouts timeouts() {
-    return ex.snapshot().config().timeouts();
+    return ex.snapshot().plan().timeouts();
   }
 
   /** Copies the request head (without hop-by-hop headers) and adds the forwarding headers. */
@@ -224,7 +224,7 @@ final class UpstreamCall implements BodyPump.Listener {
     ForwardedHeaders.apply(req, ex.hostHeader(), headers);
     headers.set("X-Request-ID", ex.requestId());
     String clientHost = ex.hostHeader();
-    boolean preserve = ex.tenant().config().preserveHost() && clientHost != null && !clientHost.isEmpty();
+    boolean preserve = ex.tenant().preserveHost() && clientHost != null && !clientHost.isEmpty();
     headers.set("Host", preserve ? clientHost : ex.backend().authority());
     if (ex.headerEdits != null) {
       applyEdits(ex.headerEdits, headers);

@@ -1,8 +1,8 @@
 package dev.keystone.proxy;
 
-import dev.keystone.config.Limits;
-import dev.keystone.config.Timeouts;
-import dev.keystone.upstream.Backend;
+import dev.keystone.model.Limits;
+import dev.keystone.model.Timeouts;
+import dev.keystone.model.Backend;
 import dev.keystone.upstream.UpstreamTarget;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -15,7 +15,7 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.impl.NoStackTraceTimeoutException;
 
-import dev.keystone.config.UpstreamTls;
+import dev.keystone.model.UpstreamTls;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package dev.keystone.proxy;
 
-import dev.keystone.upstream.Backend;
+import dev.keystone.model.Backend;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpServerRequest;
@@ -40,11 +40,11 @@ final class WebSocketTunnel {
     upstream.headers().set("Connection", "Upgrade").set("Upgrade", req.getHeader("Upgrade"));
     ex.abortUpstream = upstream::reset;
     ex.phase(Exchange.Phase.AWAITING_HEAD);
-    upstream.idleTimeout(ex.snapshot().config().timeouts().responseHeader().toMillis());
+    upstream.idleTimeout(ex.snapshot().plan().timeouts().responseHeader().toMillis());
     upstream.connect().onComplete(ex.guard(ar -> {
       if (ar.failed()) {
         String why = "websocket handshake with " + backend.name() + ": " + Failures.describe(ar.cause());
-        backend.health().passiveFailure(why, ex.snapshot().config().passiveHealth(), false);
+        backend.health().passiveFailure(why, ex.snapshot().plan().passiveHealth(), false);
         ex.fail(Failures.isTimeout(ar.cause()) ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED, why);
         return;
       }

@@ -1,6 +1,5 @@
 package dev.keystone.script;
 
-import dev.keystone.upstream.Backend;
 import org.luaj.vm2.LuaError;
 import org.luaj.vm2.LuaTable;
 import org.luaj.vm2.LuaValue;
@@ -31,7 +30,7 @@ final class CompatApi {
 
   static LuaTable backends(ScriptRequest r) {
     LuaTable list = new LuaTable();
-    for (Backend b : r.backends()) {
+    for (BackendView b : r.backends()) {
       LuaTable t = LuaTables.backend(b);
       t.rawset("health", LuaValue.valueOf(b.healthy()));
       list.rawset(list.length() + 1, t);
@@ -77,7 +76,7 @@ final class CompatApi {
     LuaValue selected = t.rawget("selected_backend");
     if (selected.isstring() && !selected.tojstring().isEmpty()) {
       String name = selected.tojstring();
-      List<Backend> match = r.backends().stream().filter(b -> b.name().equals(name)).toList();
+      List<BackendView> match = r.backends().stream().filter(b -> b.name().equals(name)).map(b -> (BackendView) b).toList();
       if (match.isEmpty()) {
         throw new LuaError("selected_backend: tenant " + r.tenant() + " has no backend named '" + name + "'");
       }

@@ -1,6 +1,5 @@
 package dev.keystone.script;
 
-import dev.keystone.upstream.Backend;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,7 +27,7 @@ public final class Decision {
    * A decision made elsewhere (a remote script engine), for the gateway to apply like its own.
    * Maps may be null; a null value in {@code headerEdits} removes that header.
    */
-  public static Decision of(Kind kind, List<Backend> candidates, String target, int status, String body, String reason,
+  public static Decision of(Kind kind, List<BackendView> candidates, String target, int status, String body, String reason,
                             Map<String, String> responseHeaders, Map<String, String> headerEdits, String path, String query) {
     Decision d = new Decision();
     d.kind = kind;
@@ -53,7 +52,7 @@ public final class Decision {
   }
 
   Kind kind = Kind.CONTINUE;
-  List<Backend> candidates;
+  List<BackendView> candidates;
   String target;
   int status;
   String body;
@@ -70,7 +69,7 @@ public final class Decision {
   }
 
   /** The backends to choose among (ROUTE), in the tenant's order. */
-  public List<Backend> candidates() {
+  public List<BackendView> candidates() {
     return candidates;
   }
 

@@ -1,6 +1,5 @@
 package dev.keystone.script;
 
-import dev.keystone.upstream.Backend;
 import org.luaj.vm2.LuaTable;
 import org.luaj.vm2.LuaValue;
 
@@ -46,7 +45,7 @@ final class LuaTables {
     return t;
   }
 
-  static LuaTable backend(Backend b) {
+  static LuaTable backend(BackendView b) {
     LuaTable t = new LuaTable();
     t.rawset("name", LuaValue.valueOf(b.name()));
     t.rawset("url", LuaValue.valueOf(b.url()));

@@ -1,6 +1,5 @@
 package dev.keystone.script;
 
-import dev.keystone.upstream.Backend;
 import org.luaj.vm2.Globals;
 import org.luaj.vm2.LuaError;
 import org.luaj.vm2.LuaString;
@@ -223,10 +222,10 @@ public final class RequestScript {
 
   private void route(LuaValue target) {
     Decision decision = current("route_to");
-    List<Backend> matches = new ArrayList<>();
+    List<BackendView> matches = new ArrayList<>();
     if (target.isstring()) {
       String name = target.tojstring();
-      for (Backend b : request.backends()) {
+      for (BackendView b : request.backends()) {
         if (b.name().equals(name)) {
           matches.add(b);
         }
@@ -237,7 +236,7 @@ public final class RequestScript {
       decision.target = name;
     } else if (target.istable()) {
       LuaTable wanted = target.checktable();
-      for (Backend b : request.backends()) {
+      for (BackendView b : request.backends()) {
         if (hasLabels(b, wanted)) {
           matches.add(b);
         }
@@ -253,7 +252,7 @@ public final class RequestScript {
     decision.candidates = List.copyOf(matches);
   }
 
-  private static boolean hasLabels(Backend b, LuaTable wanted) {
+  private static boolean hasLabels(BackendView b, LuaTable wanted) {
     for (LuaValue k = wanted.next(LuaValue.NIL).arg1(); !k.isnil(); k = wanted.next(k).arg1()) {
       LuaValue want = wanted.rawget(k);
       Sandbox.charge(1 + (k.isstring() ? k.checkstring().length() : 0) / 64);
@@ -313,7 +312,7 @@ public final class RequestScript {
    * {@code req.backends}, built once per backend list (one per config snapshot) and read-only,
    * so that only each backend's {@code healthy} flag is refreshed per request.
    */
-  private LuaTable backends(List<Backend> list) {
+  private LuaTable backends(List<? extends BackendView> list) {
     if (list != backendsFor) {
       backendsFor = list;
       backendEntries = new ReadOnlyTable[list.size()];
@@ -333,7 +332,7 @@ public final class RequestScript {
   }
 
   private static final LuaValue HEALTHY = LuaValue.valueOf("healthy");
-  private List<Backend> backendsFor;
+  private List<? extends BackendView> backendsFor;
   private ReadOnlyTable[] backendEntries;
   private LuaTable backendsTable;
 

@@ -1,6 +1,5 @@
 package dev.keystone.script;
 
-import dev.keystone.upstream.Backend;
 
 import java.util.List;
 import java.util.Map;
@@ -18,12 +17,12 @@ import java.util.Map;
  */
 public record ScriptRequest(String method, String path, String rawPath, String query, String host, String clientIp,
                             String tenant, String requestId, List<Map.Entry<String, String>> headers,
-                            List<Backend> backends, KeyValueStore kv, byte[] body) {
+                            List<? extends BackendView> backends, KeyValueStore kv, byte[] body) {
 
   /** A request whose body the script does not see. */
   public ScriptRequest(String method, String path, String rawPath, String query, String host, String clientIp,
                        String tenant, String requestId, List<Map.Entry<String, String>> headers,
-                       List<Backend> backends, KeyValueStore kv) {
+                       List<? extends BackendView> backends, KeyValueStore kv) {
     this(method, path, rawPath, query, host, clientIp, tenant, requestId, headers, backends, kv, null);
   }
 }

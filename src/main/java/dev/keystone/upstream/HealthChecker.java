@@ -1,5 +1,9 @@
 package dev.keystone.upstream;
 
+import dev.keystone.model.Backend;
+import dev.keystone.model.HealthTarget;
+
+
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
@@ -33,10 +37,6 @@ import java.util.logging.Logger;
  */
 public final class HealthChecker implements AutoCloseable {
 
-  /** One check to run: the backend to probe and how often. */
-  public record Target(String key, Backend backend, Duration interval) {
-  }
-
   static final long TIMEOUT_MS = 3000;
   /** The most of a health response's body that is read; a longer one costs its connection. */
   static final long MAX_BODY = 64 * 1024;
@@ -47,18 +47,18 @@ public final class HealthChecker implements AutoCloseable {
   private final Vertx vertx;
   private final Clock clock;
   /** A client per TLS setting (null: plain http): see the proxy's UpstreamClients for why. */
-  private final Map<dev.keystone.config.UpstreamTls, HttpClientAgent> clients = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<dev.keystone.model.UpstreamTls, HttpClientAgent> clients = new java.util.concurrent.ConcurrentHashMap<>();
   private final HttpClientAgent plain;
   private final DoubleSupplier random;
   private final Map<String, Running> running = new HashMap<>();
 
   private final class Running {
-    final Target target;
+    final HealthTarget target;
     volatile long timerId;
     volatile boolean stopped;
     int checks;
 
-    Running(Target target, long spreadMillis) {
+    Running(HealthTarget target, long spreadMillis) {
       this.target = target;
       schedule((long) (random.getAsDouble() * Math.min(target.interval().toMillis(), spreadMillis)));
     }
@@ -106,14 +106,14 @@ public final class HealthChecker implements AutoCloseable {
   }
 
   /** Replaces the set of checks; those whose key and interval are unchanged keep running. */
-  public synchronized void sync(Iterable<Target> targets) {
-    Map<String, Target> wanted = new HashMap<>();
-    for (Target t : targets) {
+  public synchronized void sync(Iterable<HealthTarget> targets) {
+    Map<String, HealthTarget> wanted = new HashMap<>();
+    for (HealthTarget t : targets) {
       // The same backend in two tenants is checked once, at the shorter interval.
       wanted.merge(t.key(), t, (a, b) -> a.interval().compareTo(b.interval()) <= 0 ? a : b);
     }
     running.entrySet().removeIf(e -> {
-      Target w = wanted.get(e.getKey());
+      HealthTarget w = wanted.get(e.getKey());
       if (w != null && w.interval().equals(e.getValue().target.interval())) {
         return false;
       }
@@ -122,7 +122,7 @@ public final class HealthChecker implements AutoCloseable {
     });
     long added = wanted.keySet().stream().filter(k -> !running.containsKey(k)).count();
     long spread = added * 1000 / FIRST_CHECKS_PER_SECOND;
-    for (Target t : wanted.values()) {
+    for (HealthTarget t : wanted.values()) {
       running.computeIfAbsent(t.key(), k -> new Running(t, spread));
     }
   }

@@ -1,6 +1,9 @@
 package dev.keystone.upstream;
 
-import dev.keystone.config.UpstreamTls;
+import dev.keystone.model.Backend;
+
+
+import dev.keystone.model.UpstreamTls;
 import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.net.ClientSSLOptions;
 import io.vertx.core.net.PemTrustOptions;

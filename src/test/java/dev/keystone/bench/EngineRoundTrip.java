@@ -4,8 +4,8 @@ import dev.keystone.config.ServiceConfig;
 import dev.keystone.engine.EngineClient;
 import dev.keystone.script.KeyValueStore;
 import dev.keystone.script.ScriptRequest;
-import dev.keystone.upstream.Backend;
-import dev.keystone.upstream.BackendHealth;
+import dev.keystone.model.Backend;
+import dev.keystone.model.BackendHealth;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -39,8 +39,8 @@ public final class EngineRoundTrip {
     BackendHealth up = new BackendHealth();
     up.record(true, "bench", Instant.EPOCH);
     List<Backend> backends = List.of(
-        new Backend(new ServiceConfig("stable", "http://127.0.0.1:1", "/", 1, Map.of("version", "stable")), up),
-        new Backend(new ServiceConfig("canary-42", "http://127.0.0.1:2", "/", 1, Map.of("version", "canary")), up));
+        new ServiceConfig("stable", "http://127.0.0.1:1", "/", 1, Map.of("version", "stable")).backend(up),
+        new ServiceConfig("canary-42", "http://127.0.0.1:2", "/", 1, Map.of("version", "canary")).backend(up));
     ScriptRequest request = new ScriptRequest("GET", "/bench", "/scripted/bench", null, "localhost", "127.0.0.1",
         "bench", "rtt", List.of(Map.entry("Host", "localhost"), Map.entry("User-Agent", "rtt")), backends,
         new KeyValueStore(KeyValueStore.Limits.DEFAULT, java.time.Clock.systemUTC()));

@@ -1,5 +1,11 @@
 package dev.keystone.config;
 
+import dev.keystone.model.PassiveHealth;
+import dev.keystone.model.Timeouts;
+import dev.keystone.model.Limits;
+import dev.keystone.model.EscapedSlashes;
+
+
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -1,10 +1,11 @@
 package dev.keystone.gateway;
 
+import dev.keystone.model.ReloadResult;
 import dev.keystone.testing.Await;
 import dev.keystone.testing.TestBackend;
 import dev.keystone.testing.TestGateway;
 import dev.keystone.testing.TrafficLoad;
-import dev.keystone.upstream.BackendHealth;
+import dev.keystone.model.BackendHealth;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.WebSocket;

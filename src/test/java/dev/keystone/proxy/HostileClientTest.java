@@ -5,7 +5,7 @@ import dev.keystone.testing.LogCapture;
 import dev.keystone.testing.RawBackend;
 import dev.keystone.testing.RawHttp;
 import dev.keystone.testing.TestGateway;
-import dev.keystone.upstream.BackendHealth;
+import dev.keystone.model.BackendHealth;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

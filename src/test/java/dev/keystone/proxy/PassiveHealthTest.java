@@ -6,7 +6,7 @@ import dev.keystone.testing.Await;
 import dev.keystone.testing.TestBackend;
 import dev.keystone.testing.TestClock;
 import dev.keystone.testing.TestGateway;
-import dev.keystone.upstream.Backend;
+import dev.keystone.model.Backend;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;

@@ -1,6 +1,6 @@
 package dev.keystone.proxy;
 
-import dev.keystone.gateway.ReloadResult;
+import dev.keystone.model.ReloadResult;
 import dev.keystone.testing.Await;
 import dev.keystone.testing.TestBackend;
 import dev.keystone.testing.TestGateway;

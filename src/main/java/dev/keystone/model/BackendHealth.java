@@ -1,6 +1,5 @@
-package dev.keystone.upstream;
+package dev.keystone.model;
 
-import dev.keystone.config.PassiveHealth;
 
 import java.time.Clock;
 import java.time.Duration;

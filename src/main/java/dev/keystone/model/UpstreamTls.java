@@ -1,4 +1,4 @@
-package dev.keystone.config;
+package dev.keystone.model;
 
 import java.nio.file.Path;
 

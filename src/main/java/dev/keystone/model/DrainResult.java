@@ -1,4 +1,4 @@
-package dev.keystone.gateway;
+package dev.keystone.model;
 
 import java.util.List;
 

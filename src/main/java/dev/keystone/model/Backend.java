@@ -1,17 +1,22 @@
-package dev.keystone.upstream;
+package dev.keystone.model;
 
-import dev.keystone.config.ServiceConfig;
+import dev.keystone.script.BackendView;
 
 import java.net.URI;
 import java.util.Map;
 
 /**
- * A backend as the proxy needs it: the service config taken apart once (host, port, TLS, base
- * path and query) plus its shared runtime {@link BackendHealth}.
+ * A backend as the proxy needs it: its URL taken apart once (host, port, TLS, base path and
+ * query) plus its shared runtime {@link BackendHealth}. Scripts see it as a {@link BackendView}.
  */
-public final class Backend {
+public final class Backend implements BackendView {
 
-  private final ServiceConfig config;
+  private final String name;
+  private final String url;
+  private final int weight;
+  private final Map<String, String> labels;
+  private final UpstreamTls tls;
+  private final String healthPath;
   private final String host;
   private final int port;
   private final boolean ssl;
@@ -20,41 +25,51 @@ public final class Backend {
   private final String healthUri;
   private final BackendHealth health;
 
-  public Backend(ServiceConfig config, BackendHealth health) {
-    this.config = config;
+  /**
+   * @param healthPath the active check's path, relative to the URL's path
+   * @throws IllegalArgumentException when the URL cannot be parsed
+   */
+  public Backend(String name, String url, String healthPath, int weight, Map<String, String> labels, UpstreamTls tls,
+                 BackendHealth health) {
+    this.name = name;
+    this.url = url;
+    this.weight = weight;
+    this.labels = labels;
+    this.tls = tls;
+    this.healthPath = healthPath;
     this.health = health;
-    URI u = URI.create(config.url());
+    URI u = URI.create(url);
     this.ssl = "https".equalsIgnoreCase(u.getScheme());
     this.host = u.getHost();
     this.port = u.getPort() > 0 ? u.getPort() : (ssl ? 443 : 80);
     String path = u.getRawPath() == null ? "" : u.getRawPath();
     this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
     this.baseQuery = u.getRawQuery();
-    String h = config.health().startsWith("/") ? config.health() : "/" + config.health();
+    String h = healthPath.startsWith("/") ? healthPath : "/" + healthPath;
     this.healthUri = basePath + h;
   }
 
   /** The key of this backend's runtime state: the same URL and health path share one state. */
-  public static String stateKey(ServiceConfig config) {
+  public static String stateKey(String url, String healthPath, UpstreamTls tls) {
     // TLS settings decide what a check proves: two of them on one URL are two states.
-    boolean https = config.url().regionMatches(true, 0, "https:", 0, 6);
-    return config.url() + " " + config.health() + (https ? " " + config.tls() : "");
+    boolean https = url.regionMatches(true, 0, "https:", 0, 6);
+    return url + " " + healthPath + (https ? " " + tls : "");
   }
 
   public String name() {
-    return config.name();
+    return name;
   }
 
   public String url() {
-    return config.url();
+    return url;
   }
 
   public int weight() {
-    return config.weight();
+    return weight;
   }
 
   public Map<String, String> labels() {
-    return config.labels();
+    return labels;
   }
 
   public String host() {
@@ -76,6 +91,11 @@ public final class Backend {
     return defaultPort ? h : h + ":" + port;
   }
 
+  /** The check's path as configured (relative to the URL's path). */
+  public String healthPath() {
+    return healthPath;
+  }
+
   public String healthUri() {
     return healthUri;
   }
@@ -94,8 +114,8 @@ public final class Backend {
   }
 
   /** How an https backend is verified. */
-  public dev.keystone.config.UpstreamTls tls() {
-    return config.tls();
+  public UpstreamTls tls() {
+    return tls;
   }
 
   /**

@@ -1,4 +1,4 @@
-package dev.keystone.config;
+package dev.keystone.model;
 
 import java.util.Locale;
 
@@ -13,7 +13,7 @@ public enum EscapedSlashes {
   /** Forward the path untouched, for backends that need encoded slashes in their paths. */
   PASS;
 
-  static EscapedSlashes parse(String text) {
+  public static EscapedSlashes parse(String text) {
     return switch (text.toLowerCase(Locale.ROOT)) {
       case "reject" -> REJECT;
       case "pass" -> PASS;

@@ -1,4 +1,4 @@
-package dev.keystone.config;
+package dev.keystone.model;
 
 import java.time.Duration;
 
@@ -20,23 +20,5 @@ public record PassiveHealth(int consecutiveFailures, Duration ejection) {
 
   public boolean enabled() {
     return consecutiveFailures > 0;
-  }
-
-  static PassiveHealth bind(Section s) {
-    if (s == null) {
-      return DEFAULTS;
-    }
-    long failures = s.integer("consecutive_failures", DEFAULTS.consecutiveFailures());
-    if (failures < 0 || failures > 1000) {
-      s.problems().add(s.keyPath("consecutive_failures"), "must be between 0 (off) and 1000");
-      failures = DEFAULTS.consecutiveFailures();
-    }
-    Duration ejection = s.duration("ejection", DEFAULTS.ejection());
-    if (ejection.toMillis() < 1 || ejection.compareTo(MAX_EJECTION) > 0) {
-      s.problems().add(s.keyPath("ejection"), "must be between 1ms and 5m");
-      ejection = DEFAULTS.ejection();
-    }
-    s.finish();
-    return new PassiveHealth((int) failures, ejection);
   }
 }

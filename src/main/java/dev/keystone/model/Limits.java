@@ -1,4 +1,4 @@
-package dev.keystone.config;
+package dev.keystone.model;
 
 /**
  * Request limits enforced before anything reaches a backend, and the connection budget toward

@@ -1,4 +1,4 @@
-package dev.keystone.upstream;
+package dev.keystone.model;
 
 import java.util.Collection;
 import java.util.Set;

@@ -1,6 +1,7 @@
-package dev.keystone.upstream;
+package dev.keystone.model;
 
-import dev.keystone.config.ServiceConfig;
+
+
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -15,7 +16,7 @@ class RoundRobinTest {
   static Backend backend(String name, int weight, boolean healthy) {
     BackendHealth h = new BackendHealth();
     h.record(healthy, "test", Instant.EPOCH);
-    return new Backend(new ServiceConfig(name, "http://127.0.0.1:1/" + name, "/health", weight, Map.of()), h);
+    return new Backend(name, "http://127.0.0.1:1/" + name, "/health", weight, Map.of(), UpstreamTls.DEFAULT, h);
   }
 
   static List<String> picks(Pool pool, int n) {
@@ -76,11 +77,11 @@ class RoundRobinTest {
 
   @Test
   void targetJoinsTheServicePathAndMergesQueries() {
-    Backend b = new Backend(new ServiceConfig("s", "http://h:3002/v1?key=k", "/health", 1, Map.of()), new BackendHealth());
+    Backend b = new Backend("s", "http://h:3002/v1?key=k", "/health", 1, Map.of(), UpstreamTls.DEFAULT, new BackendHealth());
     assertThat(b.target("/users", "page=2")).isEqualTo("/v1/users?key=k&page=2");
     assertThat(b.target("/", null)).isEqualTo("/v1/?key=k");
     assertThat(b.healthUri()).isEqualTo("/v1/health");
-    Backend plain = new Backend(new ServiceConfig("s", "http://h", "health", 1, Map.of()), new BackendHealth());
+    Backend plain = new Backend("s", "http://h", "health", 1, Map.of(), UpstreamTls.DEFAULT, new BackendHealth());
     assertThat(plain.target("/x", "")).isEqualTo("/x");
     assertThat(plain.authority()).isEqualTo("h");
     assertThat(plain.port()).isEqualTo(80);

@@ -1,0 +1,56 @@
+package dev.keystone.admin;
+
+import dev.keystone.config.GatewayConfig;
+import dev.keystone.config.ListenAddress;
+import dev.keystone.engine.EngineSupervisor;
+import dev.keystone.metrics.Metrics;
+import dev.keystone.model.DrainResult;
+import dev.keystone.model.Events;
+import dev.keystone.model.ReloadResult;
+import dev.keystone.model.Snapshot;
+import io.vertx.core.Vertx;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * What the admin listener reads and asks of a running gateway. The gateway (lifecycle, on top)
+ * implements it, so the admin package never depends on the lifecycle that starts it.
+ */
+public interface GatewayControl {
+
+  Snapshot snapshot();
+
+  GatewayConfig config();
+
+  Metrics metrics();
+
+  Events events();
+
+  String version();
+
+  Instant startedAt();
+
+  Clock clock();
+
+  Vertx vertx();
+
+  boolean nativeTransport();
+
+  int port();
+
+  ListenAddress listen();
+
+  boolean stopping();
+
+  /** The supervised shared engine, or null. */
+  EngineSupervisor supervisedEngine();
+
+  /** The engines of {@code isolation: process} groups, by group. */
+  Map<String, EngineSupervisor> isolatedEngines();
+
+  DrainResult drain(String backend, String tenant, boolean on);
+
+  ReloadResult reloadFromFile(String trigger);
+}

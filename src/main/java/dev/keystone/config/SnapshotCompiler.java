@@ -1,0 +1,77 @@
+package dev.keystone.config;
+
+import dev.keystone.model.Backend;
+import dev.keystone.model.GatewayPlan;
+import dev.keystone.model.HealthRegistry;
+import dev.keystone.model.HealthTarget;
+import dev.keystone.model.Pool;
+import dev.keystone.model.RemoteEngine;
+import dev.keystone.model.RoundRobin;
+import dev.keystone.model.Snapshot;
+import dev.keystone.model.Tenant;
+import dev.keystone.model.TenantScript;
+import dev.keystone.routing.RouteTable;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Compiles a validated config into the runtime model: each tenant's plan (routing flags, where its
+ * script runs), its pool over backends whose runtime state comes from the registry (so health
+ * and drains carry over a reload), the route table and the health-check targets.
+ */
+public final class SnapshotCompiler {
+
+  private SnapshotCompiler() {
+  }
+
+  public static Snapshot compile(GatewayConfig config, long version, Instant now, HealthRegistry registry) {
+    List<Tenant> tenants = new ArrayList<>();
+    List<HealthTarget> targets = new ArrayList<>();
+    RouteTable.Builder<Tenant> routes = RouteTable.builder();
+    for (TenantConfig tc : config.tenants()) {
+      List<Backend> backends = new ArrayList<>();
+      for (ServiceConfig s : tc.services()) {
+        String key = s.stateKey();
+        Backend b = s.backend(registry.stateFor(key));
+        backends.add(b);
+        targets.add(new HealthTarget(key, b, tc.healthInterval()));
+      }
+      Tenant t = new Tenant(tc.name(), tc.domains(), tc.pathPrefix(), tc.healthInterval(), tc.rawHealthInterval(),
+          tc.stripPrefix(), tc.preserveHost(), tc.escapedSlashes(), script(config, tc),
+          new Pool(backends, new RoundRobin(backends)));
+      tenants.add(t);
+      if (tc.hasDomains()) {
+        for (String d : tc.domains()) {
+          if (tc.hasPathPrefix()) {
+            routes.hybrid(d, tc.pathPrefix(), t);
+          } else {
+            routes.host(d, t);
+          }
+        }
+      } else if (tc.hasPathPrefix()) {
+        routes.path(tc.pathPrefix(), t);
+      }
+    }
+    GatewayPlan plan = GatewayPlan.of(config.timeouts(), config.limits(), config.passiveHealth(),
+        config.adminBasePath(), config.luaEngine().timeout());
+    return new Snapshot(version, now, config.source(), plan, tenants, routes.build(), targets);
+  }
+
+  /** Embedded when compiled here; else the tenant's own engine (isolation: process), else lua_engine. */
+  private static TenantScript script(GatewayConfig config, TenantConfig tc) {
+    if (tc.luaScript() == null) {
+      return null;
+    }
+    RemoteEngine remote = null;
+    if (tc.script() == null) {
+      LuaEngineConfig engine = tc.ownEngine() != null ? tc.ownEngine() : config.luaEngine();
+      if (engine.enabled()) {
+        remote = new RemoteEngine(engine.urls(), engine.timeout());
+      }
+    }
+    return new TenantScript(tc.luaScript(), tc.script(), remote, config.scriptLimits(), tc.scriptFailOpen(),
+        tc.scriptBody());
+  }
+}

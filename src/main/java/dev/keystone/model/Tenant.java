@@ -1,0 +1,37 @@
+package dev.keystone.model;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A tenant as served, compiled from its config when a {@link Snapshot} is built: how requests are
+ * matched and rewritten, its script plan and its pool of backends. The hot path reads only this.
+ *
+ * @param healthInterval    how often each backend is checked
+ * @param rawHealthInterval the interval as written (seconds), shown by the original admin endpoints
+ * @param script            the tenant's routing script, or null when it has none
+ */
+public record Tenant(
+    String name,
+    List<String> domains,
+    String pathPrefix,
+    Duration healthInterval,
+    long rawHealthInterval,
+    boolean stripPrefix,
+    boolean preserveHost,
+    EscapedSlashes escapedSlashes,
+    TenantScript script,
+    Pool pool) {
+
+  public Tenant {
+    domains = List.copyOf(domains);
+  }
+
+  public boolean hasDomains() {
+    return !domains.isEmpty();
+  }
+
+  public boolean hasPathPrefix() {
+    return pathPrefix != null;
+  }
+}
