@@ -5,10 +5,10 @@ import dev.keystone.model.Snapshot;
 import dev.keystone.model.Tenant;
 import dev.keystone.proxy.Exchange;
 import dev.keystone.proxy.Interceptor;
+import dev.keystone.proxy.RequestHead;
 import dev.keystone.model.Backend;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerRequest;
+import io.netty.handler.codec.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -47,7 +47,7 @@ public final class CompatEndpoints implements Interceptor {
 
   @Override
   public void handle(Exchange ex) {
-    HttpServerRequest req = ex.request();
+    RequestHead req = ex.head();
     Snapshot snapshot = ex.snapshot();
     String base = snapshot.plan().adminBasePath();
     if (base.endsWith("/")) {
@@ -61,14 +61,14 @@ public final class CompatEndpoints implements Interceptor {
     String rest = path.substring(base.length());
     boolean read = req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD;
     if (rest.equals("/health") && read) {
-      json(req, 200, health(snapshot).encode());
+      json(ex, 200, health(snapshot).encode());
     } else if (rest.equals("/tenants") && read) {
-      json(req, 200, tenants(snapshot).encode());
+      json(ex, 200, tenants(snapshot).encode());
     } else if (rest.equals("/reload") && req.method() == HttpMethod.POST) {
-      Boolean tokenOk = adminToken.apply(req.getHeader("Authorization"));
+      Boolean tokenOk = adminToken.apply(req.headers().get("Authorization"));
       if (tokenOk == null ? !isLoopback(req) : !tokenOk) {
-        req.response().putHeader("WWW-Authenticate", "Bearer realm=\"keystone-admin\"");
-        json(req, tokenOk == null ? 403 : 401, new JsonObject().put("applied", false).put("errors", new JsonArray()
+        ex.response().headers().set("WWW-Authenticate", "Bearer realm=\"keystone-admin\"");
+        json(ex, tokenOk == null ? 403 : 401, new JsonObject().put("applied", false).put("errors", new JsonArray()
             .add(tokenOk == null ? "reload is for loopback clients" : "reload needs Authorization: Bearer <admin token>"))
             .encode());
         return;
@@ -76,27 +76,29 @@ public final class CompatEndpoints implements Interceptor {
       // Reading and validating a file is blocking work: keep it off the event loop.
       Vertx.currentContext().owner().executeBlocking(reloader::get, false).onComplete(ar -> {
         if (ar.failed()) {
-          json(req, 500, new JsonObject().put("applied", false)
+          json(ex, 500, new JsonObject().put("applied", false)
               .put("errors", new JsonArray().add(String.valueOf(ar.cause()))).encode());
           return;
         }
         ReloadResult r = ar.result();
         JsonObject body = new JsonObject().put("applied", r.applied()).put("config_version", r.version())
             .put("errors", new JsonArray(r.errors()));
-        json(req, r.applied() ? 200 : 422, body.encode());
+        json(ex, r.applied() ? 200 : 422, body.encode());
       });
     } else {
       ex.next();
     }
   }
 
-  private static boolean isLoopback(HttpServerRequest req) {
-    String ip = req.remoteAddress() == null ? "" : req.remoteAddress().hostAddress();
+  private static boolean isLoopback(RequestHead req) {
+    String ip = req.clientAddress() == null ? "" : req.clientAddress();
     return ip.startsWith("127.") || ip.equals("0:0:0:0:0:0:0:1") || ip.equals("::1");
   }
 
-  private static void json(HttpServerRequest req, int status, String body) {
-    req.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body + "\n");
+  private static void json(Exchange ex, int status, String body) {
+    ex.response().status(status);
+    ex.response().headers().set("Content-Type", "application/json");
+    ex.response().end(body + "\n");
   }
 
   /** {"status":"healthy","tenants":{"name":"1/2 healthy"},"uptime":"1m2.5s","version":"..."}. */

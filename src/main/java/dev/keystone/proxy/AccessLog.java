@@ -1,7 +1,5 @@
 package dev.keystone.proxy;
 
-import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 
 import java.util.logging.Logger;
 
@@ -19,20 +17,20 @@ final class AccessLog {
   }
 
   static void log(Exchange ex, Completion.Outcome outcome) {
-    HttpServerRequest req = ex.request();
-    HttpServerResponse resp = req.response();
+    RequestHead req = ex.head();
+    ResponseSink resp = ex.response();
     double ms = (System.nanoTime() - ex.startNanos()) / 1_000_000.0;
     StringBuilder sb = new StringBuilder(160)
         .append("tenant=").append(ex.tenant() == null ? "-" : ex.tenant().name())
         .append(" method=").append(req.method().name())
         .append(" path=").append(ex.path() == null ? RequestSyntax.printable(req.path()) : ex.path())
-        .append(" status=").append(outcome == Completion.Outcome.ABORTED ? "aborted" : Integer.toString(resp.getStatusCode()))
+        .append(" status=").append(outcome == Completion.Outcome.ABORTED ? "aborted" : Integer.toString(resp.status()))
         .append(" bytes=").append(resp.bytesWritten())
         .append(" duration_ms=").append(Math.round(ms * 10) / 10.0)
         .append(" backend=").append(ex.backend() == null ? "-" : ex.backend().name())
         .append(" request_id=").append(ex.requestId() == null ? "-" : ex.requestId());
-    if (req.remoteAddress() != null) {
-      sb.append(" client=").append(req.remoteAddress().hostAddress());
+    if (req.clientAddress() != null) {
+      sb.append(" client=").append(req.clientAddress());
     }
     if (outcome == Completion.Outcome.TRUNCATED) {
       sb.append(" truncated=true");

@@ -42,7 +42,7 @@ final class BodyPump {
 
   BodyPump(Exchange ex, HttpClientRequest up, long limit, Listener listener) {
     this.ex = ex;
-    this.req = ex.request();
+    this.req = VertxClientSide.request(ex);
     this.up = up;
     this.limit = limit;
     this.listener = listener;

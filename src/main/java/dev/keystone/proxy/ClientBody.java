@@ -1,10 +1,5 @@
 package dev.keystone.proxy;
 
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpConnection;
-import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
-
 /**
  * The client's request body when the answer comes before it was read (an error, a script's
  * answer, a backend that answered early). The next request on the connection starts after this
@@ -20,15 +15,15 @@ final class ClientBody {
   private ClientBody() {
   }
 
-  static boolean declared(HttpServerRequest req) {
-    String cl = req.getHeader("Content-Length");
-    return req.headers().contains("Transfer-Encoding") || (cl != null && !cl.equals("0"));
+  /** Whether the request declares a body (a Content-Length above 0, or chunked). */
+  static boolean declared(Exchange ex) {
+    return ex.body().declaredLength() != 0;
   }
 
   /** Whether body bytes the gateway has not read may still come on the connection. */
   static boolean unread(Exchange ex) {
-    HttpServerRequest req = ex.request();
-    return ex.bufferedBody == null && declared(req) && !req.isEnded();
+    BodySource.State s = ex.body().state();
+    return ex.bufferedBody == null && (s == BodySource.State.UNREAD || s == BodySource.State.STREAMING);
   }
 
   /**
@@ -36,46 +31,17 @@ final class ClientBody {
    * rest is small and is now being read and dropped; false when the connection must close.
    */
   static boolean settle(Exchange ex) {
+    if (ex.body().state() == BodySource.State.FAILED) {
+      return false; // the framing is broken: nothing after it can be trusted
+    }
     if (!unread(ex)) {
       return true;
     }
-    HttpServerRequest req = ex.request();
-    String cl = req.getHeader("Content-Length");
-    if (cl == null || Long.parseLong(cl) > DRAIN_LIMIT) { // RequestGuard made sure it is digits
+    long length = ex.body().declaredLength();
+    if (length < 0 || length > DRAIN_LIMIT) {
       return false;
     }
-    req.handler(ClientBody::drop);
-    req.exceptionHandler(t -> { });
-    req.endHandler(null);
-    req.resume();
+    ex.body().drop();
     return true;
-  }
-
-  private static void drop(Buffer b) {
-  }
-
-  /**
-   * Ends the response with {@code body}, saying {@code Connection: close}, then closes the
-   * connection without losing the answer to a reset: the connection lingers, reading and dropping
-   * what the client still sends, until the client closes it (see {@link ClientConnections}).
-   */
-  static void closeAfter(Exchange ex, HttpServerResponse response, String body) {
-    HttpConnection conn = ex.request().connection();
-    response.putHeader("Connection", "close");
-    ClientConnections.lingerOnClose(conn);
-    response.end(body).onComplete(v -> conn.close());
-    // A request whose body failed to decode: Vert.x closes the channel within the same read,
-    // before its batched writes would be flushed.
-    StrictRequestDecoder.flushNow(conn);
-  }
-
-  /**
-   * For a response relayed while the request body is not read whole (the backend answered
-   * early): it says {@code Connection: close}, and the connection lingers when it is closed after
-   * the response; the caller closes it then.
-   */
-  static void prepareClose(Exchange ex, HttpServerResponse response) {
-    response.putHeader("Connection", "close");
-    ClientConnections.lingerOnClose(ex.request().connection());
   }
 }

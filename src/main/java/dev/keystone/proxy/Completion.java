@@ -1,7 +1,6 @@
 package dev.keystone.proxy;
 
 import dev.keystone.metrics.Metrics;
-import io.vertx.core.http.HttpServerResponse;
 
 import java.util.logging.Level;
 
@@ -43,22 +42,22 @@ final class Completion implements Interceptor {
     if (inFlight != null) {
       inFlight.add(ex);
     }
-    HttpServerResponse response = ex.request().response();
+    ResponseSink response = ex.response();
     // A body that fails to decode (a bad chunk) while no step reads it, say while a backend
     // connection is being opened: answer 400 now, before Vert.x closes the connection. A step
     // that streams the body sets its own handler.
-    ex.request().exceptionHandler(ex.guard(t -> {
+    ex.body().onUnreadFailure(ex.<Throwable>guard(t -> {
       if (!response.closed()) {
         ex.fail(ProxyError.BAD_REQUEST, "request body: " + Failures.describe(t));
       }
-    }));
-    response.endHandler(v -> done(ex, outcome(ex)));
+    })::handle);
+    ex.client().onResponseEnd(() -> done(ex, outcome(ex)));
     ex.onClientClose(() -> done(ex, outcome(ex)));
     ex.next();
   }
 
   private static Outcome outcome(Exchange ex) {
-    if (ex.request().response().ended() && !ex.truncated) {
+    if (ex.response().ended() && !ex.truncated) {
       return Outcome.COMPLETE;
     }
     return ex.truncated ? Outcome.TRUNCATED : Outcome.ABORTED;
@@ -84,8 +83,8 @@ final class Completion implements Interceptor {
     if (m != null) {
       m.record(ex.tenant() == null ? "" : ex.tenant().name(),
           ex.backend() == null ? "" : ex.backend().name(),
-          ex.request().method().name(),
-          outcome == Outcome.COMPLETE ? ex.request().response().getStatusCode() : 0,
+          ex.head().method().name(),
+          outcome == Outcome.COMPLETE ? ex.response().status() : 0,
           System.nanoTime() - ex.startNanos(),
           ex.upstreamNanos, ex.retries, ex.scriptOutcome, ex.scriptNanos);
     }

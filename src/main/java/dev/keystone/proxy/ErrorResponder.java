@@ -1,6 +1,5 @@
 package dev.keystone.proxy;
 
-import io.vertx.core.http.HttpServerResponse;
 
 import java.util.logging.Level;
 
@@ -22,7 +21,7 @@ public final class ErrorResponder {
 
   /** The same with any status and reason phrase (a script's reject). */
   static void send(Exchange ex, int status, String reason, String detail) {
-    HttpServerResponse response = ex.request().response();
+    ResponseSink response = ex.response();
     if (response.ended() || response.closed()) {
       Exchange.LOG.log(Level.FINE, () -> "request " + ex.requestId + ": already answered, dropping " + status + " " + detail);
       return;
@@ -31,21 +30,20 @@ public final class ErrorResponder {
     ex.abortUpstream();
     if (response.headWritten()) {
       ex.truncated = true;
-      ClientConnections.cut(ex.request().connection()); // a graceful close would wait for the client
+      response.cut();
       return;
     }
     ex.answered = true;
     String id = ex.requestId() == null ? "-" : ex.requestId();
     String body = status + " " + reason + " (request id " + id + ")\n";
-    response.setStatusCode(status)
-        .putHeader("Content-Type", "text/plain; charset=utf-8")
-        .putHeader("X-Request-ID", id);
+    response.status(status);
+    response.headers().set("Content-Type", "text/plain; charset=utf-8").set("X-Request-ID", id);
     // After a malformed or refused request the connection's framing cannot be trusted (an unread
     // body may follow); after any other early answer, a body still on its way decides.
-    boolean close = (status >= 400 && status < 500 && status != 404) || !ex.request().decoderResult().isSuccess()
+    boolean close = (status >= 400 && status < 500 && status != 404) || ex.head().decodeFailure() != null
         || !ClientBody.settle(ex);
     if (close) {
-      ClientBody.closeAfter(ex, response, body);
+      response.endAndClose(body);
     } else {
       response.end(body);
     }

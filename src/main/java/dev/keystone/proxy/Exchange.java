@@ -3,11 +3,7 @@ package dev.keystone.proxy;
 import dev.keystone.model.Snapshot;
 import dev.keystone.model.Tenant;
 import dev.keystone.model.Backend;
-import io.vertx.core.Context;
 import io.vertx.core.Handler;
-import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 
 import java.util.List;
 import java.util.logging.Level;
@@ -49,10 +45,9 @@ public final class Exchange {
     DONE
   }
 
-  private final HttpServerRequest request;
+  private final ClientSide client;
   private final Snapshot snapshot;
   private final List<Interceptor> chain;
-  private final Context context;
   private final long startNanos = System.nanoTime();
   private int position;
 
@@ -86,7 +81,7 @@ public final class Exchange {
   /** The scripted tenant's log budget, for the lines its script failures write (set by ScriptInterceptor). */
   dev.keystone.script.LogBudget scriptLog;
   /** The whole request body, read for a script ({@code script_body}); forwarded instead of streamed. */
-  io.vertx.core.buffer.Buffer bufferedBody;
+  byte[] bufferedBody;
   Backend backend;
   boolean fallback;
   String errorDetail;
@@ -119,41 +114,22 @@ public final class Exchange {
    */
   boolean clientFault;
 
-  private List<Runnable> closeListeners;
   boolean completed;
 
-  Exchange(HttpServerRequest request, Snapshot snapshot, List<Interceptor> chain) {
-    this.request = request;
+  Exchange(ClientSide client, Snapshot snapshot, List<Interceptor> chain) {
+    this.client = client;
     this.snapshot = snapshot;
     this.chain = chain;
-    this.context = Vertx.currentContext();
   }
 
-  /**
-   * Runs {@code listener} if the client connection closes before the response has ended (Vert.x
-   * keeps a single close handler per response, so interceptors share this one).
-   */
+  /** Runs {@code listener} if the client connection closes before the response has ended. */
   public void onClientClose(Runnable listener) {
-    if (closeListeners == null) {
-      closeListeners = new java.util.ArrayList<>(2);
-      request.response().closeHandler(v -> {
-        if (!request.response().ended()) {
-          for (Runnable r : closeListeners) {
-            try {
-              r.run();
-            } catch (RuntimeException e) {
-              LOG.log(Level.SEVERE, "request " + requestId + ": a close listener failed", e);
-            }
-          }
-        }
-      });
-    }
-    closeListeners.add(listener);
+    client.onClose(listener);
   }
 
   /** Runs the next interceptor, unless a response has already started. */
   public void next() {
-    HttpServerResponse resp = request.response();
+    ResponseSink resp = client.response();
     if (answered || resp.headWritten() || resp.ended() || position >= chain.size()) {
       return;
     }
@@ -176,9 +152,26 @@ public final class Exchange {
     };
   }
 
+  /** {@code task} inside this request's error boundary. */
+  public Runnable guarded(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (Throwable t) {
+        internalError(t);
+      }
+    };
+  }
+
   /** Runs {@code task} soon on this request's event loop, inside its error boundary. */
   public void later(Runnable task) {
-    context.runOnContext(guard(v -> task.run()));
+    client.runOnLoop(() -> {
+      try {
+        task.run();
+      } catch (Throwable t) {
+        internalError(t);
+      }
+    });
   }
 
   /** Answers the request with the error's status and a short body naming the request id. */
@@ -214,8 +207,21 @@ public final class Exchange {
     }
   }
 
-  public HttpServerRequest request() {
-    return request;
+  /** The transport's side of this request (the seam). */
+  public ClientSide client() {
+    return client;
+  }
+
+  public RequestHead head() {
+    return client.head();
+  }
+
+  public BodySource body() {
+    return client.body();
+  }
+
+  public ResponseSink response() {
+    return client.response();
   }
 
   public Snapshot snapshot() {

@@ -26,7 +26,7 @@ final class Forwarder implements Interceptor {
 
   @Override
   public void handle(Exchange ex) {
-    ex.request().pause(); // nothing is read from the client until a backend is connected
+    VertxClientSide.request(ex).pause(); // nothing is read from the client until a backend is connected
     Pool.Pick pick = ex.candidates != null ? Pool.pickHealthy(ex.candidates, null) : ex.tenant().pool().pick(null);
     if (pick == null) {
       String none = ex.candidates != null ? "no healthy backend for route_to(" + ex.routeTarget + ")"
@@ -48,7 +48,7 @@ final class Forwarder implements Interceptor {
   }
 
   private void connect(Exchange ex, Backend backend, boolean fresh) {
-    HttpServerRequest req = ex.request();
+    HttpServerRequest req = VertxClientSide.request(ex);
     ex.backend = backend;
     ex.phase(Exchange.Phase.CONNECTING);
     ex.upstreamStart = System.nanoTime();
@@ -61,7 +61,7 @@ final class Forwarder implements Interceptor {
   }
 
   private void connected(Exchange ex, Backend backend, AsyncResult<HttpClientRequest> ar, boolean fresh) {
-    if (ex.completed || ex.request().response().closed()) {
+    if (ex.completed || VertxClientSide.request(ex).response().closed()) {
       if (ar.succeeded()) {
         ar.result().exceptionHandler(Failures::handledElsewhere);
         ar.result().reset(); // the client left while the connection was made
@@ -95,7 +95,7 @@ final class Forwarder implements Interceptor {
     }
     HttpClientRequest up = ar.result();
     boolean reused = !fresh && clients.reused(up.connection());
-    if (WebSocketTunnel.isUpgrade(ex.request())) {
+    if (WebSocketTunnel.isUpgrade(ex)) {
       WebSocketTunnel.open(ex, up, backend);
     } else {
       new UpstreamCall(ex, up, backend, reused, this).start();

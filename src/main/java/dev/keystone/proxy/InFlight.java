@@ -45,7 +45,7 @@ final class InFlight {
     for (Exchange ex : exchanges) {
       long quiet = now - ex.progressNanos;
       boolean slowClient = pressure && ex.phase == Exchange.Phase.RESPONDING && quiet > SHED_AFTER_NANOS
-          && ex.request().response().writeQueueFull();
+          && VertxClientSide.request(ex).response().writeQueueFull();
       if (slowClient) {
         shed++;
       }
@@ -90,7 +90,7 @@ final class InFlight {
       case RESPONDING -> {
         // The client stopped reading, or the backend stopped sending mid-body: cut both. A cut
         // connection is closed at once: a graceful close would wait for the client to read.
-        boolean clientSlow = ex.request().response().writeQueueFull();
+        boolean clientSlow = VertxClientSide.request(ex).response().writeQueueFull();
         if (clientSlow) {
           ex.clientFault = true;
           ex.errorDetail = "client stopped reading the response for " + quietMs + " ms";
@@ -100,7 +100,7 @@ final class InFlight {
           ex.backend.health().passiveFailure(ex.errorDetail, ex.snapshot().plan().passiveHealth(), false);
         }
         ex.abortUpstream();
-        ClientConnections.forceClose(ex.request().connection());
+        ClientConnections.forceClose(VertxClientSide.request(ex).connection());
       }
       default -> {
         Exchange.LOG.log(Level.SEVERE, "request " + ex.requestId + ": no progress for " + quietMs + " ms in phase "

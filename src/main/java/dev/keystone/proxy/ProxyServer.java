@@ -113,7 +113,7 @@ public final class ProxyServer extends VerticleBase {
     connections.requestStarted(conn);
     long idle = snapshot.plan().idleNanos();
     req.response().bodyEndHandler(v -> connections.requestEnded(conn, idle, req.response().getStatusCode() == 101));
-    Exchange ex = new Exchange(req, snapshot, interceptors);
+    Exchange ex = new Exchange(new VertxClientSide(req), snapshot, interceptors);
     ex.next(); // the error boundary: whatever an interceptor throws is answered there
   }
 
@@ -134,7 +134,7 @@ public final class ProxyServer extends VerticleBase {
 
   /** Requests the decoder could not parse: the status says which limit or rule was broken. */
   private static void rejectUndecodable(Exchange ex) {
-    Throwable cause = ex.request().decoderResult().cause();
+    Throwable cause = ex.head().decodeFailure();
     if (cause instanceof TooLongHttpLineException) {
       ex.fail(ProxyError.URI_TOO_LONG, "request line too long");
     } else if (cause instanceof TooLongHttpHeaderException) {

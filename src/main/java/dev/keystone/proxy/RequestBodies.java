@@ -1,7 +1,8 @@
 package dev.keystone.proxy;
 
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpServerRequest;
+import io.netty.buffer.ByteBuf;
+
+import java.io.ByteArrayOutputStream;
 
 /**
  * Reads a whole request body into memory, up to a cap, for a tenant whose script looks at bodies
@@ -15,45 +16,44 @@ final class RequestBodies {
   }
 
   static void read(Exchange ex, long cap, Runnable then) {
-    HttpServerRequest req = ex.request();
-    String cl = req.getHeader("Content-Length");
-    if (cl != null && Long.parseLong(cl) > cap) { // RequestGuard made sure it is one valid number
+    long declared = ex.body().declaredLength();
+    if (declared > cap) {
       ex.fail(ProxyError.BODY_TOO_LARGE, "body above the script_body limit of " + cap + " bytes");
       return;
     }
-    if (req.headers().contains("Expect")) {
-      req.response().writeContinue(); // the client waits for this before it sends the body
+    if (ex.head().headers().contains("Expect")) {
+      ex.response().writeContinue(); // the client waits for this before it sends the body
     }
-    Buffer body = Buffer.buffer(cl != null ? (int) Long.parseLong(cl) : 1024);
+    // Sized for what was declared, grown for chunked bodies: never beyond the cap (checked first).
+    ByteArrayOutputStream body = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
     boolean[] failed = {false};
     ex.phase(Exchange.Phase.BODY_FOR_SCRIPT);
-    req.handler(ex.guard(chunk -> {
+    ex.body().read(ex.<ByteBuf>guard(chunk -> {
       if (failed[0]) {
         return;
       }
-      if (body.length() + chunk.length() > cap) {
+      if ((long) body.size() + chunk.readableBytes() > cap) {
         failed[0] = true;
         ex.fail(ProxyError.BODY_TOO_LARGE, "body above the script_body limit of " + cap + " bytes");
         return;
       }
-      body.appendBuffer(chunk);
+      try {
+        chunk.getBytes(chunk.readerIndex(), body, chunk.readableBytes());
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+      }
       ex.progress();
-    }));
-    req.exceptionHandler(ex.guard(t -> {
+    })::handle, ex.guarded(() -> {
+      if (!failed[0]) {
+        ex.bufferedBody = body.toByteArray();
+        ex.phase(Exchange.Phase.STARTED);
+        then.run();
+      }
+    }), ex.<Throwable>guard(t -> {
       if (!failed[0]) {
         failed[0] = true;
         ex.fail(ProxyError.BAD_REQUEST, "request body: " + t.getMessage());
       }
-    }));
-    req.endHandler(ex.guard(v -> {
-      if (!failed[0]) {
-        req.handler(null);
-        req.endHandler(null);
-        ex.bufferedBody = body;
-        ex.phase(Exchange.Phase.STARTED);
-        then.run();
-      }
-    }));
-    req.resume();
+    })::handle);
   }
 }

@@ -3,9 +3,8 @@ package dev.keystone.proxy;
 import dev.keystone.model.Limits;
 import dev.keystone.routing.Hosts;
 import dev.keystone.routing.PathNormalizer;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpVersion;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
 
 import java.util.Map;
 
@@ -21,7 +20,7 @@ final class RequestGuard implements Interceptor {
 
   @Override
   public void handle(Exchange ex) {
-    HttpServerRequest req = ex.request();
+    RequestHead req = ex.head();
     Limits limits = ex.snapshot().plan().limits();
     if (req.uri().length() > limits.maxUriLength()) {
       ex.fail(ProxyError.URI_TOO_LONG, "request target longer than " + limits.maxUriLength());
@@ -80,7 +79,7 @@ final class RequestGuard implements Interceptor {
     }
     // RFC 9112 section 3.2: a Host with an invalid value is refused even when an absolute-form
     // target's authority replaces it.
-    String hostField = req.getHeader("Host");
+    String hostField = req.headers().get("Host");
     String authority = absoluteFormAuthority(req.uri());
     for (String h : new String[] {hostField, authority}) {
       if (h != null && !RequestSyntax.isValidHost(h)) {

@@ -13,7 +13,7 @@ final class RequestIds implements Interceptor {
 
   @Override
   public void handle(Exchange ex) {
-    String incoming = ex.request().getHeader("X-Request-ID");
+    String incoming = ex.head().headers().get("X-Request-ID");
     ex.requestId = isSane(incoming) ? incoming : generate();
     ex.next();
   }

@@ -40,7 +40,7 @@ final class ResponseRelay {
   ResponseRelay(Exchange ex, HttpClientResponse from, boolean closeAfter, Consumer<End> done) {
     this.ex = ex;
     this.from = from;
-    this.to = ex.request().response();
+    this.to = VertxClientSide.request(ex).response();
     this.closeAfter = closeAfter;
     this.done = done;
   }
@@ -76,12 +76,12 @@ final class ResponseRelay {
   void closeAfter() {
     if (!closeAfter) {
       closeAfter = true;
-      ClientBody.prepareClose(ex, to); // when the head is still to come, it says so too
+      ex.response().closeAfterEnd(); // when the head is still to come, it says so too
     }
   }
 
   private void relay(ResponseEdits edits) {
-    HttpServerRequest req = ex.request();
+    HttpServerRequest req = VertxClientSide.request(ex);
     int status = from.statusCode();
     ex.answered = true;
     to.setStatusCode(edits == null ? status : edits.status());
@@ -109,7 +109,7 @@ final class ResponseRelay {
       }
     }
     if (closeAfter) {
-      ClientBody.prepareClose(ex, to);
+      ex.response().closeAfterEnd();
       // Vert.x writes "Connection: keep-alive" for a keep-alive HTTP/1.0 request when it sends
       // the head; this runs after that and has the last word.
       to.headersEndHandler(v -> to.headers().set("Connection", "close"));
@@ -163,7 +163,7 @@ final class ResponseRelay {
     boolean close = closeAfter;
     to.end().onComplete(ar -> {
       if (close) {
-        ex.request().connection().close();
+        VertxClientSide.request(ex).connection().close();
       }
     });
     finish(End.COMPLETE);
@@ -177,7 +177,7 @@ final class ResponseRelay {
     if (how == End.UPSTREAM_BROKE && !to.ended()) {
       // Half a response must not look like a whole one: cut the client connection.
       ex.truncated = true;
-      ClientConnections.cut(ex.request().connection());
+      ClientConnections.cut(VertxClientSide.request(ex).connection());
     }
     done.accept(how);
   }

@@ -1,8 +1,7 @@
 package dev.keystone.proxy;
 
 import io.vertx.core.http.HttpClosedException;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServerRequest;
+import io.netty.handler.codec.http.HttpMethod;
 
 import java.io.IOException;
 
@@ -20,7 +19,7 @@ final class RetryRule {
   private RetryRule() {
   }
 
-  static boolean idempotent(HttpServerRequest req) {
+  static boolean idempotent(RequestHead req) {
     HttpMethod m = req.method();
     return m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS || m == HttpMethod.TRACE
         || req.headers().contains("Idempotency-Key") || req.headers().contains("X-Idempotency-Key");
@@ -28,7 +27,7 @@ final class RetryRule {
 
   /** Its body can be sent again: there is none, or it was read whole (for a script). */
   static boolean replayable(Exchange ex) {
-    return (ex.bufferedBody != null || !ClientBody.declared(ex.request())) && idempotent(ex.request());
+    return (ex.bufferedBody != null || !ClientBody.declared(ex)) && idempotent(ex.head());
   }
 
   /**

@@ -18,8 +18,6 @@ import dev.keystone.script.ScriptRequest;
 import dev.keystone.script.ScriptState;
 import dev.keystone.script.ScriptStates;
 import io.vertx.core.Future;
-import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -60,7 +58,7 @@ final class ScriptInterceptor implements Interceptor {
       return;
     }
     long bodyCap = plan.bodyCap();
-    if (bodyCap > 0 && ex.bufferedBody == null && ClientBody.declared(ex.request())) {
+    if (bodyCap > 0 && ex.bufferedBody == null && ClientBody.declared(ex)) {
       RequestBodies.read(ex, bodyCap, () -> handle(ex)); // the script sees the body: read it first
       return;
     }
@@ -112,14 +110,14 @@ final class ScriptInterceptor implements Interceptor {
    */
   private void remote(Exchange ex, TenantScript plan) {
     RemoteEngine engine = plan.remote();
-    ex.request().pause();
+    ex.body().pause();
     ScriptRequest request = request(ex);
     ex.scriptOutcome = Metrics.ScriptOutcome.OK;
     long started = System.nanoTime();
     ex.phase(Exchange.Phase.SCRIPT);
     engines.decide(engine.urls(), engine.timeout(), plan.name(), request).onComplete(ex.guard(ar -> {
       ex.scriptNanos = System.nanoTime() - started;
-      if (ex.request().response().closed()) {
+      if (ex.response().closed()) {
         return; // the client left while the engine was deciding
       }
       if (ar.succeeded()) {
@@ -179,11 +177,10 @@ final class ScriptInterceptor implements Interceptor {
   }
 
   private ScriptRequest request(Exchange ex) {
-    HttpServerRequest req = ex.request();
+    RequestHead req = ex.head();
     return new ScriptRequest(req.method().name(), ex.forwardPath(), req.path(), req.query(), ex.host(),
-        req.remoteAddress() == null ? null : req.remoteAddress().hostAddress(), ex.tenant().name(), ex.requestId(),
-        req.headers().entries(), ex.tenant().pool().backends(), env.store(ex.tenant().name()),
-        ex.bufferedBody == null ? null : ex.bufferedBody.getBytes());
+        req.clientAddress(), ex.tenant().name(), ex.requestId(),
+        req.headers().entries(), ex.tenant().pool().backends(), env.store(ex.tenant().name()), ex.bufferedBody);
   }
 
   private static void apply(Exchange ex, Decision d) {
@@ -223,19 +220,19 @@ final class ScriptInterceptor implements Interceptor {
   }
 
   private static void respond(Exchange ex, Decision d) {
-    HttpServerResponse resp = ex.request().response();
-    resp.setStatusCode(d.status());
-    d.responseHeaders().forEach(resp::putHeader);
+    ResponseSink resp = ex.response();
+    resp.status(d.status());
+    d.responseHeaders().forEach(resp.headers()::set);
     if (!resp.headers().contains("Content-Type")) {
-      resp.putHeader("Content-Type", "text/plain; charset=utf-8");
+      resp.headers().set("Content-Type", "text/plain; charset=utf-8");
     }
-    resp.putHeader("X-Request-ID", ex.requestId());
+    resp.headers().set("X-Request-ID", ex.requestId());
     ex.answered = true;
     // The request body (if any) is not read: like an error answer, drop a small one or close.
     if (ClientBody.settle(ex)) {
       resp.end(d.body());
     } else {
-      ClientBody.closeAfter(ex, resp, d.body());
+      resp.endAndClose(d.body());
     }
   }
 }

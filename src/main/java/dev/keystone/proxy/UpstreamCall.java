@@ -44,7 +44,7 @@ final class UpstreamCall implements BodyPump.Listener {
   }
 
   void start() {
-    HttpServerRequest req = ex.request();
+    HttpServerRequest req = VertxClientSide.request(ex);
     HttpServerResponse resp = req.response();
     copyRequestHead(ex, up);
     up.exceptionHandler(Failures::handledElsewhere);
@@ -60,13 +60,13 @@ final class UpstreamCall implements BodyPump.Listener {
     }));
     ex.abortUpstream = this::abort;
     up.response().onComplete(ex.guard(this::responded));
-    Buffer buffered = ex.bufferedBody; // read whole for a script: goes out with a Content-Length
+    Buffer buffered = ex.bufferedBody == null ? null : Buffer.buffer(ex.bufferedBody); // read whole for a script: sent with a Content-Length
     if (buffered != null) {
       up.headers().remove("Expect"); // already answered with 100 Continue
       up.headers().remove("Transfer-Encoding");
       up.headers().set("Content-Length", Integer.toString(buffered.length()));
       up.end(buffered).onComplete(ex.guard(this::written));
-    } else if (!ClientBody.declared(req)) {
+    } else if (!ClientBody.declared(ex)) {
       up.end().onComplete(ex.guard(this::written)); // no body: nothing to pipe, nothing to consume
     } else {
       if (req.headers().contains("Transfer-Encoding")) {
@@ -128,7 +128,7 @@ final class UpstreamCall implements BodyPump.Listener {
     up.reset();
     if (cause instanceof BodyPump.TooLarge) {
       ex.fail(ProxyError.BODY_TOO_LARGE, cause.getMessage());
-    } else if (!ex.request().response().closed()) {
+    } else if (!VertxClientSide.request(ex).response().closed()) {
       ex.fail(ProxyError.BAD_REQUEST, "request body: " + Failures.describe(cause));
     }
   }
@@ -218,7 +218,7 @@ final class UpstreamCall implements BodyPump.Listener {
 
   /** Copies the request head (without hop-by-hop headers) and adds the forwarding headers. */
   static void copyRequestHead(Exchange ex, HttpClientRequest upstream) {
-    HttpServerRequest req = ex.request();
+    HttpServerRequest req = VertxClientSide.request(ex);
     MultiMap headers = upstream.headers();
     HopByHop.copy(req.headers(), headers, "host");
     ForwardedHeaders.apply(req, ex.hostHeader(), headers);

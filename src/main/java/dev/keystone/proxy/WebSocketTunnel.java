@@ -22,18 +22,19 @@ final class WebSocketTunnel {
    * A WebSocket handshake: a GET without a body asking to upgrade (RFC 6455). Anything else with
    * an Upgrade header is forwarded as a plain request (Upgrade is hop-by-hop, so it is dropped).
    */
-  static boolean isUpgrade(HttpServerRequest req) {
-    if (req.method() != io.vertx.core.http.HttpMethod.GET || ClientBody.declared(req)) {
+  static boolean isUpgrade(Exchange ex) {
+    RequestHead req = ex.head();
+    if (req.method() != io.netty.handler.codec.http.HttpMethod.GET || ClientBody.declared(ex)) {
       return false;
     }
-    String upgrade = req.getHeader("Upgrade");
-    String connection = req.getHeader("Connection");
+    String upgrade = req.headers().get("Upgrade");
+    String connection = req.headers().get("Connection");
     return upgrade != null && upgrade.equalsIgnoreCase("websocket")
         && connection != null && connection.toLowerCase(java.util.Locale.ROOT).contains("upgrade");
   }
 
   static void open(Exchange ex, HttpClientRequest upstream, Backend backend) {
-    HttpServerRequest req = ex.request();
+    HttpServerRequest req = VertxClientSide.request(ex);
     UpstreamCall.copyRequestHead(ex, upstream);
     upstream.exceptionHandler(Failures::handledElsewhere);
     // Upgrade and Connection are hop-by-hop, but for an upgrade they are the point.

@@ -1,0 +1,25 @@
+package dev.keystone.proxy;
+
+/**
+ * The transport seam: one request as the client-facing transport presents it to the interceptors
+ * (head, body, response, connection events and its event loop). The chain and {@link Exchange}
+ * see only this; a transport (today Vert.x's HTTP/1.1 server, {@link VertxClientSide}) implements
+ * it, and forwarding lives behind {@link UpstreamTransport}.
+ */
+public interface ClientSide {
+
+  RequestHead head();
+
+  BodySource body();
+
+  ResponseSink response();
+
+  /** Runs {@code listener} once when the response has ended (written whole, or the connection closed). */
+  void onResponseEnd(Runnable listener);
+
+  /** Runs {@code listener} if the client connection closes before the response has ended. */
+  void onClose(Runnable listener);
+
+  /** Runs {@code task} soon on this request's event loop. */
+  void runOnLoop(Runnable task);
+}

@@ -1,0 +1,34 @@
+package dev.keystone.proxy;
+
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+
+/**
+ * A request's head as the transport decoded it: method, target as sent, version and headers
+ * (Netty's, edited in place by the steps that forward it). Part of the transport seam
+ * ({@link ClientSide}): interceptors read requests only through it.
+ */
+public interface RequestHead {
+
+  HttpMethod method();
+
+  /** The request target exactly as sent (origin form, or absolute form for proxies). */
+  String uri();
+
+  /** The target's path as sent, before the '?' (not decoded, not normalised). */
+  String path();
+
+  /** The target's query as sent, or null when there is none. */
+  String query();
+
+  HttpVersion version();
+
+  HttpHeaders headers();
+
+  /** The client's IP address, or null when the transport does not know it. */
+  String clientAddress();
+
+  /** Why the head could not be decoded (a line too long, a bad header), or null when it was. */
+  Throwable decodeFailure();
+}

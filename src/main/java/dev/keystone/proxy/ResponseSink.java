@@ -1,0 +1,57 @@
+package dev.keystone.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpHeaders;
+
+/**
+ * Where a request's answer goes, as the transport takes it. Part of the transport seam
+ * ({@link ClientSide}). The status and headers may change until the head is written; after
+ * that the response can only be completed or cut.
+ */
+public interface ResponseSink {
+
+  int status();
+
+  void status(int code);
+
+  /** The response headers, written with the head. */
+  HttpHeaders headers();
+
+  boolean headWritten();
+
+  boolean ended();
+
+  /** The client connection is closed: nothing more reaches the client. */
+  boolean closed();
+
+  /** Body bytes written so far. */
+  long bytesWritten();
+
+  /** Sends {@code 100 Continue} (the client waits for it before it sends an expected body). */
+  void writeContinue();
+
+  /**
+   * Writes body bytes (the head first, if it is not written yet: chunked unless a Content-Length
+   * was set). The sink takes ownership of {@code chunk}.
+   */
+  void write(ByteBuf chunk);
+
+  /** Writes the head with {@code body} and ends the response. */
+  void end(String body);
+
+  /**
+   * Ends the response with {@code body} saying {@code Connection: close}, then closes the
+   * connection without losing the answer to a reset (the transport lingers, reading and dropping
+   * what the client still sends).
+   */
+  void endAndClose(String body);
+
+  /**
+   * The response will say {@code Connection: close} and the connection lingers when it is
+   * closed after the response (a response relayed while the request body was not read whole).
+   */
+  void closeAfterEnd();
+
+  /** Closes the connection at once: a started response that cannot be completed is cut. */
+  void cut();
+}
