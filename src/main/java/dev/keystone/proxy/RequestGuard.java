@@ -73,6 +73,17 @@ final class RequestGuard implements Interceptor {
       ex.fail(ProxyError.BODY_TOO_LARGE, "Content-Length above " + limits.maxBodySize());
       return;
     }
+    // A Connection header naming the framing would make a hop drop the very field that says
+    // where this request ends (RFC 9110 section 7.6.1 forbids it): refuse, never forward.
+    for (String c : req.headers().getAll("Connection")) {
+      for (String token : c.split(",")) {
+        String t = token.trim();
+        if (t.equalsIgnoreCase("content-length") || t.equalsIgnoreCase("transfer-encoding")) {
+          ex.fail(ProxyError.BAD_REQUEST, "Connection names a framing header: " + RequestSyntax.printable(t));
+          return;
+        }
+      }
+    }
     if (req.method() == HttpMethod.CONNECT) {
       ex.fail(ProxyError.NOT_IMPLEMENTED, "CONNECT is not supported");
       return;

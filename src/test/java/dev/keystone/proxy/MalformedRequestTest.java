@@ -78,6 +78,16 @@ class MalformedRequestTest {
     assertNothingForwarded();
   }
 
+  /** Attack round 3 (R3-1): a Connection header naming the framing would strip it before forwarding. */
+  @Test
+  void aConnectionHeaderNamingTheFramingIsRejected() {
+    assertThat(send("POST /m/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: Content-Length\r\n\r\nabc"))
+        .isEqualTo(400);
+    assertThat(send("POST /m/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive, transfer-encoding\r\n\r\n0\r\n\r\n"))
+        .isEqualTo(400);
+    assertNothingForwarded();
+  }
+
   @Test
   void differingContentLengthsAreRejected() {
     assertThat(send("POST /m/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde")).isEqualTo(400);
