@@ -203,13 +203,25 @@ final class UpstreamCall implements BodyPump.Listener {
       backend.health().passiveFailure(ex.errorDetail, ex.snapshot().plan().passiveHealth(), false);
     }
     if (pump != null && !pump.over()) {
-      // The backend answered before it took the whole body: it will not read the rest. Drop its
-      // connection (the relay closes the client's, whose body is still coming).
+      // The backend answered before it took the whole body: the connection still owes the rest
+      // of it, so whatever is written next would be read as that body, and what follows as a
+      // request of the client's making (attack round 3, R3-2). Drop it (the relay closes the
+      // client's connection, whose body is still coming).
       pump.stop();
-      up.reset();
+      dropConnection();
     } else if (how != ResponseRelay.End.COMPLETE) {
       up.reset();
     }
+  }
+
+  /**
+   * Resets the request and closes its connection. A reset alone is not enough once the response
+   * has ended: Vert.x then takes the request for one never written and keeps the connection,
+   * although its head (and part of its body) went out.
+   */
+  private void dropConnection() {
+    up.reset();
+    up.connection().close();
   }
 
   private Timeouts timeouts() {

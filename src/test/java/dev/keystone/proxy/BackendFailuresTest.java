@@ -391,4 +391,62 @@ class BackendFailuresTest {
       assertThat(r.body()).isEqualTo("final");
     }
   }
+
+  /**
+   * A compliant backend may answer before it reads the body (401, 413, 417) and keep the
+   * connection, discarding the declared body as it comes. If the client then leaves without
+   * sending that body, the connection still owes it: pooled, the next request's bytes would be
+   * taken as that body and whatever follows them parsed as a request of the client's making
+   * (attack round 3, R3-2).
+   */
+  private RawBackend earlyAnswerer() {
+    return backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readHead()) != null) {
+        if (r.target().contains("early")) {
+          c.respond(401, "auth");
+          c.readBody(r); // discarded, as Node and nginx do
+        } else {
+          c.readBody(r);
+          c.respond(200, "saw " + r.method() + " " + r.target());
+        }
+      }
+    });
+  }
+
+  private void assertNoSmuggling(RawBackend b, String victimExtraHeaders) {
+    String smuggled = "GET /smuggled HTTP/1.1\r\nHost: internal\r\n\r\n";
+    String body = "P".repeat(16) + smuggled;
+    try (RawHttp raw = gw.raw()) {
+      raw.write("POST /t/echo HTTP/1.1\r\nHost: x\r\n" + victimExtraHeaders + "Content-Length: " + body.length() + "\r\n\r\n" + body);
+      RawHttp.Response resp = raw.readResponse(false);
+      assertThat(resp.status()).isEqualTo(200);
+      assertThat(resp.body()).isEqualTo("saw POST /echo");
+    }
+    assertThat(b.requests()).extracting(RawBackend.Request::target).containsExactly("/early", "/echo");
+  }
+
+  @Test
+  void aConnectionStillOwedAnExpectBodyIsNeverReused() {
+    // Failing first: the pooled connection took the next request's bytes as the owed body.
+    RawBackend b = earlyAnswerer();
+    gateway("", b.url());
+    try (RawHttp raw = gw.raw()) {
+      raw.write("POST /t/early HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 16\r\n\r\n");
+      assertThat(raw.readResponse(false).status()).isEqualTo(401);
+    }
+    assertNoSmuggling(b, "Expect: 100-continue\r\n");
+  }
+
+  @Test
+  void aConnectionStillOwedPartOfABodyIsNeverReused() {
+    // Failing first: the head and 5 of 16 bytes went out, the backend answered, the client left.
+    RawBackend b = earlyAnswerer();
+    gateway("", b.url());
+    try (RawHttp raw = gw.raw()) {
+      raw.write("POST /t/early HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n\r\nAAAAA");
+      assertThat(raw.readResponse(false).status()).isEqualTo(401);
+    }
+    assertNoSmuggling(b, "");
+  }
 }
