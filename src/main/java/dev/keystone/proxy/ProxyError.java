@@ -7,6 +7,8 @@ public enum ProxyError {
   REQUEST_TIMEOUT(408, "Request Timeout"),
   BODY_TOO_LARGE(413, "Content Too Large"),
   URI_TOO_LONG(414, "URI Too Long"),
+  /** An Expect other than 100-continue (RFC 9110 section 10.1.1). */
+  EXPECTATION_FAILED(417, "Expectation Failed"),
   HEADERS_TOO_LARGE(431, "Request Header Fields Too Large"),
   /** A bug in the gateway (or a plug-in): an exception nothing else handled, or a stuck request. */
   INTERNAL(500, "Internal Server Error"),

@@ -88,6 +88,23 @@ final class RequestGuard implements Interceptor {
       ex.fail(ProxyError.NOT_IMPLEMENTED, "CONNECT is not supported");
       return;
     }
+    String expect = req.headers().get("Expect");
+    if (expect != null && !expect.equalsIgnoreCase("100-continue")) {
+      // The only expectation HTTP defines; forwarding another would ask a backend to honour
+      // what the gateway did not check (RFC 9110 section 10.1.1).
+      ex.fail(ProxyError.EXPECTATION_FAILED, "unsupported expectation: " + RequestSyntax.printable(expect));
+      return;
+    }
+    String uri = req.uri();
+    boolean originForm = uri.startsWith("/");
+    boolean asteriskForm = uri.equals("*") && req.method() == HttpMethod.OPTIONS;
+    if (!originForm && !asteriskForm && absoluteFormAuthority(uri) == null) {
+      // RFC 9112 section 3.2: origin-form, or an http(s) absolute-form; ftp://, a bare "m/x"
+      // or "*" with another method than OPTIONS is no target for this gateway.
+      ex.fail(ProxyError.BAD_REQUEST, "request target is neither a path nor an http(s) URI: "
+          + RequestSyntax.printable(uri));
+      return;
+    }
     // RFC 9112 section 3.2: a Host with an invalid value is refused even when an absolute-form
     // target's authority replaces it.
     String hostField = req.headers().get("Host");

@@ -11,19 +11,23 @@ final class RequestSyntax {
   }
 
   /**
-   * The index of the first character a request target must not hold, or -1. A target is
-   * visible ASCII only (RFC 9112 section 3.2 with RFC 3986): anything else, raw non-ASCII bytes
-   * included, has to be percent-encoded.
+   * The index of the first character a request target must not hold, or -1. A target is made
+   * of RFC 3986's characters only (RFC 9112 section 3.2): anything else, raw non-ASCII bytes and
+   * the visible {@code " < > \\ ^ ` { | }} included, has to be percent-encoded. Forwarded raw, they
+   * reach backends and logs that each read them their own way.
    */
   static int firstInvalidTargetChar(String target) {
     for (int i = 0; i < target.length(); i++) {
       char c = target.charAt(i);
-      if (c < 0x21 || c > 0x7e) {
+      if (c < 0x21 || c > 0x7e || NOT_IN_URIS.indexOf(c) >= 0) {
         return i;
       }
     }
     return -1;
   }
+
+  /** Visible ASCII that RFC 3986 has no place for. */
+  private static final String NOT_IN_URIS = "\"<>\\^`{|}";
 
   /** Whether {@code s} is an RFC 9110 token (a header name): one or more tchar. */
   static boolean isToken(String s) {

@@ -77,6 +77,28 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     }
   }
 
+  /**
+   * RFC 9112 section 3: method, target and version are separated by exactly one SP. The decoder
+   * behind skips any run of whitespace; a server that does not would split the line elsewhere.
+   */
+  @Override
+  protected String splitSecondWordInitialLine(byte[] ascii, int start, int length) {
+    requireOneSpaceBefore(ascii, start);
+    return super.splitSecondWordInitialLine(ascii, start, length);
+  }
+
+  @Override
+  protected String splitThirdWordInitialLine(byte[] ascii, int start, int length) {
+    requireOneSpaceBefore(ascii, start);
+    return super.splitThirdWordInitialLine(ascii, start, length);
+  }
+
+  private static void requireOneSpaceBefore(byte[] ascii, int start) {
+    if (start < 2 || ascii[start - 1] != ' ' || ascii[start - 2] == ' ' || ascii[start - 2] == '\t') {
+      throw new IllegalArgumentException("malformed request line (the parts are not separated by one space)");
+    }
+  }
+
   @Override
   protected HttpMessage createMessage(String[] initialLine) {
     String version = initialLine[2];

@@ -88,6 +88,34 @@ class MalformedRequestTest {
     assertNothingForwarded();
   }
 
+  /**
+   * Attack round 3 (R3-6): request lines RFC 9112 section 3 does not allow were forwarded as
+   * sent. One SP between the parts, a target of RFC 3986 characters only, origin-form or an
+   * http(s) absolute-form, and no expectation but 100-continue (417, RFC 9110 section 10.1.1).
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "GET  /m/x HTTP/1.1", "GET /m/x  HTTP/1.1", "GET\t/m/x HTTP/1.1", "GET /m/x\tHTTP/1.1",
+      "GET /m/<script> HTTP/1.1", "GET /m/a\"b HTTP/1.1", "GET /m/{x} HTTP/1.1", "GET /m/a|b HTTP/1.1",
+      "GET /m/a^b HTTP/1.1", "GET /m/a`b HTTP/1.1", "GET /m/x?q=<a> HTTP/1.1",
+      "GET ftp://x/m/x HTTP/1.1", "GET m/x HTTP/1.1", "GET * HTTP/1.1"})
+  void aRequestLineOutsideTheGrammarIsRejected(String line) {
+    assertThat(send(line + "\r\nHost: x\r\n\r\n")).as(line).isEqualTo(400);
+    assertNothingForwarded();
+  }
+
+  @Test
+  void anAbsoluteFormHttpTargetStillPasses() {
+    assertThat(send("GET http://x/m/ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).isEqualTo(200);
+  }
+
+  @Test
+  void anUnknownExpectationIs417() {
+    assertThat(send("POST /m/x HTTP/1.1\r\nHost: x\r\nExpect: 100-continuex\r\nContent-Length: 3\r\n\r\nabc"))
+        .isEqualTo(417);
+    assertNothingForwarded();
+  }
+
   @Test
   void differingContentLengthsAreRejected() {
     assertThat(send("POST /m/x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde")).isEqualTo(400);
