@@ -18,6 +18,12 @@ import io.vertx.core.http.HttpServerResponse;
  */
 final class UpstreamCall implements BodyPump.Listener {
 
+  /**
+   * Interim answers (103 Early Hints) relayed per request; more are dropped. They are hints:
+   * a backend sending thousands would make the gateway a flood's amplifier.
+   */
+  static final int MAX_INTERIM_ANSWERS = 4;
+
   private final Exchange ex;
   private final HttpClientRequest up;
   private final Backend backend;
@@ -49,9 +55,10 @@ final class UpstreamCall implements BodyPump.Listener {
     copyRequestHead(ex, up);
     up.exceptionHandler(Failures::handledElsewhere);
     boolean http10 = req.version() == io.vertx.core.http.HttpVersion.HTTP_1_0;
+    int[] interim = {0};
     up.earlyHintsHandler(ex.guard(hints -> {
       // Interim answers are HTTP/1.1's: an HTTP/1.0 client would take one for the final answer.
-      if (!resp.headWritten() && !http10) {
+      if (!resp.headWritten() && !http10 && interim[0]++ < MAX_INTERIM_ANSWERS) {
         MultiMap filtered = io.vertx.core.http.HttpHeaders.headers();
         HopByHop.copy(hints, filtered, null);
         filtered.set("Via", ForwardedHeaders.via(io.vertx.core.http.HttpVersion.HTTP_1_1));
@@ -168,6 +175,20 @@ final class UpstreamCall implements BodyPump.Listener {
       ex.fail(ProxyError.UPSTREAM_FAILED, why);
       return;
     }
+    String coding = unrelayableCoding(r);
+    if (coding != null) {
+      // RFC 9112 section 6.1: chunked must be the final coding, and a coding the gateway would
+      // drop (gzip) leaves the client with bytes it can't read. Refused, as nginx does.
+      over = true;
+      if (pump != null) {
+        pump.stop();
+      }
+      dropConnection();
+      String why = "backend " + backend.name() + " answered with Transfer-Encoding: " + RequestSyntax.printable(coding);
+      backend.health().passiveFailure(why, ex.snapshot().plan().passiveHealth(), false);
+      ex.fail(ProxyError.UPSTREAM_FAILED, why);
+      return;
+    }
     if (r.statusCode() >= 500) {
       backend.health().passiveFailure("answered " + r.statusCode(), ex.snapshot().plan().passiveHealth(), false);
     } else {
@@ -178,6 +199,15 @@ final class UpstreamCall implements BodyPump.Listener {
     boolean bodyStillComing = pump != null && !pump.over();
     relay = new ResponseRelay(ex, r, upstreamWriteFailed || bodyStillComing, this::relayed);
     relay.start();
+  }
+
+  /** The response's Transfer-Encoding unless it is absent or exactly {@code chunked}. */
+  private static String unrelayableCoding(HttpClientResponse r) {
+    java.util.List<String> codings = r.headers().getAll("Transfer-Encoding");
+    if (codings.isEmpty() || (codings.size() == 1 && codings.get(0).trim().equalsIgnoreCase("chunked"))) {
+      return null;
+    }
+    return String.join(", ", codings);
   }
 
   private void failed(Throwable cause) {
@@ -238,6 +268,11 @@ final class UpstreamCall implements BodyPump.Listener {
     String clientHost = ex.hostHeader();
     boolean preserve = ex.tenant().preserveHost() && clientHost != null && !clientHost.isEmpty();
     headers.set("Host", preserve ? clientHost : ex.backend().authority());
+    if (ex.head().method() == io.netty.handler.codec.http.HttpMethod.HEAD) {
+      // A backend that sends a body after a HEAD response's head (a common bug) would have it
+      // read as the next request's response: a HEAD's connection is not reused (R3-5).
+      headers.set("Connection", "close");
+    }
     if (ex.headerEdits != null) {
       applyEdits(ex.headerEdits, headers);
     }

@@ -449,4 +449,71 @@ class BackendFailuresTest {
     }
     assertNoSmuggling(b, "");
   }
+
+  /** Attack round 3 (R3-6): a backend's flood of interim answers is not passed on whole. */
+  @Test
+  void onlyTheFirstFewInterimAnswersAreRelayed() {
+    RawBackend b = backend(c -> {
+      while (c.readRequest() != null) {
+        c.write("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n".repeat(200));
+        c.respond(200, "final");
+      }
+    });
+    gateway("", b.url());
+    try (RawHttp raw = gw.raw()) {
+      raw.write("GET /t/x HTTP/1.1\r\nHost: x\r\n\r\n");
+      int interim = 0;
+      RawHttp.Response r;
+      while ((r = raw.readResponse(false)).status() == 103) {
+        interim++;
+      }
+      assertThat(interim).isEqualTo(UpstreamCall.MAX_INTERIM_ANSWERS);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("final");
+    }
+  }
+
+  /**
+   * Attack round 3 (R3-4): a response coding other than chunked alone can't be relayed as it
+   * came ({@code gzip} would be dropped, {@code chunked, gzip} is read to the close): 502, like nginx.
+   */
+  @Test
+  void aResponseTransferCodingOtherThanChunkedIs502() {
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        String te = r.target().endsWith("gzip") ? "gzip" : "chunked, gzip";
+        c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: " + te + "\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+        c.close();
+        return;
+      }
+    });
+    gateway("", b.url());
+    for (String path : new String[] {"/t/gzip", "/t/chunked-gzip"}) {
+      assertThat(send("GET", path).statusCode()).as(path).isEqualTo(502);
+    }
+  }
+
+  /**
+   * Attack round 3 (R3-5): bytes a backend sends after the head of a HEAD response are no
+   * response of the next request's: the connection is not reused after a HEAD.
+   */
+  @Test
+  void aBodyAfterAHeadResponseDoesNotReachTheNextRequest() {
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        if (r.method().equals("HEAD")) {
+          c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+        } else {
+          c.respond(200, "get " + c.served());
+        }
+      }
+    });
+    gateway("", b.url());
+    assertThat(send("HEAD", "/t/x").statusCode()).isEqualTo(200);
+    HttpResponse<String> next = send("GET", "/t/x");
+    assertThat(next.statusCode()).isEqualTo(200);
+    assertThat(next.body()).isEqualTo("get 1");
+  }
 }
