@@ -70,6 +70,7 @@ final class Completion implements Interceptor {
     }
     ex.completed = true;
     ex.phase = Exchange.Phase.DONE;
+    ex.releaseHeld();
     if (ex.inFlight != null) {
       ex.inFlight.remove(ex);
     }

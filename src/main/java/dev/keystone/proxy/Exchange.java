@@ -80,6 +80,9 @@ public final class Exchange {
   ResponseHook responseHook;
   /** The scripted tenant's log budget, for the lines its script failures write (set by ScriptInterceptor). */
   dev.keystone.script.LogBudget scriptLog;
+  /** Where this request's held bytes ({@link #hold}) are counted, and how many; given back by {@link Completion}. */
+  private dev.keystone.script.TenantAccount heldBy;
+  private long held;
   /** The whole request body, read for a script ({@code script_body}); forwarded instead of streamed. */
   byte[] bufferedBody;
   Backend backend;
@@ -186,6 +189,32 @@ public final class Exchange {
     }
     LOG.log(Level.SEVERE, "request " + requestId + ": unhandled exception", t);
     ErrorResponder.send(this, ProxyError.INTERNAL, "internal error: " + t);
+  }
+
+  /**
+   * Counts {@code bytes} this request will keep until it ends against its tenant's account;
+   * answers 503 and returns false when the tenant or the process has no room for them.
+   */
+  boolean hold(dev.keystone.script.TenantAccount account, long bytes) {
+    if (heldBy != null && heldBy != account) {
+      throw new IllegalStateException("one account per request");
+    }
+    String full = account.take(bytes);
+    if (full != null) {
+      fail(ProxyError.TENANT_OVERLOADED, "request data held in flight: " + full);
+      return false;
+    }
+    heldBy = account;
+    held += bytes;
+    return true;
+  }
+
+  /** Gives back what {@link #hold} counted. */
+  void releaseHeld() {
+    if (heldBy != null && held > 0) {
+      heldBy.give(held);
+      held = 0;
+    }
   }
 
   /** Notes progress: a byte moved, or a new phase began. */

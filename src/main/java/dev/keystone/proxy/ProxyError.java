@@ -18,6 +18,8 @@ public enum ProxyError {
   NO_BACKEND(503, "Service Unavailable"),
   /** Every connection to the backend stayed busy for {@code timeouts.pool_wait}. */
   BACKEND_BUSY(503, "Service Unavailable"),
+  /** The tenant's requests in flight hold all the memory it (or the process) may give them. */
+  TENANT_OVERLOADED(503, "Service Unavailable"),
   UPSTREAM_TIMEOUT(504, "Gateway Timeout"),
   VERSION_NOT_SUPPORTED(505, "HTTP Version Not Supported");
 

@@ -59,7 +59,14 @@ final class ScriptInterceptor implements Interceptor {
     }
     long bodyCap = plan.bodyCap();
     if (bodyCap > 0 && ex.bufferedBody == null && ClientBody.declared(ex)) {
-      RequestBodies.read(ex, bodyCap, () -> handle(ex)); // the script sees the body: read it first
+      // The script sees the body: read it first, counted while the request is in flight (a copy
+      // is made to send it), so a tenant can't keep thousands of bodies waiting on a slow backend.
+      long declared = ex.body().declaredLength();
+      long expected = declared >= 0 ? declared : bodyCap;
+      if (expected <= bodyCap && !ex.hold(env.held(ex.tenant().name()), 2 * expected)) {
+        return;
+      }
+      RequestBodies.read(ex, bodyCap, () -> handle(ex));
       return;
     }
     Tenant tenant = ex.tenant();
@@ -183,7 +190,25 @@ final class ScriptInterceptor implements Interceptor {
         req.headers().entries(), ex.tenant().pool().backends(), env.store(ex.tenant().name()), ex.bufferedBody);
   }
 
-  private static void apply(Exchange ex, Decision d) {
+  /**
+   * What a decision's edits keep until the request ends, estimated generously: the strings, the
+   * upstream request's copy of them and its encoded head.
+   */
+  static long heldBytes(Decision d) {
+    long bytes = 0;
+    for (var e : d.headerEdits().entrySet()) {
+      bytes += 64 + e.getKey().length() + (e.getValue() == null ? 0 : e.getValue().length());
+    }
+    bytes += d.path() == null ? 0 : d.path().length();
+    bytes += d.query() == null ? 0 : d.query().length();
+    return 3 * bytes;
+  }
+
+  private void apply(Exchange ex, Decision d) {
+    long held = heldBytes(d);
+    if (held > 0 && !ex.hold(env.held(ex.tenant().name()), held)) {
+      return;
+    }
     if (!d.headerEdits().isEmpty()) {
       ex.headerEdits = d.headerEdits();
     }

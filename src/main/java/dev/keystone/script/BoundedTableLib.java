@@ -89,25 +89,32 @@ final class BoundedTableLib {
       LuaValue[] array = (LuaValue[]) ARRAY.get(t);
       long n = Math.max(1, array == null ? 0 : array.length);
       budget.charge(n * (64 - Long.numberOfLeadingZeros(n))); // heap sort: n log n moves
-      LuaValue cmp = args.isnoneornil(2) ? new ChargedLessThan(budget) : args.checkfunction(2);
+      // Every comparison is charged, whatever compares: a builtin comparator (rawequal) runs no
+      // instruction, yet compares long strings byte by byte (attack on issue 13, F1).
+      LuaValue cmp = new ChargedComparison(budget, args.isnoneornil(2) ? null : args.checkfunction(2));
       t.sort(cmp);
       return LuaValue.NONE;
     }));
   }
 
-  /** Compares like {@code <}, charging for long strings (their bytes are compared in Java). */
-  private static final class ChargedLessThan extends TwoArgFunction {
+  /**
+   * Compares like {@code <}, or with the script's comparator, charging each comparison before it
+   * runs, for the bytes of long strings too (they are compared in Java, uncounted).
+   */
+  private static final class ChargedComparison extends TwoArgFunction {
     private final CallBudget budget;
+    private final LuaValue comparator;
 
-    ChargedLessThan(CallBudget budget) {
+    ChargedComparison(CallBudget budget, LuaValue comparator) {
       this.budget = budget;
+      this.comparator = comparator;
     }
 
     @Override
     public LuaValue call(LuaValue a, LuaValue b) {
       long bytes = a instanceof LuaString s && b instanceof LuaString o ? Math.min(s.length(), o.length()) : 0;
       budget.charge(1 + bytes / 64);
-      return LuaValue.valueOf(a.lt_b(b));
+      return comparator == null ? LuaValue.valueOf(a.lt_b(b)) : comparator.call(a, b);
     }
   }
 

@@ -45,13 +45,31 @@ public final class EditRules {
     if (n != null && n.length() > MAX_NAME) {
       return lengthProblem(n.length(), true);
     }
-    if (n == null || n.isEmpty() || !n.chars().allMatch(c -> c > 32 && c < 127 && c != ':')) {
-      return "not a header name: '" + n + "'";
+    if (n == null || !isToken(n)) {
+      // RFC 9110 section 5.1: a field name is a token. Anything else is refused here, where the
+      // script's error policy applies, not later by the HTTP library (attack on issue 13, F2).
+      return "not a header name (a token of letters, digits and !#$%&'*+-.^_`|~): '" + (n == null ? null : LogText.of(n, 100)) + "'";
     }
     if (FRAMING.contains(n.toLowerCase(Locale.ROOT))) {
       return "header " + n + " is managed by the gateway (message framing or connection handling)";
     }
     return null;
+  }
+
+  /** Whether {@code s} is an RFC 9110 token. */
+  public static boolean isToken(String s) {
+    if (s.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
   }
 
   public static String valueProblem(String v) {
@@ -70,13 +88,56 @@ public final class EditRules {
     return null;
   }
 
-  /** A path to forward: starts with '/', no spaces or control characters, no '?' or '#'. */
+  /**
+   * The longest path, and query, a script may forward: what the gateway takes from clients
+   * ({@code limits.max_uri_length}'s default). Each request keeps them until it ends.
+   */
+  public static final int MAX_PATH = 8192;
+  public static final int MAX_QUERY = 8192;
+
+  /** Visible ASCII that RFC 3986 has no place for: a request line must carry them percent-encoded. */
+  private static final String NOT_IN_URIS = "\"<>\\^`{|}";
+
+  /** Null when {@code length} characters are not too many for a path (or a query); checked before copying. */
+  public static String targetLengthProblem(long length, boolean path) {
+    int max = path ? MAX_PATH : MAX_QUERY;
+    return length > max ? "a " + (path ? "path" : "query") + " of " + length + " bytes is longer than " + max : null;
+  }
+
+  /** Whether {@code c} may appear in a request target as it is (RFC 3986; '?' and '#' are the caller's to refuse). */
+  private static boolean uriChar(int c) {
+    return c > 32 && c < 127 && NOT_IN_URIS.indexOf(c) < 0;
+  }
+
+  /** The first bad percent-encoding ('%' without two hex digits) in {@code s}, or -1. */
+  private static int badPercent(String s) {
+    for (int i = s.indexOf('%'); i >= 0; i = s.indexOf('%', i + 1)) {
+      if (i + 2 >= s.length() || Character.digit(s.charAt(i + 1), 16) < 0 || Character.digit(s.charAt(i + 2), 16) < 0) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * A path to forward: starts with '/', at most {@link #MAX_PATH} characters of RFC 3986 (so no
+   * spaces, control characters, non-ASCII or {@code " < > \ ^ ` { | }}: percent-encode them), no
+   * '?' or '#', well-formed percent-encoding, and no dot segments.
+   */
   public static String pathProblem(String p) {
     if (p == null || !p.startsWith("/")) {
-      return "the path must start with '/', got '" + p + "'";
+      return "the path must start with '/', got '" + (p == null ? null : LogText.of(p, 100)) + "'";
     }
-    if (!p.chars().allMatch(c -> c > 32 && c != 127 && c != '?' && c != '#')) {
-      return "the path must not contain spaces, control characters, '?' or '#' (set_query sets the query)";
+    String tooLong = targetLengthProblem(p.length(), true);
+    if (tooLong != null) {
+      return tooLong;
+    }
+    if (!p.chars().allMatch(c -> uriChar(c) && c != '?' && c != '#')) {
+      return "the path must hold only the characters of a URI, with no '?' or '#' (percent-encode spaces, "
+          + "non-ASCII and \" < > \\ ^ ` { | }; set_query sets the query)";
+    }
+    if (badPercent(p) >= 0) {
+      return "the path has a '%' not followed by two hex digits";
     }
     if (hasDotSegment(p)) {
       return "the path must not contain '.' or '..' segments (plain or %-encoded): it would leave the service's base path";
@@ -97,10 +158,24 @@ public final class EditRules {
     return false;
   }
 
-  /** A query to forward (without '?'): no spaces, control characters or '#'. */
+  /**
+   * A query to forward (without '?'): at most {@link #MAX_QUERY} characters of RFC 3986, no '#',
+   * well-formed percent-encoding.
+   */
   public static String queryProblem(String q) {
-    if (q == null || !q.chars().allMatch(c -> c > 32 && c != 127 && c != '#')) {
-      return "the query must not contain spaces, control characters or '#', got '" + q + "'";
+    if (q == null) {
+      return "the query must be a string";
+    }
+    String tooLong = targetLengthProblem(q.length(), false);
+    if (tooLong != null) {
+      return tooLong;
+    }
+    if (!q.chars().allMatch(c -> uriChar(c) && c != '#')) {
+      return "the query must hold only the characters of a URI, with no '#' (percent-encode spaces, non-ASCII "
+          + "and \" < > \\ ^ ` { | }), got '" + LogText.of(q, 100) + "'";
+    }
+    if (badPercent(q) >= 0) {
+      return "the query has a '%' not followed by two hex digits";
     }
     return null;
   }

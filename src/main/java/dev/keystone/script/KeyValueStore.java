@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * strings, numbers or booleans. Not shared between instances.
  *
  * <p>Bounded by construction: in keys, and in bytes per tenant and for the whole process
- * ({@link Memory}, sized from the heap), each write checked before it is stored. A tenant that
+ * ({@link SharedMemory}, sized from the heap, with a floor kept for tenants that hold little), each write checked before it is stored. A tenant that
  * fills its store gets an error from {@code kv.set}; it cannot take the heap from the others.
  */
 public final class KeyValueStore {
@@ -34,35 +34,10 @@ public final class KeyValueStore {
     }
   }
 
-  /** What all stores of a process may take together: an eighth of the heap by default. */
-  public static final class Memory {
-    private final long max;
-    private final AtomicLong used = new AtomicLong();
-
-    public Memory(long max) {
-      this.max = max;
-    }
-
-    public static Memory ofHeap() {
-      return new Memory(Runtime.getRuntime().maxMemory() / 8);
-    }
-
-    boolean reserve(long bytes) {
-      long now = used.addAndGet(bytes);
-      if (now > max && bytes > 0) {
-        used.addAndGet(-bytes);
-        return false;
-      }
-      return true;
-    }
-
-    void release(long bytes) {
-      used.addAndGet(-bytes);
-    }
-
-    public long used() {
-      return used.get();
-    }
+  /** What all stores of a process may take together: an eighth of the heap, with a floor of 1 MiB a tenant. */
+  public static SharedMemory processMemory() {
+    long max = Runtime.getRuntime().maxMemory() / 8;
+    return new SharedMemory("kv", max, 1L << 20);
   }
 
   private record Entry(Object value, long expiresAtMillis, long bytes) {
@@ -75,15 +50,15 @@ public final class KeyValueStore {
   private final String tenant;
   private final Limits limits;
   private final Clock clock;
-  private final Memory process;
+  private final SharedMemory process;
   /** Bytes of the entries (guarded by this). */
   private long bytes;
 
   public KeyValueStore(Limits limits, Clock clock) {
-    this("script", limits, clock, new Memory(Long.MAX_VALUE));
+    this("script", limits, clock, SharedMemory.unbounded("kv"));
   }
 
-  public KeyValueStore(String tenant, Limits limits, Clock clock, Memory process) {
+  public KeyValueStore(String tenant, Limits limits, Clock clock, SharedMemory process) {
     this.tenant = tenant;
     this.limits = limits;
     this.clock = clock;
@@ -169,13 +144,13 @@ public final class KeyValueStore {
     if (growth > 0 && bytes + growth > limits.maxBytes()) {
       dropExpired();
     }
-    if (growth > 0 && (bytes + growth > limits.maxBytes() || !process.reserve(growth))) {
+    if (growth > 0 && (bytes + growth > limits.maxBytes() || !process.take(bytes, growth))) {
       throw new IllegalArgumentException("kv store of tenant " + tenant + " is full (" + (bytes >> 10) + " KiB of "
           + (limits.maxBytes() >> 10) + " KiB" + (bytes + growth <= limits.maxBytes() ? ", and the process's kv memory is used up" : "")
           + "): set a ttl or delete keys");
     }
     if (growth < 0) {
-      process.release(-growth);
+      process.give(-growth);
     }
     bytes += growth;
     entries.put(key, e);
@@ -194,7 +169,7 @@ public final class KeyValueStore {
 
   private void release(long b) {
     bytes -= b;
-    process.release(b);
+    process.give(b);
   }
 
   /** A generous estimate: two bytes a character, and the map's and entry's own objects. */

@@ -49,7 +49,12 @@ public final class RequestScript {
     return LuaValue.NONE;
   });
   private final VarArgFunction setPath = fn(args -> {
-    String p = args.checkjstring(HeaderArgs.offset(args) + 1);
+    int at = HeaderArgs.offset(args) + 1;
+    String tooLong = EditRules.targetLengthProblem(args.checkstring(at).rawlen(), true);
+    if (tooLong != null) {
+      throw new LuaError("set_path: " + tooLong);
+    }
+    String p = args.checkjstring(at);
     String problem = EditRules.pathProblem(p);
     if (problem != null) {
       throw new LuaError("set_path: " + problem);
@@ -59,7 +64,17 @@ public final class RequestScript {
   });
   private final VarArgFunction compatCall = fn(this::callCompat);
   private final VarArgFunction setQuery = fn(args -> {
-    String q = args.optjstring(HeaderArgs.offset(args) + 1, "");
+    int at = HeaderArgs.offset(args) + 1;
+    String tooLong = null;
+    if (args.isstring(at)) {
+      org.luaj.vm2.LuaString raw = args.checkstring(at);
+      int length = raw.rawlen() > 0 && raw.luaByte(0) == '?' ? raw.rawlen() - 1 : raw.rawlen(); // checked before it is copied
+      tooLong = EditRules.targetLengthProblem(length, false);
+    }
+    if (tooLong != null) {
+      throw new LuaError("set_query: " + tooLong);
+    }
+    String q = args.optjstring(at, "");
     q = q.startsWith("?") ? q.substring(1) : q;
     String problem = EditRules.queryProblem(q);
     if (problem != null) {

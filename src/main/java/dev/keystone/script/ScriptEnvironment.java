@@ -19,7 +19,7 @@ public final class ScriptEnvironment {
   private final KeyValueStore.Limits kvLimits;
   private final Map<String, KeyValueStore> stores = new ConcurrentHashMap<>();
   /** What all tenants' stores may take together. */
-  private final KeyValueStore.Memory kvMemory = KeyValueStore.Memory.ofHeap();
+  private final SharedMemory kvMemory = KeyValueStore.processMemory();
 
   public ScriptEnvironment(Clock clock, DoubleSupplier random, ScriptLimits limits, KeyValueStore.Limits kvLimits) {
     this.clock = clock;
@@ -59,6 +59,19 @@ public final class ScriptEnvironment {
   /** How many log lines {@code tenant}'s scripts may still write (script log() and failures). */
   public LogBudget logBudget(String tenant) {
     return logs.computeIfAbsent(tenant, t -> new LogBudget());
+  }
+
+  /**
+   * What requests of all tenants may hold while in flight (script edits, bodies read for a
+   * script): an eighth of the heap, a tenant at most a quarter of that.
+   */
+  private final SharedMemory held = new SharedMemory("request data held in flight",
+      Runtime.getRuntime().maxMemory() / 8, 1L << 20);
+  private final Map<String, TenantAccount> heldBy = new ConcurrentHashMap<>();
+
+  /** What {@code tenant}'s requests in flight hold. */
+  public TenantAccount held(String tenant) {
+    return heldBy.computeIfAbsent(tenant, t -> new TenantAccount(t, held.max() / 4, held));
   }
 
   /** The store of {@code tenant}, made on first use. */

@@ -46,8 +46,14 @@ public final class ScriptState {
     ScriptGlobals g = Sandbox.globals(budget);
     this.globals = g;
     api.accept(globals);
+    java.util.Set<LuaValue> provided = StateFreezer.provided(globals);
     call(new LuaClosure(script.chunk(), globals), LuaValue.NONE);
-    StateFreezer.Frozen frozen = StateFreezer.freeze(g); // from here on no call can make the state grow
+    StateFreezer.Frozen frozen;
+    try {
+      frozen = StateFreezer.freeze(g, provided); // from here on no call can make the state grow
+    } catch (StateFreezer.Unkeepable e) {
+      throw new ScriptFailure(script.name() + ": " + e.getMessage(), true);
+    }
     budget.freeze(frozen.upvalues());
     if (frozen.bytes() > limits.maxState()) {
       throw new ScriptFailure(script.name() + ": its top level keeps about " + (frozen.bytes() >> 10)

@@ -1,6 +1,7 @@
 package dev.keystone.script;
 
 import org.luaj.vm2.LuaClosure;
+import org.luaj.vm2.LuaFunction;
 import org.luaj.vm2.LuaTable;
 import org.luaj.vm2.LuaValue;
 import org.luaj.vm2.UpValue;
@@ -31,6 +32,19 @@ final class StateFreezer {
   record Frozen(Set<UpValue> upvalues, long bytes) {
   }
 
+  /**
+   * A value the state may not keep: a function object of the libraries that is not one the
+   * sandbox provides (a {@code string.gmatch} iterator holds its subject string, and nothing
+   * here can see or count what such Java objects hold: attack on issue 13, F6).
+   */
+  static final class Unkeepable extends RuntimeException {
+    Unkeepable(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** The functions the sandbox provides: the only non-Lua functions a state may keep. */
+  private final Set<LuaValue> provided;
   private final Map<LuaValue, LuaValue> copies = new IdentityHashMap<>();
   private final Set<LuaValue> strings = Collections.newSetFromMap(new IdentityHashMap<>());
   private long bytes;
@@ -38,12 +52,43 @@ final class StateFreezer {
   private final ArrayDeque<Object[]> tables = new ArrayDeque<>();
   private final ArrayDeque<LuaClosure> closures = new ArrayDeque<>();
 
-  private StateFreezer() {
+  private StateFreezer(Set<LuaValue> provided) {
+    this.provided = provided;
   }
 
-  /** Freezes {@code globals} and what it reaches; returns the upvalues to guard and the state's size. */
-  static Frozen freeze(ScriptGlobals globals) {
-    StateFreezer f = new StateFreezer();
+  /**
+   * The functions reachable from fresh globals (before the script runs): in the globals and in
+   * their library tables, and in those tables' metatables.
+   */
+  static Set<LuaValue> provided(LuaTable globals) {
+    Set<LuaValue> out = Collections.newSetFromMap(new IdentityHashMap<>());
+    Set<LuaValue> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+    ArrayDeque<LuaValue> work = new ArrayDeque<>();
+    work.add(globals);
+    while (!work.isEmpty()) {
+      LuaValue v = work.poll();
+      if (v instanceof LuaFunction) {
+        out.add(v);
+      } else if (v instanceof LuaTable t && seen.add(t)) {
+        for (LuaValue k = t.next(LuaValue.NIL).arg1(); !k.isnil(); k = t.next(k).arg1()) {
+          work.add(t.rawget(k));
+        }
+        if (t.getmetatable() != null) {
+          work.add(t.getmetatable());
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Freezes {@code globals} and what it reaches; returns the upvalues to guard and the state's size.
+   *
+   * @param provided what {@link #provided} found before the script ran
+   * @throws Unkeepable when the state keeps a library object that is not one of them
+   */
+  static Frozen freeze(ScriptGlobals globals, Set<LuaValue> provided) {
+    StateFreezer f = new StateFreezer(provided);
     f.copies.put(globals, globals);
     for (LuaValue k = globals.next(LuaValue.NIL).arg1(); !k.isnil(); k = globals.next(k).arg1()) {
       LuaValue v = globals.rawget(k);
@@ -69,6 +114,10 @@ final class StateFreezer {
         bytes += 48 + 16L * c.upValues.length;
       }
       return c;
+    }
+    if (v instanceof LuaFunction && !provided.contains(v)) {
+      throw new Unkeepable("its top level keeps a library object (" + v.tojstring() + ", such as a string.gmatch "
+          + "iterator) whose memory can't be counted: keep strings, numbers, tables and functions");
     }
     if (v instanceof org.luaj.vm2.LuaString s) {
       if (strings.add(s)) {

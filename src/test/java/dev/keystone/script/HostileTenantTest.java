@@ -116,6 +116,17 @@ class HostileTenantTest {
         for i = 1, 8 do keep_global[#keep_global + 1] = mib() .. i end
       end
       keep_global = {}
+      A.set_header_name = function(req) req.set_header("X-" .. ("{"):rep(250), "v") end
+      A.respond_name = function() return respond(200, "x", {["X,Y"] = "v"}) end
+      A.set_path_utf8 = function(req) req.set_path("/\195\169") end
+      A.set_query_lt = function(req) req.set_query("a=<x>") end
+      A.set_path_huge = function(req) req.set_path("/" .. ("a"):rep(1048000)) end
+      A.set_query_huge = function(req) req.set_query(("b"):rep(1048000)) end
+      A.sort_builtin = function()
+        local B, t = ("a"):rep(1048000), {}
+        for i = 1, 100 do t[i] = B:sub(i, i + 1039999) end -- distinct strings, equal bytes
+        table.sort(t, rawequal) -- compared in Java, byte by byte
+      end
       A.kv_fill = function(req)
         local s = ("v"):rep(64 * 1024 - 16)
         for i = 1, 64 do kv.set(req.query.n .. ":" .. i, s) end
@@ -149,6 +160,31 @@ class HostileTenantTest {
       function on_request(req) return respond(200, "loaded") end
       """;
 
+  /** A top level that keeps 26 MiB in string.gmatch iterators, which the state's walk can't see into. */
+  static final String GMATCH = """
+      local base = ("x"):rep(1024):rep(1000)
+      local keep = {}
+      for i = 1, 26 do keep[i] = string.gmatch(base .. i, ".") end
+      K = keep
+      function on_request(req) return respond(200, "kept " .. #K) end
+      """;
+
+  /** Each request holds 64 KiB of header edits while it waits on a backend that never answers. */
+  static final String HOG = """
+      local v = ("h"):rep(8000)
+      function on_request(req)
+        for i = 1, 8 do req.set_header("X-H" .. i, v) end
+        return route_to("tar")
+      end
+      """;
+
+  /** Answers health checks, never a proxied request (the connection waits until the gateway gives up). */
+  private final dev.keystone.testing.RawBackend tarpit = new dev.keystone.testing.RawBackend(c -> {
+    while (c.readRequest() != null) {
+      // no answer: the next read waits for a request that never comes
+    }
+  });
+
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private Vertx vertx;
   private TestBackend backend;
@@ -164,12 +200,15 @@ class HostileTenantTest {
     Files.writeString(dir.resolve("scripts/evil.lua"), EVIL);
     Files.writeString(dir.resolve("scripts/compat.lua"), COMPAT);
     Files.writeString(dir.resolve("scripts/hoarder.lua"), HOARDER);
+    Files.writeString(dir.resolve("scripts/gmatch.lua"), GMATCH);
+    Files.writeString(dir.resolve("scripts/hog.lua"), HOG);
     Files.writeString(dir.resolve("gw.yaml"), """
         listen: 127.0.0.1:0
         admin: { enabled: false }
         # A deadline this long is never what stops an attack below: each must meet the limit that
         # bounds its own kind of work (instructions, string size, memory), on any machine.
         script_limits: { deadline: 5s }
+        timeouts: { response_header: 10s }
         tenants:
           - name: good
             path_prefix: /good/
@@ -191,7 +230,15 @@ class HostileTenantTest {
             path_prefix: /compat/
             lua_script: compat
             services: [{ name: b, url: "%1$s" }]
-        """.formatted(backend.url()));
+          - name: gmatch
+            path_prefix: /gmatch/
+            lua_script: gmatch
+            services: [{ name: b, url: "%1$s" }]
+          - name: hog
+            path_prefix: /hog/
+            lua_script: hog
+            services: [{ name: tar, url: "%2$s" }]
+        """.formatted(backend.url(), tarpit.url()));
     gw = GatewayProcess.start(dir, List.of("@" + Path.of("bin/jvm.options").toAbsolutePath()),
         "--config", dir.resolve("gw.yaml").toString());
     port = gw.awaitListening();
@@ -199,6 +246,7 @@ class HostileTenantTest {
 
   @AfterAll
   void stop() throws IOException {
+    tarpit.close();
     Files.writeString(Path.of("target/hostile-tenant-gateway.log"), gw.output()); // what each attack met
     try {
       assertThat(gw.output()).doesNotContain("OutOfMemoryError");
@@ -258,7 +306,14 @@ class HostileTenantTest {
       "many_headers | 500 | a script may set at most 100 headers and 64 KiB of headers per request or response",
       "set_header_big | 500 | a header value of 1048000 bytes is longer than 8192",
       "error_huge | 500 | eeeeeeeeee...",
-      "eq_spin | 500 | instruction budget of 200000 used up"})
+      "eq_spin | 500 | instruction budget of 200000 used up",
+      "set_header_name | 500 | not a header name",
+      "respond_name | 500 | not a header name",
+      "set_path_utf8 | 500 | set_path: the path must hold only the characters of a URI",
+      "set_query_lt | 500 | set_query: the query must hold only the characters of a URI",
+      "set_path_huge | 500 | set_path: a path of 1048001 bytes is longer than 8192",
+      "set_query_huge | 500 | set_query: a query of 1048000 bytes is longer than 8192",
+      "sort_builtin | 500 | instruction budget of 200000 used up (in a library call)"})
   void anAttackIsContained(String attack, int status, String failure) {
     assertThat(get("/evil/x?a=" + attack, "evil-" + attack).statusCode()).as(attack).isEqualTo(status);
     if (!failure.equals("-")) {
@@ -303,6 +358,37 @@ class HostileTenantTest {
   void aScriptThatKeepsTooMuchAtLoadDoesNotLoad() {
     assertThat(get("/hoarder/x", "hoard-1").statusCode()).isEqualTo(500);
     assertThat(failureOf("hoard-1")).contains("hoarder: its top level keeps about 12", "a loaded script may keep 8192 KiB");
+    neighbourAnswers();
+  }
+
+  @Test
+  void aScriptThatKeepsLibraryObjectsDoesNotLoad() {
+    // Failing first: the state loaded, keeping 26 MiB against a max_state of 8 MiB.
+    assertThat(get("/gmatch/x", "gmatch-1").statusCode()).isEqualTo(500);
+    assertThat(failureOf("gmatch-1")).contains("gmatch: its top level keeps a library object");
+    neighbourAnswers();
+  }
+
+  /**
+   * What a tenant's requests hold while in flight is bounded (attack on issue 13, F5: thousands
+   * of requests with 64 KiB of edits each, waiting on a tarpit, took the heap). Failing first:
+   * every request waited, none was refused.
+   */
+  @Test
+  void whatATenantsRequestsHoldInFlightIsBounded() {
+    List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> pending = new java.util.ArrayList<>();
+    for (int i = 0; i < 80; i++) {
+      pending.add(http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/hog/x"))
+          .header("X-Request-ID", "hog-" + i).timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString()));
+    }
+    java.util.Map<Integer, Integer> statuses = new java.util.TreeMap<>();
+    for (var f : pending) {
+      statuses.merge(f.join().statusCode(), 1, Integer::sum);
+    }
+    // 8 MiB a tenant (a quarter of an eighth of the 256 MiB heap), about 200 KiB a request.
+    assertThat(statuses.keySet()).as("%s", statuses).containsExactly(503, 504);
+    assertThat(statuses.get(503)).as("%s", statuses).isBetween(25, 60);
+    assertThat(gw.output()).contains("request data held in flight: tenant hog holds");
     neighbourAnswers();
   }
 
