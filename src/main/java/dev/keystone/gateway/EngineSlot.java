@@ -149,16 +149,19 @@ final class EngineSlot {
     }
   }
 
-  /** Completes when the engine first answers (or at once without one); a slow engine is logged, not fatal. */
+  /** Completes when every engine first answers (or at once without any); a slow engine is logged, not fatal. */
   Future<Void> ready() {
-    EngineSupervisor e = engine;
-    if (e == null) {
-      return Future.succeededFuture();
+    // The isolation groups' engines too: a tenant whose engine is still starting would fail its
+    // first requests (on_script_error) right after the gateway said it was up.
+    java.util.List<EngineSupervisor> all = new java.util.ArrayList<>(isolatedEngines().values());
+    if (engine != null) {
+      all.add(engine);
     }
-    return e.ready(START).otherwise(t -> {
+    java.util.List<Future<Void>> waits = all.stream().map(e -> e.ready(START).otherwise(t -> {
       LOG.warning(t.getMessage() + ": serving anyway; scripted tenants follow on_script_error until it does");
       return null;
-    });
+    })).toList();
+    return Future.join(waits).mapEmpty();
   }
 
   /** Stops the engine (waits for its process). */

@@ -8,8 +8,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reads the chunk-size lines of chunked request bodies as RFC 9112 section 7.1 writes them,
- * before the HTTP decoder sees them. Netty's decoder reads {@code 100000005} as 5 (its int wraps),
+ * Reads the chunk-size lines of chunked bodies as RFC 9112 section 7.1 writes them, before the
+ * HTTP decoder sees them: of requests from clients, and of responses from backends
+ * ({@link ResponseFraming} gives the rule of where a response's body ends). Netty's decoder reads {@code 100000005} as 5 (its int wraps),
  * and takes {@code 5 junk}, {@code " 5"} or a broken extension for 5: a server in front of the
  * gateway that reads the size right would see a different request boundary, which is how a
  * request is smuggled. A line that breaks the rule reaches the decoder as {@code zz}, which it
@@ -37,12 +38,37 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
 
   private enum State { HEAD, FIXED, SIZE_LINE, DATA, DATA_CR, DATA_LF, TRAILERS, BROKEN, OFF }
 
+  /**
+   * What follows a head: {@link #NONE}, a length, {@link #CHUNKED} or {@link #TO_CLOSE}. Requests
+   * and responses differ (a response's framing depends on its request's method and its status).
+   */
+  interface BodyRule {
+    long NONE = 0;
+    long CHUNKED = -1;
+    /** Read to the end of the connection (or a tunnel): nothing more to follow. */
+    long TO_CLOSE = -2;
+
+    long after(FramingHead head);
+  }
+
+  /** A request's body: chunked, or its Content-Length (RFC 9112 section 6.3). */
+  static final BodyRule REQUESTS = head -> head.chunked() ? BodyRule.CHUNKED : head.contentLength();
+
+  private final BodyRule rule;
   private State state = State.HEAD;
   /** The head or trailers being read. */
   private final FramingHead head = new FramingHead();
   private long remaining;
   /** The chunk-size line held back until it is whole. */
   private final StringBuilder sizeLine = new StringBuilder(16);
+
+  ChunkedFraming() {
+    this(REQUESTS);
+  }
+
+  ChunkedFraming(BodyRule rule) {
+    this.rule = rule;
+  }
 
   /** Stops following the framing: the connection is a tunnel now. */
   void off() {
@@ -150,11 +176,16 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
     if (state == State.TRAILERS) {
       state = State.HEAD;
       head.startHead();
-    } else if (head.chunked()) {
+      return;
+    }
+    long body = rule.after(head);
+    if (body == BodyRule.CHUNKED) {
       state = State.SIZE_LINE;
-    } else if (head.contentLength() > 0) {
+    } else if (body == BodyRule.TO_CLOSE) {
+      state = State.OFF;
+    } else if (body > 0) {
       state = State.FIXED;
-      remaining = head.contentLength();
+      remaining = body;
     } else {
       head.startHead();
     }

@@ -34,6 +34,9 @@ public final class ErrorResponder {
       return;
     }
     ex.answered = true;
+    // A relay may have copied a backend's head already (its response then broke before any byte
+    // went out): the error answer carries none of it.
+    response.headers().clear();
     String id = ex.requestId() == null ? "-" : ex.requestId();
     String body = status + " " + reason + " (request id " + id + ")\n";
     response.status(status);

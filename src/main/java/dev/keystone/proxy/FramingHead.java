@@ -3,7 +3,7 @@ package dev.keystone.proxy;
 import java.util.Locale;
 
 /**
- * Reads a request head (or the trailers of a chunked body) byte by byte, the way the HTTP decoder
+ * Reads a request or response head (or the trailers of a chunked body) byte by byte, the way the HTTP decoder
  * reads it, and keeps what decides the framing of the body: {@code Transfer-Encoding} and
  * {@code Content-Length}. {@link ChunkedFraming} must see every head exactly as the decoder does,
  * or a header it misses (a value behind 300 spaces, a folded line) makes it lose track of where
@@ -33,12 +33,17 @@ final class FramingHead {
   private final StringBuilder text = new StringBuilder(32);
   private boolean chunked;
   private long contentLength;
+  private boolean hasContentLength;
+  /** The start of the head's first line: enough for a status line's code. */
+  private final StringBuilder startLine = new StringBuilder(16);
 
   /** Starts reading a request head. */
   void startHead() {
     part = Part.BEFORE_REQUEST_LINE;
     chunked = false;
     contentLength = 0;
+    hasContentLength = false;
+    startLine.setLength(0);
     newLine();
   }
 
@@ -57,6 +62,27 @@ final class FramingHead {
     return contentLength;
   }
 
+  /** Whether the head has a Content-Length field at all. */
+  boolean hasContentLength() {
+    return hasContentLength;
+  }
+
+  /** The code of a status line ({@code HTTP/1.1 200 OK}), or -1 when the first line is none. */
+  int statusCode() {
+    if (startLine.length() < 12 || !startLine.toString().startsWith("HTTP/") || startLine.charAt(8) != ' ') {
+      return -1;
+    }
+    int code = 0;
+    for (int i = 9; i < 12; i++) {
+      char c = startLine.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      code = code * 10 + (c - '0');
+    }
+    return code;
+  }
+
   Step next(byte b) {
     if (part == Part.BEFORE_REQUEST_LINE) {
       if ((b >= 0 && b <= ' ') || b == 0x7f) {
@@ -72,6 +98,11 @@ final class FramingHead {
     }
     last = b;
     switch (part) {
+      case REQUEST_LINE -> {
+        if (startLine.length() < 16) {
+          startLine.append((char) (b & 0xff));
+        }
+      }
       case NAME -> {
         if (b == ':') {
           part = framingField(text);
@@ -119,6 +150,7 @@ final class FramingHead {
     if (ended == Part.TRANSFER_ENCODING) {
       chunked |= hasChunked(value);
     } else if (ended == Part.CONTENT_LENGTH) {
+      hasContentLength = true;
       contentLength = digits(value);
     }
     return Step.MORE;

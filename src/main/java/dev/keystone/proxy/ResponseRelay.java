@@ -174,7 +174,10 @@ final class ResponseRelay {
       return;
     }
     finished = true;
-    if (how == End.UPSTREAM_BROKE && !to.ended()) {
+    if (how == End.UPSTREAM_BROKE && !to.headWritten()) {
+      // Nothing of it reached the client yet (the body broke before its first byte): a clean 502.
+      ex.fail(ProxyError.UPSTREAM_FAILED, ex.errorDetail);
+    } else if (how == End.UPSTREAM_BROKE && !to.ended()) {
       // Half a response must not look like a whole one: cut the client connection.
       ex.truncated = true;
       ClientConnections.cut(VertxClientSide.request(ex).connection());

@@ -83,6 +83,10 @@ final class UpstreamClients {
         .withConnectHandler(conn -> {
           fresh.add(conn);
           ReadBytes.install(conn);
+          ResponseFraming.install(conn);
+          // A broken response fails its request, which answers for it; without a handler Vert.x
+          // would also log each one as SEVERE, a log flood at a broken backend's command.
+          conn.exceptionHandler(Failures::handledElsewhere);
           // Reads of at most 16 KiB: what a paused response holds is what was read last.
           if (conn instanceof io.vertx.core.net.impl.ConnectionBase base) {
             base.channelHandlerContext().channel().config()
