@@ -107,8 +107,14 @@ public final class Exchange {
   boolean answered;
   /** The gateway cut a response it had started (the backend broke off, or a bug). */
   boolean truncated;
+  /** When the wait for the response head ends (nanos), for the loop's sweep; see {@link #onHeadTimeout}. */
+  long headDeadline;
+  /** What the sweep runs when {@link #headDeadline} passes while waiting for the head; null when nothing waits. */
+  Runnable onHeadTimeout;
   /** Ends the upstream side early (the client left, the request stalled); null when there is none. */
   Runnable abortUpstream;
+  /** The response waits for the client to read it: reading from the backend is paused. */
+  boolean clientBlocked;
   /** The request body is being sent and the backend is not taking it (its write queue is full). */
   boolean backendBlocked;
   /**
@@ -196,17 +202,25 @@ public final class Exchange {
    * answers 503 and returns false when the tenant or the process has no room for them.
    */
   boolean hold(dev.keystone.script.TenantAccount account, long bytes) {
-    if (heldBy != null && heldBy != account) {
-      throw new IllegalStateException("one account per request");
-    }
-    String full = account.take(bytes);
+    String full = tryHold(account, bytes);
     if (full != null) {
       fail(ProxyError.TENANT_OVERLOADED, "request data held in flight: " + full);
       return false;
     }
-    heldBy = account;
-    held += bytes;
     return true;
+  }
+
+  /** The same without answering: null when counted, else why not. */
+  String tryHold(dev.keystone.script.TenantAccount account, long bytes) {
+    if (heldBy != null && heldBy != account) {
+      throw new IllegalStateException("one account per request");
+    }
+    String full = account.take(bytes);
+    if (full == null) {
+      heldBy = account;
+      held += bytes;
+    }
+    return full;
   }
 
   /** Gives back what {@link #hold} counted. */

@@ -21,14 +21,26 @@ final class ForwardedHeaders {
 
   static void apply(HttpServerRequest request, String host, MultiMap out) {
     String client = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
-    String proto = request.isSSL() ? "https" : "http";
     MultiMap in = request.headers();
+    apply(client, request.isSSL(), via(request.version()), in::getAll, host, out::set);
+  }
+
+  /** The same for a request seen through the seam, into Netty headers. */
+  static void apply(RequestHead head, boolean secure, String host, io.netty.handler.codec.http.HttpHeaders out) {
+    io.netty.handler.codec.http.HttpHeaders in = head.headers();
+    apply(head.clientAddress(), secure, via(head.version()), in::getAll, host, out::set);
+  }
+
+  private static void apply(String client, boolean secure, String viaEntry,
+                            java.util.function.Function<String, java.util.List<String>> in, String host,
+                            java.util.function.BiConsumer<String, String> set) {
+    String proto = secure ? "https" : "http";
     if (client != null) {
-      out.set("X-Forwarded-For", appended(in, "X-Forwarded-For", client));
+      set.accept("X-Forwarded-For", appended(in.apply("X-Forwarded-For"), client));
     }
-    out.set("X-Forwarded-Proto", proto);
+    set.accept("X-Forwarded-Proto", proto);
     if (host != null) {
-      out.set("X-Forwarded-Host", host);
+      set.accept("X-Forwarded-Host", host);
     }
     StringBuilder element = new StringBuilder(64);
     if (client != null) {
@@ -39,8 +51,8 @@ final class ForwardedHeaders {
           .append(';');
     }
     element.append("proto=").append(proto);
-    out.set("Forwarded", appended(in, "Forwarded", element.toString()));
-    out.set("Via", appended(in, "Via", via(request.version())));
+    set.accept("Forwarded", appended(in.apply("Forwarded"), element.toString()));
+    set.accept("Via", appended(in.apply("Via"), viaEntry));
   }
 
   /** This hop's Via entry for a message received as {@code version}. */
@@ -48,17 +60,24 @@ final class ForwardedHeaders {
     return (version == HttpVersion.HTTP_1_0 ? "1.0 " : "1.1 ") + PSEUDONYM;
   }
 
+  static String via(io.netty.handler.codec.http.HttpVersion version) {
+    return (version == io.netty.handler.codec.http.HttpVersion.HTTP_1_0 ? "1.0 " : "1.1 ") + PSEUDONYM;
+  }
+
   /** The values of {@code name} in {@code in} as one list, with {@code value} at its end. */
   static String appended(MultiMap in, String name, String value) {
-    String prior = in.get(name);
-    if (prior == null) {
+    return appended(in.getAll(name), value);
+  }
+
+  /** {@code prior} (the lines of a list header) as one list, with {@code value} at its end. */
+  static String appended(java.util.List<String> prior, String value) {
+    if (prior.isEmpty()) {
       return value;
     }
     // Several lines of a list header count as one comma-separated list (empty lines are empty
     // elements, not the end of the list); the usual case has one line.
-    java.util.List<String> all = in.getAll(name);
     StringBuilder sb = new StringBuilder(64);
-    for (String v : all) {
+    for (String v : prior) {
       String t = v.trim();
       if (!t.isEmpty()) {
         sb.append(t).append(", ");

@@ -32,6 +32,12 @@ public final class HopByHop {
    * @param skip one more header to leave out (e.g. "host"), or null
    */
   public static void copy(MultiMap from, MultiMap to, String skip) {
+    copy(from, to::add, skip);
+  }
+
+  /** The same for any headers (Netty's): {@code to} adds one header. */
+  public static void copy(Iterable<Map.Entry<String, String>> from, java.util.function.BiConsumer<String, String> to,
+                          String skip) {
     List<String> named = null;
     for (Map.Entry<String, String> h : from) {
       if (h.getKey().length() == 10 && h.getKey().equalsIgnoreCase("connection")) {
@@ -44,7 +50,7 @@ public final class HopByHop {
           || (name.indexOf('_') >= 0 && isUnderscoreTwin(name))) {
         continue;
       }
-      to.add(name, h.getValue());
+      to.accept(name, h.getValue());
     }
   }
 

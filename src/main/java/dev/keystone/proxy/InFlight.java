@@ -36,16 +36,25 @@ final class InFlight {
   /**
    * @param idleNanos  how long a streaming body may stand still
    * @param stallNanos how long any request may go without progress (the backstop)
-   * @param pressure   whether the network buffers are running short: clients that do not read
+   * @param pressure   what is running short (network buffers, backend connections), or null:
+   *                   while something is, clients that do not read
    *                   are then cut after {@link #SHED_AFTER_NANOS}, not after idle
    */
-  void sweep(long now, long idleNanos, long stallNanos, boolean pressure) {
+  void sweep(long now, long idleNanos, long stallNanos, String pressure) {
     List<Exchange> late = null;
     int shed = 0;
+    List<Exchange> headLate = null;
     for (Exchange ex : exchanges) {
+      if (ex.onHeadTimeout != null && ex.phase == Exchange.Phase.AWAITING_HEAD && now - ex.headDeadline >= 0) {
+        if (headLate == null) {
+          headLate = new ArrayList<>();
+        }
+        headLate.add(ex);
+        continue;
+      }
       long quiet = now - ex.progressNanos;
-      boolean slowClient = pressure && ex.phase == Exchange.Phase.RESPONDING && quiet > SHED_AFTER_NANOS
-          && VertxClientSide.request(ex).response().writeQueueFull();
+      boolean slowClient = pressure != null && ex.phase == Exchange.Phase.RESPONDING && quiet > SHED_AFTER_NANOS
+          && clientBlocked(ex);
       if (slowClient) {
         shed++;
       }
@@ -56,17 +65,28 @@ final class InFlight {
         late.add(ex);
       }
     }
+    if (headLate != null) {
+      for (Exchange ex : headLate) {
+        Runnable timeout = ex.onHeadTimeout;
+        ex.onHeadTimeout = null;
+        ex.guarded(timeout).run();
+      }
+    }
     if (late == null) {
       return;
     }
     if (shed > 0) {
-      Exchange.LOG.warning("network buffers above " + (int) (DirectMemory.PRESSURE * 100) + " % of the direct memory "
-          + "limit: cutting " + shed + " client(s) that are not reading their responses");
+      Exchange.LOG.warning(pressure + ": cutting " + shed + " client(s) that are not reading their responses");
     }
     for (Exchange ex : late) {
       long quietMs = (now - ex.progressNanos) / 1_000_000;
       ex.guard(v -> end(ex, quietMs, stallNanos / 1_000_000)).handle(null);
     }
+  }
+
+  /** The response waits for the client to read (its connection's buffer is full). */
+  private static boolean clientBlocked(Exchange ex) {
+    return ex.clientBlocked || ex.response().writeQueueFull();
   }
 
   private static boolean streams(Exchange.Phase p) {
@@ -90,7 +110,7 @@ final class InFlight {
       case RESPONDING -> {
         // The client stopped reading, or the backend stopped sending mid-body: cut both. A cut
         // connection is closed at once: a graceful close would wait for the client to read.
-        boolean clientSlow = VertxClientSide.request(ex).response().writeQueueFull();
+        boolean clientSlow = clientBlocked(ex);
         if (clientSlow) {
           ex.clientFault = true;
           ex.errorDetail = "client stopped reading the response for " + quietMs + " ms";

@@ -43,7 +43,7 @@ final class ResponseFraming implements ChunkedFraming.BodyRule {
     }
     ResponseFraming rule = new ResponseFraming();
     p.addBefore(CODEC, NAME, new ChunkedFraming(rule));
-    p.addAfter(CODEC, METHODS, rule.new Methods());
+    p.addAfter(CODEC, METHODS, rule.methods());
   }
 
   @Override
@@ -64,6 +64,11 @@ final class ResponseFraming implements ChunkedFraming.BodyRule {
       return CHUNKED;
     }
     return head.hasContentLength() ? head.contentLength() : TO_CLOSE; // no length: the close ends it
+  }
+
+  /** The handler that notes the methods, placed after the codec (it sees requests before they are encoded). */
+  ChannelOutboundHandlerAdapter methods() {
+    return new Methods();
   }
 
   /** Notes the method of every request written, in order (the codec's own queue is private). */

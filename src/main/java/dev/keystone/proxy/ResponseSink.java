@@ -52,6 +52,24 @@ public interface ResponseSink {
    */
   void closeAfterEnd();
 
+  /** The connection holds more written bytes than it should: stop feeding it until {@link #onDrain}. */
+  boolean writeQueueFull();
+
+  /** Runs {@code task} once the written bytes have gone down again (after {@link #writeQueueFull}). */
+  void onDrain(Runnable task);
+
+  /** Trailers sent after a chunked body ({@link #finish}). */
+  HttpHeaders trailers();
+
+  /** Sends an interim {@code 103 Early Hints} head (an HTTP/1.1 client only; the caller checks). */
+  void writeInterim(HttpHeaders headers);
+
+  /**
+   * Ends a relayed response (the head first, if not written yet); with {@code close}, the
+   * connection closes once it is out.
+   */
+  void finish(boolean close);
+
   /** Closes the connection at once: a started response that cannot be completed is cut. */
   void cut();
 }

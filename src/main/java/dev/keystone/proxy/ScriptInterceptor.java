@@ -90,13 +90,13 @@ final class ScriptInterceptor implements Interceptor {
       d = rs.decide(request);
       ex.scriptNanos = System.nanoTime() - started;
       if (rs.hasOnResponse()) {
-        ex.responseHook = (backend, status, headers) -> {
+        ex.responseHook = held(ex, (backend, status, headers) -> {
           try {
             return Future.succeededFuture(rs.onResponse(request, backend, status, headers));
           } catch (ScriptState.ScriptFailure f) {
             return Future.failedFuture(new ResponseHook.Failure(f.getMessage(), f.limit()));
           }
-        };
+        });
       }
     } catch (ScriptState.ScriptFailure f) {
       ex.scriptNanos = System.nanoTime() - started;
@@ -130,10 +130,10 @@ final class ScriptInterceptor implements Interceptor {
       if (ar.succeeded()) {
         if (ar.result().responsePhase()) {
           String script = plan.name();
-          ex.responseHook = (backend, status, headers) ->
+          ex.responseHook = held(ex, (backend, status, headers) ->
               engines.respond(engine.urls(), engine.timeout(), script, request, backend, status, headers)
                   .recover(t -> Future.failedFuture(new ResponseHook.Failure(t.getMessage(),
-                      t instanceof EngineProtocol.ScriptError e && e.limit())));
+                      t instanceof EngineProtocol.ScriptError e && e.limit()))));
         }
         apply(ex, ar.result());
         return;
@@ -188,6 +188,25 @@ final class ScriptInterceptor implements Interceptor {
     return new ScriptRequest(req.method().name(), ex.forwardPath(), req.path(), req.query(), ex.host(),
         req.clientAddress(), ex.tenant().name(), ex.requestId(),
         req.headers().entries(), ex.tenant().pool().backends(), env.store(ex.tenant().name()), ex.bufferedBody);
+  }
+
+  /**
+   * {@code hook} with its header edits counted as held by the request, like the request's own
+   * edits: a response's edits stay on the heap while its body streams, and a tenant could keep
+   * thousands of slow responses (attack on issue 13, round 3, F7). Past the tenant's bound the
+   * hook fails as a limit (the tenant's error policy: fail_open relays the response unedited).
+   */
+  private ResponseHook held(Exchange ex, ResponseHook hook) {
+    dev.keystone.script.TenantAccount account = env.held(ex.tenant().name());
+    return (backend, status, headers) -> hook.run(backend, status, headers).compose(edits -> {
+      long bytes = 0;
+      for (var e : edits.headerEdits().entrySet()) {
+        bytes += 64 + e.getKey().length() + (e.getValue() == null ? 0 : e.getValue().length());
+      }
+      String full = bytes == 0 ? null : ex.tryHold(account, 3 * bytes);
+      return full == null ? Future.succeededFuture(edits)
+          : Future.failedFuture(new ResponseHook.Failure("response header edits held in flight: " + full, true));
+    });
   }
 
   /**

@@ -279,10 +279,16 @@ final class VertxClientSide implements ClientSide, RequestHead, BodySource {
 
     @Override
     public void write(ByteBuf chunk) {
+      if (response.closed() || response.ended()) {
+        chunk.release(); // nothing more reaches this client
+        return;
+      }
       if (!response.headWritten() && !response.headers().contains("Content-Length")) {
         response.setChunked(true);
       }
-      response.write(BufferInternal.buffer(chunk));
+      // Vert.x writes an unreleasable slice of a pooled buffer: the reference is given back
+      // once the write is done (the bytes are out of the socket buffer or the write failed).
+      response.write(BufferInternal.buffer(chunk)).onComplete(ar -> chunk.release());
     }
 
     @Override
@@ -304,7 +310,41 @@ final class VertxClientSide implements ClientSide, RequestHead, BodySource {
     @Override
     public void closeAfterEnd() {
       response.putHeader("Connection", "close");
+      // Vert.x writes "Connection: keep-alive" for a keep-alive HTTP/1.0 request when it sends
+      // the head; this runs after that and has the last word.
+      response.headersEndHandler(v -> response.headers().set("Connection", "close"));
       ClientConnections.lingerOnClose(request.connection());
+    }
+
+    @Override
+    public boolean writeQueueFull() {
+      return response.writeQueueFull();
+    }
+
+    @Override
+    public void onDrain(Runnable task) {
+      response.drainHandler(v -> task.run());
+    }
+
+    @Override
+    public HttpHeaders trailers() {
+      return (HttpHeaders) response.trailers();
+    }
+
+    @Override
+    public void writeInterim(HttpHeaders headers) {
+      io.vertx.core.MultiMap m = io.vertx.core.http.HttpHeaders.headers();
+      headers.forEach(e -> m.add(e.getKey(), e.getValue()));
+      response.writeEarlyHints(m);
+    }
+
+    @Override
+    public void finish(boolean close) {
+      response.end().onComplete(ar -> {
+        if (close) {
+          request.connection().close();
+        }
+      });
     }
 
     @Override

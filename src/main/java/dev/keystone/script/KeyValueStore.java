@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * strings, numbers or booleans. Not shared between instances.
  *
  * <p>Bounded by construction: in keys, and in bytes per tenant and for the whole process
- * ({@link SharedMemory}, sized from the heap, with a floor kept for tenants that hold little), each write checked before it is stored. A tenant that
+ * ({@link SharedMemory}, sized from the heap, with a share guaranteed to each tenant), each write checked before it is stored. A tenant that
  * fills its store gets an error from {@code kv.set}; it cannot take the heap from the others.
  */
 public final class KeyValueStore {
@@ -34,7 +34,7 @@ public final class KeyValueStore {
     }
   }
 
-  /** What all stores of a process may take together: an eighth of the heap, with a floor of 1 MiB a tenant. */
+  /** What all stores of a process may take together: an eighth of the heap, 1 MiB a tenant guaranteed. */
   public static SharedMemory processMemory() {
     long max = Runtime.getRuntime().maxMemory() / 8;
     return new SharedMemory("kv", max, 1L << 20);
@@ -50,7 +50,7 @@ public final class KeyValueStore {
   private final String tenant;
   private final Limits limits;
   private final Clock clock;
-  private final SharedMemory process;
+  private final SharedMemory.Account process;
   /** Bytes of the entries (guarded by this). */
   private long bytes;
 
@@ -62,7 +62,7 @@ public final class KeyValueStore {
     this.tenant = tenant;
     this.limits = limits;
     this.clock = clock;
-    this.process = process;
+    this.process = process.account();
   }
 
   /** The value, or null when absent or expired. */
@@ -144,7 +144,7 @@ public final class KeyValueStore {
     if (growth > 0 && bytes + growth > limits.maxBytes()) {
       dropExpired();
     }
-    if (growth > 0 && (bytes + growth > limits.maxBytes() || !process.take(bytes, growth))) {
+    if (growth > 0 && (bytes + growth > limits.maxBytes() || !process.take(growth))) {
       throw new IllegalArgumentException("kv store of tenant " + tenant + " is full (" + (bytes >> 10) + " KiB of "
           + (limits.maxBytes() >> 10) + " KiB" + (bytes + growth <= limits.maxBytes() ? ", and the process's kv memory is used up" : "")
           + "): set a ttl or delete keys");

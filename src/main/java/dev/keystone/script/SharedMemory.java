@@ -1,33 +1,38 @@
 package dev.keystone.script;
 
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Memory that all tenants draw on (their kv stores; what their requests hold in flight), bounded
- * for the process. Each tenant has a cap of its own too, but the caps are overcommitted: a few
- * tenants at their caps could take all of it. So the last quarter is kept for tenants that hold
- * less than a small floor: a tenant that holds almost nothing still gets that much, however full
- * the others are. The reserve runs out only when more than {@code max / 4 / floor} tenants each
- * hold up to their floor at once.
+ * for the process. Each tenant has a cap of its own too, but caps are overcommitted: a few
+ * tenants at their caps could take all of it. So every tenant is guaranteed a small share
+ * ({@code floor}, or less when there are many tenants: together the guarantees are at most half
+ * of the bound), and whatever a tenant takes beyond its share must leave room for the shares the
+ * others have not used yet. However full the others are, a tenant can always hold its share
+ * (once, after a new tenant appears, the others have given back what its share needs).
  */
 public final class SharedMemory {
 
   private final String what;
   private final long max;
   private final long floor;
-  private final long reserved;
-  private final AtomicLong used = new AtomicLong();
+  private final List<Account> accounts = new ArrayList<>();
+  /** Guarded by this. */
+  private long used;
+  /** The shares tenants are guaranteed and have not used yet, together. Guarded by this. */
+  private long owed;
+  private long share;
 
   /**
    * @param what  what the memory is for, for error messages
    * @param max   what all tenants may hold together
-   * @param floor what any tenant may hold while the others hold the rest
+   * @param floor the most a tenant is guaranteed
    */
   public SharedMemory(String what, long max, long floor) {
     this.what = what;
     this.max = max;
-    this.floor = Math.min(floor, max / 4);
-    this.reserved = max / 4;
+    this.floor = floor;
   }
 
   /** A pool without a bound, for tests and tools. */
@@ -35,29 +40,20 @@ public final class SharedMemory {
     return new SharedMemory(what, Long.MAX_VALUE, 0);
   }
 
-  /**
-   * Takes {@code bytes} for a tenant that holds {@code tenantHeld} already; false, taking nothing,
-   * when the process can't give them.
-   */
-  public boolean take(long tenantHeld, long bytes) {
-    long limit = tenantHeld + bytes <= floor ? max : max - reserved;
-    while (true) {
-      long u = used.get();
-      if (bytes > limit - u) {
-        return false;
-      }
-      if (used.compareAndSet(u, u + bytes)) {
-        return true;
-      }
+  /** A new tenant's account. The shares of all shrink when there are many. */
+  public synchronized Account account() {
+    Account a = new Account();
+    accounts.add(a);
+    share = Math.min(floor, max / 2 / accounts.size());
+    owed = 0;
+    for (Account each : accounts) {
+      owed += Math.max(0, share - each.held);
     }
+    return a;
   }
 
-  public void give(long bytes) {
-    used.addAndGet(-bytes);
-  }
-
-  public long used() {
-    return used.get();
+  public synchronized long used() {
+    return used;
   }
 
   public long max() {
@@ -66,5 +62,40 @@ public final class SharedMemory {
 
   public String what() {
     return what;
+  }
+
+  /** What one tenant holds of the pool. */
+  public final class Account {
+    private long held;
+
+    /** Takes {@code bytes} if the pool can give them without eating into others' shares. */
+    public boolean take(long bytes) {
+      synchronized (SharedMemory.this) {
+        long after = held + bytes;
+        long owedAfter = owed - Math.max(0, share - held) + Math.max(0, share - after);
+        if (bytes > max - used - owedAfter) {
+          return false;
+        }
+        used += bytes;
+        owed = owedAfter;
+        held = after;
+        return true;
+      }
+    }
+
+    public void give(long bytes) {
+      synchronized (SharedMemory.this) {
+        long after = held - bytes;
+        owed += Math.max(0, share - after) - Math.max(0, share - held);
+        used -= bytes;
+        held = after;
+      }
+    }
+
+    public long held() {
+      synchronized (SharedMemory.this) {
+        return held;
+      }
+    }
   }
 }

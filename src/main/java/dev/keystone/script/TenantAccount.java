@@ -13,12 +13,14 @@ public final class TenantAccount {
   private final String tenant;
   private final long cap;
   private final SharedMemory pool;
+  private final SharedMemory.Account share;
   private final AtomicLong held = new AtomicLong();
 
   public TenantAccount(String tenant, long cap, SharedMemory pool) {
     this.tenant = tenant;
     this.cap = cap;
     this.pool = pool;
+    this.share = pool.account();
   }
 
   /** Takes {@code bytes} if the tenant's cap and the process allow; null when they were taken, else why not. */
@@ -29,7 +31,7 @@ public final class TenantAccount {
         return "tenant " + tenant + " holds " + (h >> 10) + " KiB of " + pool.what() + " (its cap is " + (cap >> 10) + " KiB)";
       }
       if (held.compareAndSet(h, h + bytes)) {
-        if (pool.take(h, bytes)) {
+        if (share.take(bytes)) {
           return null;
         }
         held.addAndGet(-bytes);
@@ -40,7 +42,7 @@ public final class TenantAccount {
 
   public void give(long bytes) {
     held.addAndGet(-bytes);
-    pool.give(bytes);
+    share.give(bytes);
   }
 
   public long held() {

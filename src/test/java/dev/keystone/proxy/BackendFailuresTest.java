@@ -288,11 +288,13 @@ class BackendFailuresTest {
     }
     try (RawHttp raw = gw.raw()) {
       // 100 and 103 are relayed as interim answers; any other 1xx cannot be told from a final
-      // answer by the upstream client, so it is refused rather than passed on as one.
+      // answer by the Vert.x upstream client, so it is refused rather than passed on as one
+      // (forwarding on Netty skips it and relays the final answer: -Dkeystone.upstream=netty).
       raw.write("GET /t/processing HTTP/1.1\r\nHost: x\r\nX-Request-ID: processing\r\n\r\n");
       RawHttp.Response r = raw.readResponse(false);
-      assertThat(r.status()).isEqualTo(502);
-      assertThat(r.body()).isEqualTo("502 Bad Gateway (request id processing)\n");
+      boolean netty = "netty".equals(System.getProperty("keystone.upstream"));
+      assertThat(r.status()).isEqualTo(netty ? 200 : 502);
+      assertThat(r.body()).isEqualTo(netty ? "after 102" : "502 Bad Gateway (request id processing)\n");
     }
   }
 

@@ -111,8 +111,14 @@ class MemoryUnderAbuseTest {
 
   static void othersAreServed(int port, GatewayProcess gw) throws Exception {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/t/other"))
-        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r;
+    try {
+      r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/t/other"))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (java.io.IOException e) {
+      Files.writeString(Path.of("target/memory-under-abuse-gateway.log"), gw.output());
+      throw new AssertionError("no answer to a well-behaved client (gateway log: target/memory-under-abuse-gateway.log)", e);
+    }
     assertThat(r.statusCode()).as(gw.output()).isEqualTo(200);
     HttpResponse<String> live = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gw.adminPort() + "/livez"))
         .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());

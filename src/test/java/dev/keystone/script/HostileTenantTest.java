@@ -178,6 +178,22 @@ class HostileTenantTest {
       end
       """;
 
+  /** Each response keeps 64 KiB of on_response edits while its body stalls. */
+  static final String RESPHOG = """
+      local v = ("v"):rep(8000)
+      function on_request(req) return route_to("stall") end
+      function on_response(res)
+        for i = 1, 8 do res.set_header("X-Big-" .. i, v) end
+      end
+      """;
+
+  /** Sends a response head and one chunk, then nothing (until the gateway gives up). */
+  private final dev.keystone.testing.RawBackend staller = new dev.keystone.testing.RawBackend(c -> {
+    while (c.readRequest() != null) {
+      c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    }
+  });
+
   /** Answers health checks, never a proxied request (the connection waits until the gateway gives up). */
   private final dev.keystone.testing.RawBackend tarpit = new dev.keystone.testing.RawBackend(c -> {
     while (c.readRequest() != null) {
@@ -202,6 +218,7 @@ class HostileTenantTest {
     Files.writeString(dir.resolve("scripts/hoarder.lua"), HOARDER);
     Files.writeString(dir.resolve("scripts/gmatch.lua"), GMATCH);
     Files.writeString(dir.resolve("scripts/hog.lua"), HOG);
+    Files.writeString(dir.resolve("scripts/resphog.lua"), RESPHOG);
     Files.writeString(dir.resolve("gw.yaml"), """
         listen: 127.0.0.1:0
         admin: { enabled: false }
@@ -238,7 +255,11 @@ class HostileTenantTest {
             path_prefix: /hog/
             lua_script: hog
             services: [{ name: tar, url: "%2$s" }]
-        """.formatted(backend.url(), tarpit.url()));
+          - name: resphog
+            path_prefix: /resphog/
+            lua_script: resphog
+            services: [{ name: stall, url: "%3$s" }]
+        """.formatted(backend.url(), tarpit.url(), staller.url()));
     gw = GatewayProcess.start(dir, List.of("@" + Path.of("bin/jvm.options").toAbsolutePath()),
         "--config", dir.resolve("gw.yaml").toString());
     port = gw.awaitListening();
@@ -247,6 +268,7 @@ class HostileTenantTest {
   @AfterAll
   void stop() throws IOException {
     tarpit.close();
+    staller.close();
     Files.writeString(Path.of("target/hostile-tenant-gateway.log"), gw.output()); // what each attack met
     try {
       assertThat(gw.output()).doesNotContain("OutOfMemoryError");
@@ -392,10 +414,40 @@ class HostileTenantTest {
     neighbourAnswers();
   }
 
+  /**
+   * A response's header edits count too (attack round 3 on issue 13, F7: 64 KiB of on_response
+   * edits per response, kept while thousands of bodies stalled, took the heap). Failing first:
+   * every response was relayed with its edits.
+   */
+  @Test
+  void whatATenantsResponsesHoldInFlightIsBounded() throws Exception {
+    List<java.util.concurrent.CompletableFuture<HttpResponse<java.io.InputStream>>> pending = new java.util.ArrayList<>();
+    for (int i = 0; i < 80; i++) {
+      pending.add(http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/resphog/x"))
+          .header("X-Request-ID", "resphog-" + i).timeout(Duration.ofSeconds(30)).build(),
+          HttpResponse.BodyHandlers.ofInputStream()));
+    }
+    java.util.Map<Integer, Integer> statuses = new java.util.TreeMap<>();
+    List<HttpResponse<java.io.InputStream>> heads = new java.util.ArrayList<>();
+    for (var f : pending) {
+      heads.add(f.join()); // the head: the bodies stall
+    }
+    for (HttpResponse<java.io.InputStream> r : heads) {
+      statuses.merge(r.statusCode(), 1, Integer::sum);
+      r.body().close();
+    }
+    assertThat(statuses.keySet()).as("%s", statuses).containsExactly(200, 500);
+    assertThat(statuses.get(500)).as("%s", statuses).isBetween(25, 60);
+    assertThat(gw.output()).contains("response header edits held in flight: tenant resphog holds");
+    neighbourAnswers();
+  }
+
   @Test
   void aLogLineCannotForgeAnother() {
     assertThat(get("/evil/x?a=log_forge").statusCode()).isEqualTo(200);
-    assertThat(gw.output()).contains("x\\nSEVERE forged line").doesNotContain("\nSEVERE forged line");
+    // The log is written off the event loop, after the answer: wait for the line.
+    Await.until("the script's log line", Duration.ofSeconds(10), () -> gw.output().contains("x\\nSEVERE forged line"));
+    assertThat(gw.output()).doesNotContain("\nSEVERE forged line");
     // Nor through an API error that quotes the script's value.
     assertThat(get("/evil/x?a=route_forge", "route-forge").statusCode()).isEqualTo(500);
     assertThat(failureOf("route-forge")).contains("no backend named 'nope\\n2026-12-05T00:00:00.000Z SEVERE main FORGED");

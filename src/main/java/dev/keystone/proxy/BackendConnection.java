@@ -1,0 +1,119 @@
+package dev.keystone.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * One connection to a backend, on the event loop of the requests it serves, with at most one
+ * request on it at a time. It hands the decoded response to the {@link Listener} of the request
+ * it is lent to; bytes that arrive while it is lent to none (a backend's stray body after a HEAD
+ * answer, an unsolicited response) close it, so they can never become the next request's answer.
+ */
+final class BackendConnection extends ChannelInboundHandlerAdapter {
+
+  /** The request the connection is lent to. Every call happens on the connection's event loop. */
+  interface Listener {
+    /** A part of the response: head (or an interim head), content, last content. Owns {@code msg}. */
+    void onResponse(HttpObject msg);
+
+    /** The connection can take more bytes again. */
+    void onWritable();
+
+    /** The connection closed; {@code cause} when it failed (else the backend closed it). */
+    void onClosed(Throwable cause);
+  }
+
+  static final String NAME = "keystone-backend";
+
+  final Channel channel;
+  private final BackendPool pool;
+  private Listener listener;
+  private Throwable failure;
+  /** Response bytes received (before decoding): whether an answer began decides retries. */
+  private long received;
+  /** Requests this connection carried: a reused connection is one that carried one before. */
+  private int served;
+  /** When it went back to the pool (nanos), for the keep-alive idle limit. */
+  long idleSince;
+
+  BackendConnection(Channel channel, BackendPool pool) {
+    this.channel = channel;
+    this.pool = pool;
+  }
+
+  /** Lends the connection to a request. */
+  void lend(Listener l) {
+    listener = l;
+    served++;
+  }
+
+  /** Takes the connection back from its request; it carries nothing now. */
+  void takeBack() {
+    listener = null;
+  }
+
+  boolean reused() {
+    return served > 1;
+  }
+
+  long received() {
+    return received;
+  }
+
+  boolean open() {
+    return channel.isActive();
+  }
+
+  /** Counts what arrives before the decoder sees it. */
+  final class Counter extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof ByteBuf b) {
+        received += b.readableBytes();
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    Listener l = listener;
+    if (l == null || !(msg instanceof HttpObject o)) {
+      ReferenceCountUtil.release(msg);
+      ctx.close(); // nothing was asked for: whatever this is, it is no answer to anyone
+      return;
+    }
+    l.onResponse(o);
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    Listener l = listener;
+    if (l != null && ctx.channel().isWritable()) {
+      l.onWritable();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (failure == null) {
+      failure = cause;
+    }
+    ctx.close();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    pool.closed(this);
+    Listener l = listener;
+    listener = null;
+    if (l != null) {
+      l.onClosed(failure);
+    }
+  }
+}

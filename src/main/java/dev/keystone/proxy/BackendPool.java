@@ -1,0 +1,216 @@
+package dev.keystone.proxy;
+
+import dev.keystone.model.Backend;
+import dev.keystone.model.UpstreamTls;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One event loop's connections to one backend: at most {@code limits.upstream_connections} open,
+ * idle ones reused last-in first-out (the warmest), requests that find none free waiting in
+ * order up to {@code pool_wait}. Connections live on the loop of the requests they serve, so no
+ * lock and no hop between threads. Waits and idle connections are ended by {@link #sweep}, run by
+ * the loop's periodic sweep: no timer per request.
+ */
+final class BackendPool {
+
+  /** What a request waiting for a connection hears, once. */
+  interface Acquired {
+    void ready(BackendConnection c);
+
+    /** No connection: {@code poolWait} when none came free in time (not the backend's failure). */
+    void failed(Throwable cause, boolean poolWait);
+  }
+
+  /** No connection came free within {@code pool_wait}. */
+  static final class PoolWaitTimeout extends RuntimeException {
+    PoolWaitTimeout(int open) {
+      super("no free connection within pool_wait (" + open + " busy)", null, false, false);
+    }
+  }
+
+  private record Waiter(Acquired who, long deadline, long connectMillis) {
+  }
+
+  /** Equal TLS settings share one context. */
+  private static final Map<UpstreamTls, SslContext> SSL = new ConcurrentHashMap<>();
+  /** The codec's limits for a response head: generous, a backend is trusted more than a client. */
+  private static final int MAX_STATUS_LINE = 16 * 1024;
+  private static final int MAX_HEAD = 64 * 1024;
+
+  private final EventLoop loop;
+  private final io.netty.channel.ChannelFactory<? extends Channel> channelType;
+  private final Backend backend;
+  private final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
+  private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+  private int open;
+
+  BackendPool(EventLoop loop, io.netty.channel.ChannelFactory<? extends Channel> channelType, Backend backend) {
+    this.loop = loop;
+    this.channelType = channelType;
+    this.backend = backend;
+  }
+
+  /**
+   * A connection for one request: an idle one (unless {@code fresh}), a new one while fewer than
+   * {@code max} are open (a fresh one in any case), or the next one freed within the wait.
+   */
+  void acquire(boolean fresh, int max, long connectMillis, long poolWaitNanos, Acquired who) {
+    if (!fresh) {
+      BackendConnection c;
+      while ((c = idle.pollLast()) != null) {
+        if (c.open()) {
+          who.ready(c);
+          return;
+        }
+      }
+    }
+    if (fresh || open < max) {
+      connect(connectMillis, who);
+      return;
+    }
+    waiters.add(new Waiter(who, System.nanoTime() + poolWaitNanos, connectMillis));
+  }
+
+  /** A request is done with {@code c}: pooled again when {@code clean}, else closed. */
+  void release(BackendConnection c, boolean clean) {
+    c.takeBack();
+    if (!clean || !c.open()) {
+      c.channel.close(); // closed() counts it and serves a waiter
+      return;
+    }
+    c.channel.config().setAutoRead(true); // a relay may have held reads back (backpressure, on_response)
+    Waiter w = waiters.poll();
+    if (w != null) {
+      w.who().ready(c);
+      return;
+    }
+    c.idleSince = System.nanoTime();
+    idle.addLast(c);
+  }
+
+  /** {@code c}'s channel closed (the backend, a failure, or this pool closed it). */
+  void closed(BackendConnection c) {
+    open--;
+    idle.remove(c);
+    Waiter w = waiters.poll();
+    if (w != null) {
+      connect(w.connectMillis(), w.who());
+    }
+  }
+
+  /** Ends waits past {@code pool_wait} and closes connections idle longer than {@code keepAliveNanos}. */
+  void sweep(long now, long keepAliveNanos) {
+    while (!waiters.isEmpty() && now - waiters.peek().deadline() >= 0) {
+      waiters.poll().who().failed(new PoolWaitTimeout(open), true);
+    }
+    while (!idle.isEmpty() && now - idle.peekFirst().idleSince >= keepAliveNanos) {
+      idle.pollFirst().channel.close();
+    }
+  }
+
+  boolean waiting() {
+    return !waiters.isEmpty();
+  }
+
+  /** Closes every idle connection (the pool is no longer used); busy ones close after their request. */
+  void closeIdle() {
+    while (!idle.isEmpty()) {
+      idle.pollFirst().channel.close();
+    }
+  }
+
+  private void connect(long connectMillis, Acquired who) {
+    open++;
+    BackendConnection[] made = new BackendConnection[1];
+    Bootstrap b = new Bootstrap().group(loop).channelFactory(channelType)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectMillis))
+        .option(ChannelOption.TCP_NODELAY, true)
+        // Reads of at most 16 KiB: what a response held back for a slow client keeps is what was read last.
+        .option(ChannelOption.RECVBUF_ALLOCATOR, new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 2048, 16 * 1024))
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) throws SSLException {
+            made[0] = new BackendConnection(ch, BackendPool.this);
+            pipeline(ch, made[0]);
+          }
+        });
+    ChannelFuture f = b.connect(backend.host(), backend.port());
+    f.addListener(done -> {
+      if (!done.isSuccess()) {
+        open--; // never active: closed() is not called for it
+        who.failed(done.cause(), false);
+        return;
+      }
+      SslHandler tls = f.channel().pipeline().get(SslHandler.class);
+      if (tls == null) {
+        who.ready(made[0]);
+        return;
+      }
+      // A handshake that fails is a connect failure (the request was never written).
+      tls.handshakeFuture().addListener(hs -> {
+        if (hs.isSuccess()) {
+          who.ready(made[0]);
+        } else {
+          f.channel().close();
+          who.failed(hs.cause(), false);
+        }
+      });
+    });
+  }
+
+  private void pipeline(Channel ch, BackendConnection conn) throws SSLException {
+    ChannelPipeline p = ch.pipeline();
+    if (backend.ssl()) {
+      UpstreamTls tls = backend.tls();
+      String name = tls.serverName() != null ? tls.serverName() : backend.host();
+      SslHandler handler = sslContext(tls).newHandler(ch.alloc(), name, backend.port());
+      if (tls.verify()) {
+        SSLEngine engine = handler.engine();
+        SSLParameters params = engine.getSSLParameters();
+        params.setEndpointIdentificationAlgorithm("HTTPS");
+        engine.setSSLParameters(params);
+      }
+      p.addLast(handler);
+    }
+    p.addLast(conn.new Counter());
+    ResponseFraming rule = new ResponseFraming();
+    p.addLast(ResponseFraming.NAME, new ChunkedFraming(rule));
+    p.addLast("codec", new HttpClientCodec(MAX_STATUS_LINE, MAX_HEAD, 16 * 1024, true));
+    p.addLast(ResponseFraming.METHODS, rule.methods());
+    p.addLast(BackendConnection.NAME, conn);
+  }
+
+  private static SslContext sslContext(UpstreamTls tls) throws SSLException {
+    SslContext known = SSL.get(tls);
+    if (known != null) {
+      return known;
+    }
+    SslContextBuilder b = SslContextBuilder.forClient();
+    if (!tls.verify()) {
+      b.trustManager(InsecureTrustManagerFactory.INSTANCE);
+    } else if (tls.caFile() != null) {
+      b.trustManager(tls.caFile().toFile());
+    }
+    SslContext made = b.build();
+    SSL.putIfAbsent(tls, made);
+    return SSL.get(tls);
+  }
+}

@@ -1,0 +1,143 @@
+package dev.keystone.proxy;
+
+import dev.keystone.model.Backend;
+import dev.keystone.model.Limits;
+import dev.keystone.model.Pool;
+import dev.keystone.model.Timeouts;
+import dev.keystone.model.UpstreamTls;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The last interceptor, forwarding on Netty: picks a backend of the tenant, gets a connection
+ * from this event loop's {@link BackendPool} for it, and hands the exchange to a
+ * {@link BackendCall}. The phases fail differently, and only what they say is held against the
+ * backend: waiting for a free pooled connection is the backend being busy (503, no health
+ * effect); a connection that cannot be opened ejects the backend and the request, never written,
+ * goes to another one; what happens once the request is on a connection is the call's.
+ * WebSocket upgrades still go through {@link Forwarder}.
+ */
+final class NettyForwarder implements Interceptor {
+
+  /** How long an idle pooled connection is kept (as nginx keeps idle upstream connections). */
+  static final long KEEP_ALIVE_NANOS = 60_000_000_000L;
+
+  private record Key(String url, UpstreamTls tls) {
+  }
+
+  private final EventLoop loop;
+  private final io.netty.channel.ChannelFactory<? extends Channel> channelType;
+  private final Forwarder upgrades;
+  private final Map<Key, BackendPool> pools = new HashMap<>();
+
+  NettyForwarder(EventLoop loop, io.netty.channel.ChannelFactory<? extends Channel> channelType, Forwarder upgrades) {
+    this.loop = loop;
+    this.channelType = channelType;
+    this.upgrades = upgrades;
+  }
+
+  @Override
+  public void handle(Exchange ex) {
+    if (WebSocketTunnel.isUpgrade(ex)) {
+      upgrades.handle(ex);
+      return;
+    }
+    ex.body().pause(); // nothing is read from the client until a backend is connected
+    Pool.Pick pick = ex.candidates != null ? Pool.pickHealthy(ex.candidates, null) : ex.tenant().pool().pick(null);
+    if (pick == null) {
+      String none = ex.candidates != null ? "no healthy backend for route_to(" + ex.routeTarget + ")"
+          : ex.tenant().pool().backends().isEmpty() ? "tenant has no backend" : "every backend of the tenant is drained";
+      ex.fail(ProxyError.NO_BACKEND, none);
+      return;
+    }
+    ex.fallback = pick.fallback();
+    connect(ex, pick.backend(), false);
+  }
+
+  /** Sends the request once more to {@code backend} on a fresh connection (see {@link RetryRule}). */
+  void again(Exchange ex, Backend backend) {
+    ex.retries++;
+    connect(ex, backend, true);
+  }
+
+  /** Ends waits past pool_wait and closes connections idle too long; run by the loop's sweep. */
+  void sweep(long now) {
+    for (BackendPool p : pools.values()) {
+      p.sweep(now, KEEP_ALIVE_NANOS);
+    }
+  }
+
+  /** Whether a request waits for a connection to some backend (its pool is at its limit). */
+  boolean waiting() {
+    for (BackendPool p : pools.values()) {
+      if (p.waiting()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Closes the idle pooled connections (the server stops); busy ones close after their request. */
+  void closeIdle() {
+    pools.values().forEach(BackendPool::closeIdle);
+  }
+
+  private BackendPool pool(Backend b) {
+    return pools.computeIfAbsent(new Key(b.url(), b.ssl() ? b.tls() : null), k -> new BackendPool(loop, channelType, b));
+  }
+
+  private void connect(Exchange ex, Backend backend, boolean fresh) {
+    ex.backend = backend;
+    ex.phase(Exchange.Phase.CONNECTING);
+    ex.upstreamStart = System.nanoTime();
+    Timeouts t = ex.snapshot().plan().timeouts();
+    Limits l = ex.snapshot().plan().limits();
+    BackendPool pool = pool(backend);
+    pool.acquire(fresh, l.upstreamConnections(), t.connect().toMillis(), t.poolWait().toNanos(), new BackendPool.Acquired() {
+      @Override
+      public void ready(BackendConnection c) {
+        ex.guarded(() -> {
+          if (ex.completed || ex.response().closed()) {
+            pool.release(c, true); // the client left while waiting: the connection carried nothing
+            return;
+          }
+          new BackendCall(ex, backend, c, pool, NettyForwarder.this, fresh).start();
+        }).run();
+      }
+
+      @Override
+      public void failed(Throwable cause, boolean poolWait) {
+        ex.guarded(() -> connectFailed(ex, backend, cause, poolWait, fresh)).run();
+      }
+    });
+  }
+
+  private void connectFailed(Exchange ex, Backend backend, Throwable cause, boolean poolWait, boolean fresh) {
+    if (ex.completed || ex.response().closed()) {
+      return;
+    }
+    if (poolWait) {
+      ex.fail(ProxyError.BACKEND_BUSY, "backend " + backend.name() + ": " + cause.getMessage());
+      return;
+    }
+    String why = "connect to " + backend.url() + " failed: " + Failures.describe(cause);
+    backend.health().passiveFailure(why, ex.snapshot().plan().passiveHealth(), true);
+    ProxyError error = Failures.isTimeout(cause) ? ProxyError.UPSTREAM_TIMEOUT : ProxyError.UPSTREAM_FAILED;
+    if (ex.retries > 0 || fresh) {
+      ex.fail(error, why);
+      return;
+    }
+    // Never written: another backend may take it, if there is one.
+    Pool.Pick next = ex.candidates != null ? Pool.pickHealthy(ex.candidates, backend) : ex.tenant().pool().pick(backend);
+    if (next == null) {
+      ex.fail(error, why + "; no other backend to try");
+      return;
+    }
+    ex.retries++;
+    ex.fallback = next.fallback();
+    connect(ex, next.backend(), false);
+  }
+}
