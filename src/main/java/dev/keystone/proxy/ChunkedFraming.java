@@ -49,6 +49,15 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
     long TO_CLOSE = -2;
 
     long after(FramingHead head);
+
+    /**
+     * Whether a head may start now. A response may only when a request awaits it: bytes beyond
+     * a finished response, or on an idle connection, would be taken for the next request's
+     * answer (attack round 4, R4-4).
+     */
+    default boolean expectsHead() {
+      return true;
+    }
   }
 
   /** A request's body: chunked, or its Content-Length (RFC 9112 section 6.3). */
@@ -98,7 +107,13 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
       while (i < end && brokenAt < 0 && state != State.OFF) {
         switch (state) {
           case HEAD, TRAILERS -> {
-            switch (head.next(in.getByte(i))) {
+            boolean before = state == State.HEAD && !head.started();
+            FramingHead.Step step = head.next(in.getByte(i));
+            if (before && head.started() && !rule.expectsHead()) {
+              unexpected(ctx, in, passStart, i);
+              return;
+            }
+            switch (step) {
               case MORE -> i++;
               case ENDED -> {
                 i++;
@@ -169,6 +184,18 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
     } finally {
       in.release();
     }
+  }
+
+  /**
+   * A head begins that nothing asked for: what came before it goes on (it ends the last
+   * message), the rest is dropped and the connection closed, so it is never reused.
+   */
+  private void unexpected(ChannelHandlerContext ctx, ByteBuf in, int passStart, int at) {
+    state = State.BROKEN; // (channelRead releases {@code in})
+    if (at > passStart) {
+      ctx.fireChannelRead(in.retainedSlice(passStart, at - passStart));
+    }
+    ctx.close();
   }
 
   /** A head or the trailers ended. */

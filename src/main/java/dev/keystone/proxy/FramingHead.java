@@ -52,6 +52,11 @@ final class FramingHead {
     newLine();
   }
 
+  /** Whether the head's first line has begun (leading blank bytes are skipped, as the decoder does). */
+  boolean started() {
+    return part != Part.BEFORE_REQUEST_LINE;
+  }
+
   /** Whether the head read declares a chunked body (any element of any Transfer-Encoding, as the decoder reads it). */
   boolean chunked() {
     return chunked;

@@ -47,6 +47,11 @@ final class ResponseFraming implements ChunkedFraming.BodyRule {
   }
 
   @Override
+  public boolean expectsHead() {
+    return !methods.isEmpty();
+  }
+
+  @Override
   public long after(FramingHead head) {
     int status = head.statusCode();
     if (status >= 100 && status < 200) {

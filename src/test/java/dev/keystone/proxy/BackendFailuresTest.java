@@ -565,4 +565,45 @@ class BackendFailuresTest {
     assertThat(send("HEAD", "/t/x").statusCode()).isEqualTo(200);
     assertThat(send("GET", "/t/x").body()).isEqualTo("hello");
   }
+
+  /**
+   * Attack round 4 (R4-4): bytes a backend sends beyond a finished response (more than its
+   * Content-Length, after a chunked body, a body on 204/304, or later on an idle pooled
+   * connection) are no answer to anyone: the connection closes, and the next request on the
+   * backend gets its own response, never one spliced from those bytes.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"cl-overrun", "chunked", "late", "204", "304"})
+  void bytesBeyondAResponseNeverReachAnotherRequest(String shape) throws Exception {
+    String stale = "HTTP/1.1 302 Found\r\nLocation: https://evil.example/\r\nSet-Cookie: session=attacker\r\nX-Pad: ";
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        if (!r.target().equals("/first")) {
+          c.respond(200, "innocent " + r.target());
+          continue;
+        }
+        switch (shape) {
+          case "cl-overrun" -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst" + stale);
+          case "chunked" -> c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n0\r\n\r\n" + stale);
+          case "late" -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+            Thread.sleep(300);
+            c.write(stale);
+          }
+          default -> c.write("HTTP/1.1 " + shape + " X\r\nContent-Length: " + stale.length() + "\r\n\r\n" + stale);
+        }
+      }
+    });
+    gateway("", b.url());
+    assertThat(send("GET", "/t/first").statusCode()).isEqualTo(shape.equals("204") || shape.equals("304")
+        ? Integer.parseInt(shape) : 200);
+    Thread.sleep(shape.equals("late") ? 600 : 0); // the stale bytes arrive while the connection is idle in the pool
+    for (int i = 0; i < 4; i++) {
+      HttpResponse<String> next = send("GET", "/t/next" + i);
+      assertThat(next.statusCode()).as(shape + " #" + i).isEqualTo(200);
+      assertThat(next.body()).isEqualTo("innocent /next" + i);
+      assertThat(next.headers().firstValue("Set-Cookie")).isEmpty();
+    }
+  }
 }
