@@ -93,6 +93,11 @@ final class BodyPump {
     }
   }
 
+  /** Body bytes taken from the client so far. */
+  long seen() {
+    return seen;
+  }
+
   /** Whether the pump is done (the body went out, or one side failed, or it was stopped). */
   boolean over() {
     return over;

@@ -34,6 +34,8 @@ final class UpstreamCall implements BodyPump.Listener {
   /** The backend stopped taking the request body (it closed, or answered and closed). */
   private boolean upstreamWriteFailed;
   private boolean responded;
+  /** The head went out on its own (Expect); otherwise Vert.x holds it until the first body bytes. */
+  private boolean headSent;
   private boolean over;
   /** The connection's received bytes when this request went out (-1: not counted). */
   private final ReadBytes received;
@@ -90,6 +92,7 @@ final class UpstreamCall implements BodyPump.Listener {
           }
         }));
         up.sendHead();
+        headSent = true;
       }
       long max = ex.snapshot().plan().limits().maxBodySize();
       pump = new BodyPump(ex, up, req.headers().contains("Transfer-Encoding") ? max : 0, this);
@@ -217,6 +220,14 @@ final class UpstreamCall implements BodyPump.Listener {
     }
     boolean timeout = Failures.isTimeout(cause);
     boolean answerBegun = received == null || received.total() > receivedBefore;
+    if (pump != null && pump.seen() == 0 && !headSent && !answerBegun && ex.retries == 0) {
+      // Nothing of the request left (Vert.x holds the head until the first body bytes) when the
+      // connection closed, likely its own idle timer counted from its previous request: no
+      // failure of the backend's. A request never written goes again, on a fresh connection;
+      // a body that never comes is then the client's stall (408, attack round 4, R4-1).
+      forwarder.again(ex, backend);
+      return;
+    }
     if (!answerBegun && RetryRule.againOnFreshConnection(ex, reused, cause)) {
       forwarder.again(ex, backend);
       return;

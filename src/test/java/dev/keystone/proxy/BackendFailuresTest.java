@@ -606,4 +606,29 @@ class BackendFailuresTest {
       assertThat(next.headers().firstValue("Set-Cookie")).isEmpty();
     }
   }
+
+  /**
+   * Attack round 4 (R4-1): a client that sends a head and no body, on a pooled connection that
+   * was quiet for a while, got 502 blamed on the backend (the upstream connection's own idle
+   * timer, counted from its previous request, fired first) and could eject every backend. It is
+   * the client's stall: 408 after idle, nothing held against the backend.
+   */
+  @Test
+  void aBodyThatNeverComesIs408AndNotTheBackendsFailure() throws Exception {
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        c.respond(200, "ok " + r.target());
+      }
+    });
+    gateway("timeouts: { idle: 2s, response_header: 2s }\npassive_health: { consecutive_failures: 1 }\n", b.url());
+    assertThat(send("GET", "/t/warm").statusCode()).isEqualTo(200); // a pooled connection
+    Thread.sleep(1500); // quiet, as between a client's requests
+    try (RawHttp raw = gw.raw()) {
+      raw.write("POST /t/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n");
+      assertThat(raw.readResponse(false).status()).isEqualTo(408);
+    }
+    assertThat(backendState(0).healthy()).as("not ejected").isTrue();
+    assertThat(send("GET", "/t/after").statusCode()).isEqualTo(200);
+  }
 }
