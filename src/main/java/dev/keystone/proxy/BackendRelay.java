@@ -58,12 +58,30 @@ final class BackendRelay {
       // would desync the client's connection.
       return "backend " + backend.name() + " answered " + status + " as a final response";
     }
+    String named = framingNamedInConnection(r.headers().getAll("Connection"));
+    if (named != null) {
+      // A hop would drop the very field that frames this response (RFC 9110 section 7.6.1).
+      return "backend " + backend.name() + " answered with a Connection header naming " + named;
+    }
     List<String> codings = r.headers().getAll("Transfer-Encoding");
     if (!codings.isEmpty() && !(codings.size() == 1 && codings.get(0).trim().equalsIgnoreCase("chunked"))) {
       // RFC 9112 section 6.1: chunked must be the final coding, and a coding the gateway would
       // drop (gzip) leaves the client with bytes it can't read (R3-4).
       return "backend " + backend.name() + " answered with Transfer-Encoding: "
           + RequestSyntax.printable(String.join(", ", codings));
+    }
+    return null;
+  }
+
+  /** The framing header (Content-Length, Transfer-Encoding) a Connection header names, or null. */
+  static String framingNamedInConnection(List<String> connection) {
+    for (String c : connection) {
+      for (String token : c.split(",")) {
+        String t = token.trim();
+        if (t.equalsIgnoreCase("content-length") || t.equalsIgnoreCase("transfer-encoding")) {
+          return RequestSyntax.printable(t);
+        }
+      }
     }
     return null;
   }

@@ -164,6 +164,7 @@ final class UpstreamCall implements BodyPump.Listener {
     }
     HttpClientResponse r = ar.result();
     ex.upstreamNanos = System.nanoTime() - ex.upstreamStart;
+    r.exceptionHandler(Failures::handledElsewhere); // a reset below is the gateway's doing, not to be logged (R4-2)
     if (r.statusCode() < 200 || r.statusCode() > 599) {
       // 100 and 103 never get here (relayed as interim answers). A 101 to a request that asked
       // for no upgrade, or another 1xx, is not a final answer: passing it on would desync the
@@ -187,7 +188,7 @@ final class UpstreamCall implements BodyPump.Listener {
         pump.stop();
       }
       dropConnection();
-      String why = "backend " + backend.name() + " answered with Transfer-Encoding: " + RequestSyntax.printable(coding);
+      String why = "backend " + backend.name() + " answered with " + coding;
       backend.health().passiveFailure(why, ex.snapshot().plan().passiveHealth(), false);
       ex.fail(ProxyError.UPSTREAM_FAILED, why);
       return;
@@ -204,13 +205,20 @@ final class UpstreamCall implements BodyPump.Listener {
     relay.start();
   }
 
-  /** The response's Transfer-Encoding unless it is absent or exactly {@code chunked}. */
+  /**
+   * What makes the response's framing unrelayable, or null: a Transfer-Encoding other than
+   * exactly {@code chunked}, or a Connection header naming a framing header (R4-5).
+   */
   private static String unrelayableCoding(HttpClientResponse r) {
+    String named = BackendRelay.framingNamedInConnection(r.headers().getAll("Connection"));
+    if (named != null) {
+      return "a Connection header naming " + named;
+    }
     java.util.List<String> codings = r.headers().getAll("Transfer-Encoding");
     if (codings.isEmpty() || (codings.size() == 1 && codings.get(0).trim().equalsIgnoreCase("chunked"))) {
       return null;
     }
-    return String.join(", ", codings);
+    return "Transfer-Encoding: " + RequestSyntax.printable(String.join(", ", codings));
   }
 
   private void failed(Throwable cause) {

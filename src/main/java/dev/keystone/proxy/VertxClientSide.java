@@ -245,6 +245,8 @@ final class VertxClientSide implements ClientSide, RequestHead, BodySource {
     @Override
     public void status(int code) {
       response.setStatusCode(code);
+      // A relay may have set the backend's reason phrase already: the status's own goes with it (R4-3).
+      response.setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.valueOf(code).reasonPhrase());
     }
 
     @Override

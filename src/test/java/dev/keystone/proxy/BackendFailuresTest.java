@@ -493,8 +493,35 @@ class BackendFailuresTest {
       }
     });
     gateway("", b.url());
-    for (String path : new String[] {"/t/gzip", "/t/chunked-gzip"}) {
-      assertThat(send("GET", path).statusCode()).as(path).isEqualTo(502);
+    try (LogCapture vertx = LogCapture.of("io.vertx")) {
+      for (String path : new String[] {"/t/gzip", "/t/chunked-gzip"}) {
+        assertThat(send("GET", path).statusCode()).as(path).isEqualTo(502);
+      }
+      // Answered once, not also logged as SEVERE per response (attack round 4, R4-2).
+      assertThat(vertx.lines()).isEmpty();
+    }
+  }
+
+  /**
+   * Attack round 4 (R4-5, R4-3): a response whose Connection header names its own framing
+   * (the twin of R3-1) can't be relayed as framed: 502 with the gateway's reason phrase, and no
+   * unhandled exception logged per response.
+   */
+  @Test
+  void aResponseConnectionHeaderNamingItsFramingIs502() {
+    RawBackend b = backend(c -> {
+      while (c.readRequest() != null) {
+        c.write("HTTP/1.1 200 Totally Fine\r\nConnection: keep-alive, Content-Length\r\nContent-Length: 5\r\n\r\nhello");
+      }
+    });
+    gateway("", b.url());
+    try (LogCapture proxy = LogCapture.of("keystone.proxy"); LogCapture vertx = LogCapture.of("io.vertx");
+         RawHttp raw = gw.raw()) {
+      raw.write("GET /t/x HTTP/1.1\r\nHost: x\r\nX-Request-ID: conn-cl\r\n\r\n");
+      String answer = raw.readUntil("(request id conn-cl)\n");
+      assertThat(answer).startsWith("HTTP/1.1 502 Bad Gateway\r\n");
+      assertThat(proxy.lines()).isEmpty();
+      assertThat(vertx.lines()).isEmpty();
     }
   }
 
