@@ -1,10 +1,12 @@
 package dev.keystone.routing;
 
 /**
- * Removes dot segments from a request path (RFC 3986, section 5.2.4) before routing, so that
- * {@code /acme/../beta/} cannot be routed as one tenant and read by the backend as another path,
- * and a service URL's base path cannot be escaped. Percent-encoded dots count as dots, as RFC 3986
- * allows for unreserved characters. Other encoded characters (like {@code %2F}) stay as they are.
+ * Normalises a request path before routing, so that no path is routed as one tenant and read by
+ * the backend as another: dot segments are removed (RFC 3986, section 5.2.4: {@code /acme/../beta/}
+ * is {@code /beta/}, and a service URL's base path cannot be escaped), percent-encoded unreserved
+ * characters are decoded (section 6.2.2.2: {@code /%61dmin} is {@code /admin}, {@code %2e} a dot),
+ * and empty segments are merged ({@code //admin} is {@code /admin}, as nginx and most frameworks
+ * read it). Other encoded characters (like {@code %2F}) stay as they are.
  */
 public final class PathNormalizer {
 
@@ -19,7 +21,7 @@ public final class PathNormalizer {
     if (!needsWork(path)) {
       return path;
     }
-    String p = path.replace("%2e", ".").replace("%2E", ".");
+    String p = decodeUnreserved(path);
     String[] segments = p.split("/", -1);
     StringBuilder out = new StringBuilder(p.length());
     int[] starts = new int[segments.length];
@@ -27,6 +29,9 @@ public final class PathNormalizer {
     for (int i = 1; i < segments.length; i++) {
       String s = segments[i];
       boolean last = i == segments.length - 1;
+      if (s.isEmpty() && !last) {
+        continue; // an empty segment: "//" is "/"
+      }
       if (s.equals(".")) {
         if (last) {
           out.append('/');
@@ -50,16 +55,50 @@ public final class PathNormalizer {
   }
 
   private static boolean needsWork(String path) {
-    for (int i = 0; i < path.length(); i++) {
+    for (int i = 1; i < path.length(); i++) {
       char c = path.charAt(i);
-      if (c == '.' && path.charAt(i - 1) == '/') {
+      char before = path.charAt(i - 1);
+      if ((c == '.' || c == '/') && before == '/') {
         return true;
       }
-      if (c == '%' && i + 2 < path.length() && path.charAt(i + 1) == '2'
-          && (path.charAt(i + 2) == 'e' || path.charAt(i + 2) == 'E')) {
+      if (c == '%' && unreservedAt(path, i) >= 0) {
         return true;
       }
     }
     return false;
+  }
+
+  /** {@code path} with every %XX that encodes an unreserved character (ALPHA DIGIT - . _ ~) decoded. */
+  private static String decodeUnreserved(String path) {
+    StringBuilder out = null;
+    for (int i = 0; i < path.length(); i++) {
+      int decoded = path.charAt(i) == '%' ? unreservedAt(path, i) : -1;
+      if (decoded >= 0) {
+        if (out == null) {
+          out = new StringBuilder(path.length()).append(path, 0, i);
+        }
+        out.append((char) decoded);
+        i += 2;
+      } else if (out != null) {
+        out.append(path.charAt(i));
+      }
+    }
+    return out == null ? path : out.toString();
+  }
+
+  /** The unreserved character the %XX at {@code i} encodes, or -1. */
+  private static int unreservedAt(String s, int i) {
+    if (i + 2 >= s.length()) {
+      return -1;
+    }
+    int hi = Character.digit(s.charAt(i + 1), 16);
+    int lo = Character.digit(s.charAt(i + 2), 16);
+    if (hi < 0 || lo < 0) {
+      return -1;
+    }
+    int c = hi * 16 + lo;
+    boolean unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        || c == '-' || c == '.' || c == '_' || c == '~';
+    return unreserved ? c : -1;
   }
 }

@@ -23,6 +23,13 @@ class PathNormalizerTest {
       "relative, NULL",
       "/.hidden/file, /.hidden/file",
       "/a/b.txt, /a/b.txt",
+      // Attack round 4 (R4-6): what most servers read as the same path routes as it.
+      "//admin/x, /admin/x",
+      "/x/..//admin/y, /admin/y",
+      "/%61dmin/x, /admin/x",
+      "/%7Euser/%41-%5f, /~user/A-_",
+      "/a//, /a/",
+      "/a%2Fb/%25/%20, /a%2Fb/%25/%20",
   })
   void removesDotSegments(String in, String out) {
     assertThat(PathNormalizer.normalize(in)).isEqualTo(out);
