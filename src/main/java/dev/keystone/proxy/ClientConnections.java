@@ -139,6 +139,11 @@ final class ClientConnections {
    */
   static void cut(HttpConnection conn) {
     StrictRequestDecoder.flushNow(conn);
+    if (conn instanceof HttpServerConnection internal) {
+      // A reset, not a FIN: where the close ends the body (HTTP/1.0, no length), a FIN would
+      // make the cut answer look complete (attack round 4, R4-7).
+      internal.channelHandlerContext().channel().config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+    }
     forceClose(conn);
   }
 

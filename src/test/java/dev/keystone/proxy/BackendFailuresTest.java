@@ -658,4 +658,36 @@ class BackendFailuresTest {
     assertThat(backendState(0).healthy()).as("not ejected").isTrue();
     assertThat(send("GET", "/t/after").statusCode()).isEqualTo(200);
   }
+
+  /**
+   * Attack round 4 (R4-7): for an HTTP/1.0 client the close ends the body, so a response cut
+   * mid-body must end with a reset, never a FIN that makes it look complete.
+   */
+  @Test
+  void aCutCloseDelimitedResponseEndsWithAReset() throws Exception {
+    RawBackend b = backend(c -> {
+      if (c.readRequest() != null) {
+        c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        Thread.sleep(200);
+        c.reset();
+      }
+    });
+    gateway("", b.url());
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write("GET /t/x HTTP/1.0\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      java.io.InputStream in = s.getInputStream();
+      java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+      boolean reset = false;
+      try {
+        for (int n; (n = in.read()) >= 0; ) {
+          got.write(n);
+        }
+      } catch (java.net.SocketException e) {
+        reset = true;
+      }
+      assertThat(got.toString(java.nio.charset.StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.0 200 OK").endsWith("hello");
+      assertThat(reset).as("the client can tell the answer is cut").isTrue();
+    }
+  }
 }
