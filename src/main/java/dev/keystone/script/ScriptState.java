@@ -60,11 +60,12 @@ public final class ScriptState {
           + " KiB (tables, strings, functions); a loaded script may keep " + (limits.maxState() >> 10)
           + " KiB (script_limits.max_state): build less at load, or keep data in kv", true);
     }
-    this.memoryShare = StateLedger.PROCESS.reserve(this, frozen.bytes());
+    this.memoryShare = StateLedger.PROCESS.reserve(this, script.name(), frozen.bytes());
     if (memoryShare == null) {
       throw new ScriptFailure(script.name() + ": the loaded scripts of this process already keep "
-          + (StateLedger.PROCESS.used() >> 20) + " MiB, a quarter of the heap: this one (" + (frozen.bytes() >> 10)
-          + " KiB) does not fit", true);
+          + (StateLedger.PROCESS.used() >> 20) + " MiB of the " + (StateLedger.PROCESS.max() >> 20)
+          + " MiB they may (a quarter of the heap, with a share kept for every script): this one ("
+          + (frozen.bytes() >> 10) + " KiB) does not fit", true);
     }
   }
 

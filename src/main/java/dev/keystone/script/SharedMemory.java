@@ -9,8 +9,9 @@ import java.util.List;
  * tenants at their caps could take all of it. So every tenant is guaranteed a small share
  * ({@code floor}, or less when there are many tenants: together the guarantees are at most half
  * of the bound), and whatever a tenant takes beyond its share must leave room for the shares the
- * others have not used yet. However full the others are, a tenant can always hold its share
- * (once, after a new tenant appears, the others have given back what its share needs).
+ * others have not used yet. However full the others are, a tenant can always hold its share.
+ * Tenants past their share also leave the last quarter free, which backs the shares of tenants
+ * still to come (added by a reload).
  */
 public final class SharedMemory {
 
@@ -73,7 +74,10 @@ public final class SharedMemory {
       synchronized (SharedMemory.this) {
         long after = held + bytes;
         long owedAfter = owed - Math.max(0, share - held) + Math.max(0, share - after);
-        if (bytes > max - used - owedAfter) {
+        // Past its share a tenant also leaves the last quarter free: the shares of tenants that
+        // have no account yet (a tenant added by a reload) are backed by it.
+        long free = max - used - owedAfter - (after > share ? max / 4 : 0);
+        if (bytes > free) {
           return false;
         }
         used += bytes;
