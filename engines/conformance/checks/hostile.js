@@ -57,6 +57,11 @@ module.exports = {
   about: 'a hostile tenant: limits hold, nothing of the host is reachable, the neighbour keeps deciding',
   checks: [
     limitCheck('repeat-huge', 'string repetition of 2^31 - 1 characters is an error', (a, n) => failed(a, n)),
+    // Round 3 of the attacks on issue 13 (F1, F5).
+    limitCheck('builtin-spin', 'a call spinning inside library code far past its deadline is a limit error, not an answer',
+      (a, n) => failed(a, n, { limit: true })),
+    limitCheck('foreign-route', 'a route to a backend the request did not offer is an error, even past the API',
+      (a, n) => failed(a, n, { mentions: /other-tenant-db/ })),
     limitCheck('repeat-negative', 'string repetition with a negative count: an error or ""', contained),
     limitCheck('json-doubling', 'json.encode of a 40-level doubling structure: limit true', (a, n) => failed(a, n, { limit: true })),
     limitCheck('json-refs', 'json.encode of 300 references to a 1 MiB string: limit true', (a, n) => failed(a, n, { limit: true })),

@@ -38,5 +38,11 @@ module.exports = {
     misuse('path-space', 'set_path with a space'),
     misuse('path-query', "set_path with a '?' (the query is set_query's)"),
     misuse('query-hash', "set_query with a '#'"),
+    // Round 3 of the attacks (issue 13): the same rules, and limits, in every engine.
+    misuse('name-not-token', 'a header name that is not an RFC 9110 token ({)', /not a header name/),
+    misuse('path-non-ascii', 'set_path with raw non-ASCII', /characters of a URI/),
+    misuse('query-not-uri', "set_query with '<' and '>'", /characters of a URI/),
+    misuse('path-too-long', 'set_path longer than 8 KiB', /longer than 8192/),
+    misuse('value-too-long', 'a header value longer than 8 KiB', /longer than 8192/),
   ],
 };

@@ -37,6 +37,35 @@ const WATCHDOG_SLACK_MS = 50;
 const WATCHDOG = vm.createContext(Object.create(null));
 const ENTER = new vm.Script('enter()', { filename: 'keystone:watchdog' });
 
+/**
+ * A tenant's log lines a second: 100, with a burst of 200. acquire() is null when the line is
+ * dropped, else a note to append (how many were dropped before it).
+ */
+class LogBudget {
+  constructor(perSecond = 100, burst = 200, now = () => Date.now()) {
+    this.perSecond = perSecond;
+    this.burst = burst;
+    this.now = now;
+    this.tokens = burst;
+    this.at = now();
+    this.dropped = 0;
+  }
+
+  acquire() {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + (t - this.at) * this.perSecond / 1000);
+    this.at = t;
+    if (this.tokens < 1) {
+      this.dropped++;
+      return null;
+    }
+    this.tokens -= 1;
+    const note = this.dropped > 0 ? ` (${this.dropped} line(s) of this tenant dropped before this one: at most ${this.perSecond} a second)` : '';
+    this.dropped = 0;
+    return note;
+  }
+}
+
 class TenantIsolate {
   /** A new isolate for `tenant`; options {memoryBytes, deadlineMs}. */
   static async create(tenant, options) {
@@ -53,6 +82,7 @@ class TenantIsolate {
     this.runtime.setMemoryLimit(memoryBytes);
     this.runtime.setMaxStackSize(STACK_BYTES);
     this.deadline = 0; // while a call runs: when it must end (Date.now() ms); 0 between calls
+    this.windowEnds = 0; // when the watchdog window of the current request ends (see endRequest)
     this.interrupted = false;
     this.runtime.setInterruptHandler(() => {
       if (this.deadline === 0 || Date.now() <= this.deadline) return false;
@@ -61,6 +91,7 @@ class TenantIsolate {
     });
     this.contexts = new Map(); // script name -> ScriptContext, or the ScriptFailure of its top level
     this.broken = null; // why this isolate must not be used again
+    this.logBudget = new LogBudget();
   }
 
   /** The deadline restarts (describing a failure gets a deadline of its own). */
@@ -77,10 +108,18 @@ class TenantIsolate {
   enter(file, body) {
     if (this.broken !== null) throw new ScriptFailure(`${file}: the isolate of tenant ${this.tenant} was reset (${this.broken})`, true);
     this.restartDeadline();
+    const deadline = this.deadline;
+    // One watchdog window per request, shared by its entries (the script's top level, init, the
+    // call): a request that builds the isolate can't hold the thread three windows long (F2).
+    const now = Date.now();
+    if (this.windowEnds === 0 || now > this.windowEnds) this.windowEnds = now + WATCHDOG_FACTOR * this.deadlineMs + WATCHDOG_SLACK_MS;
     let result;
     WATCHDOG.enter = () => { result = body(); };
     try {
-      ENTER.runInContext(WATCHDOG, { timeout: WATCHDOG_FACTOR * this.deadlineMs + WATCHDOG_SLACK_MS, displayErrors: false });
+      ENTER.runInContext(WATCHDOG, { timeout: Math.max(1, this.windowEnds - now), displayErrors: false });
+      // The interrupt handler only runs while bytecode runs: a call that spent its time in a
+      // built-in returns late, and is a deadline failure all the same (F1).
+      if (Date.now() > deadline) throw this.deadlinePassed(file);
       return result;
     } catch (e) {
       if (e instanceof ScriptFailure) throw e;
@@ -92,6 +131,11 @@ class TenantIsolate {
       // the glue does not check); whatever the script caught, start afresh next time.
       if (this.broken === null && this.memory.buffer.byteLength + (1 << 20) > this.maxBytes) this.broken = 'its memory limit was reached';
     }
+  }
+
+  /** The request's entries are done: the next request gets a watchdog window of its own. */
+  endRequest() {
+    this.windowEnds = 0;
   }
 
   /** An exception of the engine's realm out of QuickJS: the isolate cannot be trusted any more. */
@@ -126,4 +170,4 @@ class TenantIsolate {
   }
 }
 
-module.exports = { TenantIsolate, STACK_BYTES };
+module.exports = { TenantIsolate, LogBudget, STACK_BYTES };

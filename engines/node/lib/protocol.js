@@ -6,7 +6,7 @@
 
 const { decode } = require('./base64');
 const { BadRequest, isObject, required, optional, loose, listOf, backends } = require('./fields');
-const { nameProblem, valueProblem, pathProblem, queryProblem } = require('./rules');
+const { nameProblem, valueProblem, pathProblem, queryProblem, headersProblem } = require('./rules');
 
 const VERSION = 1;
 
@@ -100,6 +100,35 @@ function compatRequest(tenant, body) {
  * rules (a script that changes its realm's built-ins, say Object.prototype.toJSON or
  * String.prototype.startsWith, could garble it or slip past the API's checks).
  */
+/**
+ * Why a decision's headers break the limits on their number and size (set by a script that
+ * replaced its built-ins, or that called past the API's own checks), or null.
+ */
+function sizeProblem(d) {
+  for (const h of [d.headerEdits, d.kind === 'respond' ? d.headers : null]) {
+    if (!isObject(h)) continue;
+    let count = 0;
+    let bytes = 0;
+    for (const k in h) {
+      count++;
+      bytes += k.length + (typeof h[k] === 'string' ? h[k].length : 0);
+      const problem = headersProblem(count, bytes);
+      if (problem !== null) return problem; // stops at the first header past the limit
+    }
+  }
+  return null;
+}
+
+/** Why a route names a backend the request did not offer, or null (the engine's re-check, F5). */
+function foreignBackend(d, offered) {
+  if (d.kind !== 'route' || !Array.isArray(d.backends)) return null;
+  const names = new Set(offered.map((b) => b.name));
+  for (const b of d.backends) {
+    if (!names.has(b)) return `the request has no backend named '${String(b).slice(0, 100)}'`;
+  }
+  return null;
+}
+
 function wellFormed(d) {
   const str = (v) => typeof v === 'string';
   const headersOk = (h, removals) => isObject(h) && Object.entries(h)
@@ -152,4 +181,4 @@ function errorAnswer(failure) {
   return { version: VERSION, decision: 'error', error: failure.message, limit: failure.limit };
 }
 
-module.exports = { VERSION, BadRequest, isObject, scriptOf, tenantOf, decideRequest, compatRequest, wellFormed, answer, compatAnswer, errorAnswer };
+module.exports = { VERSION, BadRequest, isObject, scriptOf, tenantOf, decideRequest, compatRequest, wellFormed, sizeProblem, foreignBackend, answer, compatAnswer, errorAnswer };

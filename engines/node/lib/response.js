@@ -4,7 +4,7 @@
 // Messages and rules of engine/ResponsePhase.java and script/ResponseEdits.java.
 
 const { BadRequest, isObject } = require('./fields');
-const { nameProblem, valueProblem } = require('./rules');
+const { nameProblem, valueProblem, headersProblem } = require('./rules');
 
 const VERSION = 1;
 
@@ -45,7 +45,15 @@ function head(body) {
 function wellFormed(e, original) {
   if (!isObject(e) || !Number.isInteger(e.status) || !isObject(e.headers)) return false;
   if (e.status !== original && (!carriesBody(original) || !carriesBody(e.status))) return false;
-  return Object.entries(e.headers).every(([k, v]) => nameProblem(k) === null && (v === null || valueProblem(v) === null));
+  let bytes = 0;
+  let count = 0;
+  for (const k in e.headers) {
+    const v = e.headers[k];
+    bytes += k.length + (typeof v === 'string' ? v.length : 0);
+    if (headersProblem(++count, bytes) !== null) return false;
+    if (nameProblem(k) !== null || (v !== null && valueProblem(v) !== null)) return false;
+  }
+  return true;
 }
 
 /** The answer for the edits of on_response (a null header value removes the header). */

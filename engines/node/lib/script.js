@@ -15,6 +15,11 @@ const path = require('path');
 const { ScriptFailure, thrown } = require('./failure');
 const { shortText } = require('./log-text');
 
+const MAX_LOG_LINES_PER_CALL = 20;
+
+// The longest decision (as JSON text) a call may return.
+const MAX_ANSWER = 2 * 1024 * 1024;
+
 // The API's sources, put together into one function expression: install(bridge, maxString).
 const part = (name) => fs.readFileSync(path.join(__dirname, 'sandbox', `${name}.js`), 'utf8');
 const SANDBOX = `(function keystone(bridge, maxString) {
@@ -75,6 +80,9 @@ class ScriptContext {
       try {
         const out = this.text(ctx.callFunction(entry, ctx.undefined));
         if (isolate.runJobs()) throw isolate.deadlinePassed(script.file);
+        // Bounded before it is parsed and checked (F8): 100 headers of 8 KiB, a 1 MiB body, a
+        // path and a query of 8 KiB fit well within this.
+        if (out.length > MAX_ANSWER) throw new ScriptFailure(`${script.file}: the decision is ${out.length} characters, above ${MAX_ANSWER}`, true);
         let r;
         try {
           r = JSON.parse(out);
@@ -190,7 +198,15 @@ class ScriptContext {
       case 'kv.set': return p.store.set(string(a), kvValue(b), number(c));
       case 'kv.incr': return p.store.incr(string(a), number(b), number(c));
       case 'log': {
-        this.log(`tenant=${p.request.tenant} request_id=${p.request.request_id} script: ${shortText(String(a))}`);
+        // At most 20 lines a call and 100 a second per tenant (burst 200), as scripting.md says (F4).
+        p.logged = (p.logged || 0) + 1;
+        const prefix = `tenant=${p.request.tenant} request_id=${p.request.request_id} script:`;
+        if (p.logged > MAX_LOG_LINES_PER_CALL) {
+          if (p.logged === MAX_LOG_LINES_PER_CALL + 1) this.log(`${prefix} further log lines of this call dropped (at most ${MAX_LOG_LINES_PER_CALL} a call)`);
+          return null;
+        }
+        const note = this.isolate.logBudget.acquire();
+        if (note !== null) this.log(`${prefix} ${shortText(String(a))}${note}`);
         return null;
       }
       default: throw new Error(`unknown operation ${op}`);

@@ -10,7 +10,7 @@ const { Stores } = require('./kv');
 const { TenantIsolate } = require('./isolate');
 const { ScriptContext } = require('./script');
 const { ScriptFailure } = require('./failure');
-const { wellFormed } = require('./protocol');
+const { wellFormed, sizeProblem, foreignBackend, isObject } = require('./protocol');
 const response = require('./response');
 
 // Beyond this many isolates, the least recently used is dropped (and made again when needed):
@@ -50,9 +50,22 @@ class Scripts {
    * script has on_response), or throws a ScriptFailure.
    */
   async decide(script, request) {
+    const isolate = await this.isolate(request.tenant);
+    try {
+      return await this.decideIn(script, request);
+    } finally {
+      isolate.endRequest(); // the request's entries (top level, init, call) shared one watchdog window
+    }
+  }
+
+  async decideIn(script, request) {
     const state = await this.state(request.tenant, script);
     const d = this.guarded(request.tenant, () => state.decide(request, this.stores.of(request.tenant)));
+    const tooBig = isObject(d) ? sizeProblem(d) : null;
+    if (tooBig !== null) throw new ScriptFailure(`${script.file}: ${tooBig}`, true);
     if (!wellFormed(d)) this.malformed(request.tenant, script, 'decision is');
+    const foreign = foreignBackend(d, request.backends || []);
+    if (foreign !== null) throw new ScriptFailure(`${script.file}: route_to: ${foreign}`, false);
     d.onResponse = state.hasOnResponse;
     return d;
   }

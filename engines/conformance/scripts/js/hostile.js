@@ -158,6 +158,18 @@ const ATTACKS = {
     return respond(200, 'planted');
   },
   'kv-steal': () => respond(200, kv.get('secret') || 'nothing'),
+  // A loop inside a built-in, which the interrupt handler never sees: the call returns late.
+  'builtin-spin': () => {
+    for (let i = 0; i < 40; i++) Array.prototype.indexOf.call({ length: 2e6 }, 1);
+    return respond(200, 'returned');
+  },
+  // A decision made past the API (toJSON), naming a backend the request did not offer.
+  'foreign-route': () => {
+    Object.prototype.toJSON = function () {
+      if (this.kind === 'continue') return { kind: 'route', target: 'other-tenant-db', backends: ['other-tenant-db'], headerEdits: {} };
+      return this;
+    };
+  },
 };
 
 function on_request(req) {

@@ -35,5 +35,15 @@ function on_request(req) {
     req.set_path('/a?b=1');
   } else if (kind === 'query-hash') {
     req.set_query('a=1#frag');
+  } else if (kind === 'name-not-token') {
+    req.set_header('X-{bad}', 'v');
+  } else if (kind === 'path-non-ascii') {
+    req.set_path('/caf\u00e9');
+  } else if (kind === 'query-not-uri') {
+    req.set_query('a=<x>');
+  } else if (kind === 'path-too-long') {
+    req.set_path('/' + 'a'.repeat(9000));
+  } else if (kind === 'value-too-long') {
+    req.set_header('X-Big', 'v'.repeat(9000));
   }
 }

@@ -25,6 +25,14 @@ local function reachable()
 end
 
 local attacks = {}
+-- Work inside library calls (pattern matching over a long string), charged to the budget.
+attacks["builtin-spin"] = function()
+  local s = string.rep("a", 1000000)
+  for i = 1, 40 do s:find(".-b") end
+  return respond(200, "returned")
+end
+-- A backend the request did not offer.
+attacks["foreign-route"] = function() return route_to("other-tenant-db") end
 attacks["repeat-huge"] = function() return respond(200, tostring(#string.rep("x", 2 ^ 31 - 1))) end
 attacks["repeat-negative"] = function() return respond(200, tostring(#string.rep("x", -1))) end
 attacks["json-doubling"] = function()

@@ -35,5 +35,15 @@ function on_request(req)
     req.set_path("/a?b=1")
   elseif kind == "query-hash" then
     req.set_query("a=1#frag")
+  elseif kind == "name-not-token" then
+    req.set_header("X-{bad}", "v")
+  elseif kind == "path-non-ascii" then
+    req.set_path("/caf\195\169")
+  elseif kind == "query-not-uri" then
+    req.set_query("a=<x>")
+  elseif kind == "path-too-long" then
+    req.set_path("/" .. ("a"):rep(9000))
+  elseif kind == "value-too-long" then
+    req.set_header("X-Big", ("v"):rep(9000))
   end
 end

@@ -37,9 +37,30 @@
     return false;
   }
 
+  // The limits of EditRules.java: what real servers accept, and what a request keeps in flight.
+  const MAX_NAME = 256;
+  const MAX_VALUE = 8192;
+  const MAX_HEADERS = 100;
+  const MAX_HEADER_BYTES = 64 * 1024;
+  const MAX_PATH = 8192;
+  const MAX_QUERY = 8192;
+  const TCHAR = "!#$%&'*+-.^_`|~";
+  const NOT_IN_URIS = '"<>\\^`{|}';
+  const among = (set, c) => { for (let i = 0; i < set.length; i++) if (code(set, i) === c) return true; return false; };
+  const tchar = (c) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || among(TCHAR, c);
+  const uriChar = (c) => c > 32 && c < 127 && !among(NOT_IN_URIS, c);
+  const hex = (c) => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+  function badPercent(s) {
+    for (let i = 0; i < s.length; i++) {
+      if (code(s, i) === 37 && (i + 2 >= s.length || !hex(code(s, i + 1)) || !hex(code(s, i + 2)))) return true;
+    }
+    return false;
+  }
+
   function nameProblem(n) {
-    if (typeof n !== 'string' || n === '' || !every(n, (c) => c > 32 && c < 127 && c !== 58)) {
-      return `not a header name: '${n}'`;
+    if (typeof n === 'string' && n.length > MAX_NAME) return `a header name of ${n.length} bytes is longer than ${MAX_NAME}`;
+    if (typeof n !== 'string' || n === '' || !every(n, tchar)) {
+      return `not a header name (a token of letters, digits and ${TCHAR}): '${typeof n === 'string' ? slice(n, 0, 100) : n}'`;
     }
     if (framing(n)) return `header ${n} is managed by the gateway (message framing or connection handling)`;
     return null;
@@ -48,6 +69,7 @@
   // RFC 9110 field-value: no control character but HTAB.
   function valueProblem(v) {
     if (typeof v !== 'string') return 'a header value must be a string';
+    if (v.length > MAX_VALUE) return `a header value of ${v.length} bytes is longer than ${MAX_VALUE}`;
     for (let i = 0; i < v.length; i++) {
       const c = code(v, i);
       if ((c < 0x20 && c !== 9) || c === 0x7f) return `a header value must not contain control characters (found 0x${toHex(c)})`;
@@ -67,12 +89,22 @@
     return false;
   }
 
-  /** A path to forward: starts with '/', no spaces or control characters, no '?' or '#'. */
-  function pathProblem(p) {
-    if (typeof p !== 'string' || code(p, 0) !== 47) return `the path must start with '/', got '${p}'`;
-    if (!every(p, (c) => c > 32 && c !== 127 && c !== 63 && c !== 35)) {
-      return "the path must not contain spaces, control characters, '?' or '#' (set_query sets the query)";
+  /** Headers a script sets, together: at most MAX_HEADERS and MAX_HEADER_BYTES; null when fine. */
+  function headersProblem(count, bytes) {
+    if (count > MAX_HEADERS || bytes > MAX_HEADER_BYTES) {
+      return `a script may set at most ${MAX_HEADERS} headers and ${MAX_HEADER_BYTES >> 10} KiB of headers per request or response`;
     }
+    return null;
+  }
+
+  /** A path to forward: starts with '/', URI characters only (at most MAX_PATH), no '?' or '#', no dot segments. */
+  function pathProblem(p) {
+    if (typeof p !== 'string' || code(p, 0) !== 47) return `the path must start with '/', got '${typeof p === 'string' ? slice(p, 0, 100) : p}'`;
+    if (p.length > MAX_PATH) return `a path of ${p.length} bytes is longer than ${MAX_PATH}`;
+    if (!every(p, (c) => uriChar(c) && c !== 63 && c !== 35)) {
+      return "the path must hold only the characters of a URI, with no '?' or '#' (percent-encode spaces, non-ASCII and \" < > \\ ^ ` { | }; set_query sets the query)";
+    }
+    if (badPercent(p)) return "the path has a '%' not followed by two hex digits";
     if (hasDotSegment(p)) {
       return "the path must not contain '.' or '..' segments (plain or %-encoded): it would leave the service's base path";
     }
@@ -81,11 +113,14 @@
 
   /** A query to forward (without '?'): no spaces, control characters or '#'. */
   function queryProblem(q) {
-    if (typeof q !== 'string' || !every(q, (c) => c > 32 && c !== 127 && c !== 35)) {
-      return `the query must not contain spaces, control characters or '#', got '${q}'`;
+    if (typeof q !== 'string') return 'the query must be a string';
+    if (q.length > MAX_QUERY) return `a query of ${q.length} bytes is longer than ${MAX_QUERY}`;
+    if (!every(q, (c) => uriChar(c) && c !== 35)) {
+      return `the query must hold only the characters of a URI, with no '#' (percent-encode spaces, non-ASCII and " < > \\ ^ \` { | }), got '${slice(q, 0, 100)}'`;
     }
+    if (badPercent(q)) return "the query has a '%' not followed by two hex digits";
     return null;
   }
 
-  return Object.freeze({ nameProblem, valueProblem, pathProblem, queryProblem });
+  return Object.freeze({ nameProblem, valueProblem, pathProblem, queryProblem, headersProblem });
 });
