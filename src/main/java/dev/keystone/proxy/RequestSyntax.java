@@ -65,6 +65,13 @@ final class RequestSyntax {
       if (c == '%' && (i + 2 >= end || !isHex(target.charAt(i + 1)) || !isHex(target.charAt(i + 2)))) {
         return "malformed percent-encoding in the path";
       }
+      if (c == '%' && target.charAt(i + 1) < '2') {
+        // %00-%1F: a backend that decodes the path gets a NUL, CR or LF (attack round 4, R4-9).
+        return "an encoded control character in the path";
+      }
+      if (c == '[' || c == ']') {
+        return "square brackets in the path (RFC 3986 keeps them for IP literals)";
+      }
       if (c == ';' && i > 0 && isDotSegmentStart(target, i)) {
         return "a dot segment with parameters (..;)";
       }

@@ -98,7 +98,9 @@ class MalformedRequestTest {
       "GET  /m/x HTTP/1.1", "GET /m/x  HTTP/1.1", "GET\t/m/x HTTP/1.1", "GET /m/x\tHTTP/1.1",
       "GET /m/<script> HTTP/1.1", "GET /m/a\"b HTTP/1.1", "GET /m/{x} HTTP/1.1", "GET /m/a|b HTTP/1.1",
       "GET /m/a^b HTTP/1.1", "GET /m/a`b HTTP/1.1", "GET /m/x?q=<a> HTTP/1.1",
-      "GET ftp://x/m/x HTTP/1.1", "GET m/x HTTP/1.1", "GET * HTTP/1.1"})
+      "GET ftp://x/m/x HTTP/1.1", "GET m/x HTTP/1.1", "GET * HTTP/1.1",
+      // Attack round 4 (R4-9): what a decoding backend would read as NUL, CR, LF; brackets in a path.
+      "GET /m/a%00b HTTP/1.1", "GET /m/a%0d%0aX-Evil:%201 HTTP/1.1", "GET /m/a%1Fb HTTP/1.1", "GET /m/a[b] HTTP/1.1"})
   void aRequestLineOutsideTheGrammarIsRejected(String line) {
     assertThat(send(line + "\r\nHost: x\r\n\r\n")).as(line).isEqualTo(400);
     assertNothingForwarded();
