@@ -49,11 +49,18 @@ public final class ScriptEnvironment {
 
   private final Map<String, LogBudget> logs = new ConcurrentHashMap<>();
   private final Map<String, TimeShare> shares = new ConcurrentHashMap<>();
+  /**
+   * The script time of all tenants together: half of the event loops' time (one loop a core).
+   * Tenants' own shares add up beyond it; see {@link TimeShare}.
+   */
+  private final TimeShare processTime =
+      new TimeShare(Runtime.getRuntime().availableProcessors() * 500_000_000L);
 
   /** The script time {@code tenant} may still use (kept across reloads; a new share when the limit changes). */
   public TimeShare timeShare(String tenant, ScriptLimits limits) {
     long perSecond = limits.timePerSecond().toNanos();
-    return shares.compute(tenant, (t, old) -> old != null && old.perSecondNanos() == perSecond ? old : new TimeShare(perSecond));
+    return shares.compute(tenant, (t, old) -> old != null && old.perSecondNanos() == perSecond ? old
+        : new TimeShare(perSecond, processTime));
   }
 
   /** How many log lines {@code tenant}'s scripts may still write (script log() and failures). */

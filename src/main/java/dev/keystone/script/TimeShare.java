@@ -8,36 +8,65 @@ import java.util.function.LongSupplier;
  * deadline, but a tenant sending many requests at once could still keep every event loop busy
  * with calls that each end in time; once its share is spent, its calls fail at once (its
  * {@code on_script_error} applies) until the bucket refills, and the other tenants keep the rest.
+ *
+ * <p>Tenants' shares may add up to more than the event loops have (four tenants at 500 ms a
+ * second fill two loops: attack round 3 on issue 13, F9), so each share may also draw on a
+ * process-wide one (its {@code parent}). When that is spent, only tenants that used more than
+ * half of their own burst lately are refused: light tenants go on, heavy ones share what refills.
  */
 public final class TimeShare {
 
   private final long perSecondNanos;
   private final LongSupplier clock;
+  /** The process's share, or null. */
+  private final TimeShare parent;
   private long tokens;
   private long refilledAt;
 
   public TimeShare(long perSecondNanos) {
-    this(perSecondNanos, System::nanoTime);
+    this(perSecondNanos, System::nanoTime, null);
+  }
+
+  /** A tenant's share that also draws on the process's {@code parent}. */
+  public TimeShare(long perSecondNanos, TimeShare parent) {
+    this(perSecondNanos, System::nanoTime, parent);
   }
 
   /** With {@code clock} (nanoseconds) replaced in tests. */
   TimeShare(long perSecondNanos, LongSupplier clock) {
+    this(perSecondNanos, clock, null);
+  }
+
+  TimeShare(long perSecondNanos, LongSupplier clock, TimeShare parent) {
     this.perSecondNanos = perSecondNanos;
     this.clock = clock;
+    this.parent = parent;
     this.tokens = perSecondNanos;
     this.refilledAt = clock.getAsLong();
   }
 
   /** Whether the tenant has time left for a call now. */
-  public synchronized boolean available() {
-    refill();
-    return tokens > 0;
+  public boolean available() {
+    long own;
+    synchronized (this) {
+      refill();
+      own = tokens;
+    }
+    if (own <= 0) {
+      return false;
+    }
+    return parent == null || own > perSecondNanos / 2 || parent.available();
   }
 
   /** A call took {@code nanos}. */
-  public synchronized void spend(long nanos) {
-    refill();
-    tokens -= nanos;
+  public void spend(long nanos) {
+    synchronized (this) {
+      refill();
+      tokens -= nanos;
+    }
+    if (parent != null) {
+      parent.spend(nanos);
+    }
   }
 
   long perSecondNanos() {
