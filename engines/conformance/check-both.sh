@@ -40,6 +40,7 @@ start() {
   ENGINE_PID=$!
   PIDS+=("$ENGINE_PID")
   ENGINE_DIR=$dir
+  ENGINE_LOG=$log
   for _ in $(seq 1 300); do
     ENGINE_ADDR=$(sed -n 's/.* serving .* on \([^ ]*\)$/\1/p' "$log" | head -n 1)
     [ -n "$ENGINE_ADDR" ] && return 0
@@ -75,7 +76,7 @@ run() {
     unix:*) target=$ENGINE_ADDR ;;
     *) target=http://$ENGINE_ADDR ;;
   esac
-  node "$SUITE" --engine "$target" --scripts-dir "$ENGINE_DIR" --pid "$ENGINE_PID" || FAILED+=("$name")
+  node "$SUITE" --engine "$target" --scripts-dir "$ENGINE_DIR" --pid "$ENGINE_PID" --engine-log "$ENGINE_LOG" || FAILED+=("$name")
   stop "$ENGINE_PID"
   local status=$?
   # 143 is SIGTERM's default action (no graceful stop): worth a note, not a failed run.

@@ -4,7 +4,7 @@
 // and docs/scripting.md, whatever its language. Start the engine on scripts/<lang>/ first.
 //
 //   node engines/conformance/run.js --engine http://127.0.0.1:8081 [--skip legacy,...]
-//   node engines/conformance/run.js --engine unix:/tmp/engine.sock --scripts-dir DIR --pid PID
+//   node engines/conformance/run.js --engine unix:/tmp/engine.sock --scripts-dir DIR --pid PID --engine-log FILE
 //   node engines/conformance/run.js --list
 //
 // Prints TAP (one "ok N - name" or "not ok N - name: why" per check) and exits 0 only when every
@@ -15,7 +15,7 @@ const { EngineUnderTest } = require('./lib/engine');
 const { CheckFailure } = require('./lib/expect');
 
 // In the order they run: admin's reload checks drop script state, so they come late.
-const GROUPS = ['decisions', 'edits', 'request', 'body', 'helpers', 'kv', 'errors', 'misuse', 'respond', 'protocol', 'legacy', 'concurrency', 'hostile', 'admin']
+const GROUPS = ['decisions', 'edits', 'request', 'body', 'helpers', 'kv', 'errors', 'misuse', 'respond', 'protocol', 'legacy', 'concurrency', 'hostile', 'logs', 'admin']
   .map((g) => require(`./checks/${g}`));
 
 const USAGE = `usage: node run.js --engine http://HOST:PORT|unix:/PATH [options]
@@ -24,6 +24,7 @@ const USAGE = `usage: node run.js --engine http://HOST:PORT|unix:/PATH [options]
   --only G1,G2        run only these groups
   --scripts-dir DIR   the engine's scripts directory, writable: enables the reload-error check
   --pid PID           the engine's process id: enables the SIGHUP check
+  --engine-log FILE   the file the engine's standard output goes to: enables the log checks
   --timeout MS        per request (default 5000)
   --strict            count failing TODO checks (known reference-engine bugs) as failures
   --list              print the checks and exit
@@ -43,6 +44,7 @@ function parseArgs(argv) {
       case '--only': o.only.push(...next().split(',')); break;
       case '--scripts-dir': o.scriptsDir = next(); break;
       case '--pid': o.pid = Number(next()); break;
+      case '--engine-log': o.engineLog = next(); break;
       case '--timeout': o.timeout = Number(next()); break;
       case '--strict': o.strict = true; break;
       case '--list': o.list = true; break;
@@ -65,6 +67,7 @@ function plan(o) {
       if (o.skip.includes(g.group) || (o.only.length > 0 && !o.only.includes(g.group))) skip = `group ${g.group} not selected`;
       else if (c.needs === 'scriptsDir' && !o.scriptsDir) skip = 'needs --scripts-dir';
       else if (c.needs === 'pid' && !o.pid) skip = 'needs --pid';
+      else if (c.needs === 'engineLog' && !o.engineLog) skip = 'needs --engine-log';
       out.push({ group: g.group, ...c, title: `${g.group}: ${c.name}`, skip });
     }
   }
@@ -75,7 +78,8 @@ function list() {
   for (const g of GROUPS) {
     console.log(`${g.group} - ${g.about}`);
     for (const c of g.checks) {
-      const notes = [c.needs ? `needs --${c.needs === 'pid' ? 'pid' : 'scripts-dir'}` : '', c.todo ? `TODO: ${c.todo}` : ''].filter(Boolean);
+      const flag = { pid: 'pid', scriptsDir: 'scripts-dir', engineLog: 'engine-log' }[c.needs];
+      const notes = [c.needs ? `needs --${flag}` : '', c.todo ? `TODO: ${c.todo}` : ''].filter(Boolean);
       console.log(`  ${c.name}${notes.length ? `  [${notes.join('; ')}]` : ''}`);
     }
   }

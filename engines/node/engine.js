@@ -14,11 +14,12 @@ const net = require('net');
 const { Scripts, LoadError } = require('./lib/scripts');
 const { createServer } = require('./lib/server');
 
-const USAGE = `usage: node engine.js [--scripts DIR] [--listen ADDR] [--deadline-ms N] [--memory-mb N]
-  --scripts      directory of *.js scripts (default: scripts)
-  --listen       host:port (default 127.0.0.1:8081) or unix:/path/to/engine.sock
-  --deadline-ms  wall-clock limit of one call into a script (default 50)
-  --memory-mb    memory of each tenant's QuickJS isolate, its 5 MiB C stack included (default 32)
+const USAGE = `usage: node engine.js [--scripts DIR] [--listen ADDR] [--deadline-ms N] [--memory-mb N] [--time-share-ms N]
+  --scripts        directory of *.js scripts (default: scripts)
+  --listen         host:port (default 127.0.0.1:8081) or unix:/path/to/engine.sock
+  --deadline-ms    wall-clock limit of one call into a script (default 50)
+  --memory-mb      memory of each tenant's QuickJS isolate, its 5 MiB C stack included (default 32)
+  --time-share-ms  script time per second per tenant (default 500, as time_per_second): then its calls fail at once
 `;
 
 function log(line) {
@@ -26,7 +27,7 @@ function log(line) {
 }
 
 function parseArgs(argv) {
-  const opts = { scripts: 'scripts', listen: '127.0.0.1:8081', deadlineMs: 50, memoryMb: 32 };
+  const opts = { scripts: 'scripts', listen: '127.0.0.1:8081', deadlineMs: 50, memoryMb: 32, timeShareMs: 500 };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1];
     if (value === undefined) throw new Error(`${argv[i]} needs a value`);
@@ -35,11 +36,13 @@ function parseArgs(argv) {
       case '--listen': opts.listen = value; break;
       case '--deadline-ms': opts.deadlineMs = Number(value); break;
       case '--memory-mb': opts.memoryMb = Number(value); break;
+      case '--time-share-ms': opts.timeShareMs = Number(value); break;
       default: throw new Error(`unknown argument '${argv[i]}'`);
     }
   }
   if (!Number.isInteger(opts.deadlineMs) || opts.deadlineMs < 1) throw new Error('--deadline-ms: a whole number of milliseconds, at least 1');
   if (!Number.isInteger(opts.memoryMb) || opts.memoryMb < 24 || opts.memoryMb > 2048) throw new Error('--memory-mb: a whole number of MiB, 24 to 2048');
+  if (!Number.isInteger(opts.timeShareMs) || opts.timeShareMs < 10 || opts.timeShareMs > 1000000) throw new Error('--time-share-ms: a whole number of milliseconds, 10 to 1000000');
   opts.address = address(opts.listen);
   return opts;
 }
@@ -87,7 +90,8 @@ async function main() {
   }
   let scripts;
   try {
-    scripts = await Scripts.open({ dir: opts.scripts, deadlineMs: opts.deadlineMs, memoryMb: opts.memoryMb, log: (l) => log(`INFO script ${l}`) });
+    scripts = await Scripts.open({ dir: opts.scripts, deadlineMs: opts.deadlineMs, memoryMb: opts.memoryMb, timeShareMs: opts.timeShareMs,
+      log: (l) => log(`INFO script ${l}`) });
   } catch (e) {
     log(`SEVERE engine did not start: ${e instanceof LoadError ? e.errors.join('; ') : e.stack}`);
     return 1;
@@ -97,12 +101,11 @@ async function main() {
   log(`INFO engine serving ${scripts.library.scripts.size} script(s) from ${opts.scripts} on ${bound(server, opts.address)}`);
 
   process.on('SIGHUP', () => {
-    try {
-      const lib = scripts.reload();
+    scripts.reload().then((lib) => {
       log(`INFO engine scripts version ${lib.version}: ${lib.scripts.size} script(s)`);
-    } catch (e) {
-      log(`WARNING engine reload rejected: ${e.message}`);
-    }
+    }, (e) => {
+      log(`WARNING engine reload rejected: ${e instanceof LoadError ? e.errors.join('; ') : e.message}`);
+    });
   });
   const stop = (signal) => {
     log(`INFO engine stopping (${signal})`);

@@ -6,6 +6,8 @@
 const fs = require('fs');
 const path = require('path');
 const expect = require('../lib/expect');
+const { tenant } = require('../lib/fixtures');
+const { extensionIn, heavyScripts } = require('../lib/heavy-scripts');
 
 const check = (name, run, extra = {}) => ({ name, run, ...extra });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -30,6 +32,35 @@ async function withBrokenScripts(dir, body) {
   } finally {
     for (const f of copied) fs.rmSync(f, { force: true });
   }
+}
+
+/**
+ * Writes the heavy script `name` (lib/heavy-scripts.js) into the engine's directory for the
+ * duration of `body(file)`, then removes it and reloads. Nothing to do for a language the suite
+ * has no heavy scripts for.
+ */
+async function withHeavyScript(t, name, body) {
+  const dir = t.options.scriptsDir;
+  const ext = extensionIn(dir);
+  const scripts = heavyScripts(ext);
+  if (scripts === null) return;
+  const file = path.join(dir, `${name}.${ext}`);
+  try {
+    fs.writeFileSync(file, scripts[name]);
+    await body(`${name}.${ext}`);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+  expect.equal(expect.status(await t.post('/reload'), 200).reloaded, true, `reload once ${name} is gone`);
+  await stillServing(t);
+}
+
+/** A reload with a heavy script: refused (422) with an error naming it, or loaded (200). */
+function refusedNamingOrLoaded(r, file) {
+  if (r.status === 200) return;
+  const body = expect.status(r, 422);
+  const named = Array.isArray(body.errors) && body.errors.some((e) => typeof e === 'string' && e.includes(file));
+  expect.truthy(named, `errors: expected one naming ${file}, got ${expect.show(body.errors)}`);
 }
 
 module.exports = {
@@ -63,6 +94,33 @@ module.exports = {
         await stillServing(t);
       });
       expect.equal(expect.status(await t.post('/reload'), 200).reloaded, true, 'reload once the broken script is gone');
+    }, { needs: 'scriptsDir' }),
+    // The attack on the Node.js engine (FINDINGS F6, F7): compiling is bounded.
+    check('a script nesting 5,000 parentheses: refused naming its file (or loaded); the others keep serving', async (t) => {
+      await withHeavyScript(t, 'nested', async (file) => {
+        refusedNamingOrLoaded(await t.post('/reload'), file);
+        await stillServing(t);
+      });
+    }, { needs: 'scriptsDir' }),
+    check('a script file above 1 MiB: refused naming its file (or loaded); the others keep serving', async (t) => {
+      await withHeavyScript(t, 'huge', async (file) => {
+        refusedNamingOrLoaded(await t.post('/reload'), file);
+        await stillServing(t);
+      });
+    }, { needs: 'scriptsDir' }),
+    check('a script slow to compile does not hold up the other tenants while the engine reloads', async (t) => {
+      await withHeavyScript(t, 'slow-compile', async (file) => {
+        const done = [];
+        const reload = t.post('/reload').then((r) => { done.push('reload'); return r; });
+        await sleep(300); // the engine has the reload by now
+        const reloadedFirst = done.includes('reload');
+        const a = await t.decide('decide', { headers: { 'X-Case': 'name', 'X-Target': 'stable' }, tenant: tenant('admin-neighbour') });
+        done.push('decide');
+        expect.deepEqual([a.decision, a.backends], ['route', ['stable']], "the neighbour's decision");
+        const r = await reload;
+        expect.truthy(reloadedFirst || done[0] === 'decide', 'the neighbour was answered only after the reload');
+        refusedNamingOrLoaded(r, file);
+      });
     }, { needs: 'scriptsDir' }),
     check('SIGHUP reloads the scripts', async (t) => {
       const before = (await health(t)).scripts_version;

@@ -44,6 +44,11 @@ module.exports = {
       expect.deepEqual(expect.status(await route(t, 'legacy', { 'X-Case': 'reject' }), 200), { reject: true, reject_reason: 'blocked' }, 'reject');
       expect.deepEqual(expect.status(await route(t, 'legacy', { 'X-Case': 'nothing' }), 200), {}, 'nothing');
     }),
+    check('modified_headers with 101 headers: a script failure (500; at most 100 headers)', async (t) => {
+      const a = expect.status(await route(t, 'legacy', { 'X-Case': 'many-headers' }), 500);
+      expect.equal(a.decision, 'error', 'decision');
+      expect.match(a.error, /at most 100 headers/, 'error');
+    }),
     check('?script= runs a new-API script: route by name, by labels (first healthy)', async (t) => {
       const name = expect.status(await route(t, `${tenant('legacy')}?script=decide`, { 'X-Case': 'name', 'X-Target': 'canary-42' }), 200);
       expect.deepEqual(name, { selected_backend: 'canary-42' }, 'route by name');

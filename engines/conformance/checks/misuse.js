@@ -44,5 +44,15 @@ module.exports = {
     misuse('query-not-uri', "set_query with '<' and '>'", /characters of a URI/),
     misuse('path-too-long', 'set_path longer than 8 KiB', /longer than 8192/),
     misuse('value-too-long', 'a header value longer than 8 KiB', /longer than 8192/),
+    // Attack on the Node.js engine (FINDINGS F3): header edits are bounded in the API, at the
+    // script's line, in count and bytes as well as each name and value.
+    misuse('name-too-long', 'a header name longer than 256 bytes', /longer than 256/),
+    misuse('too-many-headers', 'set_header 101 times (at most 100 header edits)', /at most 100 headers/),
+    misuse('header-bytes', 'nine header values of 8,000 bytes (at most 64 KiB of headers)', /64 KiB/),
+    misuse('respond-too-many-headers', 'respond() with 101 headers', /at most 100 headers/),
+    misuse('query-too-long', 'set_query longer than 8 KiB', /longer than 8192/),
+    misuse('path-bad-percent', "set_path with a '%' not followed by two hex digits", /two hex digits/),
+    misuse('query-bad-percent', "set_query with a '%' not followed by two hex digits", /two hex digits/),
+    misuse('path-hash', "set_path with a '#'"),
   ],
 };

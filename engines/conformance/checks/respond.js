@@ -76,6 +76,11 @@ module.exports = {
       scriptError(await on(t, 'crlf'), { file: 'response', line: 25, limit: false });
       scriptError(await on(t, 'bad-name'), { file: 'response', line: 27, limit: false });
     }),
+    check('res.set_header 101 times is a script error at its line (at most 100 headers per response)', async (t) => {
+      const a = await on(t, 'too-many');
+      scriptError(a, { file: 'response', line: 43, limit: false });
+      expect.match(a.error, /at most 100 headers/, 'error');
+    }),
     check('an error raised in on_response: "error" names response.<ext>:29, limit false', async (t) => {
       const a = await on(t, 'boom');
       scriptError(a, { file: 'response', line: 29, limit: false });

@@ -3,7 +3,7 @@
 // quickjs.js), one runtime in it with the tenant's limits, and one context per script the tenant
 // runs (script.js). Tenants never share a module, runtime, context or kv store.
 //
-// The limits of every entry into the isolate (a script's top level, each call):
+// The limits of every entry into the isolate (installing the API, a script's top level, each call):
 // - the memory limit (--memory-mb): the instance's WebAssembly memory cannot grow beyond it
 //   (quickjs.js), and QuickJS throws "out of memory";
 // - the stack limit of the runtime (STACK_BYTES): QuickJS throws "stack overflow";
@@ -12,7 +12,12 @@
 //   bytecode, so a loop inside a built-in written in C (Array.prototype.indexOf over an
 //   array-like of length 2^53) would hold the engine's only thread forever. vm's timeout makes V8
 //   terminate whatever runs, the wasm included; the isolate, stopped in the middle of C code, is
-//   then thrown away.
+//   then thrown away. Its window is per request (RequestWindow), shared by the request's entries;
+// - when an entry returns, whether its deadline passed (a built-in ran past it): a limit error;
+// - each entry's CPU time is charged to the tenant's time share (budgets.js): past it, the
+//   tenant's calls fail at once (scripts.js).
+// The deadline is wall-clock time and CPU time (overdue()): a call merely descheduled on a busy
+// host is not stopped for it.
 // An isolate that may be left broken (out of memory, the watchdog, a trap, V8's own stack
 // overflow, promise jobs left over after the deadline) is marked `broken`; the engine drops it
 // and the tenant's next call builds a new one, which runs its scripts' top level again.
@@ -20,6 +25,8 @@
 const vm = require('vm');
 const { newModule } = require('./quickjs');
 const { ScriptFailure } = require('./failure');
+const { monotonic } = require('./budgets');
+const { cpuMs } = require('./cpu-clock');
 
 // QuickJS's stack limit. Each QuickJS frame also takes V8's native stack (wasm frames), which is
 // about 1 MiB for the whole engine: 128 KiB allows about 700 nested calls of a plain function and
@@ -38,31 +45,22 @@ const WATCHDOG = vm.createContext(Object.create(null));
 const ENTER = new vm.Script('enter()', { filename: 'keystone:watchdog' });
 
 /**
- * A tenant's log lines a second: 100, with a burst of 200. acquire() is null when the line is
- * dropped, else a note to append (how many were dropped before it).
+ * What one request may use of the engine's thread: one watchdog window (WATCHDOG_FACTOR deadlines
+ * plus WATCHDOG_SLACK_MS) for all its entries into the isolate together (installing the API, the
+ * script's top level, init, the call, describing a failure), each entry's time also charged to
+ * the tenant's time share (budgets.js). Without it, a request that builds a context would get a
+ * window per entry. Only the entries' own time counts, not other requests' work in between.
  */
-class LogBudget {
-  constructor(perSecond = 100, burst = 200, now = () => Date.now()) {
-    this.perSecond = perSecond;
-    this.burst = burst;
-    this.now = now;
-    this.tokens = burst;
-    this.at = now();
-    this.dropped = 0;
+class RequestWindow {
+  constructor(deadlineMs, share) {
+    this.leftMs = WATCHDOG_FACTOR * deadlineMs + WATCHDOG_SLACK_MS;
+    this.share = share;
   }
 
-  acquire() {
-    const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + (t - this.at) * this.perSecond / 1000);
-    this.at = t;
-    if (this.tokens < 1) {
-      this.dropped++;
-      return null;
-    }
-    this.tokens -= 1;
-    const note = this.dropped > 0 ? ` (${this.dropped} line(s) of this tenant dropped before this one: at most ${this.perSecond} a second)` : '';
-    this.dropped = 0;
-    return note;
+  /** An entry of the request took `wallMs`, `cpuMs` of them on the CPU (what the share is charged). */
+  spend(wallMs, cpuMs) {
+    this.leftMs -= wallMs;
+    this.share.spend(cpuMs);
   }
 }
 
@@ -81,67 +79,79 @@ class TenantIsolate {
     this.runtime = quickjs.newRuntime();
     this.runtime.setMemoryLimit(memoryBytes);
     this.runtime.setMaxStackSize(STACK_BYTES);
-    this.deadline = 0; // while a call runs: when it must end (Date.now() ms); 0 between calls
-    this.windowEnds = 0; // when the watchdog window of the current request ends (see endRequest)
+    // While an entry runs: when it must end (monotonic ms) and the thread's CPU time (cpu-clock.js)
+    // by then, and when its request's window ends (no deadline goes past it); 0 between entries.
+    this.deadline = 0;
+    this.cpuDeadline = 0;
+    this.windowEnds = 0;
     this.interrupted = false;
     this.runtime.setInterruptHandler(() => {
-      if (this.deadline === 0 || Date.now() <= this.deadline) return false;
+      if (this.deadline === 0 || !this.overdue()) return false;
       this.interrupted = true;
       return true;
     });
     this.contexts = new Map(); // script name -> ScriptContext, or the ScriptFailure of its top level
     this.broken = null; // why this isolate must not be used again
-    this.logBudget = new LogBudget();
   }
 
-  /** The deadline restarts (describing a failure gets a deadline of its own). */
+  /** The deadline restarts (describing a failure gets a deadline of its own), within the request's window. */
   restartDeadline() {
-    this.deadline = Date.now() + this.deadlineMs;
+    const now = monotonic();
+    this.deadline = Math.min(now + this.deadlineMs, this.windowEnds);
+    this.cpuDeadline = cpuMs() + (this.deadline - now);
     this.interrupted = false;
   }
 
   /**
-   * Runs body() as one entry into the isolate, for the script file `file`: under the deadline
-   * and the watchdog. Returns what body returns; throws a ScriptFailure when a limit stopped it
+   * Whether the running entry is past its deadline: the wall-clock time AND the thread's CPU time
+   * (the CPU clock is read only once the wall clock says so). A call descheduled on a busy host
+   * is not late for that; a call that used its time, in bytecode or in a built-in, is.
+   */
+  overdue() {
+    return monotonic() > this.deadline && cpuMs() > this.cpuDeadline;
+  }
+
+  /**
+   * Runs body() as one entry into the isolate, for the script file `file` and the request whose
+   * RequestWindow is `window`: under the deadline and the watchdog, its time charged to the
+   * tenant's time share. Returns what body returns; throws a ScriptFailure when a limit stopped it
    * or the isolate failed (the isolate is then marked broken).
    */
-  enter(file, body) {
+  enter(file, window, body) {
     if (this.broken !== null) throw new ScriptFailure(`${file}: the isolate of tenant ${this.tenant} was reset (${this.broken})`, true);
+    if (window.leftMs <= 0) throw this.deadlinePassed(file); // the request's earlier entries used its window
+    const started = monotonic();
+    const cpuStarted = cpuMs();
+    this.windowEnds = started + window.leftMs;
     this.restartDeadline();
-    const deadline = this.deadline;
-    // One watchdog window per request, shared by its entries (the script's top level, init, the
-    // call): a request that builds the isolate can't hold the thread three windows long (F2).
-    const now = Date.now();
-    if (this.windowEnds === 0 || now > this.windowEnds) this.windowEnds = now + WATCHDOG_FACTOR * this.deadlineMs + WATCHDOG_SLACK_MS;
     let result;
     WATCHDOG.enter = () => { result = body(); };
     try {
-      ENTER.runInContext(WATCHDOG, { timeout: Math.max(1, this.windowEnds - now), displayErrors: false });
-      // The interrupt handler only runs while bytecode runs: a call that spent its time in a
-      // built-in returns late, and is a deadline failure all the same (F1).
-      if (Date.now() > deadline) throw this.deadlinePassed(file);
+      ENTER.runInContext(WATCHDOG, { timeout: Math.max(1, Math.ceil(window.leftMs)), displayErrors: false });
+      // The interrupt handler only runs while bytecode runs: an entry that spent its time in a
+      // built-in (or in the engine's checks of its result) returns late, and is a deadline
+      // failure all the same. this.deadline, not a copy: describing a failure restarts it.
+      if (this.overdue()) throw this.deadlinePassed(file);
       return result;
     } catch (e) {
-      if (e instanceof ScriptFailure) throw e;
+      // A script error raised after the deadline passed in a built-in is a late entry too.
+      if (e instanceof ScriptFailure) throw e.limit || !this.overdue() ? e : this.deadlinePassed(file);
       throw this.failed(file, e);
     } finally {
       WATCHDOG.enter = undefined;
       this.deadline = 0;
+      this.windowEnds = 0;
+      window.spend(monotonic() - started, cpuMs() - cpuStarted);
       // Memory grown to its limit: some allocation failed, maybe one of the engine's own (which
       // the glue does not check); whatever the script caught, start afresh next time.
       if (this.broken === null && this.memory.buffer.byteLength + (1 << 20) > this.maxBytes) this.broken = 'its memory limit was reached';
     }
   }
 
-  /** The request's entries are done: the next request gets a watchdog window of its own. */
-  endRequest() {
-    this.windowEnds = 0;
-  }
-
   /** An exception of the engine's realm out of QuickJS: the isolate cannot be trusted any more. */
   failed(file, e) {
     if (e !== null && typeof e === 'object' && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
-      this.broken = `stopped by the watchdog after ${Date.now() - this.deadline + this.deadlineMs} ms`;
+      this.broken = 'stopped by the watchdog (its request used its window)';
       return this.deadlinePassed(file);
     }
     const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -170,4 +180,4 @@ class TenantIsolate {
   }
 }
 
-module.exports = { TenantIsolate, LogBudget, STACK_BYTES };
+module.exports = { TenantIsolate, RequestWindow, STACK_BYTES };

@@ -1,15 +1,20 @@
 'use strict';
-// The scripts an engine serves: every *.js in one directory (not its subdirectories), checked
-// by QuickJS's compiler, by name (the file name without .js). Immutable; a reload builds a new library and keeps the
-// old one when any script fails to compile. Mirrors engine/ScriptLibrary.java.
+// The scripts an engine serves: every *.js in one directory (not its subdirectories), by name
+// (the file name without .js), each checked by QuickJS's compiler. Immutable; a reload builds a
+// new library and keeps the old one when any script fails. Mirrors engine/ScriptLibrary.java.
+//
+// Loading is bounded, because it happens while the engine serves (a reload) and a script is a
+// tenant's: a file above MAX_SCRIPT_BYTES is refused unread, and scripts are compiled in a worker
+// thread (compile-worker.js), CHECK_MS each at most, so that a script slow to compile delays
+// the reload, never another tenant's call, and is refused with an error naming it.
 
 const fs = require('fs');
 const path = require('path');
+const { Worker } = require('worker_threads');
 
-// A script is only compiled here (QuickJS's parser, in a runtime of its own with a memory limit
-// and a time limit), never run: it runs in its tenant's isolate (isolate.js).
-const CHECK_MEMORY = 64 * 1024 * 1024;
+const MAX_SCRIPT_BYTES = 1024 * 1024;
 const CHECK_MS = 2000;
+const WORKER_START_MS = 30000; // loading the compiler into a new thread (tens of ms when idle)
 
 class LoadError extends Error {
   constructor(errors) {
@@ -18,53 +23,106 @@ class LoadError extends Error {
   }
 }
 
-/** Compiles one script with `quickjs` (a QuickJS module); `file` names it in every message. Throws an Error with "file:LINE: ...". */
-function compile(quickjs, name, file, source) {
-  const runtime = quickjs.newRuntime();
-  try {
-    runtime.setMemoryLimit(CHECK_MEMORY);
-    const until = Date.now() + CHECK_MS;
-    runtime.setInterruptHandler(() => Date.now() > until);
-    const context = runtime.newContext();
-    const result = context.evalCode(source, file, { type: 'global', compileOnly: true });
-    if (result.error) {
-      // Made by the parser, not by script code: dumping it runs nothing of the script.
-      const e = context.dump(result.error);
-      result.error.dispose();
-      context.dispose();
-      const line = e && Number.isInteger(e.lineNumber) ? e.lineNumber : 0;
-      throw new Error(`${file}:${line}: ${e && e.name ? e.name : 'Error'}: ${e && e.message ? e.message : String(e)}`);
+/** A compile worker, started when needed and replaced when it had to be stopped. */
+class Compiler {
+  constructor() {
+    this.worker = null;
+    this.ready = null;
+  }
+
+  start() {
+    const worker = new Worker(path.join(__dirname, 'compile-worker.js'), {
+      resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 },
+      stdout: true, // emscripten's own prints, if any, are not the engine's log lines
+      stderr: true,
+    });
+    worker.stdout.resume();
+    worker.stderr.resume();
+    this.worker = worker;
+    this.ready = this.reply(worker, WORKER_START_MS, 'the compiler did not start');
+  }
+
+  stop() {
+    if (this.worker !== null) this.worker.terminate();
+    this.worker = null;
+  }
+
+  /** The worker's next message; {error: why} when it fails, exits or takes longer than `ms`. */
+  reply(worker, ms, late) {
+    return new Promise((resolve) => {
+      const done = (m) => {
+        clearTimeout(timer);
+        worker.off('message', done);
+        worker.off('error', failed);
+        worker.off('exit', exited);
+        resolve(m);
+      };
+      const failed = (e) => done({ error: `the compiler failed: ${e.message}` });
+      const exited = (code) => done({ error: `the compiler stopped (exit code ${code})` });
+      const timer = setTimeout(() => done({ error: late, late: true }), ms);
+      worker.on('message', done);
+      worker.on('error', failed);
+      worker.on('exit', exited);
+    });
+  }
+
+  /** null when `source` compiles, else the error, naming `file`. */
+  async check(file, source) {
+    if (this.worker === null) this.start();
+    const started = await this.ready;
+    if (started.error !== undefined) {
+      this.stop();
+      return `${file}: ${started.error}`;
     }
-    result.value.dispose();
-    context.dispose();
-    return { name, file, source };
-  } finally {
-    runtime.dispose();
+    const answer = this.reply(this.worker, CHECK_MS, `${file}: does not compile within ${CHECK_MS} ms (a script must be far quicker to compile than its deadline)`);
+    this.worker.postMessage({ file, source });
+    const m = await answer;
+    if (m.file === file) return m.error;
+    this.stop(); // still compiling, or gone: the next script gets a new worker
+    return m.error.startsWith(`${file}:`) ? m.error : `${file}: ${m.error}`;
   }
 }
 
-/** Loads every *.js of `dir`; throws a LoadError listing every error when any script fails. */
-function load(quickjs, dir, version) {
+/** The *.js files of `dir`, sorted; throws when the directory cannot be read. */
+function scriptFiles(dir) {
+  return fs.readdirSync(dir)
+    .filter((f) => f.endsWith('.js') && fs.statSync(path.join(dir, f)).isFile())
+    .sort();
+}
+
+/** Loads every *.js of `dir`; rejects with a LoadError listing every error when any script fails. */
+async function load(dir, version) {
   const scripts = new Map();
   const errors = [];
   let files = [];
   try {
-    files = fs.readdirSync(dir)
-      .filter((f) => f.endsWith('.js') && fs.statSync(path.join(dir, f)).isFile())
-      .sort();
+    files = scriptFiles(dir);
   } catch (e) {
     errors.push(`${dir}: cannot read the scripts directory: ${e.message}`);
   }
-  for (const f of files) {
-    const file = path.join(dir, f);
-    try {
-      scripts.set(f.slice(0, -3), compile(quickjs, f.slice(0, -3), file, fs.readFileSync(file, 'utf8')));
-    } catch (e) {
-      errors.push(e.message);
+  const compiler = new Compiler();
+  try {
+    for (const f of files) {
+      const file = path.join(dir, f);
+      try {
+        const size = fs.statSync(file).size;
+        if (size > MAX_SCRIPT_BYTES) {
+          errors.push(`${file}: ${size} bytes, above the limit of ${MAX_SCRIPT_BYTES} (1 MiB) for a script`);
+          continue;
+        }
+        const source = fs.readFileSync(file, 'utf8');
+        const error = await compiler.check(file, source);
+        if (error !== null) errors.push(error);
+        else scripts.set(f.slice(0, -3), { name: f.slice(0, -3), file, source });
+      } catch (e) {
+        errors.push(`${file}: ${e.message}`);
+      }
     }
+  } finally {
+    compiler.stop();
   }
   if (errors.length > 0) throw new LoadError(errors);
   return { dir, scripts, version };
 }
 
-module.exports = { load, compile, LoadError };
+module.exports = { load, LoadError, MAX_SCRIPT_BYTES, CHECK_MS };

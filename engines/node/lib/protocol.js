@@ -95,14 +95,14 @@ function compatRequest(tenant, body) {
   };
 }
 
+// The longest body or reason a decision may carry: the 1 MiB every string of a Lua script is
+// held to (docs/scripting.md, "string size"); the API refuses longer ones too (sandbox/api.js).
+const MAX_TEXT = 1 << 20;
+
 /**
- * Whether a decision from the context has the shape sandbox/api.js gives it and keeps the edit
- * rules (a script that changes its realm's built-ins, say Object.prototype.toJSON or
- * String.prototype.startsWith, could garble it or slip past the API's checks).
- */
-/**
- * Why a decision's headers break the limits on their number and size (set by a script that
- * replaced its built-ins, or that called past the API's own checks), or null.
+ * Why a decision is too big (set by a script that replaced its built-ins, or that called past
+ * the API's own checks), or null: checked before anything else reads it, each loop stopping at
+ * the first item past a limit.
  */
 function sizeProblem(d) {
   for (const h of [d.headerEdits, d.kind === 'respond' ? d.headers : null]) {
@@ -113,22 +113,41 @@ function sizeProblem(d) {
       count++;
       bytes += k.length + (typeof h[k] === 'string' ? h[k].length : 0);
       const problem = headersProblem(count, bytes);
-      if (problem !== null) return problem; // stops at the first header past the limit
+      if (problem !== null) return problem;
     }
   }
-  return null;
-}
-
-/** Why a route names a backend the request did not offer, or null (the engine's re-check, F5). */
-function foreignBackend(d, offered) {
-  if (d.kind !== 'route' || !Array.isArray(d.backends)) return null;
-  const names = new Set(offered.map((b) => b.name));
-  for (const b of d.backends) {
-    if (!names.has(b)) return `the request has no backend named '${String(b).slice(0, 100)}'`;
+  for (const field of ['body', 'reason']) {
+    const v = d[field];
+    if (typeof v === 'string' && v.length > MAX_TEXT) return `the ${field} is ${v.length} characters, above the limit of ${MAX_TEXT}`;
   }
   return null;
 }
 
+/**
+ * Why a route names a backend, or a target, the request did not offer, or null (the engine's
+ * re-check: route_to only names offered backends). The target is a backend's name or, for a
+ * route by labels, "{k=v, ...}", which can be no longer than the labels of a backend it chose.
+ */
+function foreignBackend(d, offered) {
+  if (d.kind !== 'route' || !Array.isArray(d.backends)) return null;
+  const byName = new Map(offered.map((b) => [b.name, b]));
+  for (const b of d.backends) {
+    if (!byName.has(b)) return `the request has no backend named '${String(b).slice(0, 100)}'`;
+  }
+  if (d.backends.length > offered.length) return `the route names ${d.backends.length} backends, the request offered ${offered.length}`;
+  const t = d.target;
+  if (typeof t !== 'string' || d.backends.includes(t)) return null;
+  const labels = Object.entries(byName.get(d.backends[0]).labels || {});
+  const longest = 2 + labels.reduce((n, [k, v]) => n + k.length + v.length + 3, 0);
+  if (t.startsWith('{') && t.endsWith('}') && t.length <= longest) return null;
+  return `the request has no backend named '${t.slice(0, 100)}'`;
+}
+
+/**
+ * Whether a decision from the context has the shape sandbox/api.js gives it and keeps the edit
+ * rules (a script that changes its realm's built-ins, say Object.prototype.toJSON or
+ * String.prototype.startsWith, could garble it or slip past the API's checks).
+ */
 function wellFormed(d) {
   const str = (v) => typeof v === 'string';
   const headersOk = (h, removals) => isObject(h) && Object.entries(h)

@@ -17,8 +17,10 @@ const { shortText } = require('./log-text');
 
 const MAX_LOG_LINES_PER_CALL = 20;
 
-// The longest decision (as JSON text) a call may return.
-const MAX_ANSWER = 2 * 1024 * 1024;
+// The longest result (JSON text) a call may hand the engine, measured before it is copied out of
+// the isolate: a decision within the limits (a 1 MiB body, which JSON may write 6 characters a
+// byte, 64 KiB of headers, a path and a query of 8 KiB) always fits.
+const MAX_ANSWER = 8 * 1024 * 1024;
 
 // The API's sources, put together into one function expression: install(bridge, maxString).
 const part = (name) => fs.readFileSync(path.join(__dirname, 'sandbox', `${name}.js`), 'utf8');
@@ -37,14 +39,16 @@ class ScriptContext {
    * Makes the context in `isolate` and runs the script's top level; throws a ScriptFailure if
    * that fails or if the script defines neither on_request(req) nor on_route_request(request, backends).
    */
-  constructor(isolate, script, log) {
+  constructor(isolate, script, log, window) {
     this.isolate = isolate;
     this.script = script;
     this.log = log;
-    this.pending = null; // the running call's {request, store, head}, for the bridge
+    this.pending = null; // the running call's {request, store, logs, head}, for the bridge
     const ctx = isolate.runtime.newContext();
     this.context = ctx;
-    isolate.enter(script.file, () => {
+    // Installing the API is the engine's work, not the script's: an entry of its own, so that
+    // it does not eat the top level's deadline (parsing it takes a while on a cold engine).
+    isolate.enter(script.file, window, () => {
       const install = this.check(ctx.evalCode(SANDBOX, 'keystone:sandbox', { type: 'global', strict: true }));
       const bridge = ctx.newFunction('bridge', (op, args) => this.bridge(op, args));
       const max = ctx.newNumber(MAX_STRING);
@@ -53,36 +57,37 @@ class ScriptContext {
       this.entries = { init: ctx.getProp(engine, 'init'), dispatch: ctx.getProp(engine, 'dispatch'),
         respond: ctx.getProp(engine, 'respond'), describe: ctx.getProp(engine, 'describe') };
       for (const h of [install, bridge, max, engine]) h.dispose();
-      // type 'global': never a module (whose imports would reach for a module loader).
-      this.check(ctx.evalCode(script.source, script.file, { type: 'global' })).dispose();
     });
-    const entries = isolate.enter(script.file, () => this.text(ctx.callFunction(this.entries.init, ctx.undefined)));
+    // type 'global': never a module (whose imports would reach for a module loader).
+    isolate.enter(script.file, window, () => this.check(ctx.evalCode(script.source, script.file, { type: 'global' })).dispose());
+    const entries = isolate.enter(script.file, window, () => this.text(ctx.callFunction(this.entries.init, ctx.undefined)));
     if (entries !== '1' && entries !== '2') {
       throw new ScriptFailure(`${script.name}: defines neither on_request(req) nor on_route_request(request, backends)`, false);
     }
     this.hasOnResponse = entries === '2';
   }
 
-  /** Runs the script for one request; the decision as sandbox/api.js made it, or a ScriptFailure. */
-  decide(request, store) {
-    return this.call(this.entries.dispatch, { request, store });
+  /**
+   * Runs the script for one request: the decision as sandbox/api.js made it, passed through
+   * `call.check` (the engine's own checks, inside the entry and so within its deadline), or a
+   * ScriptFailure. `call`: {store, logs (the tenant's LogBudget), window, check}.
+   */
+  decide(request, call) {
+    return this.call(this.entries.dispatch, { request, ...call });
   }
 
-  /** Runs on_response for the response head {status, backend, headers}: its edits {status, headers}. */
-  respond(request, head, store) {
-    return this.call(this.entries.respond, { request, store, head });
+  /** Runs on_response for the response head {status, backend, headers}: its edits {status, headers}, checked as for decide. */
+  respond(request, head, call) {
+    return this.call(this.entries.respond, { request, head, ...call });
   }
 
   call(entry, pending) {
     const { isolate, context: ctx, script } = this;
-    return isolate.enter(script.file, () => {
+    return isolate.enter(script.file, pending.window, () => {
       this.pending = pending;
       try {
-        const out = this.text(ctx.callFunction(entry, ctx.undefined));
+        const out = this.text(ctx.callFunction(entry, ctx.undefined), MAX_ANSWER);
         if (isolate.runJobs()) throw isolate.deadlinePassed(script.file);
-        // Bounded before it is parsed and checked (F8): 100 headers of 8 KiB, a 1 MiB body, a
-        // path and a query of 8 KiB fit well within this.
-        if (out.length > MAX_ANSWER) throw new ScriptFailure(`${script.file}: the decision is ${out.length} characters, above ${MAX_ANSWER}`, true);
         let r;
         try {
           r = JSON.parse(out);
@@ -90,19 +95,27 @@ class ScriptContext {
           throw new ScriptFailure(`${script.file}: the script API was tampered with`, false);
         }
         if (r.fail !== undefined) throw this.failure(r.fail);
-        return r.ok;
+        return pending.check(r.ok);
       } finally {
         this.pending = null;
       }
     });
   }
 
-  /** The string a call of the API gave, or a ScriptFailure for what was thrown. */
-  text(result) {
+  /**
+   * The string a call of the API gave, or a ScriptFailure for what was thrown. Its length is read
+   * first: a string longer than `max` is a limit error, never copied into the engine.
+   */
+  text(result, max = MAX_ANSWER) {
+    const ctx = this.context;
     const handle = this.check(result);
     try {
-      if (this.context.typeof(handle) !== 'string') throw new ScriptFailure(`${this.script.file}: the script API was tampered with`, false);
-      return this.context.getString(handle);
+      if (ctx.typeof(handle) !== 'string') throw new ScriptFailure(`${this.script.file}: the script API was tampered with`, false);
+      const length = ctx.getProp(handle, 'length');
+      const n = ctx.getNumber(length);
+      length.dispose();
+      if (!(n <= max)) throw new ScriptFailure(`${this.script.file}: the decision is ${n} characters of JSON, above the limit of ${max}`, true);
+      return ctx.getString(handle);
     } finally {
       handle.dispose();
     }
@@ -198,15 +211,15 @@ class ScriptContext {
       case 'kv.set': return p.store.set(string(a), kvValue(b), number(c));
       case 'kv.incr': return p.store.incr(string(a), number(b), number(c));
       case 'log': {
-        // At most 20 lines a call and 100 a second per tenant (burst 200), as scripting.md says (F4).
+        // At most 20 lines a call, then one line saying so, and the tenant's LogBudget (100 a
+        // second, burst 200; kept by the engine, not the isolate) for every line: as Helpers.java.
         p.logged = (p.logged || 0) + 1;
+        if (p.logged > MAX_LOG_LINES_PER_CALL + 1) return null;
+        const note = p.logs.acquire();
+        if (note === null) return null;
         const prefix = `tenant=${p.request.tenant} request_id=${p.request.request_id} script:`;
-        if (p.logged > MAX_LOG_LINES_PER_CALL) {
-          if (p.logged === MAX_LOG_LINES_PER_CALL + 1) this.log(`${prefix} further log lines of this call dropped (at most ${MAX_LOG_LINES_PER_CALL} a call)`);
-          return null;
-        }
-        const note = this.isolate.logBudget.acquire();
-        if (note !== null) this.log(`${prefix} ${shortText(String(a))}${note}`);
+        if (p.logged > MAX_LOG_LINES_PER_CALL) this.log(`${prefix} further log lines of this call dropped (at most ${MAX_LOG_LINES_PER_CALL} a call)${note}`);
+        else this.log(`${prefix} ${shortText(String(a))}${note}`);
         return null;
       }
       default: throw new Error(`unknown operation ${op}`);

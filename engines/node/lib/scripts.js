@@ -1,43 +1,57 @@
 'use strict';
 // What the engine serves: the current script library, the tenants' isolates (one QuickJS
 // isolate per tenant, made on first use, with one context per script it runs; all dropped by a
-// reload) and the tenants' key/value stores (kept across reloads and rebuilt isolates). Mirrors
-// engine/Engine.java and the state handling of engine/EngineServer.java.
+// reload), and what each tenant keeps across reloads and rebuilt isolates: its key/value store,
+// its time share and its log budget. Mirrors engine/Engine.java and the state handling of
+// engine/EngineServer.java.
 
 const library = require('./library');
-const { newModule } = require('./quickjs');
 const { Stores } = require('./kv');
-const { TenantIsolate } = require('./isolate');
+const { TenantBudgets } = require('./budgets');
+const { TenantIsolate, RequestWindow } = require('./isolate');
 const { ScriptContext } = require('./script');
 const { ScriptFailure } = require('./failure');
 const { wellFormed, sizeProblem, foreignBackend, isObject } = require('./protocol');
 const response = require('./response');
+const { warmUp } = require('./warm-up');
 
 // Beyond this many isolates, the least recently used is dropped (and made again when needed):
 // each holds up to --memory-mb of QuickJS heap. Scripts must not rely on globals anyway (use kv).
 const MAX_ISOLATES = 256;
 
 class Scripts {
-  /** Loads the scripts of `dir` (a LoadError stops the engine); use Scripts.open, which is async. */
-  constructor({ dir, deadlineMs, memoryMb = 32, log, checker }) {
+  /** Use Scripts.open, which loads the library (asynchronously) first. */
+  constructor({ dir, deadlineMs, memoryMb = 32, timeShareMs = 500, log }, lib) {
     this.dir = dir;
     this.options = { deadlineMs, memoryBytes: memoryMb * 1024 * 1024 };
+    this.timeShareMs = timeShareMs;
     this.log = log;
-    this.checker = checker; // a QuickJS module of its own, for compiling scripts at (re)load
     this.stores = new Stores();
+    this.budgets = new TenantBudgets(timeShareMs);
     this.isolates = new Map(); // tenant -> TenantIsolate, or the Promise of one being made
-    this.library = library.load(checker, dir, 1);
+    this.library = lib;
+    this.reloading = Promise.resolve(); // reloads run one after the other
   }
 
+  /** The engine for options {dir, deadlineMs, memoryMb, timeShareMs, log}; a LoadError when a script does not load. */
   static async open(options) {
-    return new Scripts({ ...options, checker: (await newModule(64 * 1024 * 1024)).quickjs });
+    const scripts = new Scripts(options, await library.load(options.dir, 1));
+    const failed = await warmUp(scripts.options);
+    if (failed !== null) options.log(`engine warm-up failed (the first calls may be slow): ${failed}`);
+    return scripts;
   }
 
-  /** Re-reads the directory; on any error (a LoadError lists them) the running scripts stay. */
+  /**
+   * Re-reads the directory (compiling in a worker thread: requests are served meanwhile); on any
+   * error (a LoadError lists them) the running scripts stay. Resolves to the new library.
+   */
   reload() {
-    const next = library.load(this.checker, this.dir, this.library.version + 1);
-    this.library = next;
-    this.isolates.clear();
+    const next = this.reloading.then(() => library.load(this.dir, this.library.version + 1)).then((lib) => {
+      this.library = lib;
+      this.isolates.clear();
+      return lib;
+    });
+    this.reloading = next.catch(() => {});
     return next;
   }
 
@@ -50,24 +64,11 @@ class Scripts {
    * script has on_response), or throws a ScriptFailure.
    */
   async decide(script, request) {
-    const isolate = await this.isolate(request.tenant);
-    try {
-      return await this.decideIn(script, request);
-    } finally {
-      isolate.endRequest(); // the request's entries (top level, init, call) shared one watchdog window
-    }
-  }
-
-  async decideIn(script, request) {
-    const state = await this.state(request.tenant, script);
-    const d = this.guarded(request.tenant, () => state.decide(request, this.stores.of(request.tenant)));
-    const tooBig = isObject(d) ? sizeProblem(d) : null;
-    if (tooBig !== null) throw new ScriptFailure(`${script.file}: ${tooBig}`, true);
-    if (!wellFormed(d)) this.malformed(request.tenant, script, 'decision is');
-    const foreign = foreignBackend(d, request.backends || []);
-    if (foreign !== null) throw new ScriptFailure(`${script.file}: route_to: ${foreign}`, false);
-    d.onResponse = state.hasOnResponse;
-    return d;
+    const { tenant } = request;
+    const call = this.callFor(script, tenant);
+    const state = await this.state(tenant, script, call.window);
+    call.check = (d) => this.checked(tenant, script, state, d, request.backends || []);
+    return this.guarded(tenant, () => state.decide(request, call));
   }
 
   /**
@@ -75,11 +76,41 @@ class Scripts {
    * edits {status, headers}, null for a script without on_response, or throws a ScriptFailure.
    */
   async respond(script, request, head) {
-    const state = await this.state(request.tenant, script);
+    const { tenant } = request;
+    const call = this.callFor(script, tenant);
+    const state = await this.state(tenant, script, call.window);
     if (!state.hasOnResponse) return null;
-    const e = this.guarded(request.tenant, () => state.respond(request, head, this.stores.of(request.tenant)));
-    if (!response.wellFormed(e, head.status)) this.malformed(request.tenant, script, 'response edits are');
-    return e;
+    call.check = (e) => {
+      if (!response.wellFormed(e, head.status)) this.malformed(tenant, script, 'response edits are');
+      return e;
+    };
+    return this.guarded(tenant, () => state.respond(request, head, call));
+  }
+
+  /**
+   * What a call of the tenant's gets: its store, its log budget and a window of its own for the
+   * request. Fails at once when the tenant has used its time share.
+   */
+  callFor(script, tenant) {
+    const budgets = this.budgets.of(tenant);
+    if (!budgets.time.available()) {
+      throw new ScriptFailure(`${script.file}: the tenant's scripts used their time share (${this.timeShareMs} ms of script time a second); calls fail until it refills`, true);
+    }
+    return { store: this.stores.of(tenant), logs: budgets.log, window: new RequestWindow(this.options.deadlineMs, budgets.time) };
+  }
+
+  /**
+   * The engine's own checks of a decision, inside the call's entry (so within its deadline and
+   * watchdog), in the engine's realm: sizes first, then the rules, then the backends.
+   */
+  checked(tenant, script, state, d, offered) {
+    const tooBig = isObject(d) ? sizeProblem(d) : null;
+    if (tooBig !== null) throw new ScriptFailure(`${script.file}: ${tooBig}`, true);
+    if (!wellFormed(d)) this.malformed(tenant, script, 'decision is');
+    const foreign = foreignBackend(d, offered);
+    if (foreign !== null) throw new ScriptFailure(`${script.file}: route_to: ${foreign}`, false);
+    d.onResponse = state.hasOnResponse;
+    return d;
   }
 
   /** Runs a call; an isolate it left broken is dropped, so the tenant's next call gets a new one. */
@@ -90,7 +121,9 @@ class Scripts {
       const isolate = this.isolates.get(tenant);
       if (isolate instanceof TenantIsolate && isolate.broken !== null) {
         this.isolates.delete(tenant);
-        this.log(`tenant=${tenant} isolate dropped (${isolate.broken}); the next call builds it again`);
+        // A line of the tenant's: it can break its isolate on every call, so its log budget applies.
+        const note = this.budgets.of(tenant).log.acquire();
+        if (note !== null) this.log(`tenant=${tenant} isolate dropped (${isolate.broken}); the next call builds it again${note}`);
       }
     }
   }
@@ -102,21 +135,21 @@ class Scripts {
     throw new ScriptFailure(`${script.file}: the script's ${what} malformed (were built-ins changed?)`, false);
   }
 
-  /** The tenant's context for `script`, made (with the tenant's isolate) on first use. */
-  async state(tenant, script) {
+  /** The tenant's context for `script`, made (with the tenant's isolate) on first use, within `window`. */
+  async state(tenant, script, window) {
     const isolate = await this.isolate(tenant);
     let s = isolate.contexts.get(script.name);
     if (s === undefined) {
-      s = this.guardedNew(tenant, isolate, script);
+      s = this.guardedNew(tenant, isolate, script, window);
       isolate.contexts.set(script.name, s);
     }
     if (s instanceof ScriptFailure) throw s;
     return s;
   }
 
-  guardedNew(tenant, isolate, script) {
+  guardedNew(tenant, isolate, script, window) {
     try {
-      return this.guarded(tenant, () => new ScriptContext(isolate, script, this.log));
+      return this.guarded(tenant, () => new ScriptContext(isolate, script, this.log, window));
     } catch (e) {
       if (!(e instanceof ScriptFailure)) throw e;
       if (e.limit) throw e; // a limit at the top level: tried again next time

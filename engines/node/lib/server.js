@@ -111,15 +111,15 @@ function handler(scripts, log) {
     });
   }
 
+  // Scripts are compiled in a worker thread meanwhile: other requests keep being answered.
   function reload(res) {
-    try {
-      const lib = scripts.reload();
+    scripts.reload().then((lib) => {
       log(`INFO engine scripts version ${lib.version}: ${lib.scripts.size} script(s)`);
       send(res, 200, { reloaded: true, scripts_version: lib.version, scripts: lib.scripts.size });
-    } catch (e) {
+    }, (e) => {
       log(`WARNING engine reload rejected: ${e.message}`);
       send(res, 422, { reloaded: false, errors: e instanceof LoadError ? e.errors : [String(e)] });
-    }
+    });
   }
 
   return (req, res) => {

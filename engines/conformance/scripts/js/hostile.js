@@ -170,6 +170,37 @@ const ATTACKS = {
       return this;
     };
   },
+  // The same, with a backend of the request but a target it did not offer.
+  'foreign-target': () => {
+    Object.prototype.toJSON = function () {
+      if (this.kind === 'continue') return { kind: 'route', target: 'other-tenant-db', backends: ['stable'], headerEdits: {} };
+      return this;
+    };
+  },
+  // The API's own helpers replaced: Object.assign records the decision, Array.prototype.map
+  // names the backends of a route.
+  'assign-route': () => {
+    const assign = Object.assign;
+    Object.assign = (d, x) => assign(d, x && x.kind === 'route' ? { ...x, backends: ['admin-backend'] } : x);
+    return route_to('stable');
+  },
+  'prototype-route': () => {
+    Array.prototype.map = function () { return ['admin-backend']; };
+    return route_to('stable');
+  },
+  // A decision past the API with 90,000 header edits: refused, its size bounded before it is checked.
+  'decision-many-headers': () => {
+    const headerEdits = {};
+    for (let i = 0; i < 90000; i++) headerEdits['h' + i.toString(36)] = '';
+    const d = { kind: 'continue', headerEdits };
+    Object.prototype.toJSON = function () { return this.kind === 'continue' ? d : this; };
+  },
+  // A body above the 1 MiB a script's string may have.
+  'respond-huge-body': () => respond(200, 'x'.repeat(1.5 * MiB)),
+  // Uses its whole deadline, call after call (the tenant's time share).
+  burn: () => {
+    for (;;) { /* until the deadline */ }
+  },
 };
 
 function on_request(req) {

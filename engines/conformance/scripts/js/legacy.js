@@ -6,6 +6,10 @@ function on_route_request(request, backends) {
     return { reject: true, reject_reason: 'blocked' };
   } else if (kind === 'nothing') {
     return null;
+  } else if (kind === 'many-headers') {
+    const many = {};
+    for (let i = 1; i <= 101; i++) many['X-H' + i] = 'v';
+    return { modified_headers: many };
   }
   const seen = [];
   for (const b of backends) {

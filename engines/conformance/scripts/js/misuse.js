@@ -45,5 +45,23 @@ function on_request(req) {
     req.set_path('/' + 'a'.repeat(9000));
   } else if (kind === 'value-too-long') {
     req.set_header('X-Big', 'v'.repeat(9000));
+  } else if (kind === 'name-too-long') {
+    req.set_header('X-' + 'n'.repeat(300), 'v');
+  } else if (kind === 'too-many-headers') {
+    for (let i = 1; i <= 101; i++) req.set_header('X-H' + i, 'v');
+  } else if (kind === 'header-bytes') {
+    for (let i = 1; i <= 9; i++) req.set_header('X-B' + i, 'v'.repeat(8000));
+  } else if (kind === 'respond-too-many-headers') {
+    const headers = {};
+    for (let i = 1; i <= 101; i++) headers['X-H' + i] = 'v';
+    respond(200, 'x', headers);
+  } else if (kind === 'query-too-long') {
+    req.set_query('a=' + 'q'.repeat(9000));
+  } else if (kind === 'path-bad-percent') {
+    req.set_path('/a%zz');
+  } else if (kind === 'query-bad-percent') {
+    req.set_query('a=%4');
+  } else if (kind === 'path-hash') {
+    req.set_path('/a#frag');
   }
 }

@@ -39,5 +39,7 @@ function on_response(res) {
       decided: kv.get('decided'),
     };
     res.set_header('X-Seen', json.encode(seen));
+  } else if (kind === 'too-many') {
+    for (let i = 1; i <= 101; i++) res.set_header('X-R' + i, 'v');
   }
 }

@@ -33,6 +33,19 @@ attacks["builtin-spin"] = function()
 end
 -- A backend the request did not offer.
 attacks["foreign-route"] = function() return route_to("other-tenant-db") end
+attacks["foreign-target"] = attacks["foreign-route"]
+attacks["assign-route"] = function() return route_to("admin-backend") end
+attacks["prototype-route"] = attacks["assign-route"]
+-- A decision with more header edits than allowed.
+attacks["decision-many-headers"] = function(req)
+  for i = 1, 90000 do req.set_header("h" .. i, "") end
+end
+attacks["respond-huge-body"] = function() return respond(200, string.rep("x", 1.5 * MiB)) end
+-- Uses its whole budget, call after call (the tenant's time share): library work charged by the byte.
+attacks["burn"] = function()
+  local s = string.rep("x", MiB)
+  while true do hash(s) end
+end
 attacks["repeat-huge"] = function() return respond(200, tostring(#string.rep("x", 2 ^ 31 - 1))) end
 attacks["repeat-negative"] = function() return respond(200, tostring(#string.rep("x", -1))) end
 attacks["json-doubling"] = function()

@@ -6,6 +6,10 @@ function on_route_request(request, backends)
     return { reject = true, reject_reason = "blocked" }
   elseif kind == "nothing" then
     return nil
+  elseif kind == "many-headers" then
+    local many = {}
+    for i = 1, 101 do many["X-H" .. i] = "v" end
+    return { modified_headers = many }
   end
   local seen = {}
   for _, b in ipairs(backends) do

@@ -45,5 +45,23 @@ function on_request(req)
     req.set_path("/" .. ("a"):rep(9000))
   elseif kind == "value-too-long" then
     req.set_header("X-Big", ("v"):rep(9000))
+  elseif kind == "name-too-long" then
+    req.set_header("X-" .. ("n"):rep(300), "v")
+  elseif kind == "too-many-headers" then
+    for i = 1, 101 do req.set_header("X-H" .. i, "v") end
+  elseif kind == "header-bytes" then
+    for i = 1, 9 do req.set_header("X-B" .. i, ("v"):rep(8000)) end
+  elseif kind == "respond-too-many-headers" then
+    local headers = {}
+    for i = 1, 101 do headers["X-H" .. i] = "v" end
+    respond(200, "x", headers)
+  elseif kind == "query-too-long" then
+    req.set_query("a=" .. ("q"):rep(9000))
+  elseif kind == "path-bad-percent" then
+    req.set_path("/a%zz")
+  elseif kind == "query-bad-percent" then
+    req.set_query("a=%4")
+  elseif kind == "path-hash" then
+    req.set_path("/a#frag")
   end
 end

@@ -39,5 +39,7 @@ function on_response(res)
       decided = kv.get("decided"),
     }
     res.set_header("X-Seen", json.encode(seen))
+  elseif kind == "too-many" then
+    for i = 1, 101 do res.set_header("X-R" .. i, "v") end
   end
 end

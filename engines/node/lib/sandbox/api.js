@@ -26,6 +26,7 @@
   }
 
   let decision = null; // what the running call decided so far
+  let edit = null; // puts the running call's header edits, within their limits (common.headerEdits)
   let current = null; // the running call's request, as the engine sent it
 
   // ---- decisions: the last call wins --------------------------------------------------------
@@ -58,19 +59,25 @@
     Object.assign(decision, { kind: 'route', target: name, backends: matches.map((b) => b.name) });
     return true;
   }
+  // A body or reason: at most maxString characters (the 1 MiB a Lua script's strings may have).
+  function text(v, fn, what, dflt) {
+    const t = optStr(v, fn, 2, dflt);
+    if (t.length > maxString) throw u.limit(`${fn}: a ${what} of ${t.length} characters is above the limit of ${maxString}`);
+    return t;
+  }
   function respond(s, body, headers) {
     deciding('respond');
     // 1xx are interim answers: one as the final answer would desynchronise the client's connection.
-    const d = { kind: 'respond', status: status(s, 200, 599, 'respond'), body: optStr(body, 'respond', 2, ''), headers: dict() };
+    const d = { kind: 'respond', status: status(s, 200, 599, 'respond'), body: text(body, 'respond', 'body', ''), headers: dict() };
     if (headers !== null && typeof headers === 'object') {
-      for (const k of keys(headers)) put(d.headers, headerName(k, 'respond'), headerValue(headers[k], 'respond', 3));
+      for (const k of keys(headers)) edit(d.headers, headerName(k, 'respond'), headerValue(headers[k], 'respond', 3));
     }
     Object.assign(decision, d);
     return true;
   }
   function reject(s, reason) {
     deciding('reject');
-    Object.assign(decision, { status: status(s, 400, 599, 'reject'), reason: optStr(reason, 'reject', 2, 'rejected'), kind: 'reject' });
+    Object.assign(decision, { status: status(s, 400, 599, 'reject'), reason: text(reason, 'reject', 'reason', 'rejected'), kind: 'reject' });
     return true;
   }
 
@@ -108,10 +115,10 @@
         return r.headers.filter((h) => h[0].toLowerCase() === n).map((h) => h[1]);
       },
       set_header(name, value) {
-        decision.headerEdits[headerName(name, 'set_header')] = headerValue(value, 'set_header');
+        edit(decision.headerEdits, headerName(name, 'set_header'), headerValue(value, 'set_header'));
       },
       remove_header(name) {
-        decision.headerEdits[headerName(name, 'remove_header')] = null; // null removes
+        edit(decision.headerEdits, headerName(name, 'remove_header'), null); // null removes
       },
       set_path(p) {
         const path = str(p, 'set_path', 1);
@@ -166,6 +173,7 @@
   function call(decides, body) {
     current = host('request');
     decision = decides ? { kind: 'continue', headerEdits: dict() } : null;
+    edit = u.headerEdits();
     try {
       return stringify({ ok: body() });
     } catch (e) {
@@ -173,12 +181,13 @@
     } finally {
       current = null;
       decision = null;
+      edit = null;
     }
   }
   function dispatch() {
     return call(true, () => {
       if (onRequest !== null) onRequest(makeReq(current));
-      else compatCall(onRouteRequest, current, decision);
+      else compatCall(onRouteRequest, current, decision, edit);
       return decision;
     });
   }

@@ -54,6 +54,20 @@
     if (problem !== null) throw new Err(problem);
     return value;
   }
+  // The header edits of one request (or one response), counted and measured together: every edit
+  // counts, as in Decision.java (a script could repeat one big value). edit(table, name, value)
+  // puts the edit into `table` (value null: a removal), or throws past the limits.
+  function headerEdits() {
+    let count = 0;
+    let bytes = 0;
+    return function edit(table, name, value) {
+      count++;
+      bytes += name.length + (value === null ? 0 : value.length);
+      const problem = rules.headersProblem(count, bytes);
+      if (problem !== null) throw new Err(problem);
+      put(table, name, value);
+    };
+  }
   // First value of each header, looked up ignoring case (stored under lower-case names).
   function headerTable(pairs) {
     const t = dict();
@@ -101,6 +115,6 @@
     return freeze(t);
   }
 
-  return freeze({ Err, rules, limitErrors, typeName, str, optStr, num, optNum, dict, put, limit, headerName, headerValue, headerTable,
-    queryTable, backendTable });
+  return freeze({ Err, rules, limitErrors, typeName, str, optStr, num, optNum, dict, put, limit, headerName, headerValue, headerEdits,
+    headerTable, queryTable, backendTable });
 });

@@ -8,7 +8,7 @@
   const { Err, str, optStr, typeName, headerName } = u;
   const truthy = (v) => v !== undefined && v !== null && v !== false; // Lua's truth
 
-  return function compatCall(fn, r, decision) {
+  return function compatCall(fn, r, decision, edit) {
     const request = { method: r.method, path: r.path, host: r.host || '', headers: u.headerTable(r.headers), body: '' };
     const backends = r.backends.map((b) => ({ ...b, health: b.healthy })); // name, url, healthy, weight, labels
     const t = fn(request, backends);
@@ -19,7 +19,7 @@
         const v = str(t.modified_headers[k], 'modified_headers', 2);
         const problem = u.rules.valueProblem(v);
         if (problem !== null) throw new Err(`modified_headers: ${problem}`);
-        decision.headerEdits[headerName(k, 'modified_headers')] = v;
+        edit(decision.headerEdits, headerName(k, 'modified_headers'), v);
       }
     }
     if (typeof t.modified_path === 'string' && t.modified_path !== '') {

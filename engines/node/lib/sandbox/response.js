@@ -10,6 +10,7 @@
 
   return function respondCall(fn, r, head) {
     const edits = { status: head.status, headers: dict() };
+    const edit = u.headerEdits(); // at most 100 headers and 64 KiB of them per response
     const res = {
       status: head.status,
       headers: u.headerTable(head.headers),
@@ -28,10 +29,10 @@
         edits.status = s;
       },
       set_header(name, value) {
-        edits.headers[headerName(name, 'set_header')] = headerValue(value, 'set_header');
+        edit(edits.headers, headerName(name, 'set_header'), headerValue(value, 'set_header'));
       },
       remove_header(name) {
-        edits.headers[headerName(name, 'remove_header')] = null; // null removes
+        edit(edits.headers, headerName(name, 'remove_header'), null); // null removes
       },
     };
     fn(res);

@@ -35,7 +35,7 @@ class EngineConformanceTest {
     try (GatewayProcess engine = GatewayProcess.start(dir, List.of(), "engine", "--scripts", scripts.toString(),
         "--listen", "unix:" + socket, "--event-loops", "2")) {
       Await.until("the Java engine listens", Duration.ofSeconds(30), () -> Files.exists(socket));
-      assertPasses(runSuite(socket, scripts, engine.pid()));
+      assertPasses(runSuite(socket, scripts, engine.pid(), null));
     }
   }
 
@@ -50,7 +50,8 @@ class EngineConformanceTest {
     try {
       Await.until("the Node.js engine listens", Duration.ofSeconds(30), () -> Files.exists(socket) || !node.isAlive());
       assertThat(node.isAlive()).as("node engine running: " + Files.readString(dir.resolve("node.log"))).isTrue();
-      assertPasses(runSuite(socket, scripts, node.pid()));
+      // With its log file: the log checks (lines a call, a second per tenant) run too.
+      assertPasses(runSuite(socket, scripts, node.pid(), dir.resolve("node.log")));
     } finally {
       node.destroy();
       node.waitFor(10, TimeUnit.SECONDS);
@@ -65,9 +66,12 @@ class EngineConformanceTest {
   }
 
   /** Runs the suite against the engine at {@code socket}; its TAP output, after asserting exit 0. */
-  static String runSuite(Path socket, Path scripts, long pid) throws IOException, InterruptedException {
+  static String runSuite(Path socket, Path scripts, long pid, Path engineLog) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of("node", SUITE.toString(), "--engine", "unix:" + socket,
         "--scripts-dir", scripts.toString(), "--pid", Long.toString(pid), "--timeout", "10000"));
+    if (engineLog != null) {
+      cmd.addAll(List.of("--engine-log", engineLog.toString()));
+    }
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();

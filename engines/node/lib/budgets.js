@@ -1,0 +1,123 @@
+'use strict';
+// What each tenant may use of the engine over time, kept per tenant in the engine (scripts.js),
+// not in its isolate: an isolate is rebuilt whenever it breaks and dropped when others need room,
+// and neither may hand a tenant a fresh budget. Mirrors script/TimeShare.java and LogBudget.java.
+// Clocks are milliseconds of a monotonic clock (performance.now: the wall clock may jump),
+// injectable for tests.
+
+const { performance } = require('perf_hooks');
+
+const monotonic = () => performance.now();
+
+/** Tokens refilled at `perSecond` a second, at most `burst`; starts full. */
+class TokenBucket {
+  constructor(perSecond, burst, now = monotonic) {
+    this.perSecond = perSecond;
+    this.burst = burst;
+    this.now = now;
+    this.tokens = burst;
+    this.at = now();
+  }
+
+  refill() {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + Math.max(0, t - this.at) * this.perSecond / 1000);
+    this.at = t;
+    return this.tokens;
+  }
+}
+
+/**
+ * A tenant's share of script time: `perSecondMs` milliseconds a second, with one second's worth
+ * as burst (as TimeShare.java). Each call has its deadline, but a tenant sending request after
+ * request could still keep the engine's only thread busy with calls that each end in time; once
+ * its share is spent, its calls fail at once until the share refills.
+ *
+ * Tenants' shares add up to more than the thread has, so each also draws on the process's share
+ * (`parent`, PROCESS_SHARE_MS: half of the one thread): when that is spent, only tenants that
+ * used more than half of their own burst lately are refused; light tenants go on.
+ */
+class TimeShare {
+  constructor(perSecondMs, now = monotonic, parent = null) {
+    this.perSecondMs = perSecondMs;
+    this.parent = parent;
+    this.bucket = new TokenBucket(perSecondMs, perSecondMs, now);
+  }
+
+  /** Whether the tenant has time left for a call now. */
+  available() {
+    const own = this.bucket.refill();
+    if (own <= 0) return false;
+    return this.parent === null || own > this.perSecondMs / 2 || this.parent.available();
+  }
+
+  /** An entry into the tenant's isolate took `ms`. */
+  spend(ms) {
+    this.bucket.refill();
+    this.bucket.tokens -= ms;
+    if (this.parent !== null) this.parent.spend(ms);
+  }
+
+  full() {
+    return this.bucket.refill() >= this.bucket.burst;
+  }
+}
+
+/**
+ * A tenant's log lines: 100 a second, with a burst of 200 (as LogBudget.java). acquire() is null
+ * when the line is to be dropped, else a note to append to it (how many were dropped before).
+ */
+class LogBudget {
+  constructor(perSecond = 100, burst = 200, now = monotonic) {
+    this.bucket = new TokenBucket(perSecond, burst, now);
+    this.dropped = 0;
+  }
+
+  acquire() {
+    if (this.bucket.refill() < 1) {
+      this.dropped++;
+      return null;
+    }
+    this.bucket.tokens -= 1;
+    if (this.dropped === 0) return '';
+    const note = ` (${this.dropped} earlier line(s) of this tenant dropped: at most ${this.bucket.perSecond} a second)`;
+    this.dropped = 0;
+    return note;
+  }
+
+  full() {
+    return this.dropped === 0 && this.bucket.refill() >= this.bucket.burst;
+  }
+}
+
+// Past this many tenants, budgets that are full again are forgotten (a new one is the same).
+const MAX_TENANTS = 10000;
+// The script time of all tenants together: half of the engine's one thread (as the Java engine's
+// half of its event loops), so that tenants within their own shares cannot fill it.
+const PROCESS_SHARE_MS = 500;
+
+/** Each tenant's {time: TimeShare, log: LogBudget}, made on first use; the time drawing on one process share. */
+class TenantBudgets {
+  constructor(timePerSecondMs, now = monotonic, processShareMs = PROCESS_SHARE_MS) {
+    this.timePerSecondMs = timePerSecondMs;
+    this.now = now;
+    this.process = new TimeShare(processShareMs, now);
+    this.tenants = new Map();
+  }
+
+  of(tenant) {
+    let b = this.tenants.get(tenant);
+    if (b === undefined) {
+      if (this.tenants.size >= MAX_TENANTS) this.forgetFull();
+      b = { time: new TimeShare(this.timePerSecondMs, this.now, this.process), log: new LogBudget(100, 200, this.now) };
+      this.tenants.set(tenant, b);
+    }
+    return b;
+  }
+
+  forgetFull() {
+    for (const [tenant, b] of this.tenants) if (b.time.full() && b.log.full()) this.tenants.delete(tenant);
+  }
+}
+
+module.exports = { TimeShare, LogBudget, TenantBudgets, monotonic };

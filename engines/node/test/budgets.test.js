@@ -1,0 +1,73 @@
+'use strict';
+// The per-tenant budgets (lib/budgets.js) on a clock the test moves: no sleeps.
+//   node --test engines/node/test/
+
+const test = require('node:test');
+const assert = require('node:assert');
+const { TimeShare, LogBudget, TenantBudgets } = require('../lib/budgets');
+
+function fakeClock() {
+  let t = 1000;
+  const now = () => t;
+  now.advance = (ms) => { t += ms; };
+  return now;
+}
+
+test('a time share of 500 ms a second: spent, calls wait until it refills', () => {
+  const now = fakeClock();
+  const share = new TimeShare(500, now);
+  assert.ok(share.available());
+  share.spend(300);
+  assert.ok(share.available(), '200 ms left');
+  share.spend(250); // a call that started with time left may overdraw
+  assert.ok(!share.available(), 'spent');
+  now.advance(99);
+  assert.ok(!share.available(), 'refilled 49.5 ms of the 50 overdrawn');
+  now.advance(2);
+  assert.ok(share.available(), 'refilled past zero');
+});
+
+test('a time share refills to one second of burst at most, and a clock going back adds nothing', () => {
+  const now = fakeClock();
+  const share = new TimeShare(500, now);
+  now.advance(60000);
+  share.spend(500);
+  assert.ok(!share.available(), 'the burst is 500 ms, however long it rested');
+  now.advance(-5000);
+  assert.ok(!share.available());
+});
+
+test('log lines: a burst of 200, then 100 a second; the next line written says how many were dropped', () => {
+  const now = fakeClock();
+  const log = new LogBudget(100, 200, now);
+  for (let i = 0; i < 200; i++) assert.strictEqual(log.acquire(), '', `line ${i + 1}`);
+  assert.strictEqual(log.acquire(), null);
+  assert.strictEqual(log.acquire(), null);
+  now.advance(10); // one line's worth
+  assert.match(log.acquire(), /2 earlier line\(s\) of this tenant dropped: at most 100 a second/);
+  now.advance(10);
+  assert.strictEqual(log.acquire(), '', 'the note is written once');
+});
+
+test("each tenant has its own budgets, the same ones on every call", () => {
+  const budgets = new TenantBudgets(500, fakeClock());
+  const a = budgets.of('a');
+  a.time.spend(600);
+  assert.strictEqual(budgets.of('a'), a);
+  assert.ok(!budgets.of('a').time.available());
+  assert.ok(budgets.of('b').time.available(), "another tenant's share is untouched");
+});
+
+test('when the process share is spent, only heavy tenants wait (four tenants could fill the thread)', () => {
+  const now = fakeClock();
+  const process = new TimeShare(500, now);
+  const heavy = [1, 2, 3].map(() => new TimeShare(500, now, process));
+  const light = new TimeShare(500, now, process);
+  for (const h of heavy) h.spend(300); // 900 ms in all: the process's burst is spent
+  for (const h of heavy) assert.ok(!h.available(), '200 ms of its own left, but it used more than half');
+  assert.ok(light.available(), 'a tenant that used little goes on');
+  light.spend(100);
+  assert.ok(light.available());
+  now.advance(1000); // a second later, its own share is back above half
+  assert.ok(heavy[0].available());
+});
