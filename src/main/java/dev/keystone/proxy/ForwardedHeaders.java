@@ -47,7 +47,7 @@ final class ForwardedHeaders {
       element.append("for=").append(client.indexOf(':') >= 0 ? "\"[" + client + "]\"" : client).append(';');
     }
     if (host != null && !host.isEmpty()) {
-      element.append("host=").append(isToken(host) ? host : "\"" + host.replace("\\", "\\\\").replace("\"", "\\\"") + "\"")
+      element.append("host=").append(dev.keystone.script.EditRules.isToken(host) ? host : "\"" + host.replace("\\", "\\\\").replace("\"", "\\\"") + "\"")
           .append(';');
     }
     element.append("proto=").append(proto);
@@ -84,17 +84,5 @@ final class ForwardedHeaders {
       }
     }
     return sb.append(value).toString();
-  }
-
-  private static boolean isToken(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-      if (!ok) {
-        return false;
-      }
-    }
-    return true;
   }
 }

@@ -27,15 +27,24 @@ final class Forwarder implements Interceptor {
   @Override
   public void handle(Exchange ex) {
     VertxClientSide.request(ex).pause(); // nothing is read from the client until a backend is connected
-    Pool.Pick pick = ex.candidates != null ? Pool.pickHealthy(ex.candidates, null) : ex.tenant().pool().pick(null);
+    Pool.Pick pick = pick(ex, null);
     if (pick == null) {
-      String none = ex.candidates != null ? "no healthy backend for route_to(" + ex.routeTarget + ")"
-          : ex.tenant().pool().backends().isEmpty() ? "tenant has no backend" : "every backend of the tenant is drained";
-      ex.fail(ProxyError.NO_BACKEND, none);
+      ex.fail(ProxyError.NO_BACKEND, noBackend(ex));
       return;
     }
     ex.fallback = pick.fallback();
     connect(ex, pick.backend(), false);
+  }
+
+  /** A healthy backend among the script's candidates or the tenant's pool, other than {@code skip}; null if none. */
+  static Pool.Pick pick(Exchange ex, Backend skip) {
+    return ex.candidates != null ? Pool.pickHealthy(ex.candidates, skip) : ex.tenant().pool().pick(skip);
+  }
+
+  /** Why {@link #pick} found nothing, for the 503. */
+  static String noBackend(Exchange ex) {
+    return ex.candidates != null ? "no healthy backend for route_to(" + ex.routeTarget + ")"
+        : ex.tenant().pool().backends().isEmpty() ? "tenant has no backend" : "every backend of the tenant is drained";
   }
 
   /**
@@ -83,7 +92,7 @@ final class Forwarder implements Interceptor {
         return;
       }
       // Never written: another backend may take it, if there is one.
-      Pool.Pick next = ex.candidates != null ? Pool.pickHealthy(ex.candidates, backend) : ex.tenant().pool().pick(backend);
+      Pool.Pick next = pick(ex, backend);
       if (next == null) {
         ex.fail(error, why + "; no other backend to try");
         return;

@@ -46,11 +46,9 @@ final class NettyForwarder implements Interceptor {
       return;
     }
     ex.body().pause(); // nothing is read from the client until a backend is connected
-    Pool.Pick pick = ex.candidates != null ? Pool.pickHealthy(ex.candidates, null) : ex.tenant().pool().pick(null);
+    Pool.Pick pick = Forwarder.pick(ex, null);
     if (pick == null) {
-      String none = ex.candidates != null ? "no healthy backend for route_to(" + ex.routeTarget + ")"
-          : ex.tenant().pool().backends().isEmpty() ? "tenant has no backend" : "every backend of the tenant is drained";
-      ex.fail(ProxyError.NO_BACKEND, none);
+      ex.fail(ProxyError.NO_BACKEND, Forwarder.noBackend(ex));
       return;
     }
     ex.fallback = pick.fallback();
@@ -131,7 +129,7 @@ final class NettyForwarder implements Interceptor {
       return;
     }
     // Never written: another backend may take it, if there is one.
-    Pool.Pick next = ex.candidates != null ? Pool.pickHealthy(ex.candidates, backend) : ex.tenant().pool().pick(backend);
+    Pool.Pick next = Forwarder.pick(ex, backend);
     if (next == null) {
       ex.fail(error, why + "; no other backend to try");
       return;

@@ -31,18 +31,7 @@ final class RequestSyntax {
 
   /** Whether {@code s} is an RFC 9110 token (a header name): one or more tchar. */
   static boolean isToken(String s) {
-    if (s.isEmpty()) {
-      return false;
-    }
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-      if (!ok) {
-        return false;
-      }
-    }
-    return true;
+    return dev.keystone.script.EditRules.isToken(s); // one definition for requests and script edits
   }
 
   /**

@@ -603,6 +603,8 @@ class BackendFailuresTest {
   @ValueSource(strings = {"cl-overrun", "chunked", "late", "204", "304"})
   void bytesBeyondAResponseNeverReachAnotherRequest(String shape) throws Exception {
     String stale = "HTTP/1.1 302 Found\r\nLocation: https://evil.example/\r\nSet-Cookie: session=attacker\r\nX-Pad: ";
+    java.util.concurrent.atomic.AtomicBoolean staleSent = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicBoolean closedAfter = new java.util.concurrent.atomic.AtomicBoolean();
     RawBackend b = backend(c -> {
       RawBackend.Request r;
       while ((r = c.readRequest()) != null) {
@@ -615,17 +617,24 @@ class BackendFailuresTest {
           case "chunked" -> c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n0\r\n\r\n" + stale);
           case "late" -> {
             c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
-            Thread.sleep(300);
+            Thread.sleep(300); // the backend's own timing: the gateway has pooled the connection by then
             c.write(stale);
           }
           default -> c.write("HTTP/1.1 " + shape + " X\r\nContent-Length: " + stale.length() + "\r\n\r\n" + stale);
         }
+        staleSent.set(true);
       }
+      closedAfter.set(staleSent.get()); // the gateway closed the connection that carried them
     });
     gateway("", b.url());
     assertThat(send("GET", "/t/first").statusCode()).isEqualTo(shape.equals("204") || shape.equals("304")
         ? Integer.parseInt(shape) : 200);
-    Thread.sleep(shape.equals("late") ? 600 : 0); // the stale bytes arrive while the connection is idle in the pool
+    if (shape.equals("late")) {
+      // The stale bytes reach the connection while it is idle in the pool: wait until they made
+      // the gateway close it (failing first, this waited in vain: the connection stayed pooled).
+      Await.until("the gateway closes the connection the stale bytes came on", java.time.Duration.ofSeconds(10),
+          closedAfter::get);
+    }
     for (int i = 0; i < 4; i++) {
       HttpResponse<String> next = send("GET", "/t/next" + i);
       assertThat(next.statusCode()).as(shape + " #" + i).isEqualTo(200);
@@ -650,7 +659,9 @@ class BackendFailuresTest {
     });
     gateway("timeouts: { idle: 2s, response_header: 2s }\npassive_health: { consecutive_failures: 1 }\n", b.url());
     assertThat(send("GET", "/t/warm").statusCode()).isEqualTo(200); // a pooled connection
-    Thread.sleep(1500); // quiet, as between a client's requests
+    // Quiet, as between a client's requests: the scenario is elapsed time on the pooled
+    // connection's own idle timer (Vert.x's, which no test clock reaches), so it sleeps.
+    Thread.sleep(1500);
     try (RawHttp raw = gw.raw()) {
       raw.write("POST /t/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n");
       assertThat(raw.readResponse(false).status()).isEqualTo(408);
