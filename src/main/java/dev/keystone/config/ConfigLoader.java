@@ -187,6 +187,11 @@ public final class ConfigLoader {
     long uri = s.size("max_uri_length", d.maxUriLength());
     long body = s.size("max_body_size", d.maxBodySize());
     long upstream = s.integer("upstream_connections", d.upstreamConnections());
+    long buffer = s.size("body_buffer", d.bodyBuffer());
+    if (buffer < 0 || buffer > Limits.MAX_BODY_BUFFER) {
+      problems.add(s.keyPath("body_buffer"), "must be between 0 and 1MiB");
+      buffer = d.bodyBuffer();
+    }
     if (upstream < 1 || upstream > 100_000) {
       problems.add(s.keyPath("upstream_connections"), "must be between 1 and 100000");
       upstream = d.upstreamConnections();
@@ -199,7 +204,7 @@ public final class ConfigLoader {
     }
     s.finish();
     return new Limits((int) Math.min(header, Integer.MAX_VALUE), (int) Math.min(uri, Integer.MAX_VALUE), body,
-        (int) upstream);
+        (int) upstream, (int) buffer);
   }
 
   /** The largest body a script may ask for: it is held in memory, and sent to a remote engine. */

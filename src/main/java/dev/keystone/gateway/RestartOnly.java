@@ -27,7 +27,7 @@ final class RestartOnly {
       LOG.warning("max_header_size and max_uri_length are set on the listening socket: changes to them apply "
           + "after a restart (the other limits and the timeouts apply now)");
       next = next.withLimitsAndTimeouts(new Limits(now.maxHeaderSize(), now.maxUriLength(), wanted.maxBodySize(),
-          wanted.upstreamConnections()), next.timeouts());
+          wanted.upstreamConnections(), wanted.bodyBuffer()), next.timeouts());
     }
     AdminConfig admin = running.admin();
     if (!next.admin().listen().equals(admin.listen()) || next.admin().enabled() != admin.enabled()) {

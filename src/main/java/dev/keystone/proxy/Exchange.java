@@ -29,8 +29,8 @@ public final class Exchange {
   enum Phase {
     /** In the interceptors before forwarding (validation, routing, an embedded script). */
     STARTED,
-    /** Reading the body a script asked for. Streams. */
-    BODY_FOR_SCRIPT,
+    /** Reading a body whole (for a script, or a small one before a backend is picked). Streams. */
+    BUFFERING_BODY,
     /** Waiting for a remote engine's decision. */
     SCRIPT,
     /** Waiting for a connection to a backend (pool wait and connect). */

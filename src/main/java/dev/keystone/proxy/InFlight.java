@@ -90,13 +90,13 @@ final class InFlight {
   }
 
   private static boolean streams(Exchange.Phase p) {
-    return p == Exchange.Phase.SENDING || p == Exchange.Phase.RESPONDING || p == Exchange.Phase.BODY_FOR_SCRIPT;
+    return p == Exchange.Phase.SENDING || p == Exchange.Phase.RESPONDING || p == Exchange.Phase.BUFFERING_BODY;
   }
 
   private void end(Exchange ex, long quietMs, long stallMs) {
     remove(ex);
     switch (ex.phase) {
-      case BODY_FOR_SCRIPT -> ex.fail(ProxyError.REQUEST_TIMEOUT, "request body stalled for " + quietMs + " ms");
+      case BUFFERING_BODY -> ex.fail(ProxyError.REQUEST_TIMEOUT, "request body stalled for " + quietMs + " ms");
       case SENDING -> {
         if (ex.backendBlocked) {
           String why = "backend " + ex.backend.name() + " stopped reading the request body for " + quietMs + " ms";

@@ -80,6 +80,7 @@ public final class ProxyServer extends VerticleBase {
     c.add(new TenantRouting());
     engines = new EngineClient(vertx);
     c.add(new ScriptInterceptor(scripts, engines));
+    c.add(new BodyBuffering(scripts));
     Forwarder vertxForwarder = new Forwarder(clients);
     if ("netty".equals(System.getProperty("keystone.upstream"))) {
       // Forwarding on Netty channels of this verticle's own event loop (issue 14, in progress:

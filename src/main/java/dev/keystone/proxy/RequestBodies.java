@@ -5,8 +5,9 @@ import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayOutputStream;
 
 /**
- * Reads a whole request body into memory, up to a cap, for a tenant whose script looks at bodies
- * ({@code script_body}). Larger bodies are refused with 413 before any byte reaches a backend or
+ * Reads a whole request body into memory, up to a cap: for a tenant whose script looks at bodies
+ * ({@code script_body}), and small bodies before a backend connection is taken
+ * ({@link BodyBuffering}). Larger bodies are refused with 413 before any byte reaches a backend or
  * an engine: a script that checks bodies must not be bypassed by a big one. The Forwarder then
  * sends the buffered body with a Content-Length.
  */
@@ -21,13 +22,13 @@ final class RequestBodies {
       ex.fail(ProxyError.BODY_TOO_LARGE, "body above the script_body limit of " + cap + " bytes");
       return;
     }
-    if (ex.head().headers().contains("Expect")) {
+    if (ex.head().headers().contains("Expect") && ex.head().version() != io.netty.handler.codec.http.HttpVersion.HTTP_1_0) {
       ex.response().writeContinue(); // the client waits for this before it sends the body
     }
     // Sized for what was declared, grown for chunked bodies: never beyond the cap (checked first).
     ByteArrayOutputStream body = new ByteArrayOutputStream(declared > 0 ? (int) declared : 1024);
     boolean[] failed = {false};
-    ex.phase(Exchange.Phase.BODY_FOR_SCRIPT);
+    ex.phase(Exchange.Phase.BUFFERING_BODY);
     ex.body().read(ex.<ByteBuf>guard(chunk -> {
       if (failed[0]) {
         return;

@@ -45,6 +45,11 @@ public final class TenantAccount {
     share.give(bytes);
   }
 
+  /** The most the tenant may hold. */
+  public long cap() {
+    return cap;
+  }
+
   public long held() {
     return held.get();
   }

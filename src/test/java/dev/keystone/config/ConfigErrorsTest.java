@@ -167,12 +167,22 @@ class ConfigErrorsTest {
   }
 
   @Test
+  void bodyBufferIsCheckedAtLoad() {
+    ConfigException e = org.assertj.core.api.Assertions.catchThrowableOfType(ConfigException.class,
+        () -> new ConfigLoader(k -> null).parse("""
+            limits: { body_buffer: 2MiB }
+            tenants: []
+            """, "b.yaml"));
+    assertThat(e.getMessage()).contains("b.yaml:1: limits.body_buffer: must be between 0 and 1MiB");
+  }
+
+  @Test
   void extensionsParse() throws Exception {
     GatewayConfig c = new ConfigLoader(k -> null).parse("""
         listen: "[::1]:9090"
         admin_base_path: /ops
         timeouts: { connect: 250ms, response_header: 2m, idle: 90, header_read: 1.5s, shutdown: 1h, pool_wait: 3s, shutdown_delay: 5s }
-        limits: { max_header_size: 32KiB, max_uri_length: 4k, max_body_size: 10MB, upstream_connections: 64 }
+        limits: { max_header_size: 32KiB, max_uri_length: 4k, max_body_size: 10MB, upstream_connections: 64, body_buffer: 16KiB }
         passive_health: { consecutive_failures: 3, ejection: 10s }
         escaped_slashes: pass
         tenants:
@@ -188,7 +198,7 @@ class ConfigErrorsTest {
     assertThat(c.adminBasePath()).isEqualTo("/ops");
     assertThat(c.timeouts()).isEqualTo(new Timeouts(Duration.ofMillis(250), Duration.ofMinutes(2),
         Duration.ofSeconds(90), Duration.ofMillis(1500), Duration.ofHours(1), Duration.ofSeconds(3), Duration.ofSeconds(5)));
-    assertThat(c.limits()).isEqualTo(new Limits(32 * 1024, 4096, 10L * 1024 * 1024, 64));
+    assertThat(c.limits()).isEqualTo(new Limits(32 * 1024, 4096, 10L * 1024 * 1024, 64, 16 * 1024));
     assertThat(c.passiveHealth()).isEqualTo(new PassiveHealth(3, Duration.ofSeconds(10)));
     assertThat(c.tenants().get(0).escapedSlashes()).isEqualTo(EscapedSlashes.PASS);
     TenantConfig t = c.tenants().get(0);

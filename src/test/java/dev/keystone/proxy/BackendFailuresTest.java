@@ -67,6 +67,9 @@ class BackendFailuresTest {
         """ + services);
   }
 
+  /** Small bodies stream too (they are read whole first by default): for tests of a streamed body. */
+  private static final String STREAMED = "limits: { body_buffer: 0 }\n";
+
   private Backend backendState(int i) {
     return gw.gateway().snapshot().tenants().get(0).pool().backends().get(i);
   }
@@ -215,6 +218,42 @@ class BackendFailuresTest {
     assertThat(backendState(0).healthy()).as("a busy backend is not a failed one").isTrue();
     assertThat(backendState(1).healthy()).isTrue();
     assertThat(slow.requests().size() + slow2.requests().size()).isEqualTo(statuses.stream().filter(s -> s == 200).count());
+  }
+
+  @Test
+  void slowSmallUploadsHoldNoBackendConnection() throws Exception {
+    // Attack R4-8: uploads that trickle (a byte every few seconds, under idle) each held a backend
+    // connection, so a handful made the backend answer 503 to everyone. Small bodies are now read
+    // whole before a connection is taken, as nginx buffers request bodies.
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        c.respond(200, "got " + r.bodyText());
+      }
+    });
+    gateway("timeouts: { pool_wait: 200ms }\nlimits: { upstream_connections: 1 }\n", b.url());
+    Await.until("checked healthy", () -> backendState(0).healthy());
+    // Two event loops with one connection each to the backend: four trickling uploads are more
+    // than the connections there are.
+    List<RawHttp> uploads = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      RawHttp u = gw.raw();
+      open.add(u::close);
+      u.write("POST /t/up" + i + " HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nx");
+      uploads.add(u);
+    }
+    Await.until("four uploads in flight", () -> gw.gateway().metrics().inFlight() == 4);
+    for (int i = 0; i < 4; i++) {
+      HttpResponse<String> r = send("GET", "/t/probe" + i);
+      assertThat(r.statusCode()).as("probe " + i).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("got ");
+    }
+    for (int i = 0; i < 4; i++) {
+      uploads.get(i).write("123456789");
+      RawHttp.Response r = uploads.get(i).readResponse(false);
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("got x123456789");
+    }
   }
 
   @Test
@@ -434,7 +473,7 @@ class BackendFailuresTest {
   void aConnectionStillOwedAnExpectBodyIsNeverReused() {
     // Failing first: the pooled connection took the next request's bytes as the owed body.
     RawBackend b = earlyAnswerer();
-    gateway("", b.url());
+    gateway(STREAMED, b.url());
     try (RawHttp raw = gw.raw()) {
       raw.write("POST /t/early HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 16\r\n\r\n");
       assertThat(raw.readResponse(false).status()).isEqualTo(401);
@@ -446,7 +485,7 @@ class BackendFailuresTest {
   void aConnectionStillOwedPartOfABodyIsNeverReused() {
     // Failing first: the head and 5 of 16 bytes went out, the backend answered, the client left.
     RawBackend b = earlyAnswerer();
-    gateway("", b.url());
+    gateway(STREAMED, b.url());
     try (RawHttp raw = gw.raw()) {
       raw.write("POST /t/early HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n\r\nAAAAA");
       assertThat(raw.readResponse(false).status()).isEqualTo(401);
