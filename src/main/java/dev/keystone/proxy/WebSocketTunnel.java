@@ -50,6 +50,17 @@ final class WebSocketTunnel {
         return;
       }
       HttpClientResponse answer = ar.result();
+      String protocol = answer.getHeader("Upgrade");
+      if (answer.statusCode() == 101 && (protocol == null || !protocol.trim().equalsIgnoreCase("websocket"))) {
+        // RFC 9110 section 15.2.2: a 101 names the protocol switched to, one the client asked
+        // for; a tunnel to anything else would carry bytes the client can't read as WebSocket.
+        upstream.reset();
+        String why = "websocket handshake with " + backend.name() + ": 101 switching to "
+            + (protocol == null ? "no protocol (no Upgrade header)" : "'" + protocol + "'") + ", not websocket";
+        backend.health().passiveFailure(why, ex.snapshot().plan().passiveHealth(), false);
+        ex.fail(ProxyError.UPSTREAM_FAILED, why);
+        return;
+      }
       backend.health().passiveSuccess();
       if (answer.statusCode() != 101) {
         req.resume();

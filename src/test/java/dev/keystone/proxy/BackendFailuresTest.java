@@ -337,6 +337,33 @@ class BackendFailuresTest {
     }
   }
 
+  /**
+   * Attack round 4 (R4-9): a 101 must name the protocol the client asked for (RFC 9110 section
+   * 15.2.2); one without Upgrade, or switching a WebSocket handshake to something else, opened
+   * the tunnel anyway. Failing first (101 relayed).
+   */
+  @Test
+  void aSwitchToAProtocolTheClientDidNotAskForIs502() {
+    RawBackend b = backend(c -> {
+      RawBackend.Request r = c.readRequest();
+      if (r != null) {
+        c.write(r.target().equals("/none") ? "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\nraw"
+            : "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nraw");
+        c.readBytes(1); // holds the connection until the gateway closes it
+      }
+    });
+    gateway("", b.url());
+    for (String path : List.of("/none", "/h2c")) {
+      try (RawHttp raw = gw.raw()) {
+        raw.write("GET /t" + path + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Request-ID: up\r\n\r\n");
+        RawHttp.Response r = raw.readResponse(false);
+        assertThat(r.status()).as(path).isEqualTo(502);
+        assertThat(r.body()).isEqualTo("502 Bad Gateway (request id up)\n");
+      }
+    }
+  }
+
   @Test
   void aBackendThatStopsReadingTheUploadIs504AndCountsAgainstIt() {
     RawBackend b = backend(c -> {
