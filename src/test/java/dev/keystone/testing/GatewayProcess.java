@@ -39,6 +39,10 @@ public final class GatewayProcess implements AutoCloseable {
       if (leaks != null) {
         cmd.add("-Dio.netty.leakDetection.level=" + leaks); // the tests' leak detection, in this process too
       }
+      String upstream = System.getProperty("keystone.upstream");
+      if (upstream != null) {
+        cmd.add("-Dkeystone.upstream=" + upstream); // the forwarding the suite runs on, in this process too
+      }
       String tokens = System.getProperty("keystone.admin.token-dir");
       if (tokens != null) {
         cmd.add("-Dkeystone.admin.token-dir=" + tokens); // a generated admin token: not into ~/.keystone
