@@ -99,7 +99,7 @@ final class ScriptCommand {
     String query = q < 0 ? null : target.substring(q + 1);
 
     String name = file.getFileName().toString().replaceFirst("\\.lua$", "");
-    LuaScript script = LuaScript.compile(name, file.toString(), Files.readString(file));
+    LuaScript script = LuaScript.compile(name, file.toString(), LuaScript.read(file));
     ScriptEnvironment env = ScriptEnvironment.system(Clock.systemUTC());
     RequestScript rs = new RequestScript(script, env);
     List<ReportedBackend> backends = backendsFile == null ? List.of() : backends(backendsFile);

@@ -25,6 +25,8 @@ final class ScriptFiles {
   private final String resourceDir; // non-null for classpath: scripts
   private final Problems problems;
   private final Map<String, LuaScript> compiled = new HashMap<>();
+  /** What the compiled scripts of this config keep, together. */
+  private final LuaScript.Budget budget = new LuaScript.Budget();
 
   ScriptFiles(String configSource, String scriptsDir, Problems problems) {
     this.problems = problems;
@@ -66,13 +68,20 @@ final class ScriptFiles {
     } else {
       Path path = dir.resolve(file);
       try {
-        script = LuaScript.compile(name, path.toString(), Files.readString(path));
+        script = LuaScript.compile(name, path.toString(), LuaScript.read(path));
       } catch (NoSuchFileException e) {
         problems.add(key, "script '" + name + "' not found: " + path + " does not exist (scripts_dir: " + dir + ")");
       } catch (IOException e) {
         problems.add(key, "cannot read script " + path + ": " + e);
       } catch (LuaScript.SyntaxError e) {
         problems.add(key, "script does not compile: " + e.getMessage());
+      }
+    }
+    if (script != null) {
+      String over = budget.add(script);
+      if (over != null) {
+        problems.add(key, over);
+        script = null;
       }
     }
     compiled.put(name, script);
@@ -85,7 +94,12 @@ final class ScriptFiles {
         problems.add(key, "script '" + name + "' not found: no " + resource + " in the jar");
         return null;
       }
-      return LuaScript.compile(name, "classpath:" + resource, new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+      byte[] source = in.readNBytes(LuaScript.MAX_SOURCE + 1);
+      if (source.length > LuaScript.MAX_SOURCE) {
+        problems.add(key, "script " + resource + " is above the limit of " + LuaScript.MAX_SOURCE + " bytes (1 MiB)");
+        return null;
+      }
+      return LuaScript.compile(name, "classpath:" + resource, new String(source, java.nio.charset.StandardCharsets.UTF_8));
     } catch (IOException e) {
       problems.add(key, "cannot read script " + resource + ": " + e);
     } catch (LuaScript.SyntaxError e) {

@@ -3,7 +3,6 @@ package dev.keystone.engine;
 import dev.keystone.script.LuaScript;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,13 +31,22 @@ record ScriptLibrary(Path dir, Map<String, LuaScript> scripts, long version) {
   static ScriptLibrary load(Path dir, long version) throws LoadException {
     Map<String, LuaScript> scripts = new HashMap<>();
     List<String> errors = new ArrayList<>();
+    LuaScript.Budget budget = new LuaScript.Budget();
     try (Stream<Path> files = Files.list(dir)) {
       for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".lua")).sorted().toList()) {
         String name = f.getFileName().toString().replaceFirst("\\.lua$", "");
         try {
-          scripts.put(name, LuaScript.compile(name, f.toString(), Files.readString(f, StandardCharsets.UTF_8)));
+          LuaScript script = LuaScript.compile(name, f.toString(), LuaScript.read(f));
+          String over = budget.add(script);
+          if (over != null) {
+            errors.add(f + ": " + over);
+          } else {
+            scripts.put(name, script);
+          }
         } catch (LuaScript.SyntaxError e) {
           errors.add(e.getMessage());
+        } catch (IOException e) {
+          errors.add(f + ": cannot read the script: " + e);
         }
       }
     } catch (IOException e) {

@@ -25,12 +25,63 @@ public final class LuaScript {
 
   private static final Globals COMPILER = compiler();
 
+  /**
+   * The largest script file: compiled code takes several times its source in memory, and a
+   * script is read whole (attack R5-T1: a 60 MB script ended in OutOfMemoryError).
+   */
+  public static final int MAX_SOURCE = 1024 * 1024;
+
   private final String name;
   private final Prototype chunk;
+  private final long footprint;
 
   private LuaScript(String name, Prototype chunk) {
     this.name = name;
     this.chunk = chunk;
+    this.footprint = CompiledSize.of(chunk);
+  }
+
+  /**
+   * Reads a script file of at most {@link #MAX_SOURCE} bytes; a larger one is refused unread. Read
+   * with a plain stream: NIO's reads keep a direct buffer of the file's size cached per thread.
+   */
+  public static String read(java.nio.file.Path file) throws IOException, SyntaxError {
+    long size = java.nio.file.Files.size(file);
+    if (size > MAX_SOURCE) {
+      throw new SyntaxError(file + ": " + size + " bytes, above the limit of " + MAX_SOURCE + " (1 MiB) for a script");
+    }
+    try (java.io.InputStream in = new java.io.FileInputStream(file.toFile())) {
+      byte[] bytes = in.readNBytes(MAX_SOURCE + 1);
+      if (bytes.length > MAX_SOURCE) {
+        throw new SyntaxError(file + ": above the limit of " + MAX_SOURCE + " bytes (1 MiB) for a script");
+      }
+      return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
+  /**
+   * What the compiled scripts of one config (or one engine's scripts directory) may keep
+   * together: a sixteenth of the heap (16 MiB of the shipped 256 MiB; thousands of typical
+   * scripts). A reload holds the old scripts and the new ones for a while, so at most twice that.
+   */
+  public static final class Budget {
+    private final long max = Runtime.getRuntime().maxMemory() / 16;
+    private long used;
+
+    /** Counts {@code script}; null when it fits, else why not. */
+    public String add(LuaScript script) {
+      if (script.footprint > max - used) {
+        return "script " + script.name + " keeps about " + (script.footprint >> 10) + " KiB compiled, and the scripts before it "
+            + (used >> 10) + " KiB: above the bound of " + (max >> 10) + " KiB for all scripts together (a sixteenth of the heap)";
+      }
+      used += script.footprint;
+      return null;
+    }
+  }
+
+  /** About how many bytes of heap the compiled code keeps (an upper estimate; see {@link CompiledSize}). */
+  public long footprint() {
+    return footprint;
   }
 
   private static Globals compiler() {
@@ -51,6 +102,11 @@ public final class LuaScript {
       }
     } catch (LuaError | IOException e) {
       throw new SyntaxError(readable(e.getMessage()));
+    } catch (RuntimeException | StackOverflowError e) {
+      // LuaJ's compiler fails with a bare exception on some limits it does not name (more than
+      // 200 locals in one function: attack R5-T7); still a script that does not compile.
+      throw new SyntaxError(chunkName + ": the compiler failed (" + e.getClass().getSimpleName()
+          + "), e.g. on more than 200 local variables in one function or nesting too deep");
     }
   }
 

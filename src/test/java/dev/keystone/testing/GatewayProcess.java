@@ -61,7 +61,12 @@ public final class GatewayProcess implements AutoCloseable {
 
   /** Runs {@code Main} to completion (for validate, --version) and returns exit code and output. */
   public static Result run(Path dir, String... args) {
-    GatewayProcess p = start(dir, List.of(), args);
+    return run(dir, List.of(), args);
+  }
+
+  /** The same with JVM options (a small heap). */
+  public static Result run(Path dir, List<String> jvmArgs, String... args) {
+    GatewayProcess p = start(dir, jvmArgs, args);
     try {
       if (!p.process.waitFor(60, TimeUnit.SECONDS)) {
         p.process.destroyForcibly();
