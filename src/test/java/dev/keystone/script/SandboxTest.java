@@ -236,4 +236,32 @@ class SandboxTest {
   void bytecodeCannotBeLoaded() throws Exception {
     assertThat(run("return load == nil and loadstring == nil").arg1().toboolean()).isTrue();
   }
+
+  /**
+   * Attack R5-T2 (High): LuaJ hashed only 32 sampled bytes of a long string, so long keys that
+   * differ elsewhere collide, and every lookup compared them byte by byte inside one instruction
+   * (through 95 tables linked by __index: 95 MB per instruction, seconds per call). Strings now
+   * hash every byte, with a seed made at start. Failing first: the call ran past its deadline.
+   */
+  @Test
+  void longTableKeysThatDifferAtAnUnsampledByteDoNotCollide() throws Exception {
+    String body = """
+        local P = ("a"):rep(1048000 - 2)
+        local K1 = P .. "\1a"
+        local miss = P .. "\2a"
+        local base = {}
+        local cur = base
+        cur[K1] = true
+        for i = 1, 94 do local n = { [K1] = true } setmetatable(cur, { __index = n }) cur = n end
+        local x
+        for i = 1, 300 do x = base[miss] end
+        return x == nil
+        """;
+    ScriptLimits wide = new ScriptLimits(10_000_000, Duration.ofSeconds(2), 2 * 1024 * 1024, 50);
+    ScriptState s = new ScriptState(LuaScript.compile("t", "t.lua", "function f()\n" + body + "\nend"), wide);
+    assertThat(s.call(s.function("f"), LuaValue.NONE).arg1().toboolean()).isTrue();
+    byte[] a = ("a".repeat(100) + "\1a").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    byte[] b = ("a".repeat(100) + "\2a").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertThat(org.luaj.vm2.LuaString.valueOf(a).hashCode()).isNotEqualTo(org.luaj.vm2.LuaString.valueOf(b).hashCode());
+  }
 }
