@@ -63,7 +63,7 @@ final class BackendCall implements BackendConnection.Listener {
   }
 
   void start() {
-    conn.lend(this);
+    conn.lend(this, ex.head().method() == io.netty.handler.codec.http.HttpMethod.HEAD);
     ex.abortUpstream = this::abort;
     RequestHead head = ex.head();
     String uri = backend.target(ex.forwardPath(), ex.forwardQuery != null ? ex.forwardQuery : head.query());

@@ -32,6 +32,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
   final Channel channel;
   private final BackendPool pool;
   private Listener listener;
+  private boolean headRequest;
   private Throwable failure;
   /** Response bytes received (before decoding): whether an answer began decides retries. */
   private long received;
@@ -45,10 +46,29 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     this.pool = pool;
   }
 
-  /** Lends the connection to a request. */
-  void lend(Listener l) {
+  /** Lends the connection to a request; {@code head} when it is a HEAD (its answer has no body). */
+  void lend(Listener l, boolean head) {
     listener = l;
+    headRequest = head;
     served++;
+  }
+
+  /**
+   * Decodes responses knowing the request they answer: one at a time, so no queue of methods.
+   * Netty's HttpClientCodec pairs requests and responses through a queue it polls for interim
+   * answers too, so after a 103 it took the HEAD's final answer for one with a body and waited
+   * for the body its Content-Length announced (attack R5-1).
+   */
+  final class ResponseDecoder extends io.netty.handler.codec.http.HttpResponseDecoder {
+    ResponseDecoder(int maxLine, int maxHead, int maxChunk) {
+      super(maxLine, maxHead, maxChunk);
+    }
+
+    @Override
+    protected boolean isContentAlwaysEmpty(io.netty.handler.codec.http.HttpMessage msg) {
+      int code = ((io.netty.handler.codec.http.HttpResponse) msg).status().code();
+      return (code >= 200 && headRequest) || super.isContentAlwaysEmpty(msg);
+    }
   }
 
   /** Takes the connection back from its request; it carries nothing now. */

@@ -9,7 +9,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -193,7 +192,8 @@ final class BackendPool {
     p.addLast(conn.new Counter());
     ResponseFraming rule = new ResponseFraming();
     p.addLast(ResponseFraming.NAME, new ChunkedFraming(rule));
-    p.addLast("codec", new HttpClientCodec(MAX_STATUS_LINE, MAX_HEAD, 16 * 1024, true));
+    p.addLast("decoder", conn.new ResponseDecoder(MAX_STATUS_LINE, MAX_HEAD, 16 * 1024));
+    p.addLast("encoder", new io.netty.handler.codec.http.HttpRequestEncoder());
     p.addLast(ResponseFraming.METHODS, rule.methods());
     p.addLast(BackendConnection.NAME, conn);
   }

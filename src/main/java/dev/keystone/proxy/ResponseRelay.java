@@ -115,6 +115,15 @@ final class ResponseRelay {
       to.headersEndHandler(v -> to.headers().set("Connection", "close"));
     }
     ex.phase(Exchange.Phase.RESPONDING);
+    if (req.method() == HttpMethod.HEAD) {
+      // A HEAD's answer is whole with its head. Netty's client codec forgets the HEAD after an
+      // interim answer (103, 100) and waits for the body the head announces (attack R5-1): the
+      // client gets its answer now, and a connection still waiting is dropped, not pooled.
+      boolean whole = from.end().isComplete();
+      from.handler(null);
+      end(whole ? End.COMPLETE : End.DISCARDED);
+      return;
+    }
     from.handler(ex.guard(this::chunk));
     from.exceptionHandler(ex.guard(t -> {
       if (to.closed() || ex.clientFault || ex.completed) {
@@ -149,6 +158,10 @@ final class ResponseRelay {
   }
 
   private void end() {
+    end(End.COMPLETE);
+  }
+
+  private void end(End how) {
     if (finished) {
       return;
     }
@@ -166,7 +179,7 @@ final class ResponseRelay {
         VertxClientSide.request(ex).connection().close();
       }
     });
-    finish(End.COMPLETE);
+    finish(how);
   }
 
   private void finish(End how) {

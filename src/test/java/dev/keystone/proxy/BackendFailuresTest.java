@@ -338,6 +338,42 @@ class BackendFailuresTest {
   }
 
   /**
+   * Attack round 5 (R5-1): after an interim answer (103, 100) Netty's client codec forgot that
+   * the request was a HEAD and waited for the body its Content-Length announced: the client hung
+   * for idle, then got 502, and the backend was blamed. Failing first: 502 after idle.
+   */
+  @Test
+  void aHeadAnsweredAfterAnInterimAnswerIsRelayedAtOnce() {
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        if (r.method().equals("HEAD")) {
+          c.write("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+              + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Head: yes\r\n\r\n");
+        } else {
+          c.respond(200, "hello");
+        }
+      }
+    });
+    gateway("timeouts: { idle: 30s }\npassive_health: { consecutive_failures: 1 }\n", b.url());
+    try (RawHttp raw = gw.raw()) {
+      raw.write("HEAD /t/h HTTP/1.1\r\nHost: x\r\n\r\n");
+      RawHttp.Response r;
+      while ((r = raw.readResponse(true)).status() == 103) {
+        assertThat(r.header("Link")).isEqualTo("</a.css>; rel=preload");
+      }
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.header("X-Head")).isEqualTo("yes");
+      assertThat(r.header("Content-Length")).isEqualTo("5");
+      raw.write("GET /t/g HTTP/1.1\r\nHost: x\r\n\r\n");
+      RawHttp.Response g = raw.readResponse(false);
+      assertThat(g.status()).isEqualTo(200);
+      assertThat(g.body()).isEqualTo("hello");
+    }
+    assertThat(backendState(0).health().passiveFailures()).isZero();
+  }
+
+  /**
    * Attack round 4 (R4-9): a 101 must name the protocol the client asked for (RFC 9110 section
    * 15.2.2); one without Upgrade, or switching a WebSocket handshake to something else, opened
    * the tunnel anyway. Failing first (101 relayed).
