@@ -188,7 +188,7 @@ final class BackendCall implements BackendConnection.Listener {
     end(false);
     if (cause instanceof BodyPump.TooLarge) {
       ex.fail(ProxyError.BODY_TOO_LARGE, cause.getMessage());
-    } else if (!ex.response().closed()) {
+    } else if (!ex.response().closed() && !Failures.clientGone(cause)) {
       ex.fail(ProxyError.BAD_REQUEST, "request body: " + Failures.describe(cause));
     }
   }

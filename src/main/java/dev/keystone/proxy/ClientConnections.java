@@ -141,8 +141,16 @@ final class ClientConnections {
     StrictRequestDecoder.flushNow(conn);
     if (conn instanceof HttpServerConnection internal) {
       // A reset, not a FIN: where the close ends the body (HTTP/1.0, no length), a FIN would
-      // make the cut answer look complete (attack round 4, R4-7).
-      internal.channelHandlerContext().channel().config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+      // make the cut answer look complete (attack round 4, R4-7). A connection already closed
+      // (cut before, or gone) has nothing left to cut: setting the option would throw (R5-3).
+      io.netty.channel.Channel ch = internal.channelHandlerContext().channel();
+      if (ch.isOpen()) {
+        try {
+          ch.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+        } catch (io.netty.channel.ChannelException closedMeanwhile) {
+          // closed between the check and the option: nothing to cut
+        }
+      }
     }
     forceClose(conn);
   }

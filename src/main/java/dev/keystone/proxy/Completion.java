@@ -47,7 +47,7 @@ final class Completion implements Interceptor {
     // connection is being opened: answer 400 now, before Vert.x closes the connection. A step
     // that streams the body sets its own handler.
     ex.body().onUnreadFailure(ex.<Throwable>guard(t -> {
-      if (!response.closed()) {
+      if (!response.closed() && !Failures.clientGone(t)) {
         ex.fail(ProxyError.BAD_REQUEST, "request body: " + Failures.describe(t));
       }
     })::handle);

@@ -17,6 +17,15 @@ final class Failures {
     return false;
   }
 
+  /**
+   * Whether a failure on the client's side is its connection going away (a reset, a close), not
+   * a malformed body: the request is then aborted, which the close that follows records, and no
+   * 400 is owed to anyone (attack R5-6).
+   */
+  static boolean clientGone(Throwable t) {
+    return t instanceof java.io.IOException || t instanceof io.vertx.core.http.HttpClosedException;
+  }
+
   static String describe(Throwable t) {
     String msg = t.getMessage();
     return msg == null ? t.getClass().getSimpleName() : msg;

@@ -138,7 +138,7 @@ final class UpstreamCall implements BodyPump.Listener {
     up.reset();
     if (cause instanceof BodyPump.TooLarge) {
       ex.fail(ProxyError.BODY_TOO_LARGE, cause.getMessage());
-    } else if (!VertxClientSide.request(ex).response().closed()) {
+    } else if (!VertxClientSide.request(ex).response().closed() && !Failures.clientGone(cause)) {
       ex.fail(ProxyError.BAD_REQUEST, "request body: " + Failures.describe(cause));
     }
   }

@@ -628,6 +628,62 @@ class BackendFailuresTest {
   }
 
   /**
+   * Attack round 5 (R5-3): a chunked upload passing max_body_size after the backend began its
+   * answer cut the client connection twice; the second cut threw on the closed channel (two
+   * SEVERE stack traces per request, "internal error" in the access log). Failing first.
+   */
+  @Test
+  void anUploadOverTheLimitAfterTheAnswerBeganIsCutOnceWithoutSevereLogs() throws Exception {
+    RawBackend b = backend(c -> {
+      if (c.readHead() != null) {
+        c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        stopped.await(); // reads none of the body, sends nothing more
+      }
+    });
+    gateway("limits: { max_body_size: 100000 }\n", b.url());
+    try (LogCapture proxy = LogCapture.of("keystone.proxy"); LogCapture vertx = LogCapture.of("io.vertx");
+         LogCapture access = LogCapture.accessLog(); RawHttp raw = gw.raw()) {
+      // The head goes to the backend with the first body bytes.
+      raw.write("POST /t/up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-Request-ID: over\r\n\r\n1\r\nx\r\n");
+      raw.readUntil("hello\r\n");
+      String chunk = Integer.toHexString(20_000) + "\r\n" + "x".repeat(20_000) + "\r\n";
+      try {
+        for (int i = 0; i < 8; i++) {
+          raw.write(chunk);
+        }
+      } catch (AssertionError | RuntimeException e) {
+        // the gateway may cut the connection while the client still writes
+      }
+      String line = access.awaitOne("request_id=over");
+      assertThat(line).contains("status=200").contains("truncated=true").contains("error=\"request body above 100000 bytes\"");
+      assertThat(proxy.lines()).isEmpty();
+      assertThat(vertx.lines()).isEmpty();
+    }
+  }
+
+  /**
+   * Attack round 5 (R5-6): a client that left with a reset while its request waited for the
+   * backend was logged 400 ("request body: Connection reset by peer"), even for a GET without a
+   * body; with a FIN it was logged aborted. Failing first: status=400.
+   */
+  @Test
+  void aClientResetWhileWaitingIsLoggedAborted() throws Exception {
+    RawBackend b = backend(c -> {
+      if (c.readRequest() != null) {
+        stopped.await(); // never answers
+      }
+    });
+    gateway("", b.url());
+    try (LogCapture access = LogCapture.accessLog()) {
+      RawHttp raw = gw.raw();
+      raw.write("GET /t/wait HTTP/1.1\r\nHost: x\r\nX-Request-ID: reset-wait\r\n\r\n");
+      Await.until("the backend has the request", () -> b.requests().size() == 1);
+      raw.reset();
+      assertThat(access.awaitOne("request_id=reset-wait")).contains("status=aborted").doesNotContain("error=");
+    }
+  }
+
+  /**
    * Attack round 3 (R3-5): bytes a backend sends after the head of a HEAD response are no
    * response of the next request's: the connection is not reused after a HEAD.
    */
