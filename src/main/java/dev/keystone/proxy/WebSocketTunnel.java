@@ -54,6 +54,7 @@ final class WebSocketTunnel {
       if (answer.statusCode() == 101 && (protocol == null || !protocol.trim().equalsIgnoreCase("websocket"))) {
         // RFC 9110 section 15.2.2: a 101 names the protocol switched to, one the client asked
         // for; a tunnel to anything else would carry bytes the client can't read as WebSocket.
+        answer.exceptionHandler(Failures::handledElsewhere); // the reset below is ours (R5-5)
         upstream.reset();
         String why = "websocket handshake with " + backend.name() + ": 101 switching to "
             + (protocol == null ? "no protocol (no Upgrade header)" : "'" + protocol + "'") + ", not websocket";
