@@ -248,9 +248,9 @@ final class BackendCall implements BackendConnection.Listener {
     }
     if (status >= 500) {
       backend.health().passiveFailure("answered " + status, ex.snapshot().plan().passiveHealth(), false);
-    } else {
-      backend.health().passiveSuccess();
+      ex.backendBlamed = true;
     }
+    // A success only once the whole response came (relayed): R5-4.
     state = State.RELAYING;
     // An answer before the whole request body arrived: the rest of it is the client's to send,
     // not the next request's, so the client's connection closes after the response.
@@ -279,8 +279,11 @@ final class BackendCall implements BackendConnection.Listener {
 
   /** The relay is over: the connection goes back to the pool only after a clean exchange. */
   private void relayed(BackendRelay.End how) {
-    if (how == BackendRelay.End.UPSTREAM_BROKE && !ex.clientFault && !gatewayFault) {
+    if (how == BackendRelay.End.UPSTREAM_BROKE && !ex.clientFault && !gatewayFault && !ex.backendBlamed) {
       backend.health().passiveFailure(ex.errorDetail, ex.snapshot().plan().passiveHealth(), false);
+      ex.backendBlamed = true;
+    } else if (how == BackendRelay.End.COMPLETE && !ex.backendBlamed) {
+      backend.health().passiveSuccess();
     }
     if (how == BackendRelay.End.COMPLETE && (pumping || !written)) {
       // Answered before it took the whole body: the connection still owes the rest of it (R3-2).

@@ -117,6 +117,8 @@ public final class Exchange {
   boolean clientBlocked;
   /** The request body is being sent and the backend is not taking it (its write queue is full). */
   boolean backendBlocked;
+  /** A failure of this request was already counted against its backend (once per request: R5-4). */
+  boolean backendBlamed;
   /**
    * The gateway ended the request because of the client (it stopped reading or sending): what
    * that does to the upstream side is not the backend's failure.

@@ -118,6 +118,7 @@ final class InFlight {
           ex.truncated = true;
           ex.errorDetail = "backend stalled mid-response for " + quietMs + " ms";
           ex.backend.health().passiveFailure(ex.errorDetail, ex.snapshot().plan().passiveHealth(), false);
+          ex.backendBlamed = true; // the broken relay that follows is the same failure
         }
         ex.abortUpstream();
         ClientConnections.forceClose(VertxClientSide.request(ex).connection());

@@ -195,9 +195,10 @@ final class UpstreamCall implements BodyPump.Listener {
     }
     if (r.statusCode() >= 500) {
       backend.health().passiveFailure("answered " + r.statusCode(), ex.snapshot().plan().passiveHealth(), false);
-    } else {
-      backend.health().passiveSuccess();
+      ex.backendBlamed = true;
     }
+    // A success only once the whole response came (relayed): a backend that breaks every
+    // response mid-body must not have each head reset its run of failures (R5-4).
     // An answer before the whole request body arrived (413, or a streaming service): the rest of
     // the body is the client's to send, not the next request's, so the connection closes after.
     boolean bodyStillComing = pump != null && !pump.over();
@@ -248,8 +249,11 @@ final class UpstreamCall implements BodyPump.Listener {
 
   private void relayed(ResponseRelay.End how) {
     over = true;
-    if (how == ResponseRelay.End.UPSTREAM_BROKE && !ex.clientFault) {
+    if (how == ResponseRelay.End.UPSTREAM_BROKE && !ex.clientFault && !ex.backendBlamed) {
       backend.health().passiveFailure(ex.errorDetail, ex.snapshot().plan().passiveHealth(), false);
+      ex.backendBlamed = true;
+    } else if (how == ResponseRelay.End.COMPLETE && !ex.backendBlamed) {
+      backend.health().passiveSuccess();
     }
     if (pump != null && !pump.over()) {
       // The backend answered before it took the whole body: the connection still owes the rest

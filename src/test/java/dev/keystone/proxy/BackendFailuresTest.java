@@ -664,6 +664,33 @@ class BackendFailuresTest {
   }
 
   /**
+   * Attack round 5 (R5-4): a response that stalls mid-body counted twice against its backend,
+   * and its head had counted as a success first, so a backend that breaks every response was
+   * never ejected. Failing first: 4 failures, not ejected.
+   */
+  @Test
+  void aBackendThatBreaksEveryResponseMidBodyIsEjectedCountingOncePerRequest() throws Exception {
+    RawBackend b = backend(c -> {
+      if (c.readRequest() != null) {
+        c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+        stopped.await(); // the other five bytes never come
+      }
+    });
+    gateway("timeouts: { idle: 1s }\npassive_health: { consecutive_failures: 2, ejection: 5m }\n", b.url());
+    Await.until("checked healthy", () -> backendState(0).healthy());
+    for (int i = 0; i < 2; i++) {
+      try (RawHttp raw = gw.raw()) {
+        raw.write("GET /t/stall" + i + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        String got = raw.readUntilClose();
+        assertThat(got).startsWith("HTTP/1.1 200 OK\r\n").endsWith("hello");
+      }
+    }
+    Await.until("both counted", () -> backendState(0).health().passiveFailures() >= 2);
+    assertThat(backendState(0).health().passiveFailures()).isEqualTo(2);
+    assertThat(backendState(0).health().ejected()).isTrue();
+  }
+
+  /**
    * Attack round 5 (R5-6): a client that left with a reset while its request waited for the
    * backend was logged 400 ("request body: Connection reset by peer"), even for a GET without a
    * body; with a FIN it was logged aborted. Failing first: status=400.
