@@ -154,6 +154,9 @@ final class BackendRelay {
       sink.closeAfterEnd();
     }
     ex.phase(Exchange.Phase.RESPONDING);
+    if (!noBody) {
+      sink.writeHead(); // at once, not with the first body byte (R5-2)
+    }
   }
 
   /** A part of the response after its head. */

@@ -124,6 +124,7 @@ final class ResponseRelay {
       end(whole ? End.COMPLETE : End.DISCARDED);
       return;
     }
+    ex.response().writeHead(); // at once, not with the first body byte (R5-2)
     from.handler(ex.guard(this::chunk));
     from.exceptionHandler(ex.guard(t -> {
       if (to.closed() || ex.clientFault || ex.completed) {

@@ -36,6 +36,12 @@ public interface ResponseSink {
    */
   void write(ByteBuf chunk);
 
+  /**
+   * Writes the head now (chunked unless a Content-Length was set), before any body byte: a
+   * client sees the answer as soon as the backend gave it, an event stream included (R5-2).
+   */
+  void writeHead();
+
   /** Writes the head with {@code body} and ends the response. */
   void end(String body);
 

@@ -294,6 +294,20 @@ final class VertxClientSide implements ClientSide, RequestHead, BodySource {
     }
 
     @Override
+    public void writeHead() {
+      if (response.closed() || response.ended() || response.headWritten()) {
+        return;
+      }
+      if (!response.headers().contains("Content-Length")) {
+        if (request.version() == io.vertx.core.http.HttpVersion.HTTP_1_0) {
+          return; // close-delimited: Vert.x writes such a head only with the first body bytes
+        }
+        response.setChunked(true);
+      }
+      response.writeHead();
+    }
+
+    @Override
     public void end(String body) {
       response.end(body);
     }

@@ -691,6 +691,33 @@ class BackendFailuresTest {
   }
 
   /**
+   * Attack round 5 (R5-2): a response head was written only with the first body byte, so an
+   * event stream or a slow download showed nothing, and a body that started later than idle
+   * became a 502 blamed on the backend. Failing first: no head before the first chunk.
+   */
+  @Test
+  void aResponseHeadIsRelayedBeforeItsBodyStarts() throws Exception {
+    java.util.concurrent.CountDownLatch sendBody = new java.util.concurrent.CountDownLatch(1);
+    RawBackend b = backend(c -> {
+      if (c.readRequest() != null) {
+        c.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+        sendBody.await();
+        c.write("6\r\ndata:1\r\n0\r\n\r\n");
+      }
+    });
+    gateway("", b.url());
+    try (RawHttp raw = gw.raw()) {
+      raw.write("GET /t/events HTTP/1.1\r\nHost: x\r\n\r\n");
+      String head = raw.readUntil("\r\n\r\n");
+      assertThat(head).startsWith("HTTP/1.1 200 OK\r\n").contains("Content-Type: text/event-stream");
+      sendBody.countDown();
+      assertThat(raw.readUntil("0\r\n\r\n")).isEqualTo("6\r\ndata:1\r\n0\r\n\r\n");
+    } finally {
+      sendBody.countDown();
+    }
+  }
+
+  /**
    * Attack round 5 (R5-6): a client that left with a reset while its request waited for the
    * backend was logged 400 ("request body: Connection reset by peer"), even for a GET without a
    * body; with a FIN it was logged aborted. Failing first: status=400.
@@ -741,17 +768,21 @@ class BackendFailuresTest {
    */
   @ParameterizedTest
   @ValueSource(strings = {"100000005\r\nhello\r\n", "10000000000000005\r\nhello\r\n", "5\nhello\r\n", "5 junk\r\nhello\r\n"})
-  void aResponseChunkSizeOutsideTheGrammarIs502(String chunk) {
+  void aResponseChunkSizeOutsideTheGrammarIsCut(String chunk) {
     RawBackend b = backend(c -> {
       while (c.readRequest() != null) {
         c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + "0\r\n\r\n");
       }
     });
     gateway("", b.url());
-    try (LogCapture vertx = LogCapture.of("io.vertx")) {
-      HttpResponse<String> r = send("GET", "/t/x");
-      assertThat(r.statusCode()).isEqualTo(502);
-      assertThat(r.body()).startsWith("502 Bad Gateway (request id ");
+    // The head was relayed as it came (R5-2); the bad chunk line then cuts the response: the
+    // client sees it end without its last chunk, never the bytes of a misread chunk.
+    try (LogCapture vertx = LogCapture.of("io.vertx"); LogCapture access = LogCapture.accessLog();
+         RawHttp raw = gw.raw()) {
+      raw.write("GET /t/x HTTP/1.1\r\nHost: x\r\nX-Request-ID: badchunk\r\n\r\n");
+      String got = raw.readUntilClose();
+      assertThat(got).startsWith("HTTP/1.1 200 OK\r\n").endsWith("\r\n\r\n").doesNotContain("hello");
+      assertThat(access.awaitOne("request_id=badchunk")).contains("status=200").contains("truncated=true");
       // Answered once, by the request: not also logged as SEVERE per broken response (R3-6).
       assertThat(vertx.lines()).isEmpty();
     }
