@@ -11,8 +11,11 @@ import java.util.function.LongSupplier;
  *
  * <p>Tenants' shares may add up to more than the event loops have (four tenants at 500 ms a
  * second fill two loops: attack round 3 on issue 13, F9), so each share may also draw on a
- * process-wide one (its {@code parent}). When that is spent, only tenants that used more than
- * half of their own burst lately are refused: light tenants go on, heavy ones share what refills.
+ * process-wide one (its {@code parent}). When that is spent, tenants that used more than a
+ * quarter of their own share in the last second or so wait for it to refill; light tenants go
+ * on, as long as the process is less than one second's worth in debt. How much a tenant used
+ * lately is a decaying sum (time constant one second), not its bucket: a tenant spending just
+ * under what its bucket refills keeps the bucket full (attack round 5, R5-T3).
  */
 public final class TimeShare {
 
@@ -22,6 +25,9 @@ public final class TimeShare {
   private final TimeShare parent;
   private long tokens;
   private long refilledAt;
+  /** Time spent lately: each nanosecond counts less as time passes (e^-t, t in seconds). */
+  private double recent;
+  private long recentAt;
 
   public TimeShare(long perSecondNanos) {
     this(perSecondNanos, System::nanoTime, null);
@@ -43,19 +49,38 @@ public final class TimeShare {
     this.parent = parent;
     this.tokens = perSecondNanos;
     this.refilledAt = clock.getAsLong();
+    this.recentAt = refilledAt;
   }
 
   /** Whether the tenant has time left for a call now. */
   public boolean available() {
     long own;
+    double used;
     synchronized (this) {
       refill();
       own = tokens;
+      used = decayedRecent();
     }
     if (own <= 0) {
       return false;
     }
-    return parent == null || own > perSecondNanos / 2 || parent.available();
+    if (parent == null || parent.available()) {
+      return true;
+    }
+    return used < perSecondNanos / 4.0 && parent.debt() < parent.perSecondNanos;
+  }
+
+  /** How far the bucket is below empty, in nanoseconds (0 when it is not). */
+  synchronized long debt() {
+    refill();
+    return Math.max(0, -tokens);
+  }
+
+  private double decayedRecent() {
+    long now = clock.getAsLong();
+    recent *= Math.exp(-(now - recentAt) / 1e9);
+    recentAt = now;
+    return recent;
   }
 
   /** A call took {@code nanos}. */
@@ -63,6 +88,7 @@ public final class TimeShare {
     synchronized (this) {
       refill();
       tokens -= nanos;
+      recent = decayedRecent() + nanos;
     }
     if (parent != null) {
       parent.spend(nanos);
