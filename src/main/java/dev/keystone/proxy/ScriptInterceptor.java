@@ -178,6 +178,10 @@ final class ScriptInterceptor implements Interceptor {
     for (Tenant t : snapshot.tenants()) {
       if (t.script() != null) {
         current.add(t.script());
+        // Every scripted tenant's accounts from the start, not on its first use: a share is
+        // backed when its account is made (R5-T4), so before anyone has filled the pools.
+        env.store(t.name());
+        env.held(t.name());
       }
     }
     states.retainAll(current);

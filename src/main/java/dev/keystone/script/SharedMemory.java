@@ -23,7 +23,6 @@ public final class SharedMemory {
   private long used;
   /** The shares tenants are guaranteed and have not used yet, together. Guarded by this. */
   private long owed;
-  private long share;
 
   /**
    * @param what  what the memory is for, for error messages
@@ -41,15 +40,23 @@ public final class SharedMemory {
     return new SharedMemory(what, Long.MAX_VALUE, 0);
   }
 
-  /** A new tenant's account. The shares of all shrink when there are many. */
+  /**
+   * A new tenant's account. The shares of all shrink when there are many. A newcomer's share is
+   * only what is backed now: accounts are made on first use, when others may have taken all
+   * that was not owed, and a share nothing backs would eat into the shares of the tenants there
+   * before (attack round 5, R5-T4).
+   */
   public synchronized Account account() {
     Account a = new Account();
-    accounts.add(a);
-    share = Math.min(floor, max / 2 / accounts.size());
+    long share = Math.min(floor, max / 2 / (accounts.size() + 1));
     owed = 0;
     for (Account each : accounts) {
-      owed += Math.max(0, share - each.held);
+      each.share = Math.min(each.share, share);
+      owed += Math.max(0, each.share - each.held);
     }
+    a.share = Math.max(0, Math.min(share, max - used - owed));
+    owed += a.share;
+    accounts.add(a);
     return a;
   }
 
@@ -68,6 +75,8 @@ public final class SharedMemory {
   /** What one tenant holds of the pool. */
   public final class Account {
     private long held;
+    /** What this tenant is guaranteed. Guarded by the pool. */
+    private long share;
 
     /** Takes {@code bytes} if the pool can give them without eating into others' shares. */
     public boolean take(long bytes) {

@@ -64,6 +64,34 @@ class SharedMemoryTest {
     assertThat(process.used()).isZero();
   }
 
+  /**
+   * Attack round 5 (R5-T4): accounts are made on first use; more newcomers than the last quarter
+   * backs made shares nobody backed, and then a tenant holding nothing found its own share
+   * taken. Failing first: b could not take its 100 bytes.
+   */
+  @Test
+  void newcomersGetOnlyWhatIsBackedAndNeverTakeAnExistingShare() {
+    SharedMemory process = new SharedMemory("x", 1_000, 100);
+    SharedMemory.Account a = process.account();
+    SharedMemory.Account b = process.account();
+    assertThat(a.take(650)).isTrue(); // past its share: all but b's share and the last quarter
+    assertThat(a.take(1)).isFalse();
+    List<SharedMemory.Account> late = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      late.add(process.account()); // four tenants that first use the store now
+    }
+    // Six accounts: shares are min(100, 1000 / 2 / 6) = 83; the newcomers got what was backed.
+    assertThat(b.take(83)).as("b's share stays backed").isTrue();
+    assertThat(b.take(1)).isFalse();
+    assertThat(late.get(0).take(83)).isTrue();
+    assertThat(late.get(1).take(83)).isTrue();
+    assertThat(late.get(2).take(50)).as("all that was left when it came").isTrue();
+    assertThat(late.get(2).take(1)).isFalse();
+    assertThat(late.get(3).take(51)).as("what the shrunk shares left").isTrue();
+    assertThat(late.get(3).take(1)).isFalse();
+    assertThat(process.used()).isEqualTo(1_000);
+  }
+
   @Test
   void scriptsThatKeepALotLeaveAnOrdinaryScriptRoomToLoad() {
     // Attack round 3, F10: states each within max_state filled the process's bound, and then a
