@@ -158,8 +158,8 @@ final class ScriptInterceptor implements Interceptor {
     String note = ex.scriptLog == null ? "" : ex.scriptLog.acquire();
     if (note != null) {
       LOG.warning("script " + tenant.script().name() + " failed" + (limit ? " (limit)" : "")
-          + ", tenant=" + tenant.name() + " request_id=" + ex.requestId() + (open ? ", going on without it" : "")
-          + ": " + LogText.of(message == null ? "error" : message, 2000) + note);
+          + ", tenant=" + tenant.name() + " request_id=" + ex.requestId() + (open ? " going_on=true" : "")
+          + " error=\"" + LogText.quoted(message == null ? "error" : message, 2000) + "\"" + note);
     }
     return open;
   }

@@ -89,14 +89,14 @@ final class Helpers {
       }
       String who = r == null ? "" : "tenant=" + r.tenant() + " request_id=" + r.requestId() + " ";
       if (verdict == 1) {
-        LOG.info(who + "script: further log lines of this call dropped (at most " + CallBudget.MAX_LOG_LINES + " a call)" + note);
+        LOG.info(who + "log=\"(further log lines of this call dropped: at most " + CallBudget.MAX_LOG_LINES + " a call)\"" + note);
         return LuaValue.NONE;
       }
       StringBuilder sb = new StringBuilder();
       for (int i = 1; i <= a.narg() && sb.length() < MAX_LOG; i++) {
-        sb.append(i > 1 ? " " : "").append(shortText(a.arg(i), MAX_LOG - sb.length()));
+        sb.append(i > 1 ? " " : "").append(shortText(a.arg(i), MAX_LOG - sb.length(), true));
       }
-      LOG.info(who + "script: " + sb + note);
+      LOG.info(who + "log=\"" + sb + "\"" + note);
       return LuaValue.NONE;
     }));
     LuaTable json = new LuaTable();
@@ -118,10 +118,15 @@ final class Helpers {
    * before it is decoded, and marked "..."), control characters escaped ({@code \n}, {@code \x01}).
    */
   static String shortText(LuaValue v, int max) {
+    return shortText(v, max, false);
+  }
+
+  /** The same; {@code quote}: for the inside of a quoted log field (see {@link LogText#quoted}). */
+  static String shortText(LuaValue v, int max, boolean quote) {
     if (v instanceof org.luaj.vm2.LuaString s && s.length() > max) { // cut before it is decoded
-      return LogText.of(s.substring(0, Math.max(0, max)).tojstring(), max, true);
+      return LogText.of(s.substring(0, Math.max(0, max)).tojstring(), max, true, quote);
     }
-    return LogText.of(v.tojstring(), max, false);
+    return LogText.of(v.tojstring(), max, false, quote);
   }
 
   public static String printable(String text, int max) {

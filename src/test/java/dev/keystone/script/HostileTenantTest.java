@@ -89,6 +89,8 @@ class HostileTenantTest {
       A.set_path_escape = function(req) req.set_path("/../../x") end
       A.set_path_encoded = function(req) req.set_path("/%2e%2e/%2E%2e/x") end
       A.log_forge = function() log("x\\nSEVERE forged line") end
+      A.log_fields = function() log('x" status=200 request_id=deadbeef tenant=other \\\\" y') end
+      A.error_fields = function() error('x" status=200 request_id=deadbeef tenant=other \\\\" y', 0) end
       A.respond_headers = function()
         local s, h = ("a"):rep(1048000), {} for i = 1, 300 do h["X-H" .. i] = s end
         return respond(200, "x", h)
@@ -349,8 +351,8 @@ class HostileTenantTest {
   /** The gateway's log line about the script failure of the request with this id. */
   private String failureOf(String requestId) {
     Await.until("the failure of " + requestId + " is logged", Duration.ofSeconds(10),
-        () -> gw.output().contains("request_id=" + requestId + ":"));
-    return gw.output().lines().filter(l -> l.contains("request_id=" + requestId + ":")).findFirst().orElseThrow();
+        () -> gw.output().contains("request_id=" + requestId + " "));
+    return gw.output().lines().filter(l -> l.contains("request_id=" + requestId + " ")).findFirst().orElseThrow();
   }
 
   @ParameterizedTest
@@ -450,16 +452,32 @@ class HostileTenantTest {
     assertThat(gw.output()).doesNotContain("\nSEVERE forged line");
     // Nor through an API error that quotes the script's value.
     assertThat(get("/evil/x?a=route_forge", "route-forge").statusCode()).isEqualTo(500);
-    assertThat(failureOf("route-forge")).contains("no backend named 'nope\\n2026-12-05T00:00:00.000Z SEVERE main FORGED");
+    assertThat(failureOf("route-forge")).contains("no backend named 'nope\\\\n2026-12-05T00:00:00.000Z SEVERE main FORGED");
     assertThat(gw.output()).doesNotContain("\n2026-12-05T00:00:00.000Z SEVERE main FORGED");
+  }
+
+  /**
+   * Attack round 5 (R5-T5): log() text and script errors were written unquoted, so a script
+   * could add fields (request_id=, tenant=) that key=value log readers take for the gateway's.
+   * Failing first: the fields stood outside any quotes.
+   */
+  @Test
+  void aScriptCannotAddFieldsToItsLogLines() {
+    assertThat(get("/evil/x?a=log_fields", "log-fields").statusCode()).isEqualTo(200);
+    Await.until("the script's log line", Duration.ofSeconds(10), () -> gw.output().contains("request_id=log-fields log="));
+    String line = gw.output().lines().filter(l -> l.contains("request_id=log-fields log=")).findFirst().orElseThrow();
+    assertThat(line).endsWith("request_id=log-fields log=\"x\\\" status=200 request_id=deadbeef tenant=other \\\\\\\" y\"");
+    assertThat(get("/evil/x?a=error_fields", "error-fields").statusCode()).isEqualTo(500);
+    assertThat(failureOf("error-fields")).contains("request_id=error-fields error=\"")
+        .endsWith(": x\\\" status=200 request_id=deadbeef tenant=other \\\\\\\" y\"");
   }
 
   @Test
   void aCallWritesAtMostTwentyLogLines() {
     assertThat(get("/evil/x?a=log_flood", "log-flood").statusCode()).isEqualTo(200);
-    List<String> lines = gw.output().lines().filter(l -> l.contains("request_id=log-flood script:")).toList();
+    List<String> lines = gw.output().lines().filter(l -> l.contains("request_id=log-flood log=")).toList();
     assertThat(lines).hasSize(21);
-    assertThat(lines.get(20)).contains("further log lines of this call dropped (at most 20 a call)");
+    assertThat(lines.get(20)).contains("(further log lines of this call dropped: at most 20 a call)");
     assertThat(lines.get(0)).hasSizeLessThan(2200);
   }
 
