@@ -139,18 +139,43 @@ public final class EditRules {
     if (badPercent(p) >= 0) {
       return "the path has a '%' not followed by two hex digits";
     }
+    if (hasEncodedControl(p)) {
+      return "the path must not contain %-encoded control characters (%00-%1F, %7F)";
+    }
     if (hasDotSegment(p)) {
       return "the path must not contain '.' or '..' segments (plain or %-encoded): it would leave the service's base path";
     }
     return null;
   }
 
-  /** A "." or ".." segment, also written with %2e, or between %2f, %5c or backslashes (read as slashes by some backends). */
+  private static boolean hasEncodedControl(String p) {
+    for (int i = p.indexOf('%'); i >= 0 && i + 2 < p.length(); i = p.indexOf('%', i + 1)) {
+      int v = Integer.parseInt(p.substring(i + 1, i + 3), 16); // well-formed: checked before
+      if (v < 0x20 || v == 0x7f) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A "." or ".." segment, also written with %2e (or %252e, decoded twice, or the overlong UTF-8
+   * %c0%ae), or between %2f, %5c or backslashes (read as slashes by some backends), or ended by
+   * an encoded '?' or '#' (a backend that decodes the whole target before splitting off the
+   * query sees the segment end there: R5-T6).
+   */
   private static boolean hasDotSegment(String p) {
-    String path = p.toLowerCase(Locale.ROOT).replace("%2e", ".").replace("%2f", "/").replace("%5c", "/").replace('\\', '/');
+    String path = p.toLowerCase(Locale.ROOT).replace("%252e", ".").replace("%c0%ae", ".").replace("%e0%80%ae", ".")
+        .replace("%2e", ".").replace("%252f", "/").replace("%2f", "/").replace("%5c", "/").replace('\\', '/');
     for (String segment : path.split("/", -1)) {
-      int params = segment.indexOf(';');
-      String s = params >= 0 ? segment.substring(0, params) : segment;
+      int end = segment.length();
+      for (String stop : new String[] {";", "%3f", "%23", "%253f", "%2523"}) {
+        int at = segment.indexOf(stop);
+        if (at >= 0) {
+          end = Math.min(end, at);
+        }
+      }
+      String s = segment.substring(0, end);
       if (s.equals(".") || s.equals("..")) {
         return true;
       }

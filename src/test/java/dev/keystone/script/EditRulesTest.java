@@ -1,0 +1,27 @@
+package dev.keystone.script;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Paths a script may set: never one that leaves the service's base path on a backend that
+ * decodes the whole target before it splits off the query, or stops at a NUL (attack R5-T6:
+ * these were forwarded). Failing first for every refused one.
+ */
+class EditRulesTest {
+
+  @ParameterizedTest
+  @ValueSource(strings = {"/%2e%2e%3f", "/%2e%2e%23", "/..%3Fx", "/..%00/x", "/a/%01b", "/%252e%252e/x", "/%c0%ae%c0%ae/x",
+      "/x/%252E./y"})
+  void pathsThatDecodeToADotSegmentAreRefused(String path) {
+    assertThat(EditRules.pathProblem(path)).as(path).isNotNull();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"/a/b%3Fc", "/a/..b/c", "/a/%2e%2ex", "/v1/%25/x", "/a%23b"})
+  void ordinaryEncodedPathsPass(String path) {
+    assertThat(EditRules.pathProblem(path)).as(path).isNull();
+  }
+}
