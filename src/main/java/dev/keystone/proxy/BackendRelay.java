@@ -155,7 +155,9 @@ final class BackendRelay {
     }
     ex.phase(Exchange.Phase.RESPONDING);
     if (!noBody) {
-      sink.writeHead(); // at once, not with the first body byte (R5-2)
+      // Without waiting for the first body byte (R5-2), but after the body that came in the same
+      // read: written together, head and first bytes cost one write, not two.
+      conn.channel.eventLoop().execute(sink::writeHead);
     }
   }
 

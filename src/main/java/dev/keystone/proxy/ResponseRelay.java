@@ -124,7 +124,9 @@ final class ResponseRelay {
       end(whole ? End.COMPLETE : End.DISCARDED);
       return;
     }
-    ex.response().writeHead(); // at once, not with the first body byte (R5-2)
+    // The head goes out without waiting for the first body byte (R5-2), but after the body that
+    // came in the same read: written together, head and first bytes cost one write, not two.
+    io.vertx.core.Vertx.currentContext().runOnContext(v -> ex.response().writeHead());
     from.handler(ex.guard(this::chunk));
     from.exceptionHandler(ex.guard(t -> {
       if (to.closed() || ex.clientFault || ex.completed) {
