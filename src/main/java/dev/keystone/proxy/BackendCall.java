@@ -184,6 +184,7 @@ final class BackendCall implements BackendConnection.Listener {
 
   /** The client's body broke off: the backend must never see a complete request. */
   private void clientFailed(Throwable cause) {
+    ex.clientFault = true; // a response already streaming is cut by this, not by the backend (R6-3)
     stopPump();
     end(false);
     if (cause instanceof BodyPump.TooLarge) {

@@ -53,7 +53,9 @@ final class RequestBodies {
     }), ex.<Throwable>guard(t -> {
       if (!failed[0]) {
         failed[0] = true;
-        ex.fail(ProxyError.BAD_REQUEST, "request body: " + t.getMessage());
+        if (!Failures.clientGone(t)) { // a client that left is recorded aborted by the close (R6-2)
+          ex.fail(ProxyError.BAD_REQUEST, "request body: " + t.getMessage());
+        }
       }
     })::handle);
   }

@@ -135,6 +135,7 @@ final class UpstreamCall implements BodyPump.Listener {
     // The client's body broke off: reset the backend's request so it never sees a complete one
     // (what the reset does to the response future is not the backend's failure), then answer.
     over = true;
+    ex.clientFault = true; // what the reset does to a response already streaming is not the backend's failure (R6-3)
     up.reset();
     if (cause instanceof BodyPump.TooLarge) {
       ex.fail(ProxyError.BODY_TOO_LARGE, cause.getMessage());

@@ -718,6 +718,55 @@ class BackendFailuresTest {
   }
 
   /**
+   * Attack round 6 (R6-3): a client's upload that broke (a malformed chunk, over max_body_size)
+   * after the backend began its answer counted against the backend: five such requests ejected
+   * a healthy one. Failing first: one failure counted per request.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"zz\r\n", "200\r\n"})
+  void aClientsBrokenUploadAfterTheAnswerBeganIsNotTheBackendsFailure(String badPart) throws Exception {
+    RawBackend b = backend(c -> {
+      if (c.readHead() != null) {
+        c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        stopped.await(); // reads none of the body, sends nothing more
+      }
+    });
+    gateway("limits: { max_body_size: 100 }\npassive_health: { consecutive_failures: 1 }\n", b.url());
+    try (LogCapture access = LogCapture.accessLog(); RawHttp raw = gw.raw()) {
+      raw.write("POST /t/up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-Request-ID: broken-upload\r\n\r\n1\r\nx\r\n");
+      raw.readUntil("hello\r\n");
+      try {
+        raw.write(badPart + "x".repeat(0x200) + "\r\n");
+      } catch (AssertionError | RuntimeException e) {
+        // the gateway may cut the connection while the client still writes
+      }
+      assertThat(access.awaitOne("request_id=broken-upload")).contains("truncated=true");
+    }
+    assertThat(backendState(0).health().passiveFailures()).isZero();
+    assertThat(backendState(0).health().ejected()).isFalse();
+  }
+
+  /** Attack round 6 (R6-2): the same for a client that resets in the middle of a buffered upload. */
+  @Test
+  void aClientResetDuringABufferedUploadIsLoggedAborted() throws Exception {
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        c.respond(200, "got " + r.bodyText());
+      }
+    });
+    gateway("", b.url());
+    try (LogCapture access = LogCapture.accessLog()) {
+      RawHttp raw = gw.raw();
+      raw.write("POST /t/up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nX-Request-ID: reset-upload\r\n\r\n0123456789");
+      Await.until("the upload is in flight", () -> gw.gateway().metrics().inFlight() == 1);
+      raw.reset();
+      assertThat(access.awaitOne("request_id=reset-upload")).contains("status=aborted").doesNotContain("error=");
+    }
+    assertThat(b.requests()).isEmpty();
+  }
+
+  /**
    * Attack round 5 (R5-6): a client that left with a reset while its request waited for the
    * backend was logged 400 ("request body: Connection reset by peer"), even for a GET without a
    * body; with a FIN it was logged aborted. Failing first: status=400.
