@@ -70,6 +70,12 @@ public final class LuaScript {
 
     /** Counts {@code script}; null when it fits, else why not. */
     public String add(LuaScript script) {
+      // One script may keep at most a quarter of the bound: one tenant's big script is refused
+      // by its own name, not the next tenant's ordinary one (attack R6-4).
+      if (script.footprint > max / 4) {
+        return "script " + script.name + " keeps about " + (script.footprint >> 10) + " KiB compiled, above the limit of "
+            + (max / 4 >> 10) + " KiB for one script (a quarter of the bound for all scripts together, a sixteenth of the heap)";
+      }
       if (script.footprint > max - used) {
         return "script " + script.name + " keeps about " + (script.footprint >> 10) + " KiB compiled, and the scripts before it "
             + (used >> 10) + " KiB: above the bound of " + (max >> 10) + " KiB for all scripts together (a sixteenth of the heap)";

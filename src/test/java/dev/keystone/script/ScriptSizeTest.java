@@ -73,15 +73,24 @@ class ScriptSizeTest {
 
   @Test
   void compiledScriptsTogetherAreBoundedByTheHeap(@TempDir Path dir) throws Exception {
-    // A small heap (-Xmx64m: a bound of 4 MiB for compiled scripts), as a process: the bound
-    // is a share of the heap of the gateway that loads them.
+    // A small heap (-Xmx64m: a bound of 4 MiB for compiled scripts, 1 MiB for one), as a
+    // process: the bound is a share of the heap of the gateway that loads them.
     Files.createDirectories(dir.resolve("s"));
-    Files.writeString(dir.resolve("s/many.lua"), functions(38_000));
-    Files.writeString(dir.resolve("s/ok.lua"), "function on_request(req) end\n");
-    Files.writeString(dir.resolve("c.yaml"), config("ok", "many"));
+    Files.writeString(dir.resolve("s/big.lua"), functions(11_000)); // about 3.6 MiB compiled: under the bound
+    Files.writeString(dir.resolve("s/table.lua"), functions(1_000)); // an ordinary one after it
+    Files.writeString(dir.resolve("c.yaml"), config("big", "table"));
     GatewayProcess.Result r = GatewayProcess.run(dir, List.of("-Xmx64m"), "validate", dir.resolve("c.yaml").toString());
     assertThat(r.exitCode()).as(r.output()).isEqualTo(1);
-    assertThat(r.output()).containsPattern("c\\.yaml:4: tenants\\[1\\]\\.lua_script: script many keeps about \\d+ KiB compiled, "
-        + "and the scripts before it \\d KiB: above the bound of 4096 KiB for all scripts together \\(a sixteenth of the heap\\)");
+    // Attack R6-4: the big script is named, not the ordinary one after it. Failing first.
+    assertThat(r.output()).containsPattern("c\\.yaml:3: tenants\\[0\\]\\.lua_script: script big keeps about \\d+ KiB compiled, "
+        + "above the limit of 1024 KiB for one script").doesNotContain("tenants[1]");
+    for (int i = 0; i < 5; i++) {
+      Files.writeString(dir.resolve("s/mid" + i + ".lua"), functions(2_900)); // each about 950 KiB compiled: four fit, not five
+    }
+    Files.writeString(dir.resolve("c.yaml"), config("mid0", "mid1", "mid2", "mid3", "mid4"));
+    r = GatewayProcess.run(dir, List.of("-Xmx64m"), "validate", dir.resolve("c.yaml").toString());
+    assertThat(r.exitCode()).as(r.output()).isEqualTo(1);
+    assertThat(r.output()).containsPattern("c\\.yaml:7: tenants\\[4\\]\\.lua_script: script mid4 keeps about \\d+ KiB compiled, "
+        + "and the scripts before it \\d+ KiB: above the bound of 4096 KiB for all scripts together \\(a sixteenth of the heap\\)");
   }
 }
