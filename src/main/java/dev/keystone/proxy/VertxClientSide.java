@@ -300,7 +300,9 @@ final class VertxClientSide implements ClientSide, RequestHead, BodySource {
       }
       if (!response.headers().contains("Content-Length")) {
         if (request.version() == io.vertx.core.http.HttpVersion.HTTP_1_0) {
-          return; // close-delimited: Vert.x writes such a head only with the first body bytes
+          // Close-delimited: Vert.x writes such a head only with body bytes, so with none yet (R6-1).
+          response.write(io.vertx.core.buffer.Buffer.buffer());
+          return;
         }
         response.setChunked(true);
       }

@@ -766,6 +766,29 @@ class BackendFailuresTest {
     assertThat(b.requests()).isEmpty();
   }
 
+  /** Attack round 6 (R6-1): the same for an HTTP/1.0 client, whose answer is close-delimited. Failing first. */
+  @Test
+  void aResponseHeadIsRelayedBeforeItsBodyStartsToAnHttp10Client() throws Exception {
+    java.util.concurrent.CountDownLatch sendBody = new java.util.concurrent.CountDownLatch(1);
+    RawBackend b = backend(c -> {
+      if (c.readRequest() != null) {
+        c.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+        sendBody.await();
+        c.write("6\r\ndata:1\r\n0\r\n\r\n");
+      }
+    });
+    gateway("", b.url());
+    try (RawHttp raw = gw.raw()) {
+      raw.write("GET /t/events HTTP/1.0\r\nHost: x\r\n\r\n");
+      String head = raw.readUntil("\r\n\r\n");
+      assertThat(head).startsWith("HTTP/1.0 200 OK\r\n").contains("Content-Type: text/event-stream").contains("Connection: close");
+      sendBody.countDown();
+      assertThat(raw.readUntilClose()).isEqualTo("data:1");
+    } finally {
+      sendBody.countDown();
+    }
+  }
+
   /**
    * Attack round 5 (R5-6): a client that left with a reset while its request waited for the
    * backend was logged 400 ("request body: Connection reset by peer"), even for a GET without a
