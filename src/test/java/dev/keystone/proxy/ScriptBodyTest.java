@@ -74,7 +74,7 @@ class ScriptBodyTest {
   static TestGateway gateway(String where) {
     String engineBlock = where.equals("remote")
         ? "lua_engine: { enabled: true, url: \"http://127.0.0.1:" + engine.port() + "\", timeout: 2s }\n" : "";
-    return TestGateway.start(engineBlock + """
+    TestGateway gw = TestGateway.start(engineBlock + """
         tenants:
           - name: shop
             path_prefix: /shop/
@@ -84,6 +84,11 @@ class ScriptBodyTest {
               - { name: gold, url: "%s" }
               - { name: basic, url: "%s" }
         """.formatted(gold.url(), basic.url()), Map.of("body", SCRIPT));
+    // Backends start unhealthy until their first check, and route_to(name) takes no unhealthy
+    // one: without this wait the first request could race the checks (seen under load in CI).
+    dev.keystone.testing.Await.until("both backends checked healthy",
+        () -> gw.gateway().snapshot().tenants().get(0).pool().backends().stream().allMatch(b -> b.healthy()));
+    return gw;
   }
 
   static HttpResponse<String> post(TestGateway gw, String path, HttpRequest.BodyPublisher body, boolean expectContinue) throws Exception {
