@@ -350,8 +350,12 @@ class HostileTenantTest {
 
   /** The gateway's log line about the script failure of the request with this id. */
   private String failureOf(String requestId) {
-    Await.until("the failure of " + requestId + " is logged", Duration.ofSeconds(10),
-        () -> gw.output().contains("request_id=" + requestId + " "));
+    // The whole line: the process's output is read as it is written, and a line can be caught half-way.
+    Await.until("the failure of " + requestId + " is logged", Duration.ofSeconds(10), () -> {
+      String out = gw.output();
+      int at = out.indexOf("request_id=" + requestId + " ");
+      return at >= 0 && out.indexOf('\n', at) >= 0;
+    });
     return gw.output().lines().filter(l -> l.contains("request_id=" + requestId + " ")).findFirst().orElseThrow();
   }
 
@@ -464,7 +468,11 @@ class HostileTenantTest {
   @Test
   void aScriptCannotAddFieldsToItsLogLines() {
     assertThat(get("/evil/x?a=log_fields", "log-fields").statusCode()).isEqualTo(200);
-    Await.until("the script's log line", Duration.ofSeconds(10), () -> gw.output().contains("request_id=log-fields log="));
+    Await.until("the script's whole log line", Duration.ofSeconds(10), () -> {
+      String out = gw.output();
+      int at = out.indexOf("request_id=log-fields log=");
+      return at >= 0 && out.indexOf('\n', at) >= 0;
+    });
     String line = gw.output().lines().filter(l -> l.contains("request_id=log-fields log=")).findFirst().orElseThrow();
     assertThat(line).endsWith("request_id=log-fields log=\"x\\\" status=200 request_id=deadbeef tenant=other \\\\\\\" y\"");
     assertThat(get("/evil/x?a=error_fields", "error-fields").statusCode()).isEqualTo(500);
