@@ -13,12 +13,15 @@ const fs = require('fs');
 const net = require('net');
 const { Scripts, LoadError } = require('./lib/scripts');
 const { createServer } = require('./lib/server');
+const { budgetMb, plan } = require('./lib/memory-plan');
 
-const USAGE = `usage: node engine.js [--scripts DIR] [--listen ADDR] [--deadline-ms N] [--memory-mb N] [--time-share-ms N]
+const USAGE = `usage: node engine.js [--scripts DIR] [--listen ADDR] [--deadline-ms N] [--memory-mb N] [--memory-budget-mb N] [--time-share-ms N]
   --scripts        directory of *.js scripts (default: scripts)
   --listen         host:port (default 127.0.0.1:8081) or unix:/path/to/engine.sock
   --deadline-ms    wall-clock limit of one call into a script (default 50)
   --memory-mb      memory of each tenant's QuickJS isolate, its 5 MiB C stack included (default 32)
+  --memory-budget-mb  the memory the whole engine has (default: KEYSTONE_ENGINE_MEMORY in bytes,
+                   set by a supervising gateway; else none): isolates, kv and the compiler are sized to fit
   --time-share-ms  script time per second per tenant (default 500, as time_per_second): then its calls fail at once
 `;
 
@@ -36,6 +39,7 @@ function parseArgs(argv) {
       case '--listen': opts.listen = value; break;
       case '--deadline-ms': opts.deadlineMs = Number(value); break;
       case '--memory-mb': opts.memoryMb = Number(value); break;
+      case '--memory-budget-mb': opts.memoryBudgetMb = Number(value); break;
       case '--time-share-ms': opts.timeShareMs = Number(value); break;
       default: throw new Error(`unknown argument '${argv[i]}'`);
     }
@@ -43,6 +47,8 @@ function parseArgs(argv) {
   if (!Number.isInteger(opts.deadlineMs) || opts.deadlineMs < 1) throw new Error('--deadline-ms: a whole number of milliseconds, at least 1');
   if (!Number.isInteger(opts.memoryMb) || opts.memoryMb < 24 || opts.memoryMb > 2048) throw new Error('--memory-mb: a whole number of MiB, 24 to 2048');
   if (!Number.isInteger(opts.timeShareMs) || opts.timeShareMs < 10 || opts.timeShareMs > 1000000) throw new Error('--time-share-ms: a whole number of milliseconds, 10 to 1000000');
+  opts.memoryBudgetMb = budgetMb(opts.memoryBudgetMb);
+  plan(opts.memoryBudgetMb, opts.memoryMb); // checks the budget
   opts.address = address(opts.listen);
   return opts;
 }
@@ -90,15 +96,20 @@ async function main() {
   }
   let scripts;
   try {
-    scripts = await Scripts.open({ dir: opts.scripts, deadlineMs: opts.deadlineMs, memoryMb: opts.memoryMb, timeShareMs: opts.timeShareMs,
+    scripts = await Scripts.open({ dir: opts.scripts, deadlineMs: opts.deadlineMs, memoryMb: opts.memoryMb,
+      memoryBudgetMb: opts.memoryBudgetMb, timeShareMs: opts.timeShareMs,
       log: (l) => log(`INFO script ${l}`) });
   } catch (e) {
     log(`SEVERE engine did not start: ${e instanceof LoadError ? e.errors.join('; ') : e.stack}`);
     return 1;
   }
+  for (const error of scripts.library.failing) log(`WARNING engine serves a script that did not compile as failing: ${error}`);
   const server = createServer(scripts, log);
   await listen(server, opts.address);
-  log(`INFO engine serving ${scripts.library.scripts.size} script(s) from ${opts.scripts} on ${bound(server, opts.address)}`);
+  const m = scripts.memory;
+  log(`INFO engine serving ${scripts.library.scripts.size} script(s) from ${opts.scripts} on ${bound(server, opts.address)}; `
+    + (opts.memoryBudgetMb === null ? 'no memory budget' : `memory budget ${opts.memoryBudgetMb} MiB`)
+    + ` (isolates up to ${m.isolateBytes >> 20} MiB, kv ${m.kvTenantBytes >> 20} MiB a tenant, ${m.kvTotalBytes >> 20} MiB in all)`);
 
   process.on('SIGHUP', () => {
     scripts.reload().then((lib) => {

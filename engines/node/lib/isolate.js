@@ -52,7 +52,9 @@ const ENTER = new vm.Script('enter()', { filename: 'keystone:watchdog' });
  * window per entry. Only the entries' own time counts, not other requests' work in between.
  */
 class RequestWindow {
+  /** `deadlineMs`: each entry's deadline (--deadline-ms, or less when the gateway asked for less). */
   constructor(deadlineMs, share) {
+    this.deadlineMs = deadlineMs;
     this.leftMs = WATCHDOG_FACTOR * deadlineMs + WATCHDOG_SLACK_MS;
     this.share = share;
   }
@@ -84,6 +86,7 @@ class TenantIsolate {
     this.deadline = 0;
     this.cpuDeadline = 0;
     this.windowEnds = 0;
+    this.callDeadlineMs = deadlineMs; // the running entry's deadline (its request's, RequestWindow)
     this.interrupted = false;
     this.runtime.setInterruptHandler(() => {
       if (this.deadline === 0 || !this.overdue()) return false;
@@ -91,13 +94,21 @@ class TenantIsolate {
       return true;
     });
     this.contexts = new Map(); // script name -> ScriptContext, or the ScriptFailure of its top level
+    this.installed = null; // a context with the API installed ahead, for the first script (spare isolates)
     this.broken = null; // why this isolate must not be used again
+  }
+
+  /** The context made ahead (script.js installedContext), once; null when there is none. */
+  takeInstalled() {
+    const i = this.installed;
+    this.installed = null;
+    return i;
   }
 
   /** The deadline restarts (describing a failure gets a deadline of its own), within the request's window. */
   restartDeadline() {
     const now = monotonic();
-    this.deadline = Math.min(now + this.deadlineMs, this.windowEnds);
+    this.deadline = Math.min(now + this.callDeadlineMs, this.windowEnds);
     this.cpuDeadline = cpuMs() + (this.deadline - now);
     this.interrupted = false;
   }
@@ -123,6 +134,7 @@ class TenantIsolate {
     const started = monotonic();
     const cpuStarted = cpuMs();
     this.windowEnds = started + window.leftMs;
+    this.callDeadlineMs = window.deadlineMs;
     this.restartDeadline();
     let result;
     WATCHDOG.enter = () => { result = body(); };
@@ -161,7 +173,7 @@ class TenantIsolate {
   }
 
   deadlinePassed(file) {
-    return new ScriptFailure(`${file}: deadline of ${this.deadlineMs} ms passed`, true);
+    return new ScriptFailure(`${file}: deadline of ${this.callDeadlineMs} ms passed`, true);
   }
 
   /**

@@ -13,15 +13,22 @@ const v8 = require('v8');
 const HEAP = v8.getHeapStatistics().heap_size_limit;
 const LIMITS = { maxKeys: 10000, maxKeyBytes: 256, maxValueBytes: 64 * 1024, maxBytes: Math.min(64 * 1024 * 1024, Math.floor(HEAP / 16)) };
 
-/** What all stores of the process may take together (an eighth of the heap by default). */
+/**
+ * What all stores of the process may take together (an eighth of the heap, or of the engine's
+ * memory budget: memory-plan.js). The last quarter is kept for tenants that hold little (up to a
+ * sixteenth of it each): first come, first served, a few tenants filling their stores took the
+ * whole of it and every other tenant's kv.set failed (attack on the Node engine, round 2, N2-4).
+ */
 class Memory {
   constructor(max = Math.floor(HEAP / 8)) {
     this.max = max;
     this.used = 0;
   }
 
-  reserve(bytes) {
+  /** Whether `store` (holding store.bytes now) may take `bytes` more. */
+  reserve(bytes, store = null) {
     if (bytes > 0 && this.used + bytes > this.max) return false;
+    if (bytes > 0 && store !== null && this.used + bytes > this.max * 0.75 && store.bytes + bytes > this.max / 16) return false;
     this.used += bytes;
     return true;
   }
@@ -96,7 +103,7 @@ class KeyValueStore {
     }
     const growth = e.bytes - oldBytes;
     if (growth > 0 && this.bytes + growth > this.limits.maxBytes) this.dropExpired();
-    if (growth > 0 && (this.bytes + growth > this.limits.maxBytes || !this.memory.reserve(growth))) {
+    if (growth > 0 && (this.bytes + growth > this.limits.maxBytes || !this.memory.reserve(growth, this))) {
       const processFull = this.bytes + growth <= this.limits.maxBytes ? ", and the process's kv memory is used up" : '';
       throw new Error(`kv store of tenant ${this.tenant} is full (${this.bytes >> 10} KiB of ${this.limits.maxBytes >> 10} KiB${processFull}): set a ttl or delete keys`);
     }

@@ -23,6 +23,17 @@ function tenantOf(body) {
 }
 
 /**
+ * The gateway's deadline for the call (deadline_ms, optional): how long it waits for the answer.
+ * The engine ends the call within it (or within its own --deadline-ms, if less), waiting included.
+ */
+function deadlineOf(body) {
+  const d = body.deadline_ms;
+  if (d === undefined || d === null) return undefined;
+  if (!Number.isInteger(d) || d < 1 || d > 3600000) throw new BadRequest('deadline_ms: a whole number of milliseconds, 1 to 3600000');
+  return d;
+}
+
+/**
  * The body a script sees, from request.body (text) or request.body_base64 (bytes; body wins, as
  * in EngineProtocol.body): {body, body_binary}, or {} without a body. `body` is the text (a lone
  * surrogate as '?', as Java encodes it) or, for base64, a "binary string" (one char per byte);
@@ -197,7 +208,18 @@ function compatAnswer(d, list) {
 
 /** The error answer for a failed script. */
 function errorAnswer(failure) {
-  return { version: VERSION, decision: 'error', error: failure.message, limit: failure.limit };
+  return { version: VERSION, decision: 'error', error: cut(failure.message), limit: failure.limit };
 }
 
-module.exports = { VERSION, BadRequest, isObject, scriptOf, tenantOf, decideRequest, compatRequest, wellFormed, sizeProblem, foreignBackend, answer, compatAnswer, errorAnswer };
+// The longest error text an answer carries: a script's own message can be megabytes (attack on
+// the Node engine, round 2, N2-6), which the gateway would parse only to cut it for its log.
+const MAX_ERROR = 4096;
+
+function cut(text) {
+  if (text.length <= MAX_ERROR) return text;
+  let end = MAX_ERROR;
+  if (/[\ud800-\udbff]/.test(text[end - 1])) end--; // never half a surrogate pair
+  return `${text.slice(0, end)}... (${text.length} characters in all)`;
+}
+
+module.exports = { VERSION, BadRequest, isObject, scriptOf, tenantOf, deadlineOf, decideRequest, compatRequest, wellFormed, sizeProblem, foreignBackend, answer, compatAnswer, errorAnswer, MAX_ERROR };

@@ -34,6 +34,35 @@ return (${part('api').trim().replace(/;$/, '')})(bridge, maxString, common, help
 })`;
 const MAX_STRING = 1 << 20; // json.encode results, as the Lua engine's string limit
 
+/**
+ * Installs the API in the new context `ctx`: its entries {init, dispatch, respond, describe}. The
+ * bridge calls `target.current.bridge`, the ScriptContext the context ends up serving. `check`
+ * turns an evaluation's result into its value (or throws).
+ */
+function installApi(ctx, target, check) {
+  const install = check(ctx.evalCode(SANDBOX, 'keystone:sandbox', { type: 'global', strict: true }));
+  const bridge = ctx.newFunction('bridge', (op, args) => target.current.bridge(op, args));
+  const max = ctx.newNumber(MAX_STRING);
+  const engine = check(ctx.callFunction(install, ctx.undefined, bridge, max));
+  // Made and frozen by the API before any script code ran: reading it runs nothing of the script.
+  const entries = { init: ctx.getProp(engine, 'init'), dispatch: ctx.getProp(engine, 'dispatch'),
+    respond: ctx.getProp(engine, 'respond'), describe: ctx.getProp(engine, 'describe') };
+  for (const h of [install, bridge, max, engine]) h.dispose();
+  return entries;
+}
+
+/** A context of `isolate` with the API installed, for its first script: {ctx, entries, target}. */
+function installedContext(isolate, window) {
+  const ctx = isolate.runtime.newContext();
+  const target = { current: null };
+  const entries = isolate.enter('keystone:spare', window, () => installApi(ctx, target, (r) => {
+    if (!r.error) return r.value;
+    r.error.dispose();
+    throw new Error('the script API did not install');
+  }));
+  return { ctx, entries, target };
+}
+
 class ScriptContext {
   /**
    * Makes the context in `isolate` and runs the script's top level; throws a ScriptFailure if
@@ -44,20 +73,22 @@ class ScriptContext {
     this.script = script;
     this.log = log;
     this.pending = null; // the running call's {request, store, logs, head}, for the bridge
-    const ctx = isolate.runtime.newContext();
-    this.context = ctx;
-    // Installing the API is the engine's work, not the script's: an entry of its own, so that
-    // it does not eat the top level's deadline (parsing it takes a while on a cold engine).
-    isolate.enter(script.file, window, () => {
-      const install = this.check(ctx.evalCode(SANDBOX, 'keystone:sandbox', { type: 'global', strict: true }));
-      const bridge = ctx.newFunction('bridge', (op, args) => this.bridge(op, args));
-      const max = ctx.newNumber(MAX_STRING);
-      const engine = this.check(ctx.callFunction(install, ctx.undefined, bridge, max));
-      // Made and frozen by the API before any script code ran: reading it runs nothing of the script.
-      this.entries = { init: ctx.getProp(engine, 'init'), dispatch: ctx.getProp(engine, 'dispatch'),
-        respond: ctx.getProp(engine, 'respond'), describe: ctx.getProp(engine, 'describe') };
-      for (const h of [install, bridge, max, engine]) h.dispose();
-    });
+    // A context with the API installed ahead (Scripts' spare isolate), or a new one: installing
+    // the API is the engine's work, not the script's, so an entry of its own, which does not eat
+    // the top level's deadline (parsing it takes 10 to 20 ms).
+    const ready = isolate.takeInstalled();
+    if (ready !== null) {
+      this.context = ready.ctx;
+      this.entries = ready.entries;
+      ready.target.current = this;
+    } else {
+      const ctx = isolate.runtime.newContext();
+      this.context = ctx;
+      isolate.enter(script.file, window, () => {
+        this.entries = installApi(ctx, { current: this }, (r) => this.check(r));
+      });
+    }
+    const ctx = this.context;
     // type 'global': never a module (whose imports would reach for a module loader).
     isolate.enter(script.file, window, () => this.check(ctx.evalCode(script.source, script.file, { type: 'global' })).dispose());
     const entries = isolate.enter(script.file, window, () => this.text(ctx.callFunction(this.entries.init, ctx.undefined)));
@@ -242,4 +273,4 @@ function number(v) {
   return v;
 }
 
-module.exports = { ScriptContext };
+module.exports = { installedContext, ScriptContext };

@@ -6,14 +6,17 @@
 // engine/EngineServer.java.
 
 const library = require('./library');
-const { Stores } = require('./kv');
-const { TenantBudgets } = require('./budgets');
+const { Stores, Memory, LIMITS } = require('./kv');
+const { plan } = require('./memory-plan');
+const { TenantBudgets, TimeShare } = require('./budgets');
 const { TenantIsolate, RequestWindow } = require('./isolate');
-const { ScriptContext } = require('./script');
+const { ScriptContext, installedContext } = require('./script');
 const { ScriptFailure } = require('./failure');
 const { wellFormed, sizeProblem, foreignBackend, isObject } = require('./protocol');
 const response = require('./response');
 const { warmUp } = require('./warm-up');
+const { Scheduler, Refused } = require('./scheduler');
+const { monotonic } = require('./budgets');
 
 // Beyond this many isolates, the least recently used is dropped (and made again when needed):
 // each holds up to --memory-mb of QuickJS heap. Scripts must not rely on globals anyway (use kv).
@@ -21,23 +24,34 @@ const MAX_ISOLATES = 256;
 
 class Scripts {
   /** Use Scripts.open, which loads the library (asynchronously) first. */
-  constructor({ dir, deadlineMs, memoryMb = 32, timeShareMs = 500, log }, lib) {
+  constructor({ dir, deadlineMs, memoryMb = 32, memoryBudgetMb = null, timeShareMs = 500, log }, lib) {
     this.dir = dir;
-    this.options = { deadlineMs, memoryBytes: memoryMb * 1024 * 1024 };
+    this.memory = plan(memoryBudgetMb, memoryMb);
+    this.options = { deadlineMs, memoryBytes: this.memory.isolateBytes };
     this.timeShareMs = timeShareMs;
     this.log = log;
-    this.stores = new Stores();
+    this.stores = new Stores({ ...LIMITS, maxBytes: this.memory.kvTenantBytes }, new Memory(this.memory.kvTotalBytes));
     this.budgets = new TenantBudgets(timeShareMs);
+    this.scheduler = new Scheduler((tenant) => this.budgets.of(tenant).time.recent(), monotonic, { bytes: this.memory.waitingBytes });
     this.isolates = new Map(); // tenant -> TenantIsolate, or the Promise of one being made
     this.library = lib;
     this.reloading = Promise.resolve(); // reloads run one after the other
+    this.trimLogged = 0;
+    this.spare = null;
+    this.spareTimer = null;
   }
 
-  /** The engine for options {dir, deadlineMs, memoryMb, timeShareMs, log}; a LoadError when a script does not load. */
+  /**
+   * The engine for options {dir, deadlineMs, memoryMb, timeShareMs, log}; a script that does not
+   * load is served as failing (and listed by /health), a directory that cannot be read is a LoadError.
+   */
   static async open(options) {
-    const scripts = new Scripts(options, await library.load(options.dir, 1));
+    const compileBytes = plan(options.memoryBudgetMb ?? null, options.memoryMb ?? 32).compileBytes;
+    const lib = await library.load(options.dir, 1, { partial: true, compileBytes });
+    const scripts = new Scripts(options, lib);
     const failed = await warmUp(scripts.options);
     if (failed !== null) options.log(`engine warm-up failed (the first calls may be slow): ${failed}`);
+    scripts.makeSpare();
     return scripts;
   }
 
@@ -46,7 +60,7 @@ class Scripts {
    * error (a LoadError lists them) the running scripts stay. Resolves to the new library.
    */
   reload() {
-    const next = this.reloading.then(() => library.load(this.dir, this.library.version + 1)).then((lib) => {
+    const next = this.reloading.then(() => library.load(this.dir, this.library.version + 1, { compileBytes: this.memory.compileBytes })).then((lib) => {
       this.library = lib;
       this.isolates.clear();
       return lib;
@@ -60,43 +74,64 @@ class Scripts {
   }
 
   /**
-   * Runs `script` for `request` in the tenant's isolate: the decision (its onResponse set when the
-   * script has on_response), or throws a ScriptFailure.
+   * Runs `script` for `request` in the tenant's isolate, when the scheduler gives the tenant its
+   * turn: the decision (its onResponse set when the script has on_response), or throws a
+   * ScriptFailure. `askedMs`: the gateway's deadline_ms for the whole call, waiting included.
    */
-  async decide(script, request) {
+  decide(script, request, askedMs, bytes = 0) {
     const { tenant } = request;
-    const call = this.callFor(script, tenant);
-    const state = await this.state(tenant, script, call.window);
-    call.check = (d) => this.checked(tenant, script, state, d, request.backends || []);
-    return this.guarded(tenant, () => state.decide(request, call));
+    return this.scheduled(tenant, script, askedMs, bytes, async (deadlineMs) => {
+      const call = this.callFor(script, tenant, deadlineMs);
+      const state = await this.state(tenant, script, call.window);
+      call.check = (d) => this.checked(tenant, script, state, d, request.backends || []);
+      return this.guarded(tenant, () => state.decide(request, call));
+    });
   }
 
   /**
    * Runs the script's on_response for the response head `head` in the same context as decide: its
    * edits {status, headers}, null for a script without on_response, or throws a ScriptFailure.
    */
-  async respond(script, request, head) {
+  respond(script, request, head, askedMs, bytes = 0) {
     const { tenant } = request;
-    const call = this.callFor(script, tenant);
-    const state = await this.state(tenant, script, call.window);
-    if (!state.hasOnResponse) return null;
-    call.check = (e) => {
-      if (!response.wellFormed(e, head.status)) this.malformed(tenant, script, 'response edits are');
-      return e;
-    };
-    return this.guarded(tenant, () => state.respond(request, head, call));
+    return this.scheduled(tenant, script, askedMs, bytes, async (deadlineMs) => {
+      const call = this.callFor(script, tenant, deadlineMs);
+      const state = await this.state(tenant, script, call.window);
+      if (!state.hasOnResponse) return null;
+      call.check = (e) => {
+        if (!response.wellFormed(e, head.status)) this.malformed(tenant, script, 'response edits are');
+        return e;
+      };
+      return this.guarded(tenant, () => state.respond(request, head, call));
+    });
+  }
+
+  /**
+   * Runs job(deadlineMs) in the tenant's turn (scheduler.js). Its deadline is --deadline-ms, or
+   * what is left of the gateway's `askedMs` after the wait when that is less: a script stopped at
+   * it is answered as a limit error before the gateway gives up on the call.
+   */
+  scheduled(tenant, script, askedMs, bytes, job) {
+    if (script.error !== undefined) return Promise.reject(new ScriptFailure(script.error, false)); // did not compile at start
+    const deadlineAt = askedMs === undefined ? Infinity : monotonic() + askedMs;
+    const own = this.options.deadlineMs;
+    return this.scheduler.run(tenant, deadlineAt, (waited) =>
+      job(askedMs === undefined ? own : Math.max(1, Math.min(own, Math.round(askedMs - waited)))), bytes)
+      .catch((e) => {
+        throw e instanceof Refused ? new ScriptFailure(`${script.file}: ${e.message}`, true) : e;
+      });
   }
 
   /**
    * What a call of the tenant's gets: its store, its log budget and a window of its own for the
    * request. Fails at once when the tenant has used its time share.
    */
-  callFor(script, tenant) {
+  callFor(script, tenant, deadlineMs) {
     const budgets = this.budgets.of(tenant);
     if (!budgets.time.available()) {
       throw new ScriptFailure(`${script.file}: the tenant's scripts used their time share (${this.timeShareMs} ms of script time a second); calls fail until it refills`, true);
     }
-    return { store: this.stores.of(tenant), logs: budgets.log, window: new RequestWindow(this.options.deadlineMs, budgets.time) };
+    return { store: this.stores.of(tenant), logs: budgets.log, window: new RequestWindow(deadlineMs, budgets.time) };
   }
 
   /**
@@ -118,6 +153,7 @@ class Scripts {
     try {
       return call();
     } finally {
+      this.trim(tenant);
       const isolate = this.isolates.get(tenant);
       if (isolate instanceof TenantIsolate && isolate.broken !== null) {
         this.isolates.delete(tenant);
@@ -125,6 +161,31 @@ class Scripts {
         const note = this.budgets.of(tenant).log.acquire();
         if (note !== null) this.log(`tenant=${tenant} isolate dropped (${isolate.broken}); the next call builds it again${note}`);
       }
+    }
+  }
+
+  /**
+   * Past the memory plan's trimAtBytes of resident memory, drops the least recently used isolates
+   * (not `current`'s) until about as much as the excess is freed: their tenants' next calls make
+   * them again (a script's globals are not kept anyway: kv is). V8 frees a dropped instance's
+   * memory at its next collection, which the dropped memory itself brings about.
+   */
+  trim(current) {
+    if (this.memory.trimAtBytes === Infinity) return;
+    const rss = process.memoryUsage.rss();
+    if (rss <= this.memory.trimAtBytes) return;
+    let freed = 0;
+    let dropped = 0;
+    for (const [tenant, i] of this.isolates) {
+      if (freed >= rss - this.memory.trimAtBytes) break;
+      if (tenant === current || !(i instanceof TenantIsolate)) continue;
+      this.isolates.delete(tenant);
+      freed += i.memory.buffer.byteLength;
+      dropped++;
+    }
+    if (dropped > 0 && Date.now() - this.trimLogged >= 10000) {
+      this.trimLogged = Date.now();
+      this.log(`engine memory: ${rss >> 20} MiB resident, above ${this.memory.trimAtBytes >> 20} MiB; dropped ${dropped} idle isolate(s)`);
     }
   }
 
@@ -157,11 +218,47 @@ class Scripts {
     }
   }
 
+  /**
+   * An isolate made ahead, with a context whose API is installed, for the next tenant without one
+   * (or null while there is none): a tenant's first call then runs only its script's top level.
+   * Made from scratch, an isolate took 13 to 50 ms (up to 150 ms now and then: the WebAssembly
+   * memory's set-up), which missed the gateway's 50 ms timeout on the first call of every tenant
+   * after an engine start (attack on the Node engine, round 2, N2-5). Made when no call waits.
+   */
+  makeSpare() {
+    if (this.spare !== null || this.spareTimer !== null) return;
+    this.spareTimer = setTimeout(async () => {
+      this.spareTimer = null;
+      if (this.scheduler.busy || this.scheduler.waiting > 0) {
+        this.makeSpare(); // later: calls go first
+        return;
+      }
+      try {
+        const made = await TenantIsolate.create('(spare)', this.options);
+        made.installed = installedContext(made, new RequestWindow(1000, new TimeShare(1e9)));
+        this.spare = made;
+      } catch (e) {
+        this.log(`engine could not make a spare isolate: ${e.message}`);
+      }
+    }, 5);
+    this.spareTimer.unref();
+  }
+
+  /** The spare isolate for `tenant` if there is one (and another is made), else a new one. */
+  newIsolate(tenant) {
+    const spare = this.spare;
+    if (spare === null || spare.memoryBytes !== this.options.memoryBytes) return TenantIsolate.create(tenant, this.options);
+    this.spare = null;
+    this.makeSpare();
+    spare.tenant = tenant;
+    return Promise.resolve(spare);
+  }
+
   async isolate(tenant) {
     let i = this.isolates.get(tenant);
     if (i === undefined) {
       const version = this.library.version;
-      i = TenantIsolate.create(tenant, this.options).then((made) => {
+      i = this.newIsolate(tenant).then((made) => {
         // Still wanted (no reload, not dropped meanwhile): replace the promise with the isolate.
         if (this.isolates.get(tenant) === i && this.library.version === version) this.isolates.set(tenant, made);
         return made;

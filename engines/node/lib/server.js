@@ -2,8 +2,8 @@
 // The HTTP endpoints of docs/engine-protocol.md: POST /v1/decide, POST /v1/respond, the original
 // POST /route/{tenant}, GET /health and POST /reload, with the statuses and messages of
 // engine/EngineServer.java (400 {"error"} for a bad exchange, 404 for an unknown script or
-// endpoint, 413 for a body over 1 MiB). Scripts run synchronously, one call at a time (making a
-// tenant's isolate, on its first call, is the only wait).
+// endpoint, 413 for a body over 1 MiB). Scripts run one call at a time, in the order of
+// scheduler.js (the tenant that used the least script time lately goes first).
 
 const http = require('http');
 const protocol = require('./protocol');
@@ -64,12 +64,12 @@ function parseJsonObject(buffer) {
 /** The request handler of an engine serving `scripts` (a Scripts). */
 function handler(scripts, log) {
   // Runs the script; [status, answer]. An unknown script is 404 before the request is checked.
-  async function decide(scriptName, makeRequest, compat) {
+  async function decide(scriptName, makeRequest, compat, deadlineMs, bytes) {
     const script = scripts.script(scriptName);
     if (script === undefined) return [404, { error: `no script '${scriptName}' in ${scripts.library.dir}` }];
     const request = makeRequest();
     try {
-      const d = await scripts.decide(script, request);
+      const d = await scripts.decide(script, request, deadlineMs, bytes);
       return [200, compat ? protocol.compatAnswer(d, request.backends) : protocol.answer(d)];
     } catch (e) {
       if (!(e instanceof ScriptFailure)) throw e;
@@ -79,15 +79,16 @@ function handler(scripts, log) {
 
   // on_response for a response head. As in Java, the whole body is checked before the script is
   // looked up; a script without on_response answers the status unchanged.
-  async function respond(body) {
+  async function respond(body, bytes) {
     const name = protocol.scriptOf(body);
     protocol.tenantOf(body);
     const head = response.head(body);
     const request = protocol.decideRequest(body, false);
+    const deadlineMs = protocol.deadlineOf(body);
     const script = scripts.script(name);
     if (script === undefined) return [404, { error: `no script '${name}' in ${scripts.library.dir}` }];
     try {
-      const edits = await scripts.respond(script, request, head);
+      const edits = await scripts.respond(script, request, head, deadlineMs, bytes);
       return [200, edits === null ? response.unchanged(head) : response.answer(edits)];
     } catch (e) {
       if (!(e instanceof ScriptFailure)) throw e;
@@ -98,7 +99,7 @@ function handler(scripts, log) {
   function withBody(req, res, answer) {
     readBody(req, res, async (buffer) => {
       try {
-        const [status, body] = await answer(parseJsonObject(buffer));
+        const [status, body] = await answer(parseJsonObject(buffer), buffer.length);
         send(res, status, body);
       } catch (e) {
         if (e instanceof protocol.BadRequest) {
@@ -128,22 +129,25 @@ function handler(scripts, log) {
     const params = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
     if (path === '/health' && req.method === 'GET') {
       const lib = scripts.library;
-      send(res, 200, { status: 'healthy', scripts: lib.scripts.size, scripts_version: lib.version, protocol: protocol.VERSION });
+      const answer = { status: 'healthy', scripts: lib.scripts.size, scripts_version: lib.version, protocol: protocol.VERSION };
+      if (lib.failing.length > 0) answer.failing = lib.failing; // scripts that did not compile at start
+      send(res, 200, answer);
     } else if (path === '/reload' && req.method === 'POST') {
       req.resume();
       reload(res);
     } else if (path === '/v1/decide' && req.method === 'POST') {
-      withBody(req, res, (body) => {
+      withBody(req, res, (body, bytes) => {
         const name = protocol.scriptOf(body);
         protocol.tenantOf(body);
-        return decide(name, () => protocol.decideRequest(body), false);
+        const deadlineMs = protocol.deadlineOf(body);
+        return decide(name, () => protocol.decideRequest(body), false, deadlineMs, bytes);
       });
     } else if (path === '/v1/respond' && req.method === 'POST') {
       withBody(req, res, respond);
     } else if (path.startsWith('/route/') && req.method === 'POST') {
       const tenant = path.slice('/route/'.length);
       const name = params.get('script') ?? tenant; // the original engine: a script per tenant
-      withBody(req, res, (body) => decide(name, () => protocol.compatRequest(tenant, body), true));
+      withBody(req, res, (body, bytes) => decide(name, () => protocol.compatRequest(tenant, body), true, undefined, bytes));
     } else {
       req.resume();
       send(res, 404, { error: `no such endpoint: ${req.method} ${path}` });

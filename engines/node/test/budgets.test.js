@@ -66,8 +66,45 @@ test('when the process share is spent, only heavy tenants wait (four tenants cou
   for (const h of heavy) h.spend(300); // 900 ms in all: the process's burst is spent
   for (const h of heavy) assert.ok(!h.available(), '200 ms of its own left, but it used more than half');
   assert.ok(light.available(), 'a tenant that used little goes on');
-  light.spend(100);
-  assert.ok(light.available());
+  light.spend(50);
+  assert.ok(light.available(), 'the process is 450 ms in debt, less than its one second');
   now.advance(1000); // a second later, its own share is back above half
   assert.ok(heavy[0].available());
+});
+
+test('tenants each under half their own share are held back together once the process share is spent (N2-7)', () => {
+  // Failed before the decaying rule: each of eight tenants used 200 ms a second, under half of its
+  // own 500, and was never asked about the process share, so together they held the thread; and
+  // held to a quarter of their own share, they kept the process in debt and the light tenant out.
+  const now = fakeClock();
+  const budgets = new TenantBudgets(500, now);
+  const moderate = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => budgets.of(`moderate${i}`).time);
+  const light = budgets.of('light').time;
+  let lightRefused = 0;
+  let lastSeconds = 0;
+  for (let tick = 0; tick < 600; tick++) { // 6 s: every 10 ms each moderate tenant asks for 2 ms
+    for (const m of moderate) {
+      if (m.available()) {
+        m.spend(2);
+        if (tick >= 200) lastSeconds += 2;
+      }
+    }
+    if (tick % 10 === 0) { // the light tenant: 1 ms every 100 ms
+      if (light.available()) light.spend(1);
+      else lightRefused++;
+    }
+    now.advance(10);
+  }
+  assert.strictEqual(lightRefused, 0, 'the light tenant was never refused');
+  assert.ok(lastSeconds / 4 <= 520, `the moderate tenants used ${lastSeconds / 4} ms a second together, about the process share of 500`);
+  assert.ok(lastSeconds / 4 >= 400, `...and not much less (${lastSeconds / 4}): the process share is used`);
+});
+
+test('a tenant\'s recent use decays with a time constant of one second', () => {
+  const now = fakeClock();
+  const share = new TimeShare(500, now);
+  share.spend(100);
+  assert.strictEqual(share.recent(), 100);
+  now.advance(1000);
+  assert.ok(Math.abs(share.recent() - 100 / Math.E) < 1e-9);
 });

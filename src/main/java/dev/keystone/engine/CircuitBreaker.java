@@ -44,6 +44,11 @@ final class CircuitBreaker {
     }
   }
 
+  /** The call {@link #allow} let through did not go out after all. */
+  void cancelTrial() {
+    trialInFlight = false;
+  }
+
   boolean open() {
     return failures >= threshold;
   }

@@ -36,10 +36,10 @@ final class DecideRequestWriter {
   private final Map<String, EncodedBackends> backends = new HashMap<>();
   private final ByteArrayBuilder out = new ByteArrayBuilder(1024);
 
-  Buffer write(ScriptRequest r, String script) {
+  Buffer write(ScriptRequest r, String script, long deadlineMs) {
     out.reset();
     try (JsonGenerator g = JSON.createGenerator(out)) {
-      start(g, r, script);
+      start(g, r, script, deadlineMs);
       writeBody(g, r.body());
       g.writeEndObject();
       g.writeFieldName("backends");
@@ -52,10 +52,11 @@ final class DecideRequestWriter {
   }
 
   /** The {@code POST /v1/respond} request: the same request (no body, no backends) and the response head. */
-  Buffer writeRespond(ScriptRequest r, String script, String backend, int status, List<Map.Entry<String, String>> headers) {
+  Buffer writeRespond(ScriptRequest r, String script, long deadlineMs, String backend, int status,
+                      List<Map.Entry<String, String>> headers) {
     out.reset();
     try (JsonGenerator g = JSON.createGenerator(out)) {
-      start(g, r, script);
+      start(g, r, script, deadlineMs);
       g.writeEndObject();
       g.writeObjectFieldStart("response");
       g.writeNumberField("status", status);
@@ -70,11 +71,12 @@ final class DecideRequestWriter {
   }
 
   /** Opens the message and writes the request object up to its headers (left open). */
-  private static void start(JsonGenerator g, ScriptRequest r, String script) throws IOException {
+  private static void start(JsonGenerator g, ScriptRequest r, String script, long deadlineMs) throws IOException {
     g.writeStartObject();
     g.writeNumberField("version", EngineProtocol.VERSION);
     g.writeStringField("tenant", r.tenant());
     g.writeStringField("script", script);
+    g.writeNumberField("deadline_ms", deadlineMs);
     g.writeObjectFieldStart("request");
     g.writeStringField("method", r.method());
     g.writeStringField("path", r.path());

@@ -24,9 +24,17 @@ import java.util.function.Supplier;
 
 /**
  * The gateway's side of a remote script engine, one per event loop: pooled keep-alive
- * connections, a deadline per call (a hung engine costs at most that), and a circuit breaker per
- * engine address. Every failure (engine down, slow, broken answer, script error) fails the
- * returned future, and the caller applies the tenant's on_script_error policy.
+ * connections, a deadline per call (a hung engine costs at most that), and two kinds of circuit
+ * breaker. Every failure (engine down, slow, broken answer, script error) fails the returned
+ * future, and the caller applies the tenant's on_script_error policy.
+ *
+ * <p>Whose fault a failure is decides which circuit it counts against. An engine that refuses
+ * connections, resets them or answers garbage counts against the engine's address. A call that
+ * runs out of time, or that the engine answers with a limit error (deadline, memory, time share),
+ * counts against the tenant: a tenant whose script loops must not open the circuit of an engine
+ * every other tenant shares (attack on the Node engine, round 2, N2-1). The engine is asked to
+ * end each call {@link #engineDeadline a little before} the gateway stops waiting, so that a script
+ * stopped at its deadline arrives as the engine's limit error, not as a timeout.
  */
 public final class EngineClient {
 
@@ -52,6 +60,8 @@ public final class EngineClient {
   private final Vertx vertx;
   private final HttpClient client;
   private final Map<String, CircuitBreaker> breakers = new HashMap<>();
+  /** Per tenant: its calls that ran out of time or hit a limit, five in a row. */
+  private final Map<String, CircuitBreaker> tenantBreakers = new HashMap<>();
   private final Map<String, Target> targets = new HashMap<>();
   private final DecideRequestWriter writer = new DecideRequestWriter();
   private long next;
@@ -67,7 +77,7 @@ public final class EngineClient {
    * through) what {@code script} decides for {@code r}, within {@code deadline}.
    */
   public Future<Decision> decide(List<String> urls, Duration deadline, String script, ScriptRequest r) {
-    return exchange(urls, deadline, "/v1/decide", () -> writer.write(r, script),
+    return exchange(urls, deadline, r.tenant(), "/v1/decide", () -> writer.write(r, script, engineDeadline(deadline)),
         json -> EngineProtocol.decision(json, r.backends()));
   }
 
@@ -77,7 +87,8 @@ public final class EngineClient {
    */
   public Future<ResponseEdits> respond(List<String> urls, Duration deadline, String script, ScriptRequest r,
                                        String backend, int status, List<Map.Entry<String, String>> headers) {
-    return exchange(urls, deadline, "/v1/respond", () -> writer.writeRespond(r, script, backend, status, headers),
+    return exchange(urls, deadline, r.tenant(), "/v1/respond",
+        () -> writer.writeRespond(r, script, engineDeadline(deadline), backend, status, headers),
         json -> ResponsePhase.edits(json, status));
   }
 
@@ -86,9 +97,31 @@ public final class EngineClient {
     T parse(JsonObject answer) throws EngineProtocol.ScriptError;
   }
 
-  private <T> Future<T> exchange(List<String> urls, Duration deadline, String path, Supplier<Buffer> body,
+  /**
+   * The deadline the engine is asked to keep ({@code deadline_ms}): the gateway's, less a fifth
+   * (at least 5 ms) for the engine to stop the script, answer and be read.
+   */
+  static long engineDeadline(Duration timeout) {
+    long ms = timeout.toMillis();
+    return Math.max(1, ms - Math.max(5, ms / 5));
+  }
+
+  private <T> Future<T> exchange(List<String> urls, Duration deadline, String tenant, String path, Supplier<Buffer> body,
                                  AnswerParser<T> parser) {
     long now = System.nanoTime();
+    if (tenantBreakers.size() > 10_000) {
+      tenantBreakers.values().removeIf(b -> !b.open()); // renamed tenants over many reloads
+    }
+    CircuitBreaker own = tenantBreakers.computeIfAbsent(tenant, t -> new CircuitBreaker(5, 2000));
+    if (!own.allow(now)) {
+      return Future.failedFuture(new EngineUnavailable("the scripts of tenant " + tenant
+          + " ran out of time or hit a limit in the engine 5 times in a row: not called for 2 s"));
+    }
+    return exchange(urls, deadline, own, path, body, parser, now);
+  }
+
+  private <T> Future<T> exchange(List<String> urls, Duration deadline, CircuitBreaker own, String path,
+                                 Supplier<Buffer> body, AnswerParser<T> parser, long now) {
     int n = urls.size();
     int start = (int) Math.floorMod(next++, (long) Math.max(1, n));
     for (int i = 0; i < n; i++) {
@@ -97,18 +130,19 @@ public final class EngineClient {
       if (breaker.allow(now)) {
         int tried = (start + i) % n;
         // An engine that fails fast (refused, closed) costs little: ask the next one once.
-        return call(url, breaker, deadline, path, body.get(), parser).recover(t -> {
+        return call(url, breaker, own, deadline, path, body.get(), parser).recover(t -> {
           if (n > 1 && t instanceof EngineUnavailable u && !u.timedOut()) {
             String other = urls.get((tried + 1) % n);
             CircuitBreaker b = breakers.computeIfAbsent(other, x -> new CircuitBreaker(5, 2000));
             if (b.allow(System.nanoTime())) {
-              return call(other, b, deadline, path, body.get(), parser);
+              return call(other, b, own, deadline, path, body.get(), parser);
             }
           }
           return Future.failedFuture(t);
         });
       }
     }
+    own.cancelTrial(); // no call went out: the tenant's trial, if this was one, is still to come
     return Future.failedFuture(new EngineUnavailable("engine" + (n == 1 ? " " + urls.get(0) + " is" : "s " + urls + " are")
         + " failing: circuit open"));
   }
@@ -129,8 +163,8 @@ public final class EngineClient {
     }
   }
 
-  private <T> Future<T> call(String url, CircuitBreaker breaker, Duration deadline, String path, Buffer body,
-                             AnswerParser<T> parser) {
+  private <T> Future<T> call(String url, CircuitBreaker breaker, CircuitBreaker own, Duration deadline, String path,
+                             Buffer body, AnswerParser<T> parser) {
     Target t = targets.computeIfAbsent(url, Target::parse);
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
         .setHost(t.host()).setPort(t.port()).setURI(t.base() + path)
@@ -163,11 +197,26 @@ public final class EngineClient {
             result.tryFail(e); // the engine works; the script failed
           }
         });
+    // Every outcome settles both circuits (a trial call each may have let through must end, or
+    // that circuit stays open for good): success, failure, or no verdict (cancelTrial).
     return result.future().onComplete(ar -> {
-      if (ar.succeeded() || ar.cause() instanceof EngineProtocol.ScriptError) {
+      long at = System.nanoTime();
+      if (ar.succeeded()) {
         breaker.success();
+        own.success();
+      } else if (ar.cause() instanceof EngineProtocol.ScriptError e) {
+        breaker.success(); // the engine works
+        if (e.limit()) {
+          own.failure(at);
+        } else {
+          own.success();
+        }
+      } else if (ar.cause() instanceof EngineUnavailable u && u.timedOut()) {
+        own.failure(at); // a slow script and a hung engine look alike; a hung supervised engine is killed
+        breaker.cancelTrial();
       } else {
-        breaker.failure(System.nanoTime());
+        breaker.failure(at);
+        own.cancelTrial();
       }
     });
   }

@@ -27,6 +27,16 @@ final class EngineCommandLine {
   private EngineCommandLine() {
   }
 
+  /**
+   * What the engine is told in its environment: {@code KEYSTONE_ENGINE_MEMORY}, the bytes it has
+   * ({@code supervise.memory}), so that an engine sizes its own bounds to fit (the Node engine
+   * divides it among its isolates, kv stores and compiler); without it, four tenants within their
+   * limits got the Node engine OOM-killed (attack on the Node engine, round 2, N2-3).
+   */
+  static java.util.Map<String, String> environment(SupervisedEngine spec) {
+    return java.util.Map.of("KEYSTONE_ENGINE_MEMORY", Long.toString(spec.memoryBytes()));
+  }
+
   /** Where bubblewrap is installed, or null. */
   static Path bubblewrap() {
     for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
@@ -90,6 +100,7 @@ final class EngineCommandLine {
         "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
         "--die-with-parent", "--new-session", "--clearenv",
         "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8",
+        "--setenv", "KEYSTONE_ENGINE_MEMORY", environment(spec).get("KEYSTONE_ENGINE_MEMORY"),
         "--ro-bind", "/usr", "/usr", "--tmpfs", "/tmp")); // /tmp first: binds below it come after
     for (String top : List.of("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")) {
       Path p = Path.of(top);

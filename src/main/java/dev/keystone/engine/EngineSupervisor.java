@@ -125,9 +125,38 @@ public final class EngineSupervisor {
     return restarts;
   }
 
-  /** Asks the engine to re-read its scripts (after the gateway's config was reloaded). */
-  public Future<String> reload() {
-    return call(HttpMethod.POST, "/reload", 5_000).map(b -> b);
+  /**
+   * Asks the engine to re-read its scripts (after the gateway's config was reloaded). Fails when
+   * the engine refused them (it keeps its old scripts), with the engine's errors, which name each
+   * file and line, or when it did not answer within 30 s (compiling is bounded per script).
+   */
+  public Future<Void> reload() {
+    return call(HttpMethod.POST, "/reload", 30_000).<Void>mapEmpty().recover(t -> {
+      String m = t.getMessage() == null ? t.toString() : t.getMessage();
+      int json = m.indexOf('{');
+      if (m.startsWith("/reload answered 422") && json >= 0) {
+        try {
+          io.vertx.core.json.JsonArray errors = new io.vertx.core.json.JsonObject(m.substring(json)).getJsonArray("errors");
+          if (errors != null && !errors.isEmpty()) {
+            return Future.failedFuture("the engine refused the scripts: " + String.join("; ", errors.getList().stream().map(String::valueOf).toList()));
+          }
+        } catch (RuntimeException e) {
+          // not the engine's JSON: the message as it is
+        }
+      }
+      return Future.failedFuture(m);
+    });
+  }
+
+  /**
+   * The scripts the engine serves as failing because they did not compile when it started (its
+   * {@code /health} lists them as {@code failing}; an engine that does not list any has none).
+   */
+  public Future<List<String>> failingScripts() {
+    return health().map(b -> {
+      io.vertx.core.json.JsonArray a = new io.vertx.core.json.JsonObject(b).getJsonArray("failing");
+      return a == null ? List.of() : a.getList().stream().map(String::valueOf).toList();
+    });
   }
 
   private Future<String> health() {
@@ -153,7 +182,9 @@ public final class EngineSupervisor {
       Files.deleteIfExists(socket); // left by an engine that was killed
       List<String> command = EngineCommandLine.build(spec, socket, limits.procsFiles(), bwrap);
       LOG.fine("starting engine: " + String.join(" ", command));
-      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+      ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+      pb.environment().putAll(EngineCommandLine.environment(spec)); // inside bubblewrap: its --setenv
+      Process p = pb.start();
       process = p;
       startedAt = System.nanoTime();
       missedHealth = 0;

@@ -29,7 +29,7 @@ final class EngineSlot {
 
   /** What a config needs of the engine: the config pointed at it, a new engine, and the one it retires. */
   record Change(GatewayConfig config, EngineSupervisor started, EngineSupervisor retired, boolean none,
-                IsolatedEngines.Change isolated) {
+                IsolatedEngines.Change isolated, ScriptUpdate update) {
   }
 
   private final Vertx vertx;
@@ -55,9 +55,12 @@ final class EngineSlot {
     Change shared = prepareShared(config);
     try {
       IsolatedEngines.Change own = isolated.prepare(shared.config());
-      return new Change(own.config(), shared.started(), shared.retired(), shared.none(), own);
+      return new Change(own.config(), shared.started(), shared.retired(), shared.none(), own, shared.update());
     } catch (IOException | RuntimeException e) {
       stopLater(shared.started());
+      if (shared.update() != null) {
+        shared.update().restore();
+      }
       throw e;
     }
   }
@@ -71,15 +74,15 @@ final class EngineSlot {
     SupervisedEngine spec = config.luaEngine().supervise();
     EngineSupervisor old = engine;
     if (spec == null) {
-      return new Change(config, null, old, true, null);
+      return new Change(config, null, old, true, null, null);
     }
     java.util.Set<String> scripts = new java.util.TreeSet<>();
     config.tenants().stream().filter(t -> t.luaScript() != null && t.script() == null && t.isolationGroup() == null)
         .forEach(t -> scripts.add(t.luaScript()));
     if (old != null && spec.equals(sharedSource) && scripts.equals(sharedScripts)) {
-      IsolatedEngines.copyScripts(spec.scripts(), scripts, old.spec().scripts()); // edited scripts: reloaded
-      old.reload().onFailure(e -> LOG.warning("the supervised engine kept its old scripts: " + e.getMessage()));
-      return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url()))), null, null, false, null);
+      // edited scripts: the engine reloads them (awaitReady), or they are put back and the reload fails
+      ScriptUpdate update = ScriptUpdate.copy(old, "the supervised engine", spec.scripts(), scripts, old.spec().scripts());
+      return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url()))), null, null, false, null, update);
     }
     java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("keystone-scripts-shared-");
     IsolatedEngines.copyScripts(spec.scripts(), scripts, dir);
@@ -87,7 +90,7 @@ final class EngineSlot {
         spec.memoryBytes(), spec.cpus(), spec.maxProcesses()));
     pendingSource = spec;
     pendingScripts = scripts;
-    return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(started.url()))), started, old, false, null);
+    return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(started.url()))), started, old, false, null, null);
   }
 
   /** What the running shared engine was started from, to tell whether a reload needs a new one. */
@@ -101,20 +104,24 @@ final class EngineSlot {
    * Blocks: reloads run off the event loops.
    */
   String awaitReady(Change c) {
-    String problem = c.started() == null ? null : await(c.started());
+    String problem = c.update() != null ? c.update().reload() : c.started() == null ? null : await(c.started());
     return problem != null ? problem : isolated.awaitReady(c.isolated());
   }
 
-  /** Blocks until {@code e} first answers; null when it does, else why not. */
+  /**
+   * Blocks until {@code e} first answers; null when it does and serves every script, else why not
+   * (a script that did not compile: the engine serves it as failing).
+   */
   static String await(EngineSupervisor e) {
     try {
       e.ready(START).toCompletionStage().toCompletableFuture().get(START.toMillis() + 1000, TimeUnit.MILLISECONDS);
-      return null;
+      List<String> failing = e.failingScripts().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+      return failing.isEmpty() ? null : "the engine cannot run these scripts: " + String.join("; ", failing);
     } catch (InterruptedException ie) {
       Thread.currentThread().interrupt();
       return "interrupted while waiting for the new engine";
     } catch (Exception ex) {
-      return ex.getCause() != null ? ex.getCause().getMessage() : ex.toString();
+      return "the new engine did not answer: " + (ex.getCause() != null ? ex.getCause().getMessage() : ex.toString());
     }
   }
 
@@ -132,6 +139,9 @@ final class EngineSlot {
   /** The config of {@code c} was not applied: its new engine, if any, stops. */
   void abort(Change c) {
     stopLater(c.started());
+    if (c.update() != null) {
+      c.update().undo();
+    }
     isolated.abort(c.isolated());
   }
 
@@ -157,10 +167,17 @@ final class EngineSlot {
     if (engine != null) {
       all.add(engine);
     }
-    java.util.List<Future<Void>> waits = all.stream().map(e -> e.ready(START).otherwise(t -> {
-      LOG.warning(t.getMessage() + ": serving anyway; scripted tenants follow on_script_error until it does");
-      return null;
-    })).toList();
+    java.util.List<Future<Void>> waits = all.stream().map(e -> e.ready(START).compose(v -> e.failingScripts())
+        .map(failing -> {
+          if (!failing.isEmpty()) { // the others run: their tenants must not wait for this one's fix
+            LOG.severe("the supervised engine serves these scripts as failing (their tenants follow on_script_error): "
+                + String.join("; ", failing));
+          }
+          return (Void) null;
+        }).otherwise(t -> {
+          LOG.warning(t.getMessage() + ": serving anyway; scripted tenants follow on_script_error until it does");
+          return null;
+        })).toList();
     return Future.join(waits).mapEmpty();
   }
 

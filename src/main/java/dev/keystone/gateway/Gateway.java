@@ -226,7 +226,7 @@ public final class Gateway implements GatewayControl {
     if (notReady != null) {
       engine.abort(change);
       LOG.warning("reload rejected, still serving config version " + current.get().snapshot().version() + ": " + notReady);
-      return new ReloadResult(false, current.get().snapshot().version(), List.of("lua_engine.supervise: the new engine did not answer: " + notReady));
+      return new ReloadResult(false, current.get().snapshot().version(), List.of("lua_engine.supervise: " + notReady));
     }
     next = change.config();
     apply(next, version);

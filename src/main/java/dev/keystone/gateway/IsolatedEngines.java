@@ -39,7 +39,8 @@ final class IsolatedEngines {
   }
 
   /** What a config needs: the config with each isolated tenant pointed at its engine. */
-  record Change(GatewayConfig config, Map<String, Group> groups, List<Group> started, List<Group> retired) {
+  record Change(GatewayConfig config, Map<String, Group> groups, List<Group> started, List<Group> retired,
+                List<ScriptUpdate> updates) {
   }
 
   private final Vertx vertx;
@@ -66,12 +67,14 @@ final class IsolatedEngines {
     SupervisedEngine spec = config.luaEngine().supervise();
     Map<String, Group> next = new HashMap<>();
     List<Group> started = new ArrayList<>();
+    List<ScriptUpdate> updates = new ArrayList<>();
     try {
       for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
         Group old = groups.get(w.getKey());
         if (old != null && old.source().equals(spec) && old.scripts().equals(w.getValue())) {
-          copyScripts(spec.scripts(), w.getValue(), old.dir()); // edited scripts: the same engine reloads them
-          old.engine().reload();
+          // edited scripts: the same engine reloads them (awaitReady), or they are put back
+          updates.add(ScriptUpdate.copy(old.engine(), "the engine of isolation group " + w.getKey(), spec.scripts(),
+              w.getValue(), old.dir()));
           next.put(w.getKey(), old);
           continue;
         }
@@ -85,6 +88,7 @@ final class IsolatedEngines {
       }
     } catch (IOException | RuntimeException e) {
       started.forEach(IsolatedEngines::stop);
+      updates.forEach(ScriptUpdate::restore);
       throw e;
     }
     List<Group> retired = groups.entrySet().stream().filter(e -> next.get(e.getKey()) != e.getValue())
@@ -92,11 +96,17 @@ final class IsolatedEngines {
     List<TenantConfig> tenants = config.tenants().stream().map(t -> t.isolationGroup() == null ? t
         : t.withOwnEngine(new LuaEngineConfig(true, List.of(next.get(t.isolationGroup()).engine().url()),
             config.luaEngine().timeout(), null))).toList();
-    return new Change(config.withTenants(tenants), next, started, retired);
+    return new Change(config.withTenants(tenants), next, started, retired, updates);
   }
 
   /** Blocks until every new engine answers; null when they do, else why not. */
   String awaitReady(Change c) {
+    for (ScriptUpdate u : c.updates()) {
+      String refused = u.reload();
+      if (refused != null) {
+        return refused;
+      }
+    }
     for (Group g : c.started()) {
       String problem = EngineSlot.await(g.engine());
       if (problem != null) {
@@ -113,6 +123,7 @@ final class IsolatedEngines {
 
   void abort(Change c) {
     c.started().forEach(IsolatedEngines::stop);
+    c.updates().forEach(ScriptUpdate::undo); // those that reloaded go back; a refused one is back already
   }
 
   void close() {
@@ -133,13 +144,22 @@ final class IsolatedEngines {
   /** Copies the group's scripts (NAME.lua, NAME.js, or NAME as it is) into its private directory. */
   static void copyScripts(Path from, Set<String> names, Path to) throws IOException {
     for (String name : names) {
-      for (String file : List.of(name, name + ".lua", name + ".js")) {
-        Path source = from.resolve(file).normalize();
-        if (source.startsWith(from) && Files.isRegularFile(source)) {
-          Files.copy(source, to.resolve(source.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-        }
+      for (Path source : scriptFiles(from, name)) {
+        Files.copy(source, to.resolve(source.getFileName()), StandardCopyOption.REPLACE_EXISTING);
       }
     }
+  }
+
+  /** The files of script {@code name} in {@code from}: NAME, NAME.lua, NAME.js, those that exist. */
+  static List<Path> scriptFiles(Path from, String name) {
+    List<Path> files = new ArrayList<>();
+    for (String file : List.of(name, name + ".lua", name + ".js")) {
+      Path source = from.resolve(file).normalize();
+      if (source.startsWith(from) && Files.isRegularFile(source)) {
+        files.add(source);
+      }
+    }
+    return files;
   }
 
   static void delete(Path dir) {

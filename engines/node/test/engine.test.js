@@ -1,0 +1,143 @@
+'use strict';
+// The engine as a process (engine.js on a Unix socket in a temporary directory), for what only
+// shows between requests: the gateway's deadline_ms, a script that does not compile at start, the
+// order calls get the thread in. No timing thresholds: outcomes and orders only.
+//   node --test engines/node/test/
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const http = require('http');
+const { spawn } = require('child_process');
+
+const ENGINE = path.join(__dirname, '..', 'engine.js');
+
+/** Starts the engine on `scripts` ({name: source}); {socket, log(), stop()}. */
+async function start(scripts, args = [], env = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keystone-node-engine-'));
+  fs.mkdirSync(path.join(dir, 's'));
+  for (const [name, source] of Object.entries(scripts)) fs.writeFileSync(path.join(dir, 's', `${name}.js`), source);
+  const socket = path.join(dir, 'engine.sock');
+  let output = '';
+  const child = spawn('node', [ENGINE, '--scripts', path.join(dir, 's'), '--listen', `unix:${socket}`, ...args],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((r) => child.on('exit', r));
+  for (let i = 0; i < 300 && !output.includes('engine serving'); i++) {
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(output.includes('engine serving'), `the engine started: ${output}`);
+  return {
+    socket,
+    log: () => output,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Keep-alive connections, as the gateway's pool: a new connection is accepted one per turn of the
+// engine's event loop, requests on open ones are read together.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+function call(socket, method, urlPath, body) {
+  return new Promise((resolve, reject) => {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    const req = http.request({ agent, socketPath: socket, method, path: urlPath, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } }, (res) => {
+      let data = '';
+      res.on('data', (c) => { data += c; });
+      res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(data) }));
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+const decide = (socket, tenant, script, extra = {}) => call(socket, 'POST', '/v1/decide', {
+  version: 1, tenant, script, ...extra,
+  request: { method: 'GET', path: '/', headers: [] },
+  backends: [{ name: 'app', url: 'http://127.0.0.1:9', healthy: true, weight: 1, labels: {} }],
+});
+
+const GOOD = "function on_request(req) { return route_to('app'); }";
+const SPIN = 'function on_request(req) { for (;;) {} }';
+
+test("a call ends within the gateway's deadline_ms when that is less than --deadline-ms (N2-1)", async () => {
+  const e = await start({ spin: SPIN, good: GOOD });
+  try {
+    const asked = await decide(e.socket, 't', 'spin', { deadline_ms: 20 });
+    assert.strictEqual(asked.body.decision, 'error');
+    assert.strictEqual(asked.body.limit, true);
+    // 20 ms less what the call waited for its turn (whole milliseconds)
+    const [, ms] = /spin\.js: deadline of (\d+) ms passed$/.exec(asked.body.error);
+    assert.ok(Number(ms) >= 1 && Number(ms) <= 20, asked.body.error);
+    const own = await decide(e.socket, 't', 'spin', { deadline_ms: 5000 });
+    assert.match(own.body.error, /deadline of 50 ms passed$/, 'never more than the engine\'s own deadline');
+    const none = await decide(e.socket, 't', 'spin');
+    assert.match(none.body.error, /deadline of 50 ms passed$/);
+    const bad = await decide(e.socket, 't', 'good', { deadline_ms: 0.5 });
+    assert.deepStrictEqual(bad, { status: 400, body: { error: 'deadline_ms: a whole number of milliseconds, 1 to 3600000' } });
+  } finally {
+    await e.stop();
+  }
+});
+
+test('a script that does not compile at start is served as failing; the engine and the other scripts run (N2-2)', async () => {
+  // Failed before: "SEVERE engine did not start", exit 1 on every start, every tenant down.
+  const e = await start({ good: GOOD, broken: "function on_request(req) { return route_to('app') ;; ) }" });
+  try {
+    assert.match(e.log(), /WARNING engine serves a script that did not compile as failing: .*broken\.js:1: SyntaxError/);
+    const health = await call(e.socket, 'GET', '/health');
+    assert.strictEqual(health.status, 200);
+    assert.strictEqual(health.body.failing.length, 1);
+    assert.match(health.body.failing[0], /broken\.js:1: SyntaxError: unexpected token in expression: '\)'$/);
+    const broken = await decide(e.socket, 'evil', 'broken');
+    assert.strictEqual(broken.body.decision, 'error');
+    assert.strictEqual(broken.body.limit, false);
+    assert.match(broken.body.error, /broken\.js:1: SyntaxError/);
+    assert.deepStrictEqual((await decide(e.socket, 'good', 'good')).body, { version: 1, decision: 'route', target: 'app', backends: ['app'] });
+  } finally {
+    await e.stop();
+  }
+});
+
+test("a light tenant's call does not wait behind other tenants' queued calls (N2-7)", async () => {
+  const e = await start({ spin: SPIN, good: GOOD });
+  try {
+    await Promise.all([0, 1, 2, 3, 4, 5, 6].map(() => decide(e.socket, 'good', 'good'))); // 7 open connections; good's isolate exists
+    const order = [];
+    const heavy = [];
+    for (let i = 0; i < 6; i++) {
+      heavy.push(decide(e.socket, `hog${i % 2}`, 'spin').then((r) => { order.push(`hog ${r.body.limit}`); }));
+    }
+    const good = decide(e.socket, 'good', 'good').then((r) => { order.push(`good ${r.body.decision}`); });
+    await Promise.all([...heavy, good]);
+    const at = order.indexOf('good route');
+    assert.ok(at >= 0 && at <= 2, `good answered after at most two looping calls (the running one and one that started before it came): ${order}`);
+  } finally {
+    await e.stop();
+  }
+});
+
+test.after(() => agent.destroy());
+
+test('KEYSTONE_ENGINE_MEMORY sizes the isolates and kv to fit (N2-3)', async () => {
+  const e = await start({ good: GOOD }, [], { KEYSTONE_ENGINE_MEMORY: String(256 * 1024 * 1024) });
+  try {
+    assert.match(e.log(), /memory budget 256 MiB \(isolates up to 32 MiB, kv 8 MiB a tenant, 32 MiB in all\)/);
+  } finally {
+    await e.stop();
+  }
+  const small = await start({ good: GOOD }, ['--memory-budget-mb', '160', '--memory-mb', '64']);
+  try {
+    assert.match(small.log(), /memory budget 160 MiB \(isolates up to 40 MiB, kv 5 MiB a tenant, 20 MiB in all\)/);
+  } finally {
+    await small.stop();
+  }
+});
