@@ -60,7 +60,20 @@ public final class ScriptEnvironment {
   public TimeShare timeShare(String tenant, ScriptLimits limits) {
     long perSecond = limits.timePerSecond().toNanos();
     return shares.compute(tenant, (t, old) -> old != null && old.perSecondNanos() == perSecond ? old
-        : new TimeShare(perSecond, processTime));
+        : new TimeShare(perSecond, processTime, this::fairShare));
+  }
+
+  /** The average recent script time of the active tenants, counted again at most every 100 ms. */
+  private volatile long fairAt = Long.MIN_VALUE;
+  private volatile double fair;
+
+  private double fairShare() {
+    long now = System.nanoTime();
+    if (fairAt == Long.MIN_VALUE || now - fairAt >= 100_000_000L) {
+      fair = TimeShare.averageRecent(shares.values()); // asked only while the process share is spent
+      fairAt = now;
+    }
+    return fair;
   }
 
   /** How many log lines {@code tenant}'s scripts may still write (script log() and failures). */

@@ -11,11 +11,14 @@ import java.util.function.LongSupplier;
  *
  * <p>Tenants' shares may add up to more than the event loops have (four tenants at 500 ms a
  * second fill two loops: attack round 3 on issue 13, F9), so each share may also draw on a
- * process-wide one (its {@code parent}). When that is spent, tenants that used more than a
- * quarter of their own share in the last second or so wait for it to refill; light tenants go
- * on, as long as the process is less than one second's worth in debt. How much a tenant used
- * lately is a decaying sum (time constant one second), not its bucket: a tenant spending just
- * under what its bucket refills keeps the bucket full (attack round 5, R5-T3).
+ * process-wide one (its {@code parent}). When that is spent, tenants that used more than their
+ * fair part lately ({@code fair}: the average of the tenants active lately, see
+ * {@link #averageRecent}) wait for it to refill; lighter tenants go on, as long as the process is
+ * less than one second's worth in debt. How much a tenant used lately is a decaying sum (time
+ * constant one second), not its bucket: a tenant spending just under what its bucket refills
+ * keeps the bucket full (attack round 5, R5-T3). Held to a quarter of their own share instead,
+ * eight tenants of 60 ms a second each counted as light, kept the process in debt and the really
+ * light tenants out (attack on the Node engine, round 2, N2-7, which has the same rule).
  */
 public final class TimeShare {
 
@@ -28,6 +31,8 @@ public final class TimeShare {
   /** Time spent lately: each nanosecond counts less as time passes (e^-t, t in seconds). */
   private double recent;
   private long recentAt;
+  /** What a tenant may have used lately and still go on while the process share is spent (ns). */
+  private final java.util.function.DoubleSupplier fair;
 
   public TimeShare(long perSecondNanos) {
     this(perSecondNanos, System::nanoTime, null);
@@ -44,6 +49,16 @@ public final class TimeShare {
   }
 
   TimeShare(long perSecondNanos, LongSupplier clock, TimeShare parent) {
+    this(perSecondNanos, clock, parent, () -> perSecondNanos / 4.0);
+  }
+
+  /** A tenant's share held, when the process share is spent, to {@code fair} nanoseconds of recent use. */
+  public TimeShare(long perSecondNanos, TimeShare parent, java.util.function.DoubleSupplier fair) {
+    this(perSecondNanos, System::nanoTime, parent, fair);
+  }
+
+  TimeShare(long perSecondNanos, LongSupplier clock, TimeShare parent, java.util.function.DoubleSupplier fair) {
+    this.fair = fair;
     this.perSecondNanos = perSecondNanos;
     this.clock = clock;
     this.parent = parent;
@@ -67,7 +82,29 @@ public final class TimeShare {
     if (parent == null || parent.available()) {
       return true;
     }
-    return used < perSecondNanos / 4.0 && parent.debt() < parent.perSecondNanos;
+    return used < fair.getAsDouble() && parent.debt() < parent.perSecondNanos;
+  }
+
+  /** Time used lately (ns, decaying with a time constant of one second). */
+  synchronized double recentNanos() {
+    return decayedRecent();
+  }
+
+  /**
+   * The average recent use of the {@code shares} that used at least a millisecond lately
+   * (infinite when none did): the fair part while the process share is spent.
+   */
+  public static double averageRecent(Iterable<TimeShare> shares) {
+    double sum = 0;
+    int active = 0;
+    for (TimeShare t : shares) {
+      double r = t.recentNanos();
+      if (r >= 1_000_000) {
+        sum += r;
+        active++;
+      }
+    }
+    return active == 0 ? Double.POSITIVE_INFINITY : sum / active;
   }
 
   /** How far the bucket is below empty, in nanoseconds (0 when it is not). */

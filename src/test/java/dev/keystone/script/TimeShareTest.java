@@ -89,4 +89,49 @@ class TimeShareTest {
     assertThat(ran).isLessThanOrEqualTo(21_000 * MS);
     assertThat(ran).as("the time the process allows is used").isGreaterThanOrEqualTo(19_000 * MS);
   }
+
+  /**
+   * Attack on the Node engine, round 2 (N2-7), the same rule here: eight tenants each spending
+   * about 60 ms a second, under a quarter of their own share, counted as light and kept the
+   * process share in debt, so a really light tenant was refused most of the time. Held to the
+   * average recent use of the active tenants instead, the light one always goes on. Failing first
+   * (the light tenant was refused 51 times of 60).
+   */
+  @Test
+  void manyModerateTenantsDoNotStarveALightOne() {
+    AtomicLong now = new AtomicLong(0);
+    TimeShare process = new TimeShare(500 * MS, now::get);
+    java.util.List<TimeShare> all = new java.util.ArrayList<>();
+    java.util.function.DoubleSupplier fair = () -> TimeShare.averageRecent(all);
+    TimeShare[] moderate = new TimeShare[8];
+    for (int i = 0; i < moderate.length; i++) {
+      moderate[i] = new TimeShare(500 * MS, now::get, process, fair);
+      all.add(moderate[i]);
+    }
+    TimeShare light = new TimeShare(500 * MS, now::get, process, fair);
+    all.add(light);
+    int lightRefused = 0;
+    long moderateRan = 0;
+    for (int step = 0; step < 600; step++) { // 6 s in steps of 10 ms
+      for (TimeShare m : moderate) {
+        if (m.available()) {
+          m.spend(2 * MS);
+          if (step >= 200) {
+            moderateRan += 2 * MS;
+          }
+        }
+      }
+      if (step % 10 == 0) {
+        if (light.available()) {
+          light.spend(MS);
+        } else {
+          lightRefused++;
+        }
+      }
+      now.addAndGet(10 * MS);
+    }
+    assertThat(lightRefused).as("the light tenant is never refused").isZero();
+    assertThat(moderateRan / 4).as("the moderate tenants together, a second: about the process share")
+        .isBetween(400 * MS, 520 * MS);
+  }
 }
