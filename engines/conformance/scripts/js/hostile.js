@@ -96,6 +96,9 @@ const ATTACKS = {
   'header-control': (req) => req.set_header('X-Evil', 'a\u0001b'),
   'path-dotdot': (req) => req.set_path('/../../x'),
   'path-encoded': (req) => req.set_path('/%2e%2e/x'),
+  'path-semicolon': (req) => req.set_path('/..%3b/x'),
+  'path-fullwidth': (req) => req.set_path('/%ef%bc%8e%ef%bc%8e/x'),
+  'path-nul-twice': (req) => req.set_path('/a/%2500/x'),
   'log-forge': () => {
     log('x\nSEVERE forged');
     return respond(200, 'logged');

@@ -92,6 +92,9 @@ attacks["respond-101"] = function() return respond(101, "switching") end
 attacks["header-control"] = function(req) req:set_header("X-Evil", "a\1b") end
 attacks["path-dotdot"] = function(req) req:set_path("/../../x") end
 attacks["path-encoded"] = function(req) req:set_path("/%2e%2e/x") end
+attacks["path-semicolon"] = function(req) req:set_path("/..%3b/x") end
+attacks["path-fullwidth"] = function(req) req:set_path("/%ef%bc%8e%ef%bc%8e/x") end
+attacks["path-nul-twice"] = function(req) req:set_path("/a/%2500/x") end
 attacks["log-forge"] = function()
   log("x\nSEVERE forged")
   return respond(200, "logged")

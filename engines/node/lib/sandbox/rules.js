@@ -77,14 +77,40 @@
     return null;
   }
 
-  /** A '.' or '..' segment, also written %2e, or between %2f, %5c or backslashes (read as slashes by some backends). */
+  /**
+   * A '.' or '..' segment, as EditRules.java reads one: also written %2e (or %252e, decoded twice,
+   * the overlong %c0%ae, the fullwidth U+FF0E), between %2f, %5c, backslashes, overlong or
+   * fullwidth slashes, or ended by ';' (also %3b, %253b: "/..;/x" is "/../x" to Tomcat) or an
+   * encoded '?' or '#'.
+   */
+  const DOTS = ['%252e', '.', '%c0%ae', '.', '%e0%80%ae', '.', '%ef%bc%8e', '.', '%2e', '.', '%252f', '/', '%2f', '/',
+    '%5c', '/', '\\', '/', '%c0%af', '/', '%e0%80%af', '/', '%ef%bc%8f', '/', '%ef%bc%bc', '/'];
+  const STOPS = [';', '%3b', '%253b', '%3f', '%23', '%253f', '%2523'];
   function hasDotSegment(p) {
-    const path = replaceAll(replaceAll(replaceAll(replaceAll(lower(p), '%2e', '.'), '%2f', '/'), '%5c', '/'), '\\', '/');
+    let path = lower(p);
+    for (let i = 0; i < DOTS.length; i += 2) path = replaceAll(path, DOTS[i], DOTS[i + 1]);
     const segments = split(path, '/');
     for (let i = 0; i < segments.length; i++) {
-      const params = indexOf(segments[i], ';');
-      const s = params >= 0 ? slice(segments[i], 0, params) : segments[i];
+      let end = segments[i].length;
+      for (let j = 0; j < STOPS.length; j++) {
+        const at = indexOf(segments[i], STOPS[j]);
+        if (at >= 0 && at < end) end = at;
+      }
+      const s = slice(segments[i], 0, end);
       if (s === '.' || s === '..') return true;
+    }
+    return false;
+  }
+
+  /** A control character %-encoded, also twice (%2500). The percent-encoding is well-formed (checked before). */
+  const hexValue = (c) => (c <= 57 ? c - 48 : (c | 32) - 87);
+  function hasEncodedControl(p) {
+    const byteAt = (i) => (hex(code(p, i)) && hex(code(p, i + 1)) ? hexValue(code(p, i)) * 16 + hexValue(code(p, i + 1)) : -1);
+    for (let i = 0; i + 2 < p.length; i++) {
+      if (code(p, i) !== 37) continue;
+      let v = byteAt(i + 1);
+      if (v === 0x25 && i + 4 < p.length && byteAt(i + 3) >= 0) v = byteAt(i + 3);
+      if (v >= 0 && (v < 0x20 || v === 0x7f)) return true;
     }
     return false;
   }
@@ -105,6 +131,7 @@
       return "the path must hold only the characters of a URI, with no '?' or '#' (percent-encode spaces, non-ASCII and \" < > \\ ^ ` { | }; set_query sets the query)";
     }
     if (badPercent(p)) return "the path has a '%' not followed by two hex digits";
+    if (hasEncodedControl(p)) return 'the path must not contain %-encoded control characters (%00-%1F, %7F)';
     if (hasDotSegment(p)) {
       return "the path must not contain '.' or '..' segments (plain or %-encoded): it would leave the service's base path";
     }

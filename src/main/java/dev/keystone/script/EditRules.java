@@ -148,9 +148,13 @@ public final class EditRules {
     return null;
   }
 
+  /** A control character %-encoded, also twice ({@code %2500}: a backend that decodes twice sees a NUL). */
   private static boolean hasEncodedControl(String p) {
     for (int i = p.indexOf('%'); i >= 0 && i + 2 < p.length(); i = p.indexOf('%', i + 1)) {
       int v = Integer.parseInt(p.substring(i + 1, i + 3), 16); // well-formed: checked before
+      if (v == 0x25 && i + 4 < p.length() && hex(p.charAt(i + 3)) && hex(p.charAt(i + 4))) {
+        v = Integer.parseInt(p.substring(i + 3, i + 5), 16);
+      }
       if (v < 0x20 || v == 0x7f) {
         return true;
       }
@@ -158,18 +162,26 @@ public final class EditRules {
     return false;
   }
 
+  private static boolean hex(char c) {
+    return Character.digit(c, 16) >= 0;
+  }
+
   /**
    * A "." or ".." segment, also written with %2e (or %252e, decoded twice, or the overlong UTF-8
-   * %c0%ae), or between %2f, %5c or backslashes (read as slashes by some backends), or ended by
-   * an encoded '?' or '#' (a backend that decodes the whole target before splitting off the
-   * query sees the segment end there: R5-T6).
+   * %c0%ae, or the fullwidth U+FF0E that Unicode-normalizing backends read as '.'), or between
+   * %2f, %5c, backslashes, overlong or fullwidth slashes (read as slashes by some backends), or
+   * ended by ';' (Tomcat and Spring read "/..;/x" as "/../x"), also %-encoded, or by an encoded
+   * '?' or '#' (a backend that decodes the whole target before splitting off the query sees the
+   * segment end there: R5-T6).
    */
   private static boolean hasDotSegment(String p) {
     String path = p.toLowerCase(Locale.ROOT).replace("%252e", ".").replace("%c0%ae", ".").replace("%e0%80%ae", ".")
-        .replace("%2e", ".").replace("%252f", "/").replace("%2f", "/").replace("%5c", "/").replace('\\', '/');
+        .replace("%ef%bc%8e", ".").replace("%2e", ".")
+        .replace("%252f", "/").replace("%2f", "/").replace("%5c", "/").replace('\\', '/')
+        .replace("%c0%af", "/").replace("%e0%80%af", "/").replace("%ef%bc%8f", "/").replace("%ef%bc%bc", "/");
     for (String segment : path.split("/", -1)) {
       int end = segment.length();
-      for (String stop : new String[] {";", "%3f", "%23", "%253f", "%2523"}) {
+      for (String stop : new String[] {";", "%3b", "%253b", "%3f", "%23", "%253f", "%2523"}) {
         int at = segment.indexOf(stop);
         if (at >= 0) {
           end = Math.min(end, at);

@@ -19,8 +19,20 @@ class EditRulesTest {
     assertThat(EditRules.pathProblem(path)).as(path).isNotNull();
   }
 
+  /**
+   * Left over from round 6: "..;" written %3b (Tomcat and Spring read "/..;/x" as "/../x"),
+   * a NUL encoded twice, and the dots and slashes that Unicode-normalizing or lax UTF-8 backends
+   * read as '.' and '/': fullwidth (U+FF0E, U+FF0F) and overlong (%c0%af). Failing first.
+   */
   @ParameterizedTest
-  @ValueSource(strings = {"/a/b%3Fc", "/a/..b/c", "/a/%2e%2ex", "/v1/%25/x", "/a%23b"})
+  @ValueSource(strings = {"/..%3b/x", "/..%3B/x", "/..%253b/x", "/a/%2500/x", "/a/%251f", "/%ef%bc%8e%ef%bc%8e/x",
+      "/a%ef%bc%8f..%ef%bc%8fx", "/a%c0%af../x", "/a%e0%80%af..%e0%80%afb"})
+  void pathsThatBackendsReadAsDotSegmentsOrControlsAreRefused(String path) {
+    assertThat(EditRules.pathProblem(path)).as(path).isNotNull();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"/a/b%3Fc", "/a/..b/c", "/a/%2e%2ex", "/v1/%25/x", "/a%23b", "/a/%2520/x", "/a/b%3bc", "/%ef%bc%8ex"})
   void ordinaryEncodedPathsPass(String path) {
     assertThat(EditRules.pathProblem(path)).as(path).isNull();
   }
