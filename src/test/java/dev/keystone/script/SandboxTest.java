@@ -264,4 +264,28 @@ class SandboxTest {
     byte[] b = ("a".repeat(100) + "\2a").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
     assertThat(org.luaj.vm2.LuaString.valueOf(a).hashCode()).isNotEqualTo(org.luaj.vm2.LuaString.valueOf(b).hashCode());
   }
+
+  /**
+   * Left over from attack round 6: LuaJ hashed a number key by its value (an integer is its own
+   * hash, modulo the table's size less one), so keys that are multiples of that size all went to
+   * one slot and each lookup walked them all inside one instruction (a call ran 205 ms against a
+   * 50 ms deadline). Numbers now hash with a seed made at start. Failing first: the call ran past
+   * its deadline.
+   */
+  @Test
+  void numberKeysChosenToCollideDoNotShareOneSlot() throws Exception {
+    String body = """
+        local t = {}
+        local M = 32767
+        for i = 1, 20000 do t[i * M] = true end
+        for i = 1, 2000 do t[i * M + 0.5] = true end
+        local x
+        for i = 1, 20000 do x = t[(20001 + i) * M] or t[(20001 + i) * M + 0.5] end
+        return x == nil
+        """;
+    ScriptLimits wide = new ScriptLimits(10_000_000, Duration.ofSeconds(2), 2 * 1024 * 1024, 50);
+    ScriptState s = new ScriptState(LuaScript.compile("t", "t.lua", "function f()\n" + body + "\nend"), wide);
+    assertThat(s.call(s.function("f"), LuaValue.NONE).arg1().toboolean()).isTrue();
+    assertThat(LuaValue.valueOf(32767).hashCode() % 32767).isNotZero();
+  }
 }
