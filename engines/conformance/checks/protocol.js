@@ -36,6 +36,14 @@ module.exports = {
       delete body.script;
       expect.errorAnswer(await bad(t, body), 400, /script/);
     }),
+    check('deadline_ms that is not a whole number from 1 to 3600000: 400 naming it; a valid one is kept', async (t) => {
+      for (const value of [0, -5, 0.5, '20', 3600001, true]) {
+        const body = { ...decideBody('decide', { headers: { 'X-Case': 'none' } }), deadline_ms: value };
+        expect.errorAnswer(await bad(t, body), 400, /deadline_ms/);
+      }
+      const ok = { ...decideBody('decide', { headers: { 'X-Case': 'none' } }), deadline_ms: 40 };
+      expect.equal(expect.status(await bad(t, ok), 200).decision, 'continue', 'decision with deadline_ms: 40');
+    }),
     check('an unknown script: 404', async (t) => {
       expect.errorAnswer(await bad(t, decideBody('no-such-script')), 404);
     }),

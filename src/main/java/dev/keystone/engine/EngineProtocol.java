@@ -37,6 +37,21 @@ public final class EngineProtocol {
     return s;
   }
 
+  /**
+   * {@code deadline_ms}, optional: how long the gateway waits for the answer, so the call ends
+   * within it (or within the engine's own deadline, if less); {@link Long#MAX_VALUE} when absent.
+   */
+  static long deadlineNanos(JsonObject body) {
+    Object d = body.getValue("deadline_ms");
+    if (d == null) {
+      return Long.MAX_VALUE;
+    }
+    if (!(d instanceof Integer || d instanceof Long) || ((Number) d).longValue() < 1 || ((Number) d).longValue() > 3_600_000) {
+      throw new IllegalArgumentException("deadline_ms: a whole number of milliseconds, 1 to 3600000");
+    }
+    return ((Number) d).longValue() * 1_000_000;
+  }
+
   /** {@code tenant}: whose state and key/value store. */
   static String tenant(JsonObject body) {
     return required(body, "tenant");

@@ -58,11 +58,20 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
     return (source.startsWith("@") ? source.substring(1) : source) + ":" + line;
   }
 
+  /** The running call's deadline (ns): the limits', or less when the caller asked for less. */
+  private long callDeadlineNanos;
+
   /** Starts a new call with the full budget. */
   void start() {
+    start(deadlineNanos);
+  }
+
+  /** Starts a new call with the full budget and a deadline of at most {@code maxNanos}. */
+  void start(long maxNanos) {
     lastProto = null;
     remaining = limits.instructions();
-    deadline = System.nanoTime() + deadlineNanos;
+    callDeadlineNanos = Math.max(1_000_000, Math.min(deadlineNanos, maxNanos));
+    deadline = System.nanoTime() + callDeadlineNanos;
     allocatedAtStart = AllocationMeter.allocated();
     logLines = 0;
     for (int i = 0; i < depth; i++) {
@@ -106,7 +115,7 @@ final class CallBudget extends DebugLib implements org.luaj.vm2.lib.BoundedMatch
 
   private void checkClock(String where) {
     if (System.nanoTime() - deadline > 0) {
-      throw new ScriptLimitError("deadline of " + limits.deadline().toMillis() + " ms passed" + where);
+      throw new ScriptLimitError("deadline of " + callDeadlineNanos / 1_000_000 + " ms passed" + where);
     }
   }
 

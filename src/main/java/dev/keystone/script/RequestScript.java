@@ -112,6 +112,12 @@ public final class RequestScript {
     return this;
   }
 
+  /** The next calls end within {@code nanos} (or the limits' deadline, if less): a remote gateway's deadline_ms. */
+  public RequestScript limitDeadline(long nanos) {
+    state.limitDeadline(nanos);
+    return this;
+  }
+
   /** This state is no longer used: its memory share goes back to the process's. */
   public void close() {
     state.close();

@@ -99,6 +99,14 @@ public final class ScriptState {
     this.share = timeShare;
   }
 
+  /** The deadline of the next calls (ns) when less than the limits' (a remote gateway's deadline_ms). */
+  private long nextDeadlineNanos = Long.MAX_VALUE;
+
+  /** The calls from now on end within {@code nanos} (or the limits' deadline, if less). */
+  void limitDeadline(long nanos) {
+    nextDeadlineNanos = nanos;
+  }
+
   /** Calls {@code fn} with a fresh budget; every way a script can fail becomes a ScriptFailure. */
   public Varargs call(LuaValue fn, Varargs args) throws ScriptFailure {
     if (share != null && !share.available()) {
@@ -116,7 +124,7 @@ public final class ScriptState {
   }
 
   private Varargs metered(LuaValue fn, Varargs args) throws ScriptFailure {
-    budget.start();
+    budget.start(nextDeadlineNanos);
     CallBudget outer = Sandbox.CURRENT.get();
     Sandbox.CURRENT.set(budget);
     try {

@@ -288,4 +288,20 @@ class SandboxTest {
     assertThat(s.call(s.function("f"), LuaValue.NONE).arg1().toboolean()).isTrue();
     assertThat(LuaValue.valueOf(32767).hashCode() % 32767).isNotZero();
   }
+
+  /** A remote gateway's deadline_ms: the engine's calls end within it when it is less than the limits' deadline. */
+  @Test
+  void aCallerMayAskForAShorterDeadline() throws Exception {
+    ScriptLimits wide = new ScriptLimits(Long.MAX_VALUE / 4, Duration.ofSeconds(5), 1024 * 1024, 50);
+    ScriptState s = new ScriptState(LuaScript.compile("t", "t.lua", "function f()\n while true do end\nend"), wide);
+    s.limitDeadline(20_000_000L);
+    assertThatThrownBy(() -> s.call(s.function("f"), LuaValue.NONE))
+        .isInstanceOf(ScriptState.ScriptFailure.class).hasMessageEndingWith("deadline of 20 ms passed");
+    s.limitDeadline(Long.MAX_VALUE);
+    ScriptState quick = new ScriptState(LuaScript.compile("t", "t.lua", "function f()\n while true do end\nend"),
+        new ScriptLimits(Long.MAX_VALUE / 4, Duration.ofMillis(30), 1024 * 1024, 50));
+    quick.limitDeadline(5_000_000_000L);
+    assertThatThrownBy(() -> quick.call(quick.function("f"), LuaValue.NONE))
+        .hasMessageEndingWith("deadline of 30 ms passed"); // never more than the limits'
+  }
 }
