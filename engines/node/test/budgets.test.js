@@ -108,3 +108,30 @@ test('a tenant\'s recent use decays with a time constant of one second', () => {
   now.advance(1000);
   assert.ok(Math.abs(share.recent() - 100 / Math.E) < 1e-9);
 });
+
+test('calls that overran their deadline by far do not keep light tenants out (N3-1)', () => {
+  // Failed before: three tenants whose calls each ran 250 ms (a loop inside a built-in, stopped
+  // by the watchdog) put the process share seconds in debt, and while it was more than a second
+  // in debt every tenant was refused, the light one 94-99 % of the time.
+  const now = fakeClock();
+  const budgets = new TenantBudgets(500, now);
+  const hogs = ['h0', 'h1', 'h2'].map((t) => budgets.of(t).time);
+  const light = budgets.of('light').time;
+  let lightRefused = 0;
+  let hogRan = 0;
+  for (let tick = 0; tick < 1000; tick++) { // 10 s in steps of 10 ms
+    for (const h of hogs) {
+      if (h.available()) {
+        h.spend(250);
+        hogRan += 250;
+      }
+    }
+    if (tick % 10 === 0) {
+      if (light.available()) light.spend(1);
+      else lightRefused++;
+    }
+    now.advance(10);
+  }
+  assert.strictEqual(lightRefused, 0, 'the light tenant was never refused');
+  assert.ok(hogRan <= 10 * 500 + 1500, `the hogs ran ${hogRan} ms in 10 s: about the process share`);
+});

@@ -53,8 +53,7 @@ public final class ScriptEnvironment {
    * The script time of all tenants together: half of the event loops' time (one loop a core).
    * Tenants' own shares add up beyond it; see {@link TimeShare}.
    */
-  private final TimeShare processTime =
-      new TimeShare(Runtime.getRuntime().availableProcessors() * 500_000_000L);
+  private final TimeShare processTime = TimeShare.process(Runtime.getRuntime().availableProcessors() * 500_000_000L);
 
   /** The script time {@code tenant} may still use (kept across reloads; a new share when the limit changes). */
   public TimeShare timeShare(String tenant, ScriptLimits limits) {
@@ -63,14 +62,14 @@ public final class ScriptEnvironment {
         : new TimeShare(perSecond, processTime, this::fairShare));
   }
 
-  /** The average recent script time of the active tenants, counted again at most every 100 ms. */
+  /** The process's script time divided among the active tenants, counted again at most every 100 ms. */
   private volatile long fairAt = Long.MIN_VALUE;
   private volatile double fair;
 
   private double fairShare() {
     long now = System.nanoTime();
     if (fairAt == Long.MIN_VALUE || now - fairAt >= 100_000_000L) {
-      fair = TimeShare.averageRecent(shares.values()); // asked only while the process share is spent
+      fair = TimeShare.fairPart(processTime.perSecondNanos(), shares.values()); // asked only while the process share is spent
       fairAt = now;
     }
     return fair;

@@ -11,14 +11,17 @@ import java.util.function.LongSupplier;
  *
  * <p>Tenants' shares may add up to more than the event loops have (four tenants at 500 ms a
  * second fill two loops: attack round 3 on issue 13, F9), so each share may also draw on a
- * process-wide one (its {@code parent}). When that is spent, tenants that used more than their
- * fair part lately ({@code fair}: the average of the tenants active lately, see
- * {@link #averageRecent}) wait for it to refill; lighter tenants go on, as long as the process is
- * less than one second's worth in debt. How much a tenant used lately is a decaying sum (time
- * constant one second), not its bucket: a tenant spending just under what its bucket refills
- * keeps the bucket full (attack round 5, R5-T3). Held to a quarter of their own share instead,
- * eight tenants of 60 ms a second each counted as light, kept the process in debt and the really
- * light tenants out (attack on the Node engine, round 2, N2-7, which has the same rule).
+ * process-wide one (its {@code parent}). When that is spent, a tenant goes on only while what it
+ * used lately plus its last call stays under its fair part ({@code fair}: the process share
+ * divided among the tenants active lately, {@link #fairPart}); so light tenants go on however many
+ * heavy ones there are, and together the tenants at their fair part use about the process share.
+ * How much a tenant used lately is a decaying sum (time constant one second), not its bucket: a
+ * tenant spending just under what its bucket refills keeps the bucket full (attack round 5,
+ * R5-T3). Held to a quarter of their own share instead, eight tenants of 60 ms a second counted as
+ * light and kept the really light ones out (the Node engine's round 2, N2-7, same rule). The last
+ * call counts because calls come in lumps; the process's debt is capped at one second's worth,
+ * since calls that overran their deadline by far put it seconds in debt, and a debt rule then kept
+ * every tenant out (Node engine round 3, N3-1).
  */
 public final class TimeShare {
 
@@ -33,6 +36,21 @@ public final class TimeShare {
   private long recentAt;
   /** What a tenant may have used lately and still go on while the process share is spent (ns). */
   private final java.util.function.DoubleSupplier fair;
+  /** The most the bucket may be in debt (ns): one second's worth for the process share, else unbounded. */
+  private long maxDebt = Long.MAX_VALUE;
+  /** The last call's time (ns). */
+  private long last;
+
+  /** The process-wide share: its debt capped at one second's worth. */
+  public static TimeShare process(long perSecondNanos) {
+    return process(perSecondNanos, System::nanoTime);
+  }
+
+  static TimeShare process(long perSecondNanos, LongSupplier clock) {
+    TimeShare t = new TimeShare(perSecondNanos, clock);
+    t.maxDebt = perSecondNanos;
+    return t;
+  }
 
   public TimeShare(long perSecondNanos) {
     this(perSecondNanos, System::nanoTime, null);
@@ -74,7 +92,7 @@ public final class TimeShare {
     synchronized (this) {
       refill();
       own = tokens;
-      used = decayedRecent();
+      used = decayedRecent() + last;
     }
     if (own <= 0) {
       return false;
@@ -82,7 +100,7 @@ public final class TimeShare {
     if (parent == null || parent.available()) {
       return true;
     }
-    return used < fair.getAsDouble() && parent.debt() < parent.perSecondNanos;
+    return used < fair.getAsDouble();
   }
 
   /** Time used lately (ns, decaying with a time constant of one second). */
@@ -91,20 +109,17 @@ public final class TimeShare {
   }
 
   /**
-   * The average recent use of the {@code shares} that used at least a millisecond lately
-   * (infinite when none did): the fair part while the process share is spent.
+   * {@code processPerSecond} divided among the {@code shares} that used at least a millisecond
+   * lately: a tenant's fair part while the process share is spent.
    */
-  public static double averageRecent(Iterable<TimeShare> shares) {
-    double sum = 0;
+  public static double fairPart(long processPerSecond, Iterable<TimeShare> shares) {
     int active = 0;
     for (TimeShare t : shares) {
-      double r = t.recentNanos();
-      if (r >= 1_000_000) {
-        sum += r;
+      if (t.recentNanos() >= 1_000_000) {
         active++;
       }
     }
-    return active == 0 ? Double.POSITIVE_INFINITY : sum / active;
+    return (double) processPerSecond / Math.max(1, active);
   }
 
   /** How far the bucket is below empty, in nanoseconds (0 when it is not). */
@@ -124,8 +139,9 @@ public final class TimeShare {
   public void spend(long nanos) {
     synchronized (this) {
       refill();
-      tokens -= nanos;
+      tokens = Math.max(tokens - nanos, -maxDebt);
       recent = decayedRecent() + nanos;
+      last = nanos;
     }
     if (parent != null) {
       parent.spend(nanos);

@@ -55,8 +55,8 @@ class TimeShareTest {
       assertThat(h.available()).as("200 ms of its own left, but it used more than half").isFalse();
     }
     assertThat(light.available()).as("a tenant that used little goes on").isTrue();
-    light.spend(100 * MS);
-    assertThat(light.available()).isTrue();
+    light.spend(20 * MS);
+    assertThat(light.available()).as("20 ms lately and its last call: under its fair part").isTrue();
     now.addAndGet(500 * MS); // the process's share refills by 500 ms (to +200)
     assertThat(heavy[0].available()).isTrue();
   }
@@ -102,7 +102,7 @@ class TimeShareTest {
     AtomicLong now = new AtomicLong(0);
     TimeShare process = new TimeShare(500 * MS, now::get);
     java.util.List<TimeShare> all = new java.util.ArrayList<>();
-    java.util.function.DoubleSupplier fair = () -> TimeShare.averageRecent(all);
+    java.util.function.DoubleSupplier fair = () -> TimeShare.fairPart(500 * MS, all);
     TimeShare[] moderate = new TimeShare[8];
     for (int i = 0; i < moderate.length; i++) {
       moderate[i] = new TimeShare(500 * MS, now::get, process, fair);
@@ -133,5 +133,45 @@ class TimeShareTest {
     assertThat(lightRefused).as("the light tenant is never refused").isZero();
     assertThat(moderateRan / 4).as("the moderate tenants together, a second: about the process share")
         .isBetween(400 * MS, 520 * MS);
+  }
+
+  /**
+   * Attack on the Node engine, round 3 (N3-1), the same rule here: calls that overran their
+   * deadline by far (250 ms each) put the process share seconds in debt, and while it was more
+   * than a second in debt every tenant was refused, the light one too. Failing first.
+   */
+  @Test
+  void callsThatOverranByFarDoNotKeepLightTenantsOut() {
+    AtomicLong now = new AtomicLong(0);
+    TimeShare process = TimeShare.process(500 * MS, now::get);
+    java.util.List<TimeShare> all = new java.util.ArrayList<>();
+    java.util.function.DoubleSupplier fair = () -> TimeShare.fairPart(500 * MS, all);
+    TimeShare[] hogs = new TimeShare[3];
+    for (int i = 0; i < hogs.length; i++) {
+      hogs[i] = new TimeShare(500 * MS, now::get, process, fair);
+      all.add(hogs[i]);
+    }
+    TimeShare light = new TimeShare(500 * MS, now::get, process, fair);
+    all.add(light);
+    int lightRefused = 0;
+    long hogRan = 0;
+    for (int step = 0; step < 1000; step++) { // 10 s in steps of 10 ms
+      for (TimeShare h : hogs) {
+        if (h.available()) {
+          h.spend(250 * MS);
+          hogRan += 250 * MS;
+        }
+      }
+      if (step % 10 == 0) {
+        if (light.available()) {
+          light.spend(MS);
+        } else {
+          lightRefused++;
+        }
+      }
+      now.addAndGet(10 * MS);
+    }
+    assertThat(lightRefused).as("the light tenant is never refused").isZero();
+    assertThat(hogRan).as("the hogs together: about the process share").isLessThanOrEqualTo(6_500 * MS);
   }
 }
