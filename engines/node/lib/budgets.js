@@ -114,6 +114,41 @@ class LogBudget {
   }
 }
 
+/**
+ * A tenant whose call the watchdog had to stop (a loop inside a built-in, which QuickJS's
+ * interrupt handler never sees) holds the engine's only thread for the whole watchdog window, and
+ * every other tenant's call waits that long: its calls are refused for 1 s, then 2, 4, ... up to
+ * 60 s while it keeps doing so; a call that ends without the watchdog clears the count (attack
+ * round 3, N3-2/N3-3: three such tenants held the thread until the supervisor killed the engine).
+ */
+class WatchdogStrikes {
+  constructor() {
+    this.strikes = 0;
+    this.until = 0;
+  }
+
+  /** null when the tenant may call at `now`, else why not. */
+  refusal(now) {
+    if (now >= this.until) return null;
+    return `the watchdog stopped this tenant's last call (${this.strikes} in a row: a loop it cannot interrupt); `
+      + `its calls fail for ${Math.ceil((this.until - now) / 1000)} s more`;
+  }
+
+  /** A call of the tenant's ended; `fired`: by the watchdog. */
+  ended(fired, now) {
+    if (!fired) {
+      this.strikes = 0;
+      return;
+    }
+    this.strikes++;
+    this.until = now + Math.min(60000, 1000 * 2 ** Math.min(6, this.strikes - 1));
+  }
+
+  full() {
+    return this.strikes === 0;
+  }
+}
+
 // Past this many tenants, budgets that are full again are forgotten (a new one is the same).
 const MAX_TENANTS = 10000;
 // The script time of all tenants together: half of the engine's one thread (as the Java engine's
@@ -135,7 +170,8 @@ class TenantBudgets {
     let b = this.tenants.get(tenant);
     if (b === undefined) {
       if (this.tenants.size >= MAX_TENANTS) this.forgetFull();
-      b = { time: new TimeShare(this.timePerSecondMs, this.now, this.process, this.fairMs), log: new LogBudget(100, 200, this.now) };
+      b = { time: new TimeShare(this.timePerSecondMs, this.now, this.process, this.fairMs), log: new LogBudget(100, 200, this.now),
+        watchdog: new WatchdogStrikes() };
       this.tenants.set(tenant, b);
     }
     return b;
@@ -157,8 +193,8 @@ class TenantBudgets {
   }
 
   forgetFull() {
-    for (const [tenant, b] of this.tenants) if (b.time.full() && b.log.full()) this.tenants.delete(tenant);
+    for (const [tenant, b] of this.tenants) if (b.time.full() && b.log.full() && b.watchdog.full()) this.tenants.delete(tenant);
   }
 }
 
-module.exports = { TimeShare, LogBudget, TenantBudgets, monotonic };
+module.exports = { TimeShare, LogBudget, TenantBudgets, WatchdogStrikes, monotonic };

@@ -96,6 +96,7 @@ class TenantIsolate {
     this.contexts = new Map(); // script name -> ScriptContext, or the ScriptFailure of its top level
     this.installed = null; // a context with the API installed ahead, for the first script (spare isolates)
     this.broken = null; // why this isolate must not be used again
+    this.watchdogFired = false; // the watchdog stopped an entry (the tenant is then suspended: budgets.js)
   }
 
   /** The context made ahead (script.js installedContext), once; null when there is none. */
@@ -164,6 +165,7 @@ class TenantIsolate {
   failed(file, e) {
     if (e !== null && typeof e === 'object' && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
       this.broken = 'stopped by the watchdog (its request used its window)';
+      this.watchdogFired = true;
       return this.deadlinePassed(file);
     }
     const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

@@ -16,7 +16,13 @@ const { monotonic } = require('./budgets');
 const MAX_WAITING = 1024;
 const MAX_WAITING_BYTES = 64 * 1024 * 1024;
 
-class Refused extends Error {}
+/** A call refused without running; `limit`: the tenant's own doing (its own calls flood the queue), not another's. */
+class Refused extends Error {
+  constructor(message, limit) {
+    super(message);
+    this.limit = limit;
+  }
+}
 
 class Scheduler {
   /** `recentOf(tenant)`: the tenant's recent script time (ms); `now`: a monotonic clock (ms). */
@@ -44,11 +50,11 @@ class Scheduler {
       const own = q === undefined ? 0 : q.length;
       const ownBytes = this.queuedBytes.get(tenant) || 0;
       if (own >= this.limits.total / 4 || ownBytes + bytes > this.limits.bytes / 4) {
-        reject(new Refused(`${own} calls (${ownBytes >> 10} KiB) of this tenant are waiting for the engine already`));
+        reject(new Refused(`${own} calls (${ownBytes >> 10} KiB) of this tenant are waiting for the engine already`, true));
         return;
       }
       if (this.waiting >= this.limits.total || this.waitingBytes + bytes > this.limits.bytes) {
-        reject(new Refused(`${this.waiting} calls (${this.waitingBytes >> 10} KiB) are waiting for the engine already`));
+        reject(new Refused(`${this.waiting} calls (${this.waitingBytes >> 10} KiB) are waiting for the engine already`, false));
         return;
       }
       if (q === undefined) {
@@ -82,7 +88,7 @@ class Scheduler {
     let result;
     try {
       result = call.now > call.deadlineAt
-        ? Promise.reject(new Refused(`waited ${Math.round(waited)} ms for the engine, past the call's deadline`))
+        ? Promise.reject(new Refused(`waited ${Math.round(waited)} ms for the engine, past the call's deadline`, false))
         : Promise.resolve(call.job(waited));
     } catch (e) {
       result = Promise.reject(e);

@@ -21,6 +21,8 @@ const { monotonic } = require('./budgets');
 // Beyond this many isolates, the least recently used is dropped (and made again when needed):
 // each holds up to --memory-mb of QuickJS heap. Scripts must not rely on globals anyway (use kv).
 const MAX_ISOLATES = 256;
+// The least of the gateway's deadline a call must have left when its turn comes.
+const MIN_CALL_MS = 5;
 
 class Scripts {
   /** Use Scripts.open, which loads the library (asynchronously) first. */
@@ -113,12 +115,14 @@ class Scripts {
    */
   scheduled(tenant, script, askedMs, bytes, job) {
     if (script.error !== undefined) return Promise.reject(new ScriptFailure(script.error, false)); // did not compile at start
-    const deadlineAt = askedMs === undefined ? Infinity : monotonic() + askedMs;
+    // A call needs a few milliseconds of its own: one that waited until less is left is not run
+    // (the gateway is about to give up on it), and is not the tenant's failure.
+    const deadlineAt = askedMs === undefined ? Infinity : monotonic() + askedMs - MIN_CALL_MS;
     const own = this.options.deadlineMs;
     return this.scheduler.run(tenant, deadlineAt, (waited) =>
       job(askedMs === undefined ? own : Math.max(1, Math.min(own, Math.round(askedMs - waited)))), bytes)
       .catch((e) => {
-        throw e instanceof Refused ? new ScriptFailure(`${script.file}: ${e.message}`, true) : e;
+        throw e instanceof Refused ? new ScriptFailure(`${script.file}: ${e.message}`, e.limit) : e;
       });
   }
 
@@ -128,6 +132,8 @@ class Scripts {
    */
   callFor(script, tenant, deadlineMs) {
     const budgets = this.budgets.of(tenant);
+    const suspended = budgets.watchdog.refusal(monotonic());
+    if (suspended !== null) throw new ScriptFailure(`${script.file}: ${suspended}`, true);
     if (!budgets.time.available()) {
       throw new ScriptFailure(`${script.file}: the tenant's scripts used their time share (${this.timeShareMs} ms of script time a second); calls fail until it refills`, true);
     }
@@ -155,6 +161,7 @@ class Scripts {
     } finally {
       this.trim(tenant);
       const isolate = this.isolates.get(tenant);
+      if (isolate instanceof TenantIsolate) this.budgets.of(tenant).watchdog.ended(isolate.watchdogFired, monotonic());
       if (isolate instanceof TenantIsolate && isolate.broken !== null) {
         this.isolates.delete(tenant);
         // A line of the tenant's: it can break its isolate on every call, so its log budget applies.

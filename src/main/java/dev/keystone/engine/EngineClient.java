@@ -29,12 +29,15 @@ import java.util.function.Supplier;
  * future, and the caller applies the tenant's on_script_error policy.
  *
  * <p>Whose fault a failure is decides which circuit it counts against. An engine that refuses
- * connections, resets them or answers garbage counts against the engine's address. A call that
- * runs out of time, or that the engine answers with a limit error (deadline, memory, time share),
- * counts against the tenant: a tenant whose script loops must not open the circuit of an engine
- * every other tenant shares (attack on the Node engine, round 2, N2-1). The engine is asked to
- * end each call {@link #engineDeadline a little before} the gateway stops waiting, so that a script
- * stopped at its deadline arrives as the engine's limit error, not as a timeout.
+ * connections, resets them, answers 5xx or garbage, or answers nothing at all for a while, counts
+ * against the engine's address. A call that the engine answers with a limit error (deadline,
+ * memory, time share) counts against the tenant: a tenant whose script loops must not open the
+ * circuit of an engine every other tenant shares (attack on the Node engine, round 2, N2-1). A
+ * call that runs out of time counts against nobody when the engine answers other calls: the
+ * tenant may only have waited behind another's (round 3, N3-2); and a 4xx answer is the call's
+ * failure, not the engine's (N3-4). The engine is asked to end each call
+ * {@link #engineDeadline a little before} the gateway stops waiting, so that a script stopped at
+ * its deadline arrives as the engine's limit error, not as a timeout.
  */
 public final class EngineClient {
 
@@ -63,6 +66,8 @@ public final class EngineClient {
   /** Per tenant: its calls that ran out of time or hit a limit, five in a row. */
   private final Map<String, CircuitBreaker> tenantBreakers = new HashMap<>();
   private final Map<String, Target> targets = new HashMap<>();
+  /** When each engine last answered anything (nanoTime): a timeout counts against it only after a silence. */
+  private final Map<String, Long> answered = new HashMap<>();
   private final DecideRequestWriter writer = new DecideRequestWriter();
   private long next;
 
@@ -180,8 +185,16 @@ public final class EngineClient {
     client.request(options)
         .compose(req -> req.send(body))
         .compose(resp -> resp.body().map(b -> {
+          answered.put(url, System.nanoTime());
+          if (resp.statusCode() >= 400 && resp.statusCode() < 500) {
+            // The engine works and refused this call (a body too big, an unknown script): the
+            // call's failure, never the engine's (a client must not open the circuit every tenant
+            // shares: attack round 3, N3-4).
+            return new JsonObject().put("decision", "error").put("limit", false)
+                .put("error", "the engine refused the call: HTTP " + resp.statusCode() + ": " + dev.keystone.script.LogText.of(b.toString(), 500));
+          }
           if (resp.statusCode() != 200) {
-            throw new IllegalStateException("engine answered HTTP " + resp.statusCode() + ": " + b);
+            throw new IllegalStateException("engine answered HTTP " + resp.statusCode() + ": " + dev.keystone.script.LogText.of(b.toString(), 500));
           }
           return b.toJsonObject();
         }))
@@ -212,8 +225,16 @@ public final class EngineClient {
           own.success();
         }
       } else if (ar.cause() instanceof EngineUnavailable u && u.timedOut()) {
-        own.failure(at); // a slow script and a hung engine look alike; a hung supervised engine is killed
-        breaker.cancelTrial();
+        // No verdict on the tenant: its call may have waited behind another tenant's (attack
+        // round 3, N3-2: five such waits in a row opened the victim's circuit). Against the engine
+        // only when it has answered nothing at all for a while: a hung engine, not a busy one.
+        own.cancelTrial();
+        Long last = answered.get(url);
+        if (last == null || at - last >= Math.max(1_000_000_000L, 2 * deadline.toNanos())) {
+          breaker.failure(at);
+        } else {
+          breaker.cancelTrial();
+        }
       } else {
         breaker.failure(at);
         own.cancelTrial();

@@ -48,12 +48,18 @@ class SupervisedNodeEngineTest {
   }
 
   TestGateway gateway() {
+    return gateway("50ms", "");
+  }
+
+  /** With the engine call's {@code timeout} and {@code engineArgs} added to the engine's command. */
+  TestGateway gateway(String timeout, String engineArgs) {
     String engine = Path.of("engines/node/engine.js").toAbsolutePath().toString();
     String service = "    services: [ { name: app, url: \"" + app.url() + "\", health: /health } ]\n";
     return TestGateway.start("""
         lua_engine:
           enabled: true
-          supervise: { command: [node, "%s"], sandbox: none, scripts: "%s" }
+          timeout: %s
+          supervise: { command: [node, "%s"%s], sandbox: none, scripts: "%s" }
         tenants:
           - name: good
             path_prefix: /good/
@@ -68,11 +74,80 @@ class SupervisedNodeEngineTest {
             path_prefix: /evil/
             lua_script: evil
         %s
-        """.formatted(engine, scripts, service, service, service), Map.of());
+          - name: bodies
+            path_prefix: /bodies/
+            lua_script: body
+            script_body: 1MB
+        %s
+        """.formatted(timeout, engine, engineArgs, scripts, service, service, service, service), Map.of());
   }
 
   void write(String name, String source) throws Exception {
     Files.writeString(scripts.resolve(name + ".js"), source);
+    if (!Files.exists(scripts.resolve("body.js"))) {
+      Files.writeString(scripts.resolve("body.js"), "function on_request(req) { return respond(200, 'got ' + req.body.length); }\n");
+    }
+  }
+
+  static java.net.http.HttpResponse<String> post(TestGateway gw, String path, byte[] body) throws Exception {
+    return TestGateway.plainClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + path))
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void bodiesWithinScriptBodyReachTheEngineAndNeverOpenItsCircuit() throws Exception {
+    // Failed before (attack round 3, N3-4): 300,000 bytes of 0x01 became 1.8 MB of JSON escapes,
+    // the engine answered 413, the gateway counted it against the engine, and eight anonymous
+    // clients opened the circuit of the engine every tenant shares; a 1,000,000-byte binary body
+    // (base64: 1.33 MB) was always refused too.
+    write("good", GOOD);
+    write("spin", SPIN);
+    write("evil", GOOD);
+    // Half a second of script time: a megabyte through JSON into QuickJS takes longer than 50 ms.
+    try (TestGateway gw = gateway("2s", ", --deadline-ms, 500")) {
+      Await.until("good is routed by its script", Duration.ofSeconds(30), () -> gw.get("/good/x").statusCode() == 200);
+      byte[] controls = new byte[300_000];
+      java.util.Arrays.fill(controls, (byte) 1);
+      byte[] binary = new byte[1_000_000];
+      new java.util.Random(7).nextBytes(binary);
+      for (int i = 0; i < 8; i++) {
+        var r = post(gw, "/bodies/x", i % 2 == 0 ? controls : binary);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo(i % 2 == 0 ? "got 300000" : "got 1000000");
+      }
+      assertThat(gw.get("/good/x").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void aTenantWhoseCallsWaitBehindALoopingTenantKeepsItsCircuitClosed() throws Exception {
+    // Failed before (attack round 3, N3-2): with four clients of a tenant looping inside a
+    // built-in (which only the watchdog stops, after about 200 ms), the good tenant's calls waited
+    // for the running one, timed out, and five timeouts in a row opened the good tenant's own
+    // circuit: its requests failed for 2 s at a time.
+    write("good", GOOD);
+    write("spin", "function on_request(req) { Array.prototype.indexOf.call({ length: 2 ** 53 }, 1); }\n");
+    write("evil", GOOD);
+    try (LogCapture log = LogCapture.of("keystone.script"); TestGateway gw = gateway()) {
+      Await.until("good is routed by its script", Duration.ofSeconds(30), () -> gw.get("/good/x").statusCode() == 200);
+      dev.keystone.testing.TrafficLoad hogs = dev.keystone.testing.TrafficLoad.start(4, Duration.ZERO, (client, i) -> gw.get("/hog/x"));
+      try {
+        hogs.awaitMore("the looping tenant's traffic", 40);
+        var client = TestGateway.plainClient();
+        for (int round = 0; round < 10; round++) { // five at once: they wait behind the same looping call
+          java.util.List<java.util.concurrent.CompletableFuture<?>> five = new java.util.ArrayList<>();
+          for (int i = 0; i < 5; i++) {
+            five.add(client.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + "/good/x")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()));
+          }
+          java.util.concurrent.CompletableFuture.allOf(five.toArray(new java.util.concurrent.CompletableFuture[0])).join();
+        }
+      } finally {
+        hogs.stop();
+      }
+      assertThat(log.matching("tenant=good").stream().filter(l -> l.contains("5 times in a row")).toList())
+          .as("the good tenant's circuit never opened").isEmpty();
+    }
   }
 
   @Test
