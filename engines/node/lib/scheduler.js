@@ -36,6 +36,7 @@ class Scheduler {
     this.waitingBytes = 0;
     this.busy = false;
     this.pending = false; // a choice is scheduled
+    this.lastStart = -Infinity; // when the last call started (monotonic ms)
   }
 
   /**
@@ -84,6 +85,7 @@ class Scheduler {
 
   start(call) {
     this.busy = true;
+    this.lastStart = this.now();
     const waited = this.now() - call.queuedAt;
     let result;
     try {

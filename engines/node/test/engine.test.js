@@ -141,3 +141,21 @@ test('KEYSTONE_ENGINE_MEMORY sizes the isolates and kv to fit (N2-3)', async () 
     await small.stop();
   }
 });
+
+test("reading a tenant's big requests counts against its own time share (N3-7)", async () => {
+  // Failed before: the engine parsed every request's JSON before any budget, so a tenant sending
+  // megabytes per call slowed every other tenant while its own share stayed full.
+  const e = await start({ good: GOOD }, ['--time-share-ms', '10']);
+  try {
+    const big = 'x'.repeat(7 * 1024 * 1024);
+    const answers = [];
+    for (let i = 0; i < 4; i++) {
+      answers.push((await decide(e.socket, 'big', 'good', { padding: big })).body); // a field the engine reads and ignores
+    }
+    const refused = answers.filter((a) => a.decision === 'error' && /used their time share/.test(a.error));
+    assert.ok(refused.length >= 1, `some calls were refused: ${answers.map((a) => a.decision)}`);
+    assert.deepStrictEqual((await decide(e.socket, 'other', 'good')).body.decision, 'route', 'another tenant is not');
+  } finally {
+    await e.stop();
+  }
+});

@@ -92,9 +92,11 @@ public final class ConfigLoader {
     EscapedSlashes slashes = root.parsed("escaped_slashes", EscapedSlashes.REJECT, "reject or pass", EscapedSlashes::parse);
     // A supervised built-in engine reads a directory the gateway can see: compile its scripts
     // here too, so a missing script or a syntax error rejects the config like an embedded one.
+    // Another engine's scripts are only looked for (the engine compiles them, at reload).
     SupervisedEngine sup = lua.supervise();
-    ScriptFiles engineScripts = sup != null && sup.builtIn() && sup.scripts() != null
-        ? new ScriptFiles(source, sup.scripts().toString(), problems) : null;
+    ScriptFiles engineScripts = sup == null || sup.scripts() == null ? null
+        : sup.builtIn() ? new ScriptFiles(source, sup.scripts().toString(), problems)
+        : ScriptFiles.presenceOnly(source, sup.scripts().toString(), problems);
     List<TenantConfig> tenants = new ArrayList<>();
     for (Section t : root.sections("tenants")) {
       tenants.add(bindTenant(t, problems, scripts, lua.enabled(), sup != null, engineScripts, slashes, source));

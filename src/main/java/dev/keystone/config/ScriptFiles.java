@@ -40,6 +40,20 @@ final class ScriptFiles {
     }
   }
 
+  /** Only checks that each script's file exists: an engine of another language compiles them itself. */
+  private boolean presenceOnly;
+
+  /**
+   * The scripts of a supervised engine in another language (the Node.js engine): a config that
+   * names a script with no file there (NAME, NAME.js or NAME.lua) is refused, as a missing Lua
+   * script is; before, the engine answered 404 to every call (attack round 3, N3-5).
+   */
+  static ScriptFiles presenceOnly(String configSource, String scriptsDir, Problems problems) {
+    ScriptFiles f = new ScriptFiles(configSource, scriptsDir, problems);
+    f.presenceOnly = true;
+    return f;
+  }
+
   /** The scripts directory, or null for classpath: scripts. */
   Path dir() {
     return dir;
@@ -63,6 +77,12 @@ final class ScriptFiles {
     String file = name.endsWith(".lua") ? name : name + ".lua";
     if (name.isBlank() || name.contains("..") || name.startsWith("/")) {
       problems.add(key, "a script name such as 'canary' (for " + (dir != null ? dir : resourceDir) + "/canary.lua), got '" + name + "'");
+    } else if (presenceOnly) {
+      if (dir != null && !Files.isRegularFile(dir.resolve(name)) && !Files.isRegularFile(dir.resolve(name + ".js"))
+          && !Files.isRegularFile(dir.resolve(name + ".lua"))) {
+        problems.add(key, "script '" + name + "' not found: none of " + name + ", " + name + ".js or " + name + ".lua is in "
+            + dir + " (lua_engine.supervise.scripts)");
+      }
     } else if (resourceDir != null) {
       script = fromJar(name, resourceDir + "/" + file, key);
     } else {

@@ -79,9 +79,12 @@ final class EngineSlot {
     java.util.Set<String> scripts = new java.util.TreeSet<>();
     config.tenants().stream().filter(t -> t.luaScript() != null && t.script() == null && t.isolationGroup() == null)
         .forEach(t -> scripts.add(t.luaScript()));
-    if (old != null && spec.equals(sharedSource) && scripts.equals(sharedScripts)) {
-      // edited scripts: the engine reloads them (awaitReady), or they are put back and the reload fails
-      ScriptUpdate update = ScriptUpdate.copy(old, "the supervised engine", spec.scripts(), scripts, old.spec().scripts());
+    if (old != null && spec.equals(sharedSource)) {
+      // edited, added or dropped scripts: the engine reloads them in place (awaitReady; its
+      // tenants keep their kv), or they are put back and the reload fails
+      ScriptUpdate update = ScriptUpdate.copy(old, "the supervised engine", spec.scripts(), scripts, old.spec().scripts(),
+          sharedScripts);
+      pendingScripts = scripts;
       return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url()))), null, null, false, null, update);
     }
     java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("keystone-scripts-shared-");
@@ -131,6 +134,8 @@ final class EngineSlot {
       engine = c.started();
       sharedSource = c.started() == null ? null : pendingSource;
       sharedScripts = c.started() == null ? null : pendingScripts;
+    } else if (c.update() != null) {
+      sharedScripts = pendingScripts; // reloaded in place with another set of scripts
     }
     stopLater(c.retired());
     isolated.commit(c.isolated());

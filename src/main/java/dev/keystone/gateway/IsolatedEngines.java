@@ -36,6 +36,10 @@ final class IsolatedEngines {
 
   /** One group's engine: the spec it was started from and the scripts it serves. */
   record Group(EngineSupervisor engine, SupervisedEngine source, Set<String> scripts, Path dir) {
+    /** The same engine, now serving {@code other} (reloaded in place). */
+    Group withScripts(Set<String> other) {
+      return new Group(engine, source, other, dir);
+    }
   }
 
   /** What a config needs: the config with each isolated tenant pointed at its engine. */
@@ -71,11 +75,11 @@ final class IsolatedEngines {
     try {
       for (Map.Entry<String, Set<String>> w : wanted.entrySet()) {
         Group old = groups.get(w.getKey());
-        if (old != null && old.source().equals(spec) && old.scripts().equals(w.getValue())) {
-          // edited scripts: the same engine reloads them (awaitReady), or they are put back
+        if (old != null && old.source().equals(spec)) {
+          // edited, added or dropped scripts: the same engine reloads them (awaitReady), or they are put back
           updates.add(ScriptUpdate.copy(old.engine(), "the engine of isolation group " + w.getKey(), spec.scripts(),
-              w.getValue(), old.dir()));
-          next.put(w.getKey(), old);
+              w.getValue(), old.dir(), old.scripts()));
+          next.put(w.getKey(), old.withScripts(w.getValue()));
           continue;
         }
         Path dir = Files.createTempDirectory("keystone-scripts-" + w.getKey() + "-");
@@ -91,7 +95,8 @@ final class IsolatedEngines {
       updates.forEach(ScriptUpdate::restore);
       throw e;
     }
-    List<Group> retired = groups.entrySet().stream().filter(e -> next.get(e.getKey()) != e.getValue())
+    List<Group> retired = groups.entrySet().stream()
+        .filter(e -> next.get(e.getKey()) == null || next.get(e.getKey()).engine() != e.getValue().engine())
         .map(Map.Entry::getValue).toList();
     List<TenantConfig> tenants = config.tenants().stream().map(t -> t.isolationGroup() == null ? t
         : t.withOwnEngine(new LuaEngineConfig(true, List.of(next.get(t.isolationGroup()).engine().url()),

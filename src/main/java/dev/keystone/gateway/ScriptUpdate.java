@@ -34,8 +34,14 @@ final class ScriptUpdate {
     this.before = before;
   }
 
-  /** Copies the scripts {@code names} from {@code from} into the directory {@code to} that {@code engine} serves. */
-  static ScriptUpdate copy(EngineSupervisor engine, String name, Path from, Set<String> names, Path to) throws IOException {
+  /**
+   * Copies the scripts {@code names} from {@code from} into the directory {@code to} that
+   * {@code engine} serves, and removes there the scripts {@code gone} (no tenant of this engine
+   * uses them any more). A change in which scripts an engine serves reloads it in place: a new
+   * engine process for it lost every tenant's kv (attack round 3, N3-6).
+   */
+  static ScriptUpdate copy(EngineSupervisor engine, String name, Path from, Set<String> names, Path to, Set<String> gone)
+      throws IOException {
     Map<Path, byte[]> before = new LinkedHashMap<>();
     for (String script : names) {
       for (Path source : IsolatedEngines.scriptFiles(from, script)) {
@@ -43,9 +49,21 @@ final class ScriptUpdate {
         before.put(target, Files.isRegularFile(target) ? Files.readAllBytes(target) : null);
       }
     }
+    java.util.List<Path> removed = new java.util.ArrayList<>();
+    for (String script : gone) {
+      if (!names.contains(script)) {
+        for (Path old : IsolatedEngines.scriptFiles(to, script)) {
+          before.put(old, Files.readAllBytes(old));
+          removed.add(old);
+        }
+      }
+    }
     ScriptUpdate u = new ScriptUpdate(engine, name, before);
     try {
       IsolatedEngines.copyScripts(from, names, to);
+      for (Path old : removed) {
+        Files.deleteIfExists(old);
+      }
     } catch (IOException e) {
       u.restore();
       throw e;

@@ -255,6 +255,18 @@ class SupervisedEngineTest {
     e = catchThrowableOfType(dev.keystone.config.ConfigException.class, () -> new dev.keystone.config.ConfigLoader().load(file));
     assertThat(e.getMessage()).contains("config.yaml:3: tenants[0].lua_script: script does not compile: " + dir.resolve("scripts/broken.lua") + ":3:")
         .contains("config.yaml:4: tenants[1].lua_script:").contains("missing.lua");
+    // Another engine (Node.js) compiles its own scripts, but a script with no file is refused
+    // here (attack round 3, N3-5: the engine answered 404 to every call). Failing first.
+    Files.writeString(dir.resolve("scripts/present.js"), "function on_request(req) { return route_to('s'); }\n");
+    Files.writeString(file, """
+        lua_engine: { enabled: true, supervise: { sandbox: none, command: [node, engines/node/engine.js] } }
+        tenants:
+          - { name: a, path_prefix: /a/, lua_script: present, services: [{ name: s, url: "http://127.0.0.1:9" }] }
+          - { name: b, path_prefix: /b/, lua_script: doesnotexist, services: [{ name: s, url: "http://127.0.0.1:9" }] }
+        """);
+    e = catchThrowableOfType(dev.keystone.config.ConfigException.class, () -> new dev.keystone.config.ConfigLoader().load(file));
+    assertThat(e.getMessage()).contains("config.yaml:4: tenants[1].lua_script: script 'doesnotexist' not found: none of "
+        + "doesnotexist, doesnotexist.js or doesnotexist.lua is in " + dir.resolve("scripts")).doesNotContain("tenants[0]");
   }
 
   static String ns(Path proc, String kind) throws IOException {

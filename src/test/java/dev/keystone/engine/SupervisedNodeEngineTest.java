@@ -53,9 +53,13 @@ class SupervisedNodeEngineTest {
 
   /** With the engine call's {@code timeout} and {@code engineArgs} added to the engine's command. */
   TestGateway gateway(String timeout, String engineArgs) {
+    return TestGateway.start(config(timeout, engineArgs, ""), Map.of());
+  }
+
+  String config(String timeout, String engineArgs, String moreTenants) {
     String engine = Path.of("engines/node/engine.js").toAbsolutePath().toString();
     String service = "    services: [ { name: app, url: \"" + app.url() + "\", health: /health } ]\n";
-    return TestGateway.start("""
+    return """
         lua_engine:
           enabled: true
           timeout: %s
@@ -79,7 +83,36 @@ class SupervisedNodeEngineTest {
             lua_script: body
             script_body: 1MB
         %s
-        """.formatted(timeout, engine, engineArgs, scripts, service, service, service, service), Map.of());
+        """.formatted(timeout, engine, engineArgs, scripts, service, service, service, service) + moreTenants;
+  }
+
+  @Test
+  void aReloadThatChangesWhichScriptsTheEngineServesReloadsItInPlace() throws Exception {
+    // Failed before (attack round 3, N3-6): a tenant added with a new script started a new engine
+    // process, and every tenant's kv was lost.
+    write("good", GOOD);
+    write("spin", SPIN);
+    write("evil", "function on_request(req) { return respond(200, String(kv.incr('n'))); }\n");
+    write("newt", GOOD);
+    try (TestGateway gw = gateway("2s", "")) { // not about speed: no call may miss its deadline on a busy host
+      Await.until("evil counts", Duration.ofSeconds(30), () -> gw.get("/evil/x").body().equals("1"));
+      assertThat(gw.get("/evil/x").body()).isEqualTo("2");
+      long pid = gw.gateway().supervisedEngine().pid();
+      gw.rewrite(config("2s", "", """
+            - name: newt
+              path_prefix: /newt/
+              lua_script: newt
+              services: [ { name: app, url: "%s", health: /health } ]
+          """.formatted(app.url())));
+      assertThat(gw.gateway().reloadFromFile().applied()).isTrue();
+      Await.until("the new tenant is routed by its script", Duration.ofSeconds(30), () -> gw.get("/newt/x").statusCode() == 200);
+      assertThat(gw.gateway().supervisedEngine().pid()).as("the same engine process").isEqualTo(pid);
+      assertThat(gw.get("/evil/x").body()).as("evil's kv kept").isEqualTo("3");
+      gw.rewrite(config("2s", "", "")); // newt leaves: its script goes from the engine's copy
+      assertThat(gw.gateway().reloadFromFile().applied()).isTrue();
+      assertThat(gw.gateway().supervisedEngine().pid()).isEqualTo(pid);
+      assertThat(gw.get("/evil/x").body()).isEqualTo("4");
+    }
   }
 
   void write(String name, String source) throws Exception {
