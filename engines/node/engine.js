@@ -25,8 +25,12 @@ const USAGE = `usage: node engine.js [--scripts DIR] [--listen ADDR] [--deadline
   --time-share-ms  script time per second per tenant (default 500, as time_per_second): then its calls fail at once
 `;
 
+// One line per entry, whatever it quotes: a control character (a newline in a script's file
+// name, round 3, N3-10) is written escaped, so nothing can forge a line of its own.
 function log(line) {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  const text = String(line).replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r'
+    : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  process.stdout.write(`${new Date().toISOString()} ${text}\n`);
 }
 
 function parseArgs(argv) {

@@ -115,32 +115,36 @@ class LogBudget {
 }
 
 /**
- * A tenant whose call the watchdog had to stop (a loop inside a built-in, which QuickJS's
- * interrupt handler never sees) holds the engine's only thread for the whole watchdog window, and
- * every other tenant's call waits that long: its calls are refused for 1 s, then 2, 4, ... up to
- * 60 s while it keeps doing so; a call that ends without the watchdog clears the count (attack
- * round 3, N3-2/N3-3: three such tenants held the thread until the supervisor killed the engine).
+ * A tenant whose call left its isolate broken held the engine's only thread far past its deadline:
+ * the watchdog had to stop a loop inside a built-in (the whole watchdog window, 250 ms), or the
+ * call ran out of memory and the isolate is rebuilt (100-470 ms a call), and every other tenant's
+ * call waited that long. So its calls are then refused for 1 s, then 2, 4, ... up to 60 s while it
+ * keeps doing so; a call that leaves its isolate whole clears the count (attack round 3, N3-3,
+ * N3-8: three tenants looping inside built-ins held the thread until the supervisor killed the
+ * engine).
  */
 class WatchdogStrikes {
   constructor() {
     this.strikes = 0;
     this.until = 0;
+    this.why = null;
   }
 
   /** null when the tenant may call at `now`, else why not. */
   refusal(now) {
     if (now >= this.until) return null;
-    return `the watchdog stopped this tenant's last call (${this.strikes} in a row: a loop it cannot interrupt); `
+    return `this tenant's last call broke its isolate (${this.why}; ${this.strikes} in a row): `
       + `its calls fail for ${Math.ceil((this.until - now) / 1000)} s more`;
   }
 
-  /** A call of the tenant's ended; `fired`: by the watchdog. */
-  ended(fired, now) {
-    if (!fired) {
+  /** A call of the tenant's ended; `broken`: why it left its isolate broken, or null. */
+  ended(broken, now) {
+    if (broken === null || broken === undefined) {
       this.strikes = 0;
       return;
     }
     this.strikes++;
+    this.why = broken;
     this.until = now + Math.min(60000, 1000 * 2 ** Math.min(6, this.strikes - 1));
   }
 

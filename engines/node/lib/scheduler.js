@@ -6,14 +6,16 @@
 // ran to their deadline, a call that takes 3 ms took 210 ms (attack on the Node engine, round 2,
 // N2-7); now it waits for at most the call that is running.
 //
-// Waiting is bounded: a tenant may have a quarter of the calls and of the bytes (its requests, up
-// to 1 MiB each) that may wait, all tenants together MAX_WAITING calls and `bytes` (64 MiB, or an
-// eighth of the engine's memory budget); past that a call fails at once, as a limit.
+// Waiting is bounded: a tenant may have an eighth of the calls and of the bytes (its requests)
+// that may wait, all tenants together MAX_WAITING calls and `bytes` (64 MiB, or an eighth of the
+// engine's memory budget), the last quarter of both only for tenants with fewer than
+// RESERVED_CALLS waiting; past that a call fails at once.
 // A call whose deadline passed while it waited is not run: the gateway stopped waiting for it.
 
 const { monotonic } = require('./budgets');
 
 const MAX_WAITING = 1024;
+const RESERVED_CALLS = 4; // a tenant with fewer waiting may use the reserved last quarter
 const MAX_WAITING_BYTES = 64 * 1024 * 1024;
 
 /** A call refused without running; `limit`: the tenant's own doing (its own calls flood the queue), not another's. */
@@ -50,11 +52,16 @@ class Scheduler {
       let q = this.queues.get(tenant);
       const own = q === undefined ? 0 : q.length;
       const ownBytes = this.queuedBytes.get(tenant) || 0;
-      if (own >= this.limits.total / 4 || ownBytes + bytes > this.limits.bytes / 4) {
+      const { total, bytes: maxBytes } = this.limits;
+      if (own >= total / 8 || ownBytes + bytes > maxBytes / 8) {
         reject(new Refused(`${own} calls (${ownBytes >> 10} KiB) of this tenant are waiting for the engine already`, true));
         return;
       }
-      if (this.waiting >= this.limits.total || this.waitingBytes + bytes > this.limits.bytes) {
+      // The last quarter is kept for tenants with few calls waiting: heavy tenants together
+      // cannot fill the queue for everyone (round 3, N3-7: four tenants filled all of it).
+      const small = own < RESERVED_CALLS && ownBytes + bytes <= maxBytes / 32;
+      const share = small ? 1 : 0.75;
+      if (this.waiting >= total * share || this.waitingBytes + bytes > maxBytes * share) {
         reject(new Refused(`${this.waiting} calls (${this.waitingBytes >> 10} KiB) are waiting for the engine already`, false));
         return;
       }
@@ -83,6 +90,28 @@ class Scheduler {
     });
   }
 
+  /**
+   * Refuses the waiting calls whose deadline passed (the gateway gave up on them): at once, not
+   * when their turn comes (round 3: answered up to 3.9 s late). A tenant's calls wait in order of
+   * arrival, with the same deadline as a rule, so the expired ones are at the front.
+   */
+  dropExpired() {
+    const now = this.now();
+    for (const [tenant, q] of this.queues) {
+      while (q.length > 0 && now > q[0].deadlineAt) {
+        const call = q.shift();
+        this.waiting--;
+        this.waitingBytes -= call.bytes;
+        this.queuedBytes.set(tenant, this.queuedBytes.get(tenant) - call.bytes);
+        call.reject(new Refused(`waited ${Math.round(now - call.queuedAt)} ms for the engine, past the call's deadline`, false));
+      }
+      if (q.length === 0) {
+        this.queues.delete(tenant);
+        this.queuedBytes.delete(tenant);
+      }
+    }
+  }
+
   start(call) {
     this.busy = true;
     this.lastStart = this.now();
@@ -105,6 +134,7 @@ class Scheduler {
 
   /** Starts the oldest call of the tenant that used the least time lately. */
   next() {
+    this.dropExpired();
     if (this.busy || this.waiting === 0) return;
     let best = null;
     let bestRecent = Infinity;

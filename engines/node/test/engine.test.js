@@ -159,3 +159,28 @@ test("reading a tenant's big requests counts against its own time share (N3-7)",
     await e.stop();
   }
 });
+
+test("a script's file name cannot forge lines in the engine's log (N3-10)", async () => {
+  const e = await start({ good: GOOD, 'bad\n2026-01-01T00:00:00.000Z SEVERE forged': 'function on_request( {' });
+  try {
+    assert.match(e.log(), /WARNING engine serves a script that did not compile as failing: .*bad\\n2026-01-01T00:00:00.000Z SEVERE forged\.js:1: SyntaxError/);
+    assert.doesNotMatch(e.log(), /^2026-01-01T00:00:00.000Z SEVERE forged/m);
+  } finally {
+    await e.stop();
+  }
+});
+
+test('a tenant whose call broke its isolate is refused for a while; the others are not (N3-3, N3-8)', async () => {
+  // Failed before: each call ran the isolate out of memory again (100-470 ms of the thread each).
+  const oom = "function on_request(req) { const a = []; for (;;) a.push('x'.repeat(100000) + a.length); }";
+  const e = await start({ good: GOOD, oom });
+  try {
+    const first = (await decide(e.socket, 'hog', 'oom')).body;
+    assert.strictEqual(first.limit, true);
+    const second = (await decide(e.socket, 'hog', 'oom')).body;
+    assert.match(second.error, /oom\.js: this tenant's last call broke its isolate \(its memory limit was reached; 1 in a row\): its calls fail for 1 s more$/);
+    assert.strictEqual((await decide(e.socket, 'good', 'good')).body.decision, 'route');
+  } finally {
+    await e.stop();
+  }
+});

@@ -60,23 +60,47 @@ test('calls of the same tenant keep their order, and equal tenants go oldest fir
   assert.deepStrictEqual(log, ['start x', 'start a-1', 'start b-1', 'start a-2', 'start b-2']);
 });
 
-test('a tenant may have a quarter of the calls and bytes that may wait: past that, or past the whole, a call is refused at once', async () => {
-  const s = new Scheduler(() => 0, undefined, { total: 16, bytes: 1000 });
+test('a tenant may have an eighth of the calls and bytes that may wait; the last quarter is kept for tenants with few waiting (N3-7)', async () => {
+  const s = new Scheduler(() => 0, undefined, { total: 64, bytes: 64000 });
   const blocker = held([], 'x');
   s.run('x', Infinity, blocker);
   await turn();
   const waiting = [];
-  for (let i = 0; i < 4; i++) waiting.push(s.run('a', Infinity, () => i));
-  await assert.rejects(s.run('a', Infinity, () => 'never'), (e) => e instanceof Refused && e.message === '4 calls (0 KiB) of this tenant are waiting for the engine already');
-  waiting.push(s.run('b', Infinity, () => 'b', 240));
-  await assert.rejects(s.run('b', Infinity, () => 'never', 20), (e) => e instanceof Refused && /^1 calls \(0 KiB\) of this tenant/.test(e.message), 'a quarter of the bytes');
-  for (const t of ['c', 'd', 'e']) for (let i = 0; i < (t === 'e' ? 3 : 4); i++) waiting.push(s.run(t, Infinity, () => i, t === 'c' ? 60 : 0));
-  await assert.rejects(s.run('late', Infinity, () => 'never'), (e) => e instanceof Refused && e.message === '16 calls (0 KiB) are waiting for the engine already');
+  for (let i = 0; i < 8; i++) waiting.push(s.run('a', Infinity, () => i));
+  await assert.rejects(s.run('a', Infinity, () => 'never'), (e) => e instanceof Refused && e.limit === true
+    && e.message === '8 calls (0 KiB) of this tenant are waiting for the engine already');
+  await assert.rejects(s.run('b', Infinity, () => 'never', 8001), (e) => e instanceof Refused && e.limit === true, 'an eighth of the bytes');
+  for (const t of ['c', 'd', 'e', 'h']) for (let i = 0; i < 8; i++) waiting.push(s.run(t, Infinity, () => i));
+  for (const t of ['f', 'g']) for (let i = 0; i < 4; i++) waiting.push(s.run(t, Infinity, () => i));
+  // 48 waiting: three quarters of 64. A tenant with 4 waiting is refused, as others' doing...
+  await assert.rejects(s.run('f', Infinity, () => 'never'), (e) => e instanceof Refused && e.limit === false
+    && e.message === '48 calls (0 KiB) are waiting for the engine already');
+  await assert.rejects(s.run('c', Infinity, () => 'never'), (e) => e instanceof Refused && e.limit === true);
+  // ...a tenant with fewer than 4 waiting still gets in
+  for (let i = 0; i < 4; i++) waiting.push(s.run('light', Infinity, () => 'light'));
+  await assert.rejects(s.run('light', Infinity, () => 'never'), (e) => e instanceof Refused && e.limit === false);
   blocker.done();
   const results = await Promise.all(waiting);
-  assert.strictEqual(results.length, 16);
+  assert.strictEqual(results.length, 52);
   assert.strictEqual(s.waiting, 0);
   assert.strictEqual(s.waitingBytes, 0);
+});
+
+test('calls whose deadline passed while they wait are refused at once, not when their turn comes', async () => {
+  let t = 0;
+  const s = new Scheduler(() => 0, () => t);
+  const blocker = held([], 'x');
+  s.run('x', Infinity, blocker);
+  await turn();
+  const late = s.run('a', 40, () => 'never');
+  let settled = false;
+  late.catch(() => { settled = true; });
+  t = 41;
+  s.next(); // the engine looks again (here: while the blocker still runs)
+  await turn();
+  assert.strictEqual(settled, true, 'refused while another call still runs');
+  await assert.rejects(late, (e) => e instanceof Refused && e.limit === false && /^waited 41 ms/.test(e.message));
+  blocker.done();
 });
 
 test('a call whose deadline passed while it waited is not run; a job that throws rejects its call only', async () => {
