@@ -27,10 +27,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * refusal for the time share (docs/scripting.md: the tenant's calls fail until it refills) is
  * waited out, up to 20 s, and the call made again.
  */
+// An engine may refuse a tenant for a while: past its time share, or (the Node.js engine) after
+// its call broke its isolate ("its calls fail for N s more"). These checks wait as a client would.
 async function patientAttack(t, name, who = name) {
   for (let waited = 0; ; waited += 250) {
     const a = await attack(t, name, who);
-    if (a.decision !== 'error' || !/time share/.test(a.error) || waited >= 20000) return a;
+    if (a.decision !== 'error' || !/time share|its calls fail for \d+ s more/.test(a.error) || waited >= 20000) return a;
     await sleep(250);
   }
 }

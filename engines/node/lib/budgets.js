@@ -182,16 +182,27 @@ class TenantBudgets {
   }
 
   /**
-   * The process share divided among the tenants that used any time lately: what a tenant may
-   * have used and still call while the process share is spent. Asked only then, and counted
-   * again at most every 100 ms (up to MAX_TENANTS budgets to walk).
+   * What a tenant may have used lately (plus its last call) and still call while the process
+   * share is spent: its part of the process share (divided among the tenants that used any time
+   * lately) or the average recent use of those tenants, whichever is more. The first alone
+   * refused an ordinary tenant next to many hostile ones (more tenants, smaller parts); the
+   * second alone let tenants with calls in big lumps take turns past the share. Asked only while
+   * the process share is spent, and counted again at most every 100 ms (up to MAX_TENANTS budgets).
    */
   fairShare() {
     const t = this.now();
     if (t - this.fair.at >= 100) {
       let active = 0;
-      for (const b of this.tenants.values()) if (b.time.recent() >= 1) active++;
-      this.fair = { ms: this.process.perSecondMs / Math.max(1, active), at: t };
+      let sum = 0;
+      for (const b of this.tenants.values()) {
+        const r = b.time.recent();
+        if (r >= 1) {
+          active++;
+          sum += r;
+        }
+      }
+      const n = Math.max(1, active);
+      this.fair = { ms: Math.max(this.process.perSecondMs / n, sum / n), at: t };
     }
     return this.fair.ms;
   }

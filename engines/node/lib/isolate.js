@@ -96,7 +96,7 @@ class TenantIsolate {
     this.contexts = new Map(); // script name -> ScriptContext, or the ScriptFailure of its top level
     this.installed = null; // a context with the API installed ahead, for the first script (spare isolates)
     this.broken = null; // why this isolate must not be used again
-    this.watchdogFired = false; // the watchdog stopped an entry (the tenant is then suspended: budgets.js)
+    this.struck = true; // when broken: whether the tenant held the thread for it (then suspended: budgets.js)
   }
 
   /** The context made ahead (script.js installedContext), once; null when there is none. */
@@ -149,7 +149,7 @@ class TenantIsolate {
     } catch (e) {
       // A script error raised after the deadline passed in a built-in is a late entry too.
       if (e instanceof ScriptFailure) throw e.limit || !this.overdue() ? e : this.deadlinePassed(file);
-      throw this.failed(file, e);
+      throw this.failed(file, e, cpuMs() - cpuStarted);
     } finally {
       WATCHDOG.enter = undefined;
       this.deadline = 0;
@@ -162,10 +162,12 @@ class TenantIsolate {
   }
 
   /** An exception of the engine's realm out of QuickJS: the isolate cannot be trusted any more. */
-  failed(file, e) {
+  failed(file, e, cpuUsedMs) {
     if (e !== null && typeof e === 'object' && e.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
       this.broken = 'stopped by the watchdog (its request used its window)';
-      this.watchdogFired = true;
+      // The watchdog counts wall-clock time: only an entry that also used its deadline's worth of
+      // CPU held the thread (a loop inside a built-in); one descheduled on a busy host did not.
+      this.struck = cpuUsedMs >= this.callDeadlineMs;
       return this.deadlinePassed(file);
     }
     const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

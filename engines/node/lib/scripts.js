@@ -168,7 +168,7 @@ class Scripts {
     } finally {
       this.trim(tenant);
       const isolate = this.isolates.get(tenant);
-      if (isolate instanceof TenantIsolate) this.budgets.of(tenant).watchdog.ended(isolate.broken, monotonic());
+      if (isolate instanceof TenantIsolate) this.budgets.of(tenant).watchdog.ended(isolate.struck ? isolate.broken : null, monotonic());
       if (isolate instanceof TenantIsolate && isolate.broken !== null) {
         this.isolates.delete(tenant);
         // A line of the tenant's: it can break its isolate on every call, so its log budget applies.

@@ -178,7 +178,8 @@ test('a tenant whose call broke its isolate is refused for a while; the others a
     const first = (await decide(e.socket, 'hog', 'oom')).body;
     assert.strictEqual(first.limit, true);
     const second = (await decide(e.socket, 'hog', 'oom')).body;
-    assert.match(second.error, /oom\.js: this tenant's last call broke its isolate \(its memory limit was reached; 1 in a row\): its calls fail for 1 s more$/);
+    // out of memory, or (on a busy host) the watchdog first
+    assert.match(second.error, /oom\.js: this tenant's last call broke its isolate \((its memory limit was reached|stopped by the watchdog \(its request used its window\)); 1 in a row\): its calls fail for 1 s more$/);
     assert.strictEqual((await decide(e.socket, 'good', 'good')).body.decision, 'route');
   } finally {
     await e.stop();

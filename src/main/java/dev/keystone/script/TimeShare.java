@@ -109,17 +109,24 @@ public final class TimeShare {
   }
 
   /**
-   * {@code processPerSecond} divided among the {@code shares} that used at least a millisecond
-   * lately: a tenant's fair part while the process share is spent.
+   * A tenant's fair part while the process share is spent: {@code processPerSecond} divided among
+   * the {@code shares} that used at least a millisecond lately, or the average of their recent
+   * use, whichever is more. The first alone refuses an ordinary tenant next to many heavy ones
+   * (more tenants, smaller parts); the second alone lets tenants with calls in big lumps take
+   * turns past the share.
    */
   public static double fairPart(long processPerSecond, Iterable<TimeShare> shares) {
     int active = 0;
+    double sum = 0;
     for (TimeShare t : shares) {
-      if (t.recentNanos() >= 1_000_000) {
+      double r = t.recentNanos();
+      if (r >= 1_000_000) {
         active++;
+        sum += r;
       }
     }
-    return (double) processPerSecond / Math.max(1, active);
+    int n = Math.max(1, active);
+    return Math.max((double) processPerSecond / n, sum / n);
   }
 
   /** How far the bucket is below empty, in nanoseconds (0 when it is not). */

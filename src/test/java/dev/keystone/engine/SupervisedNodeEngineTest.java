@@ -190,16 +190,22 @@ class SupervisedNodeEngineTest {
     write("good", GOOD);
     write("spin", SPIN);
     write("evil", GOOD);
-    try (TestGateway gw = gateway()) {
+    try (LogCapture log = LogCapture.of("keystone.script"); TestGateway gw = gateway()) {
       Await.until("good is routed by its script", Duration.ofSeconds(30), () -> gw.get("/good/x").statusCode() == 200);
       for (int i = 0; i < 10; i++) {
         assertThat(gw.get("/hog/x").statusCode()).as("fail_open: the hog's own requests pass").isEqualTo(200);
       }
+      int routed = 0;
       for (int i = 0; i < 5; i++) {
         var r = gw.get("/good/x");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        assertThat(r.body()).isEqualTo("app /x");
+        routed += r.statusCode() == 200 && r.body().equals("app /x") ? 1 : 0;
       }
+      // Each of good's calls is answered by its script; on a loaded host one may miss the 50 ms
+      // (a timeout, its own), but none fails because of the hog's circuit.
+      java.util.List<String> failures = log.matching("tenant=good");
+      assertThat(failures).allSatisfy(l -> assertThat(l).contains("did not answer within 50 ms"));
+      assertThat(routed).isEqualTo(5 - failures.size());
+      assertThat(routed).isPositive();
     }
   }
 
