@@ -52,11 +52,19 @@ const ENTER = new vm.Script('enter()', { filename: 'keystone:watchdog' });
  * window per entry. Only the entries' own time counts, not other requests' work in between.
  */
 class RequestWindow {
-  /** `deadlineMs`: each entry's deadline (--deadline-ms, or less when the gateway asked for less). */
-  constructor(deadlineMs, share) {
+  /**
+   * `deadlineMs`: each entry's deadline (--deadline-ms, or less when the gateway asked for less).
+   * `engineDeadlineMs`: the engine's own, which sizes the watchdog's window (a shorter deadline
+   * must not shorten the backstop: a light call descheduled behind others was stopped by it,
+   * round 4, N4-4). `wallClock`: the gateway waits for the answer no longer than its deadline,
+   * so the deadline is wall-clock time only (not also CPU time: a looping call answered 45-55 ms
+   * after a 40 ms deadline, past the gateway's 50 ms, round 4, N4-1).
+   */
+  constructor(deadlineMs, share, engineDeadlineMs = deadlineMs, wallClock = false) {
     this.deadlineMs = deadlineMs;
-    this.leftMs = WATCHDOG_FACTOR * deadlineMs + WATCHDOG_SLACK_MS;
+    this.leftMs = WATCHDOG_FACTOR * Math.max(deadlineMs, engineDeadlineMs) + WATCHDOG_SLACK_MS;
     this.share = share;
+    this.wallClock = wallClock;
   }
 
   /** An entry of the request took `wallMs`, `cpuMs` of them on the CPU (what the share is charged). */
@@ -87,6 +95,7 @@ class TenantIsolate {
     this.cpuDeadline = 0;
     this.windowEnds = 0;
     this.callDeadlineMs = deadlineMs; // the running entry's deadline (its request's, RequestWindow)
+    this.wallClock = false; // the running entry's deadline is wall-clock time only (RequestWindow)
     this.interrupted = false;
     this.runtime.setInterruptHandler(() => {
       if (this.deadline === 0 || !this.overdue()) return false;
@@ -120,7 +129,7 @@ class TenantIsolate {
    * is not late for that; a call that used its time, in bytecode or in a built-in, is.
    */
   overdue() {
-    return monotonic() > this.deadline && cpuMs() > this.cpuDeadline;
+    return monotonic() > this.deadline && (this.wallClock || cpuMs() > this.cpuDeadline);
   }
 
   /**
@@ -136,6 +145,7 @@ class TenantIsolate {
     const cpuStarted = cpuMs();
     this.windowEnds = started + window.leftMs;
     this.callDeadlineMs = window.deadlineMs;
+    this.wallClock = window.wallClock;
     this.restartDeadline();
     let result;
     WATCHDOG.enter = () => { result = body(); };
@@ -167,7 +177,7 @@ class TenantIsolate {
       this.broken = 'stopped by the watchdog (its request used its window)';
       // The watchdog counts wall-clock time: only an entry that also used its deadline's worth of
       // CPU held the thread (a loop inside a built-in); one descheduled on a busy host did not.
-      this.struck = cpuUsedMs >= this.callDeadlineMs;
+      this.struck = cpuUsedMs >= this.deadlineMs;
       return this.deadlinePassed(file);
     }
     const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -176,7 +186,17 @@ class TenantIsolate {
     return new ScriptFailure(`${file}: the script's isolate failed (${what}); it is rebuilt`, true);
   }
 
+  /**
+   * The deadline error. With the gateway's wall-clock deadline, a call that did not use its
+   * deadline's worth of CPU was slowed by the host or the engine, not by its script: not a limit
+   * of the tenant's (which would count against the tenant's own circuit in the gateway).
+   */
   deadlinePassed(file) {
+    if (this.wallClock && this.cpuDeadline !== 0 && cpuMs() <= this.cpuDeadline) {
+      const f = new ScriptFailure(`${file}: deadline of ${this.callDeadlineMs} ms passed while the engine was busy`, false);
+      f.busy = true; // not the script's doing: never kept as its failure (Scripts.guardedNew)
+      return f;
+    }
     return new ScriptFailure(`${file}: deadline of ${this.callDeadlineMs} ms passed`, true);
   }
 

@@ -84,10 +84,10 @@ class Scripts {
     const { tenant } = request;
     this.charge(tenant, readMs);
     return this.scheduled(tenant, script, askedMs, bytes, async (deadlineMs) => {
-      const call = this.callFor(script, tenant, deadlineMs);
+      const call = this.callFor(script, tenant, deadlineMs, askedMs !== undefined);
       const state = await this.state(tenant, script, call.window);
       call.check = (d) => this.checked(tenant, script, state, d, request.backends || []);
-      return this.guarded(tenant, () => state.decide(request, call));
+      return this.guarded(tenant, () => state.decide(request, call), true);
     });
   }
 
@@ -99,14 +99,14 @@ class Scripts {
     const { tenant } = request;
     this.charge(tenant, readMs);
     return this.scheduled(tenant, script, askedMs, bytes, async (deadlineMs) => {
-      const call = this.callFor(script, tenant, deadlineMs);
+      const call = this.callFor(script, tenant, deadlineMs, askedMs !== undefined);
       const state = await this.state(tenant, script, call.window);
       if (!state.hasOnResponse) return null;
       call.check = (e) => {
         if (!response.wellFormed(e, head.status)) this.malformed(tenant, script, 'response edits are');
         return e;
       };
-      return this.guarded(tenant, () => state.respond(request, head, call));
+      return this.guarded(tenant, () => state.respond(request, head, call), true);
     });
   }
 
@@ -137,14 +137,15 @@ class Scripts {
    * What a call of the tenant's gets: its store, its log budget and a window of its own for the
    * request. Fails at once when the tenant has used its time share.
    */
-  callFor(script, tenant, deadlineMs) {
+  callFor(script, tenant, deadlineMs, wallClock = false) {
     const budgets = this.budgets.of(tenant);
     const suspended = budgets.watchdog.refusal(monotonic());
     if (suspended !== null) throw new ScriptFailure(`${script.file}: ${suspended}`, true);
     if (!budgets.time.available()) {
       throw new ScriptFailure(`${script.file}: the tenant's scripts used their time share (${this.timeShareMs} ms of script time a second); calls fail until it refills`, true);
     }
-    return { store: this.stores.of(tenant), logs: budgets.log, window: new RequestWindow(deadlineMs, budgets.time) };
+    return { store: this.stores.of(tenant), logs: budgets.log,
+      window: new RequestWindow(deadlineMs, budgets.time, this.options.deadlineMs, wallClock) };
   }
 
   /**
@@ -161,14 +162,20 @@ class Scripts {
     return d;
   }
 
-  /** Runs a call; an isolate it left broken is dropped, so the tenant's next call gets a new one. */
-  guarded(tenant, call) {
+  /**
+   * Runs an entry; an isolate it left broken is dropped, so the tenant's next call gets a new
+   * one, and counts as a strike. Only a call (`isCall`) that leaves its isolate whole clears the
+   * strikes: setting up the new isolate did, so the penalty never grew (round 4, N4-3).
+   */
+  guarded(tenant, call, isCall = false) {
     try {
       return call();
     } finally {
       this.trim(tenant);
       const isolate = this.isolates.get(tenant);
-      if (isolate instanceof TenantIsolate) this.budgets.of(tenant).watchdog.ended(isolate.struck ? isolate.broken : null, monotonic());
+      if (isolate instanceof TenantIsolate && (isCall || (isolate.broken !== null && isolate.struck))) {
+        this.budgets.of(tenant).watchdog.ended(isolate.broken !== null && isolate.struck ? isolate.broken : null, monotonic());
+      }
       if (isolate instanceof TenantIsolate && isolate.broken !== null) {
         this.isolates.delete(tenant);
         // A line of the tenant's: it can break its isolate on every call, so its log budget applies.
@@ -227,7 +234,7 @@ class Scripts {
       return this.guarded(tenant, () => new ScriptContext(isolate, script, this.log, window));
     } catch (e) {
       if (!(e instanceof ScriptFailure)) throw e;
-      if (e.limit) throw e; // a limit at the top level: tried again next time
+      if (e.limit || e.busy) throw e; // a limit at the top level, or a busy engine: tried again next time
       return e; // kept, so a broken script is not set up again for every request
     }
   }

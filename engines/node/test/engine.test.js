@@ -185,3 +185,17 @@ test('a tenant whose call broke its isolate is refused for a while; the others a
     await e.stop();
   }
 });
+
+test('the penalty for breaking an isolate grows while the tenant keeps doing so (N4-3)', async () => {
+  // Failed before: setting up the new isolate cleared the count, so it was "1 in a row" forever.
+  const oom = "function on_request(req) { const a = []; for (;;) a.push('x'.repeat(100000) + a.length); }";
+  const e = await start({ good: GOOD, oom });
+  try {
+    assert.strictEqual((await decide(e.socket, 'hog', 'oom')).body.limit, true);
+    await new Promise((r) => setTimeout(r, 1100)); // its first penalty is over
+    assert.strictEqual((await decide(e.socket, 'hog', 'oom')).body.limit, true);
+    assert.match((await decide(e.socket, 'hog', 'oom')).body.error, /; 2 in a row\): its calls fail for 2 s more$/);
+  } finally {
+    await e.stop();
+  }
+});
