@@ -137,6 +137,8 @@ function handler(scripts, log) {
       const lib = scripts.library;
       const answer = { status: 'healthy', scripts: lib.scripts.size, scripts_version: lib.version, protocol: protocol.VERSION };
       if (lib.failing.length > 0) answer.failing = lib.failing; // scripts that did not compile at start
+      // ?scripts=1: the names it serves, so that a gateway can check its tenants' scripts are among them
+      if (params.get('scripts') === '1') answer.names = [...lib.scripts.values()].filter((x) => x.error === undefined).map((x) => x.name);
       send(res, 200, answer);
     } else if (path === '/reload' && req.method === 'POST') {
       req.resume();

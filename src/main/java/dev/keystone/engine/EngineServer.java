@@ -58,8 +58,12 @@ final class EngineServer extends VerticleBase {
       json(req, 503, new JsonObject().put("status", "starting")); // running each script once first
     } else if (path.equals("/health") && req.method() == HttpMethod.GET) {
       ScriptLibrary lib = engine.library();
-      json(req, 200, new JsonObject().put("status", "healthy").put("scripts", lib.scripts().size())
-          .put("scripts_version", lib.version()).put("protocol", EngineProtocol.VERSION));
+      JsonObject health = new JsonObject().put("status", "healthy").put("scripts", lib.scripts().size())
+          .put("scripts_version", lib.version()).put("protocol", EngineProtocol.VERSION);
+      if ("1".equals(req.getParam("scripts"))) { // the names it serves, for a gateway to check its tenants' scripts
+        health.put("names", new JsonArray(new java.util.ArrayList<>(lib.scripts().keySet())));
+      }
+      json(req, 200, health);
     } else if (path.equals("/reload") && req.method() == HttpMethod.POST) {
       vertx.executeBlocking(engine::reload, false).onComplete(ar -> {
         if (ar.succeeded()) {

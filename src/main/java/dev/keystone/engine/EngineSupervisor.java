@@ -149,6 +149,22 @@ public final class EngineSupervisor {
   }
 
   /**
+   * Which of {@code wanted} (script names, as tenants give them) the engine does not serve, from
+   * its {@code GET /health?scripts=1}; empty when it serves them all or does not list its scripts.
+   */
+  public Future<List<String>> missingScripts(java.util.Collection<String> wanted) {
+    return call(HttpMethod.GET, "/health?scripts=1", 5_000).map(b -> {
+      io.vertx.core.json.JsonArray names = new io.vertx.core.json.JsonObject(b).getJsonArray("names");
+      if (names == null) {
+        return List.of();
+      }
+      java.util.Set<String> served = new java.util.HashSet<>();
+      names.forEach(n -> served.add(String.valueOf(n)));
+      return wanted.stream().filter(w -> !served.contains(w)).sorted().toList();
+    });
+  }
+
+  /**
    * The scripts the engine serves as failing because they did not compile when it started (its
    * {@code /health} lists them as {@code failing}; an engine that does not list any has none).
    */

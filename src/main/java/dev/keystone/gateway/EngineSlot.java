@@ -84,6 +84,7 @@ final class EngineSlot {
       // tenants keep their kv), or they are put back and the reload fails
       ScriptUpdate update = ScriptUpdate.copy(old, "the supervised engine", spec.scripts(), scripts, old.spec().scripts(),
           sharedScripts);
+      update.expect(scripts);
       pendingScripts = scripts;
       return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url()))), null, null, false, null, update);
     }
@@ -107,25 +108,40 @@ final class EngineSlot {
    * Blocks: reloads run off the event loops.
    */
   String awaitReady(Change c) {
-    String problem = c.update() != null ? c.update().reload() : c.started() == null ? null : await(c.started());
+    String problem = c.update() != null ? c.update().reload() : c.started() == null ? null : await(c.started(), pendingScripts);
     return problem != null ? problem : isolated.awaitReady(c.isolated());
   }
 
   /**
-   * Blocks until {@code e} first answers; null when it does and serves every script, else why not
-   * (a script that did not compile: the engine serves it as failing).
+   * Blocks until {@code e} first answers; null when it does and serves every script of
+   * {@code wanted}, else why not (a script that did not compile: the engine serves it as failing).
    */
-  static String await(EngineSupervisor e) {
+  static String await(EngineSupervisor e, java.util.Set<String> wanted) {
     try {
       e.ready(START).toCompletionStage().toCompletableFuture().get(START.toMillis() + 1000, TimeUnit.MILLISECONDS);
       List<String> failing = e.failingScripts().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-      return failing.isEmpty() ? null : "the engine cannot run these scripts: " + String.join("; ", failing);
+      return failing.isEmpty() ? missing(e, wanted) : "the engine cannot run these scripts: " + String.join("; ", failing);
     } catch (InterruptedException ie) {
       Thread.currentThread().interrupt();
       return "interrupted while waiting for the new engine";
     } catch (Exception ex) {
       return "the new engine did not answer: " + (ex.getCause() != null ? ex.getCause().getMessage() : ex.toString());
     }
+  }
+
+  /**
+   * Null when {@code e} serves every script of {@code wanted} (or does not list its scripts), else
+   * which it does not: a file the engine does not take (a Node.js engine serves NAME.js as NAME,
+   * not NAME.lua nor "light.js"), which before answered 404 to every call (round 4, N4-5). Blocks.
+   */
+  static String missing(EngineSupervisor e, java.util.Set<String> wanted) throws Exception {
+    if (wanted == null || wanted.isEmpty()) {
+      return null;
+    }
+    List<String> missing = e.missingScripts(wanted).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    return missing.isEmpty() ? null : "the engine does not serve the script(s) " + String.join(", ", missing)
+        + " that tenants name in lua_script (an engine serves each of its files by the name without its extension:"
+        + " NAME.js for the Node.js engine, NAME.lua for the Lua one)";
   }
 
   /** The config of {@code c} is applied: the new engine is the engine, the retired one stops. */
@@ -177,6 +193,13 @@ final class EngineSlot {
           if (!failing.isEmpty()) { // the others run: their tenants must not wait for this one's fix
             LOG.severe("the supervised engine serves these scripts as failing (their tenants follow on_script_error): "
                 + String.join("; ", failing));
+          }
+          return (Void) null;
+        }).compose(v -> e == engine && sharedScripts != null ? e.missingScripts(sharedScripts) : Future.succeededFuture(List.<String>of()))
+        .map(missing -> {
+          if (!missing.isEmpty()) {
+            LOG.severe("the supervised engine does not serve the script(s) " + String.join(", ", missing)
+                + " that tenants name in lua_script (their tenants follow on_script_error)");
           }
           return (Void) null;
         }).otherwise(t -> {

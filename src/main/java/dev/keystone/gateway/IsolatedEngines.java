@@ -77,8 +77,10 @@ final class IsolatedEngines {
         Group old = groups.get(w.getKey());
         if (old != null && old.source().equals(spec)) {
           // edited, added or dropped scripts: the same engine reloads them (awaitReady), or they are put back
-          updates.add(ScriptUpdate.copy(old.engine(), "the engine of isolation group " + w.getKey(), spec.scripts(),
-              w.getValue(), old.dir(), old.scripts()));
+          ScriptUpdate update = ScriptUpdate.copy(old.engine(), "the engine of isolation group " + w.getKey(), spec.scripts(),
+              w.getValue(), old.dir(), old.scripts());
+          update.expect(w.getValue());
+          updates.add(update);
           next.put(w.getKey(), old.withScripts(w.getValue()));
           continue;
         }
@@ -113,7 +115,7 @@ final class IsolatedEngines {
       }
     }
     for (Group g : c.started()) {
-      String problem = EngineSlot.await(g.engine());
+      String problem = EngineSlot.await(g.engine(), g.scripts());
       if (problem != null) {
         return "the engine of isolation group " + g.dir().getFileName() + ": " + problem;
       }

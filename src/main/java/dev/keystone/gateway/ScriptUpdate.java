@@ -71,10 +71,25 @@ final class ScriptUpdate {
     return u;
   }
 
-  /** Blocks until the engine reloaded; null when it took the scripts, else why not (the old files are back). */
+  /** The script names the engine must serve after the reload (tenants' lua_script). */
+  private Set<String> expected = Set.of();
+
+  void expect(Set<String> names) {
+    expected = Set.copyOf(names);
+  }
+
+  /**
+   * Blocks until the engine reloaded; null when it took the scripts and serves every expected
+   * one, else why not (the old files are back; the caller's abort reloads them).
+   */
   String reload() {
     try {
       engine.reload().toCompletionStage().toCompletableFuture().get(35, TimeUnit.SECONDS);
+      String missing = EngineSlot.missing(engine, expected);
+      if (missing != null) {
+        restore();
+        return name + ": " + missing;
+      }
       return null;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

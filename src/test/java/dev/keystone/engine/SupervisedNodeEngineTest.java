@@ -87,6 +87,33 @@ class SupervisedNodeEngineTest {
   }
 
   @Test
+  void aScriptNameTheEngineDoesNotServeFailsTheReload() throws Exception {
+    // Failed before (attack round 4, N4-5): "light.js" (the engine serves it as "light") and a
+    // name with only a .lua file passed validate and reload; every call was a 404.
+    write("good", GOOD);
+    write("spin", SPIN);
+    write("evil", GOOD);
+    Files.writeString(scripts.resolve("onlylua.lua"), "function on_request(req) return route_to('app') end\n");
+    try (TestGateway gw = gateway("2s", "")) {
+      Await.until("good is routed by its script", Duration.ofSeconds(30), () -> gw.get("/good/x").statusCode() == 200);
+      for (String name : java.util.List.of("good.js", "onlylua")) {
+        gw.rewrite(config("2s", "", """
+              - name: odd
+                path_prefix: /odd/
+                lua_script: %s
+                services: [ { name: app, url: "%s", health: /health } ]
+            """.formatted(name, app.url())));
+        ReloadResult r = gw.gateway().reloadFromFile();
+        assertThat(r.applied()).as(name).isFalse();
+        assertThat(r.errors()).containsExactly("lua_engine.supervise: the supervised engine: the engine does not serve the script(s) "
+            + name + " that tenants name in lua_script (an engine serves each of its files by the name without its extension:"
+            + " NAME.js for the Node.js engine, NAME.lua for the Lua one)");
+        assertThat(gw.get("/good/x").statusCode()).isEqualTo(200);
+      }
+    }
+  }
+
+  @Test
   void aReloadThatChangesWhichScriptsTheEngineServesReloadsItInPlace() throws Exception {
     // Failed before (attack round 3, N3-6): a tenant added with a new script started a new engine
     // process, and every tenant's kv was lost.
