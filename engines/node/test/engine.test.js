@@ -73,12 +73,13 @@ test("a call ends within the gateway's deadline_ms when that is less than --dead
   try {
     const asked = await decide(e.socket, 't', 'spin', { deadline_ms: 20 });
     assert.strictEqual(asked.body.decision, 'error');
-    assert.strictEqual(asked.body.limit, true);
-    // 20 ms less what the call waited for its turn (whole milliseconds)
-    const [, ms] = /spin\.js: deadline of (\d+) ms passed$/.exec(asked.body.error);
+    // 20 ms less what the call waited for its turn (whole milliseconds), wall-clock time: a limit of
+    // the script's, or (on a loaded host, the loop got less CPU than that) the engine's being busy
+    const [, ms, busy] = /spin\.js: deadline of (\d+) ms passed( while the engine was busy)?$/.exec(asked.body.error);
     assert.ok(Number(ms) >= 1 && Number(ms) <= 20, asked.body.error);
+    assert.strictEqual(asked.body.limit, busy === undefined);
     const own = await decide(e.socket, 't', 'spin', { deadline_ms: 5000 });
-    assert.match(own.body.error, /deadline of 50 ms passed$/, 'never more than the engine\'s own deadline');
+    assert.match(own.body.error, /deadline of 50 ms passed( while the engine was busy)?$/, 'never more than the engine\'s own deadline');
     const none = await decide(e.socket, 't', 'spin');
     assert.match(none.body.error, /deadline of 50 ms passed$/);
     const bad = await decide(e.socket, 't', 'good', { deadline_ms: 0.5 });

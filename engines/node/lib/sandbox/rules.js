@@ -78,41 +78,76 @@
   }
 
   /**
-   * A '.' or '..' segment, as EditRules.java reads one: also written %2e (or %252e, decoded twice,
-   * the overlong %c0%ae, the fullwidth U+FF0E), between %2f, %5c, backslashes, overlong or
-   * fullwidth slashes, or ended by ';' (also %3b, %253b: "/..;/x" is "/../x" to Tomcat) or an
-   * encoded '?' or '#'.
+   * Whether the path, as any backend may read it, holds a control character or a '.' or '..'
+   * segment (EditRules.leavesBase): read as sent and percent-decoded again and again (up to four
+   * times), each reading taken as lax UTF-8 (overlong forms count) in Unicode compatibility form
+   * (fullwidth dots and slashes count), '\\' as '/', a segment ending at ';', '?' or '#'.
    */
-  const DOTS = ['%252e', '.', '%c0%ae', '.', '%e0%80%ae', '.', '%ef%bc%8e', '.', '%2e', '.', '%252f', '/', '%2f', '/',
-    '%5c', '/', '\\', '/', '%c0%af', '/', '%e0%80%af', '/', '%ef%bc%8f', '/', '%ef%bc%bc', '/'];
-  const STOPS = [';', '%3b', '%253b', '%3f', '%23', '%253f', '%2523'];
-  function hasDotSegment(p) {
-    let path = lower(p);
-    for (let i = 0; i < DOTS.length; i += 2) path = replaceAll(path, DOTS[i], DOTS[i + 1]);
-    const segments = split(path, '/');
-    for (let i = 0; i < segments.length; i++) {
-      let end = segments[i].length;
-      for (let j = 0; j < STOPS.length; j++) {
-        const at = indexOf(segments[i], STOPS[j]);
-        if (at >= 0 && at < end) end = at;
+  const { normalize } = String.prototype;
+  const STOPS = [';', '?', '#'];
+  const { fromCodePoint } = String;
+  function leavesBase(p) {
+    let current = p;
+    for (let round = 0; round < 5; round++) {
+      const view = replaceAll(apply(normalize, current, ['NFKC']), '\\', '/');
+      if (round > 0) {
+        for (let i = 0; i < view.length; i++) {
+          const c = code(view, i);
+          if (c < 0x20 || c === 0x7f) return true;
+        }
       }
-      const s = slice(segments[i], 0, end);
-      if (s === '.' || s === '..') return true;
+      const segments = split(view, '/');
+      for (let i = 0; i < segments.length; i++) {
+        let end = segments[i].length;
+        for (let j = 0; j < STOPS.length; j++) { // indexed: a script's realm may change Array's iterator
+          const at = indexOf(segments[i], STOPS[j]);
+          if (at >= 0 && at < end) end = at;
+        }
+        const seg = slice(segments[i], 0, end);
+        if (seg === '.' || seg === '..') return true;
+      }
+      const next = percentDecoded(current);
+      if (next === current) return false;
+      current = next;
     }
-    return false;
+    return true;
   }
 
-  /** A control character %-encoded, also twice (%2500). The percent-encoding is well-formed (checked before). */
   const hexValue = (c) => (c <= 57 ? c - 48 : (c | 32) - 87);
-  function hasEncodedControl(p) {
-    const byteAt = (i) => (hex(code(p, i)) && hex(code(p, i + 1)) ? hexValue(code(p, i)) * 16 + hexValue(code(p, i + 1)) : -1);
-    for (let i = 0; i + 2 < p.length; i++) {
-      if (code(p, i) !== 37) continue;
-      let v = byteAt(i + 1);
-      if (v === 0x25 && i + 4 < p.length && byteAt(i + 3) >= 0) v = byteAt(i + 3);
-      if (v >= 0 && (v < 0x20 || v === 0x7f)) return true;
+  /** Each well-formed %XX as its byte (other characters as their UTF-8 bytes), read as lax UTF-8. */
+  function percentDecoded(s) {
+    if (indexOf(s, '%') < 0) return s;
+    const bytes = [];
+    for (let i = 0; i < s.length; i++) {
+      const c = code(s, i);
+      if (c === 37 && i + 2 < s.length && hex(code(s, i + 1)) && hex(code(s, i + 2))) {
+        bytes[bytes.length] = hexValue(code(s, i + 1)) * 16 + hexValue(code(s, i + 2));
+        i += 2;
+      } else if (c < 0x80) {
+        bytes[bytes.length] = c;
+      } else { // a URI character is ASCII (checked before): never reached for a valid path
+        bytes[bytes.length] = 0xef; bytes[bytes.length] = 0xbf; bytes[bytes.length] = 0xbd;
+      }
     }
-    return false;
+    let out = '';
+    for (let i = 0; i < bytes.length;) {
+      const lead = bytes[i];
+      const n = lead < 0x80 ? 0 : lead >= 0xc0 && lead < 0xe0 ? 1 : lead >= 0xe0 && lead < 0xf0 ? 2 : lead >= 0xf0 && lead < 0xf8 ? 3 : -1;
+      let cp = n <= 0 ? lead : lead & (0x3f >> n);
+      let ok = n >= 0 && i + n < bytes.length;
+      for (let k = 1; ok && k <= n; k++) {
+        if ((bytes[i + k] & 0xc0) !== 0x80) ok = false;
+        else cp = cp * 64 + (bytes[i + k] & 0x3f);
+      }
+      if (!ok || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        out += '\ufffd';
+        i++;
+      } else {
+        out += fromCodePoint(cp);
+        i += n + 1;
+      }
+    }
+    return out;
   }
 
   /** Headers a script sets, together: at most MAX_HEADERS and MAX_HEADER_BYTES; null when fine. */
@@ -131,9 +166,9 @@
       return "the path must hold only the characters of a URI, with no '?' or '#' (percent-encode spaces, non-ASCII and \" < > \\ ^ ` { | }; set_query sets the query)";
     }
     if (badPercent(p)) return "the path has a '%' not followed by two hex digits";
-    if (hasEncodedControl(p)) return 'the path must not contain %-encoded control characters (%00-%1F, %7F)';
-    if (hasDotSegment(p)) {
-      return "the path must not contain '.' or '..' segments (plain or %-encoded): it would leave the service's base path";
+    if (leavesBase(p)) {
+      return "the path must not contain '.' or '..' segments or control characters, plain or %-encoded in any way a "
+        + "backend may decode them: it would leave the service's base path";
     }
     return null;
   }

@@ -139,60 +139,106 @@ public final class EditRules {
     if (badPercent(p) >= 0) {
       return "the path has a '%' not followed by two hex digits";
     }
-    if (hasEncodedControl(p)) {
-      return "the path must not contain %-encoded control characters (%00-%1F, %7F)";
-    }
-    if (hasDotSegment(p)) {
-      return "the path must not contain '.' or '..' segments (plain or %-encoded): it would leave the service's base path";
+    if (leavesBase(p)) {
+      return "the path must not contain '.' or '..' segments or control characters, plain or %-encoded in any way a "
+          + "backend may decode them: it would leave the service's base path";
     }
     return null;
   }
 
-  /** A control character %-encoded, also twice ({@code %2500}: a backend that decodes twice sees a NUL). */
-  private static boolean hasEncodedControl(String p) {
-    for (int i = p.indexOf('%'); i >= 0 && i + 2 < p.length(); i = p.indexOf('%', i + 1)) {
-      int v = Integer.parseInt(p.substring(i + 1, i + 3), 16); // well-formed: checked before
-      if (v == 0x25 && i + 4 < p.length() && hex(p.charAt(i + 3)) && hex(p.charAt(i + 4))) {
-        v = Integer.parseInt(p.substring(i + 3, i + 5), 16);
-      }
-      if (v < 0x20 || v == 0x7f) {
+  /**
+   * Whether the path, as any backend may read it, holds a control character or a "." or ".."
+   * segment: read as sent and then percent-decoded again and again (up to four times), each
+   * reading also taken as lax UTF-8 (overlong forms count: %c0%ae is '.') and in Unicode
+   * compatibility form (fullwidth '．' is '.', '／' is '/'), with '\\' as '/', and a segment ending
+   * at ';' (Tomcat reads "/..;/x" as "/../x"), '?' or '#'. A list of encodings to refuse is never
+   * complete (attack rounds 5, 6 and the Node engine's round 4 each found more); reading the path
+   * as a decoder would is.
+   */
+  private static boolean leavesBase(String p) {
+    String current = p;
+    for (int round = 0; round < 5; round++) {
+      String view = java.text.Normalizer.normalize(current, java.text.Normalizer.Form.NFKC).replace('\\', '/');
+      if (round > 0 && view.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
         return true;
       }
+      for (String segment : view.split("/", -1)) {
+        int end = segment.length();
+        for (char stop : new char[] {';', '?', '#'}) {
+          int at = segment.indexOf(stop);
+          if (at >= 0) {
+            end = Math.min(end, at);
+          }
+        }
+        String s = segment.substring(0, end);
+        if (s.equals(".") || s.equals("..")) {
+          return true;
+        }
+      }
+      String next = percentDecoded(current);
+      if (next.equals(current)) {
+        return false;
+      }
+      current = next;
     }
-    return false;
+    return true; // still more to decode after five readings: no ordinary path is written so
+  }
+
+  /** {@code s} with each well-formed %XX turned into its byte, the bytes read as lax UTF-8. */
+  private static String percentDecoded(String s) {
+    if (s.indexOf('%') < 0) {
+      return s;
+    }
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '%' && i + 2 < s.length() && hex(s.charAt(i + 1)) && hex(s.charAt(i + 2))) {
+        bytes.write(Integer.parseInt(s.substring(i + 1, i + 3), 16));
+        i += 2;
+      } else if (c < 0x80) {
+        bytes.write(c);
+      } else {
+        byte[] b = String.valueOf(c).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        bytes.write(b, 0, b.length);
+      }
+    }
+    return laxUtf8(bytes.toByteArray());
+  }
+
+  /** UTF-8 as a lax decoder reads it: overlong forms give their code point; what is not UTF-8, U+FFFD. */
+  private static String laxUtf8(byte[] b) {
+    StringBuilder out = new StringBuilder(b.length);
+    for (int i = 0; i < b.length; ) {
+      int lead = b[i] & 0xff;
+      int n = lead < 0x80 ? 0 : lead >= 0xc0 && lead < 0xe0 ? 1 : lead >= 0xe0 && lead < 0xf0 ? 2 : lead >= 0xf0 && lead < 0xf8 ? 3 : -1;
+      if (n < 0 || i + n >= b.length) {
+        out.append('\ufffd');
+        i++;
+        continue;
+      }
+      int cp = n == 0 ? lead : lead & (0x3f >> n);
+      boolean ok = true;
+      for (int k = 1; k <= n; k++) {
+        int cont = b[i + k] & 0xff;
+        if ((cont & 0xc0) != 0x80) {
+          ok = false;
+          break;
+        }
+        cp = (cp << 6) | (cont & 0x3f);
+      }
+      if (!ok || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        out.append('\ufffd');
+        i++;
+        continue;
+      }
+      out.appendCodePoint(cp);
+      i += n + 1;
+    }
+    return out.toString();
   }
 
   private static boolean hex(char c) {
-    return Character.digit(c, 16) >= 0;
-  }
-
-  /**
-   * A "." or ".." segment, also written with %2e (or %252e, decoded twice, or the overlong UTF-8
-   * %c0%ae, or the fullwidth U+FF0E that Unicode-normalizing backends read as '.'), or between
-   * %2f, %5c, backslashes, overlong or fullwidth slashes (read as slashes by some backends), or
-   * ended by ';' (Tomcat and Spring read "/..;/x" as "/../x"), also %-encoded, or by an encoded
-   * '?' or '#' (a backend that decodes the whole target before splitting off the query sees the
-   * segment end there: R5-T6).
-   */
-  private static boolean hasDotSegment(String p) {
-    String path = p.toLowerCase(Locale.ROOT).replace("%252e", ".").replace("%c0%ae", ".").replace("%e0%80%ae", ".")
-        .replace("%ef%bc%8e", ".").replace("%2e", ".")
-        .replace("%252f", "/").replace("%2f", "/").replace("%5c", "/").replace('\\', '/')
-        .replace("%c0%af", "/").replace("%e0%80%af", "/").replace("%ef%bc%8f", "/").replace("%ef%bc%bc", "/");
-    for (String segment : path.split("/", -1)) {
-      int end = segment.length();
-      for (String stop : new String[] {";", "%3b", "%253b", "%3f", "%23", "%253f", "%2523"}) {
-        int at = segment.indexOf(stop);
-        if (at >= 0) {
-          end = Math.min(end, at);
-        }
-      }
-      String s = segment.substring(0, end);
-      if (s.equals(".") || s.equals("..")) {
-        return true;
-      }
-    }
-    return false;
+    return Character.digit(c, 16) >= 0 && c < 0x80;
   }
 
   /**
