@@ -119,7 +119,7 @@ class LogBudget {
  * the watchdog had to stop a loop inside a built-in (the whole watchdog window, 250 ms), or the
  * call ran out of memory and the isolate is rebuilt (100-470 ms a call), and every other tenant's
  * call waited that long. So its calls are then refused for 1 s, then 2, 4, ... up to 60 s while it
- * keeps doing so; a call that leaves its isolate whole clears the count (attack round 3, N3-3,
+ * keeps doing so; a minute without one clears the count (attack round 3, N3-3,
  * N3-8: three tenants looping inside built-ins held the thread until the supervisor killed the
  * engine).
  */
@@ -128,6 +128,7 @@ class WatchdogStrikes {
     this.strikes = 0;
     this.until = 0;
     this.why = null;
+    this.last = -Infinity; // when the last strike came
   }
 
   /** null when the tenant may call at `now`, else why not. */
@@ -137,12 +138,17 @@ class WatchdogStrikes {
       + `its calls fail for ${Math.ceil((this.until - now) / 1000)} s more`;
   }
 
-  /** A call of the tenant's ended; `broken`: why it left its isolate broken, or null. */
+  /**
+   * A call of the tenant's ended; `broken`: why it left its isolate broken, or null. The count is
+   * cleared by a minute without a broken isolate, not by one clean call: a tenant alternating a
+   * clean call and a loop inside a built-in stayed at "1 in a row" (attack round 5, N5-2).
+   */
   ended(broken, now) {
     if (broken === null || broken === undefined) {
-      this.strikes = 0;
+      if (this.strikes > 0 && now - this.last >= 60000) this.strikes = 0;
       return;
     }
+    this.last = now;
     this.strikes++;
     this.why = broken;
     this.until = now + Math.min(60000, 1000 * 2 ** Math.min(6, this.strikes - 1));

@@ -89,11 +89,12 @@
   function leavesBase(p) {
     let current = p;
     for (let round = 0; round < 5; round++) {
-      const view = replaceAll(apply(normalize, current, ['NFKC']), '\\', '/');
+      current = apply(normalize, current, ['NFKC']); // a fullwidth '％' then "2e" is "%2e" to the next reading
+      const view = replaceAll(current, '\\', '/');
       if (round > 0) {
         for (let i = 0; i < view.length; i++) {
           const c = code(view, i);
-          if (c < 0x20 || c === 0x7f) return true;
+          if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true; // C0, DEL, C1
         }
       }
       const segments = split(view, '/');
@@ -103,8 +104,9 @@
           const at = indexOf(segments[i], STOPS[j]);
           if (at >= 0 && at < end) end = at;
         }
-        const seg = slice(segments[i], 0, end);
-        if (seg === '.' || seg === '..') return true;
+        let seg = slice(segments[i], 0, end);
+        while (seg.length > 0 && (code(seg, seg.length - 1) === 32 || code(seg, seg.length - 1) === 9)) seg = slice(seg, 0, seg.length - 1);
+        if (seg === '.' || seg === '..') return true; // trailing spaces dropped, as Windows does
       }
       const next = percentDecoded(current);
       if (next === current) return false;
@@ -132,7 +134,7 @@
     let out = '';
     for (let i = 0; i < bytes.length;) {
       const lead = bytes[i];
-      const n = lead < 0x80 ? 0 : lead >= 0xc0 && lead < 0xe0 ? 1 : lead >= 0xe0 && lead < 0xf0 ? 2 : lead >= 0xf0 && lead < 0xf8 ? 3 : -1;
+      const n = lead < 0x80 ? 0 : lead < 0xc0 ? -1 : lead < 0xe0 ? 1 : lead < 0xf0 ? 2 : lead < 0xf8 ? 3 : lead < 0xfc ? 4 : lead < 0xfe ? 5 : -1;
       let cp = n <= 0 ? lead : lead & (0x3f >> n);
       let ok = n >= 0 && i + n < bytes.length;
       for (let k = 1; ok && k <= n; k++) {

@@ -75,6 +75,12 @@ public final class EngineClient {
   private static final long SILENCE_NANOS = 5_000_000_000L;
   /** When each engine last answered anything (nanoTime): a timeout counts against it only after a silence. */
   private final Map<String, Long> answered = new HashMap<>();
+  /**
+   * Calls sent to each engine and not answered yet. The silence is counted only while some are:
+   * an engine that was merely idle for five seconds was taken for a hung one by the first
+   * timeouts after (attack round 5, N5-1).
+   */
+  private final Map<String, Integer> pending = new HashMap<>();
   private final DecideRequestWriter writer = new DecideRequestWriter();
   private long next;
 
@@ -191,6 +197,9 @@ public final class EngineClient {
       options.setServer(t.server());
     }
     Promise<T> result = Promise.promise();
+    if (pending.merge(url, 1, Integer::sum) == 1) {
+      answered.merge(url, System.nanoTime(), Math::max); // a busy spell starts: no silence before it
+    }
     long timer = vertx.setTimer(Math.max(1, deadline.toMillis()), id ->
         result.tryFail(new EngineUnavailable("engine " + url + " did not answer within " + deadline.toMillis() + " ms", true)));
     client.request(options)
@@ -210,6 +219,7 @@ public final class EngineClient {
           return b.toJsonObject();
         }))
         .onComplete(ar -> {
+          pending.merge(url, -1, Integer::sum);
           vertx.cancelTimer(timer);
           if (ar.failed()) {
             result.tryFail(new EngineUnavailable("engine " + url + ": " + ar.cause().getMessage(), isTimeout(ar.cause())));

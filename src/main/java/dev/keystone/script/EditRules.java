@@ -158,9 +158,11 @@ public final class EditRules {
   private static boolean leavesBase(String p) {
     String current = p;
     for (int round = 0; round < 5; round++) {
-      String view = java.text.Normalizer.normalize(current, java.text.Normalizer.Form.NFKC).replace('\\', '/');
-      if (round > 0 && view.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-        return true;
+      // Compatibility form first: a fullwidth '％' followed by "2e" is "%2e" to the next reading.
+      current = java.text.Normalizer.normalize(current, java.text.Normalizer.Form.NFKC);
+      String view = current.replace('\\', '/');
+      if (round > 0 && view.chars().anyMatch(c -> c < 0x20 || (c >= 0x7f && c <= 0x9f))) {
+        return true; // C0, DEL and C1 controls (%c2%85 is NEL)
       }
       for (String segment : view.split("/", -1)) {
         int end = segment.length();
@@ -170,7 +172,7 @@ public final class EditRules {
             end = Math.min(end, at);
           }
         }
-        String s = segment.substring(0, end);
+        String s = segment.substring(0, end).stripTrailing(); // "..%20": Windows drops trailing spaces
         if (s.equals(".") || s.equals("..")) {
           return true;
         }
@@ -210,13 +212,14 @@ public final class EditRules {
     StringBuilder out = new StringBuilder(b.length);
     for (int i = 0; i < b.length; ) {
       int lead = b[i] & 0xff;
-      int n = lead < 0x80 ? 0 : lead >= 0xc0 && lead < 0xe0 ? 1 : lead >= 0xe0 && lead < 0xf0 ? 2 : lead >= 0xf0 && lead < 0xf8 ? 3 : -1;
+      // up to the 5- and 6-byte forms of the first UTF-8 (RFC 2279), which lax decoders still read
+      int n = lead < 0x80 ? 0 : lead < 0xc0 ? -1 : lead < 0xe0 ? 1 : lead < 0xf0 ? 2 : lead < 0xf8 ? 3 : lead < 0xfc ? 4 : lead < 0xfe ? 5 : -1;
       if (n < 0 || i + n >= b.length) {
         out.append('\ufffd');
         i++;
         continue;
       }
-      int cp = n == 0 ? lead : lead & (0x3f >> n);
+      long cp = n == 0 ? lead : lead & (0x3f >> n);
       boolean ok = true;
       for (int k = 1; k <= n; k++) {
         int cont = b[i + k] & 0xff;
@@ -231,7 +234,7 @@ public final class EditRules {
         i++;
         continue;
       }
-      out.appendCodePoint(cp);
+      out.appendCodePoint((int) cp);
       i += n + 1;
     }
     return out.toString();

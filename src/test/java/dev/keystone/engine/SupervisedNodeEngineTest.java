@@ -207,6 +207,28 @@ class SupervisedNodeEngineTest {
   }
 
   @Test
+  void aBurstAfterTheEngineWasIdleDoesNotOpenItsCircuit() throws Exception {
+    // Failed before (attack round 5, N5-1): the engine's last answer was more than 5 s old only
+    // because nobody had called it; the burst's first timeouts took it for a hung engine.
+    write("good", GOOD);
+    write("spin", "function on_request(req) { Array.prototype.indexOf.call({ length: 2 ** 53 }, 1); }\n");
+    write("evil", GOOD);
+    try (LogCapture log = LogCapture.of("keystone.script"); TestGateway gw = gateway()) {
+      Await.until("good is routed by its script", Duration.ofSeconds(30), () -> gw.get("/good/x").statusCode() == 200);
+      Thread.sleep(6_000); // the engine idle for longer than the silence that counts against it
+      var client = TestGateway.plainClient();
+      java.util.List<java.util.concurrent.CompletableFuture<?>> burst = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        burst.add(client.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + "/hog/x")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()));
+      }
+      java.util.concurrent.CompletableFuture.allOf(burst.toArray(new java.util.concurrent.CompletableFuture[0])).join();
+      gw.get("/good/x");
+      assertThat(log.matching("circuit open")).as("no tenant met an open engine circuit").isEmpty();
+    }
+  }
+
+  @Test
   void bigBodiesAtTheDefaultTimeoutCostOnlyTheirTenant() throws Exception {
     // Failed before (attack round 4, N4-2): 300 KB bodies took longer than the 50 ms timeout, the
     // late answers were never read, the engine looked silent and its circuit opened for everyone.

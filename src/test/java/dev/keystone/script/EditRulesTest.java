@@ -38,7 +38,10 @@ class EditRulesTest {
   @ParameterizedTest
   @ValueSource(strings = {"/..%c1%9cx", "/..%e0%81%9cx", "/%2e%2e%255cx", "/%25%32%65%25%32%65/x", "/%25252e%25252e/x",
       "/%f0%80%80%ae%f0%80%80%ae/x", "/%25c0%25ae%25c0%25ae/x", "/%25ef%25bc%258e%25ef%25bc%258e/x", "/a/%252500", "/%e2%80%a5/x",
-      "/a%ef%bc%bc..%ef%bc%bcb"})
+      "/a%ef%bc%bc..%ef%bc%bcb",
+      // round 5 (N5-3): 5- and 6-byte overlong dots, a fullwidth percent sign, a trailing space, a C1 control
+      "/%f8%80%80%80%ae%f8%80%80%80%ae/x", "/%fc%80%80%80%80%ae%fc%80%80%80%80%ae/x", "/%ef%bc%852e%ef%bc%852e/x",
+      "/..%20/x", "/a%c2%85b"})
   void pathsThatDecodeToADotSegmentInAnyNumberOfReadingsAreRefused(String path) {
     assertThat(EditRules.pathProblem(path)).as(path).isNotNull();
   }
