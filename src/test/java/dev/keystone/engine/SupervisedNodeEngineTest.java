@@ -163,8 +163,9 @@ class SupervisedNodeEngineTest {
     write("good", GOOD);
     write("spin", SPIN);
     write("evil", GOOD);
-    // Half a second of script time: a megabyte through JSON into QuickJS takes longer than 50 ms.
-    try (TestGateway gw = gateway("2s", ", --deadline-ms, 500")) {
+    // Half a second of script time: a megabyte through JSON into QuickJS takes longer than 50 ms;
+    // and 5 s of it a second: eight megabytes in a row are more than the default share of 500 ms.
+    try (TestGateway gw = gateway("2s", ", --deadline-ms, 500, --time-share-ms, 5000")) {
       Await.until("good is routed by its script", Duration.ofSeconds(30), () -> gw.get("/good/x").statusCode() == 200);
       byte[] controls = new byte[300_000];
       java.util.Arrays.fill(controls, (byte) 1);
