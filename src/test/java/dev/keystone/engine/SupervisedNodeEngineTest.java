@@ -173,8 +173,18 @@ class SupervisedNodeEngineTest {
       new java.util.Random(7).nextBytes(binary);
       for (int i = 0; i < 8; i++) {
         var r = post(gw, "/bodies/x", i % 2 == 0 ? controls : binary);
+        // All tenants together get half the engine's thread: megabytes in a row may wait for it
+        // (the script fails for the time share, as documented); the body itself always gets in.
+        for (int tries = 0; r.statusCode() == 500 && tries < 40; tries++) {
+          Thread.sleep(250);
+          r = post(gw, "/bodies/x", i % 2 == 0 ? controls : binary);
+        }
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(r.body()).isEqualTo(i % 2 == 0 ? "got 300000" : "got 1000000");
+      }
+      try (LogCapture none = LogCapture.of("keystone.script")) {
+        assertThat(gw.get("/good/x").statusCode()).isEqualTo(200);
+        assertThat(none.matching("circuit open")).isEmpty();
       }
       assertThat(gw.get("/good/x").statusCode()).isEqualTo(200);
     }
