@@ -16,7 +16,7 @@ const LIMITS = { maxKeys: 10000, maxKeyBytes: 256, maxValueBytes: 64 * 1024, max
 /**
  * What all stores of the process may take together (an eighth of the heap, or of the engine's
  * memory budget: memory-plan.js). The last quarter is kept for tenants that hold little (up to a
- * sixteenth of it each): first come, first served, a few tenants filling their stores took the
+ * sixty-fourth of it each; a sixteenth let seven tenants fill it all, round 5, N5-7): first come, first served, a few tenants filling their stores took the
  * whole of it and every other tenant's kv.set failed (attack on the Node engine, round 2, N2-4).
  */
 class Memory {
@@ -28,7 +28,7 @@ class Memory {
   /** Whether `store` (holding store.bytes now) may take `bytes` more. */
   reserve(bytes, store = null) {
     if (bytes > 0 && this.used + bytes > this.max) return false;
-    if (bytes > 0 && store !== null && this.used + bytes > this.max * 0.75 && store.bytes + bytes > this.max / 16) return false;
+    if (bytes > 0 && store !== null && this.used + bytes > this.max * 0.75 && store.bytes + bytes > this.max / 64) return false;
     this.used += bytes;
     return true;
   }
