@@ -207,3 +207,16 @@ test('the penalty for breaking an isolate grows while the tenant keeps doing so 
     await e.stop();
   }
 });
+
+test("an error answer's text is cut to 4,096 characters (N2-6)", async () => {
+  // Failed before: a script's own 1 MB message came back whole.
+  const e = await start({ big: "function on_request(req) { throw new Error('m'.repeat(1000000)); }" });
+  try {
+    const a = (await decide(e.socket, 't', 'big')).body;
+    assert.strictEqual(a.decision, 'error');
+    assert.match(a.error, /^\S*big\.js:1: m+\.\.\. \(\d+ characters in all\)$/);
+    assert.strictEqual(a.error.indexOf('...'), 4096);
+  } finally {
+    await e.stop();
+  }
+});
