@@ -62,15 +62,22 @@ public final class ScriptEnvironment {
         : new TimeShare(perSecond, processTime, this::fairShare));
   }
 
-  /** The process's script time divided among the active tenants, counted again at most every 100 ms. */
+  /**
+   * The process's script time shared among the active tenants, counted again after 100 ms or 5 ms
+   * of script time, whichever comes first: a part kept for 100 ms let tenants each run a long call
+   * on it, one after the other (the Node engine's same rule).
+   */
   private volatile long fairAt = Long.MIN_VALUE;
+  private volatile long fairSpent;
   private volatile double fair;
 
   private double fairShare() {
     long now = System.nanoTime();
-    if (fairAt == Long.MIN_VALUE || now - fairAt >= 100_000_000L) {
+    long spent = processTime.spentNanos();
+    if (fairAt == Long.MIN_VALUE || now - fairAt >= 100_000_000L || spent - fairSpent >= 5_000_000L) {
       fair = TimeShare.fairPart(processTime.perSecondNanos(), shares.values()); // asked only while the process share is spent
       fairAt = now;
+      fairSpent = spent;
     }
     return fair;
   }

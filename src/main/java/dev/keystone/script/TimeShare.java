@@ -13,7 +13,7 @@ import java.util.function.LongSupplier;
  * second fill two loops: attack round 3 on issue 13, F9), so each share may also draw on a
  * process-wide one (its {@code parent}). When that is spent, a tenant goes on only while what it
  * used lately plus its last call stays under its fair part ({@code fair}: the process share
- * divided among the tenants active lately, {@link #fairPart}); so light tenants go on however many
+ * shared max-min fairly among the tenants active lately, {@link #fairPart}); so light tenants go on however many
  * heavy ones there are, and together the tenants at their fair part use about the process share.
  * How much a tenant used lately is a decaying sum (time constant one second), not its bucket: a
  * tenant spending just under what its bucket refills keeps the bucket full (attack round 5,
@@ -40,6 +40,8 @@ public final class TimeShare {
   private long maxDebt = Long.MAX_VALUE;
   /** The last call's time (ns). */
   private long last;
+  /** All calls' time together (ns). */
+  private long spent;
 
   /** The process-wide share: its debt capped at one second's worth. */
   public static TimeShare process(long perSecondNanos) {
@@ -109,24 +111,48 @@ public final class TimeShare {
   }
 
   /**
-   * A tenant's fair part while the process share is spent: {@code processPerSecond} divided among
-   * the {@code shares} that used at least a millisecond lately, or the average of their recent
-   * use, whichever is more. The first alone refuses an ordinary tenant next to many heavy ones
-   * (more tenants, smaller parts); the second alone lets tenants with calls in big lumps take
-   * turns past the share.
+   * A tenant's fair part while the process share is spent: the max-min fair level of
+   * {@code processPerSecond} over the {@code shares} that used at least a millisecond lately
+   * ({@link #waterLevel}), or the average of their recent use, whichever is more. An equal part
+   * alone refuses an ordinary tenant next to many heavy ones (more tenants, smaller parts), and let
+   * tenants that ran one short call lately shrink everyone's part; the average alone lets tenants
+   * with calls in big lumps take turns past the share.
    */
   public static double fairPart(long processPerSecond, Iterable<TimeShare> shares) {
-    int active = 0;
+    double[] recents = new double[16];
+    int n = 0;
     double sum = 0;
     for (TimeShare t : shares) {
       double r = t.recentNanos();
       if (r >= 1_000_000) {
-        active++;
+        if (n == recents.length) {
+          recents = java.util.Arrays.copyOf(recents, n * 2);
+        }
+        recents[n++] = r;
         sum += r;
       }
     }
-    int n = Math.max(1, active);
-    return Math.max((double) processPerSecond / n, sum / n);
+    double average = n == 0 ? 0 : sum / n;
+    return Math.max(waterLevel(processPerSecond, java.util.Arrays.copyOf(recents, n)), average);
+  }
+
+  /**
+   * The max-min fair level of {@code share} over tenants that used {@code recents} lately: each
+   * tenant using less keeps what it uses, those using more get the same, the level, together the
+   * share. When all fit under the share no one is over a level: then an equal part (the largest use
+   * plus what is left let tenants together run past the share). Sorts {@code recents}.
+   */
+  static double waterLevel(double share, double[] recents) {
+    java.util.Arrays.sort(recents);
+    double left = share;
+    for (int i = 0; i < recents.length; i++) {
+      double equal = left / (recents.length - i);
+      if (recents[i] > equal) {
+        return equal;
+      }
+      left -= recents[i];
+    }
+    return share / Math.max(1, recents.length);
   }
 
   /** How far the bucket is below empty, in nanoseconds (0 when it is not). */
@@ -149,10 +175,16 @@ public final class TimeShare {
       tokens = Math.max(tokens - nanos, -maxDebt);
       recent = decayedRecent() + nanos;
       last = nanos;
+      spent += nanos;
     }
     if (parent != null) {
       parent.spend(nanos);
     }
+  }
+
+  /** All calls' time together (ns). */
+  synchronized long spentNanos() {
+    return spent;
   }
 
   long perSecondNanos() {

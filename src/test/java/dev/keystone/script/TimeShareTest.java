@@ -174,4 +174,42 @@ class TimeShareTest {
     assertThat(lightRefused).as("the light tenant is never refused").isZero();
     assertThat(hogRan).as("the hogs together: about the process share").isLessThanOrEqualTo(6_500 * MS);
   }
+
+  /**
+   * Found by the conformance suite's log check on the Node engine (same rule here): after one
+   * tenant's lump of a second put the process share in debt, twenty tenants that had each run a
+   * 3 ms call counted as active, so the fair part was the share over 22 and a tenant calling next
+   * ran 4 of its 40 calls of 10 ms. What light tenants leave unused is the others' (max-min
+   * fairness). Failing first.
+   */
+  @Test
+  void tenantsThatUsedALittleLatelyDoNotShrinkTheNextOnesPart() {
+    AtomicLong now = new AtomicLong(0);
+    TimeShare process = TimeShare.process(500 * MS, now::get);
+    java.util.List<TimeShare> all = new java.util.ArrayList<>();
+    java.util.function.DoubleSupplier fair = () -> TimeShare.fairPart(500 * MS, all);
+    TimeShare lump = new TimeShare(500 * MS, now::get, process, fair);
+    all.add(lump);
+    lump.spend(1_000 * MS);
+    for (int i = 0; i < 20; i++) {
+      TimeShare small = new TimeShare(500 * MS, now::get, process, fair);
+      all.add(small);
+      small.spend(3 * MS);
+    }
+    now.addAndGet(100 * MS);
+    TimeShare next = new TimeShare(500 * MS, now::get, process, fair);
+    all.add(next);
+    int ran = 0;
+    for (int i = 0; i < 40; i++) {
+      if (next.available()) {
+        next.spend(10 * MS);
+        ran++;
+      }
+      now.addAndGet(10 * MS);
+    }
+    assertThat(process.debt()).as("the process share was spent all along").isPositive();
+    assertThat(ran).as("the calls of the tenant calling next that ran: about its part of what the lump left")
+        .isBetween(15, 30);
+    assertThat(lump.available()).as("the lump stays over its part").isFalse();
+  }
 }
