@@ -248,9 +248,10 @@ class ScriptContext {
         if (p.logged > MAX_LOG_LINES_PER_CALL + 1) return null;
         const note = p.logs.acquire();
         if (note === null) return null;
-        const prefix = `tenant=${p.request.tenant} request_id=${p.request.request_id} script:`;
-        if (p.logged > MAX_LOG_LINES_PER_CALL) this.log(`${prefix} further log lines of this call dropped (at most ${MAX_LOG_LINES_PER_CALL} a call)${note}`);
-        else this.log(`${prefix} ${shortText(String(a))}${note}`);
+        // The text as a quoted field, as docs/scripting.md and the Java engine write it.
+        const prefix = `tenant=${p.request.tenant} request_id=${p.request.request_id}`;
+        if (p.logged > MAX_LOG_LINES_PER_CALL) this.log(`${prefix} log="(further log lines of this call dropped: at most ${MAX_LOG_LINES_PER_CALL} a call)"${note}`);
+        else this.log(`${prefix} log="${shortText(String(a), undefined, true)}"${note}`);
         return null;
       }
       default: throw new Error(`unknown operation ${op}`);

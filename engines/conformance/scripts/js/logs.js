@@ -9,6 +9,8 @@ function on_request(req) {
   } else if (kind === 'then-fail') {
     for (let i = 1; i <= 20; i++) log(`${mark} line ${i}`);
     return respond(200, 'x'.repeat(2 ** 21)); // above the 1 MiB of a body: a limit that leaves the isolate whole
+  } else if (kind === 'quoted') {
+    log(`${mark} said "hi" c:\\x\nSEVERE forged request_id=x`);
   } else {
     log(`${mark} line 1`);
   }

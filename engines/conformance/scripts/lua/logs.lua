@@ -9,6 +9,8 @@ function on_request(req)
   elseif kind == "then-fail" then
     for i = 1, 20 do log(mark .. " line " .. i) end
     return respond(200, tostring(#string.rep("x", 2 ^ 31 - 1))) -- above the string limit
+  elseif kind == "quoted" then
+    log(mark .. ' said "hi" c:\\x\nSEVERE forged request_id=x')
   else
     log(mark .. " line 1")
   end

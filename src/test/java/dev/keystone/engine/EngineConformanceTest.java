@@ -35,7 +35,8 @@ class EngineConformanceTest {
     try (GatewayProcess engine = GatewayProcess.start(dir, List.of(), "engine", "--scripts", scripts.toString(),
         "--listen", "unix:" + socket, "--event-loops", "2")) {
       Await.until("the Java engine listens", Duration.ofSeconds(30), () -> Files.exists(socket));
-      assertPasses(runSuite(socket, scripts, engine.pid(), null));
+      // With its log file: the log checks (lines a call, a second per tenant, quoting) run too.
+      assertPasses(runSuite(socket, scripts, engine.pid(), engine.logFile()));
     }
   }
 
@@ -50,7 +51,7 @@ class EngineConformanceTest {
     try {
       Await.until("the Node.js engine listens", Duration.ofSeconds(30), () -> Files.exists(socket) || !node.isAlive());
       assertThat(node.isAlive()).as("node engine running: " + Files.readString(dir.resolve("node.log"))).isTrue();
-      // With its log file: the log checks (lines a call, a second per tenant) run too.
+      // With its log file: the log checks (lines a call, a second per tenant, quoting) run too.
       assertPasses(runSuite(socket, scripts, node.pid(), dir.resolve("node.log")));
     } finally {
       node.destroy();

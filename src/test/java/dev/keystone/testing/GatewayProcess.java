@@ -107,6 +107,11 @@ public final class GatewayProcess implements AutoCloseable {
     return process.pid();
   }
 
+  /** The file the process's standard output and error go to. */
+  public Path logFile() {
+    return log;
+  }
+
   public String output() {
     try {
       return Files.readString(log);
