@@ -117,16 +117,23 @@ class LogBudget {
 }
 
 /**
- * A tenant whose call left its isolate broken held the engine's only thread far past its deadline:
- * the watchdog had to stop a loop inside a built-in (the whole watchdog window, 250 ms), or the
- * call ran out of memory and the isolate is rebuilt (100-470 ms a call), and every other tenant's
- * call waited that long. So its calls are then refused for 1 s, then 2, 4, ... up to 60 s while it
- * keeps doing so; a minute without one clears the count (attack round 3, N3-3,
- * N3-8: three tenants looping inside built-ins held the thread until the supervisor killed the
- * engine).
+ * Calls of a tenant refused for a while, longer while it keeps doing what earns it: 1 s, then 2,
+ * 4, ... up to 60 s; a minute without a strike clears the count (not one clean call: a tenant
+ * alternating a clean call and a loop inside a built-in stayed at "1 in a row", attack round 5).
+ * `what` says what earned it, for the refusal's text.
+ *
+ * Two kinds per tenant (TenantBudgets.of): `watchdog`, a call that held the engine's only thread
+ * far past its deadline: the watchdog had to stop a loop inside a built-in (the whole 250 ms
+ * window; the isolate is rebuilt), the call ran out of memory (the isolate is rebuilt, 100-470 ms
+ * a call; attack round 3, N3-3, N3-8: three such tenants held the thread until the supervisor
+ * killed the engine), or it ran more than twice its deadline in built-ins (isolate.js overran,
+ * round 5, N5-1); and `memory`, an isolate that had grown big dropped while the
+ * engine's memory was short (scripts.js trim: tenants rebuilding 14 MiB on every call, round 5,
+ * N5-1).
  */
 class WatchdogStrikes {
-  constructor() {
+  constructor(what = "this tenant's last call held the engine's thread far past its deadline") {
+    this.what = what;
     this.strikes = 0;
     this.until = 0;
     this.why = null;
@@ -136,20 +143,14 @@ class WatchdogStrikes {
   /** null when the tenant may call at `now`, else why not. */
   refusal(now) {
     if (now >= this.until) return null;
-    return `this tenant's last call broke its isolate (${this.why}; ${this.strikes} in a row): `
+    return `${this.what} (${this.why}; ${this.strikes} in a row): `
       + `its calls fail for ${Math.ceil((this.until - now) / 1000)} s more`;
   }
 
-  /**
-   * A call of the tenant's ended; `broken`: why it left its isolate broken, or null. The count is
-   * cleared by a minute without a broken isolate, not by one clean call: a tenant alternating a
-   * clean call and a loop inside a built-in stayed at "1 in a row" (attack round 5, N5-2).
-   */
+  /** Something that may earn a strike happened at `now`; `broken`: why it earns one, or null (it did not). */
   ended(broken, now) {
-    if (broken === null || broken === undefined) {
-      if (this.strikes > 0 && now - this.last >= 60000) this.strikes = 0;
-      return;
-    }
+    if (this.strikes > 0 && now - this.last >= 60000) this.strikes = 0;
+    if (broken === null || broken === undefined) return;
     this.last = now;
     this.strikes++;
     this.why = broken;
@@ -201,7 +202,7 @@ class TenantBudgets {
     if (b === undefined) {
       if (this.tenants.size >= MAX_TENANTS) this.forgetFull();
       b = { time: new TimeShare(this.timePerSecondMs, this.now, this.process, this.fairMs), log: new LogBudget(100, 200, this.now),
-        watchdog: new WatchdogStrikes() };
+        watchdog: new WatchdogStrikes(), memory: new WatchdogStrikes("this tenant's isolate was dropped") };
       this.tenants.set(tenant, b);
     }
     return b;
@@ -233,7 +234,7 @@ class TenantBudgets {
   }
 
   forgetFull() {
-    for (const [tenant, b] of this.tenants) if (b.time.full() && b.log.full() && b.watchdog.full()) this.tenants.delete(tenant);
+    for (const [tenant, b] of this.tenants) if (b.time.full() && b.log.full() && b.watchdog.full() && b.memory.full()) this.tenants.delete(tenant);
   }
 }
 

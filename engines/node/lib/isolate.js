@@ -41,6 +41,14 @@ const STACK_BYTES = 128 * 1024;
 // busy host.
 const WATCHDOG_FACTOR = 4;
 const WATCHDOG_SLACK_MS = 50;
+// An entry whose CPU time passed twice its deadline (and a little) held the thread in built-ins
+// the interrupt handler cannot stop (QuickJS asks it once every 10,000 steps of bytecode: twenty
+// 1 MiB fill()s ran 80-100 ms past a 35 ms deadline), short of the watchdog: its tenant is held
+// back as if the watchdog had stopped it (budgets.js). Rebuilding 20 MiB on every call, twenty
+// tenants took half the thread in such lumps (round 5, N5-1). CPU time, so a call descheduled
+// on a busy host does not count.
+const OVERRUN_FACTOR = 2;
+const OVERRUN_SLACK_MS = 10;
 const WATCHDOG = vm.createContext(Object.create(null));
 const ENTER = new vm.Script('enter()', { filename: 'keystone:watchdog' });
 
@@ -106,6 +114,7 @@ class TenantIsolate {
     this.installed = null; // a context with the API installed ahead, for the first script (spare isolates)
     this.broken = null; // why this isolate must not be used again
     this.struck = true; // when broken: whether the tenant held the thread for it (then suspended: budgets.js)
+    this.overran = null; // why the last entry held the thread far past its deadline, though the isolate is whole (the same)
   }
 
   /** The context made ahead (script.js installedContext), once; null when there is none. */
@@ -164,7 +173,11 @@ class TenantIsolate {
       WATCHDOG.enter = undefined;
       this.deadline = 0;
       this.windowEnds = 0;
-      window.spend(monotonic() - started, cpuMs() - cpuStarted);
+      const cpuUsed = cpuMs() - cpuStarted;
+      window.spend(monotonic() - started, cpuUsed);
+      if (this.broken === null && cpuUsed >= OVERRUN_FACTOR * this.callDeadlineMs + OVERRUN_SLACK_MS) {
+        this.overran = `it ran ${Math.round(cpuUsed)} ms of CPU in one entry, its deadline ${this.callDeadlineMs} ms`;
+      }
       // Memory grown to its limit: some allocation failed, maybe one of the engine's own (which
       // the glue does not check); whatever the script caught, start afresh next time.
       if (this.broken === null && this.memory.buffer.byteLength + (1 << 20) > this.maxBytes) this.broken = 'its memory limit was reached';

@@ -17,6 +17,7 @@ const response = require('./response');
 const { warmUp } = require('./warm-up');
 const { Scheduler, Refused } = require('./scheduler');
 const { monotonic } = require('./budgets');
+const { Trim } = require('./trim');
 
 // Beyond this many isolates, the least recently used is dropped (and made again when needed):
 // each holds up to --memory-mb of QuickJS heap. Scripts must not rely on globals anyway (use kv).
@@ -38,7 +39,7 @@ class Scripts {
     this.isolates = new Map(); // tenant -> TenantIsolate, or the Promise of one being made
     this.library = lib;
     this.reloading = Promise.resolve(); // reloads run one after the other
-    this.trimLogged = 0;
+    this.trimmer = new Trim(this.memory.trimAtBytes, this.budgets, log);
     this.spare = null;
     this.spareTimer = null;
   }
@@ -139,7 +140,8 @@ class Scripts {
    */
   callFor(script, tenant, deadlineMs, wallClock = false) {
     const budgets = this.budgets.of(tenant);
-    const suspended = budgets.watchdog.refusal(monotonic());
+    const now = monotonic();
+    const suspended = budgets.watchdog.refusal(now) ?? budgets.memory.refusal(now);
     if (suspended !== null) throw new ScriptFailure(`${script.file}: ${suspended}`, true);
     if (!budgets.time.available()) {
       throw new ScriptFailure(`${script.file}: the tenant's scripts used their time share (${this.timeShareMs} ms of script time a second); calls fail until it refills`, true);
@@ -164,17 +166,20 @@ class Scripts {
 
   /**
    * Runs an entry; an isolate it left broken is dropped, so the tenant's next call gets a new
-   * one, and counts as a strike. Only a call (`isCall`) that leaves its isolate whole clears the
-   * strikes: setting up the new isolate did, so the penalty never grew (round 4, N4-3).
+   * one, and counts as a strike, as does an entry that ran far past its deadline in built-ins
+   * (TenantIsolate.overran). Only a call (`isCall`) that leaves its isolate whole clears the
+   * strikes: setting up the new isolate did, so the penalty never grew (round 4, N4-3). Then
+   * the engine's memory is trimmed (which may drop this isolate too).
    */
   guarded(tenant, call, isCall = false) {
     try {
       return call();
     } finally {
-      this.trim(tenant);
       const isolate = this.isolates.get(tenant);
-      if (isolate instanceof TenantIsolate && (isCall || (isolate.broken !== null && isolate.struck))) {
-        this.budgets.of(tenant).watchdog.ended(isolate.broken !== null && isolate.struck ? isolate.broken : null, monotonic());
+      if (isolate instanceof TenantIsolate) {
+        const strike = isolate.broken !== null && isolate.struck ? isolate.broken : isolate.overran;
+        isolate.overran = null;
+        if (isCall || strike !== null) this.budgets.of(tenant).watchdog.ended(strike, monotonic());
       }
       if (isolate instanceof TenantIsolate && isolate.broken !== null) {
         this.isolates.delete(tenant);
@@ -182,31 +187,7 @@ class Scripts {
         const note = this.budgets.of(tenant).log.acquire();
         if (note !== null) this.log(`tenant=${tenant} isolate dropped (${isolate.broken}); the next call builds it again${note}`);
       }
-    }
-  }
-
-  /**
-   * Past the memory plan's trimAtBytes of resident memory, drops the least recently used isolates
-   * (not `current`'s) until about as much as the excess is freed: their tenants' next calls make
-   * them again (a script's globals are not kept anyway: kv is). V8 frees a dropped instance's
-   * memory at its next collection, which the dropped memory itself brings about.
-   */
-  trim(current) {
-    if (this.memory.trimAtBytes === Infinity) return;
-    const rss = process.memoryUsage.rss();
-    if (rss <= this.memory.trimAtBytes) return;
-    let freed = 0;
-    let dropped = 0;
-    for (const [tenant, i] of this.isolates) {
-      if (freed >= rss - this.memory.trimAtBytes) break;
-      if (tenant === current || !(i instanceof TenantIsolate)) continue;
-      this.isolates.delete(tenant);
-      freed += i.memory.buffer.byteLength;
-      dropped++;
-    }
-    if (dropped > 0 && Date.now() - this.trimLogged >= 10000) {
-      this.trimLogged = Date.now();
-      this.log(`engine memory: ${rss >> 20} MiB resident, above ${this.memory.trimAtBytes >> 20} MiB; dropped ${dropped} idle isolate(s)`);
+      this.trimmer.trim(this.isolates, tenant);
     }
   }
 

@@ -141,7 +141,7 @@ test('a tenant whose calls break their isolate is refused for 1 s, then 2, 4 ...
   const w = new WatchdogStrikes();
   assert.strictEqual(w.refusal(0), null);
   w.ended('stopped by the watchdog', 1000);
-  assert.strictEqual(w.refusal(1500), "this tenant's last call broke its isolate (stopped by the watchdog; 1 in a row): its calls fail for 1 s more");
+  assert.strictEqual(w.refusal(1500), "this tenant's last call held the engine's thread far past its deadline (stopped by the watchdog; 1 in a row): its calls fail for 1 s more");
   assert.strictEqual(w.refusal(2000), null);
   w.ended('its memory limit was reached', 2000);
   assert.match(w.refusal(3999), /\(its memory limit was reached; 2 in a row\)/);

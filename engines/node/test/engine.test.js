@@ -33,6 +33,7 @@ async function start(scripts, args = [], env = {}) {
   assert.ok(output.includes('engine serving'), `the engine started: ${output}`);
   return {
     socket,
+    pid: child.pid,
     log: () => output,
     stop: async () => {
       child.kill('SIGTERM');
@@ -180,7 +181,7 @@ test('a tenant whose call broke its isolate is refused for a while; the others a
     assert.strictEqual(first.limit, true);
     const second = (await decide(e.socket, 'hog', 'oom')).body;
     // out of memory, or (on a busy host) the watchdog first
-    assert.match(second.error, /oom\.js: this tenant's last call broke its isolate \((its memory limit was reached|stopped by the watchdog \(its request used its window\)); 1 in a row\): its calls fail for 1 s more$/);
+    assert.match(second.error, /oom\.js: this tenant's last call held the engine's thread far past its deadline \((its memory limit was reached|stopped by the watchdog \(its request used its window\)); 1 in a row\): its calls fail for 1 s more$/);
     assert.strictEqual((await decide(e.socket, 'good', 'good')).body.decision, 'route');
   } finally {
     await e.stop();
@@ -216,6 +217,67 @@ test("an error answer's text is cut to 4,096 characters (N2-6)", async () => {
     assert.strictEqual(a.decision, 'error');
     assert.match(a.error, /^\S*big\.js:1: m+\.\.\. \(\d+ characters in all\)$/);
     assert.strictEqual(a.error.indexOf('...'), 4096);
+  } finally {
+    await e.stop();
+  }
+});
+
+/** The engine's resident memory now and at its peak (VmRSS, VmHWM), in MiB. */
+function residentMib(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)[1]);
+  return { now: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}
+
+test("tenants whose isolates grew big are dropped first when memory is short, and wait; a small tenant's isolate stays (N5-1)", async () => {
+  // Failed before: the least recently used isolates were dropped, so with ten tenants each keeping
+  // 14 MiB the light tenant's isolate was dropped every round (its count went back to 1), every
+  // big tenant rebuilt its 14 MiB on every call, and what was dropped stayed resident until V8
+  // collected it: the engine peaked at 174 MiB resident under its budget of 128 (under a
+  // supervising gateway's cgroup, such tenants got the shared engine killed again and again).
+  const heavy = `var keep = [];
+function on_request(req) {
+  if (keep.length === 0) for (let i = 0; i < 14; i++) keep.push(new Uint8Array(1 << 20).fill(1));
+  return respond(200, 'kept ' + keep.length);
+}`;
+  const light = "var n = 0; function on_request(req) { n++; return respond(200, String(n)); }";
+  const e = await start({ heavy, light }, ['--memory-budget-mb', '160', '--deadline-ms', '500']);
+  try {
+    const counts = [(await decide(e.socket, 'light', 'light')).body.body];
+    const refused = [];
+    for (let round = 0; round < 3; round++) {
+      for (let h = 0; h < 10; h++) {
+        const a = (await decide(e.socket, `h${h}`, 'heavy')).body;
+        if (a.decision === 'error') refused.push(a.error);
+        else assert.strictEqual(a.body, 'kept 14');
+      }
+      counts.push((await decide(e.socket, 'light', 'light')).body.body);
+    }
+
+    assert.deepStrictEqual(counts, ['1', '2', '3', '4'], "the light tenant's isolate (and its global) was kept");
+    assert.ok(refused.some((r) => /heavy\.js: this tenant's isolate was dropped \(it had grown to \d+ MiB, the largest while the engine's memory was short; 1 in a row\): its calls fail for 1 s more$/.test(r)),
+      `a dropped big tenant waits: ${JSON.stringify(refused.slice(0, 3))}`);
+    const { peak } = residentMib(e.pid);
+    assert.ok(peak <= 160, `the engine peaked at ${peak.toFixed(0)} MiB resident: within its budget of 160`);
+  } finally {
+    await e.stop();
+  }
+});
+
+test('a tenant whose call ran past twice its deadline inside built-ins is refused for a while; the others are not (N5-1)', async () => {
+  // Failed before: QuickJS asks the interrupt handler once every 10,000 steps of bytecode, so 30
+  // toUpperCase()s of 512 KiB (about 150 ms) ran to their end past a 50 ms deadline, short of the
+  // watchdog (250 ms): a limit error, and the tenant's next call held the thread as long again.
+  // Tenants rebuilding big isolates this way (20 MiB allocated in 20 steps) took half the thread.
+  const fills = 'function on_request(req) { const s = "ab".repeat(1 << 18); for (let i = 0; i < 30; i++) s.toUpperCase(); return respond(200, "done"); }';
+  const e = await start({ fills, good: GOOD }, ['--deadline-ms', '50']);
+  try {
+    const first = (await decide(e.socket, 'lumps', 'fills')).body;
+    assert.strictEqual(first.limit, true, JSON.stringify(first));
+    const second = (await decide(e.socket, 'lumps', 'fills')).body;
+    // past twice its deadline, or (on a busy host) stopped by the watchdog
+    assert.match(second.error, /fills\.js: this tenant's last call held the engine's thread far past its deadline \((it ran \d+ ms of CPU in one entry, its deadline 50 ms|stopped by the watchdog \(its request used its window\)); 1 in a row\): its calls fail for 1 s more$/);
+    assert.strictEqual((await decide(e.socket, 'good', 'good')).body.decision, 'route');
   } finally {
     await e.stop();
   }
