@@ -134,7 +134,7 @@ public final class EngineClient {
     CircuitBreaker own = tenantBreakers.computeIfAbsent(tenant, t -> new CircuitBreaker(5, 2000));
     if (!own.allow(now)) {
       return Future.failedFuture(new EngineUnavailable("the scripts of tenant " + tenant
-          + " ran out of time or hit a limit in the engine 5 times in a row: not called for 2 s"));
+          + " ran out of time or hit a limit in the engine 5 times in a row: not called for about 2 s"));
     }
     return exchange(urls, deadline, own, path, body, parser, now);
   }
