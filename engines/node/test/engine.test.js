@@ -282,3 +282,38 @@ test('a tenant whose call ran past twice its deadline inside built-ins is refuse
     await e.stop();
   }
 });
+
+test("a body reaches the script whole, however it crosses into the isolate: NUL bytes, the characters standing in for them, non-ASCII, binary (N5-4)", async () => {
+  // Bodies now cross as they are, NULs written as a character the body does not have, and as
+  // JSON only when there is none: as JSON only, a 300 KB body of control characters took QuickJS
+  // 100 ms to parse, twice, on every call (4 ms now; measured by hand).
+  const echo = `function h(s) { let x = 0x811c9dc5; for (let i = 0; i < s.length; i++) { x ^= s.charCodeAt(i); x = Math.imul(x, 16777619) >>> 0; } return x; }
+function on_request(req) {
+  const b = req.body_bytes; let bx = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) { bx ^= b[i]; bx = Math.imul(bx, 16777619) >>> 0; }
+  return respond(200, JSON.stringify([req.body.length, h(req.body), b.length, bx]));
+}`;
+  const fnv = (codes) => { let x = 0x811c9dc5; for (const c of codes) { x ^= c; x = Math.imul(x, 16777619) >>> 0; } return x; };
+  const codesOf = (s) => [...Array(s.length).keys()].map((i) => s.charCodeAt(i));
+  const expectText = (s) => { const bytes = [...Buffer.from(s, 'utf8')]; return [s.length, fnv(codesOf(s)), bytes.length, fnv(bytes)]; };
+  const allStandIns = Array.from({ length: 256 }, (_, i) => String.fromCharCode(0xe000 + i)).join('');
+  const texts = {
+    nuls: '\0'.repeat(5000) + 'x\0y',
+    'control characters': '\x01\x02"\\\n'.repeat(2000),
+    'NUL and the first stand-ins': '\ue000\ue001a\0b\0',
+    'NUL and every stand-in': `${allStandIns}\0${allStandIns}\0`,
+    'non-ASCII with NUL': 'é\0€\0😀',
+  };
+  const e = await start({ echo }, ['--deadline-ms', '2000']);
+  try {
+    for (const [name, text] of Object.entries(texts)) {
+      const a = (await call(e.socket, 'POST', '/v1/decide', { version: 1, tenant: 't', script: 'echo', request: { method: 'POST', path: '/', body: text } })).body;
+      assert.deepStrictEqual(JSON.parse(a.body), expectText(text), name);
+    }
+    const bytes = Buffer.from([0, 1, 0, 255, 0xe0, 0x80, 0, 0xc3, 0xa9, 0]);
+    const a = (await call(e.socket, 'POST', '/v1/decide', { version: 1, tenant: 't', script: 'echo', request: { method: 'POST', path: '/', body_base64: bytes.toString('base64') } })).body;
+    assert.deepStrictEqual(JSON.parse(a.body), [bytes.length, fnv([...bytes]), bytes.length, fnv([...bytes])], 'binary');
+  } finally {
+    await e.stop();
+  }
+});

@@ -88,10 +88,18 @@
     for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
     return out;
   }
+  // A body as the engine sends it (lib/script.js body()): tagged R (as is), N (NUL written as
+  // the character after the tag) or J (a JSON string literal).
+  function bodyOf(sent) {
+    if (sent[0] === 'R') return sent.slice(1);
+    if (sent[0] === 'N') return sent.slice(2).replaceAll(sent[1], '\0');
+    return parse(sent.slice(1));
+  }
   function makeReq(r) {
     // The body's strings are taken now (they are not copied); req.body_bytes is made on first use.
-    const body = r.has_body ? parse(bridge('body', '[]')) : undefined;
-    const binary = r.has_body ? parse(bridge('body', '["binary"]')) : undefined;
+    const body = r.has_body ? bodyOf(bridge('body', '[]')) : undefined;
+    const sent = r.has_body ? bridge('body', '["binary"]') : undefined;
+    const binary = sent === 'S' ? body : sent === undefined ? undefined : bodyOf(sent);
     let bytes;
     return {
       method: r.method,
