@@ -33,6 +33,7 @@ async function start(scripts, args = [], env = {}) {
   assert.ok(output.includes('engine serving'), `the engine started: ${output}`);
   return {
     socket,
+    scripts: path.join(dir, 's'),
     pid: child.pid,
     log: () => output,
     stop: async () => {
@@ -313,6 +314,23 @@ function on_request(req) {
     const bytes = Buffer.from([0, 1, 0, 255, 0xe0, 0x80, 0, 0xc3, 0xa9, 0]);
     const a = (await call(e.socket, 'POST', '/v1/decide', { version: 1, tenant: 't', script: 'echo', request: { method: 'POST', path: '/', body_base64: bytes.toString('base64') } })).body;
     assert.deepStrictEqual(JSON.parse(a.body), [bytes.length, fnv([...bytes]), bytes.length, fnv([...bytes])], 'binary');
+  } finally {
+    await e.stop();
+  }
+});
+
+test("a reload keeps a tenant's context of a script it did not change, globals and all; a changed script starts afresh", async () => {
+  // Failed before: a reload dropped every isolate, so every tenant's first call after it built one
+  // again (13-150 ms), which on a busy host passed the engine's deadline (a 500 right after a
+  // reload that changed another tenant's script, in CI).
+  const counter = (tag) => `var n = 0; function on_request(req) { n++; return respond(200, '${tag}' + n); }`;
+  const e = await start({ same: counter('same '), changed: counter('old ') });
+  try {
+    const body = async (script) => (await decide(e.socket, 't', script)).body.body;
+    assert.deepStrictEqual([await body('same'), await body('same'), await body('changed')], ['same 1', 'same 2', 'old 1']);
+    fs.writeFileSync(path.join(e.scripts, 'changed.js'), counter('new '));
+    assert.strictEqual((await call(e.socket, 'POST', '/reload')).status, 200);
+    assert.deepStrictEqual([await body('same'), await body('changed')], ['same 3', 'new 1']);
   } finally {
     await e.stop();
   }
