@@ -41,13 +41,42 @@ class CommandLineTest {
   void validateAcceptsTheOriginalFilesAndRejectsBadOnesWithLines(@TempDir Path dir) throws Exception {
     GatewayProcess.Result ok = GatewayProcess.run(dir, "validate", COMPAT.resolve("v1.3-lua-engine.yaml").toString());
     assertThat(ok.exitCode()).as(ok.output()).isZero();
-    assertThat(ok.output()).contains("OK, 3 tenant(s)");
+    assertThat(ok.output()).contains("OK, 3 tenant(s); the scripts are the engine's at [http://localhost:8081]:"
+        + " lua_script names are not checked here");
     Path bad = dir.resolve("bad.yaml");
     Files.writeString(bad, "tenants:\n  - name: a\n    path_prefix: nope\n    servces: []\n");
     GatewayProcess.Result r = GatewayProcess.run(dir, "validate", bad.toString());
     assertThat(r.exitCode()).isEqualTo(1);
     assertThat(r.output()).contains(bad + ":3: tenants[0].path_prefix: invalid path_prefix 'nope'")
         .contains(bad + ":4: tenants[0].servces: unknown key (did you mean 'services'?)");
+  }
+
+  /**
+   * Attack round 5 on the Node engine (N5-8): for an engine that is not Keystone's own, validate
+   * can only look for a script's file (the engine decides what it serves, at its start and at each
+   * reload); it said a plain "OK", as if the names had been checked like the built-in engine's.
+   */
+  @Test
+  void validateSaysWhatItCouldNotCheckForAnotherEngine(@TempDir Path dir) throws Exception {
+    Files.createDirectories(dir.resolve("scripts"));
+    Files.writeString(dir.resolve("scripts/ghost.lua"), "function on_request(req) end\n");
+    Path config = dir.resolve("node.yaml");
+    Files.writeString(config, """
+        lua_engine:
+          enabled: true
+          supervise:
+            command: [node, engines/node/engine.js]
+            scripts: scripts
+        tenants:
+          - name: a
+            path_prefix: /a/
+            lua_script: ghost
+        """);
+    GatewayProcess.Result r = GatewayProcess.run(dir, "validate", config.toString());
+    assertThat(r.exitCode()).as(r.output()).isZero();
+    assertThat(r.output()).contains(config + ": OK, 1 tenant(s); the engine [node, engines/node/engine.js] is not Keystone's own:"
+        + " a lua_script was only looked for as a file (NAME, NAME.js or NAME.lua); the engine checks what it serves"
+        + " when it starts and at each reload");
   }
 
   @Test
