@@ -105,7 +105,7 @@ class Scripts {
     const { tenant } = request;
     this.charge(tenant, readMs);
     return this.scheduled(tenant, script, askedMs, bytes, async (deadlineMs) => {
-      const call = this.callFor(script, tenant, deadlineMs, askedMs !== undefined);
+      const call = this.callFor(script, tenant, deadlineMs, askedMs);
       const state = await this.state(tenant, script, call.window);
       call.check = (d) => this.checked(tenant, script, state, d, request.backends || []);
       return this.guarded(tenant, () => state.decide(request, call), true);
@@ -120,7 +120,7 @@ class Scripts {
     const { tenant } = request;
     this.charge(tenant, readMs);
     return this.scheduled(tenant, script, askedMs, bytes, async (deadlineMs) => {
-      const call = this.callFor(script, tenant, deadlineMs, askedMs !== undefined);
+      const call = this.callFor(script, tenant, deadlineMs, askedMs);
       const state = await this.state(tenant, script, call.window);
       if (!state.hasOnResponse) return null;
       call.check = (e) => {
@@ -156,9 +156,12 @@ class Scripts {
 
   /**
    * What a call of the tenant's gets: its store, its log budget and a window of its own for the
-   * request. Fails at once when the tenant has used its time share.
+   * request (`deadlineMs` left of the gateway's `askedMs`, if it asked). Fails at once when the
+   * tenant has used its time share or is held back (budgets.js strikes).
    */
-  callFor(script, tenant, deadlineMs, wallClock = false) {
+  callFor(script, tenant, deadlineMs, askedMs) {
+    const wallClock = askedMs !== undefined;
+    const callMs = wallClock ? Math.min(this.options.deadlineMs, askedMs) : this.options.deadlineMs;
     const budgets = this.budgets.of(tenant);
     const now = monotonic();
     const suspended = budgets.watchdog.refusal(now) ?? budgets.memory.refusal(now);
@@ -167,7 +170,7 @@ class Scripts {
       throw new ScriptFailure(`${script.file}: the tenant's scripts used their time share (${this.timeShareMs} ms of script time a second); calls fail until it refills`, true);
     }
     return { store: this.stores.of(tenant), logs: budgets.log,
-      window: new RequestWindow(deadlineMs, budgets.time, this.options.deadlineMs, wallClock) };
+      window: new RequestWindow(deadlineMs, budgets.time, this.options.deadlineMs, wallClock, callMs) };
   }
 
   /**

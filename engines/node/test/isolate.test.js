@@ -33,3 +33,20 @@ test("every entry's CPU time is charged to the tenant's time share", async () =>
   });
   assert.ok(share.bucket.tokens < 500 && window.leftMs < 250, `tokens ${share.bucket.tokens}, window ${window.leftMs}`);
 });
+
+test("an entry past twice its call's deadline in CPU time is marked overran; the call's deadline, not what its wait left of it", async () => {
+  // Failed before: the rule used the entry's deadline, which is what the gateway's deadline_ms
+  // left after the call waited its turn: a call that waited 30 ms behind other tenants' calls had
+  // 5 ms left, and 20 ms of its own ordinary work earned its tenant a penalty.
+  const busy = (ms) => () => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) { /* CPU time of the entry */ }
+  };
+  const isolate = await TenantIsolate.create('t', OPTIONS);
+  const waited = new RequestWindow(5, new TimeShare(500), OPTIONS.deadlineMs, true, 35);
+  assert.throws(() => isolate.enter('x.js', waited, busy(40)), (e) => e instanceof ScriptFailure && e.limit);
+  assert.strictEqual(isolate.overran, null, '40 ms of CPU is not past twice the 35 ms the call was asked for');
+  const own = new RequestWindow(35, new TimeShare(500), OPTIONS.deadlineMs, true, 35);
+  assert.throws(() => isolate.enter('x.js', own, busy(90)), (e) => e instanceof ScriptFailure && e.limit);
+  assert.match(isolate.overran, /^it ran \d+ ms of CPU in one entry, its deadline 35 ms$/);
+});
