@@ -197,8 +197,9 @@ class ScriptContext {
   }
 
   /**
-   * The context's only way out: two strings in, one string out (always JSON, which escapes NUL
-   * and lone surrogates: strings cross as C strings in UTF-8); it never throws into the script.
+   * The context's only way out: two strings in, one string out (JSON, which escapes NUL and lone
+   * surrogates: strings cross as C strings in UTF-8; a body may come as an ArrayBuffer, body());
+   * it never throws into the script.
    */
   bridge(opHandle, argsHandle) {
     const ctx = this.context;
@@ -208,6 +209,10 @@ class ScriptContext {
       const args = argsHandle !== undefined && ctx.typeof(argsHandle) === 'string' ? JSON.parse(ctx.getString(argsHandle)) : [];
       if (op === 'body') {
         out = this.body(Array.isArray(args) && args[0] === 'binary');
+        if (typeof out === 'object') {
+          const { buffer, byteOffset, byteLength } = out.units;
+          return ctx.newArrayBuffer(buffer.slice(byteOffset, byteOffset + byteLength));
+        }
       } else {
         out = JSON.stringify({ ok: this.operation(op, ...(Array.isArray(args) ? args : [])) });
       }
@@ -218,27 +223,21 @@ class ScriptContext {
   }
 
   /**
-   * The request's body (`binary`: as a binary string, one character per byte) for the context,
-   * tagged by how it is sent: "S", the same string as the text (the context reuses it); "R" and
-   * the text itself; "N", a character absent from the text, and the text with each NUL written
-   * as that character (strings enter QuickJS as C strings, which end at the first NUL); "J" and
-   * the text as a JSON string literal (a lone surrogate, which UTF-8 cannot carry, or no free
-   * character). As a JSON literal only, a 300 KB body of control characters (6 characters each
-   * in JSON) took QuickJS's JSON.parse 100 ms, twice: every call of such a tenant was a lump of
-   * the engine's thread (round 5, N5-4).
+   * The request's body (`binary`: as a binary string, one character per byte) for the context:
+   * "S", the same string as the text (the context reuses it); "R" and the text itself; or, for a
+   * text that a C string cannot carry (a NUL ends it; a lone surrogate has no UTF-8), its UTF-16
+   * code units (a binary string's bytes) in an ArrayBuffer, which the context turns into a string
+   * in chunks. Sent as a JSON string literal, a 300 KB body of control characters (6 characters
+   * each in JSON) took QuickJS's JSON.parse 100 ms, twice: every call of such a tenant was a lump
+   * of the engine's thread, and any client could make it one (round 5, N5-4).
    */
   body(binary) {
     const r = this.pending === null ? undefined : this.pending.request;
     if (r === undefined || typeof r.body !== 'string') return 'R';
     if (binary && r.body_binary === undefined) return 'S';
     const text = binary ? r.body_binary : r.body;
-    if (!text.isWellFormed()) return `J${JSON.stringify(text)}`;
-    if (!text.includes('\0')) return `R${text}`;
-    for (let c = 0xe000; c < 0xe100; c++) {
-      const stand = String.fromCharCode(c);
-      if (!text.includes(stand)) return `N${stand}${text.replaceAll('\0', stand)}`;
-    }
-    return `J${JSON.stringify(text)}`;
+    if (text.isWellFormed() && !text.includes('\0')) return `R${text}`;
+    return { units: binary ? Buffer.from(text, 'latin1') : Buffer.from(text, 'utf16le') };
   }
 
   operation(op, a, b, c) {

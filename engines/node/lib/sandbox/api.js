@@ -9,6 +9,9 @@
   'use strict';
   const G = globalThis;
   const { parse, stringify } = JSON;
+  const { fromCharCode } = String;
+  const { apply } = Reflect;
+  const [U8, U16] = [Uint8Array, Uint16Array];
   const { defineProperty, freeze, keys } = Object;
   const u = common(rules());
   const { Err, str, optStr, num, dict, put, typeName, headerName, headerValue, queryTable, backendTable } = u;
@@ -88,18 +91,20 @@
     for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
     return out;
   }
-  // A body as the engine sends it (lib/script.js body()): tagged R (as is), N (NUL written as
-  // the character after the tag) or J (a JSON string literal).
-  function bodyOf(sent) {
-    if (sent[0] === 'R') return sent.slice(1);
-    if (sent[0] === 'N') return sent.slice(2).replaceAll(sent[1], '\0');
-    return parse(sent.slice(1));
+  // A body as the engine sends it (lib/script.js body()): "R" and the text, or an ArrayBuffer of
+  // its UTF-16 code units (`binary`: one byte a character), made a string 8,192 at a time.
+  function bodyOf(sent, binary) {
+    if (typeof sent === 'string') return sent.slice(1);
+    const units = binary ? new U8(sent) : new U16(sent);
+    let out = '';
+    for (let i = 0; i < units.length; i += 8192) out += apply(fromCharCode, null, units.subarray(i, i + 8192));
+    return out;
   }
   function makeReq(r) {
     // The body's strings are taken now (they are not copied); req.body_bytes is made on first use.
-    const body = r.has_body ? bodyOf(bridge('body', '[]')) : undefined;
+    const body = r.has_body ? bodyOf(bridge('body', '[]'), false) : undefined;
     const sent = r.has_body ? bridge('body', '["binary"]') : undefined;
-    const binary = sent === 'S' ? body : sent === undefined ? undefined : bodyOf(sent);
+    const binary = sent === 'S' ? body : sent === undefined ? undefined : bodyOf(sent, true);
     let bytes;
     return {
       method: r.method,
