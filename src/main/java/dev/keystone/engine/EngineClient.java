@@ -206,6 +206,7 @@ public final class EngineClient {
         .compose(req -> req.send(body))
         .compose(resp -> resp.body().map(b -> {
           answered.put(url, System.nanoTime());
+          EngineActivity.answered(url);
           if (resp.statusCode() >= 400 && resp.statusCode() < 500) {
             // The engine works and refused this call (a body too big, an unknown script): the
             // call's failure, never the engine's (a client must not open the circuit every tenant

@@ -253,7 +253,10 @@ public final class EngineSupervisor {
         if (p != process) {
           return;
         }
-        missedHealth = ar.succeeded() ? 0 : missedHealth + 1;
+        // A check that failed while the engine answered calls in the last 3 s does not count:
+        // it is busy (its health check waits behind calls), not hung.
+        boolean busy = ar.failed() && EngineActivity.answeredWithin(url(), 3_000_000_000L);
+        missedHealth = ar.succeeded() || busy ? 0 : missedHealth + 1;
         if (missedHealth >= 3) {
           LOG.warning("supervised engine (pid " + p.pid() + ") failed 3 health checks in a row: killing it");
           missedHealth = 0;
@@ -286,6 +289,7 @@ public final class EngineSupervisor {
       p = process;
     }
     vertx.cancelTimer(healthTimer);
+    EngineActivity.forget(url());
     if (p != null && p.isAlive()) {
       List<ProcessHandle> all = p.descendants().toList();
       p.destroy();
