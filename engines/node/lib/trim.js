@@ -3,33 +3,30 @@
 // memory, measured after each call as a cgroup counts it, isolates are dropped. Their tenants'
 // next calls make them again (a script's globals are not kept anyway: kv is).
 //
-// Which ones: first those grown past the size every isolate starts with, the largest first (the
-// running call's too: the call that grew it has run, and dropping a small one instead frees
-// little), and their tenants' calls then wait (a memory strike, budgets.js: 1 s, 2, 4 ...); then
-// the least recently used others. Dropping the least recently used alone, ten tenants keeping
+// Which ones: what the isolates may hold together (trimAtBytes less what the engine holds besides
+// them) is shared max-min fairly (budgets.js waterLevel): an isolate holding more than the fair
+// level is over its share. Those go first, least recently used first (the running call's too: its
+// call has run, and dropping a small isolate instead frees little), and their tenants' calls then
+// wait (a memory strike, budgets.js: 1 s, 2, 4 ...); then the least recently used others, with no
+// strike. What an isolate holds is measured (isolate.js `resident`), not read from the size of its
+// WebAssembly memory, which starts at 16 MiB with 11 of heap: sixteen tenants keeping 9 MiB each
+// never "grew", and an ordinary tenant keeping 12 MiB was the one dropped and penalised, over and
+// over (attack round 6, N6-2). Dropping the least recently used alone, ten tenants keeping
 // 14 MiB each got a light tenant's isolate dropped every round and rebuilt their own on every
-// call, each a lump of the engine's thread; twenty such tenants under a 256 MB budget got the
-// supervised engine killed (round 5, N5-1).
+// call, each a lump of the engine's thread (round 5, N5-1).
 // A dropped isolate's memory is resident until V8 collects it: what was dropped and not yet
-// collected (unfreed.js) does not count as resident, and after dropping a grown one the engine
-// asks V8 for a collection as soon as the call has returned.
+// collected (unfreed.js) does not count as resident, and after dropping one over its share the
+// engine asks V8 for a collection as soon as the call has returned.
 
 const { TenantIsolate } = require('./isolate');
-const { INITIAL_BYTES } = require('./quickjs');
 const { Unfreed } = require('./unfreed');
-const { monotonic } = require('./budgets');
+const { monotonic, waterLevel } = require('./budgets');
+const { residentBytes } = require('./resident');
 
-// What a dropped isolate that had not grown frees, about (measured: 0.6 MiB for a context with a
-// small script; most of its 16 MiB of WebAssembly memory is never touched).
-const SMALL_ISOLATE_BYTES = 1024 * 1024;
-// Of an isolate that grew, what is resident is about all of its memory but for most of the C
-// stack (5 MiB; measured: 15 of 23 MiB resident for 14 MiB kept).
-const UNTOUCHED_STACK_BYTES = 4 * 1024 * 1024;
-
-/** How far an isolate's WebAssembly memory grew past the size every isolate starts with. */
-const grownBytes = (i) => Math.max(0, i.memory.buffer.byteLength - INITIAL_BYTES);
-/** About what dropping an isolate frees. */
-const residentBytes = (i) => (grownBytes(i) > 0 ? i.memory.buffer.byteLength - UNTOUCHED_STACK_BYTES : SMALL_ISOLATE_BYTES);
+// An isolate holding no more than this is never over its share: when the engine's own memory
+// (kv, waiting requests) leaves the isolates almost nothing, light tenants are not penalised.
+const SMALL_BYTES = 2 * 1024 * 1024;
+const MIB = 1024 * 1024;
 
 class Trim {
   /** `trimAtBytes`: Infinity for none; `budgets`: the tenants' (TenantBudgets), for their memory strikes. */
@@ -44,35 +41,43 @@ class Trim {
   /** After a call of `current`'s: drops from `isolates` (tenant -> TenantIsolate, or a promise of one) what must go. */
   trim(isolates, current) {
     if (this.trimAtBytes === Infinity) return;
-    const over = process.memoryUsage.rss() - this.unfreed.bytes() - this.trimAtBytes;
+    const resident = residentBytes() - this.unfreed.bytes();
+    const over = resident - this.trimAtBytes;
     if (over <= 0) return;
-    const candidates = [];
-    for (const [tenant, i] of isolates) {
-      if (i instanceof TenantIsolate && (tenant !== current || grownBytes(i) > 0)) candidates.push(i);
-    }
-    candidates.sort((a, b) => grownBytes(b) - grownBytes(a)); // stable: least recently used first among equals
-    let freed = 0;
-    let dropped = 0;
-    let grown = 0;
-    const now = monotonic();
-    for (const i of candidates) {
-      if (freed >= over) break;
-      isolates.delete(i.tenant);
-      const bytes = residentBytes(i);
-      this.unfreed.add(i.memory, bytes);
-      freed += bytes;
-      dropped++;
-      if (grownBytes(i) > 0) {
-        grown++;
-        this.budgets.of(i.tenant).memory.ended(`it had grown to ${i.memory.buffer.byteLength >> 20} MiB, `
-          + "the largest while the engine's memory was short", now);
+    const live = [];
+    let held = 0;
+    for (const i of isolates.values()) {
+      if (i instanceof TenantIsolate) {
+        live.push(i);
+        held += i.resident;
       }
     }
-    if (grown > 0) this.unfreed.collectSoon();
+    const share = Math.max(0, this.trimAtBytes - (resident - held)); // what the isolates may hold together
+    const level = Math.max(SMALL_BYTES, waterLevel(share, live.map((i) => i.resident)));
+    // `live` is least recently used first (Scripts.isolate moves a used one last)
+    const overShare = live.filter((i) => i.resident > level);
+    const others = live.filter((i) => i.resident <= level && i.tenant !== current);
+    let freed = 0;
+    let dropped = 0;
+    let struck = 0;
+    const now = monotonic();
+    for (const i of [...overShare, ...others]) {
+      if (freed >= over) break;
+      isolates.delete(i.tenant);
+      this.unfreed.add(i.memory, i.resident);
+      freed += i.resident;
+      dropped++;
+      if (i.resident > level) {
+        struck++;
+        this.budgets.of(i.tenant).memory.ended(`it held ${Math.round(i.resident / MIB)} MiB, more than its share `
+          + `of ${Math.round(level / MIB)} MiB while the engine's memory was short`, now);
+      }
+    }
+    if (struck > 0) this.unfreed.collectSoon();
     if (dropped > 0 && Date.now() - this.logged >= 10000) {
       this.logged = Date.now();
-      this.log(`engine memory: ${process.memoryUsage.rss() >> 20} MiB resident, above ${this.trimAtBytes >> 20} MiB; `
-        + `dropped ${dropped} idle isolate(s), ${grown} of them grown (their tenants wait)`);
+      this.log(`engine memory: ${resident >> 20} MiB resident, above ${this.trimAtBytes >> 20} MiB; `
+        + `dropped ${dropped} isolate(s), ${struck} of them over their share of ${Math.round(level / MIB)} MiB (their tenants wait)`);
     }
   }
 }

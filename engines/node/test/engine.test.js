@@ -230,7 +230,7 @@ function residentMib(pid) {
   return { now: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
-test("tenants whose isolates grew big are dropped first when memory is short, and wait; a small tenant's isolate stays (N5-1)", async () => {
+test("tenants whose isolates hold more than their share are dropped first when memory is short, and wait; a small tenant's isolate stays (N5-1)", async () => {
   // Failed before: the least recently used isolates were dropped, so with ten tenants each keeping
   // 14 MiB the light tenant's isolate was dropped every round (its count went back to 1), every
   // big tenant rebuilt its 14 MiB on every call, and what was dropped stayed resident until V8
@@ -256,7 +256,7 @@ function on_request(req) {
     }
 
     assert.deepStrictEqual(counts, ['1', '2', '3', '4'], "the light tenant's isolate (and its global) was kept");
-    assert.ok(refused.some((r) => /heavy\.js: this tenant's isolate was dropped \(it had grown to \d+ MiB, the largest while the engine's memory was short; 1 in a row\): its calls fail for 1 s more$/.test(r)),
+    assert.ok(refused.some((r) => /heavy\.js: this tenant's isolate was dropped \(it held \d+ MiB, more than its share of \d+ MiB while the engine's memory was short; 1 in a row\): its calls fail for 1 s more$/.test(r)),
       `a dropped big tenant waits: ${JSON.stringify(refused.slice(0, 3))}`);
     const { peak } = residentMib(e.pid);
     assert.ok(peak <= 160, `the engine peaked at ${peak.toFixed(0)} MiB resident: within its budget of 160`);
@@ -332,6 +332,33 @@ test("a reload keeps a tenant's context of a script it did not change, globals a
     fs.writeFileSync(path.join(e.scripts, 'changed.js'), counter('new '));
     assert.strictEqual((await call(e.socket, 'POST', '/reload')).status, 200);
     assert.deepStrictEqual([await body('same'), await body('changed')], ['same 3', 'new 1']);
+  } finally {
+    await e.stop();
+  }
+});
+
+test("tenants holding 9 MiB each (in the heap every isolate starts with) are over their share too; an ordinary tenant keeping 12 MiB is not singled out (N6-2)", async () => {
+  // Failed before: only isolates whose WebAssembly memory grew past its first 16 MiB counted as
+  // big, so the 9 MiB tenants were dropped as least recently used with no penalty, and the tenant
+  // keeping 12 MiB (grown) was the one dropped and penalised, over and over.
+  const keeps = (mib) => `var keep = [];
+function on_request(req) { while (keep.length < ${mib}) keep.push(new Uint8Array(1 << 20).fill(1)); return respond(200, 'held ' + keep.length); }`;
+  const light = "var n = 0; function on_request(req) { n++; return respond(200, String(n)); }";
+  const e = await start({ nine: keeps(9), twelve: keeps(12), light }, ['--memory-budget-mb', '160', '--deadline-ms', '500']);
+  try {
+    const counts = [(await decide(e.socket, 'light', 'light')).body.body];
+    const refused = { nine: [], twelve: [] };
+    for (let round = 0; round < 3; round++) {
+      for (const [tenant, script] of [['cache', 'twelve'], ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => [`a${i}`, 'nine'])]) {
+        const a = (await decide(e.socket, tenant, script)).body;
+        if (a.decision === 'error') refused[script].push(a.error);
+        else assert.match(a.body, /^held (9|12)$/);
+      }
+      counts.push((await decide(e.socket, 'light', 'light')).body.body);
+    }
+    assert.deepStrictEqual(counts, ['1', '2', '3', '4'], "the light tenant's isolate (and its global) was kept");
+    assert.ok(refused.nine.some((r) => /nine\.js: this tenant's isolate was dropped \(it held \d+ MiB, more than its share of \d+ MiB/.test(r)),
+      `the 9 MiB tenants are over their share and wait: ${JSON.stringify(refused.nine.slice(0, 2))}`);
   } finally {
     await e.stop();
   }
