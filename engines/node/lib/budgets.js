@@ -117,8 +117,9 @@ class LogBudget {
 }
 
 /**
- * Calls of a tenant refused for a while, longer while it keeps doing what earns it: 1 s, then 2,
- * 4, ... up to 60 s; a minute without a strike clears the count (not one clean call: a tenant
+ * Calls of a tenant refused for a while, longer while it keeps doing what earns it: 1 s (or twenty
+ * times what its call held the thread), then twice that, and so on up to 60 s; a minute without a
+ * strike clears the count (not one clean call: a tenant
  * alternating a clean call and a loop inside a built-in stayed at "1 in a row", attack round 5).
  * `what` says what earned it, for the refusal's text.
  *
@@ -131,6 +132,8 @@ class LogBudget {
  * engine's memory was short (scripts.js trim: tenants rebuilding 14 MiB on every call, round 5,
  * N5-1).
  */
+const HELD_FACTOR = 20;
+
 class WatchdogStrikes {
   constructor(what = "this tenant's last call held the engine's thread far past its deadline") {
     this.what = what;
@@ -147,14 +150,22 @@ class WatchdogStrikes {
       + `its calls fail for ${Math.ceil((this.until - now) / 1000)} s more`;
   }
 
-  /** Something that may earn a strike happened at `now`; `broken`: why it earns one, or null (it did not). */
-  ended(broken, now) {
+  /**
+   * Something that may earn a strike happened at `now`; `broken`: why it earns one, or null (it
+   * did not); `heldMs`: how long the call held the engine's thread. The first refusal is twenty
+   * times that, at least a second (a tenant may hold the thread a twenty-first of the time at
+   * most: with 1 s for everything, a call held 250 ms by the watchdog could come every 1.25 s, and
+   * twenty-eight such tenants held the whole thread for their first seconds, round 6); doubling
+   * while it goes on, up to a minute.
+   */
+  ended(broken, now, heldMs = 0) {
     if (this.strikes > 0 && now - this.last >= 60000) this.strikes = 0;
     if (broken === null || broken === undefined) return;
     this.last = now;
     this.strikes++;
     this.why = broken;
-    this.until = now + Math.min(60000, 1000 * 2 ** Math.min(6, this.strikes - 1));
+    const first = Math.max(1000, HELD_FACTOR * heldMs);
+    this.until = now + Math.min(60000, first * 2 ** Math.min(6, this.strikes - 1));
   }
 
   full() {

@@ -125,6 +125,7 @@ class TenantIsolate {
     // a little). Its WebAssembly memory's size says nothing of the 11 MiB of heap it starts with.
     this.resident = NEW_ISOLATE_BYTES;
     this.engineMs = 0; // CPU time of the running entry spent on the engine's own work (a body crossing in)
+    this.heldMs = 0;
   }
 
   /** The context made ahead (script.js installedContext), once; null when there is none. */
@@ -190,6 +191,7 @@ class TenantIsolate {
       const cpuUsed = cpuMs() - cpuStarted;
       window.spend(monotonic() - started, cpuUsed);
       const scriptCpu = cpuUsed - this.engineMs;
+      this.heldMs = scriptCpu; // what the entry held the thread for (Scripts.guarded: a strike's length)
       if (this.broken === null && scriptCpu >= OVERRUN_FACTOR * window.callMs + OVERRUN_SLACK_MS) {
         this.overran = `it ran ${Math.round(scriptCpu)} ms of CPU in one entry, its deadline ${window.callMs} ms`;
       }

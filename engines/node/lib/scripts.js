@@ -202,7 +202,7 @@ class Scripts {
       if (isolate instanceof TenantIsolate) {
         const strike = isolate.broken !== null && isolate.struck ? isolate.broken : isolate.overran;
         isolate.overran = null;
-        if (isCall || strike !== null) this.budgets.of(tenant).watchdog.ended(strike, monotonic());
+        if (isCall || strike !== null) this.budgets.of(tenant).watchdog.ended(strike, monotonic(), isolate.heldMs);
       }
       if (isolate instanceof TenantIsolate && isolate.broken !== null) {
         this.isolates.delete(tenant);

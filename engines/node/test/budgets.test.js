@@ -180,3 +180,18 @@ test('tenants that used a little time lately do not shrink the part of a tenant 
   assert.ok(ran >= 15 && ran <= 30, `the tenant calling next ran ${ran} of 40 calls: about its part of what the lump left`);
   assert.strictEqual(budgets.of('lump').time.available(), false, 'the lump stays over its part');
 });
+
+test('a strike refuses the tenant at least twenty times as long as its call held the thread, then doubling', () => {
+  // Failed before: every first strike was 1 s, so a tenant whose call held the thread 250 ms
+  // (the watchdog's window) could do so every 1.25 s, a fifth of the engine's only thread, and
+  // twenty-eight such tenants held it all for their first seconds (attack round 6).
+  const { WatchdogStrikes } = require('../lib/budgets');
+  const w = new WatchdogStrikes();
+  w.ended('stopped by the watchdog', 1000, 250);
+  assert.strictEqual(w.until, 1000 + 5000, 'twenty times 250 ms');
+  w.ended('stopped by the watchdog', 7000, 250);
+  assert.strictEqual(w.until, 7000 + 10000, 'then doubling');
+  const short = new WatchdogStrikes();
+  short.ended('x', 1000, 20);
+  assert.strictEqual(short.until, 1000 + 1000, 'at least a second');
+});
