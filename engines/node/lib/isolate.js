@@ -23,6 +23,7 @@
 // and the tenant's next call builds a new one, which runs its scripts' top level again.
 
 const vm = require('vm');
+const v8 = require('v8');
 const { newModule } = require('./quickjs');
 const { ScriptFailure } = require('./failure');
 const { monotonic } = require('./budgets');
@@ -120,9 +121,9 @@ class TenantIsolate {
     this.struck = true; // when broken: whether the tenant held the thread for it (then suspended: budgets.js)
     this.overran = null; // why the last entry held the thread far past its deadline, though the isolate is whole (the same)
     // What it holds of the engine's resident memory, about: a new one's pages (measured: 0.6 MiB
-    // with a small script) and every growth of the resident memory during its entries (its
-    // WebAssembly memory never gives pages back; the engine's own growth meanwhile is counted too,
-    // a little). Its WebAssembly memory's size says nothing of the 11 MiB of heap it starts with.
+    // with a small script) and every growth of the resident memory during its entries but for the
+    // growth of V8's heap (its WebAssembly memory never gives pages back; the engine's buffers
+    // allocated meanwhile are counted too, a little). Its WebAssembly memory's size says nothing of the 11 MiB of heap it starts with.
     this.resident = NEW_ISOLATE_BYTES;
     this.engineMs = 0; // CPU time of the running entry spent on the engine's own work (a body crossing in)
     this.heldMs = 0;
@@ -164,6 +165,7 @@ class TenantIsolate {
     const started = monotonic();
     const cpuStarted = cpuMs();
     const residentBefore = residentBytes();
+    const heapBefore = v8.getHeapStatistics().total_physical_size;
     this.engineMs = 0;
     this.windowEnds = started + window.leftMs;
     this.callDeadlineMs = window.deadlineMs;
@@ -186,7 +188,8 @@ class TenantIsolate {
       WATCHDOG.enter = undefined;
       this.deadline = 0;
       this.windowEnds = 0;
-      const grew = residentBytes() - residentBefore;
+      // The engine's heap (kv stores, requests, the bridge's strings) grows apart from isolates.
+      const grew = residentBytes() - residentBefore - Math.max(0, v8.getHeapStatistics().total_physical_size - heapBefore);
       if (grew > 0) this.resident += grew;
       const cpuUsed = cpuMs() - cpuStarted;
       window.spend(monotonic() - started, cpuUsed);

@@ -51,3 +51,21 @@ test("an entry past twice its call's deadline in CPU time is marked overran; the
   assert.throws(() => isolate.enter('x.js', own, busy(90)), (e) => e instanceof ScriptFailure && e.limit);
   assert.match(isolate.overran, /^it ran \d+ ms of CPU in one entry, its deadline 35 ms$/);
 });
+
+test("what an isolate holds counts the growth of its own memory during its entries, not the engine's heap", async () => {
+  // Failed before: every growth of the resident memory during an entry counted, so a tenant whose
+  // kv stores grew the engine's heap (kv lives there, bounded on its own) looked as if its isolate
+  // held that too, and under memory pressure was dropped and penalised for it, freeing nothing.
+  const isolate = await TenantIsolate.create('t', OPTIONS);
+  const window = new RequestWindow(5000, new TimeShare(5000), 5000);
+  const before = isolate.resident;
+  const hostHeap = [];
+  isolate.enter('x.js', window, () => {
+    for (let i = 0; i < 40; i++) hostHeap.push(Array.from({ length: 65536 }, (_, j) => ({ i, j }))); // about 100 MiB of objects
+  });
+  assert.ok(hostHeap.length === 40);
+  assert.ok(isolate.resident - before < 4 << 20, `counted ${(isolate.resident - before) >> 20} MiB for the engine's own heap`);
+  const ctx = isolate.runtime.newContext();
+  isolate.enter('x.js', window, () => ctx.evalCode('globalThis.keep = []; for (let i = 0; i < 12; i++) keep.push(new Uint8Array(1 << 20).fill(1));').dispose());
+  assert.ok(isolate.resident - before >= 10 << 20, `counted ${(isolate.resident - before) >> 20} MiB for 12 MiB kept in the isolate`);
+});
