@@ -127,6 +127,7 @@ class TenantIsolate {
     this.resident = NEW_ISOLATE_BYTES;
     this.engineMs = 0; // CPU time of the running entry spent on the engine's own work (a body crossing in)
     this.heldMs = 0;
+    this.engineBytes = 0; // memory the running entry's engine work took outside the isolate (a body crossing in)
   }
 
   /** The context made ahead (script.js installedContext), once; null when there is none. */
@@ -166,6 +167,7 @@ class TenantIsolate {
     const cpuStarted = cpuMs();
     const residentBefore = residentBytes();
     const heapBefore = v8.getHeapStatistics().total_physical_size;
+    this.engineBytes = 0;
     this.engineMs = 0;
     this.windowEnds = started + window.leftMs;
     this.callDeadlineMs = window.deadlineMs;
@@ -189,8 +191,10 @@ class TenantIsolate {
       this.deadline = 0;
       this.windowEnds = 0;
       // The engine's heap (kv stores, requests, the bridge's strings) grows apart from isolates.
-      const grew = residentBytes() - residentBefore - Math.max(0, v8.getHeapStatistics().total_physical_size - heapBefore);
-      if (grew > 0) this.resident += grew;
+      const grew = residentBytes() - residentBefore - Math.max(0, v8.getHeapStatistics().total_physical_size - heapBefore)
+        - this.engineBytes;
+      // Never more than its WebAssembly memory: whatever else grew meanwhile is not the isolate's.
+      if (grew > 0) this.resident = Math.min(this.resident + grew, this.memory.buffer.byteLength);
       const cpuUsed = cpuMs() - cpuStarted;
       window.spend(monotonic() - started, cpuUsed);
       const scriptCpu = cpuUsed - this.engineMs;
