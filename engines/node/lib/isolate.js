@@ -23,12 +23,10 @@
 // and the tenant's next call builds a new one, which runs its scripts' top level again.
 
 const vm = require('vm');
-const v8 = require('v8');
 const { newModule } = require('./quickjs');
 const { ScriptFailure } = require('./failure');
 const { monotonic } = require('./budgets');
 const { cpuMs } = require('./cpu-clock');
-const { residentBytes } = require('./resident');
 
 // QuickJS's stack limit. Each QuickJS frame also takes V8's native stack (wasm frames), which is
 // about 1 MiB for the whole engine: 128 KiB allows about 700 nested calls of a plain function and
@@ -93,7 +91,7 @@ class TenantIsolate {
     return new TenantIsolate(tenant, await newModule(options.memoryBytes), options);
   }
 
-  constructor(tenant, { quickjs, memory, maxBytes }, { memoryBytes, deadlineMs }) {
+  constructor(tenant, { quickjs, memory, maxBytes, base = null }, { memoryBytes, deadlineMs }) {
     this.tenant = tenant;
     this.deadlineMs = deadlineMs;
     this.memoryBytes = memoryBytes;
@@ -120,14 +118,12 @@ class TenantIsolate {
     this.broken = null; // why this isolate must not be used again
     this.struck = true; // when broken: whether the tenant held the thread for it (then suspended: budgets.js)
     this.overran = null; // why the last entry held the thread far past its deadline, though the isolate is whole (the same)
-    // What it holds of the engine's resident memory, about: a new one's pages (measured: 0.6 MiB
-    // with a small script) and every growth of the resident memory during its entries but for the
-    // growth of V8's heap (its WebAssembly memory never gives pages back; the engine's buffers
-    // allocated meanwhile are counted too, a little). Its WebAssembly memory's size says nothing of the 11 MiB of heap it starts with.
+    // What it holds resident, read from its memory's mapping when the engine's memory is short
+    // (trim.js, resident.js); `base` null (not Linux, or the mapping not found): counted as small.
+    this.base = base;
     this.resident = NEW_ISOLATE_BYTES;
     this.engineMs = 0; // CPU time of the running entry spent on the engine's own work (a body crossing in)
     this.heldMs = 0;
-    this.engineBytes = 0; // memory the running entry's engine work took outside the isolate (a body crossing in)
   }
 
   /** The context made ahead (script.js installedContext), once; null when there is none. */
@@ -165,9 +161,6 @@ class TenantIsolate {
     if (window.leftMs <= 0) throw this.deadlinePassed(file); // the request's earlier entries used its window
     const started = monotonic();
     const cpuStarted = cpuMs();
-    const residentBefore = residentBytes();
-    const heapBefore = v8.getHeapStatistics().total_physical_size;
-    this.engineBytes = 0;
     this.engineMs = 0;
     this.windowEnds = started + window.leftMs;
     this.callDeadlineMs = window.deadlineMs;
@@ -190,11 +183,6 @@ class TenantIsolate {
       WATCHDOG.enter = undefined;
       this.deadline = 0;
       this.windowEnds = 0;
-      // The engine's heap (kv stores, requests, the bridge's strings) grows apart from isolates.
-      const grew = residentBytes() - residentBefore - Math.max(0, v8.getHeapStatistics().total_physical_size - heapBefore)
-        - this.engineBytes;
-      // Never more than its WebAssembly memory: whatever else grew meanwhile is not the isolate's.
-      if (grew > 0) this.resident = Math.min(this.resident + grew, this.memory.buffer.byteLength);
       const cpuUsed = cpuMs() - cpuStarted;
       window.spend(monotonic() - started, cpuUsed);
       const scriptCpu = cpuUsed - this.engineMs;

@@ -7,6 +7,7 @@
 
 const fs = require('fs');
 const { newVariant, newQuickJSWASMModuleFromVariant, RELEASE_SYNC } = require('quickjs-emscripten');
+const { mappedBy } = require('./resident');
 
 const WASM = new WebAssembly.Module(fs.readFileSync(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm')));
 const PAGE = 64 * 1024;
@@ -17,13 +18,15 @@ const INITIAL_PAGES = 256; // what the build asks for: 16 MiB, of which 5 MiB ar
  * `memoryBytes` (at least the 16 MiB it starts with). This is THE memory limit: QuickJS's own
  * (JS_SetMemoryLimit) counts allocations with malloc_usable_size, which this build lacks, so it
  * only refuses single allocations above the limit, never many small ones. When the memory is
- * full, malloc fails and QuickJS throws "out of memory". Returns {quickjs, memory}.
+ * full, malloc fails and QuickJS throws "out of memory". Returns {quickjs, memory, maxBytes, base}
+ * (`base`: the address of its memory's mapping, or null).
  */
 async function newModule(memoryBytes) {
   const maximum = Math.max(INITIAL_PAGES, Math.floor(memoryBytes / PAGE));
-  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum });
+  // Where it lives (its mapping), so that what it holds resident can be read (resident.js).
+  const { made: memory, base } = mappedBy(() => new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum }), INITIAL_PAGES * PAGE);
   const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmModule: WASM, wasmMemory: memory }));
-  return { quickjs, memory, maxBytes: maximum * PAGE };
+  return { quickjs, memory, maxBytes: maximum * PAGE, base };
 }
 
 module.exports = { newModule, INITIAL_BYTES: INITIAL_PAGES * PAGE };

@@ -15,7 +15,6 @@ const path = require('path');
 const { ScriptFailure, thrown } = require('./failure');
 const { shortText } = require('./log-text');
 const { cpuMs } = require('./cpu-clock');
-const { residentBytes } = require('./resident');
 
 const MAX_LOG_LINES_PER_CALL = 20;
 
@@ -215,10 +214,7 @@ class ScriptContext {
       if (op === 'body') {
         // The engine's work, not the script's: not counted against it as a lump (isolate.js
         // engineMs), only in its time share. A client chooses the body, not the tenant.
-        // Nor is the memory the engine takes for it outside the isolate (engineBytes): counted as
-        // the isolate's, a client's 300 KB bodies made a tenant look as if it held 92 MiB (N7-1).
         const started = cpuMs();
-        const residentBefore = residentBytes();
         try {
           out = this.body(Array.isArray(args) && args[0] === 'binary');
           let units = null;
@@ -226,7 +222,6 @@ class ScriptContext {
             const { buffer, byteOffset, byteLength } = out.units;
             units = byteOffset === 0 && byteLength === buffer.byteLength ? buffer : buffer.slice(byteOffset, byteOffset + byteLength);
           }
-          this.isolate.engineBytes += Math.max(0, residentBytes() - residentBefore);
           return units !== null ? ctx.newArrayBuffer(units) : ctx.newString(out);
         } finally {
           this.isolate.engineMs += cpuMs() - started;

@@ -39,7 +39,7 @@ class Scripts {
     this.isolates = new Map(); // tenant -> TenantIsolate, or the Promise of one being made
     this.library = lib;
     this.reloading = Promise.resolve(); // reloads run one after the other
-    this.trimmer = new Trim(this.memory.trimAtBytes, this.budgets, log);
+    this.trimmer = new Trim(this.memory.trimAtBytes, this.budgets, log, () => this.scheduler.waitingBytes);
     this.spare = null;
     this.spareTimer = null;
   }

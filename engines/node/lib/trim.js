@@ -8,10 +8,10 @@
 // level is over its share. Those go first, least recently used first (the running call's too: its
 // call has run, and dropping a small isolate instead frees little), and their tenants' calls then
 // wait (a memory strike, budgets.js: 1 s, 2, 4 ...); then the least recently used others, with no
-// strike. What an isolate holds is measured (isolate.js `resident`), not read from the size of its
-// WebAssembly memory, which starts at 16 MiB with 11 of heap: sixteen tenants keeping 9 MiB each
-// never "grew", and an ordinary tenant keeping 12 MiB was the one dropped and penalised, over and
-// over (attack round 6, N6-2). Dropping the least recently used alone, ten tenants keeping
+// strike. What an isolate holds is read from its memory's mapping (resident.js), not from the
+// size of its WebAssembly memory, which starts at 16 MiB with 11 of heap: sixteen tenants keeping
+// 9 MiB each never "grew", and an ordinary tenant keeping 12 MiB was the one dropped and
+// penalised, over and over (attack round 6, N6-2). Dropping the least recently used alone, ten tenants keeping
 // 14 MiB each got a light tenant's isolate dropped every round and rebuilt their own on every
 // call, each a lump of the engine's thread (round 5, N5-1).
 // A dropped isolate's memory is resident until V8 collects it: what was dropped and not yet
@@ -21,21 +21,27 @@
 const { TenantIsolate } = require('./isolate');
 const { Unfreed } = require('./unfreed');
 const { monotonic, waterLevel } = require('./budgets');
-const { residentBytes } = require('./resident');
+const { residentBytes, residentIn } = require('./resident');
 
 // An isolate holding no more than this is never over its share: when the engine's own memory
 // (kv, waiting requests) leaves the isolates almost nothing, light tenants are not penalised.
 const SMALL_BYTES = 2 * 1024 * 1024;
 const MIB = 1024 * 1024;
+const MEASURE_EVERY_MS = 100;
 
 class Trim {
-  /** `trimAtBytes`: Infinity for none; `budgets`: the tenants' (TenantBudgets), for their memory strikes. */
-  constructor(trimAtBytes, budgets, log) {
+  /**
+   * `trimAtBytes`: Infinity for none; `budgets`: the tenants' (TenantBudgets), for their memory
+   * strikes; `transientBytes()`: what requests waiting for their turn hold (scheduler.js).
+   */
+  constructor(trimAtBytes, budgets, log, transientBytes = () => 0) {
     this.trimAtBytes = trimAtBytes;
+    this.transientBytes = transientBytes;
     this.budgets = budgets;
     this.log = log;
     this.unfreed = new Unfreed();
     this.logged = 0;
+    this.measuredAt = -Infinity;
   }
 
   /** After a call of `current`'s: drops from `isolates` (tenant -> TenantIsolate, or a promise of one) what must go. */
@@ -45,14 +51,21 @@ class Trim {
     const over = resident - this.trimAtBytes;
     if (over <= 0) return;
     const live = [];
-    let held = 0;
-    for (const i of isolates.values()) {
-      if (i instanceof TenantIsolate) {
-        live.push(i);
-        held += i.resident;
-      }
+    for (const i of isolates.values()) if (i instanceof TenantIsolate) live.push(i);
+    // Read at most every MEASURE_EVERY_MS (a few ms with many isolates); between, what was read.
+    if (Date.now() - this.measuredAt >= MEASURE_EVERY_MS) {
+      this.measuredAt = Date.now();
+      const measured = residentIn(live.map((i) => ({ base: i.base, bytes: i.maxBytes })));
+      live.forEach((i, k) => {
+        if (i.base !== null) i.resident = measured[k];
+      });
     }
-    const share = Math.max(0, this.trimAtBytes - (resident - held)); // what the isolates may hold together
+    let held = 0;
+    for (const i of live) held += i.resident;
+    // What the isolates may hold together: the line less what the engine holds besides them, but
+    // for requests waiting for their turn (bounded, and gone in a moment: a flood of big bodies
+    // shrank every tenant's share to 2 MiB, and tenants keeping nothing were penalised, N7-2).
+    const share = Math.max(0, this.trimAtBytes - (resident - held - this.transientBytes()));
     const level = Math.max(SMALL_BYTES, waterLevel(share, live.map((i) => i.resident)));
     // `live` is least recently used first (Scripts.isolate moves a used one last)
     const overShare = live.filter((i) => i.resident > level);
