@@ -223,7 +223,9 @@ public final class EngineClient {
           pending.merge(url, -1, Integer::sum);
           vertx.cancelTimer(timer);
           if (ar.failed()) {
-            result.tryFail(new EngineUnavailable("engine " + url + ": " + ar.cause().getMessage(), isTimeout(ar.cause())));
+            Throwable c = ar.cause();
+            String why = c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName(); // "null" said nothing (attack round 7, N7-4)
+            result.tryFail(new EngineUnavailable("engine " + url + ": " + why, isTimeout(c)));
             return;
           }
           try {
