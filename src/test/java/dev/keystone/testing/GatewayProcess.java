@@ -177,6 +177,9 @@ public final class GatewayProcess implements AutoCloseable {
   @Override
   public void close() {
     if (process.isAlive()) {
+      // Its children too: an engine it supervises without a sandbox does not die with it (a
+      // killed gateway left its Node engine running).
+      process.descendants().forEach(ProcessHandle::destroyForcibly);
       process.destroyForcibly();
       try {
         process.waitFor(10, TimeUnit.SECONDS);
