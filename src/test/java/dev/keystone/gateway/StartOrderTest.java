@@ -1,5 +1,6 @@
 package dev.keystone.gateway;
 
+import dev.keystone.testing.Await;
 import dev.keystone.testing.GatewayProcess;
 import dev.keystone.testing.NodeEngine;
 import dev.keystone.testing.TestBackend;
@@ -82,11 +83,7 @@ class StartOrderTest {
     int admin = freePort();
     try (GatewayProcess gw = GatewayProcess.start(dir, List.of(), "run", "--config", "config.yaml",
         "--listen", "127.0.0.1:" + port, "--admin", "127.0.0.1:" + admin)) {
-      long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (!accepts(port)) {
-        assertThat(System.nanoTime()).as("the gateway listens within 60 s: " + gw.output()).isLessThan(until);
-        Thread.sleep(5);
-      }
+      Await.until("the gateway listens", Duration.ofSeconds(60), () -> accepts(port));
       HttpResponse<String> first = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/t/x")).timeout(Duration.ofSeconds(10)).build(),
           HttpResponse.BodyHandlers.ofString());
