@@ -15,6 +15,8 @@ const path = require('path');
 const { ScriptFailure, thrown } = require('./failure');
 const { shortText } = require('./log-text');
 const { cpuMs } = require('./cpu-clock');
+const { monotonic } = require('./budgets');
+const jsonCost = require('./json-cost');
 
 const MAX_LOG_LINES_PER_CALL = 20;
 
@@ -265,6 +267,16 @@ class ScriptContext {
         return request;
       }
       case 'response': return p.head === undefined ? null : p.head;
+      case 'json.cost': { // sandbox/api.js guardedParse; the counting is the engine's work, as body()
+        const started = cpuMs();
+        try {
+          const body = b === true && typeof p.request.body === 'string' ? p.request.body : null;
+          if (body !== null && p.bodyPriced === undefined) p.bodyPriced = jsonCost.priced(body);
+          return jsonCost.refusal(number(a), body === null ? null : p.bodyPriced, this.isolate.deadline - monotonic());
+        } finally {
+          this.isolate.engineMs += cpuMs() - started;
+        }
+      }
       case 'kv.get': return p.store.get(string(a));
       case 'kv.set': return p.store.set(string(a), kvValue(b), number(c));
       case 'kv.incr': return p.store.incr(string(a), number(b), number(c));

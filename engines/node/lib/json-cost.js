@@ -1,0 +1,47 @@
+'use strict';
+// What JSON.parse may cost inside a tenant's isolate, priced before it runs (sandbox/api.js,
+// guardedParse). QuickJS parses JSON in C, where it never asks for the deadline: a client's 990 KB
+// body of 330,000 empty arrays held the engine's thread 150-200 ms and ran the isolate out of
+// memory, and its tenant was penalised for the lump (attack round 8, N8-1).
+//
+// The prices, from QuickJS (the engine's build) on this project's 2-core host, with a margin:
+// 330,000 empty arrays or objects in 990 KB took 155-190 ms (a container: about 500 ns), 500,000
+// numbers 32-62 ms (a value: about 100 ns), 100,000 keys 36 ms (a key: about 200 ns more), 1 MB of
+// one string 4 ms (a character: 10 ns at most); 5,000 ordinary records in 510 KB took 11 ms.
+
+const NS_CONTAINER = 500;
+const NS_VALUE = 100; // each comma starts one
+const NS_KEY = 200;
+const NS_CHAR = 10;
+// A text the engine cannot count (not the request's body): priced as if all of it were "[],".
+const WORST_NS_PER_CHAR = 250;
+
+/** {ms, containers} for `text`, counted: what parsing it may take at most, and its arrays and objects. */
+function priced(text) {
+  let containers = 0;
+  let commas = 0;
+  let colons = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) containers++;
+    else if (c === 0x2c) commas++;
+    else if (c === 0x3a) colons++;
+  }
+  const ns = containers * NS_CONTAINER + (commas + 1) * NS_VALUE + colons * NS_KEY + text.length * NS_CHAR;
+  return { ms: ns / 1e6, containers };
+}
+
+/**
+ * Why parsing a text of `length` characters must not start with `leftMs` of the call's deadline
+ * left, or null when it may: `counted` is priced(text) when the engine knows the text (the
+ * request's body), else null (the worst case).
+ */
+function refusal(length, counted, leftMs) {
+  const ms = counted === null ? length * WORST_NS_PER_CHAR / 1e6 : counted.ms;
+  if (ms <= leftMs) return null;
+  const what = counted === null ? '' : ` (${counted.containers} arrays or objects)`;
+  return `a text of ${length} characters${what} may take ${Math.ceil(ms)} ms to parse, `
+    + `more than the ${Math.max(0, Math.floor(leftMs))} ms left of the call's deadline`;
+}
+
+module.exports = { priced, refusal };
