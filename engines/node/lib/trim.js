@@ -14,6 +14,9 @@
 // penalised, over and over (attack round 6, N6-2). Dropping the least recently used alone, ten tenants keeping
 // 14 MiB each got a light tenant's isolate dropped every round and rebuilt their own on every
 // call, each a lump of the engine's thread (round 5, N5-1).
+// What the engine holds besides its isolates counts at its floor over the last 10 s (OwnFloor):
+// above it is garbage of requests (a flood of bodies), collected by V8, not made up for by
+// dropping isolates.
 // A dropped isolate's memory is resident until V8 collects it: what was dropped and not yet
 // collected (unfreed.js) does not count as resident, and after dropping one over its share the
 // engine asks V8 for a collection as soon as the call has returned.
@@ -28,6 +31,38 @@ const { residentBytes, residentIn } = require('./resident');
 const SMALL_BYTES = 2 * 1024 * 1024;
 const MIB = 1024 * 1024;
 const MEASURE_EVERY_MS = 100;
+// Below the line, the isolates are measured (for the engine's floor) at most this often, and only
+// once the engine holds half the line: a few ms with many isolates.
+const CALM_MEASURE_EVERY_MS = 1000;
+// The engine's own memory counts at its lowest over this long (OwnFloor).
+const FLOOR_WINDOW_MS = 10000;
+
+/**
+ * The least the engine held besides its isolates over the last FLOOR_WINDOW_MS: what it keeps
+ * (Node, kv, compiled scripts), without what comes and goes (requests' bodies, their garbage until
+ * V8 collects it). At each instant, everything else resident counted as the engine's: a flood of
+ * 300 KB bodies from eight anonymous clients shrank the isolates' share to 2-4 MiB, and an
+ * ordinary tenant keeping 12 MiB was dropped and refused for it (round 8, N8-2). Memory that
+ * stays longer than the window is the engine's own.
+ */
+class OwnFloor {
+  constructor(windowMs = FLOOR_WINDOW_MS) {
+    this.windowMs = windowMs;
+    this.seconds = []; // [{second, least}], oldest first
+  }
+
+  /** Notes that the engine held `bytes` besides its isolates at `now` (ms); returns the floor. */
+  note(bytes, now) {
+    const second = Math.floor(now / 1000);
+    const last = this.seconds[this.seconds.length - 1];
+    if (last !== undefined && last.second === second) last.least = Math.min(last.least, bytes);
+    else this.seconds.push({ second, least: bytes });
+    while (this.seconds[0].second <= second - this.windowMs / 1000) this.seconds.shift();
+    let least = Infinity;
+    for (const s of this.seconds) least = Math.min(least, s.least);
+    return least;
+  }
+}
 
 class Trim {
   /**
@@ -42,6 +77,17 @@ class Trim {
     this.unfreed = new Unfreed();
     this.logged = 0;
     this.measuredAt = -Infinity;
+    this.floor = new OwnFloor();
+  }
+
+  /** Reads what each of `live` holds, at most every MEASURE_EVERY_MS (a few ms with many isolates); between, what was read. */
+  measure(live, now) {
+    if (now - this.measuredAt < MEASURE_EVERY_MS) return;
+    this.measuredAt = now;
+    const measured = residentIn(live.map((i) => ({ base: i.base, bytes: i.maxBytes })));
+    live.forEach((i, k) => {
+      if (i.base !== null) i.resident = measured[k];
+    });
   }
 
   /** After a call of `current`'s: drops from `isolates` (tenant -> TenantIsolate, or a promise of one) what must go. */
@@ -49,23 +95,26 @@ class Trim {
     if (this.trimAtBytes === Infinity) return;
     const resident = residentBytes() - this.unfreed.bytes();
     const over = resident - this.trimAtBytes;
-    if (over <= 0) return;
+    const now = Date.now();
+    // Below the line, only the floor is noted, now and then.
+    if (over <= 0 && (now - this.measuredAt < CALM_MEASURE_EVERY_MS || resident < this.trimAtBytes / 2)) return;
     const live = [];
     for (const i of isolates.values()) if (i instanceof TenantIsolate) live.push(i);
-    // Read at most every MEASURE_EVERY_MS (a few ms with many isolates); between, what was read.
-    if (Date.now() - this.measuredAt >= MEASURE_EVERY_MS) {
-      this.measuredAt = Date.now();
-      const measured = residentIn(live.map((i) => ({ base: i.base, bytes: i.maxBytes })));
-      live.forEach((i, k) => {
-        if (i.base !== null) i.resident = measured[k];
-      });
-    }
+    this.measure(live, now);
     let held = 0;
     for (const i of live) held += i.resident;
-    // What the isolates may hold together: the line less what the engine holds besides them, but
-    // for requests waiting for their turn (bounded, and gone in a moment: a flood of big bodies
-    // shrank every tenant's share to 2 MiB, and tenants keeping nothing were penalised, N7-2).
-    const share = Math.max(0, this.trimAtBytes - (resident - held - this.transientBytes()));
+    // The engine's own: what it holds besides the isolates, but for requests waiting for their
+    // turn (bounded, and gone in a moment: a flood of big bodies shrank every tenant's share to
+    // 2 MiB, and tenants keeping nothing were penalised, N7-2); counted at its floor.
+    const own = resident - held - this.transientBytes();
+    const floor = this.floor.note(own, now);
+    if (over <= 0) return;
+    // Above the floor: garbage V8 has not collected yet. Collected, not made up for by isolates.
+    const passing = Math.max(0, own - floor);
+    if (passing > 0) this.unfreed.collectSoon();
+    const excess = over - passing;
+    if (excess <= 0) return;
+    const share = Math.max(0, this.trimAtBytes - floor);
     const level = Math.max(SMALL_BYTES, waterLevel(share, live.map((i) => i.resident)));
     // `live` is least recently used first (Scripts.isolate moves a used one last)
     const overShare = live.filter((i) => i.resident > level);
@@ -73,9 +122,9 @@ class Trim {
     let freed = 0;
     let dropped = 0;
     let struck = 0;
-    const now = monotonic();
+    const at = monotonic();
     for (const i of [...overShare, ...others]) {
-      if (freed >= over) break;
+      if (freed >= excess) break;
       isolates.delete(i.tenant);
       this.unfreed.add(i.memory, i.resident);
       freed += i.resident;
@@ -83,7 +132,7 @@ class Trim {
       if (i.resident > level) {
         struck++;
         this.budgets.of(i.tenant).memory.ended(`it held ${Math.round(i.resident / MIB)} MiB, more than its share `
-          + `of ${Math.round(level / MIB)} MiB while the engine's memory was short`, now);
+          + `of ${Math.round(level / MIB)} MiB while the engine's memory was short`, at);
       }
     }
     if (struck > 0) this.unfreed.collectSoon();
@@ -95,4 +144,4 @@ class Trim {
   }
 }
 
-module.exports = { Trim };
+module.exports = { Trim, OwnFloor };
