@@ -200,6 +200,10 @@ public final class EngineSupervisor {
       LOG.fine("starting engine: " + String.join(" ", command));
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
       pb.environment().putAll(EngineCommandLine.environment(spec)); // inside bubblewrap: its --setenv
+      // Without a sandbox, an engine goes when this process is gone (kill -9 included): the
+      // built-in engine by its --parent watch, others by this name (the Node engine watches it).
+      // Inside bubblewrap (--clearenv, its own PID namespace) --die-with-parent does it.
+      pb.environment().put("KEYSTONE_ENGINE_PARENT", Long.toString(ProcessHandle.current().pid()));
       Process p = pb.start();
       process = p;
       startedAt = System.nanoTime();

@@ -107,6 +107,11 @@ public final class GatewayProcess implements AutoCloseable {
     return process.pid();
   }
 
+  /** The processes it started (and theirs), as they are now. */
+  public List<ProcessHandle> descendants() {
+    return process.descendants().toList();
+  }
+
   /** The file the process's standard output and error go to. */
   public Path logFile() {
     return log;
