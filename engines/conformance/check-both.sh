@@ -42,7 +42,7 @@ start() {
   ENGINE_DIR=$dir
   ENGINE_LOG=$log
   for _ in $(seq 1 300); do
-    ENGINE_ADDR=$(sed -n 's/.* serving .* on \([^ ]*\)$/\1/p' "$log" | head -n 1)
+    ENGINE_ADDR=$(sed -n 's/.* serving .* on \([^ ;]*\).*$/\1/p' "$log" | head -n 1)
     [ -n "$ENGINE_ADDR" ] && return 0
     kill -0 "$ENGINE_PID" 2>/dev/null || break
     sleep 0.1

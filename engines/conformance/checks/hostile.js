@@ -168,6 +168,22 @@ module.exports = {
     limitCheck('getter-decision', "a getter that loops in respond()'s headers: read under the deadline, or not at all", contained),
     limitCheck('proxy-labels', "a Proxy that loops as route_to's labels: read under the deadline, or not at all", contained),
     limitCheck('tojson-loop', 'a toJSON that loops in json.encode: stopped by the deadline, or not run', contained),
+    // Attack round 8 on the Node.js engine (N8-1): the tenant was refused for seconds after it.
+    check("a client's 990 KB body of 330,000 empty arrays that the script decodes fails that call only: the tenant's next call answers", async (t) => {
+      const who = tenant('hostile-decode-body');
+      const post = (body) => t.decide('hostile', { headers: { 'X-Attack': 'decode-body' }, tenant: who, request: { method: 'POST', body } });
+      const started = Date.now();
+      failed(await post(`[${Array(330000).fill('[]').join(',')}]`), 'decode-body');
+      expect.truthy(Date.now() - started < FEW_DEADLINES_MS, `decode-body: answered after ${Date.now() - started} ms`);
+      let next;
+      for (let waited = 0; ; waited += 250) { // a refusal for the time share is waited out, as a client would
+        next = await post('[[],[]]');
+        if (next.decision !== 'error' || !/time share/.test(next.error) || waited >= 20000) break;
+        await sleep(250);
+      }
+      expect.deepEqual([next.decision, next.body, next.error], ['respond', 'decoded 2', undefined], 'the same tenant, a small body next');
+      await neighbourDecides(t);
+    }),
     check("another tenant's kv is not readable", async (t) => {
       expect.equal((await attack(t, 'kv-plant', 'kv-victim')).body, 'planted', 'the victim plants a secret');
       expect.equal((await attack(t, 'kv-steal', 'kv-thief')).body, 'nothing', 'what the thief reads');

@@ -200,6 +200,8 @@ const ATTACKS = {
   },
   // A body above the 1 MiB a script's string may have.
   'respond-huge-body': () => respond(200, 'x'.repeat(1.5 * MiB)),
+  // Decodes whatever body the client sent (checks/hostile.js sends 330,000 empty arrays).
+  'decode-body': (req) => respond(200, `decoded ${json.decode(req.body).length}`),
   // Uses its whole deadline, call after call (the tenant's time share).
   burn: () => {
     for (;;) { /* until the deadline */ }

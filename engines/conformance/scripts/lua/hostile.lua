@@ -103,6 +103,8 @@ attacks["kv-plant"] = function()
   kv.set("secret", "planted by another tenant")
   return respond(200, "planted")
 end
+-- Decodes whatever body the client sent (checks/hostile.js sends 330,000 empty arrays).
+attacks["decode-body"] = function(req) return respond(200, "decoded " .. #json.decode(req.body)) end
 attacks["kv-steal"] = function() return respond(200, kv.get("secret") or "nothing") end
 attacks["import-result"] = function() return respond(200, kv.get("import") or "nothing") end
 -- The JavaScript escapes: what the sandbox lets a script reach instead.
