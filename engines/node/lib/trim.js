@@ -36,6 +36,8 @@ const MEASURE_EVERY_MS = 100;
 const CALM_MEASURE_EVERY_MS = 1000;
 // The engine's own memory counts at its lowest over this long (OwnFloor).
 const FLOOR_WINDOW_MS = 10000;
+// Garbage above the floor: a full collection (a few ms of the thread) at most this often.
+const COLLECT_EVERY_MS = 1000;
 
 /**
  * The least the engine held besides its isolates over the last FLOOR_WINDOW_MS: what it keeps
@@ -78,6 +80,7 @@ class Trim {
     this.logged = 0;
     this.measuredAt = -Infinity;
     this.floor = new OwnFloor();
+    this.collectedAt = -Infinity;
   }
 
   /** Reads what each of `live` holds, at most every MEASURE_EVERY_MS (a few ms with many isolates); between, what was read. */
@@ -111,7 +114,10 @@ class Trim {
     if (over <= 0) return;
     // Above the floor: garbage V8 has not collected yet. Collected, not made up for by isolates.
     const passing = Math.max(0, own - floor);
-    if (passing > 0) this.unfreed.collectSoon();
+    if (passing > 0 && now - this.collectedAt >= COLLECT_EVERY_MS) {
+      this.collectedAt = now;
+      this.unfreed.collectSoon();
+    }
     const excess = over - passing;
     if (excess <= 0) return;
     const share = Math.max(0, this.trimAtBytes - floor);

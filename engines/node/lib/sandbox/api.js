@@ -45,6 +45,7 @@
     }
     return parse(s, reviver);
   }
+  defineProperty(guardedParse, 'name', { value: 'parse' });
   defineProperty(JSON, 'parse', { value: guardedParse, writable: true, enumerable: false, configurable: true });
 
   let decision = null; // what the running call decided so far
