@@ -267,14 +267,19 @@ class ScriptContext {
         return request;
       }
       case 'response': return p.head === undefined ? null : p.head;
-      case 'json.cost': { // sandbox/api.js guardedParse; the counting is the engine's work, as body()
+      case 'json.cost': { // sandbox/api.js guardedParse: (length, of the body, the text or null)
         const started = cpuMs();
         try {
-          const body = b === true && typeof p.request.body === 'string' ? p.request.body : null;
-          if (body !== null && p.bodyPriced === undefined) p.bodyPriced = jsonCost.priced(body);
-          return jsonCost.refusal(number(a), body === null ? null : p.bodyPriced, this.isolate.deadline - monotonic());
+          let counted = null;
+          if (b === true && typeof p.request.body === 'string') {
+            if (p.bodyPriced === undefined) p.bodyPriced = jsonCost.priced(p.request.body);
+            counted = p.bodyPriced; // the body's counting is the engine's work, as body() is
+          } else if (typeof c === 'string') {
+            counted = jsonCost.priced(c);
+          }
+          return jsonCost.refusal(number(a), counted, this.isolate.deadline - monotonic());
         } finally {
-          this.isolate.engineMs += cpuMs() - started;
+          if (b === true) this.isolate.engineMs += cpuMs() - started;
         }
       }
       case 'kv.get': return p.store.get(string(a));

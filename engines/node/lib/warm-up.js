@@ -8,6 +8,7 @@ const { TenantIsolate, RequestWindow } = require('./isolate');
 const { ScriptContext } = require('./script');
 const { TimeShare } = require('./budgets');
 const { Stores } = require('./kv');
+const jsonCost = require('./json-cost');
 
 const SOURCE = `
 function on_request(req) {
@@ -33,6 +34,10 @@ async function warmUp(options) {
       headers: [['X-A', 'b']], backends: [{ name: 'b', url: 'http://b', healthy: true, weight: 1, labels: { zone: 'a' } }] };
     context.decide(request, call());
     context.respond(request, { status: 200, backend: 'b', headers: [] }, call());
+    // The pricing of JSON texts (json-cost.js), so that V8 has compiled it before a client's
+    // body needs it (a cold first pricing of 1.3 MB took 58 ms, then 14).
+    const sample = JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ [`k${i}`]: [i, 'v\\u00e9'] })));
+    for (let i = 0; i < 5; i++) jsonCost.priced(sample);
     return null;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
