@@ -70,7 +70,7 @@ public final class EngineSupervisor {
     if (bwrap == null && spec.sandbox() == SupervisedEngine.Sandbox.BUBBLEWRAP) {
       throw new IOException("lua_engine.supervise.sandbox is bubblewrap, but bwrap is not installed (Debian: apt-get install bubblewrap)");
     }
-    Path dir = Files.createTempDirectory("keystone-engine-");
+    Path dir = WorkDirectories.create("engine");
     EngineSupervisor s = new EngineSupervisor(vertx, spec, dir, bwrap);
     LOG.info("supervised engine: " + (bwrap != null ? "sandboxed by bubblewrap (no network, own PID namespace, read-only file system)"
         : "NOT sandboxed (" + (spec.sandbox() == SupervisedEngine.Sandbox.NONE ? "sandbox: none" : "bwrap is not installed") + ")")

@@ -88,7 +88,7 @@ final class EngineSlot {
       pendingScripts = scripts;
       return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url()))), null, null, false, null, update);
     }
-    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("keystone-scripts-shared-");
+    java.nio.file.Path dir = dev.keystone.engine.WorkDirectories.create("scripts-shared");
     IsolatedEngines.copyScripts(spec.scripts(), scripts, dir);
     EngineSupervisor started = EngineSupervisor.start(vertx, new SupervisedEngine(spec.command(), dir, spec.sandbox(),
         spec.memoryBytes(), spec.cpus(), spec.maxProcesses()));

@@ -84,7 +84,7 @@ final class IsolatedEngines {
           next.put(w.getKey(), old.withScripts(w.getValue()));
           continue;
         }
-        Path dir = Files.createTempDirectory("keystone-scripts-" + w.getKey() + "-");
+        Path dir = dev.keystone.engine.WorkDirectories.create("scripts-" + w.getKey());
         copyScripts(spec.scripts(), w.getValue(), dir);
         SupervisedEngine own = new SupervisedEngine(spec.command(), dir, spec.sandbox(), spec.memoryBytes(), spec.cpus(),
             spec.maxProcesses());
