@@ -163,14 +163,27 @@ class Scripts {
     const wallClock = askedMs !== undefined;
     const callMs = wallClock ? Math.min(this.options.deadlineMs, askedMs) : this.options.deadlineMs;
     const budgets = this.budgets.of(tenant);
-    const now = monotonic();
-    const suspended = budgets.watchdog.refusal(now) ?? budgets.memory.refusal(now);
-    if (suspended !== null) throw new ScriptFailure(`${script.file}: ${suspended}`, true);
-    if (!budgets.time.available()) {
-      throw new ScriptFailure(`${script.file}: the tenant's scripts used their time share (${this.timeShareMs} ms of script time a second); calls fail until it refills`, true);
-    }
+    const refused = this.refusal(tenant);
+    if (refused !== null) throw new ScriptFailure(`${script.file}: ${refused}`, true);
     return { store: this.stores.of(tenant), logs: budgets.log,
       window: new RequestWindow(deadlineMs, budgets.time, this.options.deadlineMs, wallClock, callMs) };
+  }
+
+  /**
+   * Why a call of `tenant` would be refused now (a strike, budgets.js; its time share used up),
+   * or null. Asked again when its turn comes (callFor); asked first, before its request is read,
+   * when the gateway names the tenant (server.js).
+   */
+  refusal(tenant) {
+    const budgets = this.budgets.tenants.get(tenant);
+    if (budgets === undefined) return null; // no call yet: nothing to refuse it for
+    const now = monotonic();
+    const suspended = budgets.watchdog.refusal(now) ?? budgets.memory.refusal(now);
+    if (suspended !== null) return suspended;
+    if (!budgets.time.available()) {
+      return `the tenant's scripts used their time share (${this.timeShareMs} ms of script time a second); calls fail until it refills`;
+    }
+    return null;
   }
 
   /**

@@ -62,6 +62,7 @@ public final class EngineClient {
 
   private final Vertx vertx;
   private final HttpClient client;
+  private static final java.util.regex.Pattern TENANT_HEADER_SAFE = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,256}");
   private final Map<String, CircuitBreaker> breakers = new HashMap<>();
   /** Per tenant: its calls that ran out of time or hit a limit, five in a row. */
   private final Map<String, CircuitBreaker> tenantBreakers = new HashMap<>();
@@ -136,10 +137,10 @@ public final class EngineClient {
       return Future.failedFuture(new EngineUnavailable("the scripts of tenant " + tenant
           + " ran out of time or hit a limit in the engine 5 times in a row: not called for about 2 s"));
     }
-    return exchange(urls, deadline, own, path, body, parser, now);
+    return exchange(urls, deadline, own, tenant, path, body, parser, now);
   }
 
-  private <T> Future<T> exchange(List<String> urls, Duration deadline, CircuitBreaker own, String path,
+  private <T> Future<T> exchange(List<String> urls, Duration deadline, CircuitBreaker own, String tenant, String path,
                                  Supplier<Buffer> body, AnswerParser<T> parser, long now) {
     int n = urls.size();
     int start = (int) Math.floorMod(next++, (long) Math.max(1, n));
@@ -149,12 +150,12 @@ public final class EngineClient {
       if (breaker.allow(now)) {
         int tried = (start + i) % n;
         // An engine that fails fast (refused, closed) costs little: ask the next one once.
-        return call(url, breaker, own, deadline, path, body.get(), parser).recover(t -> {
+        return call(url, breaker, own, deadline, tenant, path, body.get(), parser).recover(t -> {
           if (n > 1 && t instanceof EngineUnavailable u && !u.timedOut()) {
             String other = urls.get((tried + 1) % n);
             CircuitBreaker b = breakers.computeIfAbsent(other, x -> new CircuitBreaker(5, 2000));
             if (b.allow(System.nanoTime())) {
-              return call(other, b, own, deadline, path, body.get(), parser);
+              return call(other, b, own, deadline, tenant, path, body.get(), parser);
             }
           }
           return Future.failedFuture(t);
@@ -182,8 +183,8 @@ public final class EngineClient {
     }
   }
 
-  private <T> Future<T> call(String url, CircuitBreaker breaker, CircuitBreaker own, Duration deadline, String path,
-                             Buffer body, AnswerParser<T> parser) {
+  private <T> Future<T> call(String url, CircuitBreaker breaker, CircuitBreaker own, Duration deadline, String tenant,
+                             String path, Buffer body, AnswerParser<T> parser) {
     Target t = targets.computeIfAbsent(url, Target::parse);
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST)
         .setHost(t.host()).setPort(t.port()).setURI(t.base() + path)
@@ -195,6 +196,10 @@ public final class EngineClient {
         .setIdleTimeout(deadline.toMillis() + 2_000);
     if (t.server() != null) {
       options.setServer(t.server());
+    }
+    if (tenant != null && TENANT_HEADER_SAFE.matcher(tenant).matches()) {
+      // The engine may refuse a tenant it holds back before reading the request (engine-protocol.md).
+      options.putHeader("Keystone-Tenant", tenant);
     }
     Promise<T> result = Promise.promise();
     if (pending.merge(url, 1, Integer::sum) == 1) {

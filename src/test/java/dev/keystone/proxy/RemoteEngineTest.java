@@ -425,4 +425,29 @@ class RemoteEngineTest {
       recording.close();
     }
   }
+
+  /**
+   * Each call names its tenant in Keystone-Tenant, so that an engine may refuse a tenant it holds
+   * back before reading the request (engine-protocol.md; attack round 9 on the Node engine, N9-2).
+   */
+  @Test
+  void eachCallNamesItsTenantInAHeader() {
+    java.util.List<String> named = new java.util.concurrent.CopyOnWriteArrayList<>();
+    io.vertx.core.http.HttpServer recording = Await.result(vertx.createHttpServer()
+        .requestHandler(req -> req.body().onSuccess(b -> {
+          named.add(req.path() + " " + req.getHeader("Keystone-Tenant"));
+          req.response().end(req.path().equals("/v1/respond") ? "{}" : "{\"decision\":\"continue\",\"on_response\":true}");
+        }))
+        .listen(0, "127.0.0.1"));
+    try (TestGateway gw = TestGateway.start("""
+        lua_engine: { enabled: true, url: "http://127.0.0.1:%d", timeout: 2s }
+        tenants:
+          - { name: shop-1, path_prefix: /r/, lua_script: anything, services: [{ name: stable, url: "%s" }] }
+        """.formatted(recording.actualPort(), stable.url()))) {
+      assertThat(gw.get("/r/x").statusCode()).isEqualTo(200);
+      assertThat(named).containsExactly("/v1/decide shop-1", "/v1/respond shop-1");
+    } finally {
+      recording.close();
+    }
+  }
 }
