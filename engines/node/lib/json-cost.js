@@ -23,8 +23,9 @@ const NS_STEP = 8; // a step of a bucket's walk (comparing hash, length and char
 // A text the engine was not given: priced as if all of it were "[],".
 const WORST_NS_PER_CHAR = 250;
 
+const { ObjectKeys, integerOf } = require('./json-objects');
+
 const HASH_MASK = 2 ** 30 - 1; // JS_ATOM_HASH_MASK
-const MAX_INT_ATOM = 2 ** 31 - 1; // keys "0" to this are integers, not in the table
 const SAME_HASH_COMPARED = 16;
 const MOST_BITS = 17; // KeySet made for at most 2^16 keys (1.5 MiB of slots); it grows past them
 const SEED = (Math.random() * 2 ** 32) | 0;
@@ -34,11 +35,6 @@ function atomHash(key) {
   let h = 1;
   for (let i = 0; i < key.length; i++) h = (Math.imul(h, 263) + key.charCodeAt(i)) >>> 0;
   return h & HASH_MASK;
-}
-
-/** Whether QuickJS makes an integer atom of `key` (is_num_string, up to JS_ATOM_MAX_INT): no table. */
-function integerKey(key) {
-  return key.length <= 10 && /^(?:0|[1-9][0-9]*)$/.test(key) && Number(key) <= MAX_INT_ATOM;
 }
 
 /**
@@ -124,6 +120,11 @@ class AtomTable {
     this.fullest = 0;
   }
 
+  /** A key met again (QuickJS finds its atom): the steps of its bucket's walk, at most. */
+  again(h) {
+    this.steps += this.counts[h & (this.size - 1)];
+  }
+
   /** A new key of hash `h` goes in: the steps of its bucket's walk. */
   add(h) {
     this.hashes.push(h);
@@ -152,6 +153,7 @@ function priced(text) {
   for (let at = text.indexOf(':'); at >= 0; at = text.indexOf(':', at + 1)) most++;
   const keys = new KeySet(text, most);
   const table = new AtomTable();
+  const objects = new ObjectKeys(SEED);
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
@@ -184,15 +186,22 @@ function priced(text) {
           h &= HASH_MASK;
         }
         const first = text.charCodeAt(i + 1);
-        const integer = j - i - 1 <= 10 && first >= 0x30 && first <= 0x39 && integerKey(key === null ? text.slice(i + 1, j) : key);
-        if (!integer && keys.add(h, i + 1, j, key)) table.add(h);
+        const integer = j - i - 1 <= 10 && first >= 0x30 && first <= 0x39 ? integerOf(key === null ? text.slice(i + 1, j) : key) : -1;
+        if (integer < 0) {
+          if (keys.add(h, i + 1, j, key)) table.add(h);
+          else table.again(h);
+        }
+        objects.key(h, integer);
       }
       i = j;
-    } else if (c === 0x5b || c === 0x7b) containers++;
+    } else if (c === 0x5b || c === 0x7b) {
+      containers++;
+      objects.opened(c === 0x7b);
+    } else if (c === 0x5d || c === 0x7d) objects.closed();
     else if (c === 0x2c) commas++;
     else if (c === 0x3a) colons++;
   }
-  const ns = containers * NS_CONTAINER + (commas + 1) * NS_VALUE + colons * NS_KEY + n * NS_CHAR + table.steps * NS_STEP;
+  const ns = containers * NS_CONTAINER + (commas + 1) * NS_VALUE + colons * NS_KEY + n * NS_CHAR + (table.steps + objects.steps) * NS_STEP;
   return { ms: ns / 1e6, containers, fullest: table.fullest };
 }
 

@@ -497,3 +497,27 @@ test("a tenant's call while it is refused is answered before its body is read as
     await e.stop();
   }
 });
+
+test("integer keys that fall in one bucket of an object's property table are priced as what they cost: a client's body of them is refused before parsing (N10-1)", async () => {
+  // Failed before: keys "0", "65536", "131072" ... land in one bucket of QuickJS's per-object
+  // table (an integer key's bucket is its low bits); 10,000 of them (138 KB) were priced at 4 ms
+  // and parsed for 114-121 ms, and the tenant was refused for the lump. Ordinary integer keys parse.
+  const parses = "function on_request(req) { try { JSON.parse(req.body); return respond(200, 'parsed'); } catch (e) { return respond(413, String(e.message)); } }";
+  const e = await start({ parses }, ['--deadline-ms', '250']); // hostile calls at 100 ms, as N9-1's
+  const post = (body, deadline = 100) => call(e.socket, 'POST', '/v1/decide', { version: 1, tenant: 't', script: 'parses',
+    deadline_ms: deadline, request: { method: 'POST', path: '/', body } }).then((r) => r.body);
+  try {
+    for (const n of [10000, 20000]) {
+      const a = await post(`{${Array.from({ length: n }, (_, i) => `"${i * 65536}":0`).join(',')}}`);
+      assert.strictEqual(a.status, 413, JSON.stringify(a).slice(0, 300));
+      assert.match(a.body, /^JSON\.parse: a text of \d+ characters \(1 arrays or objects, 0 keys in one bucket of the atom table at most\) may take \d+ ms to parse/);
+    }
+    // a map keyed by 10,000 numeric ids, and records with year keys: parsed; the tenant never refused
+    const ids = JSON.stringify(Object.fromEntries(Array.from({ length: 10000 }, (_, i) => [String(100000 + i * 7), { n: i }])));
+    const years = JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ id: i, 2019: i, 2020: i + 1 })));
+    assert.deepStrictEqual([(await post(ids, undefined)).body, (await post(years, undefined)).body, (await post('{"1":1}')).body],
+      ['parsed', 'parsed', 'parsed']);
+  } finally {
+    await e.stop();
+  }
+});
