@@ -64,4 +64,9 @@ final class CircuitBreaker {
   boolean open() {
     return failures >= threshold;
   }
+
+  /** Whether a call at {@code now} would be refused (open, and not yet, or no longer, its trial's turn); changes nothing. */
+  boolean refusing(long now) {
+    return failures >= threshold && (now - openUntil < 0 || trialInFlight);
+  }
 }

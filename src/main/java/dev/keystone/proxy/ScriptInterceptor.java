@@ -59,6 +59,14 @@ final class ScriptInterceptor implements Interceptor {
     }
     long bodyCap = plan.bodyCap();
     if (bodyCap > 0 && ex.bufferedBody == null && ClientBody.declared(ex)) {
+      String refused = plan.remote() == null || engines == null ? null : engines.refusal(ex.tenant().name(), System.nanoTime());
+      if (refused != null) {
+        // Its engine calls are refused now: the body is not read for a script that is not called
+        // (fail-open streams it to the backend; an error answer closes the connection).
+        ex.scriptLog = env.logBudget(ex.tenant().name());
+        failed(ex, plan, refused, false);
+        return;
+      }
       // The script sees the body: read it first, counted while the request is in flight (a copy
       // is made to send it), so a tenant can't keep thousands of bodies waiting on a slow backend.
       long declared = ex.body().declaredLength();
@@ -139,13 +147,17 @@ final class ScriptInterceptor implements Interceptor {
         return;
       }
       Throwable t = ar.cause();
-      boolean limit = t instanceof EngineProtocol.ScriptError e && e.limit();
-      if (failedOpen(ex, t.getMessage(), limit)) {
-        ex.next();
-      } else {
-        ex.fail(ProxyError.SCRIPT_FAILED, "script " + plan.name() + ": " + t.getMessage());
-      }
+      failed(ex, plan, t.getMessage(), t instanceof EngineProtocol.ScriptError e && e.limit());
     }));
+  }
+
+  /** The tenant's on_script_error policy for a remote call that failed with {@code message}. */
+  private static void failed(Exchange ex, TenantScript plan, String message, boolean limit) {
+    if (failedOpen(ex, message, limit)) {
+      ex.next();
+    } else {
+      ex.fail(ProxyError.SCRIPT_FAILED, "script " + plan.name() + ": " + message);
+    }
   }
 
   /** Logs a script failure with the script's location; returns whether the tenant fails open. */

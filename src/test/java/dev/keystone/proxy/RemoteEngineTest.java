@@ -450,4 +450,43 @@ class RemoteEngineTest {
       recording.close();
     }
   }
+
+  /**
+   * While a tenant's engine calls are refused (its circuit is open), the gateway does not read a
+   * body for its script: it answers at once. A flood of 1 MB bodies to such a tenant was read
+   * whole, only to be refused (attack round 9 on the Node engine, N9-2). Failed before: the
+   * answer waited for a body the client had not sent.
+   */
+  @Test
+  void aTenantWhoseCallsAreRefusedGetsItsAnswerWithoutTheGatewayReadingItsBody() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    io.vertx.core.http.HttpServer failing = Await.result(vertx.createHttpServer()
+        .requestHandler(req -> req.body().onSuccess(b -> {
+          calls.incrementAndGet();
+          req.response().end("{\"version\":1,\"decision\":\"error\",\"error\":\"t.js: deadline of 35 ms passed\",\"limit\":true}");
+        }))
+        .listen(0, "127.0.0.1"));
+    try (TestGateway gw = TestGateway.start("""
+        lua_engine: { enabled: true, url: "http://127.0.0.1:%d", timeout: 2s }
+        tenants:
+          - { name: b, path_prefix: /b/, lua_script: t, script_body: 1MB, on_script_error: fail_closed, services: [{ name: stable, url: "%s" }] }
+        """.formatted(failing.actualPort(), stable.url()))) {
+      for (int i = 0; i < 5; i++) {
+        HttpResponse<String> r = gw.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + gw.port() + "/b/x"))
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"a\":1}")));
+        assertThat(r.statusCode()).isEqualTo(500);
+      }
+      assertThat(calls.get()).isEqualTo(5);
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+        s.setSoTimeout(15_000); // a hang detector: the body never comes
+        s.getOutputStream().write(("POST /b/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "Content-Length: 1000000\r\n\r\n{\"a\":").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String answer = new String(s.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII);
+        assertThat(answer).isEqualTo("HTTP/1.1 500");
+      }
+      assertThat(calls.get()).isEqualTo(5);
+    } finally {
+      failing.close();
+    }
+  }
 }
