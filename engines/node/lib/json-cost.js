@@ -218,4 +218,11 @@ function refusal(length, counted, leftMs) {
     + `more than the ${Math.max(0, Math.floor(leftMs))} ms left of the call's deadline`;
 }
 
-module.exports = { priced, refusal, atomHash };
+/** The same for other work over a text: `length` characters at `nsEach`. */
+function workRefusal(length, nsEach, leftMs) {
+  const ms = length * nsEach / 1e6;
+  if (ms <= leftMs) return null;
+  return `a text of ${length} characters may take ${Math.ceil(ms)} ms, more than the ${Math.max(0, Math.floor(leftMs))} ms left of the call's deadline`;
+}
+
+module.exports = { priced, refusal, workRefusal, atomHash };
