@@ -135,8 +135,9 @@ class LogBudget {
 const HELD_FACTOR = 20;
 
 class WatchdogStrikes {
-  constructor(what = "this tenant's last call held the engine's thread far past its deadline") {
+  constructor(what = "this tenant's last call held the engine's thread far past its deadline", which = '') {
     this.what = what;
+    this.which = which; // which of its calls are refused ('': all)
     this.strikes = 0;
     this.until = 0;
     this.why = null;
@@ -147,7 +148,7 @@ class WatchdogStrikes {
   refusal(now) {
     if (now >= this.until) return null;
     return `${this.what} (${this.why}; ${this.strikes} in a row): `
-      + `its calls fail for ${Math.ceil((this.until - now) / 1000)} s more`;
+      + `its calls${this.which} fail for ${Math.ceil((this.until - now) / 1000)} s more`;
   }
 
   /**
@@ -213,7 +214,12 @@ class TenantBudgets {
     if (b === undefined) {
       if (this.tenants.size >= MAX_TENANTS) this.forgetFull();
       b = { time: new TimeShare(this.timePerSecondMs, this.now, this.process, this.fairMs), log: new LogBudget(100, 200, this.now),
-        watchdog: new WatchdogStrikes(), memory: new WatchdogStrikes("this tenant's isolate was dropped") };
+        watchdog: new WatchdogStrikes(), memory: new WatchdogStrikes("this tenant's isolate was dropped"),
+        // The same for calls carrying a client's body (BODY_STRIKES_FROM): a client's crafted body
+        // can make an ordinary script's built-in run long in C (QuickJS's unseeded hashes, its
+        // searches, normalize: attack round 11); those calls of the tenant's wait, not the others.
+        bodies: new WatchdogStrikes("this tenant's last call with a client's body of more than 4 KiB held the engine's thread far past its deadline",
+          ' with such bodies') };
       this.tenants.set(tenant, b);
     }
     return b;
@@ -245,7 +251,7 @@ class TenantBudgets {
   }
 
   forgetFull() {
-    for (const [tenant, b] of this.tenants) if (b.time.full() && b.log.full() && b.watchdog.full() && b.memory.full()) this.tenants.delete(tenant);
+    for (const [tenant, b] of this.tenants) if (b.time.full() && b.log.full() && b.watchdog.full() && b.memory.full() && b.bodies.full()) this.tenants.delete(tenant);
   }
 }
 

@@ -24,6 +24,10 @@ const { Trim } = require('./trim');
 const MAX_ISOLATES = 256;
 // The least of the gateway's deadline a call must have left when its turn comes.
 const MIN_CALL_MS = 5;
+// A call whose request body has more characters than this carries a client's body: its strikes
+// are its tenant's `bodies` strikes (budgets.js), which hold back only such calls.
+const BODY_STRIKES_FROM = 4096;
+const carriesBody = (request) => typeof request.body === 'string' && request.body.length > BODY_STRIKES_FROM;
 
 class Scripts {
   /** Use Scripts.open, which loads the library (asynchronously) first. */
@@ -105,10 +109,10 @@ class Scripts {
     const { tenant } = request;
     this.charge(tenant, readMs);
     return this.scheduled(tenant, script, askedMs, bytes, async (deadlineMs) => {
-      const call = this.callFor(script, tenant, deadlineMs, askedMs);
+      const call = this.callFor(script, tenant, deadlineMs, askedMs, carriesBody(request));
       const state = await this.state(tenant, script, call.window);
       call.check = (d) => this.checked(tenant, script, state, d, request.backends || []);
-      return this.guarded(tenant, () => state.decide(request, call), true);
+      return this.guarded(tenant, () => state.decide(request, call), true, carriesBody(request));
     });
   }
 
@@ -120,14 +124,14 @@ class Scripts {
     const { tenant } = request;
     this.charge(tenant, readMs);
     return this.scheduled(tenant, script, askedMs, bytes, async (deadlineMs) => {
-      const call = this.callFor(script, tenant, deadlineMs, askedMs);
+      const call = this.callFor(script, tenant, deadlineMs, askedMs, carriesBody(request));
       const state = await this.state(tenant, script, call.window);
       if (!state.hasOnResponse) return null;
       call.check = (e) => {
         if (!response.wellFormed(e, head.status)) this.malformed(tenant, script, 'response edits are');
         return e;
       };
-      return this.guarded(tenant, () => state.respond(request, head, call), true);
+      return this.guarded(tenant, () => state.respond(request, head, call), true, carriesBody(request));
     });
   }
 
@@ -159,11 +163,11 @@ class Scripts {
    * request (`deadlineMs` left of the gateway's `askedMs`, if it asked). Fails at once when the
    * tenant has used its time share or is held back (budgets.js strikes).
    */
-  callFor(script, tenant, deadlineMs, askedMs) {
+  callFor(script, tenant, deadlineMs, askedMs, withBody = false) {
     const wallClock = askedMs !== undefined;
     const callMs = wallClock ? Math.min(this.options.deadlineMs, askedMs) : this.options.deadlineMs;
     const budgets = this.budgets.of(tenant);
-    const refused = this.refusal(tenant);
+    const refused = this.refusal(tenant, withBody);
     if (refused !== null) throw new ScriptFailure(`${script.file}: ${refused}`, true);
     return { store: this.stores.of(tenant), logs: budgets.log,
       window: new RequestWindow(deadlineMs, budgets.time, this.options.deadlineMs, wallClock, callMs) };
@@ -174,11 +178,11 @@ class Scripts {
    * or null. Asked again when its turn comes (callFor); asked first, before its request is read,
    * when the gateway names the tenant (server.js).
    */
-  refusal(tenant) {
+  refusal(tenant, withBody = false) {
     const budgets = this.budgets.tenants.get(tenant);
     if (budgets === undefined) return null; // no call yet: nothing to refuse it for
     const now = monotonic();
-    const suspended = budgets.watchdog.refusal(now) ?? budgets.memory.refusal(now);
+    const suspended = budgets.watchdog.refusal(now) ?? budgets.memory.refusal(now) ?? (withBody ? budgets.bodies.refusal(now) : null);
     if (suspended !== null) return suspended;
     if (!budgets.time.available()) {
       return `the tenant's scripts used their time share (${this.timeShareMs} ms of script time a second); calls fail until it refills`;
@@ -207,7 +211,7 @@ class Scripts {
    * strikes: setting up the new isolate did, so the penalty never grew (round 4, N4-3). Then
    * the engine's memory is trimmed (which may drop this isolate too).
    */
-  guarded(tenant, call, isCall = false) {
+  guarded(tenant, call, isCall = false, withBody = false) {
     try {
       return call();
     } finally {
@@ -215,7 +219,8 @@ class Scripts {
       if (isolate instanceof TenantIsolate) {
         const strike = isolate.broken !== null && isolate.struck ? isolate.broken : isolate.overran;
         isolate.overran = null;
-        if (isCall || strike !== null) this.budgets.of(tenant).watchdog.ended(strike, monotonic(), isolate.heldMs);
+        const strikes = this.budgets.of(tenant)[withBody ? 'bodies' : 'watchdog'];
+        if (isCall || strike !== null) strikes.ended(strike, monotonic(), isolate.heldMs);
       }
       if (isolate instanceof TenantIsolate && isolate.broken !== null) {
         this.isolates.delete(tenant);

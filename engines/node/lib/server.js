@@ -106,8 +106,10 @@ function handler(scripts, log) {
     // request as JSON, when the gateway names it: parsed first, every call of a flood of 1 MB
     // bodies cost the engine's only thread 5-10 ms, refused or not, and sixteen such clients left
     // the other tenants 59-60 % of their calls (attack round 9, N9-2). The body is read and dropped.
+    // (A request of more than 256 KiB carries a client's body: the headers and backends the
+    // gateway sends are less.)
     const named = req.headers['keystone-tenant'];
-    const refused = typeof named === 'string' ? scripts.refusal(named) : null;
+    const refused = typeof named === 'string' ? scripts.refusal(named, Number(req.headers['content-length']) > 256 * 1024) : null;
     if (refused !== null) {
       let drained = 0;
       req.on('data', (c) => {
