@@ -143,7 +143,8 @@ const isSpace = (c) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 /**
  * {ms, containers, fullest} for `text`: what parsing it may take at most, its arrays and
- * objects, and the most keys in one bucket of the atom table. One pass, in V8 (a few ms a MB).
+ * objects, and the most keys in one bucket of the atom table. In V8: a count of the colons (to size
+ * the key set), then one pass (a few ms a MB; 14 ms for 60,000 distinct keys in 1.3 MB).
  */
 function priced(text) {
   let containers = 0;

@@ -109,10 +109,11 @@ class Scripts {
     const { tenant } = request;
     this.charge(tenant, readMs);
     return this.scheduled(tenant, script, askedMs, bytes, async (deadlineMs) => {
-      const call = this.callFor(script, tenant, deadlineMs, askedMs, carriesBody(request));
+      const withBody = carriesBody(request);
+      const call = this.callFor(script, tenant, deadlineMs, askedMs, withBody);
       const state = await this.state(tenant, script, call.window);
       call.check = (d) => this.checked(tenant, script, state, d, request.backends || []);
-      return this.guarded(tenant, () => state.decide(request, call), true, carriesBody(request));
+      return this.guarded(tenant, () => state.decide(request, call), true, withBody);
     });
   }
 
@@ -124,14 +125,15 @@ class Scripts {
     const { tenant } = request;
     this.charge(tenant, readMs);
     return this.scheduled(tenant, script, askedMs, bytes, async (deadlineMs) => {
-      const call = this.callFor(script, tenant, deadlineMs, askedMs, carriesBody(request));
+      const withBody = carriesBody(request);
+      const call = this.callFor(script, tenant, deadlineMs, askedMs, withBody);
       const state = await this.state(tenant, script, call.window);
       if (!state.hasOnResponse) return null;
       call.check = (e) => {
         if (!response.wellFormed(e, head.status)) this.malformed(tenant, script, 'response edits are');
         return e;
       };
-      return this.guarded(tenant, () => state.respond(request, head, call), true, carriesBody(request));
+      return this.guarded(tenant, () => state.respond(request, head, call), true, withBody);
     });
   }
 
