@@ -9,7 +9,7 @@ const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
 const http = require('http');
-const { start, call, decide, refusedOrBusy, GOOD, SPIN, agent } = require('./engine-process');
+const { start, call, decide, answeredOrBusy, GOOD, SPIN, agent } = require('./engine-process');
 
 test("a call ends within the gateway's deadline_ms when that is less than --deadline-ms (N2-1)", async () => {
   const e = await start({ spin: SPIN, good: GOOD });
@@ -222,11 +222,16 @@ test('a tenant whose call ran past twice its deadline inside built-ins is refuse
     .then((r) => r.body);
   try {
     assert.strictEqual((await lump('/setup', 5000)).body, 'done', 'its top level, with time for it');
-    const first = await lump('/', 50);
-    assert.strictEqual(first.limit, true, JSON.stringify(first));
-    const second = await lump('/', 50);
-    // past twice its deadline, or (on a busy host) stopped by the watchdog
-    assert.match(second.error, /sorts\.js: this tenant's last call held the engine's thread far past its deadline \((it ran \d+ ms of CPU in one entry, its deadline 50 ms|stopped by the watchdog \(its request used its window\)); 1 in a row\): its calls fail for \d+ s more$/);
+    // The lump, then the refusal it earned: past twice its deadline, or stopped by the watchdog.
+    // (On a busy host a call may find its deadline passed before it ran: then the next one runs it.)
+    const strike = /sorts\.js: this tenant's last call held the engine's thread far past its deadline \((it ran \d+ ms of CPU in one entry, its deadline 50 ms|stopped by the watchdog \(its request used its window\)); 1 in a row\): its calls fail for \d+ s more$/;
+    const answers = [];
+    for (let i = 0; i < 4 && !answers.some((a) => strike.test(a.error)); i++) answers.push(await lump('/', 50));
+    assert.ok(answers.some((a) => strike.test(a.error)), JSON.stringify(answers).slice(0, 600));
+    for (const a of answers) {
+      assert.strictEqual(a.decision, 'error');
+      assert.ok(a.limit === true || /while the engine was busy$/.test(a.error), JSON.stringify(a));
+    }
     assert.strictEqual((await decide(e.socket, 'good', 'good')).body.decision, 'route');
   } finally {
     await e.stop();
@@ -358,14 +363,14 @@ test("a client's body that would take JSON.parse past the call's deadline is ref
       assert.strictEqual(a.decision, 'error');
       assert.strictEqual(a.limit, false, a.error);
       // (or, on a host too busy to reach the parse, the deadline passed while the engine was busy)
-      assert.match(a.error, /^.*parses\.js(:1: JSON\.parse: a text of 990001 characters \(330001 arrays or objects, 0 keys in one bucket of the atom table at most\) may take \d+ ms to parse, more than the \d+ ms left of the call's deadline|: deadline of \d+ ms passed while the engine was busy)$/);
+      assert.match(a.error, /^.*parses\.js(:1: JSON\.parse: a text of 990001 characters \(330001 arrays or objects\) may take \d+ ms to parse, more than the \d+ ms left of the call's deadline|: deadline of \d+ ms passed while the engine was busy)$/);
     }
     const caught = await post('guarded', hostile);
     assert.strictEqual(caught.status, 413, JSON.stringify(caught));
     assert.match(caught.body, /^JSON\.parse: a text of 990001 characters/);
     assert.match((await post('decoded', hostile)).error, /decoded\.js:1: json\.decode: JSON\.parse: a text of 990001 characters/);
     // a text the script made itself is priced too
-    assert.match((await post('selfMade', 'x')).error, /selfMade\.js:1: JSON\.parse: a text of 600004 characters \(200002 arrays or objects, 0 keys in one bucket of the atom table at most\) may take \d+ ms to parse/);
+    assert.match((await post('selfMade', 'x')).error, /selfMade\.js:1: JSON\.parse: a text of 600004 characters \(200002 arrays or objects\) may take \d+ ms to parse/);
     // the tenant is not held back, and a big body of ordinary JSON (about 500 KB) parses
     const records = JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ id: i, name: `user${i}`, email: `u${i}@example.com`, tags: ['a', 'b'], active: true })));
     assert.ok(records.length > 400000, records.length);
@@ -377,13 +382,14 @@ test("a client's body that would take JSON.parse past the call's deadline is ref
   }
 });
 
-test("keys that all fall in one bucket of QuickJS's atom table are priced as what they cost: a client's body of them is refused before parsing, and its tenant is not penalised (N9-1)", async () => {
-  // Failed before: QuickJS hashes keys with h = h*263 + c, unseeded; "A\u0200" and "B\u00f9"
-  // hash alike, so keys made of such blocks all collide and parsing is quadratic, in C. A 352 KB
-  // body of 8,000 of them was priced at 5 ms, took 213-310 ms, met the watchdog, and its tenant
-  // was refused 5, 10, 20 ... s. An ordinary body with as many keys still parses.
-  const parses = "function on_request(req) { try { JSON.parse(req.body); return respond(200, 'parsed'); } catch (e) { return respond(413, String(e.message)); } }";
-  const e = await start({ parses }, ['--deadline-ms', '250']); // as N8-1's: hostile calls at 100 ms
+test("keys made to fall in one bucket of QuickJS's unkeyed atom table parse as fast as any: a client's body of them is parsed, its tenant not penalised (N9-1)", async () => {
+  // Failed before (the npm build): QuickJS hashed keys with h = h*263 + c, unseeded; "A\u0200" and
+  // "B\u00f9" hash alike, so keys made of such blocks all collided and parsing was quadratic, in C:
+  // a 352 KB body of 8,000 of them took 213-310 ms and met the watchdog. The engine then priced
+  // the walk and refused such bodies, which refused a client whose keys merely collided. Our build
+  // keys the hash with a secret of each isolate: they parse, and nothing refuses them.
+  const parses = "function on_request(req) { try { return respond(200, String(Object.keys(JSON.parse(req.body)).length)); } catch (e) { return respond(413, String(e.message)); } }";
+  const e = await start({ parses }, ['--deadline-ms', '250']);
   const post = (body, deadline = 100) => call(e.socket, 'POST', '/v1/decide', { version: 1, tenant: 't', script: 'parses',
     deadline_ms: deadline, request: { method: 'POST', path: '/', body } }).then((r) => r.body);
   const object = (keys) => `{${keys.map((k) => `${JSON.stringify(k)}:0`).join(',')}}`;
@@ -393,16 +399,10 @@ test("keys that all fall in one bucket of QuickJS's atom table are priced as wha
     return key;
   });
   try {
-    for (const n of [6000, 8000]) { // 18 and 32 million steps of the bucket's walk
-      refusedOrBusy(await post(object(colliding(n))),
-        /^JSON\.parse: a text of \d+ characters \(1 arrays or objects, \d+ keys in one bucket of the atom table at most\) may take \d+ ms to parse, more than the \d+ ms left of the call's deadline$/);
-    }
+    for (const n of [6000, 8000]) answeredOrBusy(await post(object(colliding(n))), String(n));
     // the same keys escaped (\u0200) are the same keys
-    const escaped = object(colliding(8000)).replace(/\u0200/g, '\\u0200');
-    refusedOrBusy(await post(escaped), /^JSON\.parse: /);
-    // as many ordinary keys, as long: parsed; and the tenant was never refused
-    const ordinary = Array.from({ length: 8000 }, (_, i) => `k${i}`.padEnd(26, 'x'));
-    assert.deepStrictEqual([(await post(object(ordinary), undefined)).body, (await post('{"a":1}')).body], ['parsed', 'parsed']);
+    answeredOrBusy(await post(object(colliding(8000)).replace(/\u0200/g, '\\u0200')), '8000');
+    assert.strictEqual((await post('{"a":1}')).body, '1', 'the tenant is not held back');
   } finally {
     await e.stop();
   }
@@ -444,24 +444,22 @@ test("a tenant's call while it is refused is answered before its body is read as
   }
 });
 
-test("integer keys that fall in one bucket of an object's property table are priced as what they cost: a client's body of them is refused before parsing (N10-1)", async () => {
-  // Failed before: keys "0", "65536", "131072" ... land in one bucket of QuickJS's per-object
-  // table (an integer key's bucket is its low bits); 10,000 of them (138 KB) were priced at 4 ms
-  // and parsed for 114-121 ms, and the tenant was refused for the lump. Ordinary integer keys parse.
-  const parses = "function on_request(req) { try { JSON.parse(req.body); return respond(200, 'parsed'); } catch (e) { return respond(413, String(e.message)); } }";
-  const e = await start({ parses }, ['--deadline-ms', '250']); // hostile calls at 100 ms, as N9-1's
+test("integer keys made to fall in one bucket of an object's property table parse as fast as any: a client's body of them is parsed (N10-1)", async () => {
+  // Failed before (the npm build): keys "0", "65536", "131072" ... landed in one bucket of QuickJS's
+  // per-object table (an integer key's bucket was its low bits); 10,000 of them (138 KB) parsed for
+  // 114-121 ms. The engine then priced them and refused such bodies; our build mixes integer keys
+  // with a secret of each isolate, and they parse.
+  const parses = "function on_request(req) { try { return respond(200, String(Object.keys(JSON.parse(req.body)).length)); } catch (e) { return respond(413, String(e.message)); } }";
+  const e = await start({ parses }, ['--deadline-ms', '250']);
   const post = (body, deadline = 100) => call(e.socket, 'POST', '/v1/decide', { version: 1, tenant: 't', script: 'parses',
     deadline_ms: deadline, request: { method: 'POST', path: '/', body } }).then((r) => r.body);
   try {
     for (const n of [10000, 20000]) {
-      refusedOrBusy(await post(`{${Array.from({ length: n }, (_, i) => `"${i * 65536}":0`).join(',')}}`),
-        /^JSON\.parse: a text of \d+ characters \(1 arrays or objects, 0 keys in one bucket of the atom table at most\) may take \d+ ms to parse/);
+      answeredOrBusy(await post(`{${Array.from({ length: n }, (_, i) => `"${i * 65536}":0`).join(',')}}`), String(n));
     }
-    // a map keyed by 10,000 numeric ids, and records with year keys: parsed; the tenant never refused
+    // a map keyed by 10,000 numeric ids: parsed; the tenant never refused
     const ids = JSON.stringify(Object.fromEntries(Array.from({ length: 10000 }, (_, i) => [String(100000 + i * 7), { n: i }])));
-    const years = JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ id: i, 2019: i, 2020: i + 1 })));
-    assert.deepStrictEqual([(await post(ids, undefined)).body, (await post(years, undefined)).body, (await post('{"1":1}')).body],
-      ['parsed', 'parsed', 'parsed']);
+    assert.deepStrictEqual([(await post(ids, undefined)).body, (await post('{"1":1}')).body], ['10000', '1']);
   } finally {
     await e.stop();
   }
