@@ -314,9 +314,9 @@ public final class EngineSupervisor {
     limits.close();
     try {
       Files.deleteIfExists(socket);
-      Files.deleteIfExists(dir);
     } catch (IOException e) {
-      LOG.fine("cannot remove " + dir + ": " + e);
+      LOG.fine("cannot remove " + socket + ": " + e);
     }
+    WorkDirectories.removeOurs(dir);
   }
 }

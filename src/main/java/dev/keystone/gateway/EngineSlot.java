@@ -175,7 +175,10 @@ final class EngineSlot {
   /** Stops {@code e} and removes the private copy of scripts it served. */
   private static void stop(EngineSupervisor e) {
     e.close();
-    if (e.spec().scripts().getFileName().toString().startsWith("keystone-scripts-shared-")) {
+    // Only the copy this gateway made (keystone-PID-scripts-shared-...), never the user's own
+    // directory. The test was by a name the copies lost when they gained the gateway's PID, and a
+    // gateway stopped cleanly left its tenants' scripts in /tmp (attack round 10, N10-3).
+    if (dev.keystone.engine.WorkDirectories.isOurs(e.spec().scripts())) {
       IsolatedEngines.delete(e.spec().scripts());
     }
   }

@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +19,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.stream.Stream;
 
 /**
  * The engine processes of tenants with {@code isolation: process}: one per isolation group,
@@ -169,11 +167,8 @@ final class IsolatedEngines {
     return files;
   }
 
+  /** Removes a scripts copy this gateway made, and its lock (WorkDirectories). */
   static void delete(Path dir) {
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // a temporary directory left behind: harmless
-    }
+    dev.keystone.engine.WorkDirectories.removeOurs(dir);
   }
 }

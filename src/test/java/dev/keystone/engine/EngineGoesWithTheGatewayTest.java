@@ -81,4 +81,44 @@ class EngineGoesWithTheGatewayTest {
       engines.forEach(ProcessHandle::destroyForcibly); // only if it was left behind
     }
   }
+
+  @Test
+  void aGatewayStoppedWithSigtermLeavesNoneOfItsEngineDirectories() throws Exception {
+    // Failed before: the shared engine's scripts copy (keystone-PID-scripts-shared-...) stayed in
+    // the temporary directory after a clean stop: the stop removed only copies named
+    // keystone-scripts-shared-..., a name they had lost (attack round 10 on the Node engine, N10-3).
+    Path tmp = Files.createDirectories(dir.resolve("tmp"));
+    Files.createDirectories(dir.resolve("scripts"));
+    Files.writeString(dir.resolve("scripts/route.js"), "function on_request(req) { return respond(200, 'by script'); }\n");
+    String engine = Path.of("engines/node/engine.js").toAbsolutePath().toString();
+    Files.writeString(dir.resolve("config.yaml"), """
+        lua_engine:
+          enabled: true
+          timeout: 2s
+          supervise: { command: [node, "%s"], sandbox: none, scripts: scripts }
+        tenants:
+          - name: t
+            path_prefix: /t/
+            lua_script: route
+            services: [ { name: app, url: "%s", health: /health } ]
+        """.formatted(engine, app.url()));
+    try (GatewayProcess gw = GatewayProcess.start(dir, List.of("-Xmx256m", "-Djava.io.tmpdir=" + tmp), "run", "--config", "config.yaml",
+        "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")) {
+      int port = gw.awaitListening();
+      HttpResponse<String> r = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/t/x")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.body()).isEqualTo("by script");
+      try (var made = Files.list(tmp)) {
+        assertThat(made.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("keystone-"))
+            .map(n -> n.replaceAll("\\d+", "N")).sorted().toList())
+            .as("the engine's socket directory and the scripts copy, each with its lock")
+            .containsExactly("keystone-N-engine-N", "keystone-N-engine-N.lock", "keystone-N-scripts-shared-N", "keystone-N-scripts-shared-N.lock");
+      }
+      gw.signal("TERM");
+      gw.waitForExit(Duration.ofSeconds(20));
+      try (var left = Files.list(tmp)) {
+        assertThat(left.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("keystone-")).toList()).isEmpty();
+      }
+    }
+  }
 }
