@@ -108,6 +108,9 @@ class TenantIsolate {
     this.callDeadlineMs = deadlineMs; // the running entry's deadline (its request's, RequestWindow)
     this.wallClock = false; // the running entry's deadline is wall-clock time only (RequestWindow)
     this.interrupted = false;
+    // Our QuickJS build reads the clock in its built-ins' polls and asks the handler below as soon
+    // as this deadline has passed by it (quickjs/keystone.patch: counting polls bounded nothing).
+    this.setClockDeadline = (ms) => quickjs.module._keystone_set_deadline(this.runtime.rt.value, ms);
     this.runtime.setInterruptHandler(() => {
       if (this.deadline === 0 || !this.overdue()) return false;
       this.interrupted = true;
@@ -139,6 +142,7 @@ class TenantIsolate {
     this.deadline = Math.min(now + this.callDeadlineMs, this.windowEnds);
     this.cpuDeadline = cpuMs() + (this.deadline - now);
     this.interrupted = false;
+    this.setClockDeadline(Math.max(0, this.deadline - now));
   }
 
   /**
@@ -182,6 +186,7 @@ class TenantIsolate {
     } finally {
       WATCHDOG.enter = undefined;
       this.deadline = 0;
+      if (this.broken === null) this.setClockDeadline(-1);
       this.windowEnds = 0;
       const cpuUsed = cpuMs() - cpuStarted;
       window.spend(monotonic() - started, cpuUsed);

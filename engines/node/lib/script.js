@@ -282,7 +282,7 @@ class ScriptContext {
           if (b === true) this.isolate.engineMs += cpuMs() - started;
         }
       }
-      case 'work.cost': // sandbox/api.js normalize: (characters, ns each)
+      case 'work.cost': // sandbox/api.js normalize, localeCompare: (characters, ns each)
         return jsonCost.workRefusal(number(a), number(b), this.isolate.deadline - monotonic());
       case 'kv.get': return p.store.get(string(a));
       case 'kv.set': return p.store.set(string(a), kvValue(b), number(c));

@@ -132,3 +132,66 @@ test("unbounded recursion, through built-ins too, ends in QuickJS's stack limit:
     }
   });
 });
+
+/** Three calls of `script` with `body`: each stopped at its deadline (50 ms), none a strike on the tenant. */
+async function stoppedNotStruck(post, script, body) {
+  for (let i = 0; i < 3; i++) {
+    const a = await post(script, body, script);
+    assert.strictEqual(a.decision, 'error', JSON.stringify(a).slice(0, 300));
+    assert.match(a.error, new RegExp(`${script}\\.js: deadline of 50 ms passed( while the engine was busy)?$`));
+  }
+}
+
+test("built-ins whose every step may be long look at the clock: a client's crafted body is stopped at the deadline, not struck (N12-1, N12-2, N12-3)", async () => {
+  // Failed before: the polls in built-ins only counted down (the interrupt handler asked once
+  // every 10,000), and the work between two had no bound: an indexOf over 4,000 strings of 250
+  // characters, a subnormal number turned into text (35-57 us), a localeCompare of two long
+  // Hangul names. Each ran into the watchdog (250-280 ms) and the tenant was struck.
+  // (lists split from the body, not parsed: on a busy host the JSON price may refuse a parse first)
+  const dedupes = "function on_request(req) { const items = req.body.split(','); return respond(200, String(items.filter((x, i) => items.indexOf(x) === i).length)); }";
+  const restringifies = "function on_request(req) { return respond(200, String(JSON.stringify(req.body.split(',').map(Number)).length)); }";
+  const numbersorts = "function on_request(req) { return respond(200, String(req.body.split(',').map(Number).sort()[0])); }";
+  const namesorts = "function on_request(req) { const n = req.body.split(','); n.sort((a, b) => a.localeCompare(b)); return respond(200, n[0].slice(0, 3)); }";
+  const prefix = 'p'.repeat(240);
+  const items = Array.from({ length: 4000 }, (_, i) => `${prefix}${String(i).padStart(10, '0')}`).join(',');
+  const subnormals = Array(10000).fill('1e-323').join(',');
+  const sixteenK = Array.from({ length: 16384 }, (_, i) => `${(i % 97) + 1}e-320`).join(',');
+  const names = Array.from({ length: 300 }, (_, i) => String.fromCharCode(0xac00 + i) + '\uac01'.repeat(999)).join(',');
+  await withEngine({ dedupes, restringifies, numbersorts, namesorts }, async (post) => {
+    await stoppedNotStruck(post, 'dedupes', items);
+    await stoppedNotStruck(post, 'restringifies', subnormals);
+    await stoppedNotStruck(post, 'numbersorts', sixteenK);
+    await stoppedNotStruck(post, 'namesorts', names);
+  }, 50);
+});
+
+test("one localeCompare of long texts is priced first and refused as an error the script may catch (N12-3)", async () => {
+  const compares = "function on_request(req) { try { return respond(200, String(req.body.localeCompare(req.body + 'x'))); } catch (e) { return respond(413, e.message); } }";
+  await withEngine({ compares }, async (post) => {
+    const a = await post('compares', '\uac01'.repeat(300000));
+    assert.strictEqual(a.status, 413, JSON.stringify(a).slice(0, 300));
+    assert.match(a.body, /^localeCompare: a text of 600001 characters may take 601 ms, more than the \d+ ms left of the call's deadline$/);
+    answeredOrBusy(await post('compares', 'abc'), '-1');
+  });
+});
+
+test("BigInt keys of a Set chosen to share QuickJS's unkeyed limb hash are added in linear time: answered (N12-4)", async () => {
+  // Failed before: a BigInt's limbs were combined as h*263 + limb before the secret was mixed
+  // in, so values hi*2^32 + (C - hi*263) all collided: 8,000 of them ran into the watchdog.
+  const sets = "function on_request(req) { return respond(200, String(new Set(JSON.parse(req.body).map(BigInt)).size)); }";
+  const ids = Array.from({ length: 8000 }, (_, k) => String(BigInt(k + 1) * 2n ** 32n + BigInt((12345 - (k + 1) * 263) >>> 0)));
+  await withEngine({ sets }, async (post) => {
+    for (let i = 0; i < 3; i++) answeredOrBusy(await post('sets', JSON.stringify(ids)), '8000');
+  });
+});
+
+test("JSON.stringify of a structure nested deeper than 1,000 is a catchable error, not a lost isolate (N12-6)", async () => {
+  // Failed before: its recursion used V8's own stack, which QuickJS's stack check does not see:
+  // 5,000 levels overflowed it, and the isolate was lost.
+  const deep = "let calls = 0; function on_request(req) { calls++; let o = {}; for (let i = 0; i < Number(req.body); i++) o = { o };"
+    + " try { return respond(200, String(JSON.stringify(o).length)); } catch (e) { return respond(500, calls + ' ' + e.message); } }";
+  await withEngine({ deep }, async (post) => {
+    assert.strictEqual((await post('deep', '8000')).body, '1 JSON.stringify: nested deeper than 1000');
+    assert.strictEqual((await post('deep', '999')).body, String(JSON.stringify(Array(999).fill(0).reduce((o) => ({ o }), {})).length));
+  });
+});

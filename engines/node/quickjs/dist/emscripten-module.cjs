@@ -1577,6 +1577,14 @@ function qts_host_ref_free(rt,id){ const asyncify = undefined; Module['callbacks
       abort('');
     }
 
+  var _emscripten_get_now;if (ENVIRONMENT_IS_NODE) {
+    _emscripten_get_now = () => {
+      var t = process['hrtime']();
+      return t[0] * 1e3 + t[1] / 1e6;
+    };
+  } else _emscripten_get_now = () => performance.now();
+  ;
+
   function _emscripten_memcpy_big(dest, src, num) {
       HEAPU8.copyWithin(dest, src, src + num);
     }
@@ -1830,6 +1838,7 @@ var asmLibraryArg = {
   "_localtime_js": __localtime_js,
   "_tzset_js": __tzset_js,
   "abort": _abort,
+  "emscripten_get_now": _emscripten_get_now,
   "emscripten_memcpy_big": _emscripten_memcpy_big,
   "emscripten_resize_heap": _emscripten_resize_heap,
   "environ_get": _environ_get,
@@ -2201,6 +2210,11 @@ var _QTS_bjson_encode = Module["_QTS_bjson_encode"] = function() {
 /** @type {function(...*):?} */
 var _QTS_bjson_decode = Module["_QTS_bjson_decode"] = function() {
   return (_QTS_bjson_decode = Module["_QTS_bjson_decode"] = Module["asm"]["QTS_bjson_decode"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
+var _keystone_set_deadline = Module["_keystone_set_deadline"] = function() {
+  return (_keystone_set_deadline = Module["_keystone_set_deadline"] = Module["asm"]["keystone_set_deadline"]).apply(null, arguments);
 };
 
 /** @type {function(...*):?} */
