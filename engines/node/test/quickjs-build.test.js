@@ -195,3 +195,29 @@ test("JSON.stringify of a structure nested deeper than 1,000 is a catchable erro
     assert.strictEqual((await post('deep', '999')).body, String(JSON.stringify(Array(999).fill(0).reduce((o) => ({ o }), {})).length));
   });
 });
+
+test("joining numbers, or a loop that turns them into text, stops at the deadline: a client's subnormal numbers are not a strike (N13-1, N13-2)", async () => {
+  // Failed before: join asked nothing (5,000 subnormals, 36-57 us each to turn into text, ran into
+  // the watchdog), and a bytecode loop asked once every 10,000 steps (10,000 steps of
+  // s += a[i] + ',' ran 250 ms).
+  const joins = "function on_request(req) { return respond(200, String(req.body.split(',').map(Number).join(',').length)); }";
+  const concats = "function on_request(req) { const a = req.body.split(',').map(Number); let s = ''; for (let i = 0; i < a.length; i++) s += a[i] + ',';"
+    + " return respond(200, String(s.length)); }";
+  const subnormals = Array.from({ length: 10000 }, (_, i) => ['5e-324', '1e-323', '2e-323'][i % 3]).join(',');
+  await withEngine({ joins, concats }, async (post) => {
+    await stoppedNotStruck(post, 'joins', subnormals);
+    await stoppedNotStruck(post, 'concats', subnormals);
+  }, 50);
+});
+
+test("BigInt of more than 20,000 decimal digits is a catchable RangeError: a client's long number is not a strike (N13-3)", async () => {
+  // Failed before: QuickJS reads decimal digits in quadratic time, in C: 200,000 of them took
+  // 155-196 ms, a strike on the tenant.
+  const bigints = "function on_request(req) { try { return respond(200, String(BigInt(req.body) % 1000n)); } catch (e) { return respond(413, e.message); } }";
+  await withEngine({ bigints }, async (post) => {
+    const a = await post('bigints', '7'.repeat(200000));
+    assert.strictEqual(a.status, 413, JSON.stringify(a).slice(0, 300));
+    assert.strictEqual(a.body, 'BigInt: more than 20000 decimal digits');
+    answeredOrBusy(await post('bigints', '7'.repeat(20000)), '777');
+  });
+});
