@@ -221,3 +221,14 @@ test("BigInt of more than 20,000 decimal digits is a catchable RangeError: a cli
     answeredOrBusy(await post('bigints', '7'.repeat(20000)), '777');
   });
 });
+
+test("a regular expression's back-reference to a long capture counts as the work it is: stopped at the deadline, not a strike (N13-4)", async () => {
+  // Failed before: each back-reference step compares the whole capture, and the regular
+  // expression engine asked for the deadline once every 10,000 steps: /^(.*)\1$/i over 20,000
+  // characters ran 1.2 s past it.
+  const doubles = "function on_request(req) { return respond(200, String(/^(.*)\\1$/i.test(req.body))); }";
+  await withEngine({ doubles }, async (post) => {
+    await stoppedNotStruck(post, 'doubles', `${'\u00e9'.repeat(20000)}x`);
+    answeredOrBusy(await post('doubles', 'abcabc', 'other'), 'true');
+  }, 50);
+});
