@@ -18,6 +18,8 @@ const { cpuMs } = require('./cpu-clock');
 const { monotonic } = require('./budgets');
 const jsonCost = require('./json-cost');
 
+const NEARLY_FULL = 4 * 1024 * 1024; // of an isolate's memory: see describe()
+
 const MAX_LOG_LINES_PER_CALL = 20;
 
 // The longest result (JSON text) a call may hand the engine, measured before it is copied out of
@@ -191,15 +193,20 @@ class ScriptContext {
     } catch (e) {
       d = { message: 'a value that cannot be described was thrown' };
     }
-    const failure = thrown(d, script.file);
-    if (d.message === 'out of memory') isolate.broken = 'its memory limit was reached';
-    return failure;
+    return this.failure(d);
   }
 
   /** The failure the API reported for what the script threw ({name, message, stack, limit}). */
   failure(d) {
-    if (d.message === 'out of memory') this.isolate.broken = 'its memory limit was reached';
-    return thrown(d, this.script.file);
+    const isolate = this.isolate;
+    // A null thrown with the isolate's memory nearly full: QuickJS ran out of memory and could not
+    // even make its "out of memory" error (round 12, N12-7: every later call failed with "null",
+    // limit false, and the isolate was kept). The memory grows in steps, so the last few MiB may
+    // never be had: 30 of 32 MiB when it happened.
+    const e = d.message === 'null' && d.name === undefined && isolate.memory.buffer.byteLength + NEARLY_FULL > isolate.maxBytes
+      ? { name: 'InternalError', message: 'out of memory', stack: '' } : d;
+    if (e.message === 'out of memory') isolate.broken = 'its memory limit was reached';
+    return thrown(e, this.script.file);
   }
 
   /**

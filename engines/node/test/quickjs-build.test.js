@@ -232,3 +232,22 @@ test("a regular expression's back-reference to a long capture counts as the work
     answeredOrBusy(await post('doubles', 'abcabc', 'other'), 'true');
   }, 50);
 });
+
+test("a null thrown with the isolate's memory nearly full is out of memory: the isolate is rebuilt, not kept failing with 'null' (N12-7)", async () => {
+  // Failed before: QuickJS, out of memory, could not even make its "out of memory" error and threw
+  // null; the engine reported "null", limit false, kept the isolate, and every later call of the
+  // script failed the same way.
+  const maps = "const big = Array.from({ length: 200000 }, (_, i) => 'k' + i); function on_request(req) { if (req.body === 'map') new Map(big.map((k) => [k, k])); return respond(200, 'ok'); }";
+  const e = await start({ maps }, ['--deadline-ms', '5000', '--memory-mb', '32']);
+  const post = (body) => call(e.socket, 'POST', '/v1/decide', { version: 1, tenant: 't', script: 'maps',
+    request: { method: 'POST', path: '/', body } }).then((r) => r.body);
+  try {
+    const a = await post('map');
+    assert.strictEqual(a.decision, 'error', JSON.stringify(a));
+    assert.match(a.error, /maps\.js: InternalError: out of memory$/);
+    assert.strictEqual(a.limit, true);
+    assert.match((await post('x')).error, /maps\.js: this tenant's last call held the engine's thread far past its deadline \(its memory limit was reached; 1 in a row\): its calls fail for \d+ s more$/);
+  } finally {
+    await e.stop();
+  }
+});
