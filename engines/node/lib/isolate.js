@@ -8,9 +8,9 @@
 //   (quickjs.js), and QuickJS throws "out of memory";
 // - the stack limit of the runtime (STACK_BYTES): QuickJS throws "stack overflow";
 // - the deadline (--deadline-ms), by QuickJS's interrupt handler: an uncatchable "interrupted";
-// - the watchdog, for what the interrupt handler cannot stop: QuickJS only asks it while it runs
-//   bytecode, so a loop inside a built-in written in C (Array.prototype.indexOf over an
-//   array-like of length 2^53) would hold the engine's only thread forever. vm's timeout makes V8
+// - the watchdog, for what the interrupt handler cannot stop: our QuickJS build asks it in
+//   bytecode and in most built-ins' loops, reading the clock (quickjs/README.md), but a few
+//   built-ins still run in C without asking (a typed array's sort). vm's timeout makes V8
 //   terminate whatever runs, the wasm included; the isolate, stopped in the middle of C code, is
 //   then thrown away. Its window is per request (RequestWindow), shared by the request's entries;
 // - when an entry returns, whether its deadline passed (a built-in ran past it): a limit error;
@@ -29,8 +29,8 @@ const { monotonic } = require('./budgets');
 const { cpuMs } = require('./cpu-clock');
 
 // QuickJS's stack limit. Each QuickJS frame also takes V8's native stack (wasm frames), which is
-// about 1 MiB for the whole engine: 128 KiB allows about 700 nested calls of a plain function and
-// leaves V8 room for the engine's bridge at the deepest point (256 KiB did not, for Array.flat).
+// about 1 MiB for the whole engine: 128 KiB allows about 1,100 nested calls of a plain function in
+// our build (-O1) and leaves V8 room for the engine's bridge at the deepest point.
 const STACK_BYTES = 128 * 1024;
 
 // The watchdog's timer: the engine's own one-line script in a context of its own. It is a timer,
@@ -42,8 +42,8 @@ const STACK_BYTES = 128 * 1024;
 const WATCHDOG_FACTOR = 4;
 const WATCHDOG_SLACK_MS = 50;
 // An entry whose CPU time passed twice its deadline (and a little) held the thread in built-ins
-// the interrupt handler cannot stop (QuickJS asks it once every 10,000 steps of bytecode: twenty
-// 1 MiB fill()s ran 80-100 ms past a 35 ms deadline), short of the watchdog: its tenant is held
+// the interrupt handler cannot stop (the npm build asked it once every 10,000 steps of bytecode:
+// twenty 1 MiB fill()s ran 80-100 ms past a 35 ms deadline), short of the watchdog: its tenant is held
 // back as if the watchdog had stopped it (budgets.js). Rebuilding 20 MiB on every call, twenty
 // tenants took half the thread in such lumps (round 5, N5-1). CPU time, so a call descheduled
 // on a busy host does not count; and twice the deadline the call was asked for, not what its

@@ -1,8 +1,9 @@
 'use strict';
 // What JSON.parse may cost inside a tenant's isolate, priced before it runs (sandbox/api.js,
-// guardedParse). QuickJS parses JSON in C, where it never asks for the deadline: a client's 990 KB
-// body of 330,000 empty arrays held the engine's thread 150-200 ms and ran the isolate out of
-// memory, and its tenant was penalised for the lump (attack round 8, N8-1).
+// guardedParse), so that a script can answer a client's too-costly body (say, 413) before any
+// time is spent: QuickJS's npm build parsed JSON in C without asking for the deadline (a 990 KB
+// body of 330,000 empty arrays held the thread 150-200 ms and its tenant was penalised: attack
+// round 8, N8-1); our build asks at every value, so a parse let through still stops there.
 //
 // The prices, from QuickJS (the engine's build) on this project's 2-core host, with a margin:
 // 330,000 empty arrays or objects in 990 KB took 155-190 ms (a container: about 500 ns), 500,000
@@ -12,8 +13,7 @@
 // The walks of QuickJS's hash tables a text could aim its keys at (the atom table, an object's
 // property table, the shape table: rounds 9 and 10, N9-1 and N10-1) are not priced: our QuickJS
 // build keys those hashes with secrets of each isolate (quickjs/keystone.patch), so a text
-// cannot know which keys share a bucket. Its parse also asks for the deadline at every value: a
-// text this pricing let through still stops there.
+// cannot know which keys share a bucket.
 
 const NS_CONTAINER = 500;
 const NS_VALUE = 100; // each comma starts one
