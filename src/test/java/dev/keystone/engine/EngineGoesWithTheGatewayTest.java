@@ -46,11 +46,12 @@ class EngineGoesWithTheGatewayTest {
     vertx.close();
   }
 
-  @Test
-  void theNodeEngineWithoutASandboxExitsWhenTheGatewayIsKilled() throws Exception {
+  static final String ENGINE = Path.of("engines/node/engine.js").toAbsolutePath().toString();
+
+  /** A gateway (its JVM given {@code jvmArgs}) whose tenant t runs route.js in a supervised Node engine without a sandbox. */
+  GatewayProcess gatewayWithNodeEngine(List<String> jvmArgs) throws Exception {
     Files.createDirectories(dir.resolve("scripts"));
     Files.writeString(dir.resolve("scripts/route.js"), "function on_request(req) { return respond(200, 'by script'); }\n");
-    String engine = Path.of("engines/node/engine.js").toAbsolutePath().toString();
     Files.writeString(dir.resolve("config.yaml"), """
         lua_engine:
           enabled: true
@@ -61,16 +62,25 @@ class EngineGoesWithTheGatewayTest {
             path_prefix: /t/
             lua_script: route
             services: [ { name: app, url: "%s", health: /health } ]
-        """.formatted(engine, app.url()));
+        """.formatted(ENGINE, app.url()));
+    return GatewayProcess.start(dir, jvmArgs, "run", "--config", "config.yaml", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0");
+  }
+
+  /** Once the gateway listens, its tenant's request is answered by the script. */
+  static void servedByScript(GatewayProcess gw) throws Exception {
+    int port = gw.awaitListening();
+    HttpResponse<String> r = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/t/x")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.body()).isEqualTo("by script");
+  }
+
+  @Test
+  void theNodeEngineWithoutASandboxExitsWhenTheGatewayIsKilled() throws Exception {
     List<ProcessHandle> engines = List.of();
-    try (GatewayProcess gw = GatewayProcess.start(dir, List.of("-Xmx256m"), "run", "--config", "config.yaml",
-        "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")) {
-      int port = gw.awaitListening();
-      HttpResponse<String> r = HttpClient.newHttpClient().send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/t/x")).build(), HttpResponse.BodyHandlers.ofString());
-      assertThat(r.body()).isEqualTo("by script");
+    try (GatewayProcess gw = gatewayWithNodeEngine(List.of("-Xmx256m"))) {
+      servedByScript(gw);
       engines = gw.descendants().stream()
-          .filter(p -> p.info().commandLine().orElse("").contains(engine)).toList();
+          .filter(p -> p.info().commandLine().orElse("").contains(ENGINE)).toList();
       assertThat(engines).hasSize(1);
       gw.signal("KILL");
       assertThat(gw.waitForExit(Duration.ofSeconds(10))).isEqualTo(137);
@@ -88,26 +98,8 @@ class EngineGoesWithTheGatewayTest {
     // the temporary directory after a clean stop: the stop removed only copies named
     // keystone-scripts-shared-..., a name they had lost (attack round 10 on the Node engine, N10-3).
     Path tmp = Files.createDirectories(dir.resolve("tmp"));
-    Files.createDirectories(dir.resolve("scripts"));
-    Files.writeString(dir.resolve("scripts/route.js"), "function on_request(req) { return respond(200, 'by script'); }\n");
-    String engine = Path.of("engines/node/engine.js").toAbsolutePath().toString();
-    Files.writeString(dir.resolve("config.yaml"), """
-        lua_engine:
-          enabled: true
-          timeout: 2s
-          supervise: { command: [node, "%s"], sandbox: none, scripts: scripts }
-        tenants:
-          - name: t
-            path_prefix: /t/
-            lua_script: route
-            services: [ { name: app, url: "%s", health: /health } ]
-        """.formatted(engine, app.url()));
-    try (GatewayProcess gw = GatewayProcess.start(dir, List.of("-Xmx256m", "-Djava.io.tmpdir=" + tmp), "run", "--config", "config.yaml",
-        "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")) {
-      int port = gw.awaitListening();
-      HttpResponse<String> r = HttpClient.newHttpClient().send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/t/x")).build(), HttpResponse.BodyHandlers.ofString());
-      assertThat(r.body()).isEqualTo("by script");
+    try (GatewayProcess gw = gatewayWithNodeEngine(List.of("-Xmx256m", "-Djava.io.tmpdir=" + tmp))) {
+      servedByScript(gw);
       try (var made = Files.list(tmp)) {
         assertThat(made.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("keystone-"))
             .map(n -> n.replaceAll("\\d+", "N")).sorted().toList())
