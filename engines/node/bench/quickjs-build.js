@@ -17,6 +17,8 @@ const SNIPPETS = {
   map: "const m = new Map(); for (let i = 0; i < 2e5; i++) m.set('k' + i, i); let s = 0; for (let i = 0; i < 2e5; i++) s += m.get('k' + i); return s;",
   calls: 'function f(x) { return x + 1; } let s = 0; for (let i = 0; i < 1e6; i++) s = f(s); let t = 0; for (let i = 0; i < 3e5; i++) t += Math.max(i, 3); return s + t;',
   search: "const a = Array.from({ length: 2000 }, (_, i) => 'item' + i); let n = 0; for (let i = 0; i < 2000; i += 7) n += a.indexOf('item' + i); return n;",
+  regex: "const t = 'abc-'.repeat(50000) + 'needle'; let n = 0; for (let i = 0; i < 20; i++) n += /ne+dle|xyz\\d+/i.test(t) ? 1 : 0; return n;",
+  objects: "let n = 0; for (let i = 0; i < 3e4; i++) { const o = { a: i, b: [i, i + 1], c: 'x' + i }; n += Object.keys(o).length + o.b.length; } return n;",
 };
 
 function median(xs) {

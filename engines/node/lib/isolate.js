@@ -111,6 +111,10 @@ class TenantIsolate {
     // Our QuickJS build reads the clock in its built-ins' polls and asks the handler below as soon
     // as this deadline has passed by it (quickjs/keystone.patch: counting polls bounded nothing).
     this.setClockDeadline = (ms) => quickjs.module._keystone_set_deadline(this.runtime.rt.value, ms);
+    // How many times QuickJS ran out of memory (its limit) in this isolate, and that count when
+    // the running entry began: a null thrown after that is the out-of-memory error it could not make.
+    this.oomCount = () => quickjs.module._keystone_oom_count(this.runtime.rt.value);
+    this.oomAtEntry = 0;
     this.runtime.setInterruptHandler(() => {
       if (this.deadline === 0 || !this.overdue()) return false;
       this.interrupted = true;
@@ -169,6 +173,7 @@ class TenantIsolate {
     this.windowEnds = started + window.leftMs;
     this.callDeadlineMs = window.deadlineMs;
     this.wallClock = window.wallClock;
+    this.oomAtEntry = this.oomCount();
     this.restartDeadline();
     let result;
     WATCHDOG.enter = () => { result = body(); };
@@ -199,6 +204,11 @@ class TenantIsolate {
       // the glue does not check); whatever the script caught, start afresh next time.
       if (this.broken === null && this.memory.buffer.byteLength + (1 << 20) > this.maxBytes) this.broken = 'its memory limit was reached';
     }
+  }
+
+  /** Whether QuickJS ran out of memory since the running (or last) entry began. */
+  ranOutOfMemory() {
+    return this.oomCount() !== this.oomAtEntry;
   }
 
   /** An exception of the engine's realm out of QuickJS: the isolate cannot be trusted any more. */

@@ -18,7 +18,6 @@ const { cpuMs } = require('./cpu-clock');
 const { monotonic } = require('./budgets');
 const jsonCost = require('./json-cost');
 
-const NEARLY_FULL = 4 * 1024 * 1024; // of an isolate's memory: see describe()
 
 const MAX_LOG_LINES_PER_CALL = 20;
 
@@ -199,11 +198,12 @@ class ScriptContext {
   /** The failure the API reported for what the script threw ({name, message, stack, limit}). */
   failure(d) {
     const isolate = this.isolate;
-    // A null thrown with the isolate's memory nearly full: QuickJS ran out of memory and could not
-    // even make its "out of memory" error (round 12, N12-7: every later call failed with "null",
-    // limit false, and the isolate was kept). The memory grows in steps, so the last few MiB may
-    // never be had: 30 of 32 MiB when it happened.
-    const e = d.message === 'null' && d.name === undefined && isolate.memory.buffer.byteLength + NEARLY_FULL > isolate.maxBytes
+    // A null thrown after QuickJS ran out of memory in this entry: it could not even make its
+    // "out of memory" error (round 12, N12-7: every later call failed with "null", limit false,
+    // and the isolate was kept). Our build counts its failed allocations (keystone_oom_count), so
+    // a script's own throw null is not taken for it (round 14, N14-6: a guess from the memory's
+    // size struck a tenant whose isolate a large body had grown once).
+    const e = d.message === 'null' && d.name === undefined && isolate.ranOutOfMemory()
       ? { name: 'InternalError', message: 'out of memory', stack: '' } : d;
     if (e.message === 'out of memory') isolate.broken = 'its memory limit was reached';
     return thrown(e, this.script.file);

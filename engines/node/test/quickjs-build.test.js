@@ -251,3 +251,111 @@ test("a null thrown with the isolate's memory nearly full is out of memory: the 
     await e.stop();
   }
 });
+
+/** Three calls of `script` with `body`: each answered `expected` or stopped at its deadline (50 ms), none a strike on the tenant. */
+async function answeredOrStopped(post, script, body, expected) {
+  for (let i = 0; i < 3; i++) {
+    const a = await post(script, body, script);
+    if (a.decision === 'error') {
+      assert.match(a.error, new RegExp(`${script}\\.js: deadline of 50 ms passed( while the engine was busy)?$`), JSON.stringify(a).slice(0, 300));
+    } else {
+      assert.strictEqual(a.body, expected, JSON.stringify(a).slice(0, 300));
+    }
+  }
+}
+
+test("a BigInt beyond 69,632 bits is a catchable RangeError in any radix: a client's hex id turned into decimal is not a strike (N14-1)", async () => {
+  // Failed before: hex digits are read in linear time, but the decimal text of the value is made
+  // in quadratic time, in C: 50,000 hex digits took 136 ms, a strike; 100,000 the watchdog.
+  const hexids = "function on_request(req) { try { const d = BigInt('0x' + req.body).toString(); return respond(200, d.length + ' ' + d.slice(-12)); }"
+    + " catch (e) { return respond(413, e.name + ': ' + e.message); } }";
+  const grows = "function on_request(req) { try { let x = 3n; for (;;) x = x * x; } catch (e) { return respond(413, e.name + ': ' + e.message); } }";
+  await withEngine({ hexids, grows }, async (post) => {
+    const a = await post('hexids', 'f'.repeat(50000));
+    assert.strictEqual(a.status, 413, JSON.stringify(a).slice(0, 300));
+    assert.strictEqual(a.body, 'RangeError: BigInt is too large to allocate');
+    const ok = 'f'.repeat(16000); // 64,000 bits: within the limit, and exact
+    const d = BigInt('0x' + ok).toString();
+    answeredOrBusy(await post('hexids', ok, 'other'), `${d.length} ${d.slice(-12)}`);
+    assert.strictEqual((await post('grows', '', 'third')).body, 'RangeError: BigInt is too large to allocate');
+  }, 50);
+});
+
+test("built-ins that turn many values into text or keys stop at the deadline, by their allocations: concat, Object.entries (N14-2, N14-5)", async () => {
+  // Failed before: String.prototype.concat turned each argument into text with no poll (3,000 of
+  // a client's subnormal numbers: 159 ms, a strike), and Object.entries of a long array made
+  // every key and pair in one C loop (150,000 values: 140 ms, a strike).
+  const concats = "function on_request(req) { return respond(200, String(''.concat(...req.body.split(',').map(Number)).length)); }";
+  const entries = "function on_request(req) { let n = 0; for (const [i, q] of Object.entries(req.body.split(','))) n += q.length; return respond(200, String(n)); }";
+  const subnormals = Array.from({ length: 10000 }, (_, i) => ['5e-324', '1e-323', '2e-323'][i % 3]).join(',');
+  await withEngine({ concats, entries }, async (post) => {
+    await stoppedNotStruck(post, 'concats', subnormals);
+    await answeredOrStopped(post, 'entries', Array(200000).fill('0').join(','), '200000');
+  }, 50);
+});
+
+test("lastIndexOf, and searches on String objects, poll by the work of each position: a client's long boundary is not a strike (N14-3)", async () => {
+  // Failed before: lastIndexOf compared the needle at every position in C with no poll (a
+  // 200-character multipart boundary of dashes in 1 MiB of dashes: 166 ms, a strike), and a
+  // String object's indexOf got past the sandbox's linear-time search.
+  const boundaries = "function on_request(req) { const i = req.body.indexOf('\\n'); return respond(200, String(req.body.lastIndexOf('--' + req.body.slice(0, i) + '--'))); }";
+  const objects = "function on_request(req) { const i = req.body.indexOf('\\n'); return respond(200, String(new String(req.body).indexOf(req.body.slice(0, i) + 'Y'))); }";
+  const body = `${'-'.repeat(199)}X\n${'-'.repeat(1 << 20)}`;
+  await withEngine({ boundaries, objects }, async (post) => {
+    await answeredOrStopped(post, 'boundaries', body, '-1');
+    await answeredOrStopped(post, 'objects', body, '-1');
+    assert.strictEqual((await post('boundaries', 'ab\n--ab--x--ab--', 'fourth')).body, '10');
+  }, 50);
+});
+
+test("a regular expression made from a client's text steps towards the deadline at every opcode: a long search term is not a strike (N14-4)", async () => {
+  // Failed before: the regular expression engine asked once every 10,000 backtracks, and each
+  // start position compared up to the whole literal: a 4,000-character term (MDN's escapeRegExp,
+  // case-insensitive) over 256 KiB ran 160 ms, a strike.
+  const searches = "function esc(s) { return s.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&'); }"
+    + " function on_request(req) { const i = req.body.indexOf('\\n'); return respond(200, String(new RegExp(esc(req.body.slice(0, i)), 'i').test(req.body.slice(i + 1)))); }";
+  await withEngine({ searches }, async (post) => {
+    await answeredOrStopped(post, 'searches', `${'-'.repeat(3999)}X\n${'-'.repeat(256 << 10)}`, 'false');
+    assert.strictEqual((await post('searches', 'a.b*\nxxA.B*yy', 'fifth')).body, 'true');
+  }, 50);
+});
+
+test('8- and 16-bit typed arrays sort by counting: the same order as V8, signed types by value (N14-6)', async () => {
+  const { quickjs } = await newModule(32 << 20);
+  const ctx = quickjs.newContext();
+  try {
+    let seed = 777;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed; };
+    const values = Array.from({ length: 5000 }, rnd);
+    for (const type of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Float16Array', 'Int32Array']) {
+      if (type === 'Float16Array' && typeof Float16Array === 'undefined') continue;
+      const r = ctx.evalCode(`Array.from(${type}.from(${JSON.stringify(values)}, (v) => v % 70000 - 35000).sort())`);
+      const expected = Array.from(globalThis[type].from(values, (v) => v % 70000 - 35000).sort());
+      assert.deepStrictEqual(ctx.dump(r.value), expected, type);
+      r.value.dispose();
+    }
+  } finally {
+    ctx.dispose();
+  }
+});
+
+test("a script's own throw null is not taken for out of memory, however large its isolate grew: the isolate and its state are kept (N14-6)", async () => {
+  // Failed before: a null thrown with the isolate's memory within 4 MiB of its maximum was taken
+  // for QuickJS out of memory, and the isolate dropped and the tenant struck, though the memory
+  // was free again (an isolate's memory never shrinks).
+  const throws = "let calls = 0; function on_request(req) { calls++; if (req.body === 'grow') { let a = []; for (let i = 0; i < 40; i++) a.push('x'.repeat(600000) + i); a = null; }"
+    + " if (req.body === 'null') throw null; return respond(200, String(calls)); }";
+  const e = await start({ throws }, ['--deadline-ms', '5000', '--memory-mb', '32']);
+  const post = (body) => call(e.socket, 'POST', '/v1/decide', { version: 1, tenant: 't', script: 'throws',
+    request: { method: 'POST', path: '/', body } }).then((r) => r.body);
+  try {
+    assert.strictEqual((await post('grow')).body, '1');
+    const a = await post('null');
+    assert.strictEqual(a.decision, 'error', JSON.stringify(a));
+    assert.match(a.error, /throws\.js: null$/);
+    assert.strictEqual(a.limit, false);
+    assert.strictEqual((await post('x')).body, '3', 'the same isolate, its global kept');
+  } finally {
+    await e.stop();
+  }
+});

@@ -2218,6 +2218,11 @@ var _keystone_set_deadline = Module["_keystone_set_deadline"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _keystone_oom_count = Module["_keystone_oom_count"] = function() {
+  return (_keystone_oom_count = Module["_keystone_oom_count"] = Module["asm"]["keystone_oom_count"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var ___dl_seterr = Module["___dl_seterr"] = function() {
   return (___dl_seterr = Module["___dl_seterr"] = Module["asm"]["__dl_seterr"]).apply(null, arguments);
 };
