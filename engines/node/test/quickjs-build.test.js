@@ -359,3 +359,49 @@ test("a script's own throw null is not taken for out of memory, however large it
     await e.stop();
   }
 });
+
+/** Calls `script` with 'spin' (a loop that only the deadline ends) then with 'x': stopped at the deadline, then answered by the same isolate. */
+async function spinStoppedIsolateKept(post, script) {
+  const a = await post(script, 'spin', script);
+  assert.strictEqual(a.decision, 'error', JSON.stringify(a).slice(0, 300));
+  assert.match(a.error, new RegExp(`${script}\\.js: deadline of 50 ms passed( while the engine was busy)?$`));
+  assert.strictEqual((await post(script, 'x', script)).body, '2', 'the same isolate, its global kept');
+}
+
+test("an error made at the deadline is not freed while its stack is written: a loop that catches errors is stopped, its isolate kept (N15-1)", async () => {
+  // Failed before: a refused allocation while the error of null.x got its stack threw
+  // "interrupted" in its place, freeing it while its stack was written: the instance crashed
+  // ("memory access out of bounds"), 40 times in 40, and a benign script catching bad records
+  // of a client's body crashed 2 times in 8.
+  const tries = "let calls = 0; function on_request(req) { calls++; if (req.body === 'spin') for (;;) { try { null.x; } catch (e) {} } return respond(200, String(calls)); }";
+  const lenient = "function on_request(req) { const items = req.body.split(','); let bad = 0; for (let i = 0; i < items.length; i++) { try { items[i].price.amount.toFixed(); } catch (e) { bad++; } }"
+    + " return respond(200, String(bad)); }";
+  await withEngine({ tries, lenient }, async (post) => {
+    for (let i = 0; i < 3; i++) {
+      const a = await post('tries', 'spin', `tries${i}`);
+      assert.match(a.error, new RegExp(`tries\\.js: deadline of 50 ms passed( while the engine was busy)?$`), JSON.stringify(a).slice(0, 300));
+      assert.strictEqual((await post('tries', 'x', `tries${i}`)).body, '2', 'the same isolate, its global kept');
+    }
+    await answeredOrStopped(post, 'lenient', Array(200000).fill('0').join(','), '200000');
+  }, 50);
+});
+
+test("an operation on a large BigInt has the next poll read the clock: a loop of them stops at the deadline, its isolate kept (N15-2)", async () => {
+  // Failed before: the decimal text of a BigInt near the size limit takes about 18 ms, and the
+  // clock was read once every 16 built-in calls: the loop ran into the watchdog (250 ms) and the
+  // isolate was dropped.
+  const texts = "const big = 7n ** 24000n; let calls = 0; function on_request(req) { calls++; let n = 0; if (req.body === 'spin') for (;;) n += String(big).length;"
+    + " return respond(200, String(calls)); }";
+  await withEngine({ texts }, (post) => spinStoppedIsolateKept(post, 'texts'), 50);
+});
+
+test("comparing a BigInt with a string passes the deadline's interrupt on instead of swallowing it; a string too large is just unequal (N15-3)", async () => {
+  // Failed before: the comparison dropped any error of reading the string as a BigInt, the
+  // deadline's too: a loop of them ran 1.6 s past the deadline, into the watchdog.
+  const compares = "let calls = 0; function on_request(req) { calls++; if (req.body === 'spin') { const s = '9'.repeat(20000); let n = 0; for (;;) if (1n == s) n++; }"
+    + " if (req.body === 'eq') return respond(200, [1n == '9'.repeat(20001), 1n == ' 1 ', 2n < '3', 1n == 'x'].join()); return respond(200, String(calls)); }";
+  await withEngine({ compares }, async (post) => {
+    await spinStoppedIsolateKept(post, 'compares');
+    assert.strictEqual((await post('compares', 'eq', 'other')).body, 'false,true,true,false');
+  }, 50);
+});
