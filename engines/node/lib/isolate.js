@@ -115,6 +115,12 @@ class TenantIsolate {
     // the running entry began: a null thrown after that is the out-of-memory error it could not make.
     this.oomCount = () => quickjs.module._keystone_oom_count(this.runtime.rt.value);
     this.oomAtEntry = 0;
+    // How many allocations our build refused for a deadline (the last resort for loops in C), and
+    // that count when the running entry began. QuickJS's out-of-memory paths are not all sound (a
+    // double free, compiler assertions, a context left without JSON: attack round 16), so an
+    // isolate in which one was refused is replaced after the entry, not held against the tenant.
+    this.refusalCount = () => quickjs.module._keystone_refusal_count(this.runtime.rt.value);
+    this.refusalsAtEntry = 0;
     this.runtime.setInterruptHandler(() => {
       if (this.deadline === 0 || !this.overdue()) return false;
       this.interrupted = true;
@@ -174,6 +180,7 @@ class TenantIsolate {
     this.callDeadlineMs = window.deadlineMs;
     this.wallClock = window.wallClock;
     this.oomAtEntry = this.oomCount();
+    this.refusalsAtEntry = this.refusalCount();
     this.restartDeadline();
     let result;
     WATCHDOG.enter = () => { result = body(); };
@@ -203,6 +210,19 @@ class TenantIsolate {
       // Memory grown to its limit: some allocation failed, maybe one of the engine's own (which
       // the glue does not check); whatever the script caught, start afresh next time.
       if (this.broken === null && this.memory.buffer.byteLength + (1 << 20) > this.maxBytes) this.broken = 'its memory limit was reached';
+      if (this.refusedInEntry() && this.broken === null) {
+        this.broken = 'stopped at its deadline inside a built-in';
+        this.struck = false;
+      }
+    }
+  }
+
+  /** Whether our build refused an allocation for the deadline since the running (or last) entry began. */
+  refusedInEntry() {
+    try {
+      return this.refusalCount() !== this.refusalsAtEntry;
+    } catch (e) {
+      return false; // the instance cannot even be asked
     }
   }
 
@@ -221,6 +241,13 @@ class TenantIsolate {
       return this.deadlinePassed(file);
     }
     const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    if (this.refusedInEntry()) {
+      // QuickJS failed on the way out of an allocation refused for the deadline: the deadline
+      // stopped it, not the tenant (attack round 16).
+      this.broken = `its WebAssembly instance failed after its deadline: ${what}`;
+      this.struck = false;
+      return this.deadlinePassed(file);
+    }
     this.broken = `its WebAssembly instance failed: ${what}`;
     // V8's stack overflow (deep recursion through C built-ins) or a trap of the instance: a limit.
     return new ScriptFailure(`${file}: the script's isolate failed (${what}); it is rebuilt`, true);

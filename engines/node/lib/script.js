@@ -205,7 +205,9 @@ class ScriptContext {
     // size struck a tenant whose isolate a large body had grown once).
     const e = d.message === 'null' && d.name === undefined && isolate.ranOutOfMemory()
       ? { name: 'InternalError', message: 'out of memory', stack: '' } : d;
-    if (e.message === 'out of memory') isolate.broken = 'its memory limit was reached';
+    // An "out of memory" from an allocation refused for the deadline is the deadline's: the entry
+    // replaces the isolate without a strike (TenantIsolate.enter).
+    if (e.message === 'out of memory' && !isolate.refusedInEntry()) isolate.broken = 'its memory limit was reached';
     return thrown(e, this.script.file);
   }
 

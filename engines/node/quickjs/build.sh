@@ -22,7 +22,7 @@ cp -r "$src/c" "$src/templates" "$work/"
 # What quickjs-emscripten-core calls: every function its ffi.js wraps, and malloc/free.
 ffi=$here/../node_modules/@jitl/quickjs-wasmfile-release-sync/dist/ffi.js
 # And keystone_set_deadline (keystone.patch), which lib/isolate.js calls.
-grep -o 'cwrap("[A-Za-z_0-9]*"' "$ffi" | sed 's/cwrap("\(.*\)"/"_\1"/' | sort -u | paste -sd, | sed 's/^/[/; s/$/,"_malloc","_free","_keystone_set_deadline","_keystone_oom_count"]/' > "$work/symbols.json"
+grep -o 'cwrap("[A-Za-z_0-9]*"' "$ffi" | sed 's/cwrap("\(.*\)"/"_\1"/' | sort -u | paste -sd, | sed 's/^/[/; s/$/,"_malloc","_free","_keystone_set_deadline","_keystone_oom_count","_keystone_refusal_count"]/' > "$work/symbols.json"
 echo '["cwrap", "stringToUTF8", "lengthBytesUTF8", "UTF8ToString", "HEAPU8", "HEAP8"]' > "$work/runtime.json"
 
 export NODE_PATH=/usr/share/nodejs # Debian's emscripten finds its acorn there

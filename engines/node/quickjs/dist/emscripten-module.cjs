@@ -2223,6 +2223,11 @@ var _keystone_oom_count = Module["_keystone_oom_count"] = function() {
 };
 
 /** @type {function(...*):?} */
+var _keystone_refusal_count = Module["_keystone_refusal_count"] = function() {
+  return (_keystone_refusal_count = Module["_keystone_refusal_count"] = Module["asm"]["keystone_refusal_count"]).apply(null, arguments);
+};
+
+/** @type {function(...*):?} */
 var ___dl_seterr = Module["___dl_seterr"] = function() {
   return (___dl_seterr = Module["___dl_seterr"] = Module["asm"]["__dl_seterr"]).apply(null, arguments);
 };
