@@ -50,6 +50,8 @@ final class BackendCall implements BackendConnection.Listener {
   private BackendRelay relay;
   /** The connection failed for the gateway's own reason (no network buffers): no passive failure. */
   private boolean gatewayFault;
+  /** A WebSocket handshake from a client on Netty: a 101 joins the connections (WebSocketSplice). */
+  private final boolean upgrade;
 
   BackendCall(Exchange ex, Backend backend, BackendConnection conn, BackendPool pool, NettyForwarder forwarder,
               boolean retry) {
@@ -60,6 +62,7 @@ final class BackendCall implements BackendConnection.Listener {
     this.pool = pool;
     this.forwarder = forwarder;
     this.receivedBefore = conn.received();
+    this.upgrade = NettyForwarder.splices(ex);
   }
 
   void start() {
@@ -68,6 +71,10 @@ final class BackendCall implements BackendConnection.Listener {
     RequestHead head = ex.head();
     String uri = backend.target(ex.forwardPath(), ex.forwardQuery != null ? ex.forwardQuery : head.query());
     HttpHeaders headers = RequestHeads.forBackend(ex, backend);
+    if (upgrade) {
+      // Upgrade and Connection are hop-by-hop, but for an upgrade they are the point.
+      headers.set("Connection", "Upgrade").set("Upgrade", head.headers().get("Upgrade"));
+    }
     boolean http10 = head.version() == HttpVersion.HTTP_1_0;
     if (ex.bufferedBody != null) {
       headers.remove("Expect"); // already answered with 100 Continue
@@ -111,20 +118,19 @@ final class BackendCall implements BackendConnection.Listener {
     pumping = true;
     ex.phase(Exchange.Phase.SENDING);
     long max = ex.head().headers().contains("Transfer-Encoding") ? ex.snapshot().plan().limits().maxBodySize() : 0;
+    // Chunks are lent (BodySource): one forwarded is retained for its write, which releases it.
     ex.body().read(chunk -> ex.guarded(() -> {
       if (!pumping) {
-        chunk.release();
         return;
       }
       bodySeen += chunk.readableBytes();
       if (max > 0 && bodySeen > max) {
-        chunk.release();
         clientFailed(new BodyPump.TooLarge(max));
         return;
       }
       ex.progress();
       writePendingHead();
-      conn.channel.writeAndFlush(new DefaultHttpContent(chunk)).addListener(this::bodyWritten);
+      conn.channel.writeAndFlush(new DefaultHttpContent(chunk.retain())).addListener(this::bodyWritten);
       // Checked after the flush: one that empties the buffer at once has made it writable again
       // (and told onWritable while nothing was paused).
       if (!conn.channel.isWritable()) {
@@ -238,6 +244,10 @@ final class BackendCall implements BackendConnection.Listener {
     }
     ex.onHeadTimeout = null;
     ex.upstreamNanos = System.nanoTime() - ex.upstreamStart;
+    if (status == 101 && upgrade) {
+      switchProtocols(r);
+      return;
+    }
     String refused = BackendRelay.refusal(r, backend);
     if (refused != null) {
       ReferenceCountUtil.release(msg);
@@ -257,6 +267,23 @@ final class BackendCall implements BackendConnection.Listener {
     // not the next request's, so the client's connection closes after the response.
     relay = new BackendRelay(ex, conn, r, pumping || !written, this::relayed);
     relay.start();
+  }
+
+  /** The backend accepted the upgrade: the connection leaves the pool and becomes a tunnel. */
+  private void switchProtocols(HttpResponse r) {
+    String refused = WebSocketSplice.refusal(r, backend);
+    if (refused != null) {
+      ReferenceCountUtil.release(r);
+      end(false);
+      backend.health().passiveFailure(refused, ex.snapshot().plan().passiveHealth(), false);
+      ex.fail(ProxyError.UPSTREAM_FAILED, refused);
+      return;
+    }
+    backend.health().passiveSuccess();
+    state = State.OVER;
+    conn.takeBack();
+    pool.detach(conn);
+    WebSocketSplice.splice(ex, conn, r);
   }
 
   private void interimAnswer(HttpResponse r) {
@@ -304,7 +331,8 @@ final class BackendCall implements BackendConnection.Listener {
     ex.onHeadTimeout = null;
     ex.abortUpstream = null;
     // A connection opened for a resend is not pooled: its backend just closed a reused one.
-    pool.release(conn, clean && written && !pumping && !retry);
+    // Nor one that carried an upgrade the backend refused: it may have switched state anyway.
+    pool.release(conn, clean && written && !pumping && !retry && !upgrade);
   }
 
   private void stopPump() {

@@ -107,14 +107,14 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       ctx.close(); // nothing was asked for: whatever this is, it is no answer to anyone
       return;
     }
-    l.onResponse(o);
+    pool.context.dispatch(() -> l.onResponse(o));
   }
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     Listener l = listener;
     if (l != null && ctx.channel().isWritable()) {
-      l.onWritable();
+      pool.context.dispatch(l::onWritable);
     }
     ctx.fireChannelWritabilityChanged();
   }
@@ -133,7 +133,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     Listener l = listener;
     listener = null;
     if (l != null) {
-      l.onClosed(failure);
+      Throwable cause = failure;
+      pool.context.dispatch(() -> l.onClosed(cause));
     }
   }
 }

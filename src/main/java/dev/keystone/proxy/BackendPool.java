@@ -55,14 +55,18 @@ final class BackendPool {
   private static final int MAX_HEAD = 64 * 1024;
 
   private final EventLoop loop;
+  /** Made current for every event of the pool's connections (BackendConnection): the relay may call Vert.x (on_response). */
+  final io.vertx.core.internal.ContextInternal context;
   private final io.netty.channel.ChannelFactory<? extends Channel> channelType;
   private final Backend backend;
   private final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
   private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
   private int open;
 
-  BackendPool(EventLoop loop, io.netty.channel.ChannelFactory<? extends Channel> channelType, Backend backend) {
-    this.loop = loop;
+  BackendPool(io.vertx.core.internal.ContextInternal context, io.netty.channel.ChannelFactory<? extends Channel> channelType,
+              Backend backend) {
+    this.context = context;
+    this.loop = context.nettyEventLoop();
     this.channelType = channelType;
     this.backend = backend;
   }
@@ -115,6 +119,11 @@ final class BackendPool {
     }
   }
 
+  /** {@code c} leaves the pool for good (it became a tunnel): counted as closed here. */
+  void detach(BackendConnection c) {
+    closed(c);
+  }
+
   /** Ends waits past {@code pool_wait} and closes connections idle longer than {@code keepAliveNanos}. */
   void sweep(long now, long keepAliveNanos) {
     while (!waiters.isEmpty() && now - waiters.peek().deadline() >= 0) {
@@ -152,7 +161,11 @@ final class BackendPool {
           }
         });
     ChannelFuture f = b.connect(backend.host(), backend.port());
-    f.addListener(done -> {
+    f.addListener(done -> context.dispatch(() -> connected(f, done, made, who)));
+  }
+
+  private void connected(ChannelFuture f, io.netty.util.concurrent.Future<?> done, BackendConnection[] made, Acquired who) {
+    {
       if (!done.isSuccess()) {
         open--; // never active: closed() is not called for it
         who.failed(done.cause(), false);
@@ -164,15 +177,15 @@ final class BackendPool {
         return;
       }
       // A handshake that fails is a connect failure (the request was never written).
-      tls.handshakeFuture().addListener(hs -> {
+      tls.handshakeFuture().addListener(hs -> context.dispatch(() -> {
         if (hs.isSuccess()) {
           who.ready(made[0]);
         } else {
           f.channel().close();
           who.failed(hs.cause(), false);
         }
-      });
-    });
+      }));
+    }
   }
 
   private void pipeline(Channel ch, BackendConnection conn) throws SSLException {

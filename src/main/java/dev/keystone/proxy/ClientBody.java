@@ -15,6 +15,18 @@ final class ClientBody {
   private ClientBody() {
   }
 
+  /**
+   * The length a request head declares: -1 for chunked, 0 for none. RequestGuard and the decoder
+   * made sure there is at most one valid Content-Length and never both.
+   */
+  static long declaredLength(io.netty.handler.codec.http.HttpHeaders h) {
+    if (h.contains("Transfer-Encoding")) {
+      return -1;
+    }
+    String cl = h.get("Content-Length");
+    return cl == null ? 0 : Long.parseLong(cl);
+  }
+
   /** Whether the request declares a body (a Content-Length above 0, or chunked). */
   static boolean declared(Exchange ex) {
     return ex.body().declaredLength() != 0;

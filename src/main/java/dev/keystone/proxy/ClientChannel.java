@@ -6,7 +6,6 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.vertx.core.http.HttpConnection;
 
 import java.util.concurrent.TimeUnit;
 
@@ -39,10 +38,11 @@ final class ClientChannel extends ChannelDuplexHandler {
   /** Request heads read and not yet answered. */
   int queued;
   private boolean readHeld;
-  private final HttpConnection conn;
+  /** Whether the server above wants reads now (it may hold them itself, e.g. for a paused body). */
+  private final java.util.function.BooleanSupplier serverReads;
 
-  ClientChannel(HttpConnection conn) {
-    this.conn = conn;
+  ClientChannel(java.util.function.BooleanSupplier serverReads) {
+    this.serverReads = serverReads;
   }
 
   @Override
@@ -78,11 +78,16 @@ final class ClientChannel extends ChannelDuplexHandler {
     super.channelWritabilityChanged(ctx);
   }
 
+  /** Whether the gate holds reads now (the server above then leaves auto-read off). */
+  boolean holding() {
+    return readHeld;
+  }
+
   private void release(ChannelHandlerContext ctx) {
     if (readHeld && ctx.channel().isWritable() && queued <= MAX_QUEUED) {
       readHeld = false;
-      if (PendingReads.vertxReads(conn)) {
-        ctx.channel().config().setAutoRead(true); // reads at once; otherwise Vert.x turns it on when ready
+      if (serverReads.getAsBoolean()) {
+        ctx.channel().config().setAutoRead(true); // reads at once; otherwise the server turns it on when ready
       }
     }
   }

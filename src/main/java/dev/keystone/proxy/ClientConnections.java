@@ -1,5 +1,6 @@
 package dev.keystone.proxy;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.vertx.core.http.HttpConnection;
@@ -19,7 +20,8 @@ import java.util.Map;
  *
  * <p>Each connection's pipeline gets a {@link ClientChannel} first (reads gated so a client that
  * does not read cannot make the gateway buffer without limit; a lingering close after early
- * answers) and {@link ChunkedFraming} before the request decoder.
+ * answers) and {@link ChunkedFraming} before the request decoder. Connections are known by their
+ * Netty channel, whichever server (Vert.x's or {@link ClientListener}'s) accepted them.
  */
 final class ClientConnections {
 
@@ -32,36 +34,54 @@ final class ClientConnections {
     long deadline; // nanos; 0 while a request is in flight
   }
 
-  private final Map<HttpConnection, State> states = new IdentityHashMap<>();
+  private final Map<Channel, State> states = new IdentityHashMap<>();
 
-  /** A new connection: it has {@code headerReadNanos} to send its first request head. */
+  /** A new connection of Vert.x's server: gates installed, then as {@link #opened(Channel, long)}. */
   void opened(HttpConnection conn, long headerReadNanos) {
     if (conn instanceof HttpServerConnection internal) {
       ChannelPipeline p = internal.channelHandlerContext().pipeline();
-      // Reads of at most 16 KiB: what one read brings is decoded at once, so this bounds what a
-      // client that sends without reading can make the gateway hold before the gate closes.
-      internal.channelHandlerContext().channel().config()
-          .setRecvByteBufAllocator(new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 2048, 16 * 1024));
       if (p.get(CHANNEL) == null) {
-        ClientChannel gate = new ClientChannel(conn);
+        ClientChannel gate = new ClientChannel(() -> PendingReads.vertxReads(conn));
         p.addFirst(CHANNEL, gate);
         if (p.get(StrictRequestDecoder.NAME) != null) {
           p.addAfter(StrictRequestDecoder.NAME, HEADS, new ClientChannel.Heads(gate));
           p.addBefore(StrictRequestDecoder.NAME, ChunkedFraming.NAME, new ChunkedFraming());
         }
       }
+      opened(internal.channelHandlerContext().channel(), headerReadNanos);
     }
+    conn.closeHandler(v -> PendingReads.release(conn));
+  }
+
+  /** A new connection: it has {@code headerReadNanos} to send its first request head. */
+  void opened(Channel ch, long headerReadNanos) {
+    // Reads of at most 16 KiB: what one read brings is decoded at once, so this bounds what a
+    // client that sends without reading can make the gateway hold before the gate closes.
+    ch.config().setRecvByteBufAllocator(new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 2048, 16 * 1024));
     State s = new State();
     s.deadline = System.nanoTime() + headerReadNanos;
-    states.put(conn, s);
-    conn.closeHandler(v -> {
-      states.remove(conn);
-      PendingReads.release(conn);
-    });
+    states.put(ch, s);
+    ch.closeFuture().addListener(f -> states.remove(ch));
+  }
+
+  /** The Netty channel under a connection of Vert.x's server. */
+  static Channel channel(HttpConnection conn) {
+    return ((HttpServerConnection) conn).channelHandlerContext().channel();
+  }
+
+  /** Connections open now (for a graceful stop). */
+  java.util.Set<Channel> open() {
+    return states.keySet();
+  }
+
+  /** Whether {@code ch} has a request in flight. */
+  boolean busy(Channel ch) {
+    State s = states.get(ch);
+    return s != null && s.active > 0;
   }
 
   /** A request head arrived: no deadline while it is in flight. */
-  void requestStarted(HttpConnection conn) {
+  void requestStarted(Channel conn) {
     State s = states.get(conn);
     if (s != null) {
       s.active++;
@@ -73,10 +93,9 @@ final class ClientConnections {
    * A response ended: once no request is in flight, the next head must come within
    * {@code idleNanos}. {@code tunnel}: the connection became a WebSocket and leaves HTTP.
    */
-  void requestEnded(HttpConnection conn, long idleNanos, boolean tunnel) {
-    if (conn instanceof HttpServerConnection internal
-        && internal.channelHandlerContext().pipeline().get(CHANNEL) instanceof ClientChannel gate) {
-      gate.requestDone(internal.channelHandlerContext().pipeline().context(CHANNEL));
+  void requestEnded(Channel conn, long idleNanos, boolean tunnel) {
+    if (conn.pipeline().get(CHANNEL) instanceof ClientChannel gate) {
+      gate.requestDone(conn.pipeline().context(CHANNEL));
     }
     State s = states.get(conn);
     if (s == null) {
@@ -96,8 +115,8 @@ final class ClientConnections {
 
   /** Closes the connections whose deadline passed (slowloris, idle keep-alive). */
   void sweep(long now) {
-    List<HttpConnection> expired = null;
-    for (Map.Entry<HttpConnection, State> e : states.entrySet()) {
+    List<Channel> expired = null;
+    for (Map.Entry<Channel, State> e : states.entrySet()) {
       long d = e.getValue().deadline;
       if (d != 0 && now - d > 0) {
         if (expired == null) {
@@ -107,7 +126,7 @@ final class ClientConnections {
       }
     }
     if (expired != null) {
-      for (HttpConnection c : expired) {
+      for (Channel c : expired) {
         states.remove(c);
         forceClose(c); // nothing in flight; a client that reads nothing must not hold it open
       }
@@ -118,18 +137,13 @@ final class ClientConnections {
    * Closes {@code conn} now, dropping what it has not sent: for a client that does not read, a
    * graceful close (which first sends what is queued) would never end.
    */
-  static void forceClose(HttpConnection conn) {
-    if (conn instanceof HttpServerConnection internal) {
-      // Closed from below Vert.x's own handler, which would wait for the queued writes first.
-      ChannelHandlerContext ctx = internal.channelHandlerContext().pipeline().context(CHANNEL);
-      if (ctx != null) {
-        ctx.close();
-      } else {
-        io.netty.channel.Channel ch = internal.channelHandlerContext().channel();
-        ch.unsafe().close(ch.voidPromise());
-      }
+  static void forceClose(Channel ch) {
+    // Closed from below Vert.x's own handler, which would wait for the queued writes first.
+    ChannelHandlerContext ctx = ch.pipeline().context(CHANNEL);
+    if (ctx != null) {
+      ctx.close();
     } else {
-      conn.close();
+      ch.unsafe().close(ch.voidPromise());
     }
   }
 
@@ -137,36 +151,31 @@ final class ClientConnections {
    * Cuts a response that has started: what is queued goes out as far as the socket takes it
    * now, then the connection closes, so the client sees a truncated response.
    */
-  static void cut(HttpConnection conn) {
-    StrictRequestDecoder.flushNow(conn);
-    if (conn instanceof HttpServerConnection internal) {
-      // A reset, not a FIN: where the close ends the body (HTTP/1.0, no length), a FIN would
-      // make the cut answer look complete (attack round 4, R4-7). A connection already closed
-      // (cut before, or gone) has nothing left to cut: setting the option would throw (R5-3).
-      io.netty.channel.Channel ch = internal.channelHandlerContext().channel();
-      if (ch.isOpen()) {
-        try {
-          ch.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
-        } catch (io.netty.channel.ChannelException closedMeanwhile) {
-          // closed between the check and the option: nothing to cut
-        }
+  static void cut(Channel ch) {
+    ch.flush();
+    // A reset, not a FIN: where the close ends the body (HTTP/1.0, no length), a FIN would
+    // make the cut answer look complete (attack round 4, R4-7). A connection already closed
+    // (cut before, or gone) has nothing left to cut: setting the option would throw (R5-3).
+    if (ch.isOpen()) {
+      try {
+        ch.config().setOption(io.netty.channel.ChannelOption.SO_LINGER, 0);
+      } catch (io.netty.channel.ChannelException closedMeanwhile) {
+        // closed between the check and the option: nothing to cut
       }
     }
-    forceClose(conn);
+    forceClose(ch);
   }
 
-  /** {@code conn} is about to become a WebSocket tunnel: its bytes are no HTTP from now on. */
-  static void tunnel(HttpConnection conn) {
-    if (conn instanceof HttpServerConnection internal
-        && internal.channelHandlerContext().pipeline().get(ChunkedFraming.NAME) instanceof ChunkedFraming f) {
+  /** {@code ch} is about to become a WebSocket tunnel: its bytes are no HTTP from now on. */
+  static void tunnel(Channel ch) {
+    if (ch.pipeline().get(ChunkedFraming.NAME) instanceof ChunkedFraming f) {
       f.off();
     }
   }
 
-  /** The next close of {@code conn} lingers (see the class comment). */
-  static void lingerOnClose(HttpConnection conn) {
-    if (conn instanceof HttpServerConnection internal
-        && internal.channelHandlerContext().pipeline().get(CHANNEL) instanceof ClientChannel l) {
+  /** The next close of {@code ch} lingers (see the class comment). */
+  static void lingerOnClose(Channel ch) {
+    if (ch.pipeline().get(CHANNEL) instanceof ClientChannel l) {
       l.armed = true;
     }
   }

@@ -3,8 +3,8 @@ package dev.keystone.proxy;
 /**
  * The transport seam: one request as the client-facing transport presents it to the interceptors
  * (head, body, response, connection events and its event loop). The chain and {@link Exchange}
- * see only this; a transport (today Vert.x's HTTP/1.1 server, {@link VertxClientSide}) implements
- * it, and forwarding lives behind {@link UpstreamTransport}.
+ * see only this; a transport (Vert.x's HTTP/1.1 server, {@link VertxClientSide}, or Netty's,
+ * {@link NettyClientSide}) implements it, and forwarding lives behind {@link UpstreamTransport}.
  */
 public interface ClientSide {
 
@@ -22,4 +22,10 @@ public interface ClientSide {
 
   /** Runs {@code task} soon on this request's event loop. */
   void runOnLoop(Runnable task);
+
+  /**
+   * Closes the client connection at once, dropping what is queued for it: for a client that does
+   * not read, a graceful close (which first sends what is queued) would never end.
+   */
+  void closeNow();
 }

@@ -121,7 +121,7 @@ final class InFlight {
           ex.backendBlamed = true; // the broken relay that follows is the same failure
         }
         ex.abortUpstream();
-        ClientConnections.forceClose(VertxClientSide.request(ex).connection());
+        ex.client().closeNow();
       }
       default -> {
         Exchange.LOG.log(Level.SEVERE, "request " + ex.requestId + ": no progress for " + quietMs + " ms in phase "

@@ -18,7 +18,8 @@ import java.util.Map;
  * backend: waiting for a free pooled connection is the backend being busy (503, no health
  * effect); a connection that cannot be opened ejects the backend and the request, never written,
  * goes to another one; what happens once the request is on a connection is the call's.
- * WebSocket upgrades still go through {@link Forwarder}.
+ * WebSocket upgrades of clients on Netty become tunnels ({@link WebSocketSplice}); those of
+ * clients of Vert.x's server go through {@link Forwarder}.
  */
 final class NettyForwarder implements Interceptor {
 
@@ -28,21 +29,23 @@ final class NettyForwarder implements Interceptor {
   private record Key(String url, UpstreamTls tls) {
   }
 
-  private final EventLoop loop;
+  private final io.vertx.core.internal.ContextInternal context;
   private final io.netty.channel.ChannelFactory<? extends Channel> channelType;
   private final Forwarder upgrades;
   private final Map<Key, BackendPool> pools = new HashMap<>();
 
-  NettyForwarder(EventLoop loop, io.netty.channel.ChannelFactory<? extends Channel> channelType, Forwarder upgrades) {
-    this.loop = loop;
+  /** @param context the verticle's: backend events run with it current, on its event loop */
+  NettyForwarder(io.vertx.core.internal.ContextInternal context, io.netty.channel.ChannelFactory<? extends Channel> channelType,
+                 Forwarder upgrades) {
+    this.context = context;
     this.channelType = channelType;
     this.upgrades = upgrades;
   }
 
   @Override
   public void handle(Exchange ex) {
-    if (WebSocketTunnel.isUpgrade(ex)) {
-      upgrades.handle(ex);
+    if (WebSocketTunnel.isUpgrade(ex) && !splices(ex)) {
+      upgrades.handle(ex); // a client of Vert.x's server: its tunnel is Vert.x's
       return;
     }
     ex.body().pause(); // nothing is read from the client until a backend is connected
@@ -53,6 +56,11 @@ final class NettyForwarder implements Interceptor {
     }
     ex.fallback = pick.fallback();
     connect(ex, pick.backend(), false);
+  }
+
+  /** Whether {@code ex} is a WebSocket handshake this forwarder joins to its backend itself ({@link WebSocketSplice}). */
+  static boolean splices(Exchange ex) {
+    return ex.client() instanceof NettyClientSide && WebSocketTunnel.isUpgrade(ex);
   }
 
   /** Sends the request once more to {@code backend} on a fresh connection (see {@link RetryRule}). */
@@ -84,7 +92,7 @@ final class NettyForwarder implements Interceptor {
   }
 
   private BackendPool pool(Backend b) {
-    return pools.computeIfAbsent(new Key(b.url(), b.ssl() ? b.tls() : null), k -> new BackendPool(loop, channelType, b));
+    return pools.computeIfAbsent(new Key(b.url(), b.ssl() ? b.tls() : null), k -> new BackendPool(context, channelType, b));
   }
 
   private void connect(Exchange ex, Backend backend, boolean fresh) {
@@ -94,7 +102,8 @@ final class NettyForwarder implements Interceptor {
     Timeouts t = ex.snapshot().plan().timeouts();
     Limits l = ex.snapshot().plan().limits();
     BackendPool pool = pool(backend);
-    pool.acquire(fresh, l.upstreamConnections(), t.connect().toMillis(), t.poolWait().toNanos(), new BackendPool.Acquired() {
+    // An upgrade takes a connection of its own: it leaves the pool as a tunnel.
+    pool.acquire(fresh || splices(ex), l.upstreamConnections(), t.connect().toMillis(), t.poolWait().toNanos(), new BackendPool.Acquired() {
       @Override
       public void ready(BackendConnection c) {
         ex.guarded(() -> {

@@ -49,6 +49,10 @@ public final class ProxyServer extends VerticleBase {
   private long sweeper;
   /** Forwarding on Netty (with {@code -Dkeystone.upstream=netty}), else null. */
   private NettyForwarder nettyForwarder;
+  /** The shared listener when clients are served on Netty, else null (Vert.x's HTTP server). */
+  private final ClientListener listener;
+  /** This loop's client connections on Netty, when {@link #listener} is set. */
+  private NettyClients nettyClients;
 
   /**
    * @param snapshots   the current snapshot, read once per request
@@ -59,6 +63,13 @@ public final class ProxyServer extends VerticleBase {
    */
   public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock,
                      ScriptEnvironment scripts, Metrics metrics) {
+    this(snapshots, startConfig, extra, clock, scripts, metrics, null);
+  }
+
+  /** The same, serving clients on Netty through {@code listener} (shared by all event loops) when not null. */
+  public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock,
+                     ScriptEnvironment scripts, Metrics metrics, ClientListener listener) {
+    this.listener = listener;
     this.snapshots = snapshots;
     this.startConfig = startConfig;
     this.extra = extra;
@@ -82,7 +93,8 @@ public final class ProxyServer extends VerticleBase {
     c.add(new ScriptInterceptor(scripts, engines));
     c.add(new BodyBuffering(scripts));
     Forwarder vertxForwarder = new Forwarder(clients);
-    if ("netty".equals(System.getProperty("keystone.upstream"))) {
+    // Clients on Netty need forwarding on Netty (the Vert.x forwarding reads Vert.x's request).
+    if (listener != null || "netty".equals(System.getProperty("keystone.upstream"))) {
       // Forwarding on Netty channels of this verticle's own event loop (issue 14, in progress:
       // -Dkeystone.upstream=netty; the suite passes on it but for MemoryUnderAbuseTest, where
       // direct memory runs out under the Netty encoder).
@@ -90,7 +102,7 @@ public final class ProxyServer extends VerticleBase {
       // The channel type of Vert.x's own transport (epoll here): it must match the event loop's.
       io.netty.channel.ChannelFactory<? extends io.netty.channel.Channel> channels =
           ((io.vertx.core.internal.VertxInternal) vertx).transport().channelFactory(false);
-      nettyForwarder = new NettyForwarder(loop, channels, vertxForwarder);
+      nettyForwarder = new NettyForwarder((io.vertx.core.internal.ContextInternal) context, channels, vertxForwarder);
       c.add(nettyForwarder);
     } else {
       c.add(vertxForwarder);
@@ -116,6 +128,13 @@ public final class ProxyServer extends VerticleBase {
         .setTcpNoDelay(true);
     long period = Math.max(10, Math.min(250, Math.min(t.headerRead().toMillis(), t.idle().toMillis()) / 4));
     sweeper = vertx.setPeriodic(period, id -> sweep());
+    if (listener != null) {
+      io.vertx.core.internal.ContextInternal ctx = (io.vertx.core.internal.ContextInternal) context;
+      io.netty.channel.EventLoop loop = ctx.nettyEventLoop();
+      nettyClients = new NettyClients(ctx, snapshots, connections, serverOptions, chain, rejectChain);
+      return listener.join(loop, ((io.vertx.core.internal.VertxInternal) vertx).transport().serverChannelFactory(false),
+          serverOptions.getHost(), serverOptions.getPort(), nettyClients::init);
+    }
     server = vertx.createHttpServer(serverOptions)
         .connectionHandler(this::onConnection)
         .invalidRequestHandler(req -> run(req, rejectChain))
@@ -124,7 +143,7 @@ public final class ProxyServer extends VerticleBase {
   }
 
   private void run(HttpServerRequest req, List<Interceptor> interceptors) {
-    HttpConnection conn = req.connection();
+    io.netty.channel.Channel conn = ClientConnections.channel(req.connection());
     Snapshot snapshot = snapshots.get();
     connections.requestStarted(conn);
     long idle = snapshot.plan().idleNanos();
@@ -171,11 +190,15 @@ public final class ProxyServer extends VerticleBase {
   }
 
   public int actualPort() {
-    return server.actualPort();
+    return listener != null ? listener.port() : server.actualPort();
   }
 
   /** Stops accepting and lets in-flight requests finish, up to the timeout. */
   public Future<Void> shutdown(long timeoutMillis) {
+    if (listener != null) {
+      listener.stopAccepting();
+      return nettyClients.shutdown(timeoutMillis);
+    }
     return server.shutdown(timeoutMillis, TimeUnit.MILLISECONDS);
   }
 
@@ -185,6 +208,14 @@ public final class ProxyServer extends VerticleBase {
     if (nettyForwarder != null) {
       nettyForwarder.closeIdle();
     }
-    return server.close().compose(v -> clients.close()).compose(v -> engines.close());
+    Future<Void> closed;
+    if (listener != null) {
+      listener.leave(((io.vertx.core.internal.ContextInternal) context).nettyEventLoop());
+      nettyClients.closeAll();
+      closed = Future.succeededFuture();
+    } else {
+      closed = server.close();
+    }
+    return closed.compose(v -> clients.close()).compose(v -> engines.close());
   }
 }

@@ -196,7 +196,7 @@ final class ResponseRelay {
     } else if (how == End.UPSTREAM_BROKE && !to.ended()) {
       // Half a response must not look like a whole one: cut the client connection.
       ex.truncated = true;
-      ClientConnections.cut(VertxClientSide.request(ex).connection());
+      ClientConnections.cut(ClientConnections.channel(VertxClientSide.request(ex).connection()));
     }
     done.accept(how);
   }

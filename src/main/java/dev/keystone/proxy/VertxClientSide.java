@@ -109,6 +109,11 @@ final class VertxClientSide implements ClientSide, RequestHead, BodySource {
     context.runOnContext(v -> task.run());
   }
 
+  @Override
+  public void closeNow() {
+    ClientConnections.forceClose(ClientConnections.channel(request.connection()));
+  }
+
   // RequestHead
 
   @Override
@@ -179,12 +184,7 @@ final class VertxClientSide implements ClientSide, RequestHead, BodySource {
 
   @Override
   public long declaredLength() {
-    HttpHeaders h = headers();
-    if (h.contains("Transfer-Encoding")) {
-      return -1;
-    }
-    String cl = h.get("Content-Length");
-    return cl == null ? 0 : Long.parseLong(cl); // RequestGuard made sure it is one valid number
+    return ClientBody.declaredLength(headers());
   }
 
   @Override
@@ -318,7 +318,7 @@ final class VertxClientSide implements ClientSide, RequestHead, BodySource {
     public void endAndClose(String body) {
       HttpConnection conn = request.connection();
       response.putHeader("Connection", "close");
-      ClientConnections.lingerOnClose(conn);
+      ClientConnections.lingerOnClose(ClientConnections.channel(conn));
       response.end(body).onComplete(v -> conn.close());
       // A request whose body failed to decode: Vert.x closes the channel within the same read,
       // before its batched writes would be flushed.
@@ -331,7 +331,7 @@ final class VertxClientSide implements ClientSide, RequestHead, BodySource {
       // Vert.x writes "Connection: keep-alive" for a keep-alive HTTP/1.0 request when it sends
       // the head; this runs after that and has the last word.
       response.headersEndHandler(v -> response.headers().set("Connection", "close"));
-      ClientConnections.lingerOnClose(request.connection());
+      ClientConnections.lingerOnClose(ClientConnections.channel(request.connection()));
     }
 
     @Override
@@ -367,7 +367,7 @@ final class VertxClientSide implements ClientSide, RequestHead, BodySource {
 
     @Override
     public void cut() {
-      ClientConnections.cut(request.connection()); // a graceful close would wait for the client
+      ClientConnections.cut(ClientConnections.channel(request.connection())); // a graceful close would wait for the client
     }
   }
 }

@@ -73,7 +73,7 @@ final class WebSocketTunnel {
         return;
       }
       HttpServerResponse resp = req.response();
-      ClientConnections.tunnel(req.connection());
+      ClientConnections.tunnel(ClientConnections.channel(req.connection()));
       resp.setStatusCode(101);
       HopByHop.copy(answer.headers(), resp.headers(), null);
       resp.headers().set("Connection", "Upgrade").set("Upgrade", answer.getHeader("Upgrade"));

@@ -331,7 +331,8 @@ class BackendFailuresTest {
       // (forwarding on Netty skips it and relays the final answer: -Dkeystone.upstream=netty).
       raw.write("GET /t/processing HTTP/1.1\r\nHost: x\r\nX-Request-ID: processing\r\n\r\n");
       RawHttp.Response r = raw.readResponse(false);
-      boolean netty = "netty".equals(System.getProperty("keystone.upstream"));
+      // Clients on Netty (-Dkeystone.client=netty) are forwarded on Netty too.
+      boolean netty = "netty".equals(System.getProperty("keystone.upstream")) || "netty".equals(System.getProperty("keystone.client"));
       assertThat(r.status()).isEqualTo(netty ? 200 : 502);
       assertThat(r.body()).isEqualTo(netty ? "after 102" : "502 Bad Gateway (request id processing)\n");
     }

@@ -1,0 +1,252 @@
+package dev.keystone.proxy;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.util.ReferenceCountUtil;
+
+import java.util.ArrayDeque;
+import java.util.logging.Level;
+
+/**
+ * One client connection of {@link ClientListener}: the HTTP/1.1 server side, last in the
+ * channel's pipeline after the strict request decoder. Requests are answered one at a time, in
+ * order. What the decoder yields for the request being answered goes to its
+ * {@link NettyClientSide}; what follows it (pipelined requests) waits here, and reading stops
+ * while anything waits, so a client that pipelines cannot make the gateway buffer more than one
+ * socket read ahead.
+ *
+ * <p>Reading is on when the request being answered wants body bytes, or when its body is whole
+ * and nothing waits (reading ahead notices a client that leaves); {@link ClientChannel} may hold
+ * reads on top of that (a client that does not take its answers).
+ */
+final class ClientConnection extends ChannelInboundHandlerAdapter {
+
+  static final String NAME = "keystone-client-connection";
+
+  /** What the server does with the connection's requests. */
+  interface Server {
+    /** A request head arrived (a failed decoding included): run the chain on it. */
+    void request(NettyClientSide side);
+
+    /** A response on {@code channel} ended; {@code tunnel}: the connection became a WebSocket tunnel. */
+    void ended(Channel channel, boolean tunnel);
+
+    /** The server is stopping: connections close after their current answer. */
+    boolean stopping();
+
+    /**
+     * Runs {@code event} now, as the server's own (Vert.x's context current: the chain's steps may
+     * use Vert.x, and its callbacks must come back to this event loop).
+     */
+    void dispatch(Runnable event);
+  }
+
+  private final Server server;
+  private final ClientChannel gate;
+  private final ResponseEncoder encoder;
+  private Channel channel;
+  private NettyClientSide current;
+  private final ArrayDeque<Object> queued = new ArrayDeque<>(4);
+  /** No further request is taken: the connection closes after the current answer. */
+  private boolean closing;
+
+  ClientConnection(Server server, ClientChannel gate, ResponseEncoder encoder) {
+    this.server = server;
+    this.gate = gate;
+    this.encoder = encoder;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    channel = ctx.channel();
+  }
+
+  /** Whether a response written now may keep the connection open. */
+  boolean keepsAlive() {
+    return !closing && !server.stopping();
+  }
+
+  /** Whether the connection should read now (see the class comment). */
+  boolean wantsReads() {
+    if (closing) {
+      return false;
+    }
+    if (current == null) {
+      return queued.isEmpty();
+    }
+    return current.lastReceived() ? queued.isEmpty() : current.flowing();
+  }
+
+  /** Turns reading on or off after a change of {@link #wantsReads}. */
+  void updateReads() {
+    boolean want = wantsReads();
+    if (!want) {
+      channel.config().setAutoRead(false);
+    } else if (!gate.holding() && !channel.config().isAutoRead()) {
+      channel.config().setAutoRead(true);
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    server.dispatch(() -> read(msg));
+  }
+
+  private void read(Object msg) {
+    if (closing) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (current != null && !current.lastReceived()) {
+      if (msg instanceof HttpContent c) {
+        current.content(c);
+      } else {
+        ReferenceCountUtil.release(msg); // the decoder yields no new head inside a body
+      }
+      return;
+    }
+    if (current != null) {
+      queued.add(msg);
+      updateReads();
+      return;
+    }
+    start(msg);
+  }
+
+  private void start(Object msg) {
+    if (!(msg instanceof HttpRequest request)) {
+      ReferenceCountUtil.release(msg); // trailing content of a request already answered
+      return;
+    }
+    NettyClientSide side = new NettyClientSide(this, channel, request, encoder);
+    current = side;
+    if (!request.decoderResult().isSuccess()) {
+      closing = true; // nothing after a head that failed to decode can be trusted
+    }
+    if (msg instanceof HttpContent c) {
+      side.content(c); // a request the decoder gave whole (the placeholder of a failed one)
+    }
+    updateReads();
+    server.request(side);
+  }
+
+  /** The answer to {@code side} ended; {@code close}: it said the connection closes. */
+  void responseEnded(NettyClientSide side, boolean close) {
+    server.ended(channel, false);
+    if (side != current) {
+      return;
+    }
+    if (close) {
+      closing = true;
+      releaseQueued();
+      return; // the sink closes the channel once the answer is out
+    }
+    if (side.lastReceived()) {
+      side.discardWaiting();
+      next();
+    } else if (!side.dropRest()) {
+      closing = true;
+      releaseQueued();
+      channel.flush();
+      ClientConnections.forceClose(channel);
+    }
+    // else: the rest is being dropped; bodyDone goes on
+  }
+
+  /** The connection became a tunnel after {@code side}'s 101: this handler leaves the pipeline. */
+  void tunnel(NettyClientSide side) {
+    server.ended(channel, true);
+    closing = true;
+    current = null;
+    releaseQueued();
+  }
+
+  /** The body of {@code side} was read to its end. */
+  void bodyDone(NettyClientSide side) {
+    if (side == current && side.response().ended()) {
+      next();
+    }
+  }
+
+  private void next() {
+    current = null;
+    drainQueue();
+    if (current == null && server.stopping()) {
+      closing = true;
+      channel.close();
+      return;
+    }
+    updateReads();
+  }
+
+  /**
+   * Hands out what waits, in order: a head starts the next request once none is being answered,
+   * the chunks after it go to it; what follows its last chunk waits for its answer. (Starting a
+   * request may answer it at once and come back here: each message is taken in order either way.)
+   */
+  private void drainQueue() {
+    Object msg;
+    while (!closing && (msg = queued.peek()) != null) {
+      if (current == null) {
+        queued.poll();
+        start(msg);
+      } else if (!current.lastReceived()) {
+        queued.poll();
+        if (msg instanceof HttpContent c) {
+          current.content(c);
+        } else {
+          ReferenceCountUtil.release(msg); // the decoder yields no new head inside a body
+        }
+      } else {
+        break;
+      }
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+    NettyClientSide c = current;
+    if (c != null && ctx.channel().isWritable()) {
+      server.dispatch(((NettyResponseSink) c.response())::writable);
+    }
+    super.channelWritabilityChanged(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    closing = true;
+    releaseQueued();
+    NettyClientSide c = current;
+    current = null;
+    if (c != null) {
+      server.dispatch(c::channelClosed);
+    }
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // A reset by the client or a failed write: the connection is over; its request ends by the
+    // close (channelInactive), the one place that happens.
+    Exchange.LOG.log(Level.FINE, "client connection failed", cause);
+    ctx.close();
+  }
+
+  /** Closes the connection once idle (a graceful stop): now if nothing is in flight. */
+  void closeWhenIdle() {
+    if (current == null) {
+      closing = true;
+      channel.close();
+    }
+  }
+
+  private void releaseQueued() {
+    Object msg;
+    while ((msg = queued.poll()) != null) {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+}

@@ -1,0 +1,129 @@
+package dev.keystone.proxy;
+
+import dev.keystone.model.Snapshot;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.http.HttpServerOptions;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * One event loop's client connections on Netty (instead of Vert.x's HTTP server): builds each
+ * accepted connection's pipeline, runs the interceptor chain on each request, and stops
+ * gracefully. The pipeline, in order: {@link ClientChannel} (read gate, lingering close),
+ * {@link ChunkedFraming}, {@link StrictRequestDecoder}, {@link ClientChannel.Heads},
+ * {@link ResponseEncoder}, {@link ClientConnection}.
+ */
+final class NettyClients implements ClientConnection.Server {
+
+  private final EventLoop loop;
+  /** The verticle's Vert.x context, made current for each event (see {@link #dispatch}). */
+  private final io.vertx.core.internal.ContextInternal context;
+  private final Supplier<Snapshot> snapshots;
+  private final ClientConnections connections;
+  private final HttpServerOptions decoding;
+  private final List<Interceptor> chain;
+  private final List<Interceptor> rejectChain;
+  private boolean stopping;
+
+  NettyClients(io.vertx.core.internal.ContextInternal context, Supplier<Snapshot> snapshots, ClientConnections connections,
+               HttpServerOptions decoding, List<Interceptor> chain, List<Interceptor> rejectChain) {
+    this.context = context;
+    this.loop = context.nettyEventLoop();
+    this.snapshots = snapshots;
+    this.connections = connections;
+    this.decoding = decoding;
+    this.chain = chain;
+    this.rejectChain = rejectChain;
+  }
+
+  /** Builds the pipeline of a connection accepted for this loop (runs on it). */
+  void init(Channel ch) {
+    if (stopping) {
+      ch.close();
+      return;
+    }
+    ch.config().setOption(ChannelOption.TCP_NODELAY, true);
+    ClientConnection[] conn = new ClientConnection[1];
+    ClientChannel gate = new ClientChannel(() -> conn[0] != null && conn[0].wantsReads());
+    ResponseEncoder encoder = new ResponseEncoder();
+    conn[0] = new ClientConnection(this, gate, encoder);
+    ChannelPipeline p = ch.pipeline();
+    p.addLast(ClientConnections.CHANNEL, gate);
+    p.addLast(ChunkedFraming.NAME, new ChunkedFraming());
+    p.addLast(StrictRequestDecoder.NAME, new StrictRequestDecoder(decoding));
+    p.addLast(ClientConnections.HEADS, new ClientChannel.Heads(gate));
+    p.addLast(ResponseEncoder.NAME, encoder);
+    p.addLast(ClientConnection.NAME, conn[0]);
+    connections.opened(ch, snapshots.get().plan().headerReadNanos());
+  }
+
+  @Override
+  public void request(NettyClientSide side) {
+    connections.requestStarted(side.channel());
+    Snapshot snapshot = snapshots.get();
+    Exchange ex = new Exchange(side, snapshot, side.decodeFailure() == null ? chain : rejectChain);
+    ex.next(); // the error boundary: whatever an interceptor throws is answered there
+  }
+
+  @Override
+  public void ended(Channel channel, boolean tunnel) {
+    connections.requestEnded(channel, snapshots.get().plan().idleNanos(), tunnel);
+  }
+
+  @Override
+  public boolean stopping() {
+    return stopping;
+  }
+
+  @Override
+  public void dispatch(Runnable event) {
+    context.dispatch(event);
+  }
+
+  /**
+   * Stops gracefully (on this loop): idle connections close now, busy ones after their answer
+   * (which says {@code Connection: close}); those still open after {@code timeoutMillis} are
+   * closed. Completes once all are closed.
+   */
+  Future<Void> shutdown(long timeoutMillis) {
+    Promise<Void> done = Promise.promise();
+    loop.execute(() -> {
+      stopping = true;
+      List<Channel> open = new ArrayList<>(connections.open());
+      if (open.isEmpty()) {
+        done.tryComplete();
+        return;
+      }
+      int[] left = {open.size()};
+      for (Channel ch : open) {
+        ch.closeFuture().addListener(f -> {
+          if (--left[0] == 0) {
+            done.tryComplete();
+          }
+        });
+        if (ch.pipeline().get(ClientConnection.NAME) instanceof ClientConnection c) {
+          c.closeWhenIdle();
+        }
+      }
+      loop.schedule(() -> {
+        for (Channel ch : open) {
+          ClientConnections.forceClose(ch);
+        }
+      }, Math.max(1, timeoutMillis), TimeUnit.MILLISECONDS);
+    });
+    return done.future();
+  }
+
+  /** Closes every connection now (the server stops). */
+  void closeAll() {
+    loop.execute(() -> new ArrayList<>(connections.open()).forEach(ClientConnections::forceClose));
+  }
+}

@@ -1,0 +1,153 @@
+package dev.keystone.proxy;
+
+import dev.keystone.model.Backend;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.vertx.core.http.impl.headers.HeadersMultiMap;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A WebSocket upgrade on Netty channels, once the backend answered 101: the answer goes to the
+ * client, then both connections leave HTTP (their codecs removed; bytes either decoder had read
+ * past the heads go on as they are) and become a byte tunnel, with backpressure both ways: a
+ * side stops reading while the other cannot take more. The tunnel holds no reference to the
+ * config, so reloads never touch open WebSockets; one that stays silent for the idle timeout is
+ * closed.
+ */
+final class WebSocketSplice {
+
+  private WebSocketSplice() {
+  }
+
+  /** Whether a 101 names the protocol the client asked for (RFC 9110 section 15.2.2), else why not. */
+  static String refusal(HttpResponse r, Backend backend) {
+    String protocol = r.headers().get("Upgrade");
+    if (protocol != null && protocol.trim().equalsIgnoreCase("websocket")) {
+      return null;
+    }
+    return "websocket handshake with " + backend.name() + ": 101 switching to "
+        + (protocol == null ? "no protocol (no Upgrade header)" : "'" + protocol + "'") + ", not websocket";
+  }
+
+  /** Answers the client with the backend's 101 {@code r} and joins the two connections. */
+  static void splice(Exchange ex, BackendConnection conn, HttpResponse r) {
+    NettyClientSide side = (NettyClientSide) ex.client();
+    Channel client = side.channel();
+    Channel backend = conn.channel;
+    HttpHeaders h = HeadersMultiMap.httpHeaders();
+    HopByHop.copy(r.headers(), h::add, null);
+    h.set("Connection", "Upgrade").set("Upgrade", r.headers().get("Upgrade"));
+    h.set("X-Request-ID", ex.requestId());
+    h.set("Via", ForwardedHeaders.appended(r.headers().getAll("Via"), ForwardedHeaders.via(r.protocolVersion())));
+    ReferenceCountUtil.release(r);
+    ex.response().status(101);
+    ex.answered = true;
+    ex.abortUpstream = null;
+    client.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS,
+        Unpooled.EMPTY_BUFFER, h, HeadersMultiMap.httpHeaders()));
+    side.becameTunnel();
+
+    Relay toBackend = new Relay(backend);
+    Relay toClient = new Relay(client);
+    // Each side's relay first, then its codecs out: what a decoder still holds goes to the relay.
+    ChannelPipeline cp = client.pipeline();
+    cp.replace(ClientConnection.NAME, "keystone-tunnel", toBackend);
+    ClientConnections.tunnel(client);
+    for (String name : new String[] {ResponseEncoder.NAME, ClientConnections.HEADS, StrictRequestDecoder.NAME,
+        ClientConnections.CHANNEL}) {
+      if (cp.get(name) != null) {
+        cp.remove(name);
+      }
+    }
+    ChannelPipeline bp = backend.pipeline();
+    long idleMillis = Math.max(1, ex.snapshot().plan().timeouts().idle().toMillis());
+    bp.replace(BackendConnection.NAME, "keystone-tunnel", toClient);
+    bp.addBefore("keystone-tunnel", "keystone-tunnel-idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
+    for (String name : new String[] {ResponseFraming.METHODS, "encoder", "decoder"}) {
+      if (bp.get(name) != null) {
+        bp.remove(name);
+      }
+    }
+    client.config().setAutoRead(true);
+    backend.config().setAutoRead(true);
+    client.flush();
+    backend.flush();
+    Completion.done(ex, Completion.Outcome.COMPLETE); // the exchange is now a tunnel: count and log the upgrade
+  }
+
+  /** One direction: what its channel reads goes to {@code peer}. */
+  private static final class Relay extends ChannelInboundHandlerAdapter {
+    private final Channel peer;
+    private boolean pending;
+
+    Relay(Channel peer) {
+      this.peer = peer;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (!(msg instanceof ByteBuf b) || !b.isReadable()) {
+        ReferenceCountUtil.release(msg); // the decoders' end-of-head markers
+        return;
+      }
+      peer.write(b, peer.voidPromise());
+      pending = true;
+      if (!peer.isWritable()) {
+        peer.flush();
+        pending = false;
+        ctx.channel().config().setAutoRead(false); // on until the peer drains (its relay's writability)
+      }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      if (pending) {
+        pending = false;
+        peer.flush();
+      }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (ctx.channel().isWritable()) {
+        peer.config().setAutoRead(true); // this side drained: the other may read again
+      }
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      // What was relayed goes out, then the other side closes too.
+      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof IdleStateEvent) {
+        ctx.close();
+        peer.close();
+      } else {
+        ctx.fireUserEventTriggered(evt);
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+}
