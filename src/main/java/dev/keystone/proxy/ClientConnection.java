@@ -77,7 +77,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (current == null) {
       return queued.isEmpty();
     }
-    return current.lastReceived() ? queued.isEmpty() : current.flowing();
+    // A request without a body is whole already (its end marker follows in the same read):
+    // reading on saves turning reads off and on again for every such request.
+    return current.lastReceived() || current.declaredLength() == 0 ? queued.isEmpty() : current.flowing();
   }
 
   /** Turns reading on or off after a change of {@link #wantsReads}. */

@@ -25,6 +25,11 @@ import java.util.logging.Logger;
  * bound once (the first server to join binds it, so an ephemeral port is one port for all), each
  * accepted connection handed round-robin to a joined server's event loop, where its pipeline is
  * built and it stays. The servers leave when they stop; the socket closes when the last one has.
+ *
+ * <p>Connections are accepted on Vert.x's acceptor thread, not on a loop that also serves
+ * requests: accepted on the busy loop, 16 at a time between rounds of everyone's reads, the last
+ * of 256 new connections waited 450 ms for their first request to be read (p99 25x nginx's in
+ * {@code bench/run} at 256 connections).
  */
 public final class ClientListener {
 
@@ -42,14 +47,14 @@ public final class ClientListener {
    * Adds a server: connections accepted from now on may go to {@code loop}, built by
    * {@code init} there. The first call binds {@code host:port}; the future completes once bound.
    */
-  synchronized Future<Void> join(EventLoop loop, ChannelFactory<? extends ServerChannel> channels, String host, int port,
-                                 Consumer<Channel> init) {
+  synchronized Future<Void> join(io.netty.channel.EventLoopGroup acceptor, EventLoop loop,
+                                 ChannelFactory<? extends ServerChannel> channels, String host, int port, Consumer<Channel> init) {
     members.add(new Member(loop, init));
     if (bound == null) {
       Promise<Void> p = Promise.promise();
       bound = p.future();
       new ServerBootstrap()
-          .group(loop, loop)
+          .group(acceptor, loop) // the child group is never used: Distributor places children
           .channelFactory(channels)
           .option(ChannelOption.SO_BACKLOG, 1024)
           .option(ChannelOption.SO_REUSEADDR, true)

@@ -43,6 +43,8 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
   /** The last chunk arrived (it may still wait here): what the connection reads next is another request. */
   private boolean lastReceived;
   private final ArrayDeque<HttpContent> waiting = new ArrayDeque<>(2);
+  /** The declared length, read once (Long.MIN_VALUE: not yet); the decoder made sure it is valid. */
+  private long declared = Long.MIN_VALUE;
   /** Bytes dropped after the answer, against {@link ClientBody#DRAIN_LIMIT}. */
   private long droppedAfterAnswer;
 
@@ -218,7 +220,10 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
 
   @Override
   public long declaredLength() {
-    return ClientBody.declaredLength(request.headers());
+    if (declared == Long.MIN_VALUE) {
+      declared = ClientBody.declaredLength(request.headers());
+    }
+    return declared;
   }
 
   @Override

@@ -132,7 +132,8 @@ public final class ProxyServer extends VerticleBase {
       io.vertx.core.internal.ContextInternal ctx = (io.vertx.core.internal.ContextInternal) context;
       io.netty.channel.EventLoop loop = ctx.nettyEventLoop();
       nettyClients = new NettyClients(ctx, snapshots, connections, serverOptions, chain, rejectChain);
-      return listener.join(loop, ((io.vertx.core.internal.VertxInternal) vertx).transport().serverChannelFactory(false),
+      io.vertx.core.internal.VertxInternal vx = (io.vertx.core.internal.VertxInternal) vertx;
+      return listener.join(vx.acceptorEventLoopGroup(), loop, vx.transport().serverChannelFactory(false),
           serverOptions.getHost(), serverOptions.getPort(), nettyClients::init);
     }
     server = vertx.createHttpServer(serverOptions)
