@@ -121,6 +121,7 @@ class TenantIsolate {
     // isolate in which one was refused is replaced after the entry, not held against the tenant.
     this.refusalCount = () => quickjs.module._keystone_refusal_count(this.runtime.rt.value);
     this.refusalsAtEntry = 0;
+    this.replacedAfterRefusal = false; // broken only because an allocation was refused (Scripts.guarded counts those)
     this.runtime.setInterruptHandler(() => {
       if (this.deadline === 0 || !this.overdue()) return false;
       this.interrupted = true;
@@ -204,7 +205,9 @@ class TenantIsolate {
       window.spend(monotonic() - started, cpuUsed);
       const scriptCpu = cpuUsed - this.engineMs;
       this.heldMs = scriptCpu; // what the entry held the thread for (Scripts.guarded: a strike's length)
-      if (this.broken === null && scriptCpu >= OVERRUN_FACTOR * window.callMs + OVERRUN_SLACK_MS) {
+      // (an instance that failed after a refused allocation is no strike, but holding the thread
+      // before it is: round 17, N17-2)
+      if ((this.broken === null || this.replacedAfterRefusal) && scriptCpu >= OVERRUN_FACTOR * window.callMs + OVERRUN_SLACK_MS) {
         this.overran = `it ran ${Math.round(scriptCpu)} ms of CPU in one entry, its deadline ${window.callMs} ms`;
       }
       // Memory grown to its limit: some allocation failed, maybe one of the engine's own (which
@@ -213,6 +216,7 @@ class TenantIsolate {
       if (this.refusedInEntry() && this.broken === null) {
         this.broken = 'stopped at its deadline inside a built-in';
         this.struck = false;
+        this.replacedAfterRefusal = true;
       }
     }
   }
@@ -246,6 +250,7 @@ class TenantIsolate {
       // stopped it, not the tenant (attack round 16).
       this.broken = `its WebAssembly instance failed after its deadline: ${what}`;
       this.struck = false;
+      this.replacedAfterRefusal = true;
       return this.deadlinePassed(file);
     }
     this.broken = `its WebAssembly instance failed: ${what}`;

@@ -22,6 +22,8 @@ const { Trim } = require('./trim');
 // Beyond this many isolates, the least recently used is dropped (and made again when needed):
 // each holds up to --memory-mb of QuickJS heap. Scripts must not rely on globals anyway (use kv).
 const MAX_ISOLATES = 256;
+// Isolates replaced in a row after a refused allocation (no strike each) that count as one strike (guarded).
+const REPLACEMENTS_PER_STRIKE = 3;
 // The least of the gateway's deadline a call must have left when its turn comes.
 const MIN_CALL_MS = 5;
 // A call whose request body has more characters than this carries a client's body: its strikes
@@ -219,9 +221,24 @@ class Scripts {
     } finally {
       const isolate = this.isolates.get(tenant);
       if (isolate instanceof TenantIsolate) {
-        const strike = isolate.broken !== null && isolate.struck ? isolate.broken : isolate.overran;
+        let strike = isolate.broken !== null && isolate.struck ? isolate.broken : isolate.overran;
         isolate.overran = null;
-        const strikes = this.budgets.of(tenant)[withBody ? 'bodies' : 'watchdog'];
+        const budgets = this.budgets.of(tenant);
+        // An isolate replaced after a refused allocation is no strike by itself (the deadline
+        // stopped a loop in C), but a tenant doing it call after call has an isolate built for it
+        // each time, which its time share does not see (round 17, N17-1: its neighbours' p99
+        // doubled): every REPLACEMENTS_PER_STRIKE in a row count as one.
+        const key = withBody ? 'bodyReplacements' : 'replacements';
+        if (strike === null && isolate.replacedAfterRefusal) {
+          budgets[key] = (budgets[key] ?? 0) + 1;
+          if (budgets[key] >= REPLACEMENTS_PER_STRIKE) {
+            strike = `its isolate was replaced after its deadline ${budgets[key]} times in a row`;
+            budgets[key] = 0;
+          }
+        } else if (isCall && strike === null) {
+          budgets[key] = 0;
+        }
+        const strikes = budgets[withBody ? 'bodies' : 'watchdog'];
         if (isCall || strike !== null) strikes.ended(strike, monotonic(), isolate.heldMs);
       }
       if (isolate instanceof TenantIsolate && isolate.broken !== null) {

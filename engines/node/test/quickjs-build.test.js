@@ -444,3 +444,18 @@ test("an isolate in which an allocation was refused at the deadline is replaced,
     }
   }, 50);
 });
+
+test("a tenant whose isolate is replaced after its deadline call after call is struck every third time (N17-1)", async () => {
+  // Failed before: each replacement was no strike, so a loop in C stopped by a refused allocation
+  // had an isolate built for it on every call, which its time share did not see: its neighbours'
+  // p99 doubled.
+  const entries = "function on_request(req) { const a = new Array(200000).fill(1); for (;;) Object.entries(a); }";
+  await withEngine({ entries }, async (post) => {
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push((await post('entries', 'x', 'hog')).error);
+    assert.match(answers[0], /entries\.js: deadline of 50 ms passed( while the engine was busy)?$/);
+    assert.match(answers[1], /entries\.js: deadline of 50 ms passed( while the engine was busy)?$/);
+    assert.match(answers[2], /entries\.js: deadline of 50 ms passed( while the engine was busy)?$/);
+    assert.match(answers[3], /entries\.js: this tenant's last call held the engine's thread far past its deadline \(its isolate was replaced after its deadline 3 times in a row; 1 in a row\): its calls fail for \d+ s more$/);
+  }, 50, ['--time-share-ms', '5000']);
+});
