@@ -19,12 +19,15 @@ final class WebSocketTunnel {
   }
 
   /**
-   * A WebSocket handshake: a GET without a body asking to upgrade (RFC 6455). Anything else with
-   * an Upgrade header is forwarded as a plain request (Upgrade is hop-by-hop, so it is dropped).
+   * A WebSocket handshake: an HTTP/1.1 GET without a body asking to upgrade (RFC 6455). Anything
+   * else with an Upgrade header is forwarded as a plain request (Upgrade is hop-by-hop, so it is
+   * dropped).
    */
   static boolean isUpgrade(Exchange ex) {
     RequestHead req = ex.head();
-    if (req.method() != io.netty.handler.codec.http.HttpMethod.GET || ClientBody.declared(ex)) {
+    // RFC 9110 section 7.8: an Upgrade in an HTTP/1.0 request is ignored (C1-2).
+    if (req.method() != io.netty.handler.codec.http.HttpMethod.GET || ClientBody.declared(ex)
+        || req.version() != io.netty.handler.codec.http.HttpVersion.HTTP_1_1) {
       return false;
     }
     String upgrade = req.headers().get("Upgrade");

@@ -118,6 +118,18 @@ class HostileClientTest {
     assertThat(r.body()).startsWith("POST /ws body=hello").doesNotContainIgnoringCase("upgrade: websocket");
   }
 
+  /**
+   * RFC 9110 section 7.8: a server ignores an Upgrade in an HTTP/1.0 request. It was forwarded as
+   * a WebSocket handshake (attack on the Netty client side, C1-2: a 101 and then no tunnel).
+   */
+  @Test
+  void anUpgradeInAnHttp10RequestIsIgnored() {
+    start("");
+    RawHttp.Response r = exchange("GET /t/ws HTTP/1.0\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).startsWith("GET /ws").doesNotContainIgnoringCase("upgrade: websocket");
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"/t/..\\secret", "/t/a\\b", "/t/..;/x", "/t/.;a/x", "/t/a#frag", "/t/%zz", "/t/a%2", "/t/%"})
   void pathsABackendCouldReadDifferentlyAre400(String target) {
