@@ -37,7 +37,6 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
   private Consumer<Throwable> errorHandler;
   private Consumer<Throwable> unreadFailure;
   private boolean paused = true;
-  private boolean dropping;
   private boolean delivered; // the end went to the reader
   private Throwable failure;
   /** The last chunk arrived (it may still wait here): what the connection reads next is another request. */
@@ -45,8 +44,6 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
   private final ArrayDeque<HttpContent> waiting = new ArrayDeque<>(2);
   /** The declared length, read once (Long.MIN_VALUE: not yet); the decoder made sure it is valid. */
   private long declared = Long.MIN_VALUE;
-  /** Bytes dropped after the answer, against {@link ClientBody#DRAIN_LIMIT}. */
-  private long droppedAfterAnswer;
 
   private List<Runnable> closeListeners;
   private List<Runnable> endListeners;
@@ -236,7 +233,6 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
 
   @Override
   public void drop() {
-    dropping = true;
     read(NettyClientSide::discard, () -> { }, t -> { });
   }
 
@@ -304,9 +300,6 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
     try {
       ByteBuf b = c.content();
       if (b.isReadable()) {
-        if (sink.ended()) {
-          droppedAfterAnswer += b.readableBytes();
-        }
         chunkHandler.accept(b);
       }
     } finally {
@@ -319,8 +312,6 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
       endHandler = null;
       end.run();
       connection.bodyDone(this);
-    } else if (sink.ended() && droppedAfterAnswer > ClientBody.DRAIN_LIMIT) {
-      closeNow(); // the rest of a body nobody wants is larger than worth reading
     }
   }
 
@@ -335,7 +326,7 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
       return;
     }
     Consumer<Throwable> h = errorHandler != null ? errorHandler : unreadFailure;
-    if (h != null && !dropping) {
+    if (h != null) { // (one dropping the body has a handler that does nothing)
       h.accept(t);
     }
   }
@@ -353,7 +344,6 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
     if (length < 0 || length > ClientBody.DRAIN_LIMIT) {
       return false;
     }
-    dropping = true;
     chunkHandler = NettyClientSide::discard;
     endHandler = () -> { };
     errorHandler = t -> { };

@@ -6,7 +6,6 @@ import dev.keystone.model.Pool;
 import dev.keystone.model.Timeouts;
 import dev.keystone.model.UpstreamTls;
 import io.netty.channel.Channel;
-import io.netty.channel.EventLoop;
 
 import java.util.HashMap;
 import java.util.Map;

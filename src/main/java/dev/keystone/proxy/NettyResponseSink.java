@@ -17,8 +17,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.vertx.core.http.impl.headers.HeadersMultiMap;
 
-import java.nio.charset.StandardCharsets;
-
 /**
  * The response side of a {@link NettyClientSide}: a state machine (open, head written, ended or cut)
  * over the client channel. The head's framing is decided once, when it is written: a length when
@@ -145,9 +143,7 @@ final class NettyResponseSink implements ResponseSink {
     ByteBuf bytes = body.isEmpty() ? Unpooled.EMPTY_BUFFER
         : ByteBufUtil.writeUtf8(channel.alloc(), body);
     if (stage == Stage.OPEN) {
-      if (!headers().contains("Content-Length") && !headers().contains("Transfer-Encoding")) {
-        headers.set("Content-Length", bytes.readableBytes());
-      }
+      lengthUnlessFramed(bytes.readableBytes());
       head();
     }
     if (bodyless()) {
@@ -209,9 +205,7 @@ final class NettyResponseSink implements ResponseSink {
       closeAfter = true;
     }
     if (stage == Stage.OPEN) {
-      if (!headers().contains("Content-Length") && !headers().contains("Transfer-Encoding")) {
-        headers.set("Content-Length", 0);
-      }
+      lengthUnlessFramed(0);
       head();
     }
     LastHttpContent last = trailers != null && !trailers.isEmpty() && !bodyless()
@@ -238,6 +232,13 @@ final class NettyResponseSink implements ResponseSink {
     side.responseEnded(!keepAlive);
     if (!keepAlive) {
       done.addListener(f -> channel.close());
+    }
+  }
+
+  /** A response ending with its head states its length, unless a framing header was set already. */
+  private void lengthUnlessFramed(long length) {
+    if (!headers().contains("Content-Length") && !headers().contains("Transfer-Encoding")) {
+      headers.set("Content-Length", length);
     }
   }
 

@@ -96,9 +96,7 @@ public final class ProxyServer extends VerticleBase {
     // Clients on Netty need forwarding on Netty (the Vert.x forwarding reads Vert.x's request).
     if (listener != null || "netty".equals(System.getProperty("keystone.upstream"))) {
       // Forwarding on Netty channels of this verticle's own event loop (issue 14, in progress:
-      // -Dkeystone.upstream=netty; the suite passes on it but for MemoryUnderAbuseTest, where
-      // direct memory runs out under the Netty encoder).
-      io.netty.channel.EventLoop loop = ((io.vertx.core.internal.ContextInternal) context).nettyEventLoop();
+      // -Dkeystone.upstream=netty, or clients on Netty).
       // The channel type of Vert.x's own transport (epoll here): it must match the event loop's.
       io.netty.channel.ChannelFactory<? extends io.netty.channel.Channel> channels =
           ((io.vertx.core.internal.VertxInternal) vertx).transport().channelFactory(false);
