@@ -114,9 +114,10 @@ public final class Gateway implements GatewayControl {
     // The supervised engines first: listening before they answered, the first requests of every
     // scripted tenant failed (attack round 7 on the Node engine, N7-4: a 500 0.3 s before the
     // engine served).
-    // Clients served on Netty (-Dkeystone.client=netty; issue 14, in progress) or by Vert.x's server.
+    // Clients served on Netty, or by Vert.x's server with -Dkeystone.client=vertx (the old path,
+    // until it is removed).
     dev.keystone.proxy.ClientListener listener =
-        "netty".equals(System.getProperty("keystone.client")) ? new dev.keystone.proxy.ClientListener() : null;
+        "vertx".equals(System.getProperty("keystone.client")) ? null : new dev.keystone.proxy.ClientListener();
     return g.engine.ready()
         .compose(v -> vertx.deployVerticle(() -> {
           List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());

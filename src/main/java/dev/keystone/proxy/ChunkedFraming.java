@@ -79,9 +79,17 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
     this.rule = rule;
   }
 
-  /** Stops following the framing: the connection is a tunnel now. */
+  /** Stops following the framing: the connection is a tunnel now (or may become one). */
   void off() {
     state = State.OFF;
+  }
+
+  /** Follows the framing again, from a request head (a handshake was refused: see {@link StrictRequestDecoder}). */
+  void on() {
+    if (state == State.OFF) {
+      state = State.HEAD;
+      head.startHead();
+    }
   }
 
   @Override
@@ -118,6 +126,12 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
               case ENDED -> {
                 i++;
                 headEnded();
+                if (state == State.HEAD) {
+                  // A head without a body goes on now: the decoder may stop decoding behind it
+                  // (a WebSocket handshake: off()), and then what follows is not to be read here.
+                  ctx.fireChannelRead(in.retainedSlice(passStart, i - passStart));
+                  passStart = i;
+                }
               }
               case REFUSED_AT_LINE_START -> brokenAt = i;
               case REFUSED_MID_LINE -> {

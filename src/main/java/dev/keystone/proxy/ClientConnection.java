@@ -66,7 +66,16 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   /** Whether a response written now may keep the connection open. */
   boolean keepsAlive() {
-    return !closing && !server.stopping();
+    return !closing && !server.stopping() && !heldBehindHandshake();
+  }
+
+  /**
+   * Whether bytes a client sent behind a WebSocket handshake wait (undecoded: see
+   * {@link StrictRequestDecoder#decode}): they go into the tunnel after a 101; after any other
+   * answer they are no request the gateway can trust, and the connection closes.
+   */
+  private boolean heldBehindHandshake() {
+    return queued.peek() instanceof io.netty.buffer.ByteBuf;
   }
 
   /** Whether the connection should read now (see the class comment). */
@@ -146,24 +155,48 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       releaseQueued();
       return; // the sink closes the channel once the answer is out
     }
+    if (channel.pipeline().get(StrictRequestDecoder.NAME) instanceof StrictRequestDecoder d && d.raw()) {
+      if (heldBehindHandshake()) {
+        closeAfterAnswer(); // bytes came behind the refused handshake after its head was written
+        return;
+      }
+      d.decodeAgain(channel.pipeline()); // a refused handshake with nothing behind it
+    }
     if (side.lastReceived()) {
       side.discardWaiting();
       next();
     } else if (!side.dropRest()) {
-      closing = true;
-      releaseQueued();
-      channel.flush();
-      ClientConnections.forceClose(channel);
+      closeAfterAnswer();
     }
     // else: the rest is being dropped; bodyDone goes on
   }
 
-  /** The connection became a tunnel after {@code side}'s 101: this handler leaves the pipeline. */
-  void tunnel(NettyClientSide side) {
+  /** Closes once the answer is out, lingering: the client may still be sending (see {@link ClientChannel}). */
+  private void closeAfterAnswer() {
+    closing = true;
+    releaseQueued();
+    ClientConnections.lingerOnClose(channel);
+    channel.close();
+  }
+
+  /**
+   * The connection became a tunnel after {@code side}'s 101: this handler leaves the pipeline.
+   * Returns what the client sent behind its handshake, for the tunnel (the caller releases it).
+   */
+  java.util.List<io.netty.buffer.ByteBuf> tunnel(NettyClientSide side) {
     server.ended(channel, true);
     closing = true;
     current = null;
-    releaseQueued();
+    java.util.List<io.netty.buffer.ByteBuf> behind = new java.util.ArrayList<>(queued.size());
+    Object msg;
+    while ((msg = queued.poll()) != null) {
+      if (msg instanceof io.netty.buffer.ByteBuf b) {
+        behind.add(b);
+      } else {
+        ReferenceCountUtil.release(msg);
+      }
+    }
+    return behind;
   }
 
   /** The body of {@code side} was read to its end. */

@@ -117,11 +117,14 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
     connection.responseEnded(this, close);
   }
 
-  /** The connection became a WebSocket tunnel ({@link WebSocketSplice}): no HTTP on it from now on. */
-  void becameTunnel() {
+  /**
+   * The connection became a WebSocket tunnel ({@link WebSocketSplice}): no HTTP on it from now on.
+   * Returns the bytes the client sent behind its handshake.
+   */
+  java.util.List<io.netty.buffer.ByteBuf> becameTunnel() {
     sink.tunnel();
     releaseWaiting();
-    connection.tunnel(this);
+    return connection.tunnel(this);
   }
 
   /** The connection closed. */

@@ -58,7 +58,7 @@ final class NettyClients implements ClientConnection.Server {
     ChannelPipeline p = ch.pipeline();
     p.addLast(ClientConnections.CHANNEL, gate);
     p.addLast(ChunkedFraming.NAME, new ChunkedFraming());
-    p.addLast(StrictRequestDecoder.NAME, new StrictRequestDecoder(decoding));
+    p.addLast(StrictRequestDecoder.NAME, new StrictRequestDecoder(decoding, true));
     p.addLast(ClientConnections.HEADS, new ClientChannel.Heads(gate));
     p.addLast(ResponseEncoder.NAME, encoder);
     p.addLast(ClientConnection.NAME, conn[0]);

@@ -1,10 +1,14 @@
 package dev.keystone.proxy;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.vertx.core.http.HttpConnection;
@@ -13,6 +17,8 @@ import io.vertx.core.http.impl.HttpServerConnection;
 import io.vertx.core.http.impl.HttpUtils;
 import io.vertx.core.http.impl.VertxHttpRequestDecoder;
 import io.vertx.core.http.impl.headers.HeadersMultiMap;
+
+import java.util.List;
 
 /**
  * Vert.x's HTTP/1 request decoder, made strict where a proxy must be (RFC 9112): a request line
@@ -40,9 +46,60 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
 
   /** Content-Length fields of the request being decoded, counted from the wire. */
   private int contentLengthFields;
+  /** Whether bytes behind a WebSocket handshake are passed on undecoded (see {@link #decode}). */
+  private final boolean handshakes;
+  /** Bytes are passed on as they are: they follow a handshake and may be the tunnel's. */
+  private boolean raw;
 
   StrictRequestDecoder(HttpServerOptions options) {
+    this(options, false);
+  }
+
+  /** @param handshakes whether bytes behind a WebSocket handshake are passed on undecoded (Netty clients) */
+  StrictRequestDecoder(HttpServerOptions options, boolean handshakes) {
     super(options);
+    this.handshakes = handshakes;
+  }
+
+  /**
+   * After a WebSocket handshake (the head of a request without a body), the bytes that follow
+   * are not decoded: they are the tunnel's first bytes if the backend switches protocols (RFC
+   * 6455 has clients wait for the 101, but other clients do not), and a pipelined request the
+   * gateway cannot trust if it does not. They are passed on as they come (plain
+   * {@link ByteBuf}s) until {@link #decodeAgain}; the request framing reader before this decoder
+   * stops following the connection at the same moment ({@link ChunkedFraming#off}).
+   */
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+    if (raw) {
+      if (in.isReadable()) {
+        out.add(in.readRetainedSlice(in.readableBytes()));
+      }
+      return;
+    }
+    int before = out.size();
+    super.decode(ctx, in, out);
+    if (handshakes && out.size() == before + 2 && out.get(before + 1) == LastHttpContent.EMPTY_LAST_CONTENT
+        && out.get(before) instanceof HttpRequest r && r.decoderResult().isSuccess()
+        && WebSocketTunnel.isHandshake(r.method(), r.protocolVersion(), r.headers(), false)) {
+      raw = true;
+      if (ctx.pipeline().get(ChunkedFraming.NAME) instanceof ChunkedFraming framing) {
+        framing.off();
+      }
+    }
+  }
+
+  /** Whether bytes are passed on undecoded now (after a handshake: see {@link #decode}). */
+  boolean raw() {
+    return raw;
+  }
+
+  /** The handshake was refused and nothing followed it: the connection is HTTP again. */
+  void decodeAgain(ChannelPipeline pipeline) {
+    raw = false;
+    if (pipeline.get(ChunkedFraming.NAME) instanceof ChunkedFraming framing) {
+      framing.on();
+    }
   }
 
   @Override

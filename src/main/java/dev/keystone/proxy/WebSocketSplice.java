@@ -59,34 +59,42 @@ final class WebSocketSplice {
     ex.abortUpstream = null;
     client.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS,
         Unpooled.EMPTY_BUFFER, h, HeadersMultiMap.httpHeaders()));
-    side.becameTunnel();
+    java.util.List<ByteBuf> behind = side.becameTunnel();
 
+    // In this order: both encoders out (bytes written from now on are the tunnel's), then each
+    // side's relay in, then the decoders out - what a decoder still holds goes to the relay, and
+    // through it to the other side as it is.
+    ChannelPipeline cp = client.pipeline();
+    ChannelPipeline bp = backend.pipeline();
+    remove(cp, ResponseEncoder.NAME);
+    remove(bp, "encoder");
+    for (ByteBuf b : behind) { // what the client sent behind its handshake: the tunnel's first bytes
+      backend.write(b, backend.voidPromise());
+    }
+    ClientConnections.tunnel(client);
     Relay toBackend = new Relay(backend);
     Relay toClient = new Relay(client);
-    // Each side's relay first, then its codecs out: what a decoder still holds goes to the relay.
-    ChannelPipeline cp = client.pipeline();
     cp.replace(ClientConnection.NAME, "keystone-tunnel", toBackend);
-    ClientConnections.tunnel(client);
-    for (String name : new String[] {ResponseEncoder.NAME, ClientConnections.HEADS, StrictRequestDecoder.NAME,
-        ClientConnections.CHANNEL}) {
-      if (cp.get(name) != null) {
-        cp.remove(name);
-      }
-    }
-    ChannelPipeline bp = backend.pipeline();
     long idleMillis = Math.max(1, ex.snapshot().plan().timeouts().idle().toMillis());
     bp.replace(BackendConnection.NAME, "keystone-tunnel", toClient);
     bp.addBefore("keystone-tunnel", "keystone-tunnel-idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
-    for (String name : new String[] {ResponseFraming.METHODS, "encoder", "decoder"}) {
-      if (bp.get(name) != null) {
-        bp.remove(name);
-      }
+    for (String name : new String[] {ClientConnections.HEADS, StrictRequestDecoder.NAME, ClientConnections.CHANNEL}) {
+      remove(cp, name);
+    }
+    for (String name : new String[] {ResponseFraming.METHODS, "decoder"}) {
+      remove(bp, name);
     }
     client.config().setAutoRead(true);
     backend.config().setAutoRead(true);
     client.flush();
     backend.flush();
     Completion.done(ex, Completion.Outcome.COMPLETE); // the exchange is now a tunnel: count and log the upgrade
+  }
+
+  private static void remove(ChannelPipeline p, String name) {
+    if (p.get(name) != null) {
+      p.remove(name);
+    }
   }
 
   /** One direction: what its channel reads goes to {@code peer}. */

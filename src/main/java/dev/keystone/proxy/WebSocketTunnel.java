@@ -25,13 +25,19 @@ final class WebSocketTunnel {
    */
   static boolean isUpgrade(Exchange ex) {
     RequestHead req = ex.head();
+    return isHandshake(req.method(), req.version(), req.headers(), ClientBody.declared(ex));
+  }
+
+  /** {@link #isUpgrade} on a head as decoded; {@code body}: it announces a body. */
+  static boolean isHandshake(io.netty.handler.codec.http.HttpMethod method, io.netty.handler.codec.http.HttpVersion version,
+                             io.netty.handler.codec.http.HttpHeaders headers, boolean body) {
     // RFC 9110 section 7.8: an Upgrade in an HTTP/1.0 request is ignored (C1-2).
-    if (req.method() != io.netty.handler.codec.http.HttpMethod.GET || ClientBody.declared(ex)
-        || req.version() != io.netty.handler.codec.http.HttpVersion.HTTP_1_1) {
+    if (method != io.netty.handler.codec.http.HttpMethod.GET || body
+        || version != io.netty.handler.codec.http.HttpVersion.HTTP_1_1) {
       return false;
     }
-    String upgrade = req.headers().get("Upgrade");
-    String connection = req.headers().get("Connection");
+    String upgrade = headers.get("Upgrade");
+    String connection = headers.get("Connection");
     return upgrade != null && upgrade.equalsIgnoreCase("websocket")
         && connection != null && connection.toLowerCase(java.util.Locale.ROOT).contains("upgrade");
   }

@@ -237,6 +237,13 @@ public final class RawBackend implements AutoCloseable {
       return in.readNBytes(n);
     }
 
+    /** Reads what has come, at least one byte and at most {@code n}; none at the end of the stream. */
+    public byte[] readSome(int n) throws IOException {
+      byte[] buf = new byte[n];
+      int got = in.read(buf, 0, n);
+      return got <= 0 ? new byte[0] : java.util.Arrays.copyOf(buf, got);
+    }
+
     public void write(String text) throws IOException {
       out.write(text.getBytes(StandardCharsets.ISO_8859_1));
       out.flush();
