@@ -114,10 +114,7 @@ public final class Gateway implements GatewayControl {
     // The supervised engines first: listening before they answered, the first requests of every
     // scripted tenant failed (attack round 7 on the Node engine, N7-4: a 500 0.3 s before the
     // engine served).
-    // Clients served on Netty, or by Vert.x's server with -Dkeystone.client=vertx (the old path,
-    // until it is removed).
-    dev.keystone.proxy.ClientListener listener =
-        "vertx".equals(System.getProperty("keystone.client")) ? null : new dev.keystone.proxy.ClientListener();
+    dev.keystone.proxy.ClientListener listener = new dev.keystone.proxy.ClientListener();
     return g.engine.ready()
         .compose(v -> vertx.deployVerticle(() -> {
           List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());

@@ -27,6 +27,9 @@ import java.nio.channels.ClosedChannelException;
  */
 final class BackendCall implements BackendConnection.Listener {
 
+  /** 103 answers relayed per request, at most: a backend sending them without end gets no more. */
+  static final int MAX_INTERIM_ANSWERS = 4;
+
   private enum State { SENDING, AWAITING_HEAD, RELAYING, OVER }
 
   private final Exchange ex;
@@ -125,7 +128,7 @@ final class BackendCall implements BackendConnection.Listener {
       }
       bodySeen += chunk.readableBytes();
       if (max > 0 && bodySeen > max) {
-        clientFailed(new BodyPump.TooLarge(max));
+        clientFailed(new ClientBody.TooLarge(max));
         return;
       }
       ex.progress();
@@ -193,7 +196,7 @@ final class BackendCall implements BackendConnection.Listener {
     ex.clientFault = true; // a response already streaming is cut by this, not by the backend (R6-3)
     stopPump();
     end(false);
-    if (cause instanceof BodyPump.TooLarge) {
+    if (cause instanceof ClientBody.TooLarge) {
       ex.fail(ProxyError.BODY_TOO_LARGE, cause.getMessage());
     } else if (!ex.response().closed() && !Failures.clientGone(cause)) {
       ex.fail(ProxyError.BAD_REQUEST, "request body: " + Failures.describe(cause));
@@ -297,7 +300,7 @@ final class BackendCall implements BackendConnection.Listener {
       if (ex.head().headers().contains("Expect")) {
         sink.writeContinue(); // the backend is ready for the body the client holds back
       }
-    } else if (r.status().code() == 103 && interim++ < UpstreamCall.MAX_INTERIM_ANSWERS) {
+    } else if (r.status().code() == 103 && interim++ < MAX_INTERIM_ANSWERS) {
       HttpHeaders hints = new DefaultHttpHeaders(false);
       HopByHop.copy(r.headers(), hints::add, null);
       hints.set("Via", ForwardedHeaders.via(HttpVersion.HTTP_1_1));

@@ -30,7 +30,7 @@ final class BodyBuffering implements Interceptor {
     long length = ex.body().declaredLength();
     long limit = ex.snapshot().plan().limits().bodyBuffer();
     if (length <= 0 || length > limit || ex.bufferedBody != null
-        || ex.body().state() != BodySource.State.UNREAD || WebSocketTunnel.isUpgrade(ex)) {
+        || ex.body().state() != BodySource.State.UNREAD || WebSocketSplice.isHandshake(ex)) {
       ex.next();
       return;
     }

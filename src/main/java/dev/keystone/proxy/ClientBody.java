@@ -12,6 +12,13 @@ final class ClientBody {
   /** Bodies up to this size are read and dropped to keep the connection (Go reads 256 KiB). */
   static final long DRAIN_LIMIT = 64 * 1024;
 
+  /** The client's body passed the tenant's {@code max_body_size} while it was forwarded. */
+  static final class TooLarge extends RuntimeException {
+    TooLarge(long limit) {
+      super("request body above " + limit + " bytes", null, false, false);
+    }
+  }
+
   private ClientBody() {
   }
 

@@ -2,9 +2,6 @@ package dev.keystone.proxy;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPipeline;
-import io.vertx.core.http.HttpConnection;
-import io.vertx.core.http.impl.HttpServerConnection;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -21,7 +18,7 @@ import java.util.Map;
  * <p>Each connection's pipeline gets a {@link ClientChannel} first (reads gated so a client that
  * does not read cannot make the gateway buffer without limit; a lingering close after early
  * answers) and {@link ChunkedFraming} before the request decoder. Connections are known by their
- * Netty channel, whichever server (Vert.x's or {@link ClientListener}'s) accepted them.
+ * Netty channel.
  */
 final class ClientConnections {
 
@@ -36,23 +33,6 @@ final class ClientConnections {
 
   private final Map<Channel, State> states = new IdentityHashMap<>();
 
-  /** A new connection of Vert.x's server: gates installed, then as {@link #opened(Channel, long)}. */
-  void opened(HttpConnection conn, long headerReadNanos) {
-    if (conn instanceof HttpServerConnection internal) {
-      ChannelPipeline p = internal.channelHandlerContext().pipeline();
-      if (p.get(CHANNEL) == null) {
-        ClientChannel gate = new ClientChannel(() -> PendingReads.vertxReads(conn));
-        p.addFirst(CHANNEL, gate);
-        if (p.get(StrictRequestDecoder.NAME) != null) {
-          p.addAfter(StrictRequestDecoder.NAME, HEADS, new ClientChannel.Heads(gate));
-          p.addBefore(StrictRequestDecoder.NAME, ChunkedFraming.NAME, new ChunkedFraming());
-        }
-      }
-      opened(internal.channelHandlerContext().channel(), headerReadNanos);
-    }
-    conn.closeHandler(v -> PendingReads.release(conn));
-  }
-
   /** A new connection: it has {@code headerReadNanos} to send its first request head. */
   void opened(Channel ch, long headerReadNanos) {
     // Reads of at most 16 KiB: what one read brings is decoded at once, so this bounds what a
@@ -62,11 +42,6 @@ final class ClientConnections {
     s.deadline = System.nanoTime() + headerReadNanos;
     states.put(ch, s);
     ch.closeFuture().addListener(f -> states.remove(ch));
-  }
-
-  /** The Netty channel under a connection of Vert.x's server. */
-  static Channel channel(HttpConnection conn) {
-    return ((HttpServerConnection) conn).channelHandlerContext().channel();
   }
 
   /** Connections open now (for a graceful stop). */
@@ -138,7 +113,7 @@ final class ClientConnections {
    * graceful close (which first sends what is queued) would never end.
    */
   static void forceClose(Channel ch) {
-    // Closed from below Vert.x's own handler, which would wait for the queued writes first.
+    // Closed from the pipeline's first handler: the handlers above would wait for queued writes.
     ChannelHandlerContext ctx = ch.pipeline().context(CHANNEL);
     if (ctx != null) {
       ctx.close();

@@ -3,8 +3,8 @@ package dev.keystone.proxy;
 /**
  * The transport seam: one request as the client-facing transport presents it to the interceptors
  * (head, body, response, connection events and its event loop). The chain and {@link Exchange}
- * see only this; a transport (Vert.x's HTTP/1.1 server, {@link VertxClientSide}, or Netty's,
- * {@link NettyClientSide}) implements it, and forwarding lives behind {@link UpstreamTransport}.
+ * see only this; a transport (today HTTP/1.1 on Netty, {@link NettyClientSide}; HTTP/2 streams
+ * can feed the same exchange) implements it, and forwarding lives behind {@link UpstreamTransport}.
  */
 public interface ClientSide {
 

@@ -1,9 +1,5 @@
 package dev.keystone.proxy;
 
-import io.vertx.core.MultiMap;
-import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpVersion;
-
 /**
  * The headers a backend uses to know who really called, and through what. X-Forwarded-For gets
  * the client's address appended (keeping what earlier proxies wrote), X-Forwarded-Proto and
@@ -19,13 +15,7 @@ final class ForwardedHeaders {
   private ForwardedHeaders() {
   }
 
-  static void apply(HttpServerRequest request, String host, MultiMap out) {
-    String client = request.remoteAddress() == null ? null : request.remoteAddress().hostAddress();
-    MultiMap in = request.headers();
-    apply(client, request.isSSL(), via(request.version()), in::getAll, host, out::set);
-  }
-
-  /** The same for a request seen through the seam, into Netty headers. */
+  /** Sets them in {@code out} for the request {@code head} (over TLS when {@code secure}). */
   static void apply(RequestHead head, boolean secure, String host, io.netty.handler.codec.http.HttpHeaders out) {
     io.netty.handler.codec.http.HttpHeaders in = head.headers();
     apply(head.clientAddress(), secure, via(head.version()), in::getAll, host, out::set);
@@ -56,17 +46,8 @@ final class ForwardedHeaders {
   }
 
   /** This hop's Via entry for a message received as {@code version}. */
-  static String via(HttpVersion version) {
-    return (version == HttpVersion.HTTP_1_0 ? "1.0 " : "1.1 ") + PSEUDONYM;
-  }
-
   static String via(io.netty.handler.codec.http.HttpVersion version) {
     return (version == io.netty.handler.codec.http.HttpVersion.HTTP_1_0 ? "1.0 " : "1.1 ") + PSEUDONYM;
-  }
-
-  /** The values of {@code name} in {@code in} as one list, with {@code value} at its end. */
-  static String appended(MultiMap in, String name, String value) {
-    return appended(in.getAll(name), value);
   }
 
   /** {@code prior} (the lines of a list header) as one list, with {@code value} at its end. */

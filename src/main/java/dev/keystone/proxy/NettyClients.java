@@ -7,7 +7,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.http.HttpServerOptions;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -28,18 +27,21 @@ final class NettyClients implements ClientConnection.Server {
   private final io.vertx.core.internal.ContextInternal context;
   private final Supplier<Snapshot> snapshots;
   private final ClientConnections connections;
-  private final HttpServerOptions decoding;
+  /** The longest request line and header block taken (the decoder's limits). */
+  private final int maxLine;
+  private final int maxHeaders;
   private final List<Interceptor> chain;
   private final List<Interceptor> rejectChain;
   private boolean stopping;
 
   NettyClients(io.vertx.core.internal.ContextInternal context, Supplier<Snapshot> snapshots, ClientConnections connections,
-               HttpServerOptions decoding, List<Interceptor> chain, List<Interceptor> rejectChain) {
+               int maxLine, int maxHeaders, List<Interceptor> chain, List<Interceptor> rejectChain) {
     this.context = context;
     this.loop = context.nettyEventLoop();
     this.snapshots = snapshots;
     this.connections = connections;
-    this.decoding = decoding;
+    this.maxLine = maxLine;
+    this.maxHeaders = maxHeaders;
     this.chain = chain;
     this.rejectChain = rejectChain;
   }
@@ -58,7 +60,7 @@ final class NettyClients implements ClientConnection.Server {
     ChannelPipeline p = ch.pipeline();
     p.addLast(ClientConnections.CHANNEL, gate);
     p.addLast(ChunkedFraming.NAME, new ChunkedFraming());
-    p.addLast(StrictRequestDecoder.NAME, new StrictRequestDecoder(decoding, true));
+    p.addLast(StrictRequestDecoder.NAME, new StrictRequestDecoder(maxLine, maxHeaders));
     p.addLast(ClientConnections.HEADS, new ClientChannel.Heads(gate));
     p.addLast(ResponseEncoder.NAME, encoder);
     p.addLast(ClientConnection.NAME, conn[0]);

@@ -17,10 +17,9 @@ import java.util.Map;
  * backend: waiting for a free pooled connection is the backend being busy (503, no health
  * effect); a connection that cannot be opened ejects the backend and the request, never written,
  * goes to another one; what happens once the request is on a connection is the call's.
- * WebSocket upgrades of clients on Netty become tunnels ({@link WebSocketSplice}); those of
- * clients of Vert.x's server go through {@link Forwarder}.
+ * WebSocket handshakes become tunnels ({@link WebSocketSplice}).
  */
-final class NettyForwarder implements Interceptor {
+final class NettyForwarder implements Interceptor, UpstreamTransport {
 
   /** How long an idle pooled connection is kept (as nginx keeps idle upstream connections). */
   static final long KEEP_ALIVE_NANOS = 60_000_000_000L;
@@ -30,36 +29,46 @@ final class NettyForwarder implements Interceptor {
 
   private final io.vertx.core.internal.ContextInternal context;
   private final io.netty.channel.ChannelFactory<? extends Channel> channelType;
-  private final Forwarder upgrades;
   private final Map<Key, BackendPool> pools = new HashMap<>();
 
   /** @param context the verticle's: backend events run with it current, on its event loop */
-  NettyForwarder(io.vertx.core.internal.ContextInternal context, io.netty.channel.ChannelFactory<? extends Channel> channelType,
-                 Forwarder upgrades) {
+  NettyForwarder(io.vertx.core.internal.ContextInternal context, io.netty.channel.ChannelFactory<? extends Channel> channelType) {
     this.context = context;
     this.channelType = channelType;
-    this.upgrades = upgrades;
+  }
+
+  /** The last step of the chain: forwarding. */
+  @Override
+  public void handle(Exchange ex) {
+    forward(ex);
   }
 
   @Override
-  public void handle(Exchange ex) {
-    if (WebSocketTunnel.isUpgrade(ex) && !splices(ex)) {
-      upgrades.handle(ex); // a client of Vert.x's server: its tunnel is Vert.x's
-      return;
-    }
+  public void forward(Exchange ex) {
     ex.body().pause(); // nothing is read from the client until a backend is connected
-    Pool.Pick pick = Forwarder.pick(ex, null);
+    Pool.Pick pick = pick(ex, null);
     if (pick == null) {
-      ex.fail(ProxyError.NO_BACKEND, Forwarder.noBackend(ex));
+      ex.fail(ProxyError.NO_BACKEND, noBackend(ex));
       return;
     }
     ex.fallback = pick.fallback();
     connect(ex, pick.backend(), false);
   }
 
-  /** Whether {@code ex} is a WebSocket handshake this forwarder joins to its backend itself ({@link WebSocketSplice}). */
+  /** A healthy backend among the script's candidates or the tenant's pool, other than {@code skip}; null if none. */
+  static Pool.Pick pick(Exchange ex, Backend skip) {
+    return ex.candidates != null ? Pool.pickHealthy(ex.candidates, skip) : ex.tenant().pool().pick(skip);
+  }
+
+  /** Why {@link #pick} found nothing, for the 503. */
+  static String noBackend(Exchange ex) {
+    return ex.candidates != null ? "no healthy backend for route_to(" + ex.routeTarget + ")"
+        : ex.tenant().pool().backends().isEmpty() ? "tenant has no backend" : "every backend of the tenant is drained";
+  }
+
+  /** Whether {@code ex} is a WebSocket handshake, joined to its backend as a tunnel ({@link WebSocketSplice}). */
   static boolean splices(Exchange ex) {
-    return ex.client() instanceof NettyClientSide && WebSocketTunnel.isUpgrade(ex);
+    return WebSocketSplice.isHandshake(ex);
   }
 
   /** Sends the request once more to {@code backend} on a fresh connection (see {@link RetryRule}). */
@@ -137,7 +146,7 @@ final class NettyForwarder implements Interceptor {
       return;
     }
     // Never written: another backend may take it, if there is one.
-    Pool.Pick next = Forwarder.pick(ex, backend);
+    Pool.Pick next = pick(ex, backend);
     if (next == null) {
       ex.fail(error, why + "; no other backend to try");
       return;

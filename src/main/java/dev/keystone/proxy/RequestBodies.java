@@ -8,7 +8,7 @@ import java.io.ByteArrayOutputStream;
  * Reads a whole request body into memory, up to a cap: for a tenant whose script looks at bodies
  * ({@code script_body}), and small bodies before a backend connection is taken
  * ({@link BodyBuffering}). Larger bodies are refused with 413 before any byte reaches a backend or
- * an engine: a script that checks bodies must not be bypassed by a big one. The Forwarder then
+ * an engine: a script that checks bodies must not be bypassed by a big one. The forwarding then
  * sends the buffered body with a Content-Length.
  */
 final class RequestBodies {

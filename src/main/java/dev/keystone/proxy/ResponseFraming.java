@@ -2,12 +2,9 @@ package dev.keystone.proxy;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.vertx.core.http.HttpConnection;
-import io.vertx.core.net.impl.ConnectionBase;
 
 import java.util.ArrayDeque;
 
@@ -27,24 +24,8 @@ final class ResponseFraming implements ChunkedFraming.BodyRule {
 
   static final String NAME = "keystone-response-framing";
   static final String METHODS = "keystone-request-methods";
-  /** The name Vert.x gives the HTTP/1 client codec in a connection's pipeline. */
-  private static final String CODEC = "codec";
 
   private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>();
-
-  /** Installs the framing on a new HTTP/1 backend connection, before any response byte is read. */
-  static void install(HttpConnection conn) {
-    if (!(conn instanceof ConnectionBase base)) {
-      return;
-    }
-    ChannelPipeline p = base.channelHandlerContext().pipeline();
-    if (p.get(CODEC) == null || p.get(NAME) != null) {
-      return; // not an HTTP/1 connection, or already done
-    }
-    ResponseFraming rule = new ResponseFraming();
-    p.addBefore(CODEC, NAME, new ChunkedFraming(rule));
-    p.addAfter(CODEC, METHODS, rule.methods());
-  }
 
   @Override
   public boolean expectsHead() {

@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * A tenant script's {@code on_response}, embedded or in a remote engine, set by the
- * {@link ScriptInterceptor} when the script has one: the Forwarder hands it the backend's
+ * {@link ScriptInterceptor} when the script has one: the forwarding hands it the backend's
  * response head and applies the edits. A failure carries the script's message and whether a
  * limit was hit, for the tenant's on_script_error policy.
  */

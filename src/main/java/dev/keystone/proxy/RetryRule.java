@@ -1,6 +1,5 @@
 package dev.keystone.proxy;
 
-import io.vertx.core.http.HttpClosedException;
 import io.netty.handler.codec.http.HttpMethod;
 
 import java.io.IOException;
@@ -10,7 +9,7 @@ import java.io.IOException;
  * was never written (no connection could be opened) may go to another backend; a replayable one
  * (its body is absent or held whole, and it is idempotent: GET, HEAD, OPTIONS, TRACE, or carries
  * an {@code Idempotency-Key}) that met a <em>reused</em> connection the backend closed before
- * sending any response byte (counted by {@link ReadBytes}) may be sent once more, on a fresh
+ * sending any response byte may be sent once more, on a fresh
  * connection. Nothing else is ever
  * sent twice: a backend still processing a request when a timer fires gets a 504, not a copy.
  */
@@ -41,6 +40,6 @@ final class RetryRule {
 
   /** The connection closed or was reset before a response head: not a timeout. */
   static boolean closedBeforeResponse(Throwable cause) {
-    return cause instanceof HttpClosedException || (cause instanceof IOException && !Failures.isTimeout(cause));
+    return cause instanceof IOException && !Failures.isTimeout(cause);
   }
 }

@@ -11,17 +11,15 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
-import io.vertx.core.http.HttpConnection;
-import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.http.impl.HttpServerConnection;
-import io.vertx.core.http.impl.HttpUtils;
-import io.vertx.core.http.impl.VertxHttpRequestDecoder;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderValidationUtil;
+import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.vertx.core.http.impl.headers.HeadersMultiMap;
 
 import java.util.List;
 
 /**
- * Vert.x's HTTP/1 request decoder, made strict where a proxy must be (RFC 9112): a request line
+ * Netty's HTTP/1 request decoder, made strict where a proxy must be (RFC 9112): a request line
  * whose target holds anything but visible ASCII (a NUL, a control character, a raw non-ASCII
  * byte) or whose version is not exactly HTTP/1.0 or HTTP/1.1; a request with both Content-Length
  * and Transfer-Encoding: chunked; and a Content-Length that is not plain digits or comes twice
@@ -29,11 +27,8 @@ import java.util.List;
  * targets, drop Content-Length next to chunked, read {@code +42} as 42, and for HTTP/1.0 take the
  * first of two different Content-Lengths; the next hop may read any of them differently. The
  * decoder fixes framing, so these checks must happen here: afterwards the evidence is gone.
- *
- * <p>Vert.x offers no option for this, so the decoder is swapped in the connection's Netty
- * pipeline when the connection opens, before any byte is read.
  */
-final class StrictRequestDecoder extends VertxHttpRequestDecoder {
+final class StrictRequestDecoder extends HttpRequestDecoder {
 
   static final String NAME = "httpDecoder";
 
@@ -46,19 +41,16 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
 
   /** Content-Length fields of the request being decoded, counted from the wire. */
   private int contentLengthFields;
-  /** Whether bytes behind a WebSocket handshake are passed on undecoded (see {@link #decode}). */
-  private final boolean handshakes;
   /** Bytes are passed on as they are: they follow a handshake and may be the tunnel's. */
   private boolean raw;
 
-  StrictRequestDecoder(HttpServerOptions options) {
-    this(options, false);
-  }
-
-  /** @param handshakes whether bytes behind a WebSocket handshake are passed on undecoded (Netty clients) */
-  StrictRequestDecoder(HttpServerOptions options, boolean handshakes) {
-    super(options);
-    this.handshakes = handshakes;
+  /**
+   * @param maxLine    the longest request line taken (414 past it)
+   * @param maxHeaders the most bytes of header lines taken (431 past them)
+   */
+  StrictRequestDecoder(int maxLine, int maxHeaders) {
+    super(new HttpDecoderConfig().setMaxInitialLineLength(maxLine).setMaxHeaderSize(maxHeaders)
+        .setValidateHeaders(true));
   }
 
   /**
@@ -79,9 +71,9 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     }
     int before = out.size();
     super.decode(ctx, in, out);
-    if (handshakes && out.size() == before + 2 && out.get(before + 1) == LastHttpContent.EMPTY_LAST_CONTENT
+    if (out.size() == before + 2 && out.get(before + 1) == LastHttpContent.EMPTY_LAST_CONTENT
         && out.get(before) instanceof HttpRequest r && r.decoderResult().isSuccess()
-        && WebSocketTunnel.isHandshake(r.method(), r.protocolVersion(), r.headers(), false)) {
+        && WebSocketSplice.isHandshake(r.method(), r.protocolVersion(), r.headers(), false)) {
       raw = true;
       if (ctx.pipeline().get(ChunkedFraming.NAME) instanceof ChunkedFraming framing) {
         framing.off();
@@ -119,9 +111,21 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
     return super.isContentAlwaysEmpty(msg);
   }
 
-  /** Vert.x's checks of every header, and Content-Length as RFC 9112 writes it: digits only. */
+  /**
+   * Every header: a name that is a token, a value without control characters other than tab
+   * (RFC 9110 section 5); and Content-Length as RFC 9112 writes it: digits only.
+   */
   private static void validate(CharSequence name, CharSequence value) {
-    HttpUtils.validateHeader(name, value);
+    int bad = HttpHeaderValidationUtil.validateToken(name);
+    if (bad >= 0) {
+      throw new IllegalArgumentException("a header name has a forbidden character 0x"
+          + Integer.toHexString(name.charAt(bad)) + " at " + bad);
+    }
+    bad = value == null ? -1 : firstControl(value);
+    if (bad >= 0) {
+      throw new IllegalArgumentException("the value of header '" + RequestSyntax.printable(name.toString())
+          + "' has a forbidden character 0x" + Integer.toHexString(value.charAt(bad)) + " at " + bad);
+    }
     if (name.length() == 14 && AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONTENT_LENGTH)) {
       String v = value.toString();
       boolean digits = !v.isEmpty() && v.length() <= 18;
@@ -132,6 +136,17 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
         throw new IllegalArgumentException("invalid Content-Length '" + RequestSyntax.printable(v) + "'");
       }
     }
+  }
+
+  /** Where {@code value} has a control character other than tab, or -1 (as a field value may not). */
+  private static int firstControl(CharSequence value) {
+    for (int i = 0, n = value.length(); i < n; i++) {
+      char c = value.charAt(i);
+      if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   /**
@@ -181,29 +196,5 @@ final class StrictRequestDecoder extends VertxHttpRequestDecoder {
   @Override
   protected void handleTransferEncodingChunkedWithContentLength(HttpMessage message) {
     throw new IllegalArgumentException("request has both Content-Length and Transfer-Encoding");
-  }
-
-  /**
-   * Flushes what was written to the connection. Needed when answering a request whose body
-   * failed to decode: Vert.x closes the channel right after, inside the same read, when its
-   * batched writes would not have been flushed yet.
-   */
-  static void flushNow(HttpConnection connection) {
-    if (connection instanceof HttpServerConnection internal) {
-      internal.channelHandlerContext().flush();
-    }
-  }
-
-  /** Replaces the decoder of an HTTP/1 connection; returns false if the pipeline is not the expected one. */
-  static boolean install(HttpConnection connection, HttpServerOptions options) {
-    if (!(connection instanceof HttpServerConnection internal)) {
-      return false;
-    }
-    ChannelPipeline pipeline = internal.channelHandlerContext().pipeline();
-    if (pipeline.get(NAME) instanceof VertxHttpRequestDecoder) {
-      pipeline.replace(NAME, NAME, new StrictRequestDecoder(options));
-      return true;
-    }
-    return false;
   }
 }

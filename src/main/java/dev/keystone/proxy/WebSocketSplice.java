@@ -33,6 +33,30 @@ final class WebSocketSplice {
   private WebSocketSplice() {
   }
 
+  /**
+   * A WebSocket handshake: an HTTP/1.1 GET without a body asking to upgrade (RFC 6455). Anything
+   * else with an Upgrade header is forwarded as a plain request (Upgrade is hop-by-hop, so it is
+   * dropped).
+   */
+  static boolean isHandshake(Exchange ex) {
+    RequestHead req = ex.head();
+    return isHandshake(req.method(), req.version(), req.headers(), ClientBody.declared(ex));
+  }
+
+  /** {@link #isHandshake(Exchange)} on a head as decoded; {@code body}: it announces a body. */
+  static boolean isHandshake(io.netty.handler.codec.http.HttpMethod method, io.netty.handler.codec.http.HttpVersion version,
+                             io.netty.handler.codec.http.HttpHeaders headers, boolean body) {
+    // RFC 9110 section 7.8: an Upgrade in an HTTP/1.0 request is ignored (C1-2).
+    if (method != io.netty.handler.codec.http.HttpMethod.GET || body
+        || version != io.netty.handler.codec.http.HttpVersion.HTTP_1_1) {
+      return false;
+    }
+    String upgrade = headers.get("Upgrade");
+    String connection = headers.get("Connection");
+    return upgrade != null && upgrade.equalsIgnoreCase("websocket")
+        && connection != null && connection.toLowerCase(java.util.Locale.ROOT).contains("upgrade");
+  }
+
   /** Whether a 101 names the protocol the client asked for (RFC 9110 section 15.2.2), else why not. */
   static String refusal(HttpResponse r, Backend backend) {
     String protocol = r.headers().get("Upgrade");

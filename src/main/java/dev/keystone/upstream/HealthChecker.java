@@ -46,7 +46,7 @@ public final class HealthChecker implements AutoCloseable {
 
   private final Vertx vertx;
   private final Clock clock;
-  /** A client per TLS setting (null: plain http): see the proxy's UpstreamClients for why. */
+  /** A client per TLS setting (null: plain http): equal settings share one. */
   private final Map<dev.keystone.model.UpstreamTls, HttpClientAgent> clients = new java.util.concurrent.ConcurrentHashMap<>();
   private final HttpClientAgent plain;
   private final DoubleSupplier random;

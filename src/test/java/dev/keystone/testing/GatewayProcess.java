@@ -39,14 +39,6 @@ public final class GatewayProcess implements AutoCloseable {
       if (leaks != null) {
         cmd.add("-Dio.netty.leakDetection.level=" + leaks); // the tests' leak detection, in this process too
       }
-      String upstream = System.getProperty("keystone.upstream");
-      if (upstream != null) {
-        cmd.add("-Dkeystone.upstream=" + upstream); // the forwarding the suite runs on, in this process too
-      }
-      String client = System.getProperty("keystone.client");
-      if (client != null) {
-        cmd.add("-Dkeystone.client=" + client); // the server that takes clients, in this process too
-      }
       String tokens = System.getProperty("keystone.admin.token-dir");
       if (tokens != null) {
         cmd.add("-Dkeystone.admin.token-dir=" + tokens); // a generated admin token: not into ~/.keystone
