@@ -15,14 +15,15 @@ import java.util.logging.LogRecord;
  * request on that loop. Producers only append to a lock-free queue and never wake the writer
  * (a wake-up per line cost two futex calls and a context switch per request); the writer drains
  * the queue every few milliseconds in one write. When the queue is full, lines are dropped and
- * counted rather than blocking the proxy.
+ * counted rather than blocking the proxy. Records are formatted by the writer too (an access-log
+ * record makes its text only then: {@code AccessLog.Line}).
  */
 final class AsyncLogHandler extends Handler {
 
   static final int CAPACITY = 8_192;
   static final long PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
-  private final ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<LogRecord> queue = new ConcurrentLinkedQueue<>();
   private final AtomicInteger size = new AtomicInteger();
   private final AtomicLong dropped = new AtomicLong();
   private final PrintStream out;
@@ -44,7 +45,7 @@ final class AsyncLogHandler extends Handler {
       dropped.incrementAndGet();
       return;
     }
-    queue.add(getFormatter().format(record));
+    queue.add(record); // formatted by the writer: the producer (an event loop) only hands it over
   }
 
   private void run() {
@@ -57,18 +58,18 @@ final class AsyncLogHandler extends Handler {
 
   /** Writes everything queued; returns false when there was nothing. */
   private synchronized boolean drain() {
-    String line = queue.poll();
+    LogRecord line = queue.poll();
     if (line == null) {
       return false;
     }
     StringBuilder sb = new StringBuilder(8192);
     int n = 0;
     for (; line != null && sb.length() < 1 << 20; line = queue.poll()) {
-      sb.append(line);
+      sb.append(format(line));
       n++;
     }
     if (line != null) {
-      sb.append(line);
+      sb.append(format(line));
       n++;
     }
     size.addAndGet(-n);
@@ -79,6 +80,14 @@ final class AsyncLogHandler extends Handler {
     out.print(sb);
     out.flush();
     return true;
+  }
+
+  private String format(LogRecord r) {
+    try {
+      return getFormatter().format(r);
+    } catch (RuntimeException e) {
+      return "log: a line could not be formatted: " + e + "\n"; // one bad record must not stop the writer
+    }
   }
 
   /** Writes what is queued now; used before the process exits. */

@@ -1,6 +1,7 @@
 package dev.keystone.proxy;
 
-
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /**
@@ -17,33 +18,90 @@ final class AccessLog {
   }
 
   static void log(Exchange ex, Completion.Outcome outcome) {
-    RequestHead req = ex.head();
-    ResponseSink resp = ex.response();
-    double ms = (System.nanoTime() - ex.startNanos()) / 1_000_000.0;
-    StringBuilder sb = new StringBuilder(160)
-        .append("tenant=").append(ex.tenant() == null ? "-" : ex.tenant().name())
-        .append(" method=").append(req.method().name())
-        .append(" path=").append(ex.path() == null ? RequestSyntax.printable(req.path()) : ex.path())
-        .append(" status=").append(outcome == Completion.Outcome.ABORTED ? "aborted" : Integer.toString(resp.status()))
-        .append(" bytes=").append(resp.bytesWritten())
-        .append(" duration_ms=").append(Math.round(ms * 10) / 10.0)
-        .append(" backend=").append(ex.backend() == null ? "-" : ex.backend().name())
-        .append(" request_id=").append(ex.requestId() == null ? "-" : ex.requestId());
-    if (req.clientAddress() != null) {
-      sb.append(" client=").append(req.clientAddress());
+    if (LOG.isLoggable(java.util.logging.Level.INFO)) {
+      LOG.log(new Line(ex, outcome));
     }
-    if (outcome == Completion.Outcome.TRUNCATED) {
-      sb.append(" truncated=true");
+  }
+
+  /**
+   * The facts of one request, taken when it ends; the text is made when a handler asks for it
+   * ({@link #getMessage}): by the log writer's thread, not the event loop.
+   */
+  static final class Line extends LogRecord {
+    private final String tenant;
+    private final String method;
+    private final String path;
+    private final boolean pathIsRaw;
+    private final String status;
+    private final int statusCode;
+    private final long bytes;
+    private final long nanos;
+    private final String backend;
+    private final String requestId;
+    private final String client;
+    private final boolean truncated;
+    private final boolean fallback;
+    private final int retries;
+    private final String error;
+    private volatile String text;
+
+    Line(Exchange ex, Completion.Outcome outcome) {
+      super(Level.INFO, null);
+      setLoggerName(LOG.getName());
+      RequestHead req = ex.head();
+      ResponseSink resp = ex.response();
+      nanos = System.nanoTime() - ex.startNanos();
+      tenant = ex.tenant() == null ? "-" : ex.tenant().name();
+      method = req.method().name();
+      pathIsRaw = ex.path() == null;
+      path = pathIsRaw ? req.path() : ex.path();
+      status = outcome == Completion.Outcome.ABORTED ? "aborted" : null;
+      statusCode = resp.status();
+      bytes = resp.bytesWritten();
+      backend = ex.backend() == null ? "-" : ex.backend().name();
+      requestId = ex.requestId() == null ? "-" : ex.requestId();
+      client = req.clientAddress();
+      truncated = outcome == Completion.Outcome.TRUNCATED;
+      fallback = ex.fallback;
+      retries = ex.retries;
+      error = ex.errorDetail;
     }
-    if (ex.fallback) {
-      sb.append(" fallback=true");
+
+    @Override
+    public String getMessage() {
+      String t = text;
+      if (t == null) {
+        text = t = text();
+      }
+      return t;
     }
-    if (ex.retries > 0) {
-      sb.append(" retries=").append(ex.retries);
+
+    private String text() {
+      StringBuilder sb = new StringBuilder(160)
+          .append("tenant=").append(tenant)
+          .append(" method=").append(method)
+          .append(" path=").append(pathIsRaw ? RequestSyntax.printable(path) : path)
+          .append(" status=").append(status != null ? status : Integer.toString(statusCode))
+          .append(" bytes=").append(bytes)
+          .append(" duration_ms=").append(Math.round(nanos / 100_000.0) / 10.0)
+          .append(" backend=").append(backend)
+          .append(" request_id=").append(requestId);
+      if (client != null) {
+        sb.append(" client=").append(client);
+      }
+      if (truncated) {
+        sb.append(" truncated=true");
+      }
+      if (fallback) {
+        sb.append(" fallback=true");
+      }
+      if (retries > 0) {
+        sb.append(" retries=").append(retries);
+      }
+      if (error != null) {
+        sb.append(" error=\"").append(RequestSyntax.printable(error).replace('"', '\'')).append('"');
+      }
+      return sb.toString();
     }
-    if (ex.errorDetail != null) {
-      sb.append(" error=\"").append(RequestSyntax.printable(ex.errorDetail).replace('"', '\'')).append('"');
-    }
-    LOG.info(sb.toString());
   }
 }

@@ -64,6 +64,26 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       super(maxLine, maxHead, maxChunk);
     }
 
+    /**
+     * The head with Vert.x's header map (as client requests have): it is relayed to the client
+     * edited in place, and the client's encoder writes that map fastest. Names are checked as
+     * Netty's own decoder does.
+     */
+    @Override
+    protected io.netty.handler.codec.http.HttpMessage createMessage(String[] line) {
+      return new io.netty.handler.codec.http.DefaultHttpResponse(io.netty.handler.codec.http.HttpVersion.valueOf(line[0]),
+          io.netty.handler.codec.http.HttpResponseStatus.valueOf(Integer.parseInt(line[1]), line[2]),
+          io.vertx.core.http.impl.headers.HeadersMultiMap.httpHeaders(ResponseDecoder::validName));
+    }
+
+    private static void validName(CharSequence name, CharSequence value) {
+      int bad = io.netty.handler.codec.http.HttpHeaderValidationUtil.validateToken(name);
+      if (bad >= 0) {
+        throw new IllegalArgumentException("a header name has a forbidden character 0x"
+            + Integer.toHexString(name.charAt(bad)) + " at " + bad);
+      }
+    }
+
     @Override
     protected boolean isContentAlwaysEmpty(io.netty.handler.codec.http.HttpMessage msg) {
       int code = ((io.netty.handler.codec.http.HttpResponse) msg).status().code();

@@ -206,9 +206,21 @@ final class BackendPool {
     ResponseFraming rule = new ResponseFraming();
     p.addLast(ResponseFraming.NAME, new ChunkedFraming(rule));
     p.addLast("decoder", conn.new ResponseDecoder(MAX_STATUS_LINE, MAX_HEAD, 16 * 1024));
-    p.addLast("encoder", new io.netty.handler.codec.http.HttpRequestEncoder());
+    p.addLast("encoder", new RequestEncoder());
     p.addLast(ResponseFraming.METHODS, rule.methods());
     p.addLast(BackendConnection.NAME, conn);
+  }
+
+  /** Netty's request encoder; headers kept in Vert.x's map are written by its faster encoder. */
+  private static final class RequestEncoder extends io.netty.handler.codec.http.HttpRequestEncoder {
+    @Override
+    protected void encodeHeaders(io.netty.handler.codec.http.HttpHeaders headers, io.netty.buffer.ByteBuf buf) {
+      if (headers instanceof io.vertx.core.http.impl.headers.HeadersMultiMap fast) {
+        fast.encode(buf, false);
+      } else {
+        super.encodeHeaders(headers, buf);
+      }
+    }
   }
 
   private static SslContext sslContext(UpstreamTls tls) throws SSLException {

@@ -131,20 +131,30 @@ final class BackendRelay {
     int status = head.status().code();
     ex.answered = true;
     sink.status(edits == null ? status : edits.status());
-    HttpHeaders out = sink.headers();
-    HopByHop.copy(head.headers(), out::add, null);
+    HttpHeaders in = head.headers();
+    // What the backend said that decides framing, read before its hop-by-hop headers go.
+    boolean noBody = ex.head().method() == HttpMethod.HEAD || status == 204 || status == 304;
+    boolean length = in.contains("Content-Length");
+    String announced = in.get("Trailer");
+    String via = ForwardedHeaders.appended(in.getAll("Via"), ForwardedHeaders.via(head.protocolVersion()));
+    HttpHeaders out;
+    if (sink.adoptHeaders(in)) {
+      HopByHop.strip(in); // the backend's headers, edited in place, are the answer's
+      out = in;
+    } else {
+      out = sink.headers();
+      HopByHop.copy(in, out::add, null);
+    }
     if (edits != null) {
       RequestHeads.apply(edits.headerEdits(), out);
     }
     out.set("X-Request-ID", ex.requestId());
-    out.set("Via", ForwardedHeaders.appended(head.headers().getAll("Via"), ForwardedHeaders.via(head.protocolVersion())));
-    boolean noBody = ex.head().method() == HttpMethod.HEAD || status == 204 || status == 304;
-    if (!noBody && !head.headers().contains("Content-Length")) {
+    out.set("Via", via);
+    if (!noBody && !length) {
       if (ex.head().version() == HttpVersion.HTTP_1_0) {
         closeAfter = true; // no chunked encoding in HTTP/1.0: the close ends the body
       } else {
         chunked = true;
-        String announced = head.headers().get("Trailer");
         if (announced != null) {
           out.set("Trailer", announced);
         }

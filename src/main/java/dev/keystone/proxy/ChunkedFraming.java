@@ -70,6 +70,9 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
   private long remaining;
   /** The chunk-size line held back until it is whole. */
   private final StringBuilder sizeLine = new StringBuilder(16);
+  /** What the head reader made of the byte {@link #scanner} stopped at. */
+  private FramingHead.Step scanned;
+  private final io.netty.util.ByteProcessor scanner = b -> (scanned = head.next(b)) == FramingHead.Step.MORE;
 
   ChunkedFraming() {
     this(REQUESTS);
@@ -115,11 +118,23 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
       while (i < end && brokenAt < 0 && state != State.OFF) {
         switch (state) {
           case HEAD, TRAILERS -> {
-            boolean before = state == State.HEAD && !head.started();
-            FramingHead.Step step = head.next(in.getByte(i));
-            if (before && head.started() && !rule.expectsHead()) {
-              unexpected(ctx, in, passStart, i);
-              return;
+            FramingHead.Step step;
+            if (state == State.HEAD && !head.started() && !rule.expectsHead()) {
+              // Byte by byte until the head begins: one that begins unasked for is refused.
+              step = head.next(in.getByte(i));
+              if (head.started()) {
+                unexpected(ctx, in, passStart, i);
+                return;
+              }
+            } else {
+              // The bytes of a head in one pass, up to the first that is not just more of it.
+              int stop = in.forEachByte(i, end - i, scanner);
+              if (stop < 0) {
+                i = end;
+                continue;
+              }
+              i = stop;
+              step = scanned;
             }
             switch (step) {
               case MORE -> i++;

@@ -50,6 +50,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private Channel channel;
   private NettyClientSide current;
   private final ArrayDeque<Object> queued = new ArrayDeque<>(4);
+  private String clientAddress;
   /** No further request is taken: the connection closes after the current answer. */
   private boolean closing;
 
@@ -62,6 +63,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     channel = ctx.channel();
+  }
+
+  /** The client's IP address as text, or null: once per connection (every request logs it). */
+  String clientAddress() {
+    if (clientAddress == null && channel.remoteAddress() instanceof java.net.InetSocketAddress a && a.getAddress() != null) {
+      clientAddress = a.getAddress().getHostAddress();
+    }
+    return clientAddress;
   }
 
   /** Whether a response written now may keep the connection open. */

@@ -93,6 +93,10 @@ public final class Exchange {
   dev.keystone.metrics.Metrics metrics;
   /** The event loop's requests in flight, for the stall checks; null in chains without it. */
   InFlight inFlight;
+  /** Links of {@link InFlight}'s list, and the list this exchange is on (null: none). */
+  InFlight inFlightList;
+  Exchange inFlightPrev;
+  Exchange inFlightNext;
   /** When the request to the current backend was started (nanos), for {@link #upstreamNanos}. */
   long upstreamStart;
   /** Time from sending to the backend to its response head, or -1 when no backend answered. */

@@ -47,8 +47,11 @@ final class ForwardedHeaders {
 
   /** This hop's Via entry for a message received as {@code version}. */
   static String via(io.netty.handler.codec.http.HttpVersion version) {
-    return (version == io.netty.handler.codec.http.HttpVersion.HTTP_1_0 ? "1.0 " : "1.1 ") + PSEUDONYM;
+    return version == io.netty.handler.codec.http.HttpVersion.HTTP_1_0 ? VIA_10 : VIA_11;
   }
+
+  private static final String VIA_10 = "1.0 " + PSEUDONYM;
+  private static final String VIA_11 = "1.1 " + PSEUDONYM;
 
   /** {@code prior} (the lines of a list header) as one list, with {@code value} at its end. */
   static String appended(java.util.List<String> prior, String value) {

@@ -132,13 +132,33 @@ final class FramingHead {
     return Step.MORE;
   }
 
-  /** The decoder's name is everything before the colon, spaces included: no trimming here either. */
+  /**
+   * The decoder's name is everything before the colon, spaces included: no trimming here either.
+   * Compared in place (no string per header line: this runs for every line of every head).
+   */
   private static Part framingField(CharSequence name) {
-    String n = name.toString();
-    if (n.equalsIgnoreCase("transfer-encoding")) {
+    if (sameIgnoringCase(name, "transfer-encoding")) {
       return Part.TRANSFER_ENCODING;
     }
-    return n.equalsIgnoreCase("content-length") ? Part.CONTENT_LENGTH : Part.OTHER;
+    return sameIgnoringCase(name, "content-length") ? Part.CONTENT_LENGTH : Part.OTHER;
+  }
+
+  /** {@code lower} is lower case ASCII. */
+  private static boolean sameIgnoringCase(CharSequence name, String lower) {
+    int n = lower.length();
+    if (name.length() != n) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      char c = name.charAt(i);
+      if (c >= 'A' && c <= 'Z') {
+        c += 'a' - 'A';
+      }
+      if (c != lower.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private Step endOfLine() {

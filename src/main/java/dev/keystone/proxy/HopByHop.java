@@ -74,6 +74,30 @@ public final class HopByHop {
     return false;
   }
 
+  /** Removes the hop-by-hop headers from {@code h} (as {@link #copy} leaves them out). */
+  static void strip(io.netty.handler.codec.http.HttpHeaders h) {
+    List<String> named = null;
+    List<String> out = null;
+    for (Map.Entry<String, String> e : h) {
+      String name = e.getKey();
+      if (name.length() == 10 && name.equalsIgnoreCase("connection")) {
+        named = connectionTokens(e.getValue(), named);
+      }
+      if (isFixed(name) || (name.indexOf('_') >= 0 && isUnderscoreTwin(name))) {
+        if (out == null) {
+          out = new ArrayList<>(4);
+        }
+        out.add(name);
+      }
+    }
+    if (named != null) {
+      named.forEach(h::remove);
+    }
+    if (out != null) {
+      out.forEach(h::remove);
+    }
+  }
+
   /** Whether a header is hop-by-hop by itself (not counting those named in Connection). */
   static boolean isFixed(String name) {
     int n = name.length();

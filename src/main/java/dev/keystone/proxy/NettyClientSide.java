@@ -9,7 +9,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 
-import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -193,8 +192,7 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
 
   @Override
   public String clientAddress() {
-    return channel.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
-        ? a.getAddress().getHostAddress() : null;
+    return connection.clientAddress();
   }
 
   @Override

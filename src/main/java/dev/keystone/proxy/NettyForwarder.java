@@ -30,6 +30,9 @@ final class NettyForwarder implements Interceptor, UpstreamTransport {
   private final io.vertx.core.internal.ContextInternal context;
   private final io.netty.channel.ChannelFactory<? extends Channel> channelType;
   private final Map<Key, BackendPool> pools = new HashMap<>();
+  /** {@link #pools} by the backend objects of one snapshot ({@link #cachedFor}). */
+  private final Map<Backend, BackendPool> byBackend = new java.util.IdentityHashMap<>();
+  private dev.keystone.model.Snapshot cachedFor;
 
   /** @param context the verticle's: backend events run with it current, on its event loop */
   NettyForwarder(io.vertx.core.internal.ContextInternal context, io.netty.channel.ChannelFactory<? extends Channel> channelType) {
@@ -99,8 +102,19 @@ final class NettyForwarder implements Interceptor, UpstreamTransport {
     pools.values().forEach(BackendPool::closeIdle);
   }
 
-  private BackendPool pool(Backend b) {
-    return pools.computeIfAbsent(new Key(b.url(), b.ssl() ? b.tls() : null), k -> new BackendPool(context, channelType, b));
+  private BackendPool pool(Exchange ex, Backend b) {
+    // The pool of a backend object of the current snapshot, found by identity: the keyed lookup
+    // builds a key and hashes a URL, on every request.
+    if (ex.snapshot() != cachedFor) {
+      byBackend.clear();
+      cachedFor = ex.snapshot();
+    }
+    BackendPool p = byBackend.get(b);
+    if (p == null) {
+      p = pools.computeIfAbsent(new Key(b.url(), b.ssl() ? b.tls() : null), k -> new BackendPool(context, channelType, b));
+      byBackend.put(b, p);
+    }
+    return p;
   }
 
   private void connect(Exchange ex, Backend backend, boolean fresh) {
@@ -109,7 +123,7 @@ final class NettyForwarder implements Interceptor, UpstreamTransport {
     ex.upstreamStart = System.nanoTime();
     Timeouts t = ex.snapshot().plan().timeouts();
     Limits l = ex.snapshot().plan().limits();
-    BackendPool pool = pool(backend);
+    BackendPool pool = pool(ex, backend);
     // An upgrade takes a connection of its own: it leaves the pool as a tunnel.
     pool.acquire(fresh || splices(ex), l.upstreamConnections(), t.connect().toMillis(), t.poolWait().toNanos(), new BackendPool.Acquired() {
       @Override

@@ -45,7 +45,12 @@ final class NettyResponseSink implements ResponseSink {
   private long written;
   private boolean flushQueued;
   private Runnable drain;
-  private final Runnable flush = this::flushNow;
+  /** A flush asked for by {@link #flushSoon}: nothing to do when the answer was flushed meanwhile (ended). */
+  private final Runnable flush = () -> {
+    if (flushQueued) {
+      flushNow();
+    }
+  };
 
   NettyResponseSink(NettyClientSide side, Channel channel, ResponseEncoder encoder) {
     this.side = side;
@@ -69,6 +74,15 @@ final class NettyResponseSink implements ResponseSink {
       headers = HeadersMultiMap.httpHeaders();
     }
     return headers;
+  }
+
+  @Override
+  public boolean adoptHeaders(HttpHeaders h) {
+    if (headers != null || stage != Stage.OPEN) {
+      return false;
+    }
+    headers = h;
+    return true;
   }
 
   @Override

@@ -17,6 +17,12 @@ public interface ResponseSink {
   /** The response headers, written with the head. */
   HttpHeaders headers();
 
+  /**
+   * Takes {@code h} as the response headers, to be edited in place, when none were set yet
+   * (then true; false: use {@link #headers()}).
+   */
+  boolean adoptHeaders(HttpHeaders h);
+
   boolean headWritten();
 
   boolean ended();
