@@ -180,6 +180,13 @@ final class BackendCall implements BackendConnection.Listener {
     }).run();
   }
 
+  @Override
+  public void onReadComplete() {
+    if (relay != null) {
+      relay.readComplete();
+    }
+  }
+
   /** The whole request went out: the wait for the head begins (swept against response_header). */
   private void sent() {
     written = true;

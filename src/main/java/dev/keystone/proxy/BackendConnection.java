@@ -23,6 +23,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     /** The connection can take more bytes again. */
     void onWritable();
 
+    /** What the connection had to read now was read (each {@link #onResponse} of it done). */
+    void onReadComplete();
+
     /** The connection closed; {@code cause} when it failed (else the backend closed it). */
     void onClosed(Throwable cause);
   }
@@ -106,6 +109,15 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
 
   boolean open() {
     return channel.isActive();
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    Listener l = listener;
+    if (l != null) {
+      l.onReadComplete(); // writes to the client, batched per read: no Vert.x needed
+    }
+    ctx.fireChannelReadComplete();
   }
 
   /** Counts what arrives before the decoder sees it. */

@@ -33,6 +33,8 @@ final class BackendRelay {
   private final BackendConnection conn;
   private final HttpResponse head;
   private final Consumer<End> done;
+  /** The head is to be written at the end of the backend's current read (see {@link #readComplete}). */
+  private boolean headDue;
   private final ResponseSink sink;
   private boolean closeAfter;
   private boolean chunked;
@@ -121,6 +123,7 @@ final class BackendRelay {
         deliver(waiting.poll());
       }
       waiting.forEach(ReferenceCountUtil::release);
+      readComplete(); // the head and what was held, out now: the backend's reads are over
       if (!finished) {
         conn.channel.config().setAutoRead(true);
       }
@@ -164,11 +167,21 @@ final class BackendRelay {
       sink.closeAfterEnd();
     }
     ex.phase(Exchange.Phase.RESPONDING);
-    if (!noBody) {
-      // Without waiting for the first body byte (R5-2), but after the body that came in the same
-      // read: written together, head and first bytes cost one write, not two.
-      conn.channel.eventLoop().execute(sink::writeHead);
+    // Without waiting for the first body byte (R5-2), but after the body that came in the same
+    // read: written together, head and first bytes cost one write, not two (readComplete).
+    headDue = !noBody;
+  }
+
+  /**
+   * The backend connection's read is done: the head (if not written yet) and the body bytes
+   * written since the last read go out, in one write.
+   */
+  void readComplete() {
+    if (headDue) {
+      headDue = false;
+      sink.writeHead(); // unless body bytes of this read wrote it already
     }
+    sink.flush();
   }
 
   /** A part of the response after its head. */

@@ -43,14 +43,9 @@ final class NettyResponseSink implements ResponseSink {
   /** Decided when the head is written: the connection stays open after this response. */
   private boolean keepAlive;
   private long written;
+  /** Something was written and not flushed. */
   private boolean flushQueued;
   private Runnable drain;
-  /** A flush asked for by {@link #flushSoon}: nothing to do when the answer was flushed meanwhile (ended). */
-  private final Runnable flush = () -> {
-    if (flushQueued) {
-      flushNow();
-    }
-  };
 
   NettyResponseSink(NettyClientSide side, Channel channel, ResponseEncoder encoder) {
     this.side = side;
@@ -138,7 +133,14 @@ final class NettyResponseSink implements ResponseSink {
     }
     written += chunk.readableBytes();
     channel.write(new DefaultHttpContent(chunk), channel.voidPromise());
-    flushSoon();
+    flushQueued = true;
+  }
+
+  @Override
+  public void flush() {
+    if (flushQueued) {
+      flushNow();
+    }
   }
 
   @Override
@@ -285,13 +287,6 @@ final class NettyResponseSink implements ResponseSink {
     encoder.headRequest = side.method() == HttpMethod.HEAD;
     stage = Stage.HEAD_WRITTEN;
     channel.write(head, channel.voidPromise());
-  }
-
-  private void flushSoon() {
-    if (!flushQueued) {
-      flushQueued = true;
-      channel.eventLoop().execute(flush);
-    }
   }
 
   private void flushNow() {

@@ -38,9 +38,13 @@ public interface ResponseSink {
 
   /**
    * Writes body bytes (the head first, if it is not written yet: chunked unless a Content-Length
-   * was set). The sink takes ownership of {@code chunk}.
+   * was set). The sink takes ownership of {@code chunk}. Not flushed: the writer calls
+   * {@link #flush} once it has written what it has (the end flushes by itself).
    */
   void write(ByteBuf chunk);
+
+  /** Sends what was written and not sent yet. */
+  void flush();
 
   /**
    * Writes the head now (chunked unless a Content-Length was set), before any body byte: a
