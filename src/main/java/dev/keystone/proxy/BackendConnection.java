@@ -69,21 +69,28 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
 
     /**
      * The head with Vert.x's header map (as client requests have): it is relayed to the client
-     * edited in place, and the client's encoder writes that map fastest. Names are checked as
-     * Netty's own decoder does.
+     * edited in place, and the client's encoder writes that map fastest. Names must be tokens and
+     * values free of control characters but tab (RFC 9110 section 5.5; attack D1-2: a bare CR
+     * was relayed and read as a second, injected header by some clients): else the head fails to
+     * decode and the response is refused (502), interim answers too (D1-4).
      */
     @Override
     protected io.netty.handler.codec.http.HttpMessage createMessage(String[] line) {
       return new io.netty.handler.codec.http.DefaultHttpResponse(io.netty.handler.codec.http.HttpVersion.valueOf(line[0]),
           io.netty.handler.codec.http.HttpResponseStatus.valueOf(Integer.parseInt(line[1]), line[2]),
-          io.vertx.core.http.impl.headers.HeadersMultiMap.httpHeaders(ResponseDecoder::validName));
+          io.vertx.core.http.impl.headers.HeadersMultiMap.httpHeaders(ResponseDecoder::validHeader));
     }
 
-    private static void validName(CharSequence name, CharSequence value) {
+    private static void validHeader(CharSequence name, CharSequence value) {
       int bad = io.netty.handler.codec.http.HttpHeaderValidationUtil.validateToken(name);
       if (bad >= 0) {
         throw new IllegalArgumentException("a header name has a forbidden character 0x"
             + Integer.toHexString(name.charAt(bad)) + " at " + bad);
+      }
+      bad = value == null ? -1 : StrictRequestDecoder.firstControl(value);
+      if (bad >= 0) {
+        throw new IllegalArgumentException("the value of header '" + name + "' has a control character 0x"
+            + Integer.toHexString(value.charAt(bad)) + " at " + bad);
       }
     }
 

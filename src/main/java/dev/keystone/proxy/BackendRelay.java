@@ -33,6 +33,8 @@ final class BackendRelay {
   private final BackendConnection conn;
   private final HttpResponse head;
   private final Consumer<End> done;
+  /** Whether the backend's head lets its connection be used again (Connection, version). */
+  private boolean backendKeepsAlive;
   /** The head is to be written at the end of the backend's current read (see {@link #readComplete}). */
   private boolean headDue;
   private final ResponseSink sink;
@@ -135,7 +137,9 @@ final class BackendRelay {
     ex.answered = true;
     sink.status(edits == null ? status : edits.status());
     HttpHeaders in = head.headers();
-    // What the backend said that decides framing, read before its hop-by-hop headers go.
+    // What the backend said that decides framing and reuse, read before its hop-by-hop headers
+    // go (attack D1-1: a Connection: close stripped first left the connection in the pool).
+    backendKeepsAlive = HttpUtil.isKeepAlive(head);
     boolean noBody = ex.head().method() == HttpMethod.HEAD || status == 204 || status == 304;
     boolean length = in.contains("Content-Length");
     String announced = in.get("Trailer");
@@ -277,7 +281,7 @@ final class BackendRelay {
 
   /** The response was read whole and its connection may carry another request. */
   boolean reusable() {
-    return complete && HttpUtil.isKeepAlive(head) && ex.head().method() != HttpMethod.HEAD;
+    return complete && backendKeepsAlive && ex.head().method() != HttpMethod.HEAD;
   }
 
   private void end(End how) {

@@ -66,13 +66,13 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
   private final BodyRule rule;
   private State state = State.HEAD;
   /** The head or trailers being read. */
-  private final FramingHead head = new FramingHead();
+  private final FramingHead head;
   private long remaining;
   /** The chunk-size line held back until it is whole. */
   private final StringBuilder sizeLine = new StringBuilder(16);
   /** What the head reader made of the byte {@link #scanner} stopped at. */
   private FramingHead.Step scanned;
-  private final io.netty.util.ByteProcessor scanner = b -> (scanned = head.next(b)) == FramingHead.Step.MORE;
+  private final io.netty.util.ByteProcessor scanner;
 
   ChunkedFraming() {
     this(REQUESTS);
@@ -80,6 +80,8 @@ final class ChunkedFraming extends ChannelInboundHandlerAdapter {
 
   ChunkedFraming(BodyRule rule) {
     this.rule = rule;
+    this.head = new FramingHead(rule != REQUESTS);
+    this.scanner = b -> (scanned = head.next(b)) == FramingHead.Step.MORE;
   }
 
   /** Stops following the framing: the connection is a tunnel now (or may become one). */

@@ -15,10 +15,14 @@ final class ForwardedHeaders {
   private ForwardedHeaders() {
   }
 
-  /** Sets them in {@code out} for the request {@code head} (over TLS when {@code secure}). */
+  /**
+   * Sets them in {@code out}, the end-to-end headers of the request {@code head} being forwarded
+   * (over TLS when {@code secure}).
+   */
   static void apply(RequestHead head, boolean secure, String host, io.netty.handler.codec.http.HttpHeaders out) {
-    io.netty.handler.codec.http.HttpHeaders in = head.headers();
-    apply(head.clientAddress(), secure, via(head.version()), in::getAll, host, out::set);
+    // What earlier hops wrote is read from the headers being forwarded: one the client named in
+    // Connection is hop-by-hop and already gone, and is not appended to (attack D1-5).
+    apply(head.clientAddress(), secure, via(head.version()), out::getAll, host, out::set);
   }
 
   private static void apply(String client, boolean secure, String viaEntry,

@@ -34,8 +34,18 @@ final class FramingHead {
   private boolean chunked;
   private long contentLength;
   private boolean hasContentLength;
+  /**
+   * Heads of responses: a name ends at whitespace, as the response decoder reads it, and only
+   * whitespace may follow it before the colon (requests: the request decoder refuses any).
+   */
+  private final boolean responses;
+  private boolean spaceInName;
   /** The start of the head's first line: enough for a status line's code. */
   private final StringBuilder startLine = new StringBuilder(16);
+
+  FramingHead(boolean responses) {
+    this.responses = responses;
+  }
 
   /** Starts reading a request head. */
   void startHead() {
@@ -112,10 +122,14 @@ final class FramingHead {
         if (b == ':') {
           part = framingField(text);
           text.setLength(0);
-        } else if (text.length() < LONGEST_NAME) {
-          text.append((char) (b & 0xff));
-        } else {
-          part = Part.OTHER;
+        } else if (responses && (b == ' ' || b == '\t')) {
+          spaceInName = true; // the response decoder ends a name at whitespace and skips to the colon
+        } else if (spaceInName) {
+          // "Set-Cookie injected: x": the decoder would take the first word for the name (attack
+          // D1-3); RFC 9112 section 5.1 allows only whitespace between a name and its colon.
+          return Step.REFUSED_MID_LINE;
+        } else if (text.length() <= LONGEST_NAME) {
+          text.append((char) (b & 0xff)); // longer names match no framing header; read on to the colon
         }
       }
       case TRANSFER_ENCODING, CONTENT_LENGTH -> {
@@ -182,6 +196,7 @@ final class FramingHead {
   }
 
   private void newLine() {
+    spaceInName = false;
     if (part != Part.BEFORE_REQUEST_LINE) {
       part = Part.NAME;
     }

@@ -221,7 +221,9 @@ final class NettyResponseSink implements ResponseSink {
       closeAfter = true;
     }
     if (stage == Stage.OPEN) {
-      lengthUnlessFramed(0);
+      if (side.method() != HttpMethod.HEAD) {
+        lengthUnlessFramed(0); // (the answer to a HEAD says the length a GET would get, or nothing)
+      }
       head();
     }
     LastHttpContent last = trailers != null && !trailers.isEmpty() && !bodyless()
@@ -251,8 +253,15 @@ final class NettyResponseSink implements ResponseSink {
     }
   }
 
-  /** A response ending with its head states its length, unless a framing header was set already. */
+  /**
+   * A response ending with its head states its length, unless a framing header was set already,
+   * or it is a 1xx, 204 or 304: those have no content, and a 304's length would be the
+   * representation's, which only the backend knows (attack D1-6: a 304 got Content-Length: 0).
+   */
   private void lengthUnlessFramed(long length) {
+    if (status < 200 || status == 204 || status == 304) {
+      return;
+    }
     if (!headers().contains("Content-Length") && !headers().contains("Transfer-Encoding")) {
       headers.set("Content-Length", length);
     }

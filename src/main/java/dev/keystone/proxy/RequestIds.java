@@ -14,8 +14,24 @@ final class RequestIds implements Interceptor {
   @Override
   public void handle(Exchange ex) {
     String incoming = ex.head().headers().get("X-Request-ID");
-    ex.requestId = isSane(incoming) ? incoming : generate();
+    ex.requestId = isSane(incoming) && !namedInConnection(ex) ? incoming : generate();
     ex.next();
+  }
+
+  /** Whether the client named X-Request-ID in Connection: hop-by-hop then, not its id (attack D1-5). */
+  private static boolean namedInConnection(Exchange ex) {
+    java.util.List<String> named = null;
+    for (String c : ex.head().headers().getAll("Connection")) {
+      named = HopByHop.connectionTokens(c, named);
+    }
+    if (named != null) {
+      for (String n : named) {
+        if (n.equalsIgnoreCase("X-Request-ID")) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Accepts ids up to 128 characters of letters, digits and {@code - _ . : / + =}. */

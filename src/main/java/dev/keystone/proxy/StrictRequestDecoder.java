@@ -139,7 +139,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
   }
 
   /** Where {@code value} has a control character other than tab, or -1 (as a field value may not). */
-  private static int firstControl(CharSequence value) {
+  static int firstControl(CharSequence value) {
     for (int i = 0, n = value.length(); i < n; i++) {
       char c = value.charAt(i);
       if ((c < 0x20 && c != '\t') || c == 0x7f) {
