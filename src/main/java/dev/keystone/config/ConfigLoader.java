@@ -52,9 +52,22 @@ public final class ConfigLoader {
     return parse(text, file.toString());
   }
 
+  /** Tests read every config with both YAML readers and fail where they differ. */
+  private static final boolean CROSS_CHECK = Boolean.getBoolean("keystone.yaml.crosscheck");
+
   public GatewayConfig parse(String yaml, String sourceName) throws ConfigException {
     Problems problems = new Problems(sourceName);
-    YamlNode root = new YamlReader(sourceName, problems.errors).read(yaml);
+    // The fast reader for the YAML configs are written in; anything else (and every error) goes
+    // to the full parser.
+    YamlNode root = YamlSubset.read(yaml);
+    if (root == null) {
+      root = new YamlReader(sourceName, problems.errors).read(yaml);
+    } else if (CROSS_CHECK) {
+      YamlNode full = new YamlReader(sourceName, new java.util.ArrayList<>()).read(yaml);
+      if (!YamlSubset.sameTree(root, full)) {
+        throw new IllegalStateException("the fast YAML reader read " + sourceName + " differently: " + root + " / " + full);
+      }
+    }
     if (root == null) {
       throw new ConfigException(problems.errors);
     }

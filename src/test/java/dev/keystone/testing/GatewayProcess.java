@@ -39,6 +39,9 @@ public final class GatewayProcess implements AutoCloseable {
       if (leaks != null) {
         cmd.add("-Dio.netty.leakDetection.level=" + leaks); // the tests' leak detection, in this process too
       }
+      if (Boolean.getBoolean("keystone.yaml.crosscheck")) {
+        cmd.add("-Dkeystone.yaml.crosscheck=true"); // both YAML readers, in this process too
+      }
       String tokens = System.getProperty("keystone.admin.token-dir");
       if (tokens != null) {
         cmd.add("-Dkeystone.admin.token-dir=" + tokens); // a generated admin token: not into ~/.keystone
