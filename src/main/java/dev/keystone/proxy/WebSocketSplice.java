@@ -99,7 +99,10 @@ final class WebSocketSplice {
     Relay toBackend = new Relay(backend);
     Relay toClient = new Relay(client);
     cp.replace(ClientConnection.NAME, "keystone-tunnel", toBackend);
-    long idleMillis = Math.max(1, ex.snapshot().plan().timeouts().idle().toMillis());
+    // Silent for the longer of idle and response_header, a tunnel closes (docs/configuration.md):
+    // a WebSocket's next message can be an answer the backend takes as long to make as a head.
+    dev.keystone.model.Timeouts t = ex.snapshot().plan().timeouts();
+    long idleMillis = Math.max(1, Math.max(t.idle().toMillis(), t.responseHeader().toMillis()));
     bp.replace(BackendConnection.NAME, "keystone-tunnel", toClient);
     bp.addBefore("keystone-tunnel", "keystone-tunnel-idle", new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
     for (String name : new String[] {ClientConnections.HEADS, StrictRequestDecoder.NAME, ClientConnections.CHANNEL}) {

@@ -139,6 +139,10 @@ class HostileClientTest {
    * anything else with what it saw.
    */
   private void startWebSockets(boolean refuse) {
+    startWebSockets(refuse, "");
+  }
+
+  private void startWebSockets(boolean refuse, String extra) {
     backend = new RawBackend(c -> {
       RawBackend.Request r;
       while ((r = c.readRequest()) != null) {
@@ -160,13 +164,30 @@ class HostileClientTest {
         }
       }
     });
-    gw = TestGateway.start("""
+    gw = TestGateway.start(extra + """
         tenants:
           - name: t
             path_prefix: /t/
             health_interval: 1h
             services: [{ name: b, url: "%s", health: /health }]
         """.formatted(backend.url()));
+  }
+
+  /**
+   * docs/configuration.md: an open tunnel closes after the longer of idle and response_header
+   * without traffic. The tunnel on Netty used idle alone (a 300 ms idle closed a tunnel silent
+   * for 1 s with a 5 s response_header). Failing first.
+   */
+  @Test
+  void aSilentWebSocketLastsTheLongerOfIdleAndResponseHeader() throws InterruptedException {
+    startWebSockets(false, "timeouts: { idle: 300ms, response_header: 5s }\n");
+    try (RawHttp raw = gw.raw()) {
+      raw.write(HANDSHAKE);
+      assertThat(raw.readResponse(true).status()).isEqualTo(101);
+      Thread.sleep(1000);
+      raw.write("later");
+      assertThat(echoed(raw.readUntil("later|"))).isEqualTo("later");
+    }
   }
 
   /**
