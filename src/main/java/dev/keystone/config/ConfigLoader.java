@@ -79,6 +79,7 @@ public final class ConfigLoader {
       }
       throw new ConfigException(problems.errors);
     }
+    problems.root(mapping);
     GatewayConfig config = bind(new Section(mapping, "", problems, new Interpolator(env)), sourceName, problems);
     new ConfigValidator(problems).validate(config);
     if (!problems.errors.isEmpty()) {

@@ -29,8 +29,6 @@ final class Section {
     this.path = path;
     this.problems = problems;
     this.interpolator = interpolator;
-    problems.remember(path, node.line());
-    node.keyLines().forEach((k, line) -> problems.remember(keyPath(k), line));
   }
 
   String keyPath(String key) {
@@ -134,7 +132,6 @@ final class Section {
     for (int i = 0; i < seq.items().size(); i++) {
       YamlNode item = seq.items().get(i);
       String itemPath = keyPath(key) + "[" + i + "]";
-      problems.remember(itemPath, item.line());
       if (item instanceof YamlNode.Mapping m) {
         out.add(new Section(m, itemPath, problems, interpolator));
       } else {
@@ -154,16 +151,14 @@ final class Section {
     List<YamlNode> items = n instanceof YamlNode.Sequence seq ? seq.items() : List.of(n);
     for (int i = 0; i < items.size(); i++) {
       YamlNode item = items.get(i);
-      String itemPath = keyPath(key) + "[" + i + "]";
-      problems.remember(itemPath, item.line());
       if (item instanceof YamlNode.Scalar s) {
         try {
           out.add(interpolator.apply(s.text()));
         } catch (IllegalArgumentException e) {
-          problems.add(item.line(), itemPath, e.getMessage());
+          problems.add(item.line(), keyPath(key) + "[" + i + "]", e.getMessage());
         }
       } else {
-        problems.add(item.line(), itemPath, "expected a text value, got " + item.kind());
+        problems.add(item.line(), keyPath(key) + "[" + i + "]", "expected a text value, got " + item.kind());
       }
     }
     return out;
