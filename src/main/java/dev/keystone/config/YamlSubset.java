@@ -35,6 +35,8 @@ final class YamlSubset {
 
   private final Line[] lines;
   private int next;
+  /** Block collections open now (see {@link #MAX_DEPTH}). */
+  private int nesting;
 
   private YamlSubset(Line[] lines) {
     this.lines = lines;
@@ -42,7 +44,12 @@ final class YamlSubset {
 
   /** The tree of {@code text}, or null when it must be read by the full parser. */
   static YamlNode read(String text) {
+    // SnakeYAML refuses documents past 3 MiB code points (attack f1, F1-10); the full reader decides.
+    if (text.length() > MAX_CODE_POINTS) {
+      return null;
+    }
     try {
+      checkCharacters(text);
       Line[] lines = lines(text);
       if (lines.length == 0) {
         return new YamlNode.Null(1);
@@ -50,8 +57,35 @@ final class YamlSubset {
       YamlSubset r = new YamlSubset(lines);
       YamlNode root = r.block(lines[0].indent);
       return r.next == lines.length ? root : null;
-    } catch (Outside e) {
-      return null;
+    } catch (RuntimeException | StackOverflowError e) {
+      return null; // whatever this reader cannot take, the full one reads and reports (F1-5, F1-8)
+    }
+  }
+
+  /** SnakeYAML's default limit of a document's length. */
+  private static final int MAX_CODE_POINTS = 3 * 1024 * 1024;
+  /** Nesting deeper than this (Jackson stops at 1000) is left to the full reader (F1-8). */
+  private static final int MAX_DEPTH = 100;
+  /** SnakeYAML forgets a possible key whose colon is further than this from its start (F1-9). */
+  private static final int MAX_KEY = 1000;
+
+  /**
+   * Every character, comments included (attack f1, F1-2 and F1-3): tabs, control characters, a
+   * CR not before LF, NEL, LS and PS (line breaks in YAML 1.1), C1 controls, surrogates and the
+   * non-characters are left to the full parser.
+   */
+  private static void checkCharacters(String text) {
+    for (int i = 0, n = text.length(); i < n; i++) {
+      char c = text.charAt(i);
+      if (c >= ' ' && c < 0x7f) {
+        continue;
+      }
+      if (c == '\n' || (c == '\r' && i + 1 < n && text.charAt(i + 1) == '\n')) {
+        continue;
+      }
+      if (c < ' ' || c <= 0x9f || c >= 0xd800 || c == 0x2028 || c == 0x2029) {
+        throw OUTSIDE;
+      }
     }
   }
 
@@ -83,36 +117,58 @@ final class YamlSubset {
     return out.toArray(new Line[0]);
   }
 
-  /** The text from {@code from} to {@code to} without a trailing comment and spaces. */
+  /**
+   * The text from {@code from} to {@code to} without a trailing comment and spaces. A quote opens
+   * a quoted scalar only where a value starts (the line's start, after an item's dash or a key's
+   * colon) or inside a flow; anywhere else it is a character of a plain scalar, and a {@code #}
+   * after a space ends the line's content there (attack f1, F1-1: {@code a: x, 'y # z'} is
+   * {@code x, 'y}).
+   */
   private static String withoutComment(String s, int from, int to) {
     int end = to;
     char quote = 0;
+    boolean valueStart = true;
+    int depth = 0;
+    char prev = 0; // the last character that is not a space
     for (int i = from; i < to; i++) {
       char c = s.charAt(i);
-      if (c < ' ' || (c >= 0x7f && c <= 0x9f) || c >= 0xd800) {
-        // Tabs, control characters (NEL is a line break in YAML 1.1), surrogates, a byte-order
-        // mark: the full parser decides what they are.
-        throw OUTSIDE;
-      }
-      if (c == 0x2028 || c == 0x2029) {
-        throw OUTSIDE; // line and paragraph separators break lines in YAML 1.1
-      }
       if (quote != 0) {
         if (c == quote) {
           if (quote == '\'' && i + 1 < to && s.charAt(i + 1) == '\'') {
             i++;
           } else {
             quote = 0;
+            prev = c;
           }
         } else if (c == '\\' && quote == '"') {
           i++;
         }
-      } else if (c == '#' && (i == from || s.charAt(i - 1) == ' ')) {
+        continue;
+      }
+      if (c == ' ') {
+        continue;
+      }
+      if (c == '#' && (i == from || s.charAt(i - 1) == ' ')) {
         end = i;
         break;
-      } else if ((c == '"' || c == '\'') && opensScalar(s, from, i)) {
-        quote = c;
       }
+      boolean opener = valueStart || (depth > 0 && (prev == '[' || prev == '{' || prev == ',' || prev == ':'));
+      if ((c == '"' || c == '\'') && opener) {
+        quote = c;
+        valueStart = false;
+      } else if ((c == '[' || c == '{') && opener) {
+        depth++;
+        valueStart = false;
+      } else if ((c == ']' || c == '}') && depth > 0) {
+        depth--;
+      } else if (c == '-' && valueStart && (i + 1 == to || s.charAt(i + 1) == ' ')) {
+        // an item's dash: its value starts after it
+      } else if (c == ':' && depth == 0 && (i + 1 == to || s.charAt(i + 1) == ' ')) {
+        valueStart = true; // a key's colon
+      } else {
+        valueStart = false;
+      }
+      prev = c;
     }
     if (quote != 0) {
       throw OUTSIDE; // a quoted scalar over several lines
@@ -121,19 +177,6 @@ final class YamlSubset {
       end--;
     }
     return s.substring(from, end);
-  }
-
-  /** Whether a quote at {@code i} starts a scalar (else it is a character of a plain one: {@code don't}). */
-  private static boolean opensScalar(String s, int from, int i) {
-    int j = i - 1;
-    while (j >= from && s.charAt(j) == ' ') {
-      j--;
-    }
-    if (j < from) {
-      return true;
-    }
-    char p = s.charAt(j);
-    return p == '[' || p == '{' || p == ',' || ((p == ':' || p == '-') && j < i - 1);
   }
 
   /** The node starting at the current line, which is indented by {@code indent}. */
@@ -157,6 +200,9 @@ final class YamlSubset {
   }
 
   private YamlNode sequence(int indent) {
+    if (++nesting > MAX_DEPTH) {
+      throw OUTSIDE;
+    }
     int first = lines[next].no;
     List<YamlNode> items = new ArrayList<>();
     while (next < lines.length && lines[next].indent == indent && isItem(lines[next].text)) {
@@ -180,6 +226,7 @@ final class YamlSubset {
         items.add(inline(rest, l.no));
       }
     }
+    nesting--;
     return new YamlNode.Sequence(items, first);
   }
 
@@ -192,6 +239,9 @@ final class YamlSubset {
   }
 
   private YamlNode mapping(int indent) {
+    if (++nesting > MAX_DEPTH) {
+      throw OUTSIDE;
+    }
     int first = lines[next].no;
     LinkedHashMap<String, YamlNode> entries = new LinkedHashMap<>();
     Map<String, Integer> keyLines = new HashMap<>();
@@ -220,6 +270,7 @@ final class YamlSubset {
       }
       entries.put(key, value);
     }
+    nesting--;
     return new YamlNode.Mapping(entries, keyLines, first);
   }
 
@@ -235,17 +286,25 @@ final class YamlSubset {
       while (i < t.length() && t.charAt(i) == ' ') {
         i++;
       }
-      return i < t.length() && t.charAt(i) == ':' && (i + 1 == t.length() || t.charAt(i + 1) == ' ') ? i : -1;
+      return i < t.length() && t.charAt(i) == ':' && (i + 1 == t.length() || t.charAt(i + 1) == ' ') ? longKey(i) : -1;
     }
     if (c0 == '[' || c0 == '{' || c0 == '?' || c0 == '&' || c0 == '*' || c0 == '!') {
       return -1;
     }
     for (int i = 0; i < t.length(); i++) {
       if (t.charAt(i) == ':' && (i + 1 == t.length() || t.charAt(i + 1) == ' ')) {
-        return i;
+        return longKey(i);
       }
     }
     return -1;
+  }
+
+  /** {@code colon}, unless it is too far for SnakeYAML to take what comes before it as a key (F1-9). */
+  private static int longKey(int colon) {
+    if (colon > MAX_KEY) {
+      throw OUTSIDE;
+    }
+    return colon;
   }
 
   private static String key(String raw) {
@@ -371,7 +430,7 @@ final class YamlSubset {
       }
       char e = body.charAt(++i);
       switch (e) {
-        case '\\', '"', '/' -> sb.append(e);
+        case '\\', '"' -> sb.append(e);
         case 'n' -> sb.append('\n');
         case 't' -> sb.append('\t');
         case 'r' -> sb.append('\r');
@@ -379,7 +438,15 @@ final class YamlSubset {
           if (i + 4 >= body.length()) {
             throw OUTSIDE;
           }
-          sb.append((char) Integer.parseInt(body.substring(i + 1, i + 5), 16));
+          int code = 0;
+          for (int k = i + 1; k <= i + 4; k++) {
+            int d = Character.digit(body.charAt(k), 16);
+            if (d < 0 || body.charAt(k) > 'f') {
+              throw OUTSIDE; // four hex digits, no sign (F1-4, F1-5)
+            }
+            code = code * 16 + d;
+          }
+          sb.append((char) code);
           i += 4;
         }
         default -> throw OUTSIDE; // the rarer escapes: the full parser knows them all
@@ -393,6 +460,7 @@ final class YamlSubset {
     private final String t;
     private final int line;
     int i;
+    private int depth;
 
     Flow(String t, int line) {
       this.t = t;
@@ -413,6 +481,17 @@ final class YamlSubset {
     }
 
     YamlNode node() {
+      if (++depth > MAX_DEPTH) {
+        throw OUTSIDE;
+      }
+      try {
+        return value();
+      } finally {
+        depth--;
+      }
+    }
+
+    private YamlNode value() {
       skipSpaces();
       char c = peek();
       if (c == '[') {
@@ -492,6 +571,9 @@ final class YamlSubset {
         if (d == ',' || d == ']' || d == '}' || d == '[' || d == '{') {
           break;
         }
+        if (d == '?') {
+          throw OUTSIDE; // SnakeYAML ends a plain scalar in a flow there, and refuses it (F1-7)
+        }
         if (d == ':' && (i + 1 == t.length() || " ,]}".indexOf(t.charAt(i + 1)) >= 0)) {
           if (!key) {
             throw OUTSIDE; // "[a: b]": a single-pair mapping in a list
@@ -501,7 +583,7 @@ final class YamlSubset {
         i++;
       }
       String s = t.substring(start, i).trim();
-      if (s.isEmpty()) {
+      if (s.isEmpty() || (key && i - start > MAX_KEY)) {
         throw OUTSIDE;
       }
       return plain(s, line);

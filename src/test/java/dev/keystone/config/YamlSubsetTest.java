@@ -104,4 +104,53 @@ class YamlSubsetTest {
   void anythingElseIsLeftToTheFullReader(String text) {
     assertThat(YamlSubset.read(text)).as(text).isNull();
   }
+
+  /**
+   * Differential fuzzing of the fast reader (attack f1): each input was read differently from
+   * YAML (F1-1: a quote inside a plain value taken for a quoted string, hiding a comment; F1-2: a
+   * lone CR, NEL, LS or PS in a comment, which break lines), accepted where YAML refuses it
+   * (F1-3 forbidden characters in comments, F1-4 a sign in a \\u escape, F1-6 the \\/ escape,
+   * F1-7 '?' in a flow, F1-8 nesting past 1000, F1-9 keys past 1024 characters), or thrown
+   * (F1-5 a non-hex \\u escape, F1-8 deep flows). Failing first. The fast reader must give the
+   * full reader's tree or give up, and give up whenever the full reader reports an error.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "a: x, 'y # z'", "- x - \"y # z\"", "x, 'y # z': 1", "a[' #'", "a- \" #\"",
+      "a: 1 # x\rb: 2", "a: 1 # x\u0085b: 2", "a: 1 # x\u2028b: 2", "# c\rb: 2", "a: 1 #x\r\r\nb: 2",
+      "a: 1 # \u0001", "#\u007f", "#\ufffe",
+      "a: \"\\u+123\"", "a: \"\\u-123\"", "a: \"\\uZZZZ\"", "\"\\u:aa}\"", "a: \"\\/\"",
+      "urls: [https://a.example.com/api?token=x]", "{a: b?}", "labels: { note: ok? }",
+  })
+  void attackF1InputsAreNeverReadDifferently(String text) {
+    assertNeverDifferent(text);
+  }
+
+  @Test
+  void deepOrLongInputsAreLeftToTheFullReader() {
+    assertNeverDifferent("a: " + "[".repeat(1000) + "x" + "]".repeat(1000));
+    assertNeverDifferent("[".repeat(10000));
+    assertNeverDifferent("a: " + "[".repeat(10000) + "x" + "]".repeat(10000));
+    StringBuilder deep = new StringBuilder();
+    for (int i = 0; i < 1001; i++) {
+      deep.append(" ".repeat(i)).append("k:\n");
+    }
+    assertNeverDifferent(deep.toString());
+    assertNeverDifferent("- " + "k".repeat(1025) + ": 1");
+    assertNeverDifferent("a:\n  " + "k".repeat(1025) + ": 1");
+    assertNeverDifferent("{" + "k".repeat(1100) + ": 1}");
+    assertNeverDifferent("a" + " ".repeat(1030) + ": 1\nb: 2");
+    assertNeverDifferent("k: v\n".repeat(800_000));
+  }
+
+  private static void assertNeverDifferent(String text) {
+    List<ConfigError> errors = new ArrayList<>();
+    YamlNode full = new YamlReader("f.yaml", errors).read(text);
+    YamlNode fast = YamlSubset.read(text);
+    if (full == null || !errors.isEmpty()) {
+      assertThat(fast).as("the full reader refuses it: %s", errors).isNull();
+    } else if (fast != null) {
+      assertThat(YamlSubset.sameTree(fast, full)).as("fast %s / full %s", fast, full).isTrue();
+    }
+  }
 }
