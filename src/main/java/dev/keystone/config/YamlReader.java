@@ -35,7 +35,15 @@ final class YamlReader {
       if (t == null) {
         return new YamlNode.Null(1);
       }
-      return readValue(p, "");
+      YamlNode root = readValue(p, "");
+      // A config is one document: anything after it (a second document, or text the parser
+      // could not fit into the first) is an error, not silently dropped.
+      if (p.nextToken() != null) {
+        errors.add(new ConfigError(file, p.currentTokenLocation().getLineNr(), "",
+            "invalid YAML: more content after the end of the document (a config is one YAML document)"));
+        return null;
+      }
+      return root;
     } catch (JsonProcessingException e) {
       int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
       errors.add(new ConfigError(file, line, "", "invalid YAML: " + e.getOriginalMessage()));

@@ -153,4 +153,18 @@ class YamlSubsetTest {
       assertThat(YamlSubset.sameTree(fast, full)).as("fast %s / full %s", fast, full).isTrue();
     }
   }
+
+  /**
+   * The full reader stopped after the root value and never looked at what followed (found by
+   * attack f1, F1-9): {@code "a":b} read as the scalar {@code a}, and text after a complete
+   * mapping was ignored. Failing first.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"\"a\":b", "a: 1\n]", "- x\n}", "a: 1\n---\nb: 2\n"})
+  void contentAfterTheDocumentIsAnError(String text) {
+    List<ConfigError> errors = new ArrayList<>();
+    assertThat(new YamlReader("f.yaml", errors).read(text)).as(text).isNull();
+    assertThat(errors).as(text).hasSize(1);
+    assertThat(errors.get(0).toString()).contains("f.yaml");
+  }
 }
