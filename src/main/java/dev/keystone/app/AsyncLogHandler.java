@@ -56,20 +56,25 @@ final class AsyncLogHandler extends Handler {
     }
   }
 
+  /** The batch being written, reused (it made three copies of each line: 4 % of the CPU at 256 connections). */
+  private StringBuilder batch = new StringBuilder(8192);
+  private byte[] bytes = new byte[8192];
+
   /** Writes everything queued; returns false when there was nothing. */
   private synchronized boolean drain() {
     LogRecord line = queue.poll();
     if (line == null) {
       return false;
     }
-    StringBuilder sb = new StringBuilder(8192);
+    StringBuilder sb = batch;
+    sb.setLength(0);
     int n = 0;
     for (; line != null && sb.length() < 1 << 20; line = queue.poll()) {
-      sb.append(format(line));
+      format(sb, line);
       n++;
     }
     if (line != null) {
-      sb.append(format(line));
+      format(sb, line);
       n++;
     }
     size.addAndGet(-n);
@@ -77,16 +82,44 @@ final class AsyncLogHandler extends Handler {
     if (lost > 0) {
       sb.append("log: ").append(lost).append(" line(s) dropped: output too slow\n");
     }
-    out.print(sb);
+    write(sb);
     out.flush();
+    if (sb.capacity() > 2 << 20) {
+      batch = new StringBuilder(8192); // one huge record does not keep its buffers for good
+      bytes = new byte[8192];
+    }
     return true;
   }
 
-  private String format(LogRecord r) {
+  /** ASCII (nearly every line) as bytes straight to the stream; anything else through its encoder. */
+  private void write(StringBuilder sb) {
+    int n = sb.length();
+    if (bytes.length < n) {
+      bytes = new byte[Math.max(n, bytes.length * 2)];
+    }
+    byte[] b = bytes;
+    for (int i = 0; i < n; i++) {
+      char c = sb.charAt(i);
+      if (c >= 0x80) {
+        out.print(sb);
+        return;
+      }
+      b[i] = (byte) c;
+    }
+    out.write(b, 0, n);
+  }
+
+  private void format(StringBuilder sb, LogRecord r) {
+    int start = sb.length();
     try {
-      return getFormatter().format(r);
+      if (getFormatter() instanceof Logging.OneLine one) {
+        one.appendTo(sb, r);
+      } else {
+        sb.append(getFormatter().format(r));
+      }
     } catch (RuntimeException e) {
-      return "log: a line could not be formatted: " + e + "\n"; // one bad record must not stop the writer
+      sb.setLength(start);
+      sb.append("log: a line could not be formatted: ").append(e).append('\n'); // one bad record must not stop the writer
     }
   }
 

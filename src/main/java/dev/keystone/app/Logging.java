@@ -37,17 +37,26 @@ public final class Logging {
   static final class OneLine extends Formatter {
     @Override
     public String format(LogRecord r) {
-      StringBuilder sb = new StringBuilder(200)
-          .append(Timestamps.format(r.getMillis())).append(' ')
-          .append(r.getLevel().getName()).append(' ')
-          .append(shortName(r.getLoggerName())).append(' ')
-          .append(formatMessage(r)).append('\n');
+      StringBuilder sb = new StringBuilder(200);
+      appendTo(sb, r);
+      return sb.toString();
+    }
+
+    /** Appends the formatted line to {@code sb}: the log writer formats a whole batch into one builder. */
+    void appendTo(StringBuilder sb, LogRecord r) {
+      Timestamps.appendTo(sb, r.getMillis());
+      sb.append(' ').append(r.getLevel().getName()).append(' ').append(shortName(r.getLoggerName())).append(' ');
+      if (r instanceof dev.keystone.proxy.AccessLog.Line line) {
+        line.appendMessageTo(sb); // one per request: no message string of its own
+      } else {
+        sb.append(formatMessage(r));
+      }
+      sb.append('\n');
       if (r.getThrown() != null) {
         java.io.StringWriter w = new java.io.StringWriter();
         r.getThrown().printStackTrace(new java.io.PrintWriter(w));
         sb.append(w);
       }
-      return sb.toString();
     }
 
     private static String shortName(String name) {

@@ -17,6 +17,12 @@ final class Timestamps {
   }
 
   static String format(long epochMillis) {
+    StringBuilder sb = new StringBuilder(24);
+    appendTo(sb, epochMillis);
+    return sb.toString();
+  }
+
+  static void appendTo(StringBuilder sb, long epochMillis) {
     long second = Math.floorDiv(epochMillis, 1000);
     int millis = (int) Math.floorMod(epochMillis, 1000);
     Cached c = cached;
@@ -25,7 +31,7 @@ final class Timestamps {
       c = new Cached(second, s.substring(0, s.length() - 1) + ".");
       cached = c;
     }
-    char[] ms = {(char) ('0' + millis / 100), (char) ('0' + millis / 10 % 10), (char) ('0' + millis % 10), 'Z'};
-    return c.prefix + new String(ms);
+    sb.append(c.prefix).append((char) ('0' + millis / 100)).append((char) ('0' + millis / 10 % 10))
+        .append((char) ('0' + millis % 10)).append('Z');
   }
 }

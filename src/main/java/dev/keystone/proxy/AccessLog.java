@@ -10,7 +10,7 @@ import java.util.logging.Logger;
  * log tools can read. {@code status=aborted}: the client left before the response was complete;
  * {@code truncated=true}: the gateway cut a response it had started.
  */
-final class AccessLog {
+public final class AccessLog {
 
   static final Logger LOG = Logger.getLogger("keystone.access");
 
@@ -27,7 +27,8 @@ final class AccessLog {
    * The facts of one request, taken when it ends; the text is made when a handler asks for it
    * ({@link #getMessage}): by the log writer's thread, not the event loop.
    */
-  static final class Line extends LogRecord {
+  /** One request's line: its text is made by the log writer ({@link #appendMessageTo}), off the event loop. */
+  public static final class Line extends LogRecord {
     private final String tenant;
     private final String method;
     private final String path;
@@ -77,13 +78,30 @@ final class AccessLog {
     }
 
     private String text() {
-      StringBuilder sb = new StringBuilder(160)
-          .append("tenant=").append(tenant)
+      StringBuilder sb = new StringBuilder(160);
+      appendMessageTo(sb);
+      return sb.toString();
+    }
+
+    /** Appends the message (what {@link #getMessage()} returns) to {@code sb}, with no copy of its own. */
+    public void appendMessageTo(StringBuilder sb) {
+      String t = text;
+      if (t != null) {
+        sb.append(t);
+        return;
+      }
+      long tenths = Math.round(nanos / 100_000.0); // the duration in tenths of a millisecond
+      sb.append("tenant=").append(tenant)
           .append(" method=").append(method)
           .append(" path=").append(pathIsRaw ? RequestSyntax.printable(path) : path)
-          .append(" status=").append(status != null ? status : Integer.toString(statusCode))
-          .append(" bytes=").append(bytes)
-          .append(" duration_ms=").append(Math.round(nanos / 100_000.0) / 10.0)
+          .append(" status=");
+      if (status != null) {
+        sb.append(status);
+      } else {
+        sb.append(statusCode);
+      }
+      sb.append(" bytes=").append(bytes)
+          .append(" duration_ms=").append(tenths / 10).append('.').append(tenths % 10)
           .append(" backend=").append(backend)
           .append(" request_id=").append(requestId);
       if (client != null) {
@@ -101,7 +119,6 @@ final class AccessLog {
       if (error != null) {
         sb.append(" error=\"").append(RequestSyntax.printable(error).replace('"', '\'')).append('"');
       }
-      return sb.toString();
     }
   }
 }

@@ -308,25 +308,71 @@ public final class RequestScript {
   }
 
   private LuaTable requestTable(ScriptRequest r) {
-    LuaTable t = new LuaTable();
-    t.rawset("method", LuaValue.valueOf(r.method()));
-    t.rawset("path", LuaValue.valueOf(r.path()));
-    t.rawset("raw_path", LuaValue.valueOf(r.rawPath()));
-    t.rawset("query", LuaTables.query(r.query()));
-    t.rawset("query_string", LuaValue.valueOf(r.query() == null ? "" : r.query()));
-    t.rawset("host", r.host() == null ? LuaValue.NIL : LuaValue.valueOf(r.host()));
-    t.rawset("client_ip", r.clientIp() == null ? LuaValue.NIL : LuaValue.valueOf(r.clientIp()));
-    t.rawset("tenant", LuaValue.valueOf(r.tenant()));
-    t.rawset("request_id", LuaValue.valueOf(r.requestId()));
-    t.rawset("headers", LuaTables.headers(r.headers()));
-    t.rawset("body", r.body() == null ? LuaValue.NIL : LuaString.valueUsing(r.body()));
-    t.rawset("backends", backends(r.backends()));
-    t.rawset("header_values", headerValues);
-    t.rawset("set_header", setHeader);
-    t.rawset("remove_header", removeHeader);
-    t.rawset("set_path", setPath);
-    t.rawset("set_query", setQuery);
+    LuaTable t = new LuaTable(0, REQUEST_FIELDS);
+    t.rawset(K_METHOD, method(r.method()));
+    t.rawset(K_PATH, LuaTables.string(r.path()));
+    t.rawset(K_RAW_PATH, r.rawPath().equals(r.path()) ? t.rawget(K_PATH) : LuaTables.string(r.rawPath()));
+    t.rawset(K_QUERY, LuaTables.query(r.query()));
+    t.rawset(K_QUERY_STRING, r.query() == null ? LuaValue.EMPTYSTRING : LuaTables.string(r.query()));
+    t.rawset(K_HOST, r.host() == null ? LuaValue.NIL : host.of(r.host()));
+    t.rawset(K_CLIENT_IP, r.clientIp() == null ? LuaValue.NIL : clientIp.of(r.clientIp()));
+    t.rawset(K_TENANT, tenant.of(r.tenant()));
+    t.rawset(K_REQUEST_ID, LuaTables.string(r.requestId()));
+    t.rawset(K_HEADERS, LuaTables.headers(r.headers()));
+    t.rawset(K_BODY, r.body() == null ? LuaValue.NIL : LuaString.valueUsing(r.body()));
+    t.rawset(K_BACKENDS, backends(r.backends()));
+    t.rawset(K_HEADER_VALUES, headerValues);
+    t.rawset(K_SET_HEADER, setHeader);
+    t.rawset(K_REMOVE_HEADER, removeHeader);
+    t.rawset(K_SET_PATH, setPath);
+    t.rawset(K_SET_QUERY, setQuery);
     return t;
+  }
+
+  // The request table's keys, made once rather than from Java strings for every request.
+  private static final LuaString K_METHOD = LuaString.valueOf("method");
+  private static final LuaString K_PATH = LuaString.valueOf("path");
+  private static final LuaString K_RAW_PATH = LuaString.valueOf("raw_path");
+  private static final LuaString K_QUERY = LuaString.valueOf("query");
+  private static final LuaString K_QUERY_STRING = LuaString.valueOf("query_string");
+  private static final LuaString K_HOST = LuaString.valueOf("host");
+  private static final LuaString K_CLIENT_IP = LuaString.valueOf("client_ip");
+  private static final LuaString K_TENANT = LuaString.valueOf("tenant");
+  private static final LuaString K_REQUEST_ID = LuaString.valueOf("request_id");
+  private static final LuaString K_HEADERS = LuaString.valueOf("headers");
+  private static final LuaString K_BODY = LuaString.valueOf("body");
+  private static final LuaString K_BACKENDS = LuaString.valueOf("backends");
+  private static final LuaString K_HEADER_VALUES = LuaString.valueOf("header_values");
+  private static final LuaString K_SET_HEADER = LuaString.valueOf("set_header");
+  private static final LuaString K_REMOVE_HEADER = LuaString.valueOf("remove_header");
+  private static final LuaString K_SET_PATH = LuaString.valueOf("set_path");
+  private static final LuaString K_SET_QUERY = LuaString.valueOf("set_query");
+  private static final int REQUEST_FIELDS = 17;
+  private static final LuaString GET = LuaString.valueOf("GET");
+  private static final LuaString POST = LuaString.valueOf("POST");
+
+  private static LuaString method(String m) {
+    return m.equals("GET") ? GET : m.equals("POST") ? POST : LuaTables.string(m);
+  }
+
+  // The values that repeat from one request to the next on this state (its tenant, a client's
+  // address on a kept-alive connection, the host), converted once while they stay the same.
+  private final LastString tenant = new LastString();
+  private final LastString host = new LastString();
+  private final LastString clientIp = new LastString();
+
+  /** The Lua string of the last Java string asked for: one entry, as the state has one thread. */
+  private static final class LastString {
+    private String java;
+    private LuaString lua;
+
+    LuaString of(String s) {
+      if (!s.equals(java)) {
+        lua = LuaTables.string(s);
+        java = s;
+      }
+      return lua;
+    }
   }
 
   /**
