@@ -236,7 +236,9 @@ public final class ConfigLoader {
     if (t.has("name") && name.isBlank()) {
       problems.add(t.keyPath("name"), "a tenant name must not be empty");
     }
-    List<String> domains = t.strings("domains").stream().map(d -> d.trim().toLowerCase(Locale.ROOT)).toList();
+    List<String> domains = t.strings("domains");
+    domains.replaceAll(d -> d.trim().toLowerCase(Locale.ROOT));
+    domains = List.copyOf(domains);
     String prefix = t.string("path_prefix", null);
     if (prefix != null && prefix.isEmpty()) {
       prefix = null; // the original treated "" as "no prefix"

@@ -7,17 +7,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * Semantic checks across the bound records: names, URLs, domains, prefixes and routing
  * conflicts. Adds to the same error list as the binder, so a user sees every problem at once.
  */
 final class ConfigValidator {
-
-  /** Host names: letters, digits, hyphens and dots; a leading "*." makes a wildcard. */
-  private static final Pattern DOMAIN = Pattern.compile("(\\*\\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+");
-  private static final Pattern PREFIX = Pattern.compile("/([A-Za-z0-9._~!$&'()*+,;=:@%-]+/)*");
 
   private final Problems problems;
 
@@ -65,12 +60,12 @@ final class ConfigValidator {
       }
       for (int d = 0; d < t.domains().size(); d++) {
         String domain = t.domains().get(d);
-        if (!DOMAIN.matcher(domain).matches()) {
+        if (!ConfigSyntax.validDomain(domain)) {
           problems.add(at + ".domains[" + d + "]", "invalid domain '" + domain
               + "': expected a host name with a dot, like app.example.com or *.example.com (no port, no spaces)");
         }
       }
-      if (t.hasPathPrefix() && !PREFIX.matcher(t.pathPrefix()).matches()) {
+      if (t.hasPathPrefix() && !ConfigSyntax.validPathPrefix(t.pathPrefix())) {
         problems.add(at + ".path_prefix", "invalid path_prefix '" + t.pathPrefix()
             + "': it must start and end with '/', like /api/ (no '//', spaces, '?' or '#')");
       } else if (t.hasPathPrefix() && (t.pathPrefix().contains("/./") || t.pathPrefix().contains("/../"))) {

@@ -1,5 +1,6 @@
 package dev.keystone.gateway;
 
+import dev.keystone.model.Backend;
 import dev.keystone.model.Snapshot;
 import dev.keystone.model.Tenant;
 import dev.keystone.model.Events;
@@ -35,7 +36,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
@@ -283,7 +283,12 @@ public final class Gateway implements GatewayControl {
     registry.retainOnly(s.stateKeys());
     Map<String, Set<String>> names = new HashMap<>();
     for (Tenant t : s.tenants()) {
-      names.put(t.name(), t.pool().backends().stream().map(b -> b.name()).collect(Collectors.toSet()));
+      List<Backend> backends = t.pool().backends();
+      String[] backendNames = new String[backends.size()];
+      for (int i = 0; i < backendNames.length; i++) {
+        backendNames[i] = backends.get(i).name();
+      }
+      names.put(t.name(), Set.copyOf(java.util.Arrays.asList(backendNames))); // compact: kept while the snapshot serves
     }
     metrics.retain(names);
   }

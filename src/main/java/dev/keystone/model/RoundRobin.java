@@ -15,7 +15,11 @@ public final class RoundRobin implements SelectionPolicy {
   private final int[] schedule;
 
   public RoundRobin(List<Backend> backends) {
-    this.schedule = schedule(backends.stream().mapToInt(Backend::weight).toArray());
+    int[] weights = new int[backends.size()];
+    for (int i = 0; i < weights.length; i++) {
+      weights[i] = backends.get(i).weight();
+    }
+    this.schedule = schedule(weights);
   }
 
   static int[] schedule(int[] weights) {
