@@ -98,6 +98,19 @@ public final class Main {
     GatewayConfig config;
     DemoBackends demo = null;
     ConfigLoader loader = new ConfigLoader();
+    GatewayOptions options = GatewayOptions.defaults(version());
+    // Vert.x and Netty's event loops are made on another thread while this one reads the config
+    // (0.1-0.2 s each for a small config; issue 14's start-up target).
+    java.util.concurrent.CompletableFuture<io.vertx.core.Vertx> vertx = new java.util.concurrent.CompletableFuture<>();
+    Thread maker = new Thread(() -> {
+      try {
+        vertx.complete(Gateway.newVertx(options.eventLoops()));
+      } catch (Throwable t) {
+        vertx.completeExceptionally(t);
+      }
+    }, "keystone-start");
+    maker.setDaemon(true);
+    maker.start();
     try {
       if (file != null) {
         config = loader.load(file);
@@ -119,7 +132,7 @@ public final class Main {
     }
     Gateway gateway;
     try {
-      gateway = Gateway.start(config, file, loader, GatewayOptions.defaults(version()))
+      gateway = Gateway.start(vertx.get(30, TimeUnit.SECONDS), config, file, loader, options)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       System.err.println("keystone: cannot start on " + config.listen() + ": " + e.getCause().getMessage());

@@ -162,4 +162,63 @@ class LifecycleTest {
     assertThat(gw.get(longPath).statusCode()).as("the running limit stays until a restart").isEqualTo(200);
     assertThat(gw.gateway().config().limits().maxUriLength()).isEqualTo(4096);
   }
+
+  /** A port nobody listens on now (taken and released). */
+  private static int freePort() throws java.io.IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** Whether something accepts connections on the loopback port. */
+  private static boolean listening(int port) {
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 1000);
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
+
+  private Throwable startFails(int proxyPort, int adminPort) throws Exception {
+    String yaml = """
+        listen: 127.0.0.1:%d
+        admin: { listen: "127.0.0.1:%d" }
+        tenants:
+          - name: a
+            path_prefix: /a/
+            services: [{ name: s, url: "%s" }]
+        """.formatted(proxyPort, adminPort, stable.url());
+    var config = new dev.keystone.config.ConfigLoader().parse(yaml, "test.yaml");
+    var started = Gateway.start(config, null, new dev.keystone.config.ConfigLoader(),
+        new GatewayOptions(1, "test", java.time.Clock.systemUTC())).toCompletionStage().toCompletableFuture();
+    try {
+      started.get(20, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      return e.getCause();
+    }
+    started.get().close();
+    throw new AssertionError("the gateway started on a port that was taken");
+  }
+
+  @Test
+  void whenTheProxyCannotListenTheAdminListenerDoesNotStayOpen() throws Exception {
+    int adminPort = freePort();
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Throwable cause = startFails(taken.getLocalPort(), adminPort);
+      assertThat(cause).hasMessageContaining("in use");
+      // the two listeners start together: the admin one, which did start, is closed again
+      Await.until("admin port closed", () -> !listening(adminPort));
+    }
+  }
+
+  @Test
+  void whenTheAdminListenerCannotListenTheProxyDoesNotStayOpen() throws Exception {
+    int proxyPort = freePort();
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Throwable cause = startFails(proxyPort, taken.getLocalPort());
+      assertThat(cause).hasMessageContaining("admin listener on 127.0.0.1:" + taken.getLocalPort());
+      Await.until("proxy port closed", () -> !listening(proxyPort));
+    }
+  }
 }
