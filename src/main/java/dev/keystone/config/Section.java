@@ -24,10 +24,13 @@ final class Section {
   /**
    * The keys asked for, in order, without repeats: a small array searched linearly (a section has
    * a few dozen keys at most), not a hash set per section: with 10,000 tenants those sets were an
-   * eighth of what loading allocated.
+   * eighth of what loading allocated. Past {@link #LINEAR} keys (a labels map can have thousands)
+   * a hash set takes over, so that reading a section stays linear in its size.
    */
   private String[] known = new String[8];
   private int knownCount;
+  private java.util.Set<String> manyKnown;
+  private static final int LINEAR = 32;
 
   Section(YamlNode.Mapping node, String path, Problems problems, Interpolator interpolator) {
     this.node = node;
@@ -56,6 +59,9 @@ final class Section {
   }
 
   private boolean isKnown(String key) {
+    if (manyKnown != null) {
+      return manyKnown.contains(key);
+    }
     for (int i = 0; i < knownCount; i++) {
       if (known[i].equals(key)) {
         return true;
@@ -72,6 +78,11 @@ final class Section {
       known = Arrays.copyOf(known, knownCount * 2);
     }
     known[knownCount++] = key;
+    if (manyKnown != null) {
+      manyKnown.add(key);
+    } else if (knownCount > LINEAR) {
+      manyKnown = new java.util.HashSet<>(known());
+    }
   }
 
   private List<String> known() {

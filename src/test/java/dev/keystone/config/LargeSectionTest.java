@@ -1,0 +1,55 @@
+package dev.keystone.config;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** A section with many keys (a labels map) binds whole, and unknown keys are still found around it. */
+class LargeSectionTest {
+
+  @Test
+  void aThousandLabelsAreAllBound() throws Exception {
+    StringBuilder yaml = new StringBuilder("""
+        tenants:
+          - name: t
+            path_prefix: /t/
+            services:
+              - name: s
+                url: http://127.0.0.1:9
+                labels:
+        """);
+    Map<String, String> expected = new LinkedHashMap<>();
+    for (int i = 0; i < 1000; i++) {
+      yaml.append("              k").append(i).append(": v").append(i).append('\n');
+      expected.put("k" + i, "v" + i);
+    }
+    GatewayConfig c = new ConfigLoader(k -> null).parse(yaml.toString(), "big.yaml");
+    assertThat(c.tenants().get(0).services().get(0).labels()).containsExactlyInAnyOrderEntriesOf(expected);
+  }
+
+  @Test
+  void anUnknownKeyBesideManyLabelsIsReported() {
+    StringBuilder yaml = new StringBuilder("""
+        tenants:
+          - name: t
+            path_prefix: /t/
+            services:
+              - name: s
+                url: http://127.0.0.1:9
+                colour: blue
+                labels:
+        """);
+    for (int i = 0; i < 100; i++) {
+      yaml.append("              k").append(i).append(": v").append(i).append('\n');
+    }
+    assertThatThrownBy(() -> new ConfigLoader(k -> null).parse(yaml.toString(), "big.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("big.yaml:7")
+        .hasMessageContaining("tenants[0].services[0].colour")
+        .hasMessageContaining("unknown key");
+  }
+}
