@@ -158,6 +158,8 @@ public final class AdminServer {
   private void ready(RoutingContext ctx) {
     if (gateway.stopping()) {
       json(ctx, 503, new JsonObject().put("status", "shutting down"));
+    } else if (!gateway.listening()) {
+      json(ctx, 503, new JsonObject().put("status", "starting")); // the admin listener may be up first
     } else {
       json(ctx, 200, new JsonObject().put("status", "ready").put("config_version", gateway.snapshot().version()));
     }

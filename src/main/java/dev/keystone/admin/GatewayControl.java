@@ -44,6 +44,9 @@ public interface GatewayControl {
 
   boolean stopping();
 
+  /** True once every proxy listener listens: until then readiness fails ("starting"). */
+  boolean listening();
+
   /** The supervised shared engine, or null. */
   EngineSupervisor supervisedEngine();
 

@@ -67,6 +67,7 @@ public final class Gateway implements GatewayControl {
   private final String version;
   private final java.time.Instant startedAt;
   private volatile boolean stopping;
+  private volatile boolean listening;
   private volatile AdminServer admin;
   private final ConfigWatcher watcher;
   /** Shared by the scripts of all event loops; kept across reloads (key/value stores). */
@@ -138,12 +139,17 @@ public final class Gateway implements GatewayControl {
             return s;
           }, new DeploymentOptions().setInstances(options.eventLoops()));
           Future<AdminServer> admin = AdminServer.startFor(g, config.admin());
-          // join: both have finished either way, so the one that did start is closed with the
-          // rest by close() below (LifecycleTest)
-          return Future.join(proxy, admin).map(all -> {
-            g.admin = admin.result();
-            return g;
-          }).recover(e -> Future.failedFuture(proxy.failed() ? proxy.cause() : admin.cause()));
+          // join: both have finished either way. An admin listener that started while the
+          // proxy could not is handed to the gateway, so close() below closes it and removes its
+          // token file (attack s11-F1: vertx.close() alone left the file behind).
+          return Future.join(proxy, admin).transform(ar -> {
+            if (admin.succeeded()) {
+              g.admin = admin.result();
+            }
+            g.listening = ar.succeeded();
+            return ar.succeeded() ? Future.succeededFuture(g)
+                : Future.failedFuture(proxy.failed() ? proxy.cause() : admin.cause());
+          });
         })
         .onFailure(e -> g.close());
   }
@@ -186,6 +192,14 @@ public final class Gateway implements GatewayControl {
   /** True once a graceful stop began: readiness probes fail so no new traffic is sent here. */
   public boolean stopping() {
     return stopping;
+  }
+
+  /**
+   * True once the proxy listens: the admin listener starts alongside it and must not call the
+   * gateway ready before (attack s11-F1).
+   */
+  public boolean listening() {
+    return listening;
   }
 
   /** Drains ({@code on}) or undrains the backends called {@code backend}, in {@code tenant} or in all (null). */

@@ -207,8 +207,10 @@ class LifecycleTest {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       Throwable cause = startFails(taken.getLocalPort(), adminPort);
       assertThat(cause).hasMessageContaining("in use");
-      // the two listeners start together: the admin one, which did start, is closed again
+      // the two listeners start together: the admin one, which did start, is closed again, and
+      // its token file goes with it (keystone status would send it to whoever gets the port: s11-F1)
       Await.until("admin port closed", () -> !listening(adminPort));
+      assertThat(dev.keystone.admin.AdminToken.defaultFile(adminPort)).doesNotExist();
     }
   }
 
