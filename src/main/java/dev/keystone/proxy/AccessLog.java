@@ -25,9 +25,9 @@ public final class AccessLog {
 
   /**
    * The facts of one request, taken when it ends; the text is made when a handler asks for it
-   * ({@link #getMessage}): by the log writer's thread, not the event loop.
+   * ({@link #getMessage}, or {@link #appendMessageTo} straight into the writer's batch): by the
+   * log writer's thread, not the event loop.
    */
-  /** One request's line: its text is made by the log writer ({@link #appendMessageTo}), off the event loop. */
   public static final class Line extends LogRecord {
     private final String tenant;
     private final String method;
