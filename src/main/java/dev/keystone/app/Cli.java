@@ -9,11 +9,12 @@ import java.nio.file.Path;
  * @param configFile the config file, or null for the default
  * @param listen     listen address override, or null
  * @param admin      admin listener address override, or null
+ * @param configCache false with --no-config-cache
  */
-record Cli(String command, Path configFile, String listen, String admin) {
+record Cli(String command, Path configFile, String listen, String admin, boolean configCache) {
 
   static final String USAGE = """
-      usage: keystone [run] [--config FILE] [--listen ADDR] [--admin ADDR]
+      usage: keystone [run] [--config FILE] [--listen ADDR] [--admin ADDR] [--no-config-cache]
              keystone validate FILE
              keystone status | reload | backends drain|undrain NAME   (keystone status --help)
              keystone script test SCRIPT --request 'GET /path' [-H 'Name: value'] [--backends FILE]
@@ -28,6 +29,10 @@ record Cli(String command, Path configFile, String listen, String admin) {
         --config   config file (also -config, as in the original)
         --listen   listen address such as :8080 or 127.0.0.1:8080 (also -addr)
         --admin    admin API and dashboard address (default 127.0.0.1:9901; see docs/admin-api.md)
+        --no-config-cache
+                   parse the config file at every start; by default its parsed form is kept
+                   beside it (.FILE.keystone-cache) and reused while the file, the environment
+                   variables and the files it reads are unchanged (docs/configuration.md)
         status, reload, backends
                    ask a running gateway through its admin API (see docs/admin-api.md)
       """;
@@ -37,6 +42,7 @@ record Cli(String command, Path configFile, String listen, String admin) {
     Path config = null;
     String listen = null;
     String admin = null;
+    boolean cache = true;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -52,6 +58,7 @@ record Cli(String command, Path configFile, String listen, String admin) {
         case "--config", "-config", "-c" -> config = Path.of(value(args, ++i, a));
         case "--listen", "-listen", "--addr", "-addr" -> listen = value(args, ++i, a);
         case "--admin" -> admin = value(args, ++i, a);
+        case "--no-config-cache" -> cache = false;
         default -> {
           if (a.startsWith("--config=") || a.startsWith("-config=")) {
             config = Path.of(a.substring(a.indexOf('=') + 1));
@@ -68,7 +75,7 @@ record Cli(String command, Path configFile, String listen, String admin) {
     if (command.equals("validate") && config == null) {
       throw new IllegalArgumentException("validate needs a FILE");
     }
-    return new Cli(command, config, listen, admin);
+    return new Cli(command, config, listen, admin, cache);
   }
 
   private static String value(String[] args, int i, String flag) {

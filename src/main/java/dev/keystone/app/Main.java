@@ -29,6 +29,12 @@ public final class Main {
   }
 
   public static void main(String[] args) throws Exception {
+    // Netty's buffer allocators define JFR events: the first allocation then loads and registers
+    // them (40-70 ms of the first request after a start) and every allocation asks whether they
+    // are on. Off unless asked for with -Dio.netty.jfr.enabled=true.
+    if (System.getProperty("io.netty.jfr.enabled") == null) {
+      System.setProperty("io.netty.jfr.enabled", "false");
+    }
     if (args.length > 0 && args[0].equals("engine")) {
       System.exit(EngineCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length)));
     }
@@ -98,6 +104,11 @@ public final class Main {
     GatewayConfig config;
     DemoBackends demo = null;
     ConfigLoader loader = new ConfigLoader();
+    String build = cli.configCache() ? dev.keystone.config.ConfigCache.buildOf(version()) : null;
+    if (build != null) {
+      loader = loader.withCache(new dev.keystone.config.ConfigCache(build));
+    }
+    byte[] content = null;
     GatewayOptions options = GatewayOptions.defaults(version());
     // Vert.x and Netty's event loops are made on another thread while this one reads the config
     // (0.1-0.2 s each for a small config; issue 14's start-up target).
@@ -113,7 +124,8 @@ public final class Main {
     maker.start();
     try {
       if (file != null) {
-        config = loader.load(file);
+        content = ConfigLoader.readFile(file);
+        config = loader.parseFile(content, file);
       } else {
         demo = new DemoBackends();
         Map<String, String> ports = demo.start().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -132,7 +144,7 @@ public final class Main {
     }
     Gateway gateway;
     try {
-      gateway = Gateway.start(vertx.get(30, TimeUnit.SECONDS), config, file, loader, options)
+      gateway = Gateway.start(vertx.get(30, TimeUnit.SECONDS), config, file, content, loader, options)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       System.err.println("keystone: cannot start on " + config.listen() + ": " + e.getCause().getMessage());

@@ -11,7 +11,7 @@ import dev.keystone.script.LuaScript;
 import dev.keystone.script.ScriptLimits;
 
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,6 +31,7 @@ public final class ConfigLoader {
   public static final String DEFAULT_LISTEN = ":8080";
 
   private final Function<String, String> env;
+  private final ConfigCache cache;
 
   /** A loader reading {@code ${VAR}} values from the process environment. */
   public ConfigLoader() {
@@ -39,24 +40,60 @@ public final class ConfigLoader {
 
   /** A loader reading {@code ${VAR}} values from {@code env} (tests, the embedded default). */
   public ConfigLoader(Function<String, String> env) {
+    this(env, null);
+  }
+
+  private ConfigLoader(Function<String, String> env, ConfigCache cache) {
     this.env = env;
+    this.cache = cache;
+  }
+
+  /**
+   * This loader, reusing a config parsed before from the same file when {@code cache} holds one
+   * whose inputs are all unchanged, and storing what it parses in it ({@link ConfigCache}).
+   */
+  public ConfigLoader withCache(ConfigCache cache) {
+    return new ConfigLoader(env, cache);
   }
 
   public GatewayConfig load(Path file) throws ConfigException {
-    String text;
-    try {
-      text = Files.readString(file);
-    } catch (IOException e) {
-      throw new ConfigException(List.of(new ConfigError(file.toString(), 0, "", "cannot read file: " + e)));
+    return parseFile(readFile(file), file);
+  }
+
+  /** The file's bytes, or a ConfigException naming it (also when it is above {@link #maxFileSize()}). */
+  public static byte[] readFile(Path file) throws ConfigException {
+    return ConfigText.read(file);
+  }
+
+  /** The largest config file read: a sixteenth of the heap. */
+  public static long maxFileSize() {
+    return ConfigText.maxFile();
+  }
+
+  /** Parses {@code content}, read from {@code file}; through the cache when this loader has one. */
+  public GatewayConfig parseFile(byte[] content, Path file) throws ConfigException {
+    if (cache == null) {
+      return parse(ConfigText.decode(content, file), file.toString());
     }
-    return parse(text, file.toString());
+    GatewayConfig cached = cache.lookup(file, content, env);
+    if (cached != null) {
+      return cached;
+    }
+    ConfigInputs inputs = new ConfigInputs(env);
+    GatewayConfig config = parse(ConfigText.decode(content, file), file.toString(), inputs);
+    cache.store(file, content, inputs.inputs(), config);
+    return config;
   }
 
   /** Tests read every config with both YAML readers and fail where they differ. */
   private static final boolean CROSS_CHECK = Boolean.getBoolean("keystone.yaml.crosscheck");
 
   public GatewayConfig parse(String yaml, String sourceName) throws ConfigException {
-    Problems problems = new Problems(sourceName);
+    return parse(yaml, sourceName, new ConfigInputs(env));
+  }
+
+  private GatewayConfig parse(String yaml, String sourceName, ConfigInputs inputs) throws ConfigException {
+    Problems problems = new Problems(sourceName, inputs);
     // The fast reader for the YAML configs are written in; anything else (and every error) goes
     // to the full parser.
     YamlNode root = YamlSubset.read(yaml);
@@ -80,7 +117,7 @@ public final class ConfigLoader {
       throw new ConfigException(problems.errors);
     }
     problems.root(mapping);
-    GatewayConfig config = bind(new Section(mapping, "", problems, new Interpolator(env)), sourceName, problems);
+    GatewayConfig config = bind(new Section(mapping, "", problems, new Interpolator(inputs::env)), sourceName, problems);
     new ConfigValidator(problems).validate(config);
     if (!problems.errors.isEmpty()) {
       problems.errors.sort((a, b) -> Integer.compare(a.line(), b.line()));

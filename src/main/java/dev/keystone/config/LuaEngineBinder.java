@@ -1,6 +1,5 @@
 package dev.keystone.config;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -41,7 +40,7 @@ final class LuaEngineBinder {
         ? new ScriptFiles(source, s.string("scripts", ""), s.problems()).dir() : scripts.dir();
     if (dir == null) {
       s.problems().add(s.keyPath("scripts"), "a supervised engine needs its scripts in a directory on disk, not classpath:");
-    } else if (!Files.isDirectory(dir)) {
+    } else if (!s.problems().inputs.isDirectory(dir)) {
       s.problems().add(s.keyPath("scripts"), "no such directory: " + dir);
     }
     SupervisedEngine.Sandbox sandbox = s.parsed("sandbox", SupervisedEngine.Sandbox.AUTO, "auto, bubblewrap or none",

@@ -8,10 +8,13 @@ final class Problems {
 
   final String file;
   final List<ConfigError> errors = new ArrayList<>();
+  /** What the binders read besides the file: every one of them reads through here. */
+  final ConfigInputs inputs;
   private YamlNode root;
 
-  Problems(String file) {
+  Problems(String file, ConfigInputs inputs) {
     this.file = file;
+    this.inputs = inputs;
   }
 
   void add(int line, String key, String message) {

@@ -3,7 +3,6 @@ package dev.keystone.config;
 import dev.keystone.script.LuaScript;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -36,7 +35,7 @@ final class ScriptFiles {
       this.dir = null;
     } else {
       this.resourceDir = null;
-      this.dir = baseDir(configSource).resolve(scriptsDir).normalize();
+      this.dir = baseDir(configSource, problems.inputs).resolve(scriptsDir).normalize();
     }
   }
 
@@ -59,12 +58,14 @@ final class ScriptFiles {
     return dir;
   }
 
-  private static Path baseDir(String configSource) {
+  /** The config file's directory (relative paths in the config are relative to it), else the working directory. */
+  static Path baseDir(String configSource, ConfigInputs inputs) {
+    Path cwd = ConfigInputs.workingDirectory();
     try {
-      Path parent = Path.of(configSource).toAbsolutePath().getParent();
-      return parent != null && Files.isDirectory(parent) ? parent : Path.of("").toAbsolutePath();
+      Path parent = cwd.resolve(configSource).getParent();
+      return parent != null && inputs.isDirectory(parent) ? parent : cwd;
     } catch (InvalidPathException e) {
-      return Path.of("").toAbsolutePath(); // e.g. the embedded default
+      return cwd; // e.g. the embedded default
     }
   }
 
@@ -78,8 +79,9 @@ final class ScriptFiles {
     if (name.isBlank() || name.contains("..") || name.startsWith("/")) {
       problems.add(key, "a script name such as 'canary' (for " + (dir != null ? dir : resourceDir) + "/canary.lua), got '" + name + "'");
     } else if (presenceOnly) {
-      if (dir != null && !Files.isRegularFile(dir.resolve(name)) && !Files.isRegularFile(dir.resolve(name + ".js"))
-          && !Files.isRegularFile(dir.resolve(name + ".lua"))) {
+      ConfigInputs in = problems.inputs;
+      if (dir != null && !in.isRegularFile(dir.resolve(name)) && !in.isRegularFile(dir.resolve(name + ".js"))
+          && !in.isRegularFile(dir.resolve(name + ".lua"))) {
         problems.add(key, "script '" + name + "' not found: none of " + name + ", " + name + ".js or " + name + ".lua is in "
             + dir + " (lua_engine.supervise.scripts)");
       }
@@ -88,7 +90,7 @@ final class ScriptFiles {
     } else {
       Path path = dir.resolve(file);
       try {
-        script = LuaScript.compile(name, path.toString(), LuaScript.read(path));
+        script = LuaScript.compile(name, path.toString(), source(path));
       } catch (NoSuchFileException e) {
         problems.add(key, "script '" + name + "' not found: " + path + " does not exist (scripts_dir: " + dir + ")");
       } catch (IOException e) {
@@ -106,6 +108,21 @@ final class ScriptFiles {
     }
     compiled.put(name, script);
     return script;
+  }
+
+  /** The script's text, read through the inputs (a cached config depends on it). */
+  private String source(Path path) throws IOException, LuaScript.SyntaxError {
+    byte[] bytes;
+    try {
+      bytes = problems.inputs.read(path, LuaScript.MAX_SOURCE);
+    } catch (ConfigInputs.TooLarge e) {
+      throw new LuaScript.SyntaxError(path + ": " + e.size + " bytes, above the limit of " + LuaScript.MAX_SOURCE
+          + " (1 MiB) for a script");
+    }
+    if (bytes.length > LuaScript.MAX_SOURCE) {
+      throw new LuaScript.SyntaxError(path + ": above the limit of " + LuaScript.MAX_SOURCE + " bytes (1 MiB) for a script");
+    }
+    return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   private LuaScript fromJar(String name, String resource, String key) {

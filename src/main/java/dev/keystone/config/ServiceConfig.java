@@ -33,6 +33,11 @@ public record ServiceConfig(String name, String url, String health, int weight, 
     return new Backend(name, url, health, weight, labels, tls, state);
   }
 
+  /** {@link #backend(BackendHealth)} at {@code address}, the {@link #url()} parsed before. */
+  public Backend backend(Backend.Address address, BackendHealth state) {
+    return new Backend(name, address, health, weight, labels, tls, state);
+  }
+
   /** The key of its runtime state (see {@link Backend#stateKey}). */
   public String stateKey() {
     return Backend.stateKey(url, health, tls);

@@ -14,7 +14,9 @@ import dev.keystone.routing.RouteTable;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Compiles a validated config into the runtime model: each tenant's plan (routing flags, where its
@@ -30,11 +32,14 @@ public final class SnapshotCompiler {
     List<Tenant> tenants = new ArrayList<>();
     List<HealthTarget> targets = new ArrayList<>();
     RouteTable.Builder<Tenant> routes = RouteTable.builder();
+    // Thousands of tenants often share a few URLs: each is parsed once (URI parsing was a third
+    // of compiling a 10,000-tenant snapshot).
+    Map<String, Backend.Address> addresses = new HashMap<>();
     for (TenantConfig tc : config.tenants()) {
-      List<Backend> backends = new ArrayList<>();
+      List<Backend> backends = new ArrayList<>(tc.services().size());
       for (ServiceConfig s : tc.services()) {
         String key = s.stateKey();
-        Backend b = s.backend(registry.stateFor(key));
+        Backend b = s.backend(addresses.computeIfAbsent(s.url(), Backend.Address::parse), registry.stateFor(key));
         backends.add(b);
         targets.add(new HealthTarget(key, b, tc.healthInterval()));
       }

@@ -4,8 +4,6 @@ import dev.keystone.model.UpstreamTls;
 
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.security.cert.CertificateException;
@@ -50,21 +48,32 @@ final class TlsBinder {
     return new UpstreamTls(verify, caFile, serverName);
   }
 
+  /** A CA file larger than this is refused unread (a system bundle is about 200 KiB). */
+  static final int MAX_CA_FILE = 4 * 1024 * 1024;
+
   private static Path readableCa(Section s, String ca, String source) {
     Path file;
     try {
-      Path base = Path.of(source).toAbsolutePath().getParent();
-      file = base != null && Files.isDirectory(base) ? base.resolve(ca).normalize() : Path.of(ca).toAbsolutePath();
+      file = ScriptFiles.baseDir(source, s.problems().inputs).resolve(ca).normalize();
     } catch (InvalidPathException e) {
       s.problems().add(s.keyPath("tls_ca"), "not a path: " + ca);
       return null;
     }
-    try (InputStream in = Files.newInputStream(file)) {
-      if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+    try {
+      byte[] pem = s.problems().inputs.read(file, MAX_CA_FILE);
+      if (pem.length > MAX_CA_FILE) { // grew while read
+        s.problems().add(s.keyPath("tls_ca"), ca + " is above the limit of " + (MAX_CA_FILE >> 20) + " MiB for a CA file");
+        return null;
+      }
+      if (CertificateFactory.getInstance("X.509").generateCertificates(new java.io.ByteArrayInputStream(pem)).isEmpty()) {
         s.problems().add(s.keyPath("tls_ca"), ca + " holds no PEM certificate");
         return null;
       }
       return file;
+    } catch (ConfigInputs.TooLarge e) {
+      s.problems().add(s.keyPath("tls_ca"), ca + " has " + e.size + " bytes, above the limit of " + (MAX_CA_FILE >> 20)
+          + " MiB for a CA file");
+      return null;
     } catch (IOException e) {
       s.problems().add(s.keyPath("tls_ca"), "cannot read " + ca + ": " + e.getClass().getSimpleName());
       return null;

@@ -1,5 +1,7 @@
 package dev.keystone.gateway;
 
+import dev.keystone.config.ConfigLoader;
+
 import io.vertx.core.Vertx;
 
 import java.io.IOException;
@@ -23,13 +25,24 @@ final class ConfigWatcher implements AutoCloseable {
   private final Path file;
   private final Runnable onChange;
   private final long timer;
-  private volatile byte[] digest;
+  private byte[] digest; // guarded by this
+  /** The content the gateway started on, digested by the first poll rather than on the start's path. */
+  private byte[] started; // guarded by this
 
-  ConfigWatcher(Vertx vertx, Path file, Runnable onChange) {
+  /**
+   * Watches {@code file}, whose content the gateway loaded as {@code loaded} (null: as the file
+   * reads now). Passing the loaded bytes also closes a window: a file changed between the load and
+   * this constructor was taken for the loaded one, and never reloaded.
+   */
+  ConfigWatcher(Vertx vertx, Path file, byte[] loaded, Runnable onChange) {
     this.vertx = vertx;
     this.file = file;
     this.onChange = onChange;
-    this.digest = digest();
+    if (loaded != null) {
+      this.started = loaded;
+    } else {
+      this.digest = digest();
+    }
     this.timer = vertx.setPeriodic(PERIOD_MS, id -> vertx.executeBlocking(() -> {
       poll();
       return null;
@@ -38,21 +51,54 @@ final class ConfigWatcher implements AutoCloseable {
 
   private void poll() {
     byte[] now = digest();
-    if (now != null && !Arrays.equals(now, digest)) {
+    if (now != null && changed(now)) {
       onChange.run(); // the reload reads the file and reports what it saw through seen()
     }
   }
 
-  /** Records the content a reload just read, so that the same content is not reloaded twice. */
-  void seen(byte[] content) {
-    digest = sha256(content);
+  /** Whether {@code now} differs from what was seen last; it is then what was seen, whatever the reload makes of it. */
+  private synchronized boolean changed(byte[] now) {
+    if (started != null) {
+      digest = sha256(started);
+      started = null;
+    }
+    if (Arrays.equals(now, digest)) {
+      return false;
+    }
+    digest = now; // a file the reload cannot read or refuses is not reloaded again every second
+    return true;
   }
 
+  /** Records the content a reload just read, so that the same content is not reloaded twice. */
+  synchronized void seen(byte[] content) {
+    digest = sha256(content);
+    started = null;
+  }
+
+  /**
+   * The SHA-256 of the file, read in 64 KiB steps (it was read whole: a file replaced by a huge
+   * one ended the gateway with an OutOfMemoryError). A file above the size a config may have is
+   * not read at all: its size and time stand for it, so that the reload that refuses it runs once
+   * per change, not every second.
+   */
   private byte[] digest() {
     try {
-      return sha256(Files.readAllBytes(file));
+      java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      if (a.size() > ConfigLoader.maxFileSize()) {
+        return md.digest((a.size() + " " + a.lastModifiedTime()).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      }
+      try (java.io.InputStream in = Files.newInputStream(file)) {
+        byte[] buf = new byte[64 * 1024];
+        for (int n; (n = in.read(buf)) > 0; ) {
+          md.update(buf, 0, n);
+        }
+      }
+      return md.digest();
     } catch (IOException e) {
       return null; // briefly missing while being replaced: try again next time
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 

@@ -28,7 +28,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -74,7 +73,8 @@ public final class Gateway implements GatewayControl {
   private final ScriptEnvironment scripts;
   private final EngineSlot engine; // lua_engine.supervise: the engine this gateway runs
 
-  private Gateway(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, GatewayOptions options) throws IOException {
+  private Gateway(Vertx vertx, GatewayConfig config, Path configFile, byte[] loaded, ConfigLoader loader,
+                  GatewayOptions options) throws IOException {
     this.vertx = vertx;
     this.configFile = configFile;
     this.loader = loader;
@@ -89,7 +89,7 @@ public final class Gateway implements GatewayControl {
     apply(first.config(), 1);
     engine.commit(first);
     events.add(new Events.Reload(clock.instant(), true, 1, "startup", List.of()));
-    this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, () -> reloadFromFile("file"));
+    this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, loaded, () -> reloadFromFile("file"));
   }
 
   /**
@@ -113,9 +113,19 @@ public final class Gateway implements GatewayControl {
 
   /** {@link #start(GatewayConfig, Path, ConfigLoader, GatewayOptions)} on {@code vertx} (from {@link #newVertx}), which the gateway then owns. */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, Path configFile, ConfigLoader loader, GatewayOptions options) {
+    return start(vertx, config, configFile, null, loader, options);
+  }
+
+  /**
+   * {@link #start(Vertx, GatewayConfig, Path, ConfigLoader, GatewayOptions)} with the bytes
+   * {@code config} was parsed from, so that the file watcher compares against them (and a change
+   * made while the gateway started is reloaded).
+   */
+  public static Future<Gateway> start(Vertx vertx, GatewayConfig config, Path configFile, byte[] loaded, ConfigLoader loader,
+                                      GatewayOptions options) {
     Gateway g;
     try {
-      g = new Gateway(vertx, config, configFile, loader, options);
+      g = new Gateway(vertx, config, configFile, loaded, loader, options);
     } catch (IOException e) {
       vertx.close();
       return Future.failedFuture(e);
@@ -292,14 +302,11 @@ public final class Gateway implements GatewayControl {
           List.of("running on the embedded default config: there is no file to reload"));
     }
     try {
-      byte[] content = Files.readAllBytes(configFile);
+      byte[] content = ConfigLoader.readFile(configFile);
       if (watcher != null) {
         watcher.seen(content);
       }
-      return reloadUnrecorded(loader.parse(new String(content, StandardCharsets.UTF_8), configFile.toString()));
-    } catch (IOException e) {
-      LOG.warning("reload failed, still serving config version " + current.get().snapshot().version() + ": cannot read " + configFile + ": " + e);
-      return new ReloadResult(false, current.get().snapshot().version(), List.of(configFile + ": cannot read file: " + e));
+      return reloadUnrecorded(loader.parseFile(content, configFile));
     } catch (ConfigException e) {
       LOG.warning("reload rejected, still serving config version " + current.get().snapshot().version() + ": " + e.getMessage());
       return new ReloadResult(false, current.get().snapshot().version(),

@@ -31,22 +31,39 @@ public final class Backend implements BackendView {
    */
   public Backend(String name, String url, String healthPath, int weight, Map<String, String> labels, UpstreamTls tls,
                  BackendHealth health) {
+    this(name, Address.parse(url), healthPath, weight, labels, tls, health);
+  }
+
+  /** A backend at {@code address}: many backends of one config share a URL, parsed once (issue 14, start-up). */
+  public Backend(String name, Address address, String healthPath, int weight, Map<String, String> labels, UpstreamTls tls,
+                 BackendHealth health) {
     this.name = name;
-    this.url = url;
+    this.url = address.url();
     this.weight = weight;
     this.labels = labels;
     this.tls = tls;
     this.healthPath = healthPath;
     this.health = health;
-    URI u = URI.create(url);
-    this.ssl = "https".equalsIgnoreCase(u.getScheme());
-    this.host = u.getHost();
-    this.port = u.getPort() > 0 ? u.getPort() : (ssl ? 443 : 80);
-    String path = u.getRawPath() == null ? "" : u.getRawPath();
-    this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-    this.baseQuery = u.getRawQuery();
-    String h = healthPath.startsWith("/") ? healthPath : "/" + healthPath;
-    this.healthUri = basePath + h;
+    this.ssl = address.ssl();
+    this.host = address.host();
+    this.port = address.port();
+    this.basePath = address.basePath();
+    this.baseQuery = address.baseQuery();
+    this.healthUri = healthPath.startsWith("/") ? (basePath.isEmpty() ? healthPath : basePath + healthPath)
+        : basePath + "/" + healthPath;
+  }
+
+  /** A backend URL taken apart. */
+  public record Address(String url, boolean ssl, String host, int port, String basePath, String baseQuery) {
+
+    /** @throws IllegalArgumentException when the URL cannot be parsed */
+    public static Address parse(String url) {
+      URI u = URI.create(url);
+      boolean ssl = "https".equalsIgnoreCase(u.getScheme());
+      String path = u.getRawPath() == null ? "" : u.getRawPath();
+      return new Address(url, ssl, u.getHost(), u.getPort() > 0 ? u.getPort() : (ssl ? 443 : 80),
+          path.endsWith("/") ? path.substring(0, path.length() - 1) : path, u.getRawQuery());
+    }
   }
 
   /** The key of this backend's runtime state: the same URL and health path share one state. */

@@ -18,7 +18,7 @@ public final class LuaScript {
 
   /** A script that does not compile; the message names the file and line. */
   public static final class SyntaxError extends Exception {
-    SyntaxError(String message) {
+    public SyntaxError(String message) {
       super(message, null, false, false);
     }
   }
@@ -32,11 +32,13 @@ public final class LuaScript {
   public static final int MAX_SOURCE = 1024 * 1024;
 
   private final String name;
+  private final String chunkName;
   private final Prototype chunk;
   private final long footprint;
 
-  private LuaScript(String name, Prototype chunk) {
+  private LuaScript(String name, String chunkName, Prototype chunk) {
     this.name = name;
+    this.chunkName = chunkName;
     this.chunk = chunk;
     this.footprint = CompiledSize.of(chunk);
   }
@@ -104,7 +106,7 @@ public final class LuaScript {
     try {
       synchronized (COMPILER) {
         // '@' marks the chunk name as a file name: messages read "file.lua:3: ..."
-        return new LuaScript(name, COMPILER.compilePrototype(new StringReader(source), "@" + chunkName));
+        return new LuaScript(name, chunkName, COMPILER.compilePrototype(new StringReader(source), "@" + chunkName));
       }
     } catch (LuaError | IOException e) {
       throw new SyntaxError(readable(e.getMessage()));
@@ -137,6 +139,11 @@ public final class LuaScript {
 
   public String name() {
     return name;
+  }
+
+  /** Where the script came from, as given to {@link #compile}: its file, or classpath:/resource. */
+  public String chunkName() {
+    return chunkName;
   }
 
   Prototype chunk() {

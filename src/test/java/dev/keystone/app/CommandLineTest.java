@@ -23,6 +23,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The gateway as users run it: its own process, flags, signals and exit codes. */
 class CommandLineTest {
 
+  /** One tenant on /t/ with one service; %s is its URL. */
+  static final String ONE_TENANT = """
+      tenants:
+        - name: t
+          path_prefix: /t/
+          services: [{ name: x, url: "%s", health: /health }]
+      """;
+
   static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   static final Path COMPAT = Path.of("src/test/resources/compat").toAbsolutePath();
 
@@ -170,6 +178,87 @@ class CommandLineTest {
         int port = p.awaitListening();
         assertThat(p.output()).contains("config: " + other);
         assertThat(get(port, "/o/y", null).body()).isEqualTo("orig /y");
+      }
+    } finally {
+      vertx.close();
+    }
+  }
+
+  @Test
+  void aSecondStartReusesTheParsedConfigUntilTheFileChanges(@TempDir Path dir) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try (TestBackend a = new TestBackend(vertx, "a"); TestBackend b = new TestBackend(vertx, "b")) {
+      Path config = dir.resolve("gw.yaml");
+      String template = ONE_TENANT;
+      Files.writeString(config, template.formatted(a.url()));
+      Path entry = dir.resolve(".gw.yaml.keystone-cache");
+      List<String> jvm = List.of("-Dkeystone.config-cache.build=cli-test");
+      try (GatewayProcess p = GatewayProcess.start(dir, jvm, "--config", config.toString(), "--listen", "127.0.0.1:0")) {
+        int port = p.awaitListening();
+        assertThat(get(port, "/t/1", null).body()).isEqualTo("a /1");
+        dev.keystone.testing.Await.until("the parsed config is stored beside the file", () -> Files.exists(entry));
+        assertThat(p.output()).doesNotContain("parsed form reused");
+      }
+      try (GatewayProcess p = GatewayProcess.start(dir, jvm, "--config", config.toString(), "--listen", "127.0.0.1:0")) {
+        int port = p.awaitListening();
+        assertThat(p.output()).contains("parsed form reused from " + entry);
+        assertThat(get(port, "/t/2", null).body()).isEqualTo("a /2");
+      }
+      Files.writeString(config, template.formatted(b.url()));
+      try (GatewayProcess p = GatewayProcess.start(dir, jvm, "--config", config.toString(), "--listen", "127.0.0.1:0")) {
+        int port = p.awaitListening();
+        assertThat(p.output()).doesNotContain("parsed form reused");
+        assertThat(get(port, "/t/3", null).body()).isEqualTo("b /3");
+        dev.keystone.testing.Await.until("the edited config is stored", () -> {
+          try {
+            return Files.getLastModifiedTime(entry).compareTo(Files.getLastModifiedTime(config)) >= 0;
+          } catch (java.io.IOException e) {
+            return false;
+          }
+        });
+      }
+      try (GatewayProcess p = GatewayProcess.start(dir, jvm, "--config", config.toString(), "--listen", "127.0.0.1:0",
+          "--no-config-cache")) {
+        int port = p.awaitListening();
+        assertThat(get(port, "/t/4", null).body()).isEqualTo("b /4");
+        assertThat(p.output()).doesNotContain("parsed form reused");
+      }
+    } finally {
+      vertx.close();
+    }
+  }
+
+  @Test
+  void aConfigReplacedByAHugeFileIsRefusedAndTheGatewayKeepsServing(@TempDir Path dir) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    try (TestBackend a = new TestBackend(vertx, "a"); TestBackend b = new TestBackend(vertx, "b")) {
+      Path config = dir.resolve("gw.yaml");
+      String template = ONE_TENANT;
+      Files.writeString(config, template.formatted(a.url()));
+      // the shipped JVM gives up on an OutOfMemoryError; the file watcher and the reload read
+      // the whole file, so a 200 MB file ended the gateway
+      List<String> jvm = List.of("-Xmx96m", "-XX:+ExitOnOutOfMemoryError");
+      try (GatewayProcess p = GatewayProcess.start(dir, jvm, "--config", config.toString(), "--listen", "127.0.0.1:0")) {
+        int port = p.awaitListening();
+        assertThat(get(port, "/t/1", null).body()).isEqualTo("a /1");
+        Path huge = dir.resolve("huge.tmp");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+          f.setLength(200L << 20); // sparse: no disk used
+        }
+        Files.move(huge, config, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        p.signal("HUP");
+        dev.keystone.testing.Await.until("the reload refuses the file", () -> p.output().contains("above the limit of"));
+        assertThat(get(port, "/t/2", null).body()).isEqualTo("a /2");
+        Files.writeString(dir.resolve("next.tmp"), template.formatted(b.url()));
+        Files.move(dir.resolve("next.tmp"), config, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        dev.keystone.testing.Await.until("the next valid file is applied by the watcher", () -> {
+          try {
+            return get(port, "/t/3", null).body().equals("b /3");
+          } catch (Exception e) {
+            return false;
+          }
+        });
+        assertThat(p.output()).doesNotContain("OutOfMemoryError");
       }
     } finally {
       vertx.close();

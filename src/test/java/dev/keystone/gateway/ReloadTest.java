@@ -64,6 +64,42 @@ class ReloadTest {
   }
 
   @Test
+  void aFileChangedWhileTheGatewayStartedIsReloaded() throws Exception {
+    // The watcher compares the file with the bytes the gateway was started on, not with the file
+    // as it read when the watcher was made: an edit between the two was never applied.
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("keystone-reload");
+    java.nio.file.Path file = dir.resolve("gw.yaml");
+    String before = dev.keystone.testing.TestGateway.withTestListeners(config("1h", a));
+    java.nio.file.Files.writeString(file, before);
+    dev.keystone.config.ConfigLoader loader = new dev.keystone.config.ConfigLoader();
+    dev.keystone.config.GatewayConfig started = loader.load(file);
+    java.nio.file.Files.writeString(file, dev.keystone.testing.TestGateway.withTestListeners(config("1h", b)));
+    Gateway g = dev.keystone.testing.Await.result(Gateway.start(Gateway.newVertx(1), started, file,
+        before.getBytes(java.nio.charset.StandardCharsets.UTF_8), loader, new GatewayOptions(1, "test", java.time.Clock.systemUTC())));
+    try {
+      Await.until("the edit made during the start is applied", () -> g.snapshot().version() == 2);
+      assertThat(g.snapshot().tenants().get(0).pool().backends().get(0).url()).isEqualTo(b.url());
+    } finally {
+      dev.keystone.testing.Await.result(g.close());
+    }
+  }
+
+  @Test
+  void aFileThatIsNotUtf8IsRejectedAndTheRunningConfigKept() throws Exception {
+    // The name of the backend's tenant in Latin-1: byte 0xE9 is not UTF-8. A reload read it as
+    // U+FFFD and applied a tenant named "caf\uFFFD" nobody wrote; a start refused the same file.
+    byte[] latin1 = config("1h", b).replace("name: t\n", "name: caf\u00e9\n")
+        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    java.nio.file.Files.write(gw.file(), latin1);
+    ReloadResult r = gw.gateway().reloadFromFile();
+    assertThat(r.applied()).isFalse();
+    assertThat(r.errors()).hasSize(1);
+    assertThat(r.errors().get(0)).contains(":2: ").contains("not UTF-8 text: byte 0xe9");
+    assertThat(gw.gateway().snapshot().version()).isEqualTo(1);
+    assertThat(gw.get("/t/x").body()).isEqualTo("a /x");
+  }
+
+  @Test
   void reloadUnderTrafficFailsNoRequest() throws Exception {
     TrafficLoad load = TrafficLoad.start(3, (client, i) -> gw.get("/t/n" + i));
     for (int i = 0; i < 10; i++) {

@@ -70,7 +70,7 @@ public final class TestGateway implements AutoCloseable {
    * Ephemeral loopback ports for the proxy and the admin listener unless the YAML picks them (a
    * default admin port would collide between tests).
    */
-  static String withTestListeners(String yaml) {
+  public static String withTestListeners(String yaml) {
     String text = java.util.regex.Pattern.compile("(?m)^listen:").matcher(yaml).find() ? yaml : "listen: 127.0.0.1:0\n" + yaml;
     // Appended, so that line numbers in error messages stay as the test wrote them (+1 for listen).
     return java.util.regex.Pattern.compile("(?m)^admin:").matcher(yaml).find() ? text

@@ -1,0 +1,184 @@
+package dev.keystone.config;
+
+import dev.keystone.model.EscapedSlashes;
+import dev.keystone.model.Limits;
+import dev.keystone.model.PassiveHealth;
+import dev.keystone.model.Timeouts;
+import dev.keystone.model.UpstreamTls;
+import dev.keystone.script.LuaScript;
+import dev.keystone.script.ScriptLimits;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link GatewayConfig} as bytes, for {@link ConfigCache}. Every record is written field by
+ * field and read back through its canonical constructor, so a field added to a config record does
+ * not compile until it is added here, and {@code ConfigCodecTest} round-trips every example config
+ * and one that sets every key. Strings are written once each (a 10,000-tenant config repeats its
+ * URLs and health paths), which also shares them in the decoded config. Scripts are written by
+ * name and file and compiled again when read, from the bytes {@link ConfigInputs} checked.
+ */
+final class ConfigCodec {
+
+  private ConfigCodec() {
+  }
+
+  static byte[] encode(GatewayConfig c) {
+    CodecStreams.Out out = new CodecStreams.Out();
+    out.string(c.source());
+    listen(out, c.listen());
+    out.string(c.adminBasePath());
+    timeouts(out, c.timeouts());
+    Limits l = c.limits();
+    out.integer(l.maxHeaderSize()).integer(l.maxUriLength()).number(l.maxBodySize()).integer(l.upstreamConnections())
+        .integer(l.bodyBuffer());
+    engine(out, c.luaEngine());
+    ScriptLimits s = c.scriptLimits();
+    out.number(s.instructions()).duration(s.deadline()).integer(s.maxString()).integer(s.maxDepth()).number(s.maxMemory())
+        .number(s.maxState()).duration(s.timePerSecond());
+    out.integer(c.tenants().size());
+    for (TenantConfig t : c.tenants()) {
+      tenant(out, t);
+    }
+    AdminConfig a = c.admin();
+    out.bool(a.enabled());
+    listen(out, a.listen());
+    out.bool(a.explicit()).string(a.token());
+    out.integer(c.passiveHealth().consecutiveFailures()).duration(c.passiveHealth().ejection());
+    out.integer(c.escapedSlashes().ordinal());
+    return out.finish();
+  }
+
+  /** Reads what {@link #encode} wrote; {@code files} holds the checked content of script files by path. */
+  static GatewayConfig decode(byte[] bytes, Map<String, byte[]> files) throws LuaScript.SyntaxError {
+    return decode(new ConfigBytes.Reader(bytes), files);
+  }
+
+  /** Reads a config that takes all that is left in {@code r}. */
+  static GatewayConfig decode(ConfigBytes.Reader r, Map<String, byte[]> files) throws LuaScript.SyntaxError {
+    CodecStreams.In in = new CodecStreams.In(r, files);
+    String source = in.string();
+    ListenAddress listen = listen(in);
+    String adminBasePath = in.string();
+    Timeouts timeouts = timeouts(in);
+    Limits limits = new Limits(in.integer(), in.integer(), in.number(), in.integer(), in.integer());
+    LuaEngineConfig engine = engine(in);
+    ScriptLimits scriptLimits = new ScriptLimits(in.number(), in.duration(), in.integer(), in.integer(), in.number(),
+        in.number(), in.duration());
+    int n = in.integer();
+    List<TenantConfig> tenants = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      tenants.add(tenant(in));
+    }
+    AdminConfig admin = new AdminConfig(in.bool(), listen(in), in.bool(), in.string());
+    PassiveHealth passive = new PassiveHealth(in.integer(), in.duration());
+    EscapedSlashes slashes = EscapedSlashes.values()[in.integer()];
+    in.end();
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, engine, scriptLimits, tenants, admin, passive,
+        slashes);
+  }
+
+  private static void tenant(CodecStreams.Out out, TenantConfig t) {
+    out.string(t.name()).strings(t.domains()).string(t.pathPrefix()).duration(t.healthInterval())
+        .number(t.rawHealthInterval()).bool(t.stripPrefix()).bool(t.preserveHost()).string(t.luaScript());
+    out.script(t.script());
+    out.bool(t.scriptFailOpen()).number(t.scriptBody());
+    out.integer(t.services().size());
+    for (ServiceConfig s : t.services()) {
+      out.string(s.name()).string(s.url()).string(s.health()).integer(s.weight());
+      out.integer(s.labels().size());
+      s.labels().forEach((k, v) -> out.string(k).string(v));
+      out.bool(s.tls().verify()).string(s.tls().caFile() == null ? null : s.tls().caFile().toString())
+          .string(s.tls().serverName());
+    }
+    out.integer(t.escapedSlashes() == null ? -1 : t.escapedSlashes().ordinal());
+    out.string(t.isolationGroup());
+    out.bool(t.ownEngine() != null);
+    if (t.ownEngine() != null) {
+      engine(out, t.ownEngine());
+    }
+  }
+
+  private static TenantConfig tenant(CodecStreams.In in) throws LuaScript.SyntaxError {
+    String name = in.string();
+    List<String> domains = in.strings();
+    String prefix = in.string();
+    Duration interval = in.duration();
+    long raw = in.number();
+    boolean strip = in.bool();
+    boolean preserveHost = in.bool();
+    String luaScript = in.string();
+    LuaScript script = in.script();
+    boolean failOpen = in.bool();
+    long body = in.number();
+    int n = in.integer();
+    List<ServiceConfig> services = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      String sName = in.string();
+      String url = in.string();
+      String health = in.string();
+      int weight = in.integer();
+      int labelCount = in.integer();
+      Map<String, String> labels = new HashMap<>();
+      for (int j = 0; j < labelCount; j++) {
+        labels.put(in.string(), in.string());
+      }
+      boolean verify = in.bool();
+      String ca = in.string();
+      UpstreamTls tls = new UpstreamTls(verify, ca == null ? null : Path.of(ca), in.string());
+      services.add(new ServiceConfig(sName, url, health, weight, labels, tls));
+    }
+    int slashes = in.integer();
+    String group = in.string();
+    LuaEngineConfig own = in.bool() ? engine(in) : null;
+    return new TenantConfig(name, domains, prefix, interval, raw, strip, preserveHost, luaScript, script, failOpen, body,
+        services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own);
+  }
+
+  private static void listen(CodecStreams.Out out, ListenAddress a) {
+    out.string(a.host()).integer(a.port());
+  }
+
+  private static ListenAddress listen(CodecStreams.In in) {
+    return new ListenAddress(in.string(), in.integer());
+  }
+
+  private static void timeouts(CodecStreams.Out out, Timeouts t) {
+    out.duration(t.connect()).duration(t.responseHeader()).duration(t.idle()).duration(t.headerRead())
+        .duration(t.shutdown()).duration(t.poolWait()).duration(t.shutdownDelay());
+  }
+
+  private static Timeouts timeouts(CodecStreams.In in) {
+    return new Timeouts(in.duration(), in.duration(), in.duration(), in.duration(), in.duration(), in.duration(),
+        in.duration());
+  }
+
+  private static void engine(CodecStreams.Out out, LuaEngineConfig e) {
+    out.bool(e.enabled()).strings(e.urls()).duration(e.timeout());
+    SupervisedEngine s = e.supervise();
+    out.bool(s != null);
+    if (s != null) {
+      out.strings(s.command()).string(s.scripts() == null ? null : s.scripts().toString()).integer(s.sandbox().ordinal())
+          .number(s.memoryBytes()).integer(s.cpus()).integer(s.maxProcesses());
+    }
+  }
+
+  private static LuaEngineConfig engine(CodecStreams.In in) {
+    boolean enabled = in.bool();
+    List<String> urls = in.strings();
+    Duration timeout = in.duration();
+    SupervisedEngine s = null;
+    if (in.bool()) {
+      List<String> command = in.strings();
+      String scripts = in.string();
+      s = new SupervisedEngine(command, scripts == null ? null : Path.of(scripts),
+          SupervisedEngine.Sandbox.values()[in.integer()], in.number(), in.integer(), in.integer());
+    }
+    return new LuaEngineConfig(enabled, urls, timeout, s);
+  }
+}
