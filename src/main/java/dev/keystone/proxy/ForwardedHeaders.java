@@ -1,5 +1,7 @@
 package dev.keystone.proxy;
 
+import java.util.List;
+
 /**
  * The headers a backend uses to know who really called, and through what. X-Forwarded-For gets
  * the client's address appended (keeping what earlier proxies wrote), X-Forwarded-Proto and
@@ -22,7 +24,8 @@ final class ForwardedHeaders {
   static void apply(RequestHead head, boolean secure, String host, io.netty.handler.codec.http.HttpHeaders out) {
     // What earlier hops wrote is read from the headers being forwarded: one the client named in
     // Connection is hop-by-hop and already gone, and is not appended to (attack D1-5).
-    apply(head.clientAddress(), secure, via(head.version()), out::getAll, host, out::set);
+    apply(head.clientAddress(), secure, via(head.version()), name -> out.contains(name) ? out.getAll(name) : List.of(),
+        host, out::set);
   }
 
   private static void apply(String client, boolean secure, String viaEntry,

@@ -1,8 +1,9 @@
 package dev.keystone.proxy;
 
-import io.vertx.core.MultiMap;
+import io.netty.util.AsciiString;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -27,30 +28,30 @@ public final class HopByHop {
   }
 
   /**
-   * Copies {@code from} into {@code to} without hop-by-hop headers.
+   * Copies {@code from} into {@code to} without hop-by-hop headers. It walks the headers with
+   * {@code iteratorCharSequence}, whose entries are the map's own: the String iterator of Vert.x's
+   * map wraps each entry in a new object, twice per header per request here.
    *
    * @param skip one more header to leave out (e.g. "host"), or null
    */
-  public static void copy(MultiMap from, MultiMap to, String skip) {
-    copy(from, to::add, skip);
-  }
-
-  /** The same for any headers (Netty's): {@code to} adds one header. */
-  public static void copy(Iterable<Map.Entry<String, String>> from, java.util.function.BiConsumer<String, String> to,
+  public static void copy(io.netty.handler.codec.http.HttpHeaders from, java.util.function.BiConsumer<String, String> to,
                           String skip) {
     List<String> named = null;
-    for (Map.Entry<String, String> h : from) {
-      if (h.getKey().length() == 10 && h.getKey().equalsIgnoreCase("connection")) {
-        named = connectionTokens(h.getValue(), named);
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = from.iteratorCharSequence(); it.hasNext(); ) {
+      Map.Entry<CharSequence, CharSequence> h = it.next();
+      CharSequence key = h.getKey();
+      if (key.length() == 10 && key.toString().equalsIgnoreCase("connection")) {
+        named = connectionTokens(h.getValue().toString(), named);
       }
     }
-    for (Map.Entry<String, String> h : from) {
-      String name = h.getKey();
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = from.iteratorCharSequence(); it.hasNext(); ) {
+      Map.Entry<CharSequence, CharSequence> h = it.next();
+      String name = h.getKey().toString();
       if (isFixed(name) || (skip != null && name.equalsIgnoreCase(skip)) || (named != null && contains(named, name))
           || (name.indexOf('_') >= 0 && isUnderscoreTwin(name))) {
         continue;
       }
-      to.accept(name, h.getValue());
+      to.accept(name, h.getValue().toString());
     }
   }
 
@@ -78,16 +79,19 @@ public final class HopByHop {
   static void strip(io.netty.handler.codec.http.HttpHeaders h) {
     List<String> named = null;
     List<String> out = null;
-    for (Map.Entry<String, String> e : h) {
-      String name = e.getKey();
-      if (name.length() == 10 && name.equalsIgnoreCase("connection")) {
-        named = connectionTokens(e.getValue(), named);
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence(); it.hasNext(); ) {
+      Map.Entry<CharSequence, CharSequence> e = it.next();
+      // A backend's header names are Netty's AsciiStrings: compared as they are, turned into
+      // Strings only when removed (a String per header per response before).
+      CharSequence name = e.getKey();
+      if (name.length() == 10 && AsciiString.contentEqualsIgnoreCase(name, "connection")) {
+        named = connectionTokens(e.getValue().toString(), named);
       }
-      if (isFixed(name) || (name.indexOf('_') >= 0 && isUnderscoreTwin(name))) {
+      if (isFixed(name) || (hasUnderscore(name) && isUnderscoreTwin(name.toString()))) {
         if (out == null) {
           out = new ArrayList<>(4);
         }
-        out.add(name);
+        out.add(name.toString());
       }
     }
     if (named != null) {
@@ -98,8 +102,17 @@ public final class HopByHop {
     }
   }
 
+  private static boolean hasUnderscore(CharSequence name) {
+    for (int i = 0; i < name.length(); i++) {
+      if (name.charAt(i) == '_') {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Whether a header is hop-by-hop by itself (not counting those named in Connection). */
-  static boolean isFixed(String name) {
+  static boolean isFixed(CharSequence name) {
     int n = name.length();
     if (n < 2 || n > 19) {
       return false;
@@ -109,7 +122,7 @@ public final class HopByHop {
       return false; // most headers stop here
     }
     for (String f : FIXED) {
-      if (f.length() == n && f.regionMatches(true, 0, name, 0, n)) {
+      if (f.length() == n && AsciiString.contentEqualsIgnoreCase(f, name)) {
         return true;
       }
     }
