@@ -53,13 +53,14 @@ final class RequestIds implements Interceptor {
   /** 32 random hex digits; ThreadLocalRandom, since ids need to be unique, not secret. */
   static String generate() {
     ThreadLocalRandom r = ThreadLocalRandom.current();
-    char[] out = new char[32];
+    // bytes, not chars: a Latin-1 String copies them as they are (a char[] was made, then compressed)
+    byte[] out = new byte[32];
     long a = r.nextLong();
     long b = r.nextLong();
     for (int i = 0; i < 16; i++) {
-      out[i] = HEX[(int) (a >>> (60 - 4 * i)) & 0xf];
-      out[16 + i] = HEX[(int) (b >>> (60 - 4 * i)) & 0xf];
+      out[i] = (byte) HEX[(int) (a >>> (60 - 4 * i)) & 0xf];
+      out[16 + i] = (byte) HEX[(int) (b >>> (60 - 4 * i)) & 0xf];
     }
-    return new String(out);
+    return new String(out, java.nio.charset.StandardCharsets.ISO_8859_1);
   }
 }
