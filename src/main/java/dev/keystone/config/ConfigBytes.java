@@ -109,6 +109,14 @@ final class ConfigBytes {
       return s;
     }
 
+    /** Reads a length-prefixed byte string and says whether it equals {@code expected}. */
+    boolean bytesEqual(byte[] expected) {
+      int len = count();
+      boolean same = Arrays.equals(buf, at, at + len, expected, 0, expected.length);
+      at += len;
+      return same;
+    }
+
     int remaining() {
       return end - at;
     }

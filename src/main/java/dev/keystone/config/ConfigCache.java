@@ -22,9 +22,9 @@ import java.util.zip.CRC32;
  *
  * <p>An entry is reused only when everything the parse depended on is as it was: the same
  * Keystone build, file name and working directory, the same heap limit (script limits derive from
- * it), the file's content (its length and two different CRCs: any change within 8 bytes changes
- * them, any other with a chance of 2^-64 to go unseen, read before the JIT compiled anything in
- * under a millisecond, where comparing the bytes or a SHA-256 took 20-40 ms), and every input
+ * it), the file's exact bytes (kept in the entry and compared whole: attack s12-F1 wrote a
+ * different config with the same length and CRCs, which a checksum then took for the cached one;
+ * comparing costs about 20 ms at 10,000 tenants where a cold SHA-256 took 100), and every input
  * {@link ConfigInputs} recorded (environment variables, script and CA files by SHA-256, which
  * paths were directories or files). Anything else, a damaged entry included, is a miss: the file
  * is parsed as if there were no cache, with the same errors. Only a config that loaded without
@@ -51,13 +51,21 @@ public final class ConfigCache {
         return t;
       });
 
+  /** The largest parsed form stored (estimated before encoding it). */
+  private final long maxEntry;
+
   /** A cache for this {@code build}: entries of any other build are misses. */
   public ConfigCache(String build) {
+    this(build, Runtime.getRuntime().maxMemory() / 16);
+  }
+
+  ConfigCache(String build, long maxEntry) {
     this.build = build;
+    this.maxEntry = maxEntry;
   }
 
   /**
-   * The build identity of the running code: {@code version} and the jar's size and time, so a
+   * The build identity of the running code: {@code version} and the jar's size and CRC32C, so a
    * rebuilt jar (other defaults, other checks) never reuses an entry; null (no cache) when the
    * code is not running from a jar. The system property {@code keystone.config-cache.build}
    * names the build instead (empty: no cache), for tests that run from a class directory.
@@ -73,12 +81,33 @@ public final class ConfigCache {
     if (!cp.endsWith(".jar") || cp.contains(java.io.File.pathSeparator)) {
       return null;
     }
-    try {
-      Path jar = Path.of(cp);
-      return version + " " + Files.size(jar) + " " + Files.getLastModifiedTime(jar).toMillis();
+    // The jar's content, not its size and time: builds made with normalised times (reproducible
+    // builds, container layers) can share both (attack s12-F4). CRC32C reads a 10 MB jar in a
+    // few milliseconds before anything is compiled; a different jar is a different build.
+    String jar = jarIdentity(Path.of(cp));
+    return jar == null ? null : version + " " + jar;
+  }
+
+  /** The size and CRC32C of {@code jar}, or null when it cannot be read. */
+  static String jarIdentity(Path jar) {
+    try (java.io.InputStream in = new java.io.FileInputStream(jar.toFile())) {
+      java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+      byte[] buf = new byte[64 * 1024];
+      long size = 0;
+      for (int n; (n = in.read(buf)) > 0; ) {
+        crc.update(buf, 0, n);
+        size += n;
+      }
+      return size + " " + Long.toHexString(crc.getValue());
     } catch (IOException | RuntimeException e) {
       return null;
     }
+  }
+
+  /** Not a config read through /dev or /proc (--config /dev/stdin): no entry is written beside those. */
+  static boolean cacheable(Path config) {
+    String abs = config.toAbsolutePath().normalize().toString();
+    return !abs.startsWith("/dev/") && !abs.startsWith("/proc/");
   }
 
   /** Where the entry for {@code config} lives. */
@@ -89,6 +118,9 @@ public final class ConfigCache {
 
   /** The cached config for {@code content} read from {@code file}, or null. */
   GatewayConfig lookup(Path file, byte[] content, Function<String, String> env) {
+    if (!cacheable(file)) {
+      return null;
+    }
     Path entry = fileFor(file);
     try {
       byte[] bytes = readTrusted(entry, content.length);
@@ -96,13 +128,17 @@ public final class ConfigCache {
         return null;
       }
       ConfigBytes.Reader r = body(bytes);
-      if (r == null || !r.utf8().equals(build) || !r.utf8().equals(file.toString())
+      if (r == null) {
+        LOG.warning("config cache " + entry + " ignored: damaged or not an entry (it is replaced)");
+        return null;
+      }
+      if (!r.utf8().equals(build) || !r.utf8().equals(file.toString())
           || !r.utf8().equals(ConfigInputs.workingDirectory().toString())
           || r.varlong() != Runtime.getRuntime().maxMemory()) {
         LOG.fine(() -> "config cache " + entry + ": another build, file, directory or heap");
         return null;
       }
-      if (r.varint() != content.length || r.varlong() != crc32(content) || r.varlong() != crc32c(content)) {
+      if (!r.bytesEqual(content)) {
         return null; // the file changed since: the usual miss
       }
       int n = r.count();
@@ -135,7 +171,7 @@ public final class ConfigCache {
   private static byte[] readTrusted(Path entry, int contentLength) throws IOException, ConfigException {
     Map<String, Object> attrs;
     try {
-      attrs = Files.readAttributes(entry, "unix:uid,mode,size", LinkOption.NOFOLLOW_LINKS);
+      attrs = Files.readAttributes(entry, "unix:uid,mode,size,nlink", LinkOption.NOFOLLOW_LINKS);
     } catch (java.nio.file.NoSuchFileException e) {
       return null;
     } catch (UnsupportedOperationException e) {
@@ -143,13 +179,16 @@ public final class ConfigCache {
     }
     int mode = (Integer) attrs.get("mode");
     Object self = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-    if ((mode & 0170000) != 0100000 || (mode & 0022) != 0 || !attrs.get("uid").equals(self)) {
-      LOG.warning("config cache " + entry + " ignored: it must be a regular file of this user (uid " + self
-          + ") that no one else can write (mode 0600)");
+    // Readable by others counts too: the entry holds what the config holds, secrets from the
+    // environment included (attack s12-F6: a chmod -R a+rX left it readable, and it stayed so).
+    if ((mode & 0170000) != 0100000 || (mode & 0077) != 0 || !attrs.get("uid").equals(self)
+        || ((Integer) attrs.get("nlink")) != 1) {
+      LOG.warning("config cache " + entry + " ignored (and replaced, if this user can): it must be a regular file"
+          + " of this user (uid " + self + "), mode 0600, with no other link to it");
       return null;
     }
-    // the parsed form takes about what the text takes; anything much larger is not an entry
-    long limit = 4L * contentLength + (16L << 20);
+    // the entry holds the text and its parsed form, about as large again; anything much larger is not an entry
+    long limit = 5L * contentLength + (16L << 20);
     if ((Long) attrs.get("size") > limit) {
       return null;
     }
@@ -171,20 +210,20 @@ public final class ConfigCache {
     return new ConfigBytes.Reader(bytes, MAGIC.length, bytes.length - 4);
   }
 
-  static long crc32(byte[] b) {
-    CRC32 c = new CRC32();
-    c.update(b, 0, b.length);
-    return c.getValue();
-  }
-
-  static long crc32c(byte[] b) {
-    java.util.zip.CRC32C c = new java.util.zip.CRC32C();
-    c.update(b, 0, b.length);
-    return c.getValue();
-  }
-
   /** Stores {@code config}, parsed from {@code content} with {@code inputs}, in the background. */
   void store(Path file, byte[] content, List<ConfigInputs.Input> inputs, GatewayConfig config) {
+    if (!cacheable(file)) {
+      return;
+    }
+    // Encoding holds the entry in memory, a few times over while its arrays grow. A config whose
+    // values are huge (interpolated variables: attack s12-F5, 77 MB of labels) is served but not
+    // stored: with -XX:+ExitOnOutOfMemoryError, the write would end the gateway.
+    long estimate = 2L * content.length + ConfigCodec.textSize(config);
+    if (estimate > maxEntry) {
+      LOG.info("config " + file + " not cached: its parsed form (about " + (estimate >> 20)
+          + " MiB) is above a sixteenth of the heap");
+      return;
+    }
     String cwd = ConfigInputs.workingDirectory().toString();
     long heap = Runtime.getRuntime().maxMemory();
     writer.execute(() -> {
@@ -195,9 +234,7 @@ public final class ConfigCache {
         w.utf8(file.toString());
         w.utf8(cwd);
         w.varlong(heap);
-        w.varint(content.length);
-        w.varlong(crc32(content));
-        w.varlong(crc32c(content));
+        w.bytes(content);
         w.varint(inputs.size());
         for (ConfigInputs.Input in : inputs) {
           w.varint(in.kind().ordinal());

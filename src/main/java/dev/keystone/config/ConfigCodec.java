@@ -28,6 +28,28 @@ final class ConfigCodec {
   private ConfigCodec() {
   }
 
+  /** About how many bytes the config's strings take encoded (a bound: three per char). */
+  static long textSize(GatewayConfig c) {
+    long n = 0;
+    for (TenantConfig t : c.tenants()) {
+      n += 64 + len(t.name()) + len(t.pathPrefix()) + len(t.luaScript()) + len(t.isolationGroup());
+      for (String d : t.domains()) {
+        n += 8 + len(d);
+      }
+      for (ServiceConfig s : t.services()) {
+        n += 32 + len(s.name()) + len(s.url()) + len(s.health()) + len(s.tls().serverName());
+        for (Map.Entry<String, String> l : s.labels().entrySet()) {
+          n += 8 + len(l.getKey()) + len(l.getValue());
+        }
+      }
+    }
+    return n + 3L * (len(c.admin().token()) + len(c.adminBasePath()));
+  }
+
+  private static long len(String s) {
+    return s == null ? 0 : 3L * s.length();
+  }
+
   static byte[] encode(GatewayConfig c) {
     CodecStreams.Out out = new CodecStreams.Out();
     out.string(c.source());

@@ -13,6 +13,12 @@ final class ConfigText {
 
   /** The file's bytes, or a ConfigException naming it. */
   static byte[] read(Path file) throws ConfigException {
+    if (java.nio.file.Files.exists(file) && !java.nio.file.Files.isRegularFile(file)) {
+      // a fifo blocks the start (and every reload) until someone writes to it; /dev/zero never
+      // ends (attack s12-F2, F3)
+      throw new ConfigException(List.of(new ConfigError(file.toString(), 0, "",
+          "not a regular file (a pipe or a device cannot be read as a config, nor reloaded)")));
+    }
     try {
       return readAll(file, maxFile());
     } catch (IOException e) {

@@ -175,6 +175,11 @@ class ConfigCacheTest {
     Files.setPosixFilePermissions(entry, PosixFilePermissions.fromString("rw-rw-rw-"));
     loader.load(file);
     assertThat(cache.hits()).isZero();
+    cache.flush();
+    // readable by others is refused too: it holds the config's secrets (attack s12-F6)
+    Files.setPosixFilePermissions(entry, PosixFilePermissions.fromString("rw-r--r--"));
+    loader.load(file);
+    assertThat(cache.hits()).isZero();
     cache.flush(); // stored again, as this user's, mode 0600
     assertThat(Files.getPosixFilePermissions(entry)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
     loader.load(file);
@@ -203,6 +208,63 @@ class ConfigCacheTest {
     loader.load(file);
     assertThat(cache.hits()).isEqualTo(1);
     assertThat(Files.readAllBytes(elsewhere)).as("the link's target is untouched").isEqualTo(target);
+  }
+
+  @Test
+  void aFileWithTheSameLengthAndChecksumsIsNotTakenForTheCachedOne() throws Exception {
+    // Attack s12-F1: these two files have the same length, CRC32 and CRC32C (the second was
+    // forged so); the entry compared only those and served the first for the second.
+    byte[] a = ConfigCacheTest.class.getResourceAsStream("/config-cache/same-crc-a.yaml").readAllBytes();
+    byte[] b = ConfigCacheTest.class.getResourceAsStream("/config-cache/same-crc-b.yaml").readAllBytes();
+    java.util.zip.CRC32 ca = new java.util.zip.CRC32();
+    ca.update(a);
+    java.util.zip.CRC32 cb = new java.util.zip.CRC32();
+    cb.update(b);
+    assertThat(b).hasSameSizeAs(a);
+    assertThat(cb.getValue()).isEqualTo(ca.getValue());
+    Files.write(file, a);
+    assertThat(load().tenants().get(0).services().get(0).url()).isEqualTo("http://127.0.0.1:19901");
+    Files.write(file, b);
+    assertThat(load().tenants().get(0).services().get(0).url()).isEqualTo("http://127.0.0.1:19902");
+    assertThat(cache.hits()).isZero();
+  }
+
+  @Test
+  void aConfigTooLargeToEncodeSafelyIsServedButNotStored() throws Exception {
+    // Attack s12-F5: 77 MB of interpolated labels; encoding them ended the gateway (out of heap).
+    cache = new ConfigCache("build-1", 1 << 20);
+    loader = new ConfigLoader(env::get).withCache(cache);
+    env.put("BIG", "x".repeat(512 * 1024));
+    Files.writeString(file, """
+        tenants:
+          - { name: a, path_prefix: /a/, services: [{ name: s, url: "http://127.0.0.1:1", labels: { k: "${BIG}" } }] }
+          - { name: b, path_prefix: /b/, services: [{ name: s, url: "http://127.0.0.1:1", labels: { k: "${BIG}-2" } }] }
+        """);
+    assertThat(load().tenants().get(1).services().get(0).labels().get("k")).hasSize(512 * 1024 + 2);
+    assertThat(ConfigCache.fileFor(file)).doesNotExist();
+  }
+
+  @Test
+  void aConfigThatIsAFifoOrADeviceIsRefusedNotWaitedOn() throws Exception {
+    Path fifo = dir.resolve("fifo.yaml");
+    assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+      assertThatThrownBy(() -> loader.load(fifo)).isInstanceOf(ConfigException.class).hasMessageContaining("not a regular file");
+      assertThatThrownBy(() -> loader.load(Path.of("/dev/zero"))).isInstanceOf(ConfigException.class)
+          .hasMessageContaining("not a regular file");
+    });
+  }
+
+  @Test
+  void twoJarsOfTheSameSizeAndTimeAreTwoBuilds() throws Exception {
+    // Attack s12-F4: the build was the jar's size and time, which normalised builds share.
+    Path one = dir.resolve("one.jar");
+    Path two = dir.resolve("two.jar");
+    Files.write(one, new byte[] {1, 2, 3, 4});
+    Files.write(two, new byte[] {1, 2, 3, 5});
+    Files.setLastModifiedTime(two, Files.getLastModifiedTime(one));
+    assertThat(ConfigCache.jarIdentity(one)).isNotNull().isNotEqualTo(ConfigCache.jarIdentity(two));
+    assertThat(ConfigCache.jarIdentity(one)).isEqualTo(ConfigCache.jarIdentity(one));
   }
 
   @Test

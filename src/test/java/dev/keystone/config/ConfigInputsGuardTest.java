@@ -34,7 +34,7 @@ class ConfigInputsGuardTest {
   static final Map<String, Set<String>> ALLOWED = Map.of(
       "ConfigInputs.java", Set.of("*"),
       "ConfigCache.java", Set.of("*"),
-      "ConfigText.java", Set.of("FileInputStream", "new File", "Runtime.getRuntime"),
+      "ConfigText.java", Set.of("Files.", "FileInputStream", "new File", "Runtime.getRuntime"),
       "ScriptFiles.java", Set.of("getResourceAsStream"),
       "CodecStreams.java", Set.of("getResourceAsStream"));
 

@@ -85,6 +85,20 @@ class ReloadTest {
   }
 
   @Test
+  void aConfigReplacedByAFifoIsRefusedNotWaitedOn() throws Exception {
+    // Attack s12-F3: the reload opened the fifo and waited for a writer for ever.
+    java.nio.file.Path fifo = gw.file().resolveSibling("fifo");
+    assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+    java.nio.file.Files.delete(gw.file());
+    java.nio.file.Files.createSymbolicLink(gw.file(), fifo);
+    ReloadResult r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+        () -> gw.gateway().reloadFromFile());
+    assertThat(r.applied()).isFalse();
+    assertThat(r.errors()).singleElement().asString().contains("not a regular file");
+    assertThat(gw.get("/t/x").body()).isEqualTo("a /x");
+  }
+
+  @Test
   void aFileThatIsNotUtf8IsRejectedAndTheRunningConfigKept() throws Exception {
     // The name of the backend's tenant in Latin-1: byte 0xE9 is not UTF-8. A reload read it as
     // U+FFFD and applied a tenant named "caf\uFFFD" nobody wrote; a start refused the same file.
