@@ -37,6 +37,12 @@ class ConfigCacheTest {
     loader = new ConfigLoader(env::get).withCache(cache);
   }
 
+  /** What a test's last load stored is written before its directory is removed. */
+  @org.junit.jupiter.api.AfterEach
+  void flush() throws Exception {
+    cache.flush();
+  }
+
   /** Loads through the cache and waits until what it stored is written. */
   GatewayConfig load() throws Exception {
     GatewayConfig c = loader.load(file);
