@@ -109,7 +109,8 @@ public final class Main {
       loader = loader.withCache(new dev.keystone.config.ConfigCache(build));
     }
     byte[] content = null;
-    GatewayOptions options = GatewayOptions.defaults(version());
+    GatewayOptions options = cli.admin() != null ? GatewayOptions.defaults(version()).withAdminListenGiven()
+        : GatewayOptions.defaults(version());
     // Vert.x and Netty's event loops are made on another thread while this one reads the config
     // (0.1-0.2 s each for a small config; issue 14's start-up target).
     java.util.concurrent.CompletableFuture<io.vertx.core.Vertx> vertx = new java.util.concurrent.CompletableFuture<>();

@@ -64,6 +64,7 @@ public final class Gateway implements GatewayControl {
   private final Metrics metrics = new Metrics();
   private final Events events = new Events();
   private final String version;
+  private final boolean adminListenGiven; // --admin: the file's admin.listen does not apply
   private final java.time.Instant startedAt;
   private volatile boolean stopping;
   private volatile boolean listening;
@@ -82,6 +83,7 @@ public final class Gateway implements GatewayControl {
     this.registry = new HealthRegistry(clock);
     this.scripts = options.scripts();
     this.version = options.version();
+    this.adminListenGiven = options.adminListenGiven();
     this.startedAt = clock.instant();
     this.checker = new HealthChecker(vertx, clock);
     this.engine = new EngineSlot(vertx);
@@ -257,7 +259,7 @@ public final class Gateway implements GatewayControl {
   }
 
   private ReloadResult reloadUnrecorded(GatewayConfig next) {
-    next = RestartOnly.keep(current.get().config(), next);
+    next = RestartOnly.keep(current.get().config(), next, adminListenGiven);
     long version = current.get().snapshot().version() + 1;
     EngineSlot.Change change;
     try {

@@ -12,9 +12,9 @@ import java.util.List;
  * before routing).
  */
 public record GatewayOptions(int eventLoops, String version, Clock clock, ScriptEnvironment scripts,
-                             List<Interceptor> interceptors) {
+                             List<Interceptor> interceptors, boolean adminListenGiven) {
   public GatewayOptions(int eventLoops, String version, Clock clock, ScriptEnvironment scripts) {
-    this(eventLoops, version, clock, scripts, List.of());
+    this(eventLoops, version, clock, scripts, List.of(), false);
   }
 
   public GatewayOptions(int eventLoops, String version, Clock clock) {
@@ -23,7 +23,15 @@ public record GatewayOptions(int eventLoops, String version, Clock clock, Script
 
   /** The same with {@code extra} interceptors plugged in after validation, before routing. */
   public GatewayOptions withInterceptors(List<Interceptor> extra) {
-    return new GatewayOptions(eventLoops, version, clock, scripts, List.copyOf(extra));
+    return new GatewayOptions(eventLoops, version, clock, scripts, List.copyOf(extra), adminListenGiven);
+  }
+
+  /**
+   * The same for a gateway whose admin address was given on the command line ({@code --admin}):
+   * it stays in force over the file's, so a reload does not warn that the file's applies later.
+   */
+  public GatewayOptions withAdminListenGiven() {
+    return new GatewayOptions(eventLoops, version, clock, scripts, interceptors, true);
   }
 
   public static GatewayOptions defaults(String version) {

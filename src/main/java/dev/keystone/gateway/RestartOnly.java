@@ -19,8 +19,12 @@ final class RestartOnly {
   private RestartOnly() {
   }
 
-  /** {@code next} with the running listener settings, warning about those that changed. */
-  static GatewayConfig keep(GatewayConfig running, GatewayConfig next) {
+  /**
+   * {@code next} with the running listener settings, warning about those that changed.
+   * {@code adminGiven}: the admin address came from the command line and stays in force, whatever
+   * the file says (as {@code --listen} does).
+   */
+  static GatewayConfig keep(GatewayConfig running, GatewayConfig next, boolean adminGiven) {
     Limits now = running.limits();
     Limits wanted = next.limits();
     if (wanted.maxHeaderSize() != now.maxHeaderSize() || wanted.maxUriLength() != now.maxUriLength()) {
@@ -30,7 +34,7 @@ final class RestartOnly {
           wanted.upstreamConnections(), wanted.bodyBuffer()), next.timeouts());
     }
     AdminConfig admin = running.admin();
-    if (!next.admin().listen().equals(admin.listen()) || next.admin().enabled() != admin.enabled()) {
+    if ((!adminGiven && !next.admin().listen().equals(admin.listen())) || next.admin().enabled() != admin.enabled()) {
       LOG.warning("admin.listen and admin.enabled apply after a restart (a new admin.token applies now)");
     }
     // The listeners stay where they are, including addresses given on the command line.

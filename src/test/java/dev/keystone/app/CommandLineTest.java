@@ -266,6 +266,28 @@ class CommandLineTest {
   }
 
   @Test
+  void aReloadKeepsTheAdminAddressGivenOnTheCommandLineWithoutWarning(@TempDir Path dir) throws Exception {
+    // Attack s12-F8: every reload of a gateway started with --admin warned that admin.listen
+    // "applies after a restart", comparing the file's address with the command line's.
+    Vertx vertx = Vertx.vertx();
+    try (TestBackend a = new TestBackend(vertx, "a"); TestBackend b = new TestBackend(vertx, "b")) {
+      Path config = dir.resolve("gw.yaml");
+      Files.writeString(config, ONE_TENANT.formatted(a.url()));
+      try (GatewayProcess p = GatewayProcess.start(dir, List.of(), "--config", config.toString(), "--listen", "127.0.0.1:0",
+          "--admin", "127.0.0.1:0")) {
+        int port = p.awaitListening();
+        Files.writeString(config, ONE_TENANT.formatted(b.url()));
+        p.signal("HUP");
+        dev.keystone.testing.Await.until("the reload applied", () -> p.output().contains("config version 2 applied"));
+        assertThat(get(port, "/t/1", null).body()).isEqualTo("b /1");
+        assertThat(p.output()).doesNotContain("admin.listen and admin.enabled apply after a restart");
+      }
+    } finally {
+      vertx.close();
+    }
+  }
+
+  @Test
   void sighupReloadsAndSigtermDrainsThenExitsZero(@TempDir Path dir) throws Exception {
     Vertx vertx = Vertx.vertx();
     try (TestBackend a = new TestBackend(vertx, "a"); TestBackend b = new TestBackend(vertx, "b")) {
