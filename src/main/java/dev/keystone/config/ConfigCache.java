@@ -32,7 +32,7 @@ import java.util.zip.CRC32;
  *
  * <p>The entry can hold secrets from the environment (an admin token), and whoever writes it
  * chooses the config: it is written with mode 0600, and read only when it is a regular file owned
- * by this process's user and writable by no one else. Writing happens on a background thread;
+ * by this process's user, with mode 0600 and one link. Writing happens on a background thread;
  * a read-only directory (a Kubernetes ConfigMap) only means no cache.
  */
 public final class ConfigCache {
@@ -253,23 +253,21 @@ public final class ConfigCache {
   }
 
   private static void write(Path entry, byte[] body) throws IOException {
-    byte[] all = new byte[MAGIC.length + body.length + 4];
-    System.arraycopy(MAGIC, 0, all, 0, MAGIC.length);
-    System.arraycopy(body, 0, all, MAGIC.length, body.length);
     CRC32 crc = new CRC32();
-    crc.update(all, 0, all.length - 4);
+    crc.update(MAGIC);
+    crc.update(body);
     int c = (int) crc.getValue();
-    int at = all.length - 4;
-    all[at] = (byte) (c >>> 24);
-    all[at + 1] = (byte) (c >>> 16);
-    all[at + 2] = (byte) (c >>> 8);
-    all[at + 3] = (byte) c;
     // A new file (O_EXCL, mode 0600) renamed over the entry: a reader sees the old entry or the
     // new one, never half of one, and a link planted at the name is replaced, not followed.
     Path tmp = Files.createTempFile(entry.getParent(), entry.getFileName().toString(), ".tmp",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     try {
-      Files.write(tmp, all);
+      // a plain stream: a channel would copy through a direct buffer of the body's size, kept per thread
+      try (java.io.OutputStream out = new java.io.FileOutputStream(tmp.toFile())) {
+        out.write(MAGIC);
+        out.write(body);
+        out.write(new byte[] {(byte) (c >>> 24), (byte) (c >>> 16), (byte) (c >>> 8), (byte) c});
+      }
       try {
         Files.move(tmp, entry, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
@@ -285,7 +283,7 @@ public final class ConfigCache {
     return hits.get();
   }
 
-  /** Waits until the entries stored so far are written (tests; a clean stop). */
+  /** Waits until the entries stored so far are written (tests). */
   public void flush() throws InterruptedException {
     try {
       writer.submit(() -> { }).get(10, TimeUnit.SECONDS);

@@ -43,8 +43,6 @@ final class ConfigInputs {
 
   private final Function<String, String> env;
   private final Map<String, Input> seen = new LinkedHashMap<>();
-  /** The content of the files read, by path, for the scripts compiled from them. */
-  private final Map<String, byte[]> contents = new LinkedHashMap<>();
 
   ConfigInputs(Function<String, String> env) {
     this.env = env;
@@ -80,8 +78,7 @@ final class ConfigInputs {
 
   /**
    * Reads {@code path} whole, recording its SHA-256. A file above {@code max} bytes is refused
-   * unread ({@link TooLarge}); one that grows past it while read returns {@code max + 1} bytes, so
-   * the caller refuses it too.
+   * ({@link TooLarge}): unread, or as soon as it grows past it while read.
    */
   byte[] read(Path path, int max) throws IOException {
     if (Files.exists(path) && !Files.isRegularFile(path)) {
@@ -95,8 +92,10 @@ final class ConfigInputs {
         throw new TooLarge(size);
       }
       byte[] bytes = in.readNBytes(max + 1);
+      if (bytes.length > max) {
+        throw new TooLarge(Math.max(bytes.length, Files.size(path)));
+      }
       record(Kind.CONTENT, path.toString(), sha256(bytes));
-      contents.put(path.toString(), bytes);
       return bytes;
     } catch (IOException e) {
       record(Kind.CONTENT, path.toString(), "unreadable");
@@ -147,10 +146,6 @@ final class ConfigInputs {
         return null;
       }
     }
-    return contents;
-  }
-
-  Map<String, byte[]> contents() {
     return contents;
   }
 

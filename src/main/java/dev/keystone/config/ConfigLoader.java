@@ -10,8 +10,6 @@ import dev.keystone.model.EscapedSlashes;
 import dev.keystone.script.LuaScript;
 import dev.keystone.script.ScriptLimits;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

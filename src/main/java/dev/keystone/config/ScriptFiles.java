@@ -112,17 +112,12 @@ final class ScriptFiles {
 
   /** The script's text, read through the inputs (a cached config depends on it). */
   private String source(Path path) throws IOException, LuaScript.SyntaxError {
-    byte[] bytes;
     try {
-      bytes = problems.inputs.read(path, LuaScript.MAX_SOURCE);
+      return new String(problems.inputs.read(path, LuaScript.MAX_SOURCE), java.nio.charset.StandardCharsets.UTF_8);
     } catch (ConfigInputs.TooLarge e) {
       throw new LuaScript.SyntaxError(path + ": " + e.size + " bytes, above the limit of " + LuaScript.MAX_SOURCE
           + " (1 MiB) for a script");
     }
-    if (bytes.length > LuaScript.MAX_SOURCE) {
-      throw new LuaScript.SyntaxError(path + ": above the limit of " + LuaScript.MAX_SOURCE + " bytes (1 MiB) for a script");
-    }
-    return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   private LuaScript fromJar(String name, String resource, String key) {

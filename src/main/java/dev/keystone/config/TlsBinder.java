@@ -61,10 +61,6 @@ final class TlsBinder {
     }
     try {
       byte[] pem = s.problems().inputs.read(file, MAX_CA_FILE);
-      if (pem.length > MAX_CA_FILE) { // grew while read
-        s.problems().add(s.keyPath("tls_ca"), ca + " is above the limit of " + (MAX_CA_FILE >> 20) + " MiB for a CA file");
-        return null;
-      }
       if (CertificateFactory.getInstance("X.509").generateCertificates(new java.io.ByteArrayInputStream(pem)).isEmpty()) {
         s.problems().add(s.keyPath("tls_ca"), ca + " holds no PEM certificate");
         return null;

@@ -100,6 +100,14 @@ class ConfigCodecTest {
         """;
   }
 
+  /** {@link #everyKeyRemote} loaded from {@code dir}, with its scripts and CA file. */
+  static GatewayConfig loadEveryKeyRemote(Path dir) throws Exception {
+    scriptsAndCa(dir);
+    Path remote = dir.resolve("remote.yaml");
+    Files.writeString(remote, everyKeyRemote(dir));
+    return new ConfigLoader(k -> null).load(remote);
+  }
+
   static void scriptsAndCa(Path dir) throws IOException {
     Files.createDirectories(dir.resolve("lua"));
     Files.writeString(dir.resolve("lua/pick.lua"), "function on_request(req) return { backend = 'a' } end\n");
@@ -128,10 +136,7 @@ class ConfigCodecTest {
 
   @Test
   void everyKeyReadsBackEqual(@TempDir Path dir) throws Exception {
-    scriptsAndCa(dir);
-    Path remote = dir.resolve("remote.yaml");
-    Files.writeString(remote, everyKeyRemote(dir));
-    GatewayConfig c = new ConfigLoader(k -> null).load(remote);
+    GatewayConfig c = loadEveryKeyRemote(dir);
     // the config really sets what the codec must carry
     assertThat(c.tenants().get(0).script()).isNotNull();
     assertThat(c.tenants().get(0).script()).isSameAs(c.tenants().get(1).script());
@@ -155,10 +160,7 @@ class ConfigCodecTest {
 
   @Test
   void damagedBytesFailInsteadOfReadingSomethingElse(@TempDir Path dir) throws Exception {
-    scriptsAndCa(dir);
-    Path remote = dir.resolve("remote.yaml");
-    Files.writeString(remote, everyKeyRemote(dir));
-    GatewayConfig c = new ConfigLoader(k -> null).load(remote);
+    GatewayConfig c = loadEveryKeyRemote(dir);
     byte[] bytes = ConfigCodec.encode(c);
     Map<String, byte[]> files = scriptFiles(c);
     assertThatThrownBy(() -> ConfigCodec.decode(java.util.Arrays.copyOf(bytes, bytes.length - 1), files))
