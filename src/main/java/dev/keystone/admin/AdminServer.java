@@ -96,6 +96,7 @@ public final class AdminServer {
     r.get("/api/v1/status").handler(ctx -> offLoop(ctx, () -> AdminViews.status(gateway).encode(), JSON));
     r.get("/api/v1/tenants").handler(this::tenants);
     r.get("/api/v1/events").handler(ctx -> offLoop(ctx, () -> AdminViews.events(gateway).encode(), JSON));
+    r.get("/api/v1/certificates").handler(ctx -> offLoop(ctx, () -> AdminViews.certificates(gateway).encode(), JSON));
     r.get("/api/v1/config").handler(ctx -> offLoop(ctx, () -> ConfigView.of(gateway.config()).encode(), JSON));
     r.post("/api/v1/reload").handler(this::reload);
     r.post("/api/v1/backends/:name/drain").handler(ctx -> drain(ctx, true));

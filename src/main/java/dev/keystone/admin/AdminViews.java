@@ -157,6 +157,22 @@ final class AdminViews {
   }
 
   /** Health transitions of every backend, reloads and drains, newest first. */
+  /** The certificates served on the TLS listener, soonest to expire first. */
+  static JsonObject certificates(GatewayControl g) {
+    Instant now = g.clock().instant();
+    JsonArray list = new JsonArray();
+    g.certificates().served().stream()
+        .sorted(java.util.Comparator.comparing(dev.keystone.tls.ServerCertificates.Served::notAfter))
+        .forEach(c -> list.add(new JsonObject().put("tenant", c.tenant()).put("default", c.tenant() == null)
+            .put("names", new JsonArray(c.names())).put("not_after", c.notAfter().toString())
+            .put("days_left", java.time.Duration.between(now, c.notAfter()).toDays())
+            .put("issuer", c.issuer()).put("cert", c.certFile().toString()).put("key", c.keyFile().toString())
+            .put("source", "file")));
+    var tls = g.config().tls();
+    return new JsonObject().put("tls_listen", tls.enabled() ? tls.listen().host() + ":" + g.tlsPort() : null)
+        .put("certificates", list);
+  }
+
   static JsonObject events(GatewayControl g) {
     record Item(Instant at, JsonObject json) {
     }

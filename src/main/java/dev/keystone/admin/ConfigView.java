@@ -40,7 +40,9 @@ final class ConfigView {
         .put("script_limits", new JsonObject().put("instructions", c.scriptLimits().instructions())
             .put("deadline", text(c.scriptLimits().deadline())).put("max_string", c.scriptLimits().maxString())
             .put("max_depth", c.scriptLimits().maxDepth()))
-        .put("lua_engine", luaEngine(c.luaEngine()));
+        .put("lua_engine", luaEngine(c.luaEngine()))
+        .put("tls_listen", c.tls().enabled() ? c.tls().listen().toString() : null)
+        .put("tls_default", certificate(c.tls().fallback()));
     JsonArray tenants = new JsonArray();
     c.tenants().forEach(t -> tenants.add(tenant(t)));
     return out.put("tenants", tenants);
@@ -60,6 +62,11 @@ final class ConfigView {
     return j;
   }
 
+  /** A certificate's files only: the key's content never leaves the gateway. */
+  private static JsonObject certificate(dev.keystone.config.ServerCertificate c) {
+    return c == null ? null : new JsonObject().put("cert", c.certFile().toString()).put("key", c.keyFile().toString());
+  }
+
   private static JsonObject tenant(TenantConfig t) {
     JsonArray services = new JsonArray();
     for (ServiceConfig s : t.services()) {
@@ -70,6 +77,8 @@ final class ConfigView {
         .put("path_prefix", t.pathPrefix()).put("health_interval", text(t.healthInterval()))
         .put("strip_prefix", t.stripPrefix()).put("preserve_host", t.preserveHost())
         .put("lua_script", t.luaScript())
+        .put("tls", certificate(t.tls())).put("https_redirect", t.httpsRedirect())
+        .put("hsts", t.hsts() == null ? null : text(t.hsts()))
         .put("script_engine", t.luaScript() == null ? null : t.script() != null ? "embedded" : "remote")
         .put("on_script_error", t.scriptFailOpen() ? "fail_open" : "fail_closed")
         .put("script_body", t.scriptBody()).put("services", services);

@@ -56,4 +56,10 @@ public interface GatewayControl {
   DrainResult drain(String backend, String tenant, boolean on);
 
   ReloadResult reloadFromFile(String trigger);
+
+  /** The certificates the TLS listener serves now ({@code ServerCertificates.NONE} without one). */
+  dev.keystone.tls.ServerCertificates certificates();
+
+  /** The TLS listener's bound port, or -1 when there is none. */
+  int tlsPort();
 }

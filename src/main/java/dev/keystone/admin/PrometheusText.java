@@ -47,6 +47,15 @@ final class PrometheusText {
       g.isolatedEngines().forEach((group, engine) ->
           out.sample("keystone_isolated_engine_restarts_total", engine.restarts(), "group", group));
     }
+    var certificates = g.certificates().served();
+    if (!certificates.isEmpty()) {
+      out.help("keystone_certificate_expiry_timestamp_seconds", "gauge",
+          "When a served certificate expires (Unix time); tenant=\"\" is tls_default. Alert on it minus time().");
+      for (var c : certificates) {
+        out.sample("keystone_certificate_expiry_timestamp_seconds", c.notAfter().getEpochSecond(),
+            "tenant", c.tenant() == null ? "" : c.tenant());
+      }
+    }
     out.help("keystone_admin_auth_failures_total", "counter", "Admin API requests refused for a missing or wrong token.");
     out.sample("keystone_admin_auth_failures_total", g.metrics().authFailures());
     jvm(out);

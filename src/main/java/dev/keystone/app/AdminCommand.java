@@ -33,6 +33,7 @@ final class AdminCommand {
   static final String USAGE = """
       usage: keystone status [FILTER] [--json] [OPTIONS]   (FILTER: part of a tenant's name, domain or path)
              keystone reload [OPTIONS]
+             keystone certs [--json] [OPTIONS]   (the certificates served over TLS, soonest to expire first)
              keystone backends drain|undrain NAME [--tenant TENANT] [OPTIONS]
 
         OPTIONS: --admin URL         admin listener (default $KEYSTONE_ADMIN_URL or http://127.0.0.1:9901)
@@ -91,6 +92,7 @@ final class AdminCommand {
           yield status(base, token, json, rest.size() == 2 ? rest.get(1) : null);
         }
         case "reload" -> reload(base, token);
+        case "certs" -> certs(base, token, json);
         case "backends" -> {
           if (rest.size() != 3 || !(rest.get(1).equals("drain") || rest.get(1).equals("undrain"))) {
             throw new IllegalArgumentException("expected: keystone backends drain|undrain NAME");
@@ -132,6 +134,26 @@ final class AdminCommand {
         String state = be.getBoolean("drained") ? "DRAINED" : be.getBoolean("healthy") ? "healthy" : "UNHEALTHY";
         out.printf("  %-10s %-20s %s  %s%n", state, be.getString("name"), be.getString("url"), be.getString("last_reason", ""));
       }
+    }
+    return 0;
+  }
+
+  private int certs(URI base, String token, boolean json) {
+    JsonObject list = call(base, token, "GET", "/api/v1/certificates").body;
+    if (json) {
+      out.println(list.encodePrettily());
+      return 0;
+    }
+    if (list.getString("tls_listen") == null) {
+      out.println("no TLS listener (tls_listen) in the running config");
+      return 0;
+    }
+    out.printf("TLS listening on %s%n", list.getString("tls_listen"));
+    for (Object o : list.getJsonArray("certificates")) {
+      JsonObject c = (JsonObject) o;
+      long days = c.getLong("days_left");
+      out.printf("  %-20s %5d days%s  %s  %s%n", c.getBoolean("default") ? "(tls_default)" : c.getString("tenant"), days,
+          days < 0 ? " EXPIRED" : days < 14 ? " SOON" : "", c.getString("not_after"), c.getJsonArray("names").encode());
     }
     return 0;
   }
@@ -229,5 +251,5 @@ final class AdminCommand {
     }
   }
 
-  static final Map<String, Boolean> COMMANDS = Map.of("status", true, "reload", true, "backends", true);
+  static final Map<String, Boolean> COMMANDS = Map.of("status", true, "reload", true, "backends", true, "certs", true);
 }

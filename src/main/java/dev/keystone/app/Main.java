@@ -162,6 +162,13 @@ public final class Main {
     LOG.info("Keystone Gateway " + version() + " listening on " + config.listen().host() + ":" + port
         + " (" + (gateway.nativeTransport() ? "native epoll" : "NIO") + " transport, config: "
         + (file == null ? "embedded default" : file.toString()) + ")");
+    if (config.tls().enabled()) {
+      var names = gateway.certificates().names();
+      LOG.info("TLS listening on " + config.tls().listen().host() + ":" + gateway.tlsPort() + " with "
+          + gateway.certificates().size() + " certificate(s) for " + (names.size() > 10
+          ? names.subList(0, 10) + " and " + (names.size() - 10) + " more name(s)" : names)
+          + (config.tls().fallback() == null ? "; other names fail the handshake" : "; tls_default for other names"));
+    }
     var tenants = gateway.snapshot().tenants();
     int shown = 20; // a config with thousands of tenants should not print thousands of lines
     for (Tenant t : tenants.subList(0, Math.min(shown, tenants.size()))) {

@@ -32,7 +32,7 @@ final class ConfigCodec {
   static long textSize(GatewayConfig c) {
     long n = 0;
     for (TenantConfig t : c.tenants()) {
-      n += 64 + len(t.name()) + len(t.pathPrefix()) + len(t.luaScript()) + len(t.isolationGroup());
+      n += 64 + len(t.name()) + len(t.pathPrefix()) + len(t.luaScript()) + len(t.isolationGroup()) + pemSize(t.tls());
       for (String d : t.domains()) {
         n += 8 + len(d);
       }
@@ -43,7 +43,11 @@ final class ConfigCodec {
         }
       }
     }
-    return n + 3L * (len(c.admin().token()) + len(c.adminBasePath()));
+    return n + 3L * (len(c.admin().token()) + len(c.adminBasePath())) + pemSize(c.tls().fallback());
+  }
+
+  private static long pemSize(ServerCertificate c) {
+    return c == null ? 0 : len(c.certPem()) + len(c.keyPem()) + len(c.certFile().toString()) + len(c.keyFile().toString());
   }
 
   private static long len(String s) {
@@ -73,6 +77,11 @@ final class ConfigCodec {
     out.bool(a.explicit()).string(a.token());
     out.integer(c.passiveHealth().consecutiveFailures()).duration(c.passiveHealth().ejection());
     out.integer(c.escapedSlashes().ordinal());
+    out.bool(c.tls().listen() != null);
+    if (c.tls().listen() != null) {
+      listen(out, c.tls().listen());
+    }
+    certificate(out, c.tls().fallback());
     return out.finish();
   }
 
@@ -100,9 +109,11 @@ final class ConfigCodec {
     AdminConfig admin = new AdminConfig(in.bool(), listen(in), in.bool(), in.string());
     PassiveHealth passive = new PassiveHealth(in.integer(), in.duration());
     EscapedSlashes slashes = EscapedSlashes.values()[in.integer()];
+    ListenAddress tlsListen = in.bool() ? listen(in) : null;
+    ServerCertificate fallback = certificate(in);
     in.end();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, engine, scriptLimits, tenants, admin, passive,
-        slashes);
+        slashes, tlsListen == null ? ServerTls.NONE : new ServerTls(tlsListen, fallback));
   }
 
   private static void tenant(CodecStreams.Out out, TenantConfig t) {
@@ -124,6 +135,19 @@ final class ConfigCodec {
     if (t.ownEngine() != null) {
       engine(out, t.ownEngine());
     }
+    certificate(out, t.tls());
+    out.bool(t.httpsRedirect()).duration(t.hsts());
+  }
+
+  private static void certificate(CodecStreams.Out out, ServerCertificate c) {
+    out.bool(c != null);
+    if (c != null) {
+      out.string(c.certFile().toString()).string(c.keyFile().toString()).string(c.certPem()).string(c.keyPem());
+    }
+  }
+
+  private static ServerCertificate certificate(CodecStreams.In in) {
+    return in.bool() ? new ServerCertificate(Path.of(in.string()), Path.of(in.string()), in.string(), in.string()) : null;
   }
 
   private static TenantConfig tenant(CodecStreams.In in) throws LuaScript.SyntaxError {
@@ -158,8 +182,11 @@ final class ConfigCodec {
     int slashes = in.integer();
     String group = in.string();
     LuaEngineConfig own = in.bool() ? engine(in) : null;
+    ServerCertificate tls = certificate(in);
+    boolean redirect = in.bool();
+    Duration hsts = in.duration();
     return new TenantConfig(name, domains, prefix, interval, raw, strip, preserveHost, luaScript, script, failOpen, body,
-        services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own);
+        services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts);
   }
 
   private static void listen(CodecStreams.Out out, ListenAddress a) {

@@ -150,9 +150,10 @@ public final class ConfigLoader {
     for (Section t : root.sections("tenants")) {
       tenants.add(bindTenant(t, problems, scripts, lua.enabled(), sup != null, engineScripts, slashes, source));
     }
+    ServerTls tls = ServerTlsBinder.listener(root, tenants.stream().anyMatch(t -> t.tls() != null), source);
     root.finish();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants, admin, passive,
-        slashes);
+        slashes, tls);
   }
 
   private static ScriptLimits bindScriptLimits(Section s) {
@@ -348,9 +349,16 @@ public final class ConfigLoader {
     if (t.has("services") && services.isEmpty() && script == null) {
       problems.add(t.keyPath("services"), "the list is empty: a tenant needs at least one service (or a lua_script)");
     }
+    ServerCertificate tls = ServerTlsBinder.tenant(t, domains, source);
+    boolean redirect = t.bool("https_redirect", false);
+    Duration hsts = t.has("hsts") ? t.duration("hsts", null) : null;
+    if (hsts != null && (hsts.isNegative() || hsts.toSeconds() > 2L * 365 * 86400)) {
+      problems.add(t.keyPath("hsts"), "must be between 0s (clients forget the rule) and 730d");
+      hsts = null;
+    }
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
-        failOpen, body, services, tenantSlashes, group, null);
+        failOpen, body, services, tenantSlashes, group, null, tls, redirect, hsts);
   }
 
   private static ServiceConfig bindService(Section s, Problems problems, String source) {

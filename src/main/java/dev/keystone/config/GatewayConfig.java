@@ -25,6 +25,7 @@ import java.util.List;
  * @param admin         the administration listener ({@code admin})
  * @param passiveHealth outlier detection from real traffic ({@code passive_health})
  * @param escapedSlashes what to do with %2F and %5C in paths, unless a tenant says otherwise
+ * @param tls           the TLS listener and its certificate for unknown names ({@link ServerTls#NONE}: none)
  */
 public record GatewayConfig(
     String source,
@@ -37,41 +38,49 @@ public record GatewayConfig(
     List<TenantConfig> tenants,
     AdminConfig admin,
     PassiveHealth passiveHealth,
-    EscapedSlashes escapedSlashes) {
+    EscapedSlashes escapedSlashes,
+    ServerTls tls) {
 
   public GatewayConfig {
     tenants = List.copyOf(tenants);
+    tls = tls == null ? ServerTls.NONE : tls;
   }
 
   /** The same configuration listening elsewhere (the command line overrides the file). */
   public GatewayConfig withListen(ListenAddress other) {
-    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth, escapedSlashes);
+    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth, escapedSlashes, tls);
   }
 
   /** The same configuration with another {@code admin} block. */
   public GatewayConfig withAdmin(AdminConfig other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, other, passiveHealth, escapedSlashes);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, other, passiveHealth, escapedSlashes, tls);
   }
 
   /** The same configuration with its admin listener elsewhere (the command line's {@code --admin}). */
   public GatewayConfig withAdminListen(ListenAddress other) {
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants,
-        admin.withListen(other), passiveHealth, escapedSlashes);
+        admin.withListen(other), passiveHealth, escapedSlashes, tls);
   }
 
   /** The same configuration with other limits and timeouts (those a reload cannot change stay). */
   public GatewayConfig withLimitsAndTimeouts(Limits l, Timeouts t) {
     return new GatewayConfig(source, listen, adminBasePath, t, l, luaEngine, scriptLimits, tenants, admin, passiveHealth,
-        escapedSlashes);
+        escapedSlashes, tls);
   }
 
   /** The same configuration with other tenants (the same, each given its isolated engine's address). */
   public GatewayConfig withTenants(List<TenantConfig> other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, other, admin, passiveHealth, escapedSlashes);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, other, admin, passiveHealth, escapedSlashes, tls);
   }
 
   /** The same configuration with another {@code lua_engine} block (a supervised engine's address). */
   public GatewayConfig withLuaEngine(LuaEngineConfig other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants, admin, passiveHealth, escapedSlashes);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants, admin, passiveHealth, escapedSlashes, tls);
+  }
+
+  /** The same configuration with another TLS listener address (a reload keeps the running one). */
+  public GatewayConfig withTlsListen(ListenAddress other) {
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth,
+        escapedSlashes, other == null ? ServerTls.NONE : new ServerTls(other, tls.fallback()));
   }
 }

@@ -45,7 +45,8 @@ public final class SnapshotCompiler {
       }
       Tenant t = new Tenant(tc.name(), tc.domains(), tc.pathPrefix(), tc.healthInterval(), tc.rawHealthInterval(),
           tc.stripPrefix(), tc.preserveHost(), tc.escapedSlashes(), script(config, tc),
-          new Pool(backends, new RoundRobin(backends)));
+          new Pool(backends, new RoundRobin(backends)), tc.httpsRedirect(),
+          tc.hsts() == null ? null : "max-age=" + tc.hsts().toSeconds());
       tenants.add(t);
       if (tc.hasDomains()) {
         for (String d : tc.domains()) {

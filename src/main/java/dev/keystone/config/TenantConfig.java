@@ -33,6 +33,10 @@ import java.util.List;
  *                             null: the script runs where the tenant's other settings say
  * @param ownEngine            the engine of that group once the gateway has started it (its
  *                             socket); null until then, and for tenants without isolation
+ * @param tls                  the certificate served for the tenant's domains ({@code tls}), or null
+ * @param httpsRedirect        plain-HTTP requests are redirected to HTTPS ({@code https_redirect})
+ * @param hsts                 the max-age of the Strict-Transport-Security header on HTTPS answers
+ *                             ({@code hsts}), or null for none
  */
 public record TenantConfig(
     String name,
@@ -49,7 +53,10 @@ public record TenantConfig(
     List<ServiceConfig> services,
     EscapedSlashes escapedSlashes,
     String isolationGroup,
-    LuaEngineConfig ownEngine) {
+    LuaEngineConfig ownEngine,
+    ServerCertificate tls,
+    boolean httpsRedirect,
+    java.time.Duration hsts) {
 
   public TenantConfig {
     domains = List.copyOf(domains);
@@ -59,7 +66,7 @@ public record TenantConfig(
   /** The same tenant, its script run by {@code engine} (the gateway started it for the tenant's group). */
   public TenantConfig withOwnEngine(LuaEngineConfig engine) {
     return new TenantConfig(name, domains, pathPrefix, healthInterval, rawHealthInterval, stripPrefix, preserveHost,
-        luaScript, script, scriptFailOpen, scriptBody, services, escapedSlashes, isolationGroup, engine);
+        luaScript, script, scriptFailOpen, scriptBody, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts);
   }
 
   public boolean hasDomains() {

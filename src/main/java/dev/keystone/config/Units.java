@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
 /** Parses the human units used in the config: durations ("1.5s", "250ms", "10") and sizes ("8KiB"). */
 final class Units {
 
-  private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h)?");
+  private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h|d)?");
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
 
   private Units() {
@@ -18,7 +18,7 @@ final class Units {
   static Duration duration(String text) {
     Matcher m = DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
     if (!m.matches()) {
-      throw new IllegalArgumentException("expected a duration like 10s, 250ms, 2m or a number of seconds, got '" + text + "'");
+      throw new IllegalArgumentException("expected a duration like 10s, 250ms, 2m, 1h, 365d or a number of seconds, got '" + text + "'");
     }
     double value = Double.parseDouble(m.group(1));
     String unit = m.group(2) == null ? "s" : m.group(2);
@@ -26,7 +26,8 @@ final class Units {
       case "ms" -> value;
       case "s" -> value * 1000;
       case "m" -> value * 60_000;
-      default -> value * 3_600_000;
+      case "h" -> value * 3_600_000;
+      default -> value * 86_400_000; // d: days (hsts: 365d)
     };
     return Duration.ofMillis(Math.round(millis));
   }

@@ -19,6 +19,8 @@ import dev.keystone.config.ListenAddress;
 import dev.keystone.engine.EngineSupervisor;
 import dev.keystone.metrics.Metrics;
 import dev.keystone.proxy.ProxyServer;
+import dev.keystone.proxy.TlsHandshake;
+import dev.keystone.tls.ServerCertificates;
 import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.upstream.HealthChecker;
 import dev.keystone.model.HealthRegistry;
@@ -70,9 +72,12 @@ public final class Gateway implements GatewayControl {
   private volatile boolean listening;
   private volatile AdminServer admin;
   private final ConfigWatcher watcher;
+  private final CertificateWatcher certificateWatcher;
   /** Shared by the scripts of all event loops; kept across reloads (key/value stores). */
   private final ScriptEnvironment scripts;
   private final EngineSlot engine; // lua_engine.supervise: the engine this gateway runs
+  /** The certificates the TLS listener serves, replaced by a reload (read at each handshake). */
+  private volatile ServerCertificates certificates = ServerCertificates.NONE;
 
   private Gateway(Vertx vertx, GatewayConfig config, Path configFile, byte[] loaded, ConfigLoader loader,
                   GatewayOptions options) throws IOException {
@@ -87,11 +92,18 @@ public final class Gateway implements GatewayControl {
     this.startedAt = clock.instant();
     this.checker = new HealthChecker(vertx, clock);
     this.engine = new EngineSlot(vertx);
+    try {
+      certificates = ServerCertificates.compile(config, null);
+    } catch (IllegalArgumentException e) {
+      throw new IOException(e.getMessage(), e);
+    }
     EngineSlot.Change first = engine.prepare(config);
     apply(first.config(), 1);
     engine.commit(first);
     events.add(new Events.Reload(clock.instant(), true, 1, "startup", List.of()));
     this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, loaded, () -> reloadFromFile("file"));
+    this.certificateWatcher = configFile == null ? null
+        : new CertificateWatcher(vertx, () -> current.get().config(), () -> reloadFromFile("certificate"));
   }
 
   /**
@@ -141,12 +153,16 @@ public final class Gateway implements GatewayControl {
     // scripted tenant failed (attack round 7 on the Node engine, N7-4: a 500 0.3 s before the
     // engine served). The proxy and admin listeners then start together.
     dev.keystone.proxy.ClientListener listener = new dev.keystone.proxy.ClientListener();
+    dev.keystone.proxy.ClientListener tlsListener = config.tls().enabled() ? new dev.keystone.proxy.ClientListener() : null;
+    // The handshake shares the header-read deadline: a client gets that long to start its request.
+    TlsHandshake tls = tlsListener == null ? null : new TlsHandshake(() -> g.certificates, config.timeouts().headerRead().toMillis());
     return g.engine.ready()
         .compose(v -> {
           Future<String> proxy = vertx.deployVerticle(() -> {
             List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());
             extra.add(compat);
-            ProxyServer s = new ProxyServer(g::snapshot, config, extra, options.clock(), g.scripts, g.metrics, listener);
+            ProxyServer s = new ProxyServer(g::snapshot, config, extra, options.clock(), g.scripts, g.metrics, listener,
+                tlsListener, tls);
             g.servers.add(s);
             return s;
           }, new DeploymentOptions().setInstances(options.eventLoops()));
@@ -241,6 +257,16 @@ public final class Gateway implements GatewayControl {
     return servers.get(0).actualPort();
   }
 
+  @Override
+  public int tlsPort() {
+    return servers.get(0).actualTlsPort();
+  }
+
+  @Override
+  public ServerCertificates certificates() {
+    return certificates;
+  }
+
   /** Where the proxy listens (a reload keeps it: see {@link RestartOnly}). */
   public ListenAddress listen() {
     return current.get().config().listen();
@@ -261,6 +287,13 @@ public final class Gateway implements GatewayControl {
   private ReloadResult reloadUnrecorded(GatewayConfig next) {
     next = RestartOnly.keep(current.get().config(), next, adminListenGiven);
     long version = current.get().snapshot().version() + 1;
+    ServerCertificates nextCertificates;
+    try {
+      nextCertificates = ServerCertificates.compile(next, certificates);
+    } catch (IllegalArgumentException e) {
+      LOG.warning("reload rejected, still serving config version " + current.get().snapshot().version() + ": " + e.getMessage());
+      return new ReloadResult(false, current.get().snapshot().version(), List.of(e.getMessage()));
+    }
     EngineSlot.Change change;
     try {
       change = engine.prepare(next);
@@ -277,6 +310,7 @@ public final class Gateway implements GatewayControl {
     }
     next = change.config();
     apply(next, version);
+    certificates = nextCertificates;
     engine.commit(change);
     LOG.info("config version " + version + " applied: " + next.tenants().size() + " tenant(s) from " + next.source());
     return new ReloadResult(true, version, List.of());
@@ -290,7 +324,7 @@ public final class Gateway implements GatewayControl {
   /**
    * Re-reads the config file (on change, SIGHUP or request). An invalid file changes nothing.
    *
-   * @param trigger what asked, for the event log: file, signal, api or compat
+   * @param trigger what asked, for the event log: file, certificate, signal, api or compat
    */
   public synchronized ReloadResult reloadFromFile(String trigger) {
     ReloadResult r = readAndReload();
@@ -346,6 +380,7 @@ public final class Gateway implements GatewayControl {
         () -> {
           if (watcher != null) {
             watcher.close();
+            certificateWatcher.close();
           }
         },
         () -> {
@@ -360,6 +395,7 @@ public final class Gateway implements GatewayControl {
     closeAdmin();
     if (watcher != null) {
       watcher.close();
+      certificateWatcher.close();
     }
     checker.close();
     engine.close();

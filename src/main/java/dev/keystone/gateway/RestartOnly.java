@@ -37,8 +37,12 @@ final class RestartOnly {
     if ((!adminGiven && !next.admin().listen().equals(admin.listen())) || next.admin().enabled() != admin.enabled()) {
       LOG.warning("admin.listen and admin.enabled apply after a restart (a new admin.token applies now)");
     }
+    if (!java.util.Objects.equals(next.tls().listen(), running.tls().listen())) {
+      LOG.warning("tls_listen " + (running.tls().enabled() ? "stays " + running.tls().listen() : "stays off")
+          + " until a restart (a TLS listener opens and moves only then; certificates apply now)");
+    }
     // The listeners stay where they are, including addresses given on the command line.
-    return next.withListen(running.listen())
+    return next.withListen(running.listen()).withTlsListen(running.tls().listen())
         .withAdmin(new AdminConfig(admin.enabled(), admin.listen(), admin.explicit(), next.admin().token()));
   }
 }

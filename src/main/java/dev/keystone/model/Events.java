@@ -20,7 +20,7 @@ public final class Events {
   /**
    * A reload attempt.
    *
-   * @param trigger startup, file, signal, api or compat
+   * @param trigger startup, file, certificate (a certificate or key file changed), signal, api or compat
    */
   public record Reload(Instant at, boolean applied, long version, String trigger, List<String> errors) implements Event {
     public Reload {

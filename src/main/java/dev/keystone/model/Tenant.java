@@ -10,6 +10,8 @@ import java.util.List;
  * @param healthInterval    how often each backend is checked
  * @param rawHealthInterval the interval as written (seconds), shown by the original admin endpoints
  * @param script            the tenant's routing script, or null when it has none
+ * @param httpsRedirect     plain-HTTP requests are redirected to the TLS listener
+ * @param hsts              the Strict-Transport-Security value for answers over TLS, or null
  */
 public record Tenant(
     String name,
@@ -21,7 +23,9 @@ public record Tenant(
     boolean preserveHost,
     EscapedSlashes escapedSlashes,
     TenantScript script,
-    Pool pool) {
+    Pool pool,
+    boolean httpsRedirect,
+    String hsts) {
 
   public Tenant {
     domains = List.copyOf(domains);

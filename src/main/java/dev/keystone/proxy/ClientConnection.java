@@ -54,10 +54,14 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   /** No further request is taken: the connection closes after the current answer. */
   private boolean closing;
 
-  ClientConnection(Server server, ClientChannel gate, ResponseEncoder encoder) {
+  /** Whether the client connected over TLS (the forwarding headers say https). */
+  final boolean secure;
+
+  ClientConnection(Server server, ClientChannel gate, ResponseEncoder encoder, boolean secure) {
     this.server = server;
     this.gate = gate;
     this.encoder = encoder;
+    this.secure = secure;
   }
 
   @Override

@@ -41,6 +41,7 @@ public final class ErrorResponder {
     String body = status + " " + reason + " (request id " + id + ")\n";
     response.status(status);
     response.headers().set("Content-Type", "text/plain; charset=utf-8").set("X-Request-ID", id);
+    Hsts.apply(ex, response.headers());
     // After a malformed or refused request the connection's framing cannot be trusted (an unread
     // body may follow); after any other early answer, a body still on its way decides.
     boolean close = (status >= 400 && status < 500 && status != 404) || ex.head().decodeFailure() != null

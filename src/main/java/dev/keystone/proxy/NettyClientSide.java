@@ -191,6 +191,11 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
   }
 
   @Override
+  public boolean secure() {
+    return connection.secure;
+  }
+
+  @Override
   public String clientAddress() {
     return connection.clientAddress();
   }

@@ -48,6 +48,19 @@ final class NettyClients implements ClientConnection.Server {
 
   /** Builds the pipeline of a connection accepted for this loop (runs on it). */
   void init(Channel ch) {
+    init(ch, null);
+  }
+
+  /**
+   * Builds the pipeline of a connection accepted on the TLS listener: the handshake first, with
+   * the certificate for the name the client asks for ({@link TlsHandshake}), then the same
+   * pipeline as in the clear.
+   */
+  void initSecure(Channel ch, TlsHandshake tls) {
+    init(ch, tls);
+  }
+
+  private void init(Channel ch, TlsHandshake tls) {
     if (stopping) {
       ch.close();
       return;
@@ -56,8 +69,11 @@ final class NettyClients implements ClientConnection.Server {
     ClientConnection[] conn = new ClientConnection[1];
     ClientChannel gate = new ClientChannel(() -> conn[0] != null && conn[0].wantsReads());
     ResponseEncoder encoder = new ResponseEncoder();
-    conn[0] = new ClientConnection(this, gate, encoder);
+    conn[0] = new ClientConnection(this, gate, encoder, tls != null);
     ChannelPipeline p = ch.pipeline();
+    if (tls != null) {
+      p.addLast(TlsHandshake.NAME, tls.newHandler());
+    }
     p.addLast(ClientConnections.CHANNEL, gate);
     p.addLast(ChunkedFraming.NAME, new ChunkedFraming());
     p.addLast(StrictRequestDecoder.NAME, new StrictRequestDecoder(maxLine, maxHeaders));

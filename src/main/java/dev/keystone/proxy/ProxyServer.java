@@ -46,6 +46,9 @@ public final class ProxyServer extends VerticleBase {
   private final ClientListener listener;
   /** This loop's client connections. */
   private NettyClients clients;
+  /** The TLS listener all event loops share, and how its handshakes start; null: none. */
+  private final ClientListener tlsListener;
+  private final TlsHandshake tls;
 
   /**
    * @param snapshots   the current snapshot, read once per request
@@ -54,10 +57,15 @@ public final class ProxyServer extends VerticleBase {
    * @param scripts     what routing scripts share across event loops (key/value stores, clock)
    * @param metrics     where finished requests are counted (shared by all event loops)
    * @param listener    the listening socket, shared by all event loops
+   * @param tlsListener the TLS listening socket ({@code tls_listen}), shared too; null: none
+   * @param tls         the start of each TLS connection (its certificates); null when no TLS listener
    */
   public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock,
-                     ScriptEnvironment scripts, Metrics metrics, ClientListener listener) {
+                     ScriptEnvironment scripts, Metrics metrics, ClientListener listener, ClientListener tlsListener,
+                     TlsHandshake tls) {
     this.listener = listener;
+    this.tlsListener = tlsListener;
+    this.tls = tls;
     this.snapshots = snapshots;
     this.startConfig = startConfig;
     this.extra = extra;
@@ -76,6 +84,7 @@ public final class ProxyServer extends VerticleBase {
     c.add(new RequestGuard());
     c.addAll(extra);
     c.add(new TenantRouting());
+    c.add(new HttpsRedirect(() -> tlsListener == null ? -1 : tlsListener.port()));
     engines = new EngineClient(vertx);
     c.add(new ScriptInterceptor(scripts, engines));
     c.add(new BodyBuffering(scripts));
@@ -91,8 +100,15 @@ public final class ProxyServer extends VerticleBase {
     sweeper = vertx.setPeriodic(period, id -> sweep());
     // The request line may hold a target of max_uri_length, method and version around it.
     clients = new NettyClients(ctx, snapshots, connections, limits.maxUriLength() + 64, limits.maxHeaderSize(), chain, rejectChain);
-    return listener.join(vx.acceptorEventLoopGroup(), ctx.nettyEventLoop(), vx.transport().serverChannelFactory(false),
+    Future<Void> plain = listener.join(vx.acceptorEventLoopGroup(), ctx.nettyEventLoop(), vx.transport().serverChannelFactory(false),
         startConfig.listen().host(), startConfig.listen().port(), clients::init);
+    if (tlsListener == null) {
+      return plain;
+    }
+    Future<Void> secure = tlsListener.join(vx.acceptorEventLoopGroup(), ctx.nettyEventLoop(),
+        vx.transport().serverChannelFactory(false), startConfig.tls().listen().host(), startConfig.tls().listen().port(),
+        ch -> clients.initSecure(ch, tls));
+    return Future.all(plain, secure).mapEmpty();
   }
 
   /** Connection deadlines (slowloris, idle keep-alive) and requests that stopped moving. */
@@ -129,9 +145,17 @@ public final class ProxyServer extends VerticleBase {
     return listener.port();
   }
 
+  /** The TLS listener's bound port, or -1 when there is none. */
+  public int actualTlsPort() {
+    return tlsListener == null ? -1 : tlsListener.port();
+  }
+
   /** Stops accepting and lets in-flight requests finish, up to the timeout. */
   public Future<Void> shutdown(long timeoutMillis) {
     listener.stopAccepting();
+    if (tlsListener != null) {
+      tlsListener.stopAccepting();
+    }
     return clients.shutdown(timeoutMillis);
   }
 
@@ -140,6 +164,9 @@ public final class ProxyServer extends VerticleBase {
     vertx.cancelTimer(sweeper);
     forwarder.closeIdle();
     listener.leave(((io.vertx.core.internal.ContextInternal) context).nettyEventLoop());
+    if (tlsListener != null) {
+      tlsListener.leave(((io.vertx.core.internal.ContextInternal) context).nettyEventLoop());
+    }
     clients.closeAll();
     return engines.close();
   }

@@ -29,6 +29,9 @@ public interface RequestHead {
   /** The client's IP address, or null when the transport does not know it. */
   String clientAddress();
 
+  /** Whether the client connected over TLS. */
+  boolean secure();
+
   /** Why the head could not be decoded (a line too long, a bad header), or null when it was. */
   Throwable decodeFailure();
 }

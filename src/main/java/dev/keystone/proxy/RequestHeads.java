@@ -18,7 +18,7 @@ final class RequestHeads {
     // value was checked on the way in.
     HttpHeaders out = io.vertx.core.http.impl.headers.HeadersMultiMap.caseInsensitive();
     HopByHop.copy(head.headers(), out::add, "host");
-    ForwardedHeaders.apply(head, false, ex.hostHeader(), out);
+    ForwardedHeaders.apply(head, head.secure(), ex.hostHeader(), out);
     out.set("X-Request-ID", ex.requestId());
     String clientHost = ex.hostHeader();
     boolean preserve = ex.tenant().preserveHost() && clientHost != null && !clientHost.isEmpty();

@@ -287,6 +287,7 @@ final class ScriptInterceptor implements Interceptor {
       resp.headers().set("Content-Type", "text/plain; charset=utf-8");
     }
     resp.headers().set("X-Request-ID", ex.requestId());
+    Hsts.apply(ex, resp.headers());
     ex.answered = true;
     // The request body (if any) is not read: like an error answer, drop a small one or close.
     if (ClientBody.settle(ex)) {

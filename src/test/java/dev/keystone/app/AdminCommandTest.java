@@ -88,6 +88,22 @@ class AdminCommandTest {
   }
 
   @Test
+  void certsListsTheServedCertificatesOrSaysThereIsNoTlsListener(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    assertThat(keystone("certs")).isEqualTo(0);
+    assertThat(out()).isEqualTo("no TLS listener (tls_listen) in the running config" + System.lineSeparator());
+    var shop = dev.keystone.testing.TestCertificates.in(dir).issue("shop", "shop.test");
+    gw.close();
+    gw = TestGateway.start("tls_listen: 127.0.0.1:0\n" + config("").replace("    path_prefix: /shop/\n",
+        "    domains: [shop.test]\n    tls: { cert: \"" + shop.cert() + "\", key: \"" + shop.key() + "\" }\n"));
+    assertThat(keystone("certs")).isEqualTo(0);
+    assertThat(out()).startsWith("TLS listening on 127.0.0.1:" + gw.gateway().tlsPort() + System.lineSeparator())
+        .containsPattern("  shop +1 days SOON  \\S+Z  \\[\"shop.test\"\\]");
+    assertThat(keystone("certs", "--json")).isEqualTo(0);
+    assertThat(new io.vertx.core.json.JsonObject(out()).getJsonArray("certificates").getJsonObject(0).getString("tenant"))
+        .isEqualTo("shop");
+  }
+
+  @Test
   void drainAndUndrainByName() {
     assertThat(keystone("backends", "drain", "blue")).isEqualTo(0);
     assertThat(out()).contains("drained blue (" + blue.url() + ") in tenant shop");

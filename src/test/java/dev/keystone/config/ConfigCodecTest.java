@@ -42,6 +42,8 @@ class ConfigCodecTest {
   static String everyKeyRemote(Path dir) {
     return """
         listen: 127.0.0.1:18080
+        tls_listen: 127.0.0.1:18443
+        tls_default: { cert: fallback.pem, key: fallback.key }
         admin_base_path: /_ks
         scripts_dir: lua
         escaped_slashes: pass
@@ -75,6 +77,9 @@ class ConfigCodecTest {
           - name: remote
             domains: [remote.example.com]
             lua_script: elsewhere
+            tls: { cert: remote.pem, key: remote.key }
+            https_redirect: true
+            hsts: 180d
             services: [{ name: s, url: "http://127.0.0.1:18447" }]
         """;
   }
@@ -114,6 +119,11 @@ class ConfigCodecTest {
     Files.createDirectories(dir.resolve("engine-scripts"));
     Files.writeString(dir.resolve("engine-scripts/pick.js"), "exports.on_request = () => ({ backend: 's' })\n");
     Files.writeString(dir.resolve("ca.pem"), CA_PEM);
+    if (!Files.exists(dir.resolve("remote.pem"))) {
+      dev.keystone.testing.TestCertificates certs = dev.keystone.testing.TestCertificates.in(dir);
+      certs.issue("remote", "remote.example.com");
+      certs.issue("fallback", "default.example.com");
+    }
   }
 
   @Test
@@ -208,7 +218,7 @@ class ConfigCodecTest {
     for (TenantConfig t : c.tenants()) {
       tenants.add(new TenantConfig(t.name(), t.domains(), t.pathPrefix(), t.healthInterval(), t.rawHealthInterval(),
           t.stripPrefix(), t.preserveHost(), t.luaScript(), null, t.scriptFailOpen(), t.scriptBody(), t.services(),
-          t.escapedSlashes(), t.isolationGroup(), t.ownEngine()));
+          t.escapedSlashes(), t.isolationGroup(), t.ownEngine(), t.tls(), t.httpsRedirect(), t.hsts()));
     }
     return c.withTenants(tenants);
   }

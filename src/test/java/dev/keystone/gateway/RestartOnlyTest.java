@@ -38,4 +38,20 @@ class RestartOnlyTest {
       assertThat(log.matching("apply after a restart")).isEmpty();
     }
   }
+
+  @Test
+  void aMovedOrNewTlsListenerWaitsForARestartWhileItsCertificatesApplyNow() throws Exception {
+    GatewayConfig plain = config("127.0.0.1:9901");
+    GatewayConfig tls = plain.withTlsListen(ListenAddress.parse("127.0.0.1:8443"));
+    try (LogCapture log = LogCapture.of("keystone.gateway")) {
+      GatewayConfig moved = RestartOnly.keep(tls, plain.withTlsListen(ListenAddress.parse("127.0.0.1:9443")), false);
+      assertThat(moved.tls().listen()).isEqualTo(ListenAddress.parse("127.0.0.1:8443"));
+      assertThat(log.matching("tls_listen stays 127.0.0.1:8443 until a restart")).hasSize(1);
+      GatewayConfig added = RestartOnly.keep(plain, tls, false);
+      assertThat(added.tls().enabled()).isFalse();
+      assertThat(log.matching("tls_listen stays off until a restart")).hasSize(1);
+      assertThat(RestartOnly.keep(tls, tls, false).tls()).isEqualTo(tls.tls());
+      assertThat(log.matching("tls_listen")).hasSize(2);
+    }
+  }
 }

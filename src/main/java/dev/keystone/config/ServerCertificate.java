@@ -1,0 +1,22 @@
+package dev.keystone.config;
+
+import java.nio.file.Path;
+
+/**
+ * A certificate the gateway presents to clients: the PEM files as named in the config and their
+ * content as read and checked when the config loaded (the chain parses, the key is PKCS#8 and
+ * belongs to the first certificate), so a reload with a broken file is refused with its line and
+ * the certificate being served stays.
+ *
+ * @param certFile the certificate chain's file, leaf first
+ * @param keyFile  the private key's file
+ * @param certPem  the chain as read
+ * @param keyPem   the key as read (the parsed-config cache keeps it, in a file only this user reads)
+ */
+public record ServerCertificate(Path certFile, Path keyFile, String certPem, String keyPem) {
+
+  @Override
+  public String toString() {
+    return "ServerCertificate[" + certFile + ", " + keyFile + "]"; // never the key
+  }
+}

@@ -1,0 +1,230 @@
+package dev.keystone.config;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Reads the certificates the gateway serves: a tenant's {@code tls: {cert, key}}, and the
+ * top-level {@code tls_listen} and {@code tls_default}. Every file is read and checked here (the
+ * chain parses, the key is PKCS#8 and signs for the leaf, the leaf names the tenant's domains),
+ * so a broken certificate rejects the config with its key and line instead of failing
+ * handshakes later.
+ */
+final class ServerTlsBinder {
+
+  /** A certificate or key file larger than this is refused unread (a long chain is a few KiB). */
+  static final int MAX_PEM_FILE = 1 << 20;
+  /** Where the TLS listener is when a tenant has a certificate and {@code tls_listen} is not given. */
+  static final String DEFAULT_TLS_LISTEN = ":443";
+
+  private ServerTlsBinder() {
+  }
+
+  /** A tenant's certificate, or null when it has none (or it is broken: reported). */
+  static ServerCertificate tenant(Section t, List<String> domains, String source) {
+    YamlNode raw = t.raw("tls");
+    if (raw == null) {
+      return null;
+    }
+    if (raw instanceof YamlNode.Scalar s) {
+      t.problems().add(s.line(), t.keyPath("tls"), "auto".equals(s.text())
+          ? "automatic certificates (tls: auto, ACME) are not available in this version: give the files, tls: {cert: FILE, key: FILE}"
+          : "expected the certificate's files, tls: {cert: FILE, key: FILE}, got '" + s.text() + "'");
+      return null;
+    }
+    Section s = t.section("tls");
+    if (s == null) {
+      return null;
+    }
+    if (domains.isEmpty()) {
+      t.problems().add(t.keyPath("tls"), "needs the tenant's domains: a client's TLS handshake names the domain"
+          + " (SNI) whose certificate is served");
+    }
+    ServerCertificate c = certificate(s, source, domains);
+    s.finish();
+    return c;
+  }
+
+  /** The TLS listener; {@code anyTenant}: some tenant has a certificate. */
+  static ServerTls listener(Section root, boolean anyTenant, String source) {
+    Section d = root.section("tls_default");
+    ServerCertificate fallback = null;
+    if (d != null) {
+      fallback = certificate(d, source, List.of());
+      d.finish();
+    }
+    ListenAddress listen = root.parsed("tls_listen", null, "an address", ListenAddress::parse);
+    for (Section t : root.sections("tenants")) {
+      for (String key : new String[] {"https_redirect", "hsts"}) {
+        if (t.has(key) && !anyTenant && fallback == null) {
+          root.problems().add(t.keyPath(key), "needs the TLS listener: a tenant's tls: {cert, key}, or tls_default");
+        }
+      }
+    }
+    if (listen == null && (anyTenant || fallback != null)) {
+      listen = ListenAddress.parse(DEFAULT_TLS_LISTEN);
+    } else if (listen != null && !anyTenant && fallback == null) {
+      root.problems().add(root.keyPath("tls_listen"), "no certificate to serve: give a tenant tls: {cert, key}, or tls_default");
+    }
+    return listen == null ? ServerTls.NONE : new ServerTls(listen, fallback);
+  }
+
+  private static ServerCertificate certificate(Section s, String source, List<String> domains) {
+    Problems problems = s.problems();
+    for (String key : new String[] {"cert", "key"}) {
+      if (!s.has(key)) {
+        problems.add(s.line(), s.keyPath(key), "missing: a certificate needs its cert (PEM chain) and key (PEM, PKCS#8) files");
+      }
+    }
+    String certName = s.string("cert", null);
+    String keyName = s.string("key", null);
+    Path certFile = resolve(s, "cert", certName, source);
+    Path keyFile = resolve(s, "key", keyName, source);
+    String certPem = read(s, "cert", certName, certFile);
+    String keyPem = read(s, "key", keyName, keyFile);
+    if (certPem == null || keyPem == null) {
+      return null;
+    }
+    List<X509Certificate> chain = chain(s, certName, certPem);
+    PrivateKey key = key(s, keyName, keyPem);
+    if (chain == null || key == null) {
+      return null;
+    }
+    X509Certificate leaf = chain.get(0);
+    if (!signsFor(key, leaf)) {
+      problems.add(s.keyPath("key"), keyName + " is not the key of the certificate in " + certName);
+      return null;
+    }
+    List<String> names = CertificateNames.of(leaf);
+    for (String domain : domains) {
+      if (!CertificateNames.covers(names, domain)) {
+        problems.add(s.keyPath("cert"), "the certificate in " + certName + " is for " + names
+            + ", not for the tenant's domain " + domain);
+      }
+    }
+    return new ServerCertificate(certFile, keyFile, certPem, keyPem);
+  }
+
+  private static Path resolve(Section s, String key, String name, String source) {
+    if (name == null) {
+      return null;
+    }
+    try {
+      return ScriptFiles.baseDir(source, s.problems().inputs).resolve(name).normalize();
+    } catch (InvalidPathException e) {
+      s.problems().add(s.keyPath(key), "not a path: " + name);
+      return null;
+    }
+  }
+
+  private static String read(Section s, String key, String name, Path file) {
+    if (file == null) {
+      return null;
+    }
+    try {
+      return new String(s.problems().inputs.read(file, MAX_PEM_FILE), StandardCharsets.ISO_8859_1);
+    } catch (ConfigInputs.TooLarge e) {
+      s.problems().add(s.keyPath(key), name + " has " + e.size + " bytes, above the limit of 1 MiB for a PEM file");
+    } catch (IOException e) {
+      s.problems().add(s.keyPath(key), "cannot read " + name + ": " + e.getClass().getSimpleName());
+    }
+    return null;
+  }
+
+  private static List<X509Certificate> chain(Section s, String name, String pem) {
+    try {
+      List<X509Certificate> out = new ArrayList<>();
+      for (var c : CertificateFactory.getInstance("X.509").generateCertificates(
+          new ByteArrayInputStream(pem.getBytes(StandardCharsets.ISO_8859_1)))) {
+        out.add((X509Certificate) c);
+      }
+      if (out.isEmpty()) {
+        s.problems().add(s.keyPath("cert"), name + " holds no PEM certificate");
+        return null;
+      }
+      return out;
+    } catch (CertificateException e) {
+      s.problems().add(s.keyPath("cert"), name + " is not a PEM certificate chain: " + e.getMessage());
+      return null;
+    }
+  }
+
+  private static final String BEGIN = "-----BEGIN PRIVATE KEY-----";
+  private static final String END = "-----END PRIVATE KEY-----";
+
+  private static PrivateKey key(Section s, String name, String pem) {
+    int from = pem.indexOf(BEGIN);
+    int to = from < 0 ? -1 : pem.indexOf(END, from);
+    if (from < 0 || to < 0) {
+      String why = pem.contains("ENCRYPTED PRIVATE KEY") ? "is encrypted (the gateway reads unencrypted keys only)"
+          : pem.contains("-----BEGIN RSA PRIVATE KEY-----") || pem.contains("-----BEGIN EC PRIVATE KEY-----")
+          ? "is in the older PKCS#1/SEC1 form"
+          : "holds no PEM private key";
+      s.problems().add(s.keyPath("key"), name + " " + why + ": convert it with"
+          + " 'openssl pkcs8 -topk8 -nocrypt -in OLD -out NEW' (BEGIN PRIVATE KEY)");
+      return null;
+    }
+    byte[] der;
+    try {
+      der = Base64.getMimeDecoder().decode(pem.substring(from + BEGIN.length(), to));
+    } catch (IllegalArgumentException e) {
+      s.problems().add(s.keyPath("key"), name + " is not valid PEM: " + e.getMessage());
+      return null;
+    }
+    for (String algorithm : new String[] {"RSA", "EC", "Ed25519", "Ed448", "RSASSA-PSS"}) {
+      try {
+        return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
+      } catch (GeneralSecurityException e) {
+        // the next algorithm
+      }
+    }
+    s.problems().add(s.keyPath("key"), name + " is not an RSA, EC or EdDSA private key");
+    return null;
+  }
+
+  /** Whether {@code key} signs what {@code cert}'s public key verifies: the pair belongs together. */
+  private static boolean signsFor(PrivateKey key, X509Certificate cert) {
+    String algorithm = switch (key.getAlgorithm().toUpperCase(Locale.ROOT)) {
+      case "RSA" -> "SHA256withRSA";
+      case "EC" -> "SHA256withECDSA";
+      case "RSASSA-PSS" -> "RSASSA-PSS";
+      default -> key.getAlgorithm(); // Ed25519, Ed448, EdDSA
+    };
+    try {
+      byte[] probe = "keystone".getBytes(StandardCharsets.US_ASCII);
+      Signature sign = Signature.getInstance(algorithm);
+      if (algorithm.equals("RSASSA-PSS")) {
+        sign.setParameter(new java.security.spec.PSSParameterSpec("SHA-256", "MGF1",
+            java.security.spec.MGF1ParameterSpec.SHA256, 32, 1));
+      }
+      sign.initSign(key);
+      sign.update(probe);
+      byte[] sig = sign.sign();
+      Signature verify = Signature.getInstance(algorithm);
+      if (algorithm.equals("RSASSA-PSS")) {
+        verify.setParameter(new java.security.spec.PSSParameterSpec("SHA-256", "MGF1",
+            java.security.spec.MGF1ParameterSpec.SHA256, 32, 1));
+      }
+      verify.initVerify(cert.getPublicKey());
+      verify.update(probe);
+      return verify.verify(sig);
+    } catch (GeneralSecurityException e) {
+      return false; // a key of another kind than the certificate's
+    }
+  }
+}

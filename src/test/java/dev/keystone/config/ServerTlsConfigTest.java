@@ -1,0 +1,166 @@
+package dev.keystone.config;
+
+import dev.keystone.testing.TestCertificates;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+/**
+ * A tenant's {@code tls} and the top-level {@code tls_listen} / {@code tls_default}: every
+ * certificate is read and checked when the config loads, and each mistake is named with its key
+ * and line.
+ */
+class ServerTlsConfigTest {
+
+  @TempDir
+  static Path dir;
+  static TestCertificates.Issued a;
+  static TestCertificates.Issued b;
+  static TestCertificates.Issued wild;
+
+  @BeforeAll
+  static void certificates() {
+    TestCertificates ca = TestCertificates.in(dir);
+    a = ca.issue("a", "a.test");
+    b = ca.issue("b", "b.test");
+    wild = ca.issue("wild", "*.w.test");
+  }
+
+  private static GatewayConfig load(String yaml) throws Exception {
+    Path file = dir.resolve("config.yaml");
+    Files.writeString(file, yaml);
+    return new ConfigLoader(k -> null).load(file);
+  }
+
+  private static List<ConfigError> errors(String yaml) throws Exception {
+    Path file = dir.resolve("bad.yaml");
+    Files.writeString(file, yaml);
+    ConfigException e = catchThrowableOfType(ConfigException.class, () -> new ConfigLoader(k -> null).load(file));
+    assertThat(e).as("expected the config to be rejected").isNotNull();
+    return e.errors();
+  }
+
+  private static String tenant(String domains, String tls) {
+    return """
+        tenants:
+          - name: a
+            domains: %s
+            tls: %s
+            services: [{ name: s, url: "http://127.0.0.1:1" }]
+        """.formatted(domains, tls);
+  }
+
+  private static String files(TestCertificates.Issued cert, TestCertificates.Issued key) {
+    return "{ cert: \"" + cert.cert() + "\", key: \"" + key.key() + "\" }";
+  }
+
+  @Test
+  void aTenantCertificateIsReadAndTheListenerDefaultsToPort443() throws Exception {
+    GatewayConfig c = load(tenant("[a.test]", "{ cert: a.pem, key: a.key }")); // relative to the config's directory
+    assertThat(c.tls().listen()).isEqualTo(new ListenAddress("0.0.0.0", 443));
+    assertThat(c.tls().fallback()).isNull();
+    ServerCertificate cert = c.tenants().get(0).tls();
+    assertThat(cert.certFile()).isEqualTo(a.cert());
+    assertThat(cert.certPem()).isEqualTo(Files.readString(a.cert()));
+    assertThat(cert.keyPem()).isEqualTo(Files.readString(a.key()));
+    assertThat(cert.toString()).doesNotContain("PRIVATE KEY");
+  }
+
+  @Test
+  void aWildcardCertificateCoversAWildcardDomainAndOneLabelUnderIt() throws Exception {
+    GatewayConfig c = load(tenant("[\"*.w.test\", x.w.test]", files(wild, wild)) + "tls_listen: 127.0.0.1:8443\n");
+    assertThat(c.tls().listen()).isEqualTo(new ListenAddress("127.0.0.1", 8443));
+    assertThat(c.tenants().get(0).tls()).isNotNull();
+  }
+
+  @Test
+  void aKeyOfAnotherCertificateIsRefused() throws Exception {
+    assertThat(errors(tenant("[a.test]", files(a, b)))).singleElement().satisfies(e -> {
+      assertThat(e.line()).isEqualTo(4);
+      assertThat(e.key()).isEqualTo("tenants[0].tls.key");
+      assertThat(e.message()).isEqualTo(b.key() + " is not the key of the certificate in " + a.cert());
+    });
+  }
+
+  @Test
+  void aCertificateForOtherNamesThanTheTenantsDomainsIsRefused() throws Exception {
+    assertThat(errors(tenant("[a.test, y.x.w.test]", files(a, a)))).singleElement().satisfies(e -> {
+      assertThat(e.key()).isEqualTo("tenants[0].tls.cert");
+      assertThat(e.message()).isEqualTo("the certificate in " + a.cert() + " is for [a.test], not for the tenant's domain y.x.w.test");
+    });
+    assertThat(errors(tenant("[y.x.w.test]", files(wild, wild)))).singleElement()
+        .satisfies(e -> assertThat(e.message()).endsWith("is for [*.w.test], not for the tenant's domain y.x.w.test"));
+  }
+
+  @Test
+  void missingFilesAndKeysAreNamed() throws Exception {
+    assertThat(errors(tenant("[a.test]", "{ cert: nowhere.pem, key: \"" + a.key() + "\" }"))).singleElement().satisfies(e -> {
+      assertThat(e.key()).isEqualTo("tenants[0].tls.cert");
+      assertThat(e.message()).isEqualTo("cannot read nowhere.pem: NoSuchFileException");
+    });
+    assertThat(errors(tenant("[a.test]", "{ cert: \"" + a.cert() + "\" }"))).singleElement().satisfies(e -> {
+      assertThat(e.key()).isEqualTo("tenants[0].tls.key");
+      assertThat(e.message()).startsWith("missing: a certificate needs its cert (PEM chain) and key (PEM, PKCS#8) files");
+    });
+    assertThat(errors(tenant("[a.test]", "{ cert: a.pem, key: a.key, chain: x.pem }"))).singleElement()
+        .satisfies(e -> assertThat(e.key()).isEqualTo("tenants[0].tls.chain"));
+  }
+
+  @Test
+  void anOlderOrEncryptedKeyFormSaysHowToConvertIt() throws Exception {
+    Path old = dir.resolve("old.key");
+    Files.writeString(old, "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n");
+    assertThat(errors(tenant("[a.test]", "{ cert: a.pem, key: old.key }"))).singleElement().satisfies(e -> {
+      assertThat(e.key()).isEqualTo("tenants[0].tls.key");
+      assertThat(e.message()).isEqualTo("old.key is in the older PKCS#1/SEC1 form: convert it with"
+          + " 'openssl pkcs8 -topk8 -nocrypt -in OLD -out NEW' (BEGIN PRIVATE KEY)");
+    });
+    Path notPem = dir.resolve("cert-as-key.key");
+    Files.copy(a.cert(), notPem, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    assertThat(errors(tenant("[a.test]", "{ cert: a.pem, key: cert-as-key.key }"))).singleElement()
+        .satisfies(e -> assertThat(e.message()).startsWith("cert-as-key.key holds no PEM private key"));
+  }
+
+  @Test
+  void aTenantWithoutDomainsTlsAutoAndAListenerWithoutCertificatesAreRefused() throws Exception {
+    List<ConfigError> noDomains = errors("""
+        tenants:
+          - name: a
+            path_prefix: /a/
+            tls: { cert: a.pem, key: a.key }
+            services: [{ name: s, url: "http://127.0.0.1:1" }]
+        """);
+    assertThat(noDomains).anySatisfy(e -> {
+      assertThat(e.key()).isEqualTo("tenants[0].tls");
+      assertThat(e.message()).startsWith("needs the tenant's domains");
+    });
+    assertThat(errors(tenant("[a.test]", "auto"))).singleElement().satisfies(e -> {
+      assertThat(e.line()).isEqualTo(4);
+      assertThat(e.message()).startsWith("automatic certificates (tls: auto, ACME) are not available in this version");
+    });
+    assertThat(errors("tls_listen: 127.0.0.1:8443\n" + tenant("[a.test]", "{ cert: a.pem, key: a.key }")
+        .replace("    tls: { cert: a.pem, key: a.key }\n", ""))).singleElement().satisfies(e -> {
+      assertThat(e.key()).isEqualTo("tls_listen");
+      assertThat(e.message()).startsWith("no certificate to serve");
+    });
+  }
+
+  @Test
+  void tlsDefaultAloneOpensTheListener() throws Exception {
+    GatewayConfig c = load("tls_default: " + files(b, b) + "\n" + """
+        tenants:
+          - name: a
+            path_prefix: /a/
+            services: [{ name: s, url: "http://127.0.0.1:1" }]
+        """);
+    assertThat(c.tls().enabled()).isTrue();
+    assertThat(c.tls().fallback().certFile()).isEqualTo(b.cert());
+  }
+}
