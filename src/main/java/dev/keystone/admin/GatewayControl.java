@@ -62,4 +62,10 @@ public interface GatewayControl {
 
   /** The TLS listener's bound port, or -1 when there is none. */
   int tlsPort();
+
+  /** TLS handshakes in progress now. */
+  int tlsHandshakesInProgress();
+
+  /** TLS connections closed unread because too many handshakes were in progress. */
+  long tlsHandshakesRefused();
 }

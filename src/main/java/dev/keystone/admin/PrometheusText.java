@@ -47,6 +47,13 @@ final class PrometheusText {
       g.isolatedEngines().forEach((group, engine) ->
           out.sample("keystone_isolated_engine_restarts_total", engine.restarts(), "group", group));
     }
+    if (g.tlsPort() >= 0) {
+      out.help("keystone_tls_handshakes_in_progress", "gauge", "TLS connections accepted and not through their handshake yet.");
+      out.sample("keystone_tls_handshakes_in_progress", g.tlsHandshakesInProgress());
+      out.help("keystone_tls_handshakes_refused_total", "counter",
+          "TLS connections closed unread because too many handshakes were in progress.");
+      out.sample("keystone_tls_handshakes_refused_total", g.tlsHandshakesRefused());
+    }
     var certificates = g.certificates().served();
     if (!certificates.isEmpty()) {
       out.help("keystone_certificate_expiry_timestamp_seconds", "gauge",

@@ -148,7 +148,7 @@ public final class Main {
       gateway = Gateway.start(vertx.get(30, TimeUnit.SECONDS), config, file, content, loader, options)
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
-      System.err.println("keystone: cannot start on " + config.listen() + ": " + e.getCause().getMessage());
+      System.err.println("keystone: cannot start: " + e.getCause().getMessage());
       System.exit(1);
       return;
     }

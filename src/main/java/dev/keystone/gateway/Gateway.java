@@ -78,6 +78,8 @@ public final class Gateway implements GatewayControl {
   private final EngineSlot engine; // lua_engine.supervise: the engine this gateway runs
   /** The certificates the TLS listener serves, replaced by a reload (read at each handshake). */
   private volatile ServerCertificates certificates = ServerCertificates.NONE;
+  /** The TLS listener's handshakes (counted for the metrics), or null without one. */
+  private volatile TlsHandshake handshakes;
 
   private Gateway(Vertx vertx, GatewayConfig config, Path configFile, byte[] loaded, ConfigLoader loader,
                   GatewayOptions options) throws IOException {
@@ -156,6 +158,7 @@ public final class Gateway implements GatewayControl {
     dev.keystone.proxy.ClientListener tlsListener = config.tls().enabled() ? new dev.keystone.proxy.ClientListener() : null;
     // The handshake shares the header-read deadline: a client gets that long to start its request.
     TlsHandshake tls = tlsListener == null ? null : new TlsHandshake(() -> g.certificates, config.timeouts().headerRead().toMillis());
+    g.handshakes = tls;
     return g.engine.ready()
         .compose(v -> {
           Future<String> proxy = vertx.deployVerticle(() -> {
@@ -255,6 +258,18 @@ public final class Gateway implements GatewayControl {
   /** The port actually bound (useful with port 0). */
   public int port() {
     return servers.get(0).actualPort();
+  }
+
+  @Override
+  public int tlsHandshakesInProgress() {
+    TlsHandshake h = handshakes;
+    return h == null ? 0 : h.inProgress();
+  }
+
+  @Override
+  public long tlsHandshakesRefused() {
+    TlsHandshake h = handshakes;
+    return h == null ? 0 : h.refused();
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.keystone.proxy;
 
 import dev.keystone.model.Snapshot;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
@@ -61,7 +62,8 @@ final class NettyClients implements ClientConnection.Server {
   }
 
   private void init(Channel ch, TlsHandshake tls) {
-    if (stopping) {
+    ChannelHandler handshake = tls == null ? null : tls.admit(ch);
+    if (stopping || (tls != null && handshake == null)) {
       ch.close();
       return;
     }
@@ -72,7 +74,7 @@ final class NettyClients implements ClientConnection.Server {
     conn[0] = new ClientConnection(this, gate, encoder, tls != null);
     ChannelPipeline p = ch.pipeline();
     if (tls != null) {
-      p.addLast(TlsHandshake.NAME, tls.newHandler());
+      p.addLast(TlsHandshake.NAME, handshake);
     }
     p.addLast(ClientConnections.CHANNEL, gate);
     p.addLast(ChunkedFraming.NAME, new ChunkedFraming());

@@ -100,15 +100,20 @@ public final class ProxyServer extends VerticleBase {
     sweeper = vertx.setPeriodic(period, id -> sweep());
     // The request line may hold a target of max_uri_length, method and version around it.
     clients = new NettyClients(ctx, snapshots, connections, limits.maxUriLength() + 64, limits.maxHeaderSize(), chain, rejectChain);
-    Future<Void> plain = listener.join(vx.acceptorEventLoopGroup(), ctx.nettyEventLoop(), vx.transport().serverChannelFactory(false),
-        startConfig.listen().host(), startConfig.listen().port(), clients::init);
+    Future<Void> plain = named("listen", startConfig.listen(), listener.join(vx.acceptorEventLoopGroup(), ctx.nettyEventLoop(),
+        vx.transport().serverChannelFactory(false), startConfig.listen().host(), startConfig.listen().port(), clients::init));
     if (tlsListener == null) {
       return plain;
     }
-    Future<Void> secure = tlsListener.join(vx.acceptorEventLoopGroup(), ctx.nettyEventLoop(),
-        vx.transport().serverChannelFactory(false), startConfig.tls().listen().host(), startConfig.tls().listen().port(),
-        ch -> clients.initSecure(ch, tls));
+    Future<Void> secure = named("tls_listen", startConfig.tls().listen(), tlsListener.join(vx.acceptorEventLoopGroup(),
+        ctx.nettyEventLoop(), vx.transport().serverChannelFactory(false), startConfig.tls().listen().host(),
+        startConfig.tls().listen().port(), ch -> clients.initSecure(ch, tls)));
     return Future.all(plain, secure).mapEmpty();
+  }
+
+  /** A bind failure that says which of the listeners it was (attack s13: a tls_listen failure named listen's address). */
+  private static Future<Void> named(String key, dev.keystone.config.ListenAddress address, Future<Void> bind) {
+    return bind.recover(e -> Future.failedFuture(new java.io.IOException(key + " " + address + ": " + e.getMessage(), e)));
   }
 
   /** Connection deadlines (slowloris, idle keep-alive) and requests that stopped moving. */

@@ -16,13 +16,44 @@ import java.util.function.Supplier;
  * nothing serves, a ClientHello that is not one or that is too large, fails the connection before
  * anything reaches the HTTP decoder; a handshake that does not finish is cut by the header-read
  * deadline every new connection has ({@link ClientConnections}).
+ *
+ * <p>The handshake's cryptography (the JDK engine's delegated tasks: key exchange, signing) runs
+ * on a small pool of its own, not on the event loop: a burst of thousands of ClientHellos held the
+ * loops for seconds, and plain clients and health checks with them (attack s13-1). The pool's
+ * queue is bounded; a handshake beyond it fails at once and its connection closes.
  */
 public final class TlsHandshake {
 
   static final String NAME = "tls";
   /** A ClientHello is a few hundred bytes; post-quantum key shares make it a few KiB. */
   static final int MAX_CLIENT_HELLO = 16 * 1024;
+  /** Handshake steps waiting for the pool, at most: about a second of work for one core. */
+  static final int MAX_QUEUED = 1024;
 
+  /** Shared by every gateway in the process; its threads end when idle. */
+  private static final java.util.concurrent.ThreadPoolExecutor CRYPTO = crypto();
+
+  private static java.util.concurrent.ThreadPoolExecutor crypto() {
+    int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(threads, threads, 30,
+        java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(MAX_QUEUED), r -> {
+          Thread t = new Thread(r, "keystone-tls-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        }, new java.util.concurrent.ThreadPoolExecutor.AbortPolicy());
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  /**
+   * Handshakes in progress at most, for the whole gateway: with the JDK's engine a handshake takes
+   * about a millisecond of one core, so this many wait at most a fraction of a second.
+   */
+  static final int MAX_HANDSHAKES = 512;
+
+  private final java.util.concurrent.atomic.AtomicInteger inProgress = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
   private final Supplier<? extends Mapping<String, SslContext>> certificates;
   private final long timeoutMillis;
 
@@ -35,15 +66,43 @@ public final class TlsHandshake {
     this.timeoutMillis = timeoutMillis;
   }
 
-  ChannelHandler newHandler() {
+  /**
+   * The handler that starts {@code ch}'s handshake, or null when {@link #MAX_HANDSHAKES} are in
+   * progress already (the connection is then closed unread: cheaper than a handshake refused
+   * later, and it keeps a flood of ClientHellos from taking the event loops).
+   */
+  ChannelHandler admit(io.netty.channel.Channel ch) {
+    if (inProgress.incrementAndGet() > MAX_HANDSHAKES) {
+      inProgress.decrementAndGet();
+      refused.incrementAndGet();
+      return null;
+    }
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    Runnable finished = () -> {
+      if (done.compareAndSet(false, true)) {
+        inProgress.decrementAndGet();
+      }
+    };
+    ch.closeFuture().addListener(f -> finished.run());
     return new SniHandler(this::lookup, MAX_CLIENT_HELLO, timeoutMillis) {
       @Override
       protected io.netty.handler.ssl.SslHandler newSslHandler(SslContext context, io.netty.buffer.ByteBufAllocator allocator) {
-        io.netty.handler.ssl.SslHandler h = super.newSslHandler(context, allocator);
+        io.netty.handler.ssl.SslHandler h = context.newHandler(allocator, CRYPTO);
         h.setHandshakeTimeoutMillis(timeoutMillis);
+        h.handshakeFuture().addListener(f -> finished.run());
         return h;
       }
     };
+  }
+
+  /** Handshakes in progress (connections accepted on the TLS listener and not yet through it). */
+  public int inProgress() {
+    return inProgress.get();
+  }
+
+  /** Connections closed unread because {@link #MAX_HANDSHAKES} were in progress. */
+  public long refused() {
+    return refused.get();
   }
 
   private Future<SslContext> lookup(String name, Promise<SslContext> promise) {

@@ -326,6 +326,52 @@ class TlsListenerTest {
     }
   }
 
+  @Test
+  void aTlsListenerThatCannotBindSaysWhichListenerItWas() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      var e = org.assertj.core.api.Assertions.catchThrowable(() -> TestGateway.start(tenants(
+          "tls_listen: 127.0.0.1:" + taken.getLocalPort() + "\n")));
+      assertThat(e).hasMessageContaining("tls_listen 127.0.0.1:" + taken.getLocalPort() + ": ");
+    }
+  }
+
+  @Test
+  void handshakesInProgressAreBoundedAndPlainClientsAreServedMeanwhile() throws Exception {
+    gw = TestGateway.start(tenants("tls_listen: 127.0.0.1:0\n"));
+    List<Socket> stalled = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < TlsHandshake.MAX_HANDSHAKES; i++) {
+        stalled.add(new Socket("127.0.0.1", gw.gateway().tlsPort())); // connects and never says hello
+      }
+      dev.keystone.testing.Await.until("all admitted", Duration.ofSeconds(30),
+          () -> gw.gateway().tlsHandshakesInProgress() == TlsHandshake.MAX_HANDSHAKES);
+      // the next one is closed unread, and its handshake fails
+      try (Socket over = new Socket("127.0.0.1", gw.gateway().tlsPort())) {
+        over.setSoTimeout(20_000);
+        assertThat(over.getInputStream().read()).isEqualTo(-1);
+      }
+      assertThatThrownBy(() -> handshake("a.test")).isInstanceOf(IOException.class);
+      assertThat(gw.gateway().tlsHandshakesRefused()).isEqualTo(2);
+      assertThat(gw.admin("GET", "/metrics").body()).contains("keystone_tls_handshakes_refused_total 2\n")
+          .contains("keystone_tls_handshakes_in_progress " + TlsHandshake.MAX_HANDSHAKES + "\n");
+      assertThat(gw.get("/plain", "Host", "a.test").body()).isEqualTo("A /plain");
+      for (Socket s : stalled.subList(0, 10)) {
+        s.close();
+      }
+      dev.keystone.testing.Await.until("a handshake admitted again", Duration.ofSeconds(30), () -> {
+        try {
+          return handshake("a.test").names.equals(List.of("a.test"));
+        } catch (Exception e) {
+          return false;
+        }
+      });
+    } finally {
+      for (Socket s : stalled) {
+        s.close();
+      }
+    }
+  }
+
   // --- a client that names the server it wants, verifies the answer against the test CA and that name
 
   record Reply(List<String> names, java.math.BigInteger serial, String text) {
