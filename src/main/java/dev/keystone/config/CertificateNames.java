@@ -41,6 +41,16 @@ final class CertificateNames {
     return names;
   }
 
+  /** Whether the certificate lists DNS subject alternative names (not only a common name). */
+  static boolean hasAltNames(X509Certificate cert) {
+    try {
+      var alt = cert.getSubjectAlternativeNames();
+      return alt != null && alt.stream().anyMatch(e -> Integer.valueOf(2).equals(e.get(0)));
+    } catch (CertificateParsingException e) {
+      return false;
+    }
+  }
+
   /**
    * Whether a certificate for {@code names} is valid for {@code domain} (lower case): the same
    * name, or a wildcard {@code *.x} for one more label; a tenant's wildcard domain needs the

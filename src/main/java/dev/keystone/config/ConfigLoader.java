@@ -150,7 +150,10 @@ public final class ConfigLoader {
     for (Section t : root.sections("tenants")) {
       tenants.add(bindTenant(t, problems, scripts, lua.enabled(), sup != null, engineScripts, slashes, source));
     }
-    ServerTls tls = ServerTlsBinder.listener(root, tenants.stream().anyMatch(t -> t.tls() != null), source);
+    // a tls key, valid or not: a broken one is reported where it is, not as "no certificate" too
+    boolean anyTls = root.raw("tenants") instanceof YamlNode.Sequence seq && seq.items().stream()
+        .anyMatch(t -> t instanceof YamlNode.Mapping m && m.entries().containsKey("tls"));
+    ServerTls tls = ServerTlsBinder.listener(root, anyTls, source);
     root.finish();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants, admin, passive,
         slashes, tls);

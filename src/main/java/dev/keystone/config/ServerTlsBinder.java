@@ -60,7 +60,7 @@ final class ServerTlsBinder {
     return c;
   }
 
-  /** The TLS listener; {@code anyTenant}: some tenant has a certificate. */
+  /** The TLS listener; {@code anyTenant}: some tenant has a {@code tls} key (valid or not: reported there). */
   static ServerTls listener(Section root, boolean anyTenant, String source) {
     Section d = root.section("tls_default");
     ServerCertificate fallback = null;
@@ -111,6 +111,12 @@ final class ServerTlsBinder {
       return null;
     }
     List<String> names = CertificateNames.of(leaf);
+    if (!CertificateNames.hasAltNames(leaf)) {
+      // browsers and most HTTP clients have ignored the common name for years (attack s13-4)
+      problems.add(s.keyPath("cert"), "the certificate in " + certName + " names its host only in the common name "
+          + names + ": clients reject it; it needs the names as DNS subject alternative names");
+      return null;
+    }
     for (String domain : domains) {
       if (!CertificateNames.covers(names, domain)) {
         problems.add(s.keyPath("cert"), "the certificate in " + certName + " is for " + names
@@ -140,8 +146,12 @@ final class ServerTlsBinder {
       return new String(s.problems().inputs.read(file, MAX_PEM_FILE), StandardCharsets.ISO_8859_1);
     } catch (ConfigInputs.TooLarge e) {
       s.problems().add(s.keyPath(key), name + " has " + e.size + " bytes, above the limit of 1 MiB for a PEM file");
+    } catch (java.nio.file.NoSuchFileException e) {
+      s.problems().add(s.keyPath(key), "cannot read " + name + ": no such file");
     } catch (IOException e) {
-      s.problems().add(s.keyPath(key), "cannot read " + name + ": " + e.getClass().getSimpleName());
+      // "not a regular file" (a fifo, a device) says more than the class (attack s13-4)
+      s.problems().add(s.keyPath(key), "cannot read " + name + ": "
+          + (e.getMessage() != null && !e.getMessage().contains(name) ? e.getMessage() : e.getClass().getSimpleName()));
     }
     return null;
   }
@@ -171,6 +181,10 @@ final class ServerTlsBinder {
     int from = pem.indexOf(BEGIN);
     int to = from < 0 ? -1 : pem.indexOf(END, from);
     if (from < 0 || to < 0) {
+      if (pem.contains("-----BEGIN CERTIFICATE-----")) {
+        s.problems().add(s.keyPath("key"), name + " holds a certificate, not a private key (cert and key swapped?)");
+        return null;
+      }
       String why = pem.contains("ENCRYPTED PRIVATE KEY") ? "is encrypted (the gateway reads unencrypted keys only)"
           : pem.contains("-----BEGIN RSA PRIVATE KEY-----") || pem.contains("-----BEGIN EC PRIVATE KEY-----")
           ? "is in the older PKCS#1/SEC1 form"

@@ -39,7 +39,9 @@ final class RestartOnly {
     }
     if (!java.util.Objects.equals(next.tls().listen(), running.tls().listen())) {
       LOG.warning("tls_listen " + (running.tls().enabled() ? "stays " + running.tls().listen() : "stays off")
-          + " until a restart (a TLS listener opens and moves only then; certificates apply now)");
+          + " until a restart (a TLS listener opens and moves only then; certificates apply now)"
+          + (running.tls().enabled() && !next.tls().enabled()
+          ? ": the new config has no certificate, so every TLS handshake fails until then" : ""));
     }
     // The listeners stay where they are, including addresses given on the command line.
     return next.withListen(running.listen()).withTlsListen(running.tls().listen())

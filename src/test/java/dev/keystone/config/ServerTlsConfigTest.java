@@ -103,7 +103,7 @@ class ServerTlsConfigTest {
   void missingFilesAndKeysAreNamed() throws Exception {
     assertThat(errors(tenant("[a.test]", "{ cert: nowhere.pem, key: \"" + a.key() + "\" }"))).singleElement().satisfies(e -> {
       assertThat(e.key()).isEqualTo("tenants[0].tls.cert");
-      assertThat(e.message()).isEqualTo("cannot read nowhere.pem: NoSuchFileException");
+      assertThat(e.message()).isEqualTo("cannot read nowhere.pem: no such file");
     });
     assertThat(errors(tenant("[a.test]", "{ cert: \"" + a.cert() + "\" }"))).singleElement().satisfies(e -> {
       assertThat(e.key()).isEqualTo("tenants[0].tls.key");
@@ -122,10 +122,9 @@ class ServerTlsConfigTest {
       assertThat(e.message()).isEqualTo("old.key is in the older PKCS#1/SEC1 form: convert it with"
           + " 'openssl pkcs8 -topk8 -nocrypt -in OLD -out NEW' (BEGIN PRIVATE KEY)");
     });
-    Path notPem = dir.resolve("cert-as-key.key");
-    Files.copy(a.cert(), notPem, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    assertThat(errors(tenant("[a.test]", "{ cert: a.pem, key: cert-as-key.key }"))).singleElement()
-        .satisfies(e -> assertThat(e.message()).startsWith("cert-as-key.key holds no PEM private key"));
+    Files.writeString(dir.resolve("text.key"), "not a key\n");
+    assertThat(errors(tenant("[a.test]", "{ cert: a.pem, key: text.key }"))).singleElement()
+        .satisfies(e -> assertThat(e.message()).startsWith("text.key holds no PEM private key"));
   }
 
   @Test
@@ -149,6 +148,47 @@ class ServerTlsConfigTest {
         .replace("    tls: { cert: a.pem, key: a.key }\n", ""))).singleElement().satisfies(e -> {
       assertThat(e.key()).isEqualTo("tls_listen");
       assertThat(e.message()).startsWith("no certificate to serve");
+    });
+  }
+
+  @Test
+  void attackS13RoughEdgesGetErrorsThatSayWhatIsWrong() throws Exception {
+    // a fifo: not opened, and said so
+    Path fifo = dir.resolve("fifo.pem");
+    if (!Files.exists(fifo)) {
+      assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+    }
+    assertThat(errors(tenant("[a.test]", "{ cert: fifo.pem, key: a.key }"))).singleElement()
+        .satisfies(e -> assertThat(e.message()).isEqualTo("cannot read fifo.pem: not a regular file"));
+    // one broken certificate is one error, not also "tls_listen: no certificate to serve"
+    assertThat(errors("tls_listen: 127.0.0.1:8443\n" + tenant("[a.test]", "{ cert: nowhere.pem, key: a.key }")))
+        .singleElement().satisfies(e -> {
+          assertThat(e.key()).isEqualTo("tenants[0].tls.cert");
+          assertThat(e.message()).isEqualTo("cannot read nowhere.pem: no such file");
+        });
+    // the certificate given as the key
+    assertThat(errors(tenant("[a.test]", "{ cert: a.pem, key: a.pem }"))).singleElement().satisfies(e -> {
+      assertThat(e.key()).isEqualTo("tenants[0].tls.key");
+      assertThat(e.message()).isEqualTo("a.pem holds a certificate, not a private key (cert and key swapped?)");
+    });
+  }
+
+  @Test
+  void aCertificateWithOnlyACommonNameIsRefused() throws Exception {
+    // keytool without -ext san: the name is in the subject's CN only
+    TestCertificates.keytool(dir, "-genkeypair", "-alias", "server", "-keyalg", "EC", "-groupname", "secp256r1",
+        "-dname", "CN=a.test", "-validity", "2", "-keystore", "cn-only.p12");
+    TestCertificates.keytool(dir, "-exportcert", "-alias", "server", "-keystore", "cn-only.p12", "-rfc", "-file", "cn-only.pem");
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    try (var in = Files.newInputStream(dir.resolve("cn-only.p12"))) {
+      ks.load(in, "changeit".toCharArray());
+    }
+    Files.writeString(dir.resolve("cn-only.key"), "-----BEGIN PRIVATE KEY-----\n" + java.util.Base64.getMimeEncoder()
+        .encodeToString(ks.getKey("server", "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+    assertThat(errors(tenant("[a.test]", "{ cert: cn-only.pem, key: cn-only.key }"))).singleElement().satisfies(e -> {
+      assertThat(e.key()).isEqualTo("tenants[0].tls.cert");
+      assertThat(e.message()).isEqualTo("the certificate in cn-only.pem names its host only in the common name [a.test]:"
+          + " clients reject it; it needs the names as DNS subject alternative names");
     });
   }
 

@@ -52,6 +52,8 @@ class RestartOnlyTest {
       assertThat(log.matching("tls_listen stays off until a restart")).hasSize(1);
       assertThat(RestartOnly.keep(tls, tls, false).tls()).isEqualTo(tls.tls());
       assertThat(log.matching("tls_listen")).hasSize(2);
+      RestartOnly.keep(tls, plain, false); // every certificate gone: the listener stays, and fails every handshake
+      assertThat(log.matching("the new config has no certificate, so every TLS handshake fails until then")).hasSize(1);
     }
   }
 }
