@@ -51,10 +51,22 @@ public final class TlsHandshake {
    * about a millisecond of one core, so this many wait at most a fraction of a second.
    */
   static final int MAX_HANDSHAKES = 512;
+  /**
+   * Handshakes in progress from one client address, at most: a single client flooding
+   * ClientHellos takes a quarter of the slots, not all of them (attack s13-1). Only handshakes
+   * under way count, so even a large NAT's clients, each through in a few round trips, stay far
+   * below it.
+   */
+  static final int MAX_PER_CLIENT = MAX_HANDSHAKES / 4;
+
+  private final java.util.concurrent.ConcurrentHashMap<java.net.InetAddress, java.util.concurrent.atomic.AtomicInteger> perClient =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private final java.util.concurrent.atomic.AtomicInteger inProgress = new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
   private final Supplier<? extends Mapping<String, SslContext>> certificates;
+  private final int maxHandshakes;
+  private final int maxPerClient;
   private final long timeoutMillis;
 
   /**
@@ -62,8 +74,15 @@ public final class TlsHandshake {
    * @param timeoutMillis how long a client may take to send its ClientHello and finish the handshake
    */
   public TlsHandshake(Supplier<? extends Mapping<String, SslContext>> certificates, long timeoutMillis) {
+    this(certificates, timeoutMillis, MAX_HANDSHAKES, MAX_PER_CLIENT);
+  }
+
+  TlsHandshake(Supplier<? extends Mapping<String, SslContext>> certificates, long timeoutMillis, int maxHandshakes,
+               int maxPerClient) {
     this.certificates = certificates;
     this.timeoutMillis = timeoutMillis;
+    this.maxHandshakes = maxHandshakes;
+    this.maxPerClient = maxPerClient;
   }
 
   /**
@@ -72,8 +91,17 @@ public final class TlsHandshake {
    * later, and it keeps a flood of ClientHellos from taking the event loops).
    */
   ChannelHandler admit(io.netty.channel.Channel ch) {
-    if (inProgress.incrementAndGet() > MAX_HANDSHAKES) {
+    java.net.InetAddress client = ch.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
+    java.util.concurrent.atomic.AtomicInteger mine = client == null ? new java.util.concurrent.atomic.AtomicInteger()
+        : perClient.computeIfAbsent(client, k -> new java.util.concurrent.atomic.AtomicInteger());
+    if (mine.incrementAndGet() > maxPerClient) {
+      release(client, mine);
+      refused.incrementAndGet();
+      return null;
+    }
+    if (inProgress.incrementAndGet() > maxHandshakes) {
       inProgress.decrementAndGet();
+      release(client, mine);
       refused.incrementAndGet();
       return null;
     }
@@ -81,6 +109,7 @@ public final class TlsHandshake {
     Runnable finished = () -> {
       if (done.compareAndSet(false, true)) {
         inProgress.decrementAndGet();
+        release(client, mine);
       }
     };
     ch.closeFuture().addListener(f -> finished.run());
@@ -93,6 +122,13 @@ public final class TlsHandshake {
         return h;
       }
     };
+  }
+
+  /** One handshake of {@code client} is over; its count goes when it reaches 0 (the map stays small). */
+  private void release(java.net.InetAddress client, java.util.concurrent.atomic.AtomicInteger count) {
+    if (count.decrementAndGet() == 0 && client != null) {
+      perClient.remove(client, count);
+    }
   }
 
   /** Handshakes in progress (connections accepted on the TLS listener and not yet through it). */

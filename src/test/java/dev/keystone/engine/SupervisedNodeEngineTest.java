@@ -227,7 +227,10 @@ class SupervisedNodeEngineTest {
       }
       assertThat(log.matching("circuit open")).as("no tenant met an open engine circuit").isEmpty();
       assertThat(log.matching("tenant=good").stream()
-          .filter(l -> !l.contains("did not answer within 50 ms") && !l.contains("while the engine was busy")).toList())
+          // the engine's own refusal of a call that waited in its queue past the deadline is that
+          // timeout too (the Node engine's tests accept it alike; CI met it on a loaded host)
+          .filter(l -> !l.contains("did not answer within 50 ms") && !l.contains("while the engine was busy")
+              && !l.matches(".*waited \\d+ ms for the engine, past the call's deadline.*")).toList())
           .as("good's calls fail only by their own timeout on a loaded host").isEmpty();
     }
   }

@@ -336,15 +336,15 @@ class TlsListenerTest {
   }
 
   @Test
-  void handshakesInProgressAreBoundedAndPlainClientsAreServedMeanwhile() throws Exception {
+  void oneClientsHandshakesInProgressAreBoundedAndPlainClientsAreServedMeanwhile() throws Exception {
     gw = TestGateway.start(tenants("tls_listen: 127.0.0.1:0\n"));
     List<Socket> stalled = new java.util.ArrayList<>();
     try {
-      for (int i = 0; i < TlsHandshake.MAX_HANDSHAKES; i++) {
+      for (int i = 0; i < TlsHandshake.MAX_PER_CLIENT; i++) {
         stalled.add(new Socket("127.0.0.1", gw.gateway().tlsPort())); // connects and never says hello
       }
       dev.keystone.testing.Await.until("all admitted", Duration.ofSeconds(30),
-          () -> gw.gateway().tlsHandshakesInProgress() == TlsHandshake.MAX_HANDSHAKES);
+          () -> gw.gateway().tlsHandshakesInProgress() == TlsHandshake.MAX_PER_CLIENT);
       // the next one is closed unread, and its handshake fails
       try (Socket over = new Socket("127.0.0.1", gw.gateway().tlsPort())) {
         over.setSoTimeout(20_000);
@@ -353,7 +353,7 @@ class TlsListenerTest {
       assertThatThrownBy(() -> handshake("a.test")).isInstanceOf(IOException.class);
       assertThat(gw.gateway().tlsHandshakesRefused()).isEqualTo(2);
       assertThat(gw.admin("GET", "/metrics").body()).contains("keystone_tls_handshakes_refused_total 2\n")
-          .contains("keystone_tls_handshakes_in_progress " + TlsHandshake.MAX_HANDSHAKES + "\n");
+          .contains("keystone_tls_handshakes_in_progress " + TlsHandshake.MAX_PER_CLIENT + "\n");
       assertThat(gw.get("/plain", "Host", "a.test").body()).isEqualTo("A /plain");
       for (Socket s : stalled.subList(0, 10)) {
         s.close();
