@@ -21,6 +21,7 @@ import dev.keystone.metrics.Metrics;
 import dev.keystone.proxy.ProxyServer;
 import dev.keystone.proxy.TlsHandshake;
 import dev.keystone.tls.ServerCertificates;
+import dev.keystone.model.AcmeTokens;
 import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.upstream.HealthChecker;
 import dev.keystone.model.HealthRegistry;
@@ -78,6 +79,8 @@ public final class Gateway implements GatewayControl {
   private final EngineSlot engine; // lua_engine.supervise: the engine this gateway runs
   /** The certificates the TLS listener serves, replaced by a reload (read at each handshake). */
   private volatile ServerCertificates certificates = ServerCertificates.NONE;
+  /** The ACME HTTP-01 challenges answered on the listeners now. */
+  private final AcmeTokens acmeTokens = new AcmeTokens();
   /** The TLS listener's handshakes (counted for the metrics), or null without one. */
   private volatile TlsHandshake handshakes;
 
@@ -165,7 +168,7 @@ public final class Gateway implements GatewayControl {
             List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());
             extra.add(compat);
             ProxyServer s = new ProxyServer(g::snapshot, config, extra, options.clock(), g.scripts, g.metrics, listener,
-                tlsListener, tls);
+                tlsListener, tls, g.acmeTokens);
             g.servers.add(s);
             return s;
           }, new DeploymentOptions().setInstances(options.eventLoops()));
@@ -258,6 +261,11 @@ public final class Gateway implements GatewayControl {
   /** The port actually bound (useful with port 0). */
   public int port() {
     return servers.get(0).actualPort();
+  }
+
+  /** Where an ACME client publishes its HTTP-01 answers for the listeners. */
+  public AcmeTokens acmeTokens() {
+    return acmeTokens;
   }
 
   @Override

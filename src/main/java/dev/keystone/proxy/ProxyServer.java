@@ -49,6 +49,7 @@ public final class ProxyServer extends VerticleBase {
   /** The TLS listener all event loops share, and how its handshakes start; null: none. */
   private final ClientListener tlsListener;
   private final TlsHandshake tls;
+  private final dev.keystone.model.AcmeTokens acmeTokens;
 
   /**
    * @param snapshots   the current snapshot, read once per request
@@ -59,10 +60,12 @@ public final class ProxyServer extends VerticleBase {
    * @param listener    the listening socket, shared by all event loops
    * @param tlsListener the TLS listening socket ({@code tls_listen}), shared too; null: none
    * @param tls         the start of each TLS connection (its certificates); null when no TLS listener
+   * @param acmeTokens  the ACME HTTP-01 challenges the gateway answers now
    */
   public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock,
                      ScriptEnvironment scripts, Metrics metrics, ClientListener listener, ClientListener tlsListener,
-                     TlsHandshake tls) {
+                     TlsHandshake tls, dev.keystone.model.AcmeTokens acmeTokens) {
+    this.acmeTokens = acmeTokens;
     this.listener = listener;
     this.tlsListener = tlsListener;
     this.tls = tls;
@@ -82,6 +85,7 @@ public final class ProxyServer extends VerticleBase {
     c.add(new RequestIds());
     c.add(new Completion(metrics, inFlight));
     c.add(new RequestGuard());
+    c.add(new AcmeChallenge(acmeTokens));
     c.addAll(extra);
     c.add(new TenantRouting());
     c.add(new HttpsRedirect(() -> tlsListener == null ? -1 : tlsListener.port()));

@@ -49,7 +49,7 @@ public final class TestCertificates {
     return caPem;
   }
 
-  /** A certificate for {@code names} (DNS names; the first is also the subject), signed by the CA. */
+  /** A certificate for {@code names} (DNS names, or {@code ip:ADDRESS}; the first is also the subject), signed by the CA. */
   public Issued issue(String file, String... names) {
     return issue(List.of("-keyalg", "EC", "-groupname", "secp256r1"), file, names);
   }
@@ -69,7 +69,7 @@ public final class TestCertificates {
       keytool("-certreq", "-alias", "server", "-keystore", file + ".p12", "-file", file + ".csr");
       StringBuilder san = new StringBuilder("san=");
       for (int i = 0; i < names.length; i++) {
-        san.append(i == 0 ? "" : ",").append("dns:").append(names[i]);
+        san.append(i == 0 ? "" : ",").append(names[i].startsWith("ip:") ? "" : "dns:").append(names[i]);
       }
       keytool("-gencert", "-alias", "ca", "-keystore", "test-ca.p12", "-infile", file + ".csr", "-outfile", file + ".leaf.pem",
           "-rfc", "-ext", san.toString(), "-validity", "2");
