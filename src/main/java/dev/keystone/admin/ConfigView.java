@@ -64,7 +64,8 @@ final class ConfigView {
 
   /** A certificate's files only: the key's content never leaves the gateway. */
   private static JsonObject certificate(dev.keystone.config.ServerCertificate c) {
-    return c == null ? null : new JsonObject().put("cert", c.certFile().toString()).put("key", c.keyFile().toString());
+    return c == null ? null : c.auto() ? new JsonObject().put("auto", true)
+        : new JsonObject().put("cert", c.certFile().toString()).put("key", c.keyFile().toString());
   }
 
   private static JsonObject tenant(TenantConfig t) {

@@ -47,7 +47,8 @@ final class ConfigCodec {
   }
 
   private static long pemSize(ServerCertificate c) {
-    return c == null ? 0 : len(c.certPem()) + len(c.keyPem()) + len(c.certFile().toString()) + len(c.keyFile().toString());
+    return c == null || c.auto() ? 0
+        : len(c.certPem()) + len(c.keyPem()) + len(c.certFile().toString()) + len(c.keyFile().toString());
   }
 
   private static long len(String s) {
@@ -82,6 +83,11 @@ final class ConfigCodec {
       listen(out, c.tls().listen());
     }
     certificate(out, c.tls().fallback());
+    AcmeConfig acme = c.tls().acme();
+    out.bool(acme != null);
+    if (acme != null) {
+      out.string(acme.directory()).string(acme.email()).string(acme.caRoot()).string(acme.dataDir().toString());
+    }
     return out.finish();
   }
 
@@ -111,9 +117,10 @@ final class ConfigCodec {
     EscapedSlashes slashes = EscapedSlashes.values()[in.integer()];
     ListenAddress tlsListen = in.bool() ? listen(in) : null;
     ServerCertificate fallback = certificate(in);
+    AcmeConfig acme = in.bool() ? new AcmeConfig(in.string(), in.string(), in.string(), Path.of(in.string())) : null;
     in.end();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, engine, scriptLimits, tenants, admin, passive,
-        slashes, tlsListen == null ? ServerTls.NONE : new ServerTls(tlsListen, fallback));
+        slashes, tlsListen == null ? ServerTls.NONE : new ServerTls(tlsListen, fallback, acme));
   }
 
   private static void tenant(CodecStreams.Out out, TenantConfig t) {
@@ -140,14 +147,16 @@ final class ConfigCodec {
   }
 
   private static void certificate(CodecStreams.Out out, ServerCertificate c) {
-    out.bool(c != null);
-    if (c != null) {
+    out.integer(c == null ? 0 : c.auto() ? 2 : 1);
+    if (c != null && !c.auto()) {
       out.string(c.certFile().toString()).string(c.keyFile().toString()).string(c.certPem()).string(c.keyPem());
     }
   }
 
   private static ServerCertificate certificate(CodecStreams.In in) {
-    return in.bool() ? new ServerCertificate(Path.of(in.string()), Path.of(in.string()), in.string(), in.string()) : null;
+    int kind = in.integer();
+    return kind == 0 ? null : kind == 2 ? ServerCertificate.AUTO
+        : new ServerCertificate(Path.of(in.string()), Path.of(in.string()), in.string(), in.string());
   }
 
   private static TenantConfig tenant(CodecStreams.In in) throws LuaScript.SyntaxError {

@@ -151,9 +151,11 @@ public final class ConfigLoader {
       tenants.add(bindTenant(t, problems, scripts, lua.enabled(), sup != null, engineScripts, slashes, source));
     }
     // a tls key, valid or not: a broken one is reported where it is, not as "no certificate" too
-    boolean anyTls = root.raw("tenants") instanceof YamlNode.Sequence seq && seq.items().stream()
-        .anyMatch(t -> t instanceof YamlNode.Mapping m && m.entries().containsKey("tls"));
-    ServerTls tls = ServerTlsBinder.listener(root, anyTls, source);
+    List<YamlNode> items = root.raw("tenants") instanceof YamlNode.Sequence seq ? seq.items() : List.of();
+    boolean anyTls = items.stream().anyMatch(t -> t instanceof YamlNode.Mapping m && m.entries().containsKey("tls"));
+    boolean anyAuto = items.stream().anyMatch(t -> t instanceof YamlNode.Mapping m
+        && m.entries().get("tls") instanceof YamlNode.Scalar s && s.text().equals("auto"));
+    ServerTls tls = ServerTlsBinder.listener(root, anyTls, anyAuto, source);
     root.finish();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants, admin, passive,
         slashes, tls);

@@ -81,6 +81,6 @@ public record GatewayConfig(
   /** The same configuration with another TLS listener address (a reload keeps the running one). */
   public GatewayConfig withTlsListen(ListenAddress other) {
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth,
-        escapedSlashes, other == null ? ServerTls.NONE : new ServerTls(other, tls.fallback()));
+        escapedSlashes, other == null ? ServerTls.NONE : new ServerTls(other, tls.fallback(), tls.acme()));
   }
 }

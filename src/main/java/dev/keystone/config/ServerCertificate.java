@@ -15,6 +15,13 @@ import java.nio.file.Path;
  */
 public record ServerCertificate(Path certFile, Path keyFile, String certPem, String keyPem) {
 
+  /** {@code tls: auto}: the certificate comes from the {@code acme} CA, kept in its data_dir. */
+  public static final ServerCertificate AUTO = new ServerCertificate(null, null, null, null);
+
+  public boolean auto() {
+    return certPem == null;
+  }
+
   @Override
   public String toString() {
     return "ServerCertificate[" + certFile + ", " + keyFile + "]"; // never the key

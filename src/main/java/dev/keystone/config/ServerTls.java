@@ -7,10 +7,11 @@ package dev.keystone.config;
  * @param listen   where clients connect with TLS; null: no TLS listener
  * @param fallback the certificate for a client that names no tenant's domain (or none at all);
  *                 null: such a handshake fails
+ * @param acme     where tenants with {@code tls: auto} get their certificates; null when none has it
  */
-public record ServerTls(ListenAddress listen, ServerCertificate fallback) {
+public record ServerTls(ListenAddress listen, ServerCertificate fallback, AcmeConfig acme) {
 
-  public static final ServerTls NONE = new ServerTls(null, null);
+  public static final ServerTls NONE = new ServerTls(null, null, null);
 
   public boolean enabled() {
     return listen != null;

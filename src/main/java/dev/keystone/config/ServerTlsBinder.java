@@ -42,10 +42,21 @@ final class ServerTlsBinder {
       return null;
     }
     if (raw instanceof YamlNode.Scalar s) {
-      t.problems().add(s.line(), t.keyPath("tls"), "auto".equals(s.text())
-          ? "automatic certificates (tls: auto, ACME) are not available in this version: give the files, tls: {cert: FILE, key: FILE}"
-          : "expected the certificate's files, tls: {cert: FILE, key: FILE}, got '" + s.text() + "'");
-      return null;
+      if (!"auto".equals(s.text())) {
+        t.problems().add(s.line(), t.keyPath("tls"), "expected auto (a certificate from the acme CA) or the certificate's files,"
+            + " tls: {cert: FILE, key: FILE}, got '" + s.text() + "'");
+        return null;
+      }
+      if (domains.isEmpty()) {
+        t.problems().add(s.line(), t.keyPath("tls"), "needs the tenant's domains: the CA certifies names");
+      }
+      for (String d : domains) {
+        if (d.startsWith("*.")) {
+          t.problems().add(s.line(), t.keyPath("tls"), "auto cannot certify the wildcard " + d + ": a CA validates"
+              + " wildcards only over DNS (dns-01), which the gateway does not answer; give its certificate as files");
+        }
+      }
+      return ServerCertificate.AUTO;
     }
     Section s = t.section("tls");
     if (s == null) {
@@ -61,7 +72,7 @@ final class ServerTlsBinder {
   }
 
   /** The TLS listener; {@code anyTenant}: some tenant has a {@code tls} key (valid or not: reported there). */
-  static ServerTls listener(Section root, boolean anyTenant, String source) {
+  static ServerTls listener(Section root, boolean anyTenant, boolean anyAuto, String source) {
     Section d = root.section("tls_default");
     ServerCertificate fallback = null;
     if (d != null) {
@@ -69,6 +80,7 @@ final class ServerTlsBinder {
       d.finish();
     }
     ListenAddress listen = root.parsed("tls_listen", null, "an address", ListenAddress::parse);
+    AcmeConfig acme = anyAuto || root.has("acme") ? acme(root, source) : null;
     for (Section t : root.sections("tenants")) {
       for (String key : new String[] {"https_redirect", "hsts"}) {
         if (t.has(key) && !anyTenant && fallback == null) {
@@ -81,7 +93,36 @@ final class ServerTlsBinder {
     } else if (listen != null && !anyTenant && fallback == null) {
       root.problems().add(root.keyPath("tls_listen"), "no certificate to serve: give a tenant tls: {cert, key}, or tls_default");
     }
-    return listen == null ? ServerTls.NONE : new ServerTls(listen, fallback);
+    return listen == null ? ServerTls.NONE : new ServerTls(listen, fallback, acme);
+  }
+
+  /** The {@code acme} block, with its defaults; null when the config has none and no tenant needs it. */
+  private static AcmeConfig acme(Section root, String source) {
+    Section s = root.section("acme");
+    if (s == null) {
+      return new AcmeConfig(AcmeConfig.LETS_ENCRYPT, null, null,
+          ScriptFiles.baseDir(source, root.problems().inputs).resolve("keystone-data"));
+    }
+    String directory = s.string("directory", AcmeConfig.LETS_ENCRYPT);
+    if (!directory.startsWith("https://") && !directory.startsWith("http://")) {
+      s.problems().add(s.keyPath("directory"), "must be the CA's ACME directory URL (https://...), got '" + directory + "'");
+    }
+    String email = s.string("email", null);
+    if (email != null && !email.matches("[^@\\s]+@[^@\\s]+")) {
+      s.problems().add(s.keyPath("email"), "not an email address: '" + email + "'");
+    }
+    String caRoot = null;
+    String caName = s.string("ca_root", null);
+    Path caFile = resolve(s, "ca_root", caName, source);
+    if (caFile != null) {
+      caRoot = read(s, "ca_root", caName, caFile);
+      if (caRoot != null && chain(s, "ca_root", caName, caRoot) == null) {
+        caRoot = null;
+      }
+    }
+    Path dataDir = ScriptFiles.baseDir(source, root.problems().inputs).resolve(s.string("data_dir", "keystone-data")).normalize();
+    s.finish();
+    return new AcmeConfig(directory, email, caRoot, dataDir);
   }
 
   private static ServerCertificate certificate(Section s, String source, List<String> domains) {
@@ -100,7 +141,7 @@ final class ServerTlsBinder {
     if (certPem == null || keyPem == null) {
       return null;
     }
-    List<X509Certificate> chain = chain(s, certName, certPem);
+    List<X509Certificate> chain = chain(s, "cert", certName, certPem);
     PrivateKey key = key(s, keyName, keyPem);
     if (chain == null || key == null) {
       return null;
@@ -156,7 +197,7 @@ final class ServerTlsBinder {
     return null;
   }
 
-  private static List<X509Certificate> chain(Section s, String name, String pem) {
+  private static List<X509Certificate> chain(Section s, String key, String name, String pem) {
     try {
       List<X509Certificate> out = new ArrayList<>();
       for (var c : CertificateFactory.getInstance("X.509").generateCertificates(
@@ -164,12 +205,12 @@ final class ServerTlsBinder {
         out.add((X509Certificate) c);
       }
       if (out.isEmpty()) {
-        s.problems().add(s.keyPath("cert"), name + " holds no PEM certificate");
+        s.problems().add(s.keyPath(key), name + " holds no PEM certificate");
         return null;
       }
       return out;
     } catch (CertificateException e) {
-      s.problems().add(s.keyPath("cert"), name + " is not a PEM certificate chain: " + e.getMessage());
+      s.problems().add(s.keyPath(key), name + " is not a PEM certificate chain: " + e.getMessage());
       return null;
     }
   }

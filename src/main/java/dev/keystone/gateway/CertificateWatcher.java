@@ -89,7 +89,7 @@ final class CertificateWatcher implements AutoCloseable {
   }
 
   private static void add(Map<Path, String> out, ServerCertificate c) {
-    if (c != null) {
+    if (c != null && !c.auto()) { // the gateway writes tls: auto's files itself
       out.put(c.certFile(), c.certPem());
       out.put(c.keyFile(), c.keyPem());
     }

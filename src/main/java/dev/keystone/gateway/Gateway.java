@@ -22,6 +22,7 @@ import dev.keystone.proxy.ProxyServer;
 import dev.keystone.proxy.TlsHandshake;
 import dev.keystone.tls.ServerCertificates;
 import dev.keystone.model.AcmeTokens;
+import dev.keystone.acme.AcmeManager;
 import dev.keystone.script.ScriptEnvironment;
 import dev.keystone.upstream.HealthChecker;
 import dev.keystone.model.HealthRegistry;
@@ -81,6 +82,9 @@ public final class Gateway implements GatewayControl {
   private volatile ServerCertificates certificates = ServerCertificates.NONE;
   /** The ACME HTTP-01 challenges answered on the listeners now. */
   private final AcmeTokens acmeTokens = new AcmeTokens();
+  /** The certificates of tls: auto tenants (ordered, kept, renewed); rebuilds the table when one is issued. */
+  private final AcmeManager acme;
+  private final long acmeTimer;
   /** The TLS listener's handshakes (counted for the metrics), or null without one. */
   private volatile TlsHandshake handshakes;
 
@@ -97,13 +101,22 @@ public final class Gateway implements GatewayControl {
     this.startedAt = clock.instant();
     this.checker = new HealthChecker(vertx, clock);
     this.engine = new EngineSlot(vertx);
+    this.acme = new AcmeManager(acmeTokens, this::certificatesIssued, clock);
+    acme.sync(config); // kept certificates are served from the start, even with the CA down
     try {
-      certificates = ServerCertificates.compile(config, null);
+      certificates = ServerCertificates.compile(config, null, acme::certificate);
     } catch (IllegalArgumentException e) {
+      acme.close();
       throw new IOException(e.getMessage(), e);
     }
+    // every minute: renewals due, retries after a backoff (each a map lookup until one is due)
+    this.acmeTimer = vertx.setPeriodic(60_000, id -> vertx.executeBlocking(() -> {
+      acme.sync(current.get().config());
+      return null;
+    }, false));
     EngineSlot.Change first = engine.prepare(config);
     apply(first.config(), 1);
+    certificatesIssued(); // one the ACME thread issued before the config was applied
     engine.commit(first);
     events.add(new Events.Reload(clock.instant(), true, 1, "startup", List.of()));
     this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, loaded, () -> reloadFromFile("file"));
@@ -263,6 +276,18 @@ public final class Gateway implements GatewayControl {
     return servers.get(0).actualPort();
   }
 
+  /** A tls: auto certificate was issued: the table is rebuilt for the config being served. */
+  private synchronized void certificatesIssued() {
+    if (current.get() == null) {
+      return; // still starting: the constructor compiles the table once more when it has applied the config
+    }
+    try {
+      certificates = ServerCertificates.compile(current.get().config(), certificates, acme::certificate);
+    } catch (IllegalArgumentException e) {
+      LOG.warning("an issued certificate could not be served: " + e.getMessage());
+    }
+  }
+
   /** Where an ACME client publishes its HTTP-01 answers for the listeners. */
   public AcmeTokens acmeTokens() {
     return acmeTokens;
@@ -312,7 +337,8 @@ public final class Gateway implements GatewayControl {
     long version = current.get().snapshot().version() + 1;
     ServerCertificates nextCertificates;
     try {
-      nextCertificates = ServerCertificates.compile(next, certificates);
+      acme.sync(next);
+      nextCertificates = ServerCertificates.compile(next, certificates, acme::certificate);
     } catch (IllegalArgumentException e) {
       LOG.warning("reload rejected, still serving config version " + current.get().snapshot().version() + ": " + e.getMessage());
       return new ReloadResult(false, current.get().snapshot().version(), List.of(e.getMessage()));
@@ -405,6 +431,8 @@ public final class Gateway implements GatewayControl {
             watcher.close();
             certificateWatcher.close();
           }
+          vertx.cancelTimer(acmeTimer);
+          acme.close();
         },
         () -> {
           checker.close();
@@ -420,6 +448,8 @@ public final class Gateway implements GatewayControl {
       watcher.close();
       certificateWatcher.close();
     }
+    vertx.cancelTimer(acmeTimer);
+    acme.close();
     checker.close();
     engine.close();
     return vertx.close();

@@ -43,7 +43,7 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
    * @param issuer   its issuer's distinguished name
    */
   public record Served(String tenant, List<String> names, java.time.Instant notAfter, String issuer,
-                       java.nio.file.Path certFile, java.nio.file.Path keyFile) {
+                       java.nio.file.Path certFile, java.nio.file.Path keyFile, boolean acme) {
   }
 
   /** TLS 1.2 and 1.3 only: older versions have known weaknesses and no current client needs them. */
@@ -88,6 +88,16 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
    * @throws IllegalArgumentException naming the tenant whose certificate could not be loaded
    */
   public static ServerCertificates compile(GatewayConfig config, ServerCertificates previous) {
+    return compile(config, previous, t -> null);
+  }
+
+  /**
+   * The same, with the certificates of {@code tls: auto} tenants from {@code issued} (null for a
+   * tenant whose certificate the CA has not issued yet: its names then get {@code tls_default},
+   * or a failed handshake, until it has).
+   */
+  public static ServerCertificates compile(GatewayConfig config, ServerCertificates previous,
+                                           java.util.function.Function<TenantConfig, ServerCertificate> issued) {
     if (!config.tls().enabled()) {
       return NONE;
     }
@@ -96,11 +106,12 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
     Map<String, SslContext> wildcard = new HashMap<>();
     List<Served> served = new java.util.ArrayList<>();
     for (TenantConfig t : config.tenants()) {
-      if (t.tls() == null) {
+      ServerCertificate c = t.tls() != null && t.tls().auto() ? issued.apply(t) : t.tls();
+      if (c == null) {
         continue;
       }
-      Built b = context(t.tls(), previous, built, "tenant " + t.name());
-      served.add(served(t.name(), t.tls(), b.leaf()));
+      Built b = context(c, previous, built, "tenant " + t.name());
+      served.add(served(t.name(), c, b.leaf(), t.tls().auto()));
       SslContext ctx = b.context();
       for (String d : t.domains()) {
         if (d.startsWith("*.")) {
@@ -114,13 +125,13 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
     SslContext fallback = null;
     if (fb != null) {
       Built b = context(fb, previous, built, "tls_default");
-      served.add(served(null, fb, b.leaf()));
+      served.add(served(null, fb, b.leaf(), false));
       fallback = b.context();
     }
     return new ServerCertificates(Map.copyOf(exact), Map.copyOf(wildcard), fallback, built, List.copyOf(served));
   }
 
-  private static Served served(String tenant, ServerCertificate c, java.security.cert.X509Certificate leaf) {
+  private static Served served(String tenant, ServerCertificate c, java.security.cert.X509Certificate leaf, boolean acme) {
     List<String> names = new java.util.ArrayList<>();
     try {
       if (leaf.getSubjectAlternativeNames() != null) {
@@ -134,7 +145,7 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
       // no names listed
     }
     return new Served(tenant, List.copyOf(names), leaf.getNotAfter().toInstant(), leaf.getIssuerX500Principal().getName(),
-        c.certFile(), c.keyFile());
+        c.certFile(), c.keyFile(), acme);
   }
 
   private static Built context(ServerCertificate c, ServerCertificates previous, Map<Pem, Built> built, String what) {

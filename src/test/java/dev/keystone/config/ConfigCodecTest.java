@@ -44,6 +44,7 @@ class ConfigCodecTest {
         listen: 127.0.0.1:18080
         tls_listen: 127.0.0.1:18443
         tls_default: { cert: fallback.pem, key: fallback.key }
+        acme: { directory: "https://127.0.0.1:9/dir", email: ops@example.com, ca_root: ca.pem, data_dir: acme-data }
         admin_base_path: /_ks
         scripts_dir: lua
         escaped_slashes: pass
@@ -65,6 +66,7 @@ class ConfigCodecTest {
             on_script_error: fail_open
             script_body: 4KB
             escaped_slashes: reject
+            tls: auto
             services:
               - { name: a, url: "https://127.0.0.1:18443/base/", health: /up, weight: 7, labels: { zone: eu, tier: gold }, tls_ca: ca.pem, tls_server_name: api.internal }
               - { name: b, url: "https://127.0.0.1:18444", tls_verify: false }

@@ -140,9 +140,9 @@ class ServerTlsConfigTest {
       assertThat(e.key()).isEqualTo("tenants[0].tls");
       assertThat(e.message()).startsWith("needs the tenant's domains");
     });
-    assertThat(errors(tenant("[a.test]", "auto"))).singleElement().satisfies(e -> {
+    assertThat(errors(tenant("[a.test]", "manual"))).singleElement().satisfies(e -> {
       assertThat(e.line()).isEqualTo(4);
-      assertThat(e.message()).startsWith("automatic certificates (tls: auto, ACME) are not available in this version");
+      assertThat(e.message()).startsWith("expected auto (a certificate from the acme CA) or the certificate's files");
     });
     assertThat(errors("tls_listen: 127.0.0.1:8443\n" + tenant("[a.test]", "{ cert: a.pem, key: a.key }")
         .replace("    tls: { cert: a.pem, key: a.key }\n", ""))).singleElement().satisfies(e -> {
@@ -190,6 +190,30 @@ class ServerTlsConfigTest {
       assertThat(e.message()).isEqualTo("the certificate in cn-only.pem names its host only in the common name [a.test]:"
           + " clients reject it; it needs the names as DNS subject alternative names");
     });
+  }
+
+  @Test
+  void tlsAutoTakesTheAcmeBlockWithItsDefaults() throws Exception {
+    GatewayConfig c = load(tenant("[a.test, www.a.test]", "auto"));
+    assertThat(c.tenants().get(0).tls()).isSameAs(ServerCertificate.AUTO);
+    assertThat(c.tls().listen()).isEqualTo(new ListenAddress("0.0.0.0", 443));
+    assertThat(c.tls().acme()).isEqualTo(new AcmeConfig(AcmeConfig.LETS_ENCRYPT, null, null, dir.resolve("keystone-data")));
+    GatewayConfig own = load("acme: { directory: \"https://ca.internal/acme\", email: ops@a.test, ca_root: a.pem, data_dir: /var/lib/ks }\n"
+        + tenant("[a.test]", "auto"));
+    assertThat(own.tls().acme()).isEqualTo(new AcmeConfig("https://ca.internal/acme", "ops@a.test", Files.readString(a.cert()),
+        Path.of("/var/lib/ks")));
+  }
+
+  @Test
+  void tlsAutoRefusesWildcardsNoDomainsAndABadAcmeBlock() throws Exception {
+    assertThat(errors(tenant("[\"*.w.test\"]", "auto"))).singleElement().satisfies(e -> {
+      assertThat(e.key()).isEqualTo("tenants[0].tls");
+      assertThat(e.message()).startsWith("auto cannot certify the wildcard *.w.test: a CA validates wildcards only over DNS");
+    });
+    assertThat(errors(tenant("[]", "auto"))).anySatisfy(
+        e -> assertThat(e.message()).isEqualTo("needs the tenant's domains: the CA certifies names"));
+    assertThat(errors("acme: { directory: ftp://ca, email: nobody }\n" + tenant("[a.test]", "auto")))
+        .extracting(ConfigError::key).containsExactly("acme.directory", "acme.email");
   }
 
   @Test

@@ -34,6 +34,7 @@ public final class Pebble implements AutoCloseable {
     if (!Files.isExecutable(Path.of("/usr/bin/pebble")) || !Files.isExecutable(Path.of("/usr/bin/pebble-challtestsrv"))) {
       throw new AssertionError("the ACME tests need Debian's pebble package: apt-get install -y pebble (.ci/run does)");
     }
+    Files.createDirectories(dir);
     TestCertificates ca = TestCertificates.in(dir);
     TestCertificates.Issued own = ca.issue("pebble", "localhost", "ip:127.0.0.1");
     int dns = freePort();
@@ -64,6 +65,11 @@ public final class Pebble implements AutoCloseable {
   /** The ACME directory URL. */
   public URI directory() {
     return URI.create("https://127.0.0.1:" + port + "/dir");
+  }
+
+  /** The PEM of the CA of Pebble's own HTTPS certificate (an {@code acme.ca_root}). */
+  public Path caPem() {
+    return ca.caPem();
   }
 
   /** A client context that trusts Pebble's HTTPS certificate. */

@@ -1,0 +1,138 @@
+package dev.keystone.acme;
+
+import dev.keystone.config.AcmeConfig;
+import dev.keystone.config.GatewayConfig;
+import dev.keystone.config.ServerCertificate;
+import dev.keystone.config.TenantConfig;
+import dev.keystone.model.AcmeTokens;
+
+import java.net.URI;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.logging.Logger;
+import javax.net.ssl.SSLContext;
+
+/**
+ * The certificates of tenants with {@code tls: auto}: loaded from the {@code acme.data_dir} where
+ * they were kept (so a restart, or a CA that is down, serves them at once), ordered from the CA
+ * when missing, and renewed once a third of their lifetime is left. Orders run one at a time on
+ * a thread of their own; a failed one is tried again after a backoff that doubles from a minute
+ * to six hours. {@link #sync} is called at start, after each reload and every minute.
+ */
+public final class AcmeManager implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger("keystone.acme");
+  static final Duration FIRST_RETRY = Duration.ofMinutes(1);
+  static final Duration LAST_RETRY = Duration.ofHours(6);
+
+  private final AcmeTokens tokens;
+  private final Runnable changed;
+  private final Clock clock;
+  private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "keystone-acme");
+    t.setDaemon(true);
+    return t;
+  });
+  /** By {@link AcmeStore#key} of the names. */
+  private final Map<String, ServerCertificate> issued = new ConcurrentHashMap<>();
+  private final Set<String> pending = ConcurrentHashMap.newKeySet();
+  private final Map<String, Instant> retryAt = new ConcurrentHashMap<>();
+  private final Map<String, Duration> backoff = new ConcurrentHashMap<>();
+
+  /**
+   * @param tokens  where HTTP-01 answers are published for the listeners
+   * @param changed called (on the ACME thread) when a certificate was issued: the served table is
+   *                rebuilt then
+   */
+  public AcmeManager(AcmeTokens tokens, Runnable changed, Clock clock) {
+    this.tokens = tokens;
+    this.changed = changed;
+    this.clock = clock;
+  }
+
+  /** The certificate for {@code t} ({@code tls: auto}), or null while there is none. */
+  public ServerCertificate certificate(TenantConfig t) {
+    return issued.get(AcmeStore.key(t.domains()));
+  }
+
+  /** Loads what is kept and orders what is missing or due, for {@code config}'s tenants. */
+  public void sync(GatewayConfig config) {
+    AcmeConfig acme = config.tls().acme();
+    if (acme == null) {
+      return;
+    }
+    AcmeStore store = new AcmeStore(acme.dataDir());
+    Instant now = clock.instant();
+    for (TenantConfig t : config.tenants()) {
+      if (t.tls() == null || !t.tls().auto()) {
+        continue;
+      }
+      String key = AcmeStore.key(t.domains());
+      ServerCertificate have = issued.get(key);
+      if (have == null) {
+        have = store.load(t.domains());
+        if (have != null) {
+          issued.put(key, have);
+        }
+      }
+      if ((have == null || due(have, now)) && !pending.contains(key) && !now.isBefore(retryAt.getOrDefault(key, Instant.MIN))) {
+        pending.add(key);
+        List<String> names = t.domains();
+        worker.execute(() -> order(acme, store, names, key));
+      }
+    }
+  }
+
+  /** Whether less than a third of the certificate's lifetime is left. */
+  static boolean due(ServerCertificate c, Instant now) {
+    X509Certificate leaf = AcmeStore.leaf(c.certPem());
+    if (leaf == null) {
+      return true;
+    }
+    Instant from = leaf.getNotBefore().toInstant();
+    Instant until = leaf.getNotAfter().toInstant();
+    return now.isAfter(until.minus(Duration.between(from, until).dividedBy(3)));
+  }
+
+  private void order(AcmeConfig acme, AcmeStore store, List<String> names, String key) {
+    try {
+      KeyPair account = store.accountKey();
+      SSLContext trust = acme.caRoot() == null ? null : AcmeStore.trusting(acme.caRoot());
+      KeyPair domainKey = AcmeStore.newKey();
+      AcmeIssuer.Issued r = new AcmeIssuer(URI.create(acme.directory()), trust, account, acme.email(), tokens)
+          .issue(names, domainKey);
+      issued.put(key, store.save(names, r.chainPem(), domainKey));
+      retryAt.remove(key);
+      backoff.remove(key);
+      LOG.info("ACME: certificate for " + names + " issued by " + acme.directory() + ", valid until " + r.notAfter());
+      changed.run();
+    } catch (Exception e) {
+      Duration wait = backoff.merge(key, FIRST_RETRY, (a, b) -> a.multipliedBy(2).compareTo(LAST_RETRY) > 0 ? LAST_RETRY
+          : a.multipliedBy(2));
+      retryAt.put(key, clock.instant().plus(wait));
+      LOG.warning("ACME: no certificate for " + names + " from " + acme.directory() + ": " + e.getMessage()
+          + "; trying again in " + wait.toMinutes() + " min" + (issued.containsKey(key) ? " (the current one is served until then)" : ""));
+    } finally {
+      pending.remove(key);
+    }
+  }
+
+  /** Orders in progress or queued (tests, the admin API). */
+  public int pending() {
+    return pending.size();
+  }
+
+  @Override
+  public void close() {
+    worker.shutdownNow();
+  }
+}

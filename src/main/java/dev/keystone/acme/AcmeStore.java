@@ -1,0 +1,186 @@
+package dev.keystone.acme;
+
+import dev.keystone.config.ServerCertificate;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPrivateKey;
+import java.security.spec.ECGenParameterSpec;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * The {@code acme.data_dir}: the account key ({@code account.key}) and, per set of names,
+ * {@code certificates/FIRST-NAME-HASH/cert.pem} and {@code key.pem}. Keys are written with mode
+ * 0600 in a directory of mode 0700, each file complete before it replaces the old one (a new file
+ * renamed over it), so a crash never leaves half a key and a reader never sees one.
+ */
+final class AcmeStore {
+
+  private final Path dir;
+
+  AcmeStore(Path dir) {
+    this.dir = dir;
+  }
+
+  /** The names' directory name: the first name and a hash of them all, sorted. */
+  static String key(List<String> names) {
+    List<String> sorted = new ArrayList<>(names);
+    java.util.Collections.sort(sorted);
+    try {
+      byte[] h = MessageDigest.getInstance("SHA-256").digest(String.join(",", sorted).getBytes(StandardCharsets.US_ASCII));
+      return names.get(0) + "-" + HexFormat.of().formatHex(h, 0, 6);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The kept certificate for {@code names}, or null when there is none (or it does not read back). */
+  ServerCertificate load(List<String> names) {
+    Path d = dir.resolve("certificates").resolve(key(names));
+    Path cert = d.resolve("cert.pem");
+    Path key = d.resolve("key.pem");
+    try {
+      if (!Files.isRegularFile(cert) || !Files.isRegularFile(key)) {
+        return null;
+      }
+      String certPem = Files.readString(cert, StandardCharsets.US_ASCII);
+      String keyPem = Files.readString(key, StandardCharsets.US_ASCII);
+      X509Certificate leaf = leaf(certPem);
+      if (leaf == null || !matches(privateKey(keyPem), leaf.getPublicKey())) {
+        return null;
+      }
+      return new ServerCertificate(cert, key, certPem, keyPem);
+    } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
+      return null; // ordered again
+    }
+  }
+
+  /** Keeps a newly issued certificate and its key; returns them as served. */
+  ServerCertificate save(List<String> names, String chainPem, KeyPair key) throws IOException {
+    Path d = dir.resolve("certificates").resolve(key(names));
+    privateDir(dir);
+    privateDir(dir.resolve("certificates"));
+    privateDir(d);
+    String keyPem = pem(key.getPrivate());
+    write(d.resolve("key.pem"), keyPem);
+    write(d.resolve("cert.pem"), chainPem);
+    return new ServerCertificate(d.resolve("cert.pem"), d.resolve("key.pem"), chainPem, keyPem);
+  }
+
+  /** The account's key pair, made and kept on first use. */
+  KeyPair accountKey() throws IOException, GeneralSecurityException {
+    Path f = dir.resolve("account.key");
+    if (Files.isRegularFile(f)) {
+      PrivateKey k = privateKey(Files.readString(f, StandardCharsets.US_ASCII));
+      return new KeyPair(publicOf((ECPrivateKey) k), k);
+    }
+    privateDir(dir);
+    KeyPair k = newKey();
+    write(f, pem(k.getPrivate()));
+    return k;
+  }
+
+  static KeyPair newKey() throws GeneralSecurityException {
+    KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+    g.initialize(new ECGenParameterSpec("secp256r1"));
+    return g.generateKeyPair();
+  }
+
+  /** The first certificate of a PEM chain, or null. */
+  static X509Certificate leaf(String pem) {
+    try {
+      return (X509Certificate) CertificateFactory.getInstance("X.509")
+          .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+    } catch (GeneralSecurityException e) {
+      return null;
+    }
+  }
+
+  /** A client context that trusts the CA roots in {@code pem} (a private ACME server). */
+  static SSLContext trusting(String pem) throws GeneralSecurityException, IOException {
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    int i = 0;
+    for (var c : CertificateFactory.getInstance("X.509")
+        .generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
+      ks.setCertificateEntry("ca" + i++, c);
+    }
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    SSLContext ctx = SSLContext.getInstance("TLS");
+    ctx.init(null, tmf.getTrustManagers(), null);
+    return ctx;
+  }
+
+  private static String pem(PrivateKey k) {
+    return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(k.getEncoded())
+        + "\n-----END PRIVATE KEY-----\n";
+  }
+
+  private static PrivateKey privateKey(String pem) throws GeneralSecurityException {
+    String body = pem.replace("-----BEGIN PRIVATE KEY-----", "").replace("-----END PRIVATE KEY-----", "");
+    return KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(Base64.getMimeDecoder().decode(body)));
+  }
+
+  private static boolean matches(PrivateKey key, PublicKey pub) throws GeneralSecurityException {
+    java.security.Signature s = java.security.Signature.getInstance("SHA256withECDSA");
+    s.initSign(key);
+    s.update(new byte[] {1});
+    byte[] sig = s.sign();
+    s.initVerify(pub);
+    s.update(new byte[] {1});
+    return s.verify(sig);
+  }
+
+  /** The public half of an EC private key (the account key is kept as its private half only). */
+  private static PublicKey publicOf(ECPrivateKey k) throws GeneralSecurityException {
+    // acme4j finds the account by its public key: derive it with BouncyCastle's point arithmetic
+    var spec = org.bouncycastle.jce.ECNamedCurveTable.getParameterSpec("secp256r1");
+    var q = spec.getG().multiply(k.getS()).normalize();
+    var point = new java.security.spec.ECPoint(q.getAffineXCoord().toBigInteger(), q.getAffineYCoord().toBigInteger());
+    return KeyFactory.getInstance("EC").generatePublic(new java.security.spec.ECPublicKeySpec(point, k.getParams()));
+  }
+
+  private static void privateDir(Path d) throws IOException {
+    if (!Files.isDirectory(d)) {
+      Files.createDirectories(d);
+      Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx------"));
+    }
+  }
+
+  private static void write(Path f, String content) throws IOException {
+    Path tmp = Files.createTempFile(f.getParent(), ".tmp-", ".pem",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    try {
+      Files.writeString(tmp, content, StandardCharsets.US_ASCII);
+      try {
+        Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+}

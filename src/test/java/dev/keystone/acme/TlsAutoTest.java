@@ -1,0 +1,153 @@
+package dev.keystone.acme;
+
+import dev.keystone.testing.Await;
+import dev.keystone.testing.Pebble;
+import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TestGateway;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code tls: auto}: the gateway orders its tenant's certificate from the ACME CA (Pebble),
+ * answering HTTP-01 on its plain listener, serves it once issued, keeps it in data_dir (keys mode
+ * 0600) and serves the kept one after a restart while the CA is down.
+ */
+class TlsAutoTest {
+
+  @TempDir
+  static Path dir;
+  static Vertx vertx;
+  static TestBackend backend;
+
+  @BeforeAll
+  static void backend() {
+    vertx = Vertx.vertx();
+    backend = new TestBackend(vertx, "shop");
+  }
+
+  @AfterAll
+  static void stop() {
+    backend.close();
+    vertx.close();
+  }
+
+  @Test
+  void aCertificateIsOrderedServedKeptAndServedAgainAfterARestartWithTheCaDown() throws Exception {
+    int http;
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      http = s.getLocalPort(); // Pebble validates HTTP-01 on the gateway's plain port, known before either starts
+    }
+    Path data = dir.resolve("data");
+    java.math.BigInteger serial;
+    String yaml;
+    try (Pebble pebble = Pebble.start(dir.resolve("pebble-" + Files.list(dir).count()), http)) {
+      yaml = """
+          listen: 127.0.0.1:%d
+          tls_listen: 127.0.0.1:0
+          acme: { directory: "%s", email: ops@shop.test, ca_root: "%s", data_dir: "%s" }
+          tenants:
+            - name: shop
+              domains: [shop.test, www.shop.test]
+              tls: auto
+              services: [{ name: s, url: "%s" }]
+          """.formatted(http, pebble.directory(), pebble.caPem(), data, backend.url());
+      try (TestGateway gw = TestGateway.start(yaml)) {
+        Await.until("the certificate issued and served", Duration.ofSeconds(60), () -> issuer(gw, "www.shop.test") != null);
+        X509Certificate leaf = leaf(gw, "www.shop.test");
+        assertThat(leaf.getIssuerX500Principal().getName()).contains("Pebble");
+        assertThat(dnsNames(leaf)).containsExactlyInAnyOrder("shop.test", "www.shop.test");
+        serial = leaf.getSerialNumber();
+        String answer = get(gw, "shop.test", "/over-tls");
+        assertThat(answer).startsWith("HTTP/1.1 200").endsWith("shop /over-tls");
+        assertThat(backend.last().headers().get("X-Forwarded-Proto")).isEqualTo("https");
+        var certs = new io.vertx.core.json.JsonObject(gw.admin("GET", "/api/v1/certificates").body()).getJsonArray("certificates");
+        assertThat(certs.getJsonObject(0).getString("source")).isEqualTo("acme");
+      }
+    }
+    Path kept;
+    try (var dirs = Files.list(data.resolve("certificates"))) {
+      kept = dirs.findFirst().orElseThrow();
+    }
+    assertThat(kept.getFileName().toString()).startsWith("shop.test-");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(kept.resolve("key.pem")))).isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("account.key")))).isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data))).isEqualTo("rwx------");
+
+    // the CA is down now: a restart serves the kept certificate from the first handshake
+    try (TestGateway gw = TestGateway.start(yaml)) {
+      assertThat(leaf(gw, "shop.test").getSerialNumber()).isEqualTo(serial);
+    }
+  }
+
+  private static String issuer(TestGateway gw, String name) {
+    try {
+      return leaf(gw, name).getIssuerX500Principal().getName();
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  private static SSLSocket open(TestGateway gw, String name) throws Exception {
+    // Pebble's roots change with each run: the chain is checked by its issuer and names instead
+    SSLContext ctx = SSLContext.getInstance("TLS");
+    ctx.init(null, new TrustManager[] {new X509TrustManager() {
+      public void checkClientTrusted(X509Certificate[] c, String a) {
+      }
+
+      public void checkServerTrusted(X509Certificate[] c, String a) {
+      }
+
+      public X509Certificate[] getAcceptedIssuers() {
+        return new X509Certificate[0];
+      }
+    }}, null);
+    SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", gw.gateway().tlsPort());
+    s.setSoTimeout(20_000);
+    SSLParameters p = s.getSSLParameters();
+    p.setServerNames(List.of(new SNIHostName(name)));
+    s.setSSLParameters(p);
+    s.startHandshake();
+    return s;
+  }
+
+  private static X509Certificate leaf(TestGateway gw, String name) throws Exception {
+    try (SSLSocket s = open(gw, name)) {
+      return (X509Certificate) s.getSession().getPeerCertificates()[0];
+    }
+  }
+
+  private static String get(TestGateway gw, String name, String path) throws Exception {
+    try (SSLSocket s = open(gw, name)) {
+      s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + name + "\r\nConnection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      s.getInputStream().transferTo(out);
+      return out.toString(StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  private static List<String> dnsNames(X509Certificate c) throws Exception {
+    return dev.keystone.testing.TestCertificates.dnsNames(c);
+  }
+}
