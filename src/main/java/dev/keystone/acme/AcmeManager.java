@@ -47,16 +47,30 @@ public final class AcmeManager implements AutoCloseable {
   private final Set<String> pending = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> retryAt = new ConcurrentHashMap<>();
   private final Map<String, Duration> backoff = new ConcurrentHashMap<>();
+  private final dev.keystone.model.Events events;
+  private final java.util.concurrent.atomic.AtomicLong issuedCount = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong failedCount = new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * @param tokens  where HTTP-01 answers are published for the listeners
    * @param changed called (on the ACME thread) when a certificate was issued: the served table is
    *                rebuilt then
    */
-  public AcmeManager(AcmeTokens tokens, Runnable changed, Clock clock) {
+  public AcmeManager(AcmeTokens tokens, Runnable changed, Clock clock, dev.keystone.model.Events events) {
     this.tokens = tokens;
     this.changed = changed;
     this.clock = clock;
+    this.events = events;
+  }
+
+  /** Orders that ended with a certificate. */
+  public long issuedCount() {
+    return issuedCount.get();
+  }
+
+  /** Orders that failed. */
+  public long failedCount() {
+    return failedCount.get();
   }
 
   /** The certificate for {@code t} ({@code tls: auto}), or null while there is none. */
@@ -114,6 +128,8 @@ public final class AcmeManager implements AutoCloseable {
       retryAt.remove(key);
       backoff.remove(key);
       LOG.info("ACME: certificate for " + names + " issued by " + acme.directory() + ", valid until " + r.notAfter());
+      issuedCount.incrementAndGet();
+      events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, true, "valid until " + r.notAfter()));
       changed.run();
     } catch (Exception e) {
       Duration wait = backoff.merge(key, FIRST_RETRY, (a, b) -> a.multipliedBy(2).compareTo(LAST_RETRY) > 0 ? LAST_RETRY
@@ -121,6 +137,8 @@ public final class AcmeManager implements AutoCloseable {
       retryAt.put(key, clock.instant().plus(wait));
       LOG.warning("ACME: no certificate for " + names + " from " + acme.directory() + ": " + e.getMessage()
           + "; trying again in " + wait.toMinutes() + " min" + (issued.containsKey(key) ? " (the current one is served until then)" : ""));
+      failedCount.incrementAndGet();
+      events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, false, String.valueOf(e.getMessage())));
     } finally {
       pending.remove(key);
     }

@@ -194,6 +194,9 @@ final class AdminViews {
       } else if (e instanceof Events.Drain d) {
         j.put("kind", "drain").put("backend", d.backend()).put("url", d.url())
             .put("tenants", new JsonArray(d.tenants())).put("drained", d.drained());
+      } else if (e instanceof Events.Certificate c) {
+        j.put("kind", "certificate").put("names", new JsonArray(c.names())).put("issued", c.issued())
+            .put("detail", c.detail());
       }
       items.add(new Item(e.at(), j));
     }

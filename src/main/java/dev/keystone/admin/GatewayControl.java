@@ -63,6 +63,9 @@ public interface GatewayControl {
   /** The TLS listener's bound port, or -1 when there is none. */
   int tlsPort();
 
+  /** ACME orders ({@code tls: auto}) that ended with a certificate (true) or failed (false). */
+  long acmeOrders(boolean issued);
+
   /** TLS handshakes in progress now. */
   int tlsHandshakesInProgress();
 

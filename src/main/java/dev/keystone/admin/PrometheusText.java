@@ -54,6 +54,11 @@ final class PrometheusText {
           "TLS connections closed unread because too many handshakes were in progress.");
       out.sample("keystone_tls_handshakes_refused_total", g.tlsHandshakesRefused());
     }
+    if (g.config().tls().acme() != null) {
+      out.help("keystone_acme_orders_total", "counter", "ACME orders of tls: auto certificates, by result.");
+      out.sample("keystone_acme_orders_total", g.acmeOrders(true), "result", "issued");
+      out.sample("keystone_acme_orders_total", g.acmeOrders(false), "result", "failed");
+    }
     var certificates = g.certificates().served();
     if (!certificates.isEmpty()) {
       out.help("keystone_certificate_expiry_timestamp_seconds", "gauge",

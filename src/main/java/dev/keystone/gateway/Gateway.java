@@ -101,7 +101,7 @@ public final class Gateway implements GatewayControl {
     this.startedAt = clock.instant();
     this.checker = new HealthChecker(vertx, clock);
     this.engine = new EngineSlot(vertx);
-    this.acme = new AcmeManager(acmeTokens, this::certificatesIssued, clock);
+    this.acme = new AcmeManager(acmeTokens, this::certificatesIssued, clock, events);
     acme.sync(config); // kept certificates are served from the start, even with the CA down
     try {
       certificates = ServerCertificates.compile(config, null, acme::certificate);
@@ -291,6 +291,11 @@ public final class Gateway implements GatewayControl {
   /** Where an ACME client publishes its HTTP-01 answers for the listeners. */
   public AcmeTokens acmeTokens() {
     return acmeTokens;
+  }
+
+  @Override
+  public long acmeOrders(boolean issued) {
+    return issued ? acme.issuedCount() : acme.failedCount();
   }
 
   @Override

@@ -13,7 +13,7 @@ import java.util.List;
 public final class Events {
 
   /** One event. */
-  public sealed interface Event permits Reload, Drain {
+  public sealed interface Event permits Reload, Drain, Certificate {
     Instant at();
   }
 
@@ -32,6 +32,19 @@ public final class Events {
   public record Drain(Instant at, String backend, String url, List<String> tenants, boolean drained) implements Event {
     public Drain {
       tenants = List.copyOf(tenants);
+    }
+  }
+
+  /**
+   * An ACME order ended ({@code tls: auto}).
+   *
+   * @param names    the names ordered
+   * @param issued   whether a certificate was issued
+   * @param detail   when issued, its expiry; else the CA's reason
+   */
+  public record Certificate(Instant at, List<String> names, boolean issued, String detail) implements Event {
+    public Certificate {
+      names = List.copyOf(names);
     }
   }
 

@@ -83,6 +83,11 @@ class TlsAutoTest {
         assertThat(backend.last().headers().get("X-Forwarded-Proto")).isEqualTo("https");
         var certs = new io.vertx.core.json.JsonObject(gw.admin("GET", "/api/v1/certificates").body()).getJsonArray("certificates");
         assertThat(certs.getJsonObject(0).getString("source")).isEqualTo("acme");
+        assertThat(gw.admin("GET", "/metrics").body()).contains("keystone_acme_orders_total{result=\"issued\"} 1\n")
+            .contains("keystone_acme_orders_total{result=\"failed\"} 0\n");
+        var events = new io.vertx.core.json.JsonObject(gw.admin("GET", "/api/v1/events").body()).getJsonArray("events");
+        assertThat(events.stream().map(o -> (io.vertx.core.json.JsonObject) o)
+            .filter(o -> "certificate".equals(o.getString("kind")) && o.getBoolean("issued")).count()).isEqualTo(1);
       }
     }
     Path kept;
@@ -97,6 +102,30 @@ class TlsAutoTest {
     // the CA is down now: a restart serves the kept certificate from the first handshake
     try (TestGateway gw = TestGateway.start(yaml)) {
       assertThat(leaf(gw, "shop.test").getSerialNumber()).isEqualTo(serial);
+    }
+  }
+
+  @Test
+  void aCaThatIsDownIsAFailedOrderAnEventAndPlainHttpKeepsServing() throws Exception {
+    try (TestGateway gw = TestGateway.start("""
+        tls_listen: 127.0.0.1:0
+        acme: { directory: "https://127.0.0.1:9/dir", data_dir: "%s" }
+        tenants:
+          - name: shop
+            domains: [down.test]
+            tls: auto
+            services: [{ name: s, url: "%s" }]
+        """.formatted(dir.resolve("down-data"), backend.url()))) {
+      Await.until("the order failed", Duration.ofSeconds(60), () -> gw.gateway().acmeOrders(false) == 1);
+      var events = new io.vertx.core.json.JsonObject(gw.admin("GET", "/api/v1/events").body()).getJsonArray("events");
+      var failed = events.stream().map(o -> (io.vertx.core.json.JsonObject) o)
+          .filter(o -> "certificate".equals(o.getString("kind"))).findFirst().orElseThrow();
+      assertThat(failed.getBoolean("issued")).isFalse();
+      assertThat(failed.getJsonArray("names").getList()).containsExactly("down.test");
+      assertThat(failed.getString("detail")).isNotBlank();
+      assertThat(gw.get("/plain", "Host", "down.test").body()).isEqualTo("shop /plain");
+      assertThat(issuer(gw, "down.test")).as("no certificate yet, no tls_default: the handshake fails").isNull();
+      assertThat(gw.gateway().acmeOrders(true)).isZero();
     }
   }
 
