@@ -88,7 +88,43 @@ public final class AcmeIssuer {
     } catch (java.io.IOException e) {
       throw new AcmeException("could not write the certificate: " + e.getMessage(), e);
     }
-    return new Issued(pem.toString(), order.getCertificate().getCertificate().getNotAfter().toInstant());
+    java.security.cert.X509Certificate leaf = order.getCertificate().getCertificate();
+    check(leaf, domains, domainKey, Instant.now());
+    return new Issued(pem.toString(), leaf.getNotAfter().toInstant());
+  }
+
+  /**
+   * What the CA returned is what was ordered: the leaf is for the certificate's own key, names
+   * every domain, and is valid now; else the order fails and nothing is kept or served (attack
+   * s13b-4: a chain for another key, other names, or outside its validity replaced a working one).
+   */
+  static void check(java.security.cert.X509Certificate leaf, List<String> domains, KeyPair key, Instant now)
+      throws AcmeException {
+    if (!leaf.getPublicKey().equals(key.getPublic())) {
+      throw new AcmeException("the CA returned a certificate for another key");
+    }
+    List<String> names = new java.util.ArrayList<>();
+    try {
+      if (leaf.getSubjectAlternativeNames() != null) {
+        for (List<?> e : leaf.getSubjectAlternativeNames()) {
+          if (Integer.valueOf(2).equals(e.get(0))) {
+            names.add(e.get(1).toString().toLowerCase(java.util.Locale.ROOT));
+          }
+        }
+      }
+    } catch (java.security.cert.CertificateParsingException e) {
+      throw new AcmeException("the CA returned a certificate whose names do not parse: " + e.getMessage());
+    }
+    for (String d : domains) {
+      if (!names.contains(d)) {
+        throw new AcmeException("the CA returned a certificate for " + names + ", not for " + d);
+      }
+    }
+    if (now.isBefore(leaf.getNotBefore().toInstant().minus(Duration.ofMinutes(5)))
+        || !now.isBefore(leaf.getNotAfter().toInstant())) {
+      throw new AcmeException("the CA returned a certificate valid from " + leaf.getNotBefore().toInstant() + " to "
+          + leaf.getNotAfter().toInstant() + ", not now");
+    }
   }
 
   private void authorize(Authorization auth) throws AcmeException, InterruptedException {

@@ -31,9 +31,10 @@ import javax.net.ssl.TrustManagerFactory;
 
 /**
  * The {@code acme.data_dir}: the account key ({@code account.key}) and, per set of names,
- * {@code certificates/FIRST-NAME-HASH/cert.pem} and {@code key.pem}. Keys are written with mode
- * 0600 in a directory of mode 0700, each file complete before it replaces the old one (a new file
- * renamed over it), so a crash never leaves half a key and a reader never sees one.
+ * {@code certificates/FIRST-NAME-HASH/certificate.pem} (the chain, then its key). Files are
+ * written with mode 0600 in directories of mode 0700, each complete before it replaces the old
+ * one (a new file renamed over it), so a crash never leaves half a key or a key beside another
+ * certificate, and a reader never sees either.
  */
 final class AcmeStore {
 
@@ -55,37 +56,53 @@ final class AcmeStore {
     }
   }
 
-  /** The kept certificate for {@code names}, or null when there is none (or it does not read back). */
+  /** A kept file larger than this is not read (a chain and its key are a few KiB): ordered again. */
+  static final long MAX_FILE = 1 << 20;
+
+  /**
+   * The kept certificate for {@code names}, or null when there is none, or it is not a regular
+   * file of at most {@link #MAX_FILE}, or it does not read back as a chain and its key (attack
+   * s13b-5: a huge planted file was read whole and ended the gateway).
+   */
   ServerCertificate load(List<String> names) {
-    Path d = dir.resolve("certificates").resolve(key(names));
-    Path cert = d.resolve("cert.pem");
-    Path key = d.resolve("key.pem");
+    Path f = dir.resolve("certificates").resolve(key(names)).resolve("certificate.pem");
     try {
-      if (!Files.isRegularFile(cert) || !Files.isRegularFile(key)) {
+      java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(f,
+          java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+      if (!a.isRegularFile() || a.size() > MAX_FILE) {
         return null;
       }
-      String certPem = Files.readString(cert, StandardCharsets.US_ASCII);
-      String keyPem = Files.readString(key, StandardCharsets.US_ASCII);
-      X509Certificate leaf = leaf(certPem);
+      String pem = Files.readString(f, StandardCharsets.US_ASCII);
+      int k = pem.indexOf("-----BEGIN PRIVATE KEY-----");
+      if (k < 0) {
+        return null;
+      }
+      String chainPem = pem.substring(0, k);
+      String keyPem = pem.substring(k);
+      X509Certificate leaf = leaf(chainPem);
       if (leaf == null || !matches(privateKey(keyPem), leaf.getPublicKey())) {
         return null;
       }
-      return new ServerCertificate(cert, key, certPem, keyPem);
+      return new ServerCertificate(f, f, chainPem, keyPem);
     } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
       return null; // ordered again
     }
   }
 
-  /** Keeps a newly issued certificate and its key; returns them as served. */
+  /**
+   * Keeps a newly issued certificate and its key, in one file written whole and renamed into
+   * place: a crash between two files left a new key beside an old certificate, which then served
+   * nothing (attack s13b-3).
+   */
   ServerCertificate save(List<String> names, String chainPem, KeyPair key) throws IOException {
     Path d = dir.resolve("certificates").resolve(key(names));
     privateDir(dir);
     privateDir(dir.resolve("certificates"));
     privateDir(d);
     String keyPem = pem(key.getPrivate());
-    write(d.resolve("key.pem"), keyPem);
-    write(d.resolve("cert.pem"), chainPem);
-    return new ServerCertificate(d.resolve("cert.pem"), d.resolve("key.pem"), chainPem, keyPem);
+    Path f = d.resolve("certificate.pem");
+    write(f, chainPem + keyPem);
+    return new ServerCertificate(f, f, chainPem, keyPem);
   }
 
   /** The account's key pair, made and kept on first use. */

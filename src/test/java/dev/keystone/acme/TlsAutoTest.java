@@ -95,7 +95,7 @@ class TlsAutoTest {
       kept = dirs.findFirst().orElseThrow();
     }
     assertThat(kept.getFileName().toString()).startsWith("shop.test-");
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(kept.resolve("key.pem")))).isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(kept.resolve("certificate.pem")))).isEqualTo("rw-------");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("account.key")))).isEqualTo("rw-------");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data))).isEqualTo("rwx------");
 
