@@ -38,6 +38,7 @@ public final class AcmeIssuer {
   private final KeyPair accountKey;
   private final String email;
   private final AcmeTokens tokens;
+  private final Duration exchangeDeadline;
 
   /**
    * @param directory  the CA's directory URL
@@ -47,6 +48,12 @@ public final class AcmeIssuer {
    * @param tokens     where HTTP-01 answers are published for the plain listener
    */
   public AcmeIssuer(URI directory, SSLContext trust, KeyPair accountKey, String email, AcmeTokens tokens) {
+    this(directory, trust, accountKey, email, tokens, BoundedHttp.DEADLINE);
+  }
+
+  /** The same with another deadline for each exchange with the CA (tests). */
+  AcmeIssuer(URI directory, SSLContext trust, KeyPair accountKey, String email, AcmeTokens tokens, Duration exchangeDeadline) {
+    this.exchangeDeadline = exchangeDeadline;
     this.directory = directory;
     this.trust = trust;
     this.accountKey = accountKey;
@@ -64,7 +71,7 @@ public final class AcmeIssuer {
    * @throws AcmeException with the CA's reason when an authorization or the order fails
    */
   public Issued issue(List<String> domains, KeyPair domainKey) throws AcmeException, InterruptedException {
-    Session session = new Session(directory, new Provider(trust));
+    Session session = new Session(directory, new Provider(trust, exchangeDeadline));
     AccountBuilder ab = new AccountBuilder().agreeToTermsOfService().useKeyPair(accountKey);
     if (email != null) {
       ab.addEmail(email);
@@ -151,9 +158,11 @@ public final class AcmeIssuer {
   private static final class Provider extends GenericAcmeProvider {
 
     private final SSLContext trust;
+    private final Duration deadline;
 
-    Provider(SSLContext trust) {
+    Provider(SSLContext trust, Duration deadline) {
       this.trust = trust;
+      this.deadline = deadline;
     }
 
     @Override
@@ -162,7 +171,7 @@ public final class AcmeIssuer {
         @Override
         public HttpClient.Builder createClientBuilder() {
           HttpClient.Builder b = super.createClientBuilder();
-          return trust == null ? b : b.sslContext(trust);
+          return BoundedHttp.wrap(trust == null ? b : b.sslContext(trust), deadline, BoundedHttp.MAX_BODY);
         }
       };
     }
