@@ -5,18 +5,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.PrivateKey;
-import java.security.Signature;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Reads the certificates the gateway serves: a tenant's {@code tls: {cert, key}}, and the
@@ -147,7 +142,7 @@ final class ServerTlsBinder {
       return null;
     }
     X509Certificate leaf = chain.get(0);
-    if (!signsFor(key, leaf)) {
+    if (!PemKeys.signsFor(key, leaf)) {
       problems.add(s.keyPath("key"), keyName + " is not the key of the certificate in " + certName);
       return null;
     }
@@ -241,45 +236,12 @@ final class ServerTlsBinder {
       s.problems().add(s.keyPath("key"), name + " is not valid PEM: " + e.getMessage());
       return null;
     }
-    for (String algorithm : new String[] {"RSA", "EC", "Ed25519", "Ed448", "RSASSA-PSS"}) {
-      try {
-        return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
-      } catch (GeneralSecurityException e) {
-        // the next algorithm
-      }
+    PrivateKey key = PemKeys.pkcs8(der);
+    if (key == null) {
+      s.problems().add(s.keyPath("key"), name + " is not an RSA, EC or EdDSA private key");
     }
-    s.problems().add(s.keyPath("key"), name + " is not an RSA, EC or EdDSA private key");
-    return null;
+    return key;
   }
 
-  /** Whether {@code key} signs what {@code cert}'s public key verifies: the pair belongs together. */
-  private static boolean signsFor(PrivateKey key, X509Certificate cert) {
-    String algorithm = switch (key.getAlgorithm().toUpperCase(Locale.ROOT)) {
-      case "RSA" -> "SHA256withRSA";
-      case "EC" -> "SHA256withECDSA";
-      case "RSASSA-PSS" -> "RSASSA-PSS";
-      default -> key.getAlgorithm(); // Ed25519, Ed448, EdDSA
-    };
-    try {
-      byte[] probe = "keystone".getBytes(StandardCharsets.US_ASCII);
-      Signature sign = Signature.getInstance(algorithm);
-      if (algorithm.equals("RSASSA-PSS")) {
-        sign.setParameter(new java.security.spec.PSSParameterSpec("SHA-256", "MGF1",
-            java.security.spec.MGF1ParameterSpec.SHA256, 32, 1));
-      }
-      sign.initSign(key);
-      sign.update(probe);
-      byte[] sig = sign.sign();
-      Signature verify = Signature.getInstance(algorithm);
-      if (algorithm.equals("RSASSA-PSS")) {
-        verify.setParameter(new java.security.spec.PSSParameterSpec("SHA-256", "MGF1",
-            java.security.spec.MGF1ParameterSpec.SHA256, 32, 1));
-      }
-      verify.initVerify(cert.getPublicKey());
-      verify.update(probe);
-      return verify.verify(sig);
-    } catch (GeneralSecurityException e) {
-      return false; // a key of another kind than the certificate's
-    }
-  }
+
 }

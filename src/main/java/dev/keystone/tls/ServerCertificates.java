@@ -110,7 +110,18 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
       if (c == null) {
         continue;
       }
-      Built b = context(c, previous, built, "tenant " + t.name());
+      Built b;
+      try {
+        b = context(c, previous, built, "tenant " + t.name());
+      } catch (IllegalArgumentException e) {
+        if (!t.tls().auto()) {
+          throw e; // a file the operator named: the reload is refused with the reason
+        }
+        // one unusable issued certificate must not refuse every later reload (attack s13b-6):
+        // its names go without, as before it was issued
+        java.util.logging.Logger.getLogger("keystone.acme").warning(e.getMessage() + ": not served");
+        continue;
+      }
       served.add(served(t.name(), c, b.leaf(), t.tls().auto()));
       SslContext ctx = b.context();
       for (String d : t.domains()) {
@@ -160,6 +171,10 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
       try {
         leaf = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
             .generateCertificate(new ByteArrayInputStream(c.certPem().getBytes(StandardCharsets.ISO_8859_1)));
+        java.security.PrivateKey pk = dev.keystone.config.PemKeys.fromPem(c.keyPem());
+        if (pk == null || !dev.keystone.config.PemKeys.signsFor(pk, leaf)) {
+          throw new IllegalArgumentException("the key is not the certificate's");
+        }
         ctx = SslContextBuilder.forServer(
                 new ByteArrayInputStream(c.certPem().getBytes(StandardCharsets.ISO_8859_1)),
                 new ByteArrayInputStream(c.keyPem().getBytes(StandardCharsets.ISO_8859_1)))
