@@ -124,7 +124,11 @@ public final class AcmeManager implements AutoCloseable {
       KeyPair domainKey = AcmeStore.newKey();
       AcmeIssuer.Issued r = new AcmeIssuer(URI.create(acme.directory()), trust, account, acme.email(), tokens)
           .issue(names, domainKey);
-      issued.put(key, store.save(names, r.chainPem(), domainKey));
+      try {
+        issued.put(key, store.save(names, r.chainPem(), domainKey));
+      } catch (java.io.IOException e) {
+        throw new java.io.IOException("issued, but it cannot be kept in " + acme.dataDir() + " (" + e + ")", e);
+      }
       retryAt.remove(key);
       backoff.remove(key);
       LOG.info("ACME: certificate for " + names + " issued by " + acme.directory() + ", valid until " + r.notAfter());

@@ -172,8 +172,9 @@ final class AcmeStore {
 
   /** The public half of an EC private key (the account key is kept as its private half only). */
   private static PublicKey publicOf(ECPrivateKey k) throws GeneralSecurityException {
-    // acme4j finds the account by its public key: derive it with BouncyCastle's point arithmetic
-    var spec = org.bouncycastle.jce.ECNamedCurveTable.getParameterSpec("secp256r1");
+    // acme4j finds the account by its public key: derive it with BouncyCastle's point arithmetic,
+    // on the key's own curve (a P-384 key given by an operator works too)
+    var spec = org.bouncycastle.jcajce.provider.asymmetric.util.EC5Util.convertSpec(k.getParams());
     var q = spec.getG().multiply(k.getS()).normalize();
     var point = new java.security.spec.ECPoint(q.getAffineXCoord().toBigInteger(), q.getAffineYCoord().toBigInteger());
     return KeyFactory.getInstance("EC").generatePublic(new java.security.spec.ECPublicKeySpec(point, k.getParams()));

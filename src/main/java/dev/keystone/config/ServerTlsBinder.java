@@ -99,7 +99,7 @@ final class ServerTlsBinder {
           ScriptFiles.baseDir(source, root.problems().inputs).resolve("keystone-data"));
     }
     String directory = s.string("directory", AcmeConfig.LETS_ENCRYPT);
-    if (!directory.startsWith("https://") && !directory.startsWith("http://")) {
+    if (!directory.startsWith("https://")) { // RFC 8555 section 6.1: ACME runs over HTTPS only
       s.problems().add(s.keyPath("directory"), "must be the CA's ACME directory URL (https://...), got '" + directory + "'");
     }
     String email = s.string("email", null);
@@ -115,7 +115,14 @@ final class ServerTlsBinder {
         caRoot = null;
       }
     }
-    Path dataDir = ScriptFiles.baseDir(source, root.problems().inputs).resolve(s.string("data_dir", "keystone-data")).normalize();
+    String dataName = s.string("data_dir", "keystone-data");
+    Path dataDir = ScriptFiles.baseDir(source, root.problems().inputs).resolve(dataName.isBlank() ? "keystone-data" : dataName)
+        .normalize();
+    if (dataName.isBlank()) {
+      s.problems().add(s.keyPath("data_dir"), "must name a directory (it holds the account key and the certificates)");
+    } else if (s.problems().inputs.isRegularFile(dataDir)) {
+      s.problems().add(s.keyPath("data_dir"), dataName + " is a file: it must be a directory (made when missing)");
+    }
     s.finish();
     return new AcmeConfig(directory, email, caRoot, dataDir);
   }

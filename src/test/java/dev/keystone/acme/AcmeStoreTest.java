@@ -37,6 +37,17 @@ class AcmeStoreTest {
   }
 
   @Test
+  void anAccountKeyOnAnotherCurveIsUsedWithItsOwnPublicKey(@TempDir Path dir) throws Exception {
+    java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+    g.initialize(new java.security.spec.ECGenParameterSpec("secp384r1"));
+    KeyPair p384 = g.generateKeyPair();
+    Files.writeString(dir.resolve("account.key"), "-----BEGIN PRIVATE KEY-----\n"
+        + java.util.Base64.getMimeEncoder().encodeToString(p384.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+    KeyPair read = new AcmeStore(dir).accountKey();
+    assertThat(read.getPublic()).isEqualTo(p384.getPublic()); // was derived on P-256: every order failed
+  }
+
+  @Test
   void aHugeOrOddKeptFileIsNotReadAndOrderedAgain(@TempDir Path dir) throws Exception {
     AcmeStore store = new AcmeStore(dir);
     Path f = dir.resolve("certificates").resolve(AcmeStore.key(List.of("a.test"))).resolve("certificate.pem");

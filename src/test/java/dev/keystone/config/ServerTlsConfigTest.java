@@ -214,6 +214,10 @@ class ServerTlsConfigTest {
         e -> assertThat(e.message()).isEqualTo("needs the tenant's domains: the CA certifies names"));
     assertThat(errors("acme: { directory: ftp://ca, email: nobody }\n" + tenant("[a.test]", "auto")))
         .extracting(ConfigError::key).containsExactly("acme.directory", "acme.email");
+    // attack s13b: plain HTTP to the CA, and a data_dir that is a file, were taken
+    assertThat(errors("acme: { directory: \"http://ca.internal/dir\", data_dir: a.pem }\n" + tenant("[a.test]", "auto")))
+        .extracting(ConfigError::message).containsExactly("must be the CA's ACME directory URL (https://...), got 'http://ca.internal/dir'",
+            "a.pem is a file: it must be a directory (made when missing)");
   }
 
   @Test
