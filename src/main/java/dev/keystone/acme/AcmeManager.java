@@ -127,7 +127,11 @@ public final class AcmeManager implements AutoCloseable {
       try {
         issued.put(key, store.save(names, r.chainPem(), domainKey));
       } catch (java.io.IOException e) {
-        throw new java.io.IOException("issued, but it cannot be kept in " + acme.dataDir() + " (" + e + ")", e);
+        // Served from memory all the same: ordering it again at every retry would spend the CA's
+        // limit on duplicate certificates (Let's Encrypt: 5 a week) and gain nothing.
+        issued.put(key, store.unsaved(names, r.chainPem(), domainKey));
+        LOG.warning("ACME: the certificate for " + names + " is served but cannot be kept in " + acme.dataDir() + " ("
+            + e + "): a restart orders it again");
       }
       retryAt.remove(key);
       backoff.remove(key);

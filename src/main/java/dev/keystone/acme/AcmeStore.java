@@ -105,6 +105,12 @@ final class AcmeStore {
     return new ServerCertificate(f, f, chainPem, keyPem);
   }
 
+  /** A certificate as {@link #save} would keep it, when it could not be (served from memory). */
+  ServerCertificate unsaved(List<String> names, String chainPem, KeyPair key) {
+    Path f = dir.resolve("certificates").resolve(key(names)).resolve("certificate.pem");
+    return new ServerCertificate(f, f, chainPem, pem(key.getPrivate()));
+  }
+
   /** The account's key pair, made and kept on first use. */
   KeyPair accountKey() throws IOException, GeneralSecurityException {
     Path f = dir.resolve("account.key");

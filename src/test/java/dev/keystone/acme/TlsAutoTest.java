@@ -129,6 +129,34 @@ class TlsAutoTest {
     }
   }
 
+  @Test
+  void aCertificateThatCannotBeKeptIsServedAndNotOrderedAgain() throws Exception {
+    int http;
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      http = s.getLocalPort();
+    }
+    Path data = dir.resolve("unwritable");
+    Files.createDirectories(data);
+    Files.writeString(data.resolve("certificates"), "a file where the directory goes\n");
+    try (Pebble pebble = Pebble.start(dir.resolve("pebble-unwritable"), http);
+         TestGateway gw = TestGateway.start("""
+             listen: 127.0.0.1:%d
+             tls_listen: 127.0.0.1:0
+             acme: { directory: "%s", ca_root: "%s", data_dir: "%s" }
+             tenants:
+               - name: shop
+                 domains: [keep.test]
+                 tls: auto
+                 services: [{ name: s, url: "%s" }]
+             """.formatted(http, pebble.directory(), pebble.caPem(), data, backend.url()))) {
+      Await.until("the certificate served", Duration.ofSeconds(60), () -> issuer(gw, "keep.test") != null);
+      assertThat(issuer(gw, "keep.test")).contains("Pebble");
+      gw.gateway().reloadFromFile(); // a sync: it must not order again
+      assertThat(gw.gateway().acmeOrders(true)).isEqualTo(1);
+      assertThat(gw.gateway().acmeOrders(false)).isZero();
+    }
+  }
+
   private static String issuer(TestGateway gw, String name) {
     try {
       return leaf(gw, name).getIssuerX500Principal().getName();
