@@ -110,18 +110,7 @@ public final class AcmeIssuer {
     if (!leaf.getPublicKey().equals(key.getPublic())) {
       throw new AcmeException("the CA returned a certificate for another key");
     }
-    List<String> names = new java.util.ArrayList<>();
-    try {
-      if (leaf.getSubjectAlternativeNames() != null) {
-        for (List<?> e : leaf.getSubjectAlternativeNames()) {
-          if (Integer.valueOf(2).equals(e.get(0))) {
-            names.add(e.get(1).toString().toLowerCase(java.util.Locale.ROOT));
-          }
-        }
-      }
-    } catch (java.security.cert.CertificateParsingException e) {
-      throw new AcmeException("the CA returned a certificate whose names do not parse: " + e.getMessage());
-    }
+    List<String> names = dev.keystone.config.CertificateNames.dnsNames(leaf);
     for (String d : domains) {
       if (!names.contains(d)) {
         throw new AcmeException("the CA returned a certificate for " + names + ", not for " + d);

@@ -1,14 +1,13 @@
 package dev.keystone.acme;
 
+import dev.keystone.config.PemKeys;
 import dev.keystone.config.ServerCertificate;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -21,7 +20,6 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPrivateKey;
 import java.security.spec.ECGenParameterSpec;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -80,7 +78,7 @@ final class AcmeStore {
       String chainPem = pem.substring(0, k);
       String keyPem = pem.substring(k);
       X509Certificate leaf = leaf(chainPem);
-      if (leaf == null || !matches(privateKey(keyPem), leaf.getPublicKey())) {
+      if (leaf == null || !PemKeys.signsFor(privateKey(keyPem), leaf)) {
         return null;
       }
       return new ServerCertificate(f, f, chainPem, keyPem);
@@ -162,18 +160,11 @@ final class AcmeStore {
   }
 
   private static PrivateKey privateKey(String pem) throws GeneralSecurityException {
-    String body = pem.replace("-----BEGIN PRIVATE KEY-----", "").replace("-----END PRIVATE KEY-----", "");
-    return KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(Base64.getMimeDecoder().decode(body)));
-  }
-
-  private static boolean matches(PrivateKey key, PublicKey pub) throws GeneralSecurityException {
-    java.security.Signature s = java.security.Signature.getInstance("SHA256withECDSA");
-    s.initSign(key);
-    s.update(new byte[] {1});
-    byte[] sig = s.sign();
-    s.initVerify(pub);
-    s.update(new byte[] {1});
-    return s.verify(sig);
+    PrivateKey k = PemKeys.fromPem(pem);
+    if (k == null) {
+      throw new GeneralSecurityException("no PKCS#8 private key");
+    }
+    return k;
   }
 
   /** The public half of an EC private key (the account key is kept as its private half only). */
@@ -194,17 +185,6 @@ final class AcmeStore {
   }
 
   private static void write(Path f, String content) throws IOException {
-    Path tmp = Files.createTempFile(f.getParent(), ".tmp-", ".pem",
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    try {
-      Files.writeString(tmp, content, StandardCharsets.US_ASCII);
-      try {
-        Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    dev.keystone.config.PrivateFiles.replace(f, content.getBytes(StandardCharsets.US_ASCII));
   }
 }

@@ -7,13 +7,13 @@ import java.util.List;
 import java.util.Locale;
 
 /** The DNS names a certificate is for, and whether they cover a tenant's domain (RFC 6125). */
-final class CertificateNames {
+public final class CertificateNames {
 
   private CertificateNames() {
   }
 
-  /** The subject alternative DNS names, lower-cased; the common name only when there are none. */
-  static List<String> of(X509Certificate cert) {
+  /** The subject alternative DNS names, lower-cased; empty when there are none (or they do not parse). */
+  public static List<String> dnsNames(X509Certificate cert) {
     List<String> names = new ArrayList<>();
     try {
       var alt = cert.getSubjectAlternativeNames();
@@ -25,8 +25,14 @@ final class CertificateNames {
         }
       }
     } catch (CertificateParsingException e) {
-      // no usable extension: the common name below
+      // no usable extension
     }
+    return names;
+  }
+
+  /** The DNS names, or the common name when there are none (to say what a refused certificate names). */
+  static List<String> of(X509Certificate cert) {
+    List<String> names = dnsNames(cert);
     if (names.isEmpty()) {
       try {
         for (var rdn : new javax.naming.ldap.LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
@@ -43,12 +49,7 @@ final class CertificateNames {
 
   /** Whether the certificate lists DNS subject alternative names (not only a common name). */
   static boolean hasAltNames(X509Certificate cert) {
-    try {
-      var alt = cert.getSubjectAlternativeNames();
-      return alt != null && alt.stream().anyMatch(e -> Integer.valueOf(2).equals(e.get(0)));
-    } catch (CertificateParsingException e) {
-      return false;
-    }
+    return !dnsNames(cert).isEmpty();
   }
 
   /**

@@ -1,12 +1,9 @@
 package dev.keystone.config;
 
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -257,25 +254,7 @@ public final class ConfigCache {
     crc.update(MAGIC);
     crc.update(body);
     int c = (int) crc.getValue();
-    // A new file (O_EXCL, mode 0600) renamed over the entry: a reader sees the old entry or the
-    // new one, never half of one, and a link planted at the name is replaced, not followed.
-    Path tmp = Files.createTempFile(entry.getParent(), entry.getFileName().toString(), ".tmp",
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    try {
-      // a plain stream: a channel would copy through a direct buffer of the body's size, kept per thread
-      try (java.io.OutputStream out = new java.io.FileOutputStream(tmp.toFile())) {
-        out.write(MAGIC);
-        out.write(body);
-        out.write(new byte[] {(byte) (c >>> 24), (byte) (c >>> 16), (byte) (c >>> 8), (byte) c});
-      }
-      try {
-        Files.move(tmp, entry, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, entry, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    PrivateFiles.replace(entry, MAGIC, body, new byte[] {(byte) (c >>> 24), (byte) (c >>> 16), (byte) (c >>> 8), (byte) c});
   }
 
   /** How many loads reused an entry. */

@@ -30,12 +30,7 @@ final class AcmeChallenge implements Interceptor {
         ResponseSink resp = ex.response();
         resp.status(200);
         resp.headers().set("Content-Type", "application/octet-stream").set("X-Request-ID", ex.requestId());
-        ex.answered = true;
-        if (ClientBody.settle(ex)) {
-          resp.end(answer);
-        } else {
-          resp.endAndClose(answer);
-        }
+        ClientBody.answerUnread(ex, answer);
         return;
       }
     }

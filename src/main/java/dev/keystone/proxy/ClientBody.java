@@ -46,6 +46,20 @@ final class ClientBody {
   }
 
   /**
+   * Ends the gateway's own answer (a script's, a redirect, an ACME challenge: status and headers
+   * set) without reading the request body: a small one is dropped, a larger one closes the
+   * connection after the answer.
+   */
+  static void answerUnread(Exchange ex, String body) {
+    ex.answered = true;
+    if (settle(ex)) {
+      ex.response().end(body);
+    } else {
+      ex.response().endAndClose(body);
+    }
+  }
+
+  /**
    * Makes sure the connection can go on after the answer: true when nothing is left unread or the
    * rest is small and is now being read and dropped; false when the connection must close.
    */

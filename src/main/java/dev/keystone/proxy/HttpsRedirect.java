@@ -40,13 +40,7 @@ final class HttpsRedirect implements Interceptor {
     resp.headers().set("Location", "https://" + authority + target)
         .set("Content-Type", "text/plain; charset=utf-8")
         .set("X-Request-ID", ex.requestId());
-    ex.answered = true;
-    String body = status + " to https://" + authority + target + "\n";
-    if (ClientBody.settle(ex)) {
-      resp.end(body);
-    } else {
-      resp.endAndClose(body); // an unread body: the connection's framing cannot be trusted
-    }
+    ClientBody.answerUnread(ex, status + " to https://" + authority + target + "\n");
   }
 
   /** The path and query of a target in origin or absolute form ("*" becomes "/"). */

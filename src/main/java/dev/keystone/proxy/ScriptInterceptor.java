@@ -288,12 +288,6 @@ final class ScriptInterceptor implements Interceptor {
     }
     resp.headers().set("X-Request-ID", ex.requestId());
     Hsts.apply(ex, resp.headers());
-    ex.answered = true;
-    // The request body (if any) is not read: like an error answer, drop a small one or close.
-    if (ClientBody.settle(ex)) {
-      resp.end(d.body());
-    } else {
-      resp.endAndClose(d.body());
-    }
+    ClientBody.answerUnread(ex, d.body());
   }
 }

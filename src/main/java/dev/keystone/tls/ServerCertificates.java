@@ -143,18 +143,7 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
   }
 
   private static Served served(String tenant, ServerCertificate c, java.security.cert.X509Certificate leaf, boolean acme) {
-    List<String> names = new java.util.ArrayList<>();
-    try {
-      if (leaf.getSubjectAlternativeNames() != null) {
-        for (List<?> e : leaf.getSubjectAlternativeNames()) {
-          if (Integer.valueOf(2).equals(e.get(0))) {
-            names.add(e.get(1).toString());
-          }
-        }
-      }
-    } catch (java.security.cert.CertificateParsingException e) {
-      // no names listed
-    }
+    List<String> names = dev.keystone.config.CertificateNames.dnsNames(leaf);
     return new Served(tenant, List.copyOf(names), leaf.getNotAfter().toInstant(), leaf.getIssuerX500Principal().getName(),
         c.certFile(), c.keyFile(), acme);
   }
