@@ -17,9 +17,12 @@ import java.util.function.Supplier;
 /**
  * One event loop's client connections on Netty (instead of Vert.x's HTTP server): builds each
  * accepted connection's pipeline, runs the interceptor chain on each request, and stops
- * gracefully. The pipeline, in order: {@link ClientChannel} (read gate, lingering close),
- * {@link ChunkedFraming}, {@link StrictRequestDecoder}, {@link ClientChannel.Heads},
- * {@link ResponseEncoder}, {@link ClientConnection}.
+ * gracefully. The HTTP/1.1 pipeline, in order: {@link ClientChannel} (read gate, lingering
+ * close), {@link ChunkedFraming}, {@link StrictRequestDecoder}, {@link ClientChannel.Heads},
+ * {@link ResponseEncoder}, {@link ClientConnection}. On the TLS listener the handshake comes
+ * first ({@link TlsHandshake}), and ALPN then picks that pipeline or HTTP/2's
+ * ({@link Http2Clients}: one child channel per stream, each with {@link Http2Requests} and its own
+ * {@link ClientConnection}), so both protocols meet the same chain.
  */
 final class NettyClients implements ClientConnection.Server {
 
@@ -68,26 +71,92 @@ final class NettyClients implements ClientConnection.Server {
       return;
     }
     ch.config().setOption(ChannelOption.TCP_NODELAY, true);
+    if (tls != null) {
+      // The protocol is known once the handshake is through: ALPN's h2, else HTTP/1.1.
+      ch.pipeline().addLast(TlsHandshake.NAME, handshake);
+      ch.pipeline().addLast(ProtocolChoice.NAME, new ProtocolChoice());
+    } else {
+      http1(ch, false);
+    }
+    connections.opened(ch, snapshots.get().plan().headerReadNanos());
+  }
+
+  /** The HTTP/1.1 pipeline (see the class comment). */
+  private void http1(Channel ch, boolean secure) {
     ClientConnection[] conn = new ClientConnection[1];
     ClientChannel gate = new ClientChannel(() -> conn[0] != null && conn[0].wantsReads());
     ResponseEncoder encoder = new ResponseEncoder();
-    conn[0] = new ClientConnection(this, gate, encoder, tls != null);
+    conn[0] = new ClientConnection(this, gate, encoder, secure);
     ChannelPipeline p = ch.pipeline();
-    if (tls != null) {
-      p.addLast(TlsHandshake.NAME, handshake);
-    }
     p.addLast(ClientConnections.CHANNEL, gate);
     p.addLast(ChunkedFraming.NAME, new ChunkedFraming());
     p.addLast(StrictRequestDecoder.NAME, new StrictRequestDecoder(maxLine, maxHeaders));
     p.addLast(ClientConnections.HEADS, new ClientChannel.Heads(gate));
     p.addLast(ResponseEncoder.NAME, encoder);
     p.addLast(ClientConnection.NAME, conn[0]);
-    connections.opened(ch, snapshots.get().plan().headerReadNanos());
+  }
+
+  /**
+   * One stream of an HTTP/2 connection ({@link Http2Clients}): its frames become an HTTP/1.1
+   * request ({@link Http2Requests}) and its answer frames again, between them the same
+   * {@link ClientConnection} as for HTTP/1.1. The connection counts as busy while it has a
+   * stream open, so its idle deadline starts when the last one closes.
+   */
+  private final class Http2Streams extends io.netty.channel.ChannelInitializer<Channel> {
+    @Override
+    protected void initChannel(Channel stream) {
+      ClientConnection[] conn = new ClientConnection[1];
+      ClientChannel gate = new ClientChannel(() -> conn[0] != null && conn[0].wantsReads());
+      conn[0] = new ClientConnection(NettyClients.this, gate, null, true);
+      ChannelPipeline p = stream.pipeline();
+      p.addLast(ClientConnections.CHANNEL, gate);
+      p.addLast(Http2Requests.NAME, new Http2Requests());
+      p.addLast(new io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec(true, false));
+      p.addLast(ClientConnection.NAME, conn[0]);
+      Channel parent = stream.parent();
+      connections.requestStarted(parent);
+      stream.closeFuture().addListener(f -> connections.requestEnded(parent, snapshots.get().plan().idleNanos(), false));
+    }
+  }
+
+  /** After the TLS handshake: the pipeline for the protocol the client and the gateway agreed on. */
+  private final class ProtocolChoice extends io.netty.handler.ssl.ApplicationProtocolNegotiationHandler {
+    static final String NAME = "keystone-alpn";
+
+    ProtocolChoice() {
+      super(io.netty.handler.ssl.ApplicationProtocolNames.HTTP_1_1);
+    }
+
+    @Override
+    protected void configurePipeline(io.netty.channel.ChannelHandlerContext ctx, String protocol) {
+      if (stopping) {
+        ctx.close();
+      } else if (io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+        Http2Clients.install(ctx.channel(), new ClientChannel(() -> true), maxHeaders, new Http2Streams());
+      } else {
+        http1(ctx.channel(), true);
+      }
+    }
+
+    @Override
+    protected void handshakeFailure(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+      // A failed handshake is the client's business (a scanner, a name nothing serves): no warning per connection.
+      Exchange.LOG.log(java.util.logging.Level.FINE, "TLS handshake failed", cause);
+      ctx.close();
+    }
+
+    @Override
+    public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+      Exchange.LOG.log(java.util.logging.Level.FINE, "TLS connection failed", cause);
+      ctx.close();
+    }
   }
 
   @Override
   public void request(NettyClientSide side) {
-    connections.requestStarted(side.channel());
+    if (!Http2Clients.isStream(side.channel())) { // (a stream counts for its connection while open: Http2Streams)
+      connections.requestStarted(side.channel());
+    }
     Snapshot snapshot = snapshots.get();
     Exchange ex = new Exchange(side, snapshot, side.decodeFailure() == null ? chain : rejectChain);
     ex.next(); // the error boundary: whatever an interceptor throws is answered there
@@ -95,6 +164,9 @@ final class NettyClients implements ClientConnection.Server {
 
   @Override
   public void ended(Channel channel, boolean tunnel) {
+    if (Http2Clients.isStream(channel)) {
+      return;
+    }
     connections.requestEnded(channel, snapshots.get().plan().idleNanos(), tunnel);
   }
 
@@ -131,6 +203,8 @@ final class NettyClients implements ClientConnection.Server {
         });
         if (ch.pipeline().get(ClientConnection.NAME) instanceof ClientConnection c) {
           c.closeWhenIdle();
+        } else if (Http2Clients.isHttp2(ch)) {
+          ch.close(); // GOAWAY: no new streams; the connection closes once those open have ended
         }
       }
       loop.schedule(() -> {

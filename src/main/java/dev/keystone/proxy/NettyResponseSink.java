@@ -293,7 +293,9 @@ final class NettyResponseSink implements ResponseSink {
       h.set("Connection", "keep-alive");
     }
     DefaultHttpResponse head = new DefaultHttpResponse(version, HttpResponseStatus.valueOf(status), h);
-    encoder.headRequest = side.method() == HttpMethod.HEAD;
+    if (encoder != null) { // (HTTP/2: the stream's codec knows a HEAD's answer has no body)
+      encoder.headRequest = side.method() == HttpMethod.HEAD;
+    }
     stage = Stage.HEAD_WRITTEN;
     channel.write(head, channel.voidPromise());
   }

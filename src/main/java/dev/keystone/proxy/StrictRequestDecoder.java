@@ -115,7 +115,7 @@ final class StrictRequestDecoder extends HttpRequestDecoder {
    * Every header: a name that is a token, a value without control characters other than tab
    * (RFC 9110 section 5); and Content-Length as RFC 9112 writes it: digits only.
    */
-  private static void validate(CharSequence name, CharSequence value) {
+  static void validate(CharSequence name, CharSequence value) {
     int bad = HttpHeaderValidationUtil.validateToken(name);
     if (bad >= 0) {
       throw new IllegalArgumentException("a header name has a forbidden character 0x"

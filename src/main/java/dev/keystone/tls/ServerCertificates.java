@@ -173,7 +173,8 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
             .clientAuth(ClientAuth.NONE)
             .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                 ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1))
+                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2,
+                ApplicationProtocolNames.HTTP_1_1))
             .build();
       } catch (Exception e) {
         throw new IllegalArgumentException(what + ": the certificate " + c.certFile() + " with the key " + c.keyFile()

@@ -1,0 +1,72 @@
+package dev.keystone.proxy;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+
+/**
+ * HTTP/2 on a client connection whose TLS handshake chose {@code h2} (ALPN): Netty's frame codec
+ * and one child channel per stream, each served like an HTTP/1.1 request
+ * ({@link Http2Requests}, then the same {@link ClientConnection} and interceptor chain).
+ *
+ * <p>The limits (RFC 9113's and the known floods): at most {@link #MAX_CONCURRENT_STREAMS}
+ * streams at once; a header block at most the configured {@code max_header_size} (beyond it the
+ * stream is answered 431; far beyond it, or a CONTINUATION run that does not end, the connection
+ * goes away); a client that resets streams faster than 200 per 30 seconds (rapid reset,
+ * CVE-2023-44487), or makes the gateway reset them as fast (CVE-2025-55163), or sends empty DATA
+ * frames in a row, loses the connection; pings and settings acknowledged only while the client
+ * reads them. Flow control gives each stream a 64 KiB window that is opened again only as its
+ * body is taken, so a paused upload holds at most that much.
+ */
+final class Http2Clients {
+
+  static final String CODEC = "keystone-h2-codec";
+  /** As nginx's {@code http2_max_concurrent_streams} (128) and Go's (250), a little lower. */
+  static final int MAX_CONCURRENT_STREAMS = 100;
+  /** Control frames (ping and settings acknowledgements, resets) queued for a client that does not read. */
+  static final int MAX_QUEUED_CONTROL_FRAMES = 1000;
+
+  private Http2Clients() {
+  }
+
+  /**
+   * Makes {@code ch} (after its handshake) an HTTP/2 connection whose streams get
+   * {@code streams}' handlers. {@code gate} comes first: reads stop while the client does not
+   * take what is written to it.
+   */
+  static void install(Channel ch, ChannelHandler gate, int maxHeaderListSize, ChannelHandler streams) {
+    ChannelPipeline p = ch.pipeline();
+    p.addLast(ClientConnections.CHANNEL, gate);
+    io.netty.handler.codec.http2.Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
+        .initialSettings(Http2Settings.defaultSettings()
+            .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
+            .maxHeaderListSize(maxHeaderListSize))
+        .validateHeaders(true)
+        .encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES)
+        .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
+        // A close (the gateway stopping) sends GOAWAY and waits for the open streams to end; the
+        // builder's default of 0 cut them at once. The stop's own deadline bounds the wait.
+        .gracefulShutdownTimeoutMillis(-1)
+        .build();
+    // Netty applies the stream limit once the client acknowledges the SETTINGS that state it: a
+    // client that never does would open streams without limit. Enforced from the first frame, as
+    // nginx and Go do (a stream beyond it is refused, and may be retried).
+    codec.connection().remote().maxActiveStreams(MAX_CONCURRENT_STREAMS);
+    p.addLast(CODEC, codec);
+    p.addLast(new Http2MultiplexHandler(streams));
+  }
+
+  /** Whether {@code ch} is one stream of an HTTP/2 connection (not a connection of its own). */
+  static boolean isStream(Channel ch) {
+    return ch instanceof Http2StreamChannel;
+  }
+
+  /** Whether {@code ch} is a client connection speaking HTTP/2. */
+  static boolean isHttp2(Channel ch) {
+    return ch.pipeline().get(CODEC) != null;
+  }
+}

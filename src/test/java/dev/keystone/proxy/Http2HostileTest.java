@@ -1,0 +1,152 @@
+package dev.keystone.proxy;
+
+import dev.keystone.testing.H2Wire;
+import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TestCertificates;
+import dev.keystone.testing.TestGateway;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A hostile HTTP/2 client: a header block beyond the limit, a rapid-reset flood, a CONTINUATION
+ * run without end, more streams than allowed. Each is refused at the least cost (the stream, or
+ * the connection for a flood), and other clients are served meanwhile.
+ */
+class Http2HostileTest {
+
+  @TempDir
+  static Path dir;
+  static TestCertificates ca;
+  static TestCertificates.Issued cert;
+  static Vertx vertx;
+  static TestBackend backend;
+  TestGateway gw;
+
+  @BeforeAll
+  static void certificatesAndBackend() {
+    ca = TestCertificates.in(dir);
+    cert = ca.issue("app", "app.test");
+    vertx = Vertx.vertx();
+    backend = new TestBackend(vertx, "A");
+  }
+
+  @AfterAll
+  static void stop() {
+    backend.close();
+    vertx.close();
+  }
+
+  @BeforeEach
+  void start() {
+    gw = TestGateway.start("""
+        tls_listen: 127.0.0.1:0
+        limits: { max_header_size: 8KiB }
+        tenants:
+          - name: app
+            domains: [app.test]
+            tls: { cert: "%s", key: "%s" }
+            services: [{ name: a1, url: "%s" }]
+        """.formatted(cert.cert(), cert.key(), backend.url()));
+  }
+
+  @AfterEach
+  void stopGateway() {
+    gw.close();
+  }
+
+  private H2Wire connect() throws Exception {
+    return new H2Wire(ca.clientContext(), gw.gateway().tlsPort(), "app.test");
+  }
+
+  /** Another client, on a connection of its own, is answered. */
+  private void othersAreServed() throws Exception {
+    try (H2Wire other = connect()) {
+      other.headers(1, H2Wire.request("GET", "/other", "app.test"), true);
+      assertThat(other.status(1)).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void aHeaderBlockBeyondTheLimitIsAnswered431OnItsStream() throws Exception {
+    try (H2Wire h2 = connect()) {
+      h2.headers(1, H2Wire.request("GET", "/big", "app.test", "x-big", "b".repeat(9 * 1024)), true);
+      assertThat(h2.status(1)).isEqualTo(431);
+      h2.headers(3, H2Wire.request("GET", "/small", "app.test"), true);
+      assertThat(h2.status(3)).isEqualTo(200);
+    }
+    assertThat(backend.last().uri()).isEqualTo("/small");
+  }
+
+  @Test
+  void aRapidResetFloodLosesItsConnectionAndOthersAreServed() throws Exception {
+    int before = backend.requests();
+    try (H2Wire h2 = connect()) {
+      int stream = 1;
+      // CVE-2023-44487: open a stream and cancel it at once, again and again.
+      for (int i = 0; i < 1000; i++, stream += 2) {
+        try {
+          h2.headers(stream, H2Wire.request("GET", "/reset/" + i, "app.test"), true);
+          h2.rst(stream, 8);
+        } catch (java.io.IOException closed) {
+          break;
+        }
+      }
+      H2Wire.Frame goaway = h2.untilClosed();
+      assertThat(goaway).as("a GOAWAY before the close").isNotNull();
+      assertThat(goaway.errorCode()).as("ENHANCE_YOUR_CALM").isEqualTo(0xb);
+    }
+    assertThat(backend.requests() - before).as("requests the flood made").isLessThanOrEqualTo(201);
+    othersAreServed();
+  }
+
+  @Test
+  void aContinuationRunWithoutEndLosesItsConnection() throws Exception {
+    try (H2Wire h2 = connect()) {
+      byte[] head = h2.encode(H2Wire.request("GET", "/c", "app.test"));
+      h2.frame(H2Wire.HEADERS, H2Wire.END_STREAM, 1, head); // no END_HEADERS: CONTINUATION frames follow
+      byte[] filler = h2.encode(new io.netty.handler.codec.http2.DefaultHttp2Headers(false).add("x-fill", "f".repeat(4000)));
+      try {
+        for (int i = 0; i < 2000; i++) { // 8 MB of header block, if nothing stopped it
+          h2.frame(H2Wire.CONTINUATION, 0, 1, filler);
+        }
+      } catch (java.io.IOException closed) {
+        // the gateway closed the connection while we were sending: as it should
+      }
+      // (What the client could write says nothing: the kernel's buffers take megabytes. The
+      // GOAWAY says where the gateway stopped: at the header list limit, not at the end.)
+      H2Wire.Frame goaway = h2.untilClosed();
+      assertThat(goaway).as("a GOAWAY before the close").isNotNull();
+      assertThat(goaway.errorCode()).as("PROTOCOL_ERROR").isEqualTo(0x1L);
+      assertThat(new String(goaway.payload(), 8, goaway.payload().length - 8, java.nio.charset.StandardCharsets.UTF_8))
+          .contains("Header size exceeded max allowed size (10240)");
+    }
+    othersAreServed();
+  }
+
+  @Test
+  void streamsBeyondTheConcurrentLimitAreRefused() throws Exception {
+    backend.handler(req -> { }); // never answers: every stream stays open
+    try (H2Wire h2 = connect()) {
+      int stream = 1;
+      for (int i = 0; i < Http2Clients.MAX_CONCURRENT_STREAMS; i++, stream += 2) {
+        h2.headers(stream, H2Wire.request("GET", "/hold/" + i, "app.test"), true);
+      }
+      h2.headers(stream, H2Wire.request("GET", "/one-too-many", "app.test"), true);
+      H2Wire.Frame f = h2.next(stream);
+      assertThat(f.type()).isEqualTo(H2Wire.RST_STREAM);
+      assertThat(f.errorCode()).as("REFUSED_STREAM").isEqualTo(0x7);
+    } finally {
+      backend.handler(req -> req.body().onSuccess(b -> req.response().end("A " + req.uri())));
+    }
+    othersAreServed();
+  }
+}
