@@ -8,6 +8,7 @@ import org.shredzone.acme4j.Order;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.Status;
 import org.shredzone.acme4j.challenge.Http01Challenge;
+import org.shredzone.acme4j.challenge.TlsAlpn01Challenge;
 import org.shredzone.acme4j.connector.HttpConnector;
 import org.shredzone.acme4j.connector.NetworkSettings;
 import org.shredzone.acme4j.exception.AcmeException;
@@ -24,8 +25,9 @@ import javax.net.ssl.SSLContext;
 
 /**
  * Obtains a certificate from an ACME CA (RFC 8555) with acme4j: the account (made or found by its
- * key), an order for the names, each authorization's HTTP-01 challenge answered by the gateway's
- * plain listener through {@link AcmeTokens}, the CSR for the certificate's own key, and the chain.
+ * key), an order for the names, each authorization's challenge answered through {@link AcmeTokens}
+ * (HTTP-01 by the plain listener, TLS-ALPN-01 by the TLS listener), the CSR for the certificate's
+ * own key, and the chain.
  * Blocking: run it on a worker, never on an event loop.
  */
 public final class AcmeIssuer {
@@ -71,6 +73,15 @@ public final class AcmeIssuer {
    * @throws AcmeException with the CA's reason when an authorization or the order fails
    */
   public Issued issue(List<String> domains, KeyPair domainKey) throws AcmeException, InterruptedException {
+    return issue(domains, domainKey, List.of(dev.keystone.config.AcmeConfig.HTTP_01));
+  }
+
+  /**
+   * The same, answering the first of {@code challenges} the CA offers for each name
+   * ({@code http-01}, {@code tls-alpn-01}).
+   */
+  public Issued issue(List<String> domains, KeyPair domainKey, List<String> challenges)
+      throws AcmeException, InterruptedException {
     Session session = new Session(directory, new Provider(trust, exchangeDeadline));
     AccountBuilder ab = new AccountBuilder().agreeToTermsOfService().useKeyPair(accountKey);
     if (email != null) {
@@ -80,7 +91,7 @@ public final class AcmeIssuer {
     Order order = account.newOrder().domains(domains).create();
     for (Authorization auth : order.getAuthorizations()) {
       if (auth.getStatus() != Status.VALID) {
-        authorize(auth);
+        authorize(auth, challenges);
       }
     }
     order.execute(domainKey);
@@ -123,23 +134,87 @@ public final class AcmeIssuer {
     }
   }
 
-  private void authorize(Authorization auth) throws AcmeException, InterruptedException {
+  private void authorize(Authorization auth, List<String> challenges) throws AcmeException, InterruptedException {
     String domain = auth.getIdentifier().getDomain();
-    Http01Challenge challenge = auth.findChallenge(Http01Challenge.class).orElseThrow(() -> new AcmeException(
-        "the CA offers no http-01 challenge for " + domain + (auth.isWildcard()
-            ? " (a wildcard name needs dns-01, which the gateway does not answer: give its certificate as files)" : "")));
+    for (String type : challenges) {
+      if (dev.keystone.config.AcmeConfig.TLS_ALPN_01.equals(type)) {
+        var alpn = auth.findChallenge(TlsAlpn01Challenge.class);
+        if (alpn.isPresent()) {
+          answerTlsAlpn(domain, alpn.get());
+          return;
+        }
+      } else {
+        var http = auth.findChallenge(Http01Challenge.class);
+        if (http.isPresent()) {
+          answerHttp(domain, http.get());
+          return;
+        }
+      }
+    }
+    throw new AcmeException("the CA offers none of " + challenges + " for " + domain + (auth.isWildcard()
+        ? " (a wildcard name needs dns-01, which the gateway does not answer: give its certificate as files)" : ""));
+  }
+
+  private void answerHttp(String domain, Http01Challenge challenge) throws AcmeException, InterruptedException {
     if (!tokens.put(challenge.getToken(), challenge.getAuthorization())) {
       throw new AcmeException("too many ACME challenges open at once");
     }
     try {
-      challenge.trigger();
-      Status s = challenge.waitForCompletion(WAIT);
-      if (s != Status.VALID) {
-        throw new AcmeException("the CA could not validate " + domain + " over http-01 (it fetches http://" + domain
-            + "/.well-known/acme-challenge/... on port 80)" + challenge.getError().map(p -> ": " + p).orElse(""));
-      }
+      await(challenge, domain, "over http-01 (it fetches http://" + domain + "/.well-known/acme-challenge/... on port 80)");
     } finally {
       tokens.remove(challenge.getToken());
+    }
+  }
+
+  /** RFC 8737: a self-signed certificate for the name, with the challenge's digest in its acmeIdentifier extension. */
+  private void answerTlsAlpn(String domain, TlsAlpn01Challenge challenge) throws AcmeException, InterruptedException {
+    KeyPair key;
+    try {
+      key = AcmeStore.newKey();
+    } catch (java.security.GeneralSecurityException e) {
+      throw new AcmeException("could not make a key for the tls-alpn-01 certificate: " + e.getMessage(), e);
+    }
+    java.security.cert.X509Certificate cert = validationCertificate(domain, key, challenge.getAcmeValidation());
+    if (!tokens.putAlpn(domain, new AcmeTokens.AlpnAnswer(cert, key.getPrivate()))) {
+      throw new AcmeException("too many ACME challenges open at once");
+    }
+    try {
+      await(challenge, domain, "over tls-alpn-01 (it connects to " + domain + " on port 443 asking for ALPN acme-tls/1)");
+    } finally {
+      tokens.removeAlpn(domain);
+    }
+  }
+
+  /**
+   * The self-signed TLS-ALPN-01 certificate for {@code domain}: its only name, and the challenge's
+   * digest in the critical acmeIdentifier extension. (acme4j's own helper signs EC keys as RSA.)
+   */
+  static java.security.cert.X509Certificate validationCertificate(String domain, KeyPair key, byte[] validation)
+      throws AcmeException {
+    try {
+      org.bouncycastle.asn1.x500.X500Name name = new org.bouncycastle.asn1.x500.X500Name("CN=acme-tls-alpn-01");
+      Instant now = Instant.now();
+      var builder = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(name,
+          java.math.BigInteger.valueOf(now.toEpochMilli()), java.util.Date.from(now.minus(Duration.ofHours(1))),
+          java.util.Date.from(now.plus(Duration.ofDays(7))), name, key.getPublic());
+      builder.addExtension(org.bouncycastle.asn1.x509.Extension.subjectAlternativeName, false,
+          new org.bouncycastle.asn1.x509.GeneralNames(new org.bouncycastle.asn1.x509.GeneralName(
+              org.bouncycastle.asn1.x509.GeneralName.dNSName, domain)));
+      builder.addExtension(new org.bouncycastle.asn1.ASN1ObjectIdentifier(TlsAlpn01Challenge.ACME_VALIDATION_OID), true,
+          new org.bouncycastle.asn1.DEROctetString(validation));
+      var signer = new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(key.getPrivate());
+      return new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(builder.build(signer));
+    } catch (Exception e) {
+      throw new AcmeException("could not make the tls-alpn-01 certificate for " + domain + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void await(org.shredzone.acme4j.challenge.Challenge challenge, String domain, String how)
+      throws AcmeException, InterruptedException {
+    challenge.trigger();
+    Status s = challenge.waitForCompletion(WAIT);
+    if (s != Status.VALID) {
+      throw new AcmeException("the CA could not validate " + domain + " " + how + challenge.getError().map(p -> ": " + p).orElse(""));
     }
   }
 

@@ -47,6 +47,12 @@ public final class AcmeManager implements AutoCloseable {
   private final Set<String> pending = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> retryAt = new ConcurrentHashMap<>();
   private final Map<String, Duration> backoff = new ConcurrentHashMap<>();
+  /**
+   * By key: how far the challenge list is turned. A failed order turns it one step, so that the
+   * next try starts with another challenge (port 80 closed: TLS-ALPN-01; a proxy in front that
+   * ends TLS: HTTP-01); what worked stays first for the renewals.
+   */
+  private final Map<String, Integer> challengeTurn = new ConcurrentHashMap<>();
   private final dev.keystone.model.Events events;
   private final java.util.concurrent.atomic.AtomicLong issuedCount = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong failedCount = new java.util.concurrent.atomic.AtomicLong();
@@ -123,7 +129,7 @@ public final class AcmeManager implements AutoCloseable {
       SSLContext trust = acme.caRoot() == null ? null : AcmeStore.trusting(acme.caRoot());
       KeyPair domainKey = AcmeStore.newKey();
       AcmeIssuer.Issued r = new AcmeIssuer(URI.create(acme.directory()), trust, account, acme.email(), tokens)
-          .issue(names, domainKey);
+          .issue(names, domainKey, turned(acme.challenges(), challengeTurn.getOrDefault(key, 0)));
       try {
         issued.put(key, store.save(names, r.chainPem(), domainKey));
       } catch (java.io.IOException e) {
@@ -140,6 +146,7 @@ public final class AcmeManager implements AutoCloseable {
       events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, true, "valid until " + r.notAfter()));
       changed.run();
     } catch (Exception e) {
+      challengeTurn.merge(key, 1, Integer::sum);
       Duration wait = backoff.merge(key, FIRST_RETRY, (a, b) -> a.multipliedBy(2).compareTo(LAST_RETRY) > 0 ? LAST_RETRY
           : a.multipliedBy(2));
       retryAt.put(key, clock.instant().plus(wait));
@@ -150,6 +157,16 @@ public final class AcmeManager implements AutoCloseable {
     } finally {
       pending.remove(key);
     }
+  }
+
+  /** {@code list} turned left {@code by} places. */
+  static List<String> turned(List<String> list, int by) {
+    int n = list.size();
+    java.util.ArrayList<String> out = new java.util.ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      out.add(list.get((i + by) % n));
+    }
+    return out;
   }
 
   /** Orders in progress or queued (tests, the admin API). */

@@ -86,7 +86,8 @@ final class ConfigCodec {
     AcmeConfig acme = c.tls().acme();
     out.bool(acme != null);
     if (acme != null) {
-      out.string(acme.directory()).string(acme.email()).string(acme.caRoot()).string(acme.dataDir().toString());
+      out.string(acme.directory()).string(acme.email()).string(acme.caRoot()).string(acme.dataDir().toString())
+          .string(String.join(",", acme.challenges()));
     }
     return out.finish();
   }
@@ -117,7 +118,8 @@ final class ConfigCodec {
     EscapedSlashes slashes = EscapedSlashes.values()[in.integer()];
     ListenAddress tlsListen = in.bool() ? listen(in) : null;
     ServerCertificate fallback = certificate(in);
-    AcmeConfig acme = in.bool() ? new AcmeConfig(in.string(), in.string(), in.string(), Path.of(in.string())) : null;
+    AcmeConfig acme = in.bool() ? new AcmeConfig(in.string(), in.string(), in.string(), Path.of(in.string()),
+        List.of(in.string().split(","))) : null;
     in.end();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, engine, scriptLimits, tenants, admin, passive,
         slashes, tlsListen == null ? ServerTls.NONE : new ServerTls(tlsListen, fallback, acme));

@@ -123,8 +123,18 @@ final class ServerTlsBinder {
     } else if (s.problems().inputs.isRegularFile(dataDir)) {
       s.problems().add(s.keyPath("data_dir"), dataName + " is a file: it must be a directory (made when missing)");
     }
+    List<String> challenges = s.strings("challenges");
+    for (int i = 0; i < challenges.size(); i++) {
+      if (!AcmeConfig.ALL_CHALLENGES.contains(challenges.get(i))) {
+        s.problems().add(s.keyPath("challenges") + "[" + i + "]", "unknown challenge '" + challenges.get(i) + "': expected "
+            + String.join(" or ", AcmeConfig.ALL_CHALLENGES) + " (dns-01 is not answered: wildcard certificates come as files)");
+      }
+    }
+    if (s.has("challenges") && challenges.isEmpty()) {
+      s.problems().add(s.keyPath("challenges"), "needs at least one of " + AcmeConfig.ALL_CHALLENGES);
+    }
     s.finish();
-    return new AcmeConfig(directory, email, caRoot, dataDir);
+    return new AcmeConfig(directory, email, caRoot, dataDir, challenges.stream().distinct().toList());
   }
 
   private static ServerCertificate certificate(Section s, String source, List<String> domains) {

@@ -173,7 +173,8 @@ public final class Gateway implements GatewayControl {
     dev.keystone.proxy.ClientListener listener = new dev.keystone.proxy.ClientListener();
     dev.keystone.proxy.ClientListener tlsListener = config.tls().enabled() ? new dev.keystone.proxy.ClientListener() : null;
     // The handshake shares the header-read deadline: a client gets that long to start its request.
-    TlsHandshake tls = tlsListener == null ? null : new TlsHandshake(() -> g.certificates, config.timeouts().headerRead().toMillis());
+    TlsHandshake tls = tlsListener == null ? null : new TlsHandshake(() -> g.certificates, config.timeouts().headerRead().toMillis())
+        .answering(g.acmeTokens);
     g.handshakes = tls;
     return g.engine.ready()
         .compose(v -> {

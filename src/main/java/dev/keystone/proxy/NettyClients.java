@@ -129,8 +129,8 @@ final class NettyClients implements ClientConnection.Server {
 
     @Override
     protected void configurePipeline(io.netty.channel.ChannelHandlerContext ctx, String protocol) {
-      if (stopping) {
-        ctx.close();
+      if (stopping || AcmeValidation.ACME_TLS.equals(protocol)) {
+        ctx.close(); // (an ACME validation ends with its handshake)
       } else if (io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(protocol)) {
         Http2Clients.install(ctx.channel(), new ClientChannel(() -> true), maxHeaders, new Http2Streams());
       } else {

@@ -68,6 +68,8 @@ public final class TlsHandshake {
   private final int maxHandshakes;
   private final int maxPerClient;
   private final long timeoutMillis;
+  /** The ACME TLS-ALPN-01 answers open now; null: none are ever given. */
+  private volatile dev.keystone.model.AcmeTokens acme;
 
   /**
    * @param certificates  the certificates in force, read at each handshake
@@ -75,6 +77,12 @@ public final class TlsHandshake {
    */
   public TlsHandshake(Supplier<? extends Mapping<String, SslContext>> certificates, long timeoutMillis) {
     this(certificates, timeoutMillis, MAX_HANDSHAKES, MAX_PER_CLIENT);
+  }
+
+  /** Answers the CA's TLS-ALPN-01 validations from {@code tokens} (RFC 8737). */
+  public TlsHandshake answering(dev.keystone.model.AcmeTokens tokens) {
+    this.acme = tokens;
+    return this;
   }
 
   TlsHandshake(Supplier<? extends Mapping<String, SslContext>> certificates, long timeoutMillis, int maxHandshakes,
@@ -114,6 +122,27 @@ public final class TlsHandshake {
     };
     ch.closeFuture().addListener(f -> finished.run());
     return new SniHandler(this::lookup, MAX_CLIENT_HELLO, timeoutMillis) {
+      /** The ClientHello asked for ALPN acme-tls/1 only: an ACME validation, not a client. */
+      private boolean validation;
+
+      @Override
+      protected Future<SslContext> lookup(io.netty.channel.ChannelHandlerContext ctx, io.netty.buffer.ByteBuf hello)
+          throws Exception {
+        validation = acme != null && hello != null && AcmeValidation.asksOnlyForAcmeTls(hello);
+        return super.lookup(ctx, hello);
+      }
+
+      @Override
+      protected Future<SslContext> lookup(io.netty.channel.ChannelHandlerContext ctx, String hostname) throws Exception {
+        if (validation) {
+          SslContext answer = AcmeValidation.context(acme, hostname);
+          if (answer != null) {
+            return ctx.executor().<SslContext>newPromise().setSuccess(answer);
+          }
+        }
+        return super.lookup(ctx, hostname);
+      }
+
       @Override
       protected io.netty.handler.ssl.SslHandler newSslHandler(SslContext context, io.netty.buffer.ByteBufAllocator allocator) {
         io.netty.handler.ssl.SslHandler h = context.newHandler(allocator, CRYPTO);

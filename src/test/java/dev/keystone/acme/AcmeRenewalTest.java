@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -29,5 +30,14 @@ class AcmeRenewalTest {
     assertThat(AcmeManager.due(c, until.minus(third).minusSeconds(1))).isFalse();
     assertThat(AcmeManager.due(c, until.minus(third).plusSeconds(1))).isTrue();
     assertThat(AcmeManager.due(c, until.plusSeconds(1))).isTrue();
+  }
+
+  @Test
+  void aFailedOrderTurnsTheChallengesSoTheNextTryStartsWithAnother() {
+    List<String> both = List.of("http-01", "tls-alpn-01");
+    assertThat(AcmeManager.turned(both, 0)).containsExactly("http-01", "tls-alpn-01");
+    assertThat(AcmeManager.turned(both, 1)).containsExactly("tls-alpn-01", "http-01");
+    assertThat(AcmeManager.turned(both, 2)).containsExactly("http-01", "tls-alpn-01");
+    assertThat(AcmeManager.turned(List.of("tls-alpn-01"), 5)).containsExactly("tls-alpn-01");
   }
 }

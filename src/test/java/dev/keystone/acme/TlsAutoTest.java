@@ -157,6 +157,33 @@ class TlsAutoTest {
     }
   }
 
+  @Test
+  void tlsAlpn01IsAnsweredOnTheTlsListenerWhenPort80IsNotReachable() throws Exception {
+    int http = Pebble.freePort();
+    int tls = Pebble.freePort();
+    int nobody = Pebble.freePort(); // where Pebble would look for HTTP-01: nothing listens there
+    try (Pebble pebble = Pebble.start(dir.resolve("pebble-alpn"), nobody, tls)) {
+      String yaml = """
+          listen: 127.0.0.1:%d
+          tls_listen: 127.0.0.1:%d
+          acme: { directory: "%s", ca_root: "%s", data_dir: "%s", challenges: [tls-alpn-01] }
+          tenants:
+            - name: shop
+              domains: [alpn.shop.test]
+              tls: auto
+              services: [{ name: s, url: "%s" }]
+          """.formatted(http, tls, pebble.directory(), pebble.caPem(), dir.resolve("data-alpn"), backend.url());
+      try (TestGateway gw = TestGateway.start(yaml)) {
+        Await.until("the certificate issued and served", Duration.ofSeconds(60), () -> issuer(gw, "alpn.shop.test") != null);
+        X509Certificate leaf = leaf(gw, "alpn.shop.test");
+        assertThat(leaf.getIssuerX500Principal().getName()).contains("Pebble");
+        assertThat(dnsNames(leaf)).containsExactly("alpn.shop.test");
+        assertThat(gw.gateway().acmeTokens().alpn("alpn.shop.test")).as("the validation is over").isNull();
+        assertThat(get(gw, "alpn.shop.test", "/after")).startsWith("HTTP/1.1 200").endsWith("shop /after");
+      }
+    }
+  }
+
   private static String issuer(TestGateway gw, String name) {
     try {
       return leaf(gw, name).getIssuerX500Principal().getName();

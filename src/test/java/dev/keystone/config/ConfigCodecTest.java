@@ -44,7 +44,7 @@ class ConfigCodecTest {
         listen: 127.0.0.1:18080
         tls_listen: 127.0.0.1:18443
         tls_default: { cert: fallback.pem, key: fallback.key }
-        acme: { directory: "https://127.0.0.1:9/dir", email: ops@example.com, ca_root: ca.pem, data_dir: acme-data }
+        acme: { directory: "https://127.0.0.1:9/dir", email: ops@example.com, ca_root: ca.pem, data_dir: acme-data, challenges: [tls-alpn-01] }
         admin_base_path: /_ks
         scripts_dir: lua
         escaped_slashes: pass

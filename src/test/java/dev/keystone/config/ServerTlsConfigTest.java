@@ -218,6 +218,15 @@ class ServerTlsConfigTest {
     assertThat(errors("acme: { directory: \"http://ca.internal/dir\", data_dir: a.pem }\n" + tenant("[a.test]", "auto")))
         .extracting(ConfigError::message).containsExactly("must be the CA's ACME directory URL (https://...), got 'http://ca.internal/dir'",
             "a.pem is a file: it must be a directory (made when missing)");
+    assertThat(errors("acme: { challenges: [http-01, dns-01] }\n" + tenant("[a.test]", "auto"))).singleElement().satisfies(e -> {
+      assertThat(e.key()).isEqualTo("acme.challenges[1]");
+      assertThat(e.message()).isEqualTo("unknown challenge 'dns-01': expected http-01 or tls-alpn-01"
+          + " (dns-01 is not answered: wildcard certificates come as files)");
+    });
+    assertThat(errors("acme: { challenges: [] }\n" + tenant("[a.test]", "auto"))).extracting(ConfigError::message)
+        .containsExactly("needs at least one of [http-01, tls-alpn-01]");
+    assertThat(load("acme: { challenges: tls-alpn-01 }\n" + tenant("[a.test]", "auto")).tls().acme().challenges())
+        .containsExactly("tls-alpn-01");
   }
 
   @Test

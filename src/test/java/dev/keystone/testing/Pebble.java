@@ -31,6 +31,11 @@ public final class Pebble implements AutoCloseable {
 
   /** Starts both in {@code dir}, validating HTTP-01 on 127.0.0.1:{@code httpPort}. */
   public static Pebble start(Path dir, int httpPort) throws Exception {
+    return start(dir, httpPort, freePort());
+  }
+
+  /** The same, validating TLS-ALPN-01 on 127.0.0.1:{@code tlsPort}. */
+  public static Pebble start(Path dir, int httpPort, int tlsPort) throws Exception {
     if (!Files.isExecutable(Path.of("/usr/bin/pebble")) || !Files.isExecutable(Path.of("/usr/bin/pebble-challtestsrv"))) {
       throw new AssertionError("the ACME tests need Debian's pebble package: apt-get install -y pebble (.ci/run does)");
     }
@@ -50,7 +55,7 @@ public final class Pebble implements AutoCloseable {
           {"pebble": {"listenAddress": "127.0.0.1:%d", "managementListenAddress": "127.0.0.1:%d",
             "certificate": "%s", "privateKey": "%s", "httpPort": %d, "tlsPort": %d,
             "ocspResponderURL": "", "externalAccountBindingRequired": false}}
-          """.formatted(port, management, own.cert(), own.key(), httpPort, freePort()));
+          """.formatted(port, management, own.cert(), own.key(), httpPort, tlsPort));
       // no random sleep before validating, no random nonce rejections: a test is deterministic
       p.spawn(dir, "pebble", Map.of("PEBBLE_VA_NOSLEEP", "1", "PEBBLE_WFE_NONCEREJECT", "0"), "/usr/bin/pebble",
           "-config", dir.resolve("pebble-config.json").toString(), "-dnsserver", "127.0.0.1:" + dns);
@@ -92,7 +97,8 @@ public final class Pebble implements AutoCloseable {
     }
   }
 
-  private static int freePort() throws IOException {
+  /** A loopback port free now (for a server whose port must be known before it starts). */
+  public static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     }
