@@ -82,13 +82,26 @@ public final class AcmeIssuer {
    */
   public Issued issue(List<String> domains, KeyPair domainKey, List<String> challenges)
       throws AcmeException, InterruptedException {
-    Session session = new Session(directory, new Provider(trust, exchangeDeadline));
+    return issue(domains, domainKey, challenges, null);
+  }
+
+  /**
+   * The same, replacing {@code old} (RFC 9773: a CA that offers renewal information then knows
+   * the order renews it, and may exempt it from its limits); null: a first certificate.
+   */
+  public Issued issue(List<String> domains, KeyPair domainKey, List<String> challenges,
+                      java.security.cert.X509Certificate old) throws AcmeException, InterruptedException {
+    Session session = session();
     AccountBuilder ab = new AccountBuilder().agreeToTermsOfService().useKeyPair(accountKey);
     if (email != null) {
       ab.addEmail(email);
     }
     Account account = ab.create(session); // an existing account for this key is found, not duplicated
-    Order order = account.newOrder().domains(domains).create();
+    var builder = account.newOrder().domains(domains);
+    if (old != null && offersRenewalInfo(session)) {
+      builder.replaces(old);
+    }
+    Order order = builder.create();
     for (Authorization auth : order.getAuthorizations()) {
       if (auth.getStatus() != Status.VALID) {
         authorize(auth, challenges);
@@ -109,6 +122,32 @@ public final class AcmeIssuer {
     java.security.cert.X509Certificate leaf = order.getCertificate().getCertificate();
     check(leaf, domains, domainKey, Instant.now());
     return new Issued(pem.toString(), leaf.getNotAfter().toInstant());
+  }
+
+  private Session session() {
+    return new Session(directory, new Provider(trust, exchangeDeadline));
+  }
+
+  private static boolean offersRenewalInfo(Session session) throws AcmeException {
+    return session.resourceUrlOptional(org.shredzone.acme4j.connector.Resource.RENEWAL_INFO).isPresent();
+  }
+
+  /**
+   * When the CA suggests {@code leaf} be renewed (ACME Renewal Information, RFC 9773): a time
+   * picked at random in its window, so that many gateways do not renew at once; null when the CA
+   * offers no renewal information.
+   */
+  public Instant suggestedRenewal(java.security.cert.X509Certificate leaf) throws AcmeException {
+    Session session = session();
+    if (!offersRenewalInfo(session)) {
+      return null;
+    }
+    org.shredzone.acme4j.Login login = new AccountBuilder().onlyExisting().useKeyPair(accountKey).createLogin(session);
+    org.shredzone.acme4j.RenewalInfo info = login.bindRenewalInfo(leaf);
+    Instant start = info.getSuggestedWindowStart();
+    Instant end = info.getSuggestedWindowEnd();
+    long span = Math.max(0, Duration.between(start, end).toSeconds());
+    return start.plusSeconds(span == 0 ? 0 : java.util.concurrent.ThreadLocalRandom.current().nextLong(span));
   }
 
   /**

@@ -24,9 +24,11 @@ import javax.net.ssl.SSLContext;
 /**
  * The certificates of tenants with {@code tls: auto}: loaded from the {@code acme.data_dir} where
  * they were kept (so a restart, or a CA that is down, serves them at once), ordered from the CA
- * when missing, and renewed once a third of their lifetime is left. Orders run one at a time on
- * a thread of their own; a failed one is tried again after a backoff that doubles from a minute
- * to six hours. {@link #sync} is called at start, after each reload and every minute.
+ * when missing, and renewed when the CA's renewal information (RFC 9773, asked every six hours)
+ * says, else once a third of their lifetime is left. Orders run one at a time on a thread of
+ * their own; a failed one is tried again after a backoff that doubles from a minute to six hours,
+ * or when the CA's rate limit says. {@link #sync} is called at start, after each reload and every
+ * minute.
  */
 public final class AcmeManager implements AutoCloseable {
 
@@ -45,6 +47,8 @@ public final class AcmeManager implements AutoCloseable {
   /** By {@link AcmeStore#key} of the names. */
   private final Map<String, ServerCertificate> issued = new ConcurrentHashMap<>();
   private final Set<String> pending = ConcurrentHashMap.newKeySet();
+  /** Keys whose renewal information is being asked for (not orders: they do not hold one back). */
+  private final Set<String> asking = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> retryAt = new ConcurrentHashMap<>();
   private final Map<String, Duration> backoff = new ConcurrentHashMap<>();
   /**
@@ -53,6 +57,13 @@ public final class AcmeManager implements AutoCloseable {
    * ends TLS: HTTP-01); what worked stays first for the renewals.
    */
   private final Map<String, Integer> challengeTurn = new ConcurrentHashMap<>();
+  /** By key: when the CA's renewal information (RFC 9773) says to renew; absent: the third-of-life rule. */
+  private final Map<String, Instant> renewAt = new ConcurrentHashMap<>();
+  /** By key: when to ask the CA for renewal information next. */
+  private final Map<String, Instant> askRenewalAt = new ConcurrentHashMap<>();
+  /** The keys of the tenants with {@code tls: auto} in the config in force: an order for another is dropped. */
+  private volatile Set<String> wanted = Set.of();
+  static final Duration RENEWAL_INFO_EVERY = Duration.ofHours(6);
   private final dev.keystone.model.Events events;
   private final java.util.concurrent.atomic.AtomicLong issuedCount = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong failedCount = new java.util.concurrent.atomic.AtomicLong();
@@ -92,6 +103,13 @@ public final class AcmeManager implements AutoCloseable {
     }
     AcmeStore store = new AcmeStore(acme.dataDir());
     Instant now = clock.instant();
+    Set<String> keys = new java.util.HashSet<>();
+    for (TenantConfig t : config.tenants()) {
+      if (t.tls() != null && t.tls().auto()) {
+        keys.add(AcmeStore.key(t.domains()));
+      }
+    }
+    wanted = keys;
     for (TenantConfig t : config.tenants()) {
       if (t.tls() == null || !t.tls().auto()) {
         continue;
@@ -104,10 +122,19 @@ public final class AcmeManager implements AutoCloseable {
           issued.put(key, have);
         }
       }
-      if ((have == null || due(have, now)) && !pending.contains(key) && !now.isBefore(retryAt.getOrDefault(key, Instant.MIN))) {
+      if (pending.contains(key)) {
+        continue;
+      }
+      boolean due = have == null || due(have, now) || !now.isBefore(renewAt.getOrDefault(key, Instant.MAX));
+      if (due && !now.isBefore(retryAt.getOrDefault(key, Instant.MIN))) {
         pending.add(key);
         List<String> names = t.domains();
-        worker.execute(() -> order(acme, store, names, key));
+        X509Certificate old = have == null ? null : AcmeStore.leaf(have.certPem());
+        worker.execute(() -> order(acme, store, names, key, old));
+      } else if (!due && !now.isBefore(askRenewalAt.getOrDefault(key, Instant.MIN)) && asking.add(key)) {
+        X509Certificate leaf = AcmeStore.leaf(have.certPem());
+        askRenewalAt.put(key, now.plus(RENEWAL_INFO_EVERY));
+        worker.execute(() -> askRenewal(acme, store, key, leaf));
       }
     }
   }
@@ -123,13 +150,36 @@ public final class AcmeManager implements AutoCloseable {
     return now.isAfter(until.minus(Duration.between(from, until).dividedBy(3)));
   }
 
-  private void order(AcmeConfig acme, AcmeStore store, List<String> names, String key) {
+  /** Asks the CA when to renew (ARI), on the ACME thread; a CA without it, or one that fails, leaves the third-of-life rule. */
+  private void askRenewal(AcmeConfig acme, AcmeStore store, String key, X509Certificate leaf) {
+    try {
+      if (leaf == null || !wanted.contains(key)) {
+        return;
+      }
+      SSLContext trust = acme.caRoot() == null ? null : AcmeStore.trusting(acme.caRoot());
+      Instant at = new AcmeIssuer(URI.create(acme.directory()), trust, store.accountKey(), acme.email(), tokens)
+          .suggestedRenewal(leaf);
+      if (at != null) {
+        renewAt.put(key, at);
+      }
+    } catch (Exception e) {
+      LOG.fine("ACME: no renewal information from " + acme.directory() + ": " + e);
+    } finally {
+      asking.remove(key);
+    }
+  }
+
+  private void order(AcmeConfig acme, AcmeStore store, List<String> names, String key, X509Certificate old) {
+    if (!wanted.contains(key)) {
+      pending.remove(key); // the tenant went (or changed its names) while the order waited
+      return;
+    }
     try {
       KeyPair account = store.accountKey();
       SSLContext trust = acme.caRoot() == null ? null : AcmeStore.trusting(acme.caRoot());
       KeyPair domainKey = AcmeStore.newKey();
       AcmeIssuer.Issued r = new AcmeIssuer(URI.create(acme.directory()), trust, account, acme.email(), tokens)
-          .issue(names, domainKey, turned(acme.challenges(), challengeTurn.getOrDefault(key, 0)));
+          .issue(names, domainKey, turned(acme.challenges(), challengeTurn.getOrDefault(key, 0)), old);
       try {
         issued.put(key, store.save(names, r.chainPem(), domainKey));
       } catch (java.io.IOException e) {
@@ -141,6 +191,8 @@ public final class AcmeManager implements AutoCloseable {
       }
       retryAt.remove(key);
       backoff.remove(key);
+      renewAt.remove(key);
+      askRenewalAt.remove(key);
       LOG.info("ACME: certificate for " + names + " issued by " + acme.directory() + ", valid until " + r.notAfter());
       issuedCount.incrementAndGet();
       events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, true, "valid until " + r.notAfter()));
@@ -149,7 +201,13 @@ public final class AcmeManager implements AutoCloseable {
       challengeTurn.merge(key, 1, Integer::sum);
       Duration wait = backoff.merge(key, FIRST_RETRY, (a, b) -> a.multipliedBy(2).compareTo(LAST_RETRY) > 0 ? LAST_RETRY
           : a.multipliedBy(2));
-      retryAt.put(key, clock.instant().plus(wait));
+      Instant retry = clock.instant().plus(wait);
+      if (e instanceof org.shredzone.acme4j.exception.AcmeRateLimitedException limited
+          && limited.getRetryAfter().isPresent() && limited.getRetryAfter().get().isAfter(retry)) {
+        retry = limited.getRetryAfter().get(); // the CA's rate limit says when: asking earlier only fails again
+        wait = Duration.between(clock.instant(), retry);
+      }
+      retryAt.put(key, retry);
       LOG.warning("ACME: no certificate for " + names + " from " + acme.directory() + ": " + e.getMessage()
           + "; trying again in " + wait.toMinutes() + " min" + (issued.containsKey(key) ? " (the current one is served until then)" : ""));
       failedCount.incrementAndGet();

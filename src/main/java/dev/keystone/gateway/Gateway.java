@@ -294,6 +294,11 @@ public final class Gateway implements GatewayControl {
     return acmeTokens;
   }
 
+  /** ACME orders queued or in progress. */
+  public int acmePending() {
+    return acme.pending();
+  }
+
   @Override
   public long acmeOrders(boolean issued) {
     return issued ? acme.issuedCount() : acme.failedCount();

@@ -100,7 +100,20 @@ class AcmeIssuerTest {
     AcmeIssuer issuer = new AcmeIssuer(pebble.directory(), pebble.trust(), ecKey(), null, gw.gateway().acmeTokens());
     assertThatThrownBy(() -> issuer.issue(List.of("*.shop.test"), ecKey()))
         .isInstanceOf(AcmeException.class)
-        .hasMessageContaining("the CA offers no http-01 challenge for shop.test")
+        .hasMessageContaining("the CA offers none of [http-01] for shop.test")
         .hasMessageContaining("a wildcard name needs dns-01");
+  }
+
+  @Test
+  void aCaWithoutRenewalInformationLeavesTheRenewalToTheLifetimeRule(@org.junit.jupiter.api.io.TempDir Path certs)
+      throws Exception {
+    // Debian's Pebble (2.4) has no renewalInfo resource: the answer is "none", not a failure
+    AcmeIssuer issuer = new AcmeIssuer(pebble.directory(), pebble.trust(), ecKey(), null, gw.gateway().acmeTokens());
+    var issued = dev.keystone.testing.TestCertificates.in(certs).issue("c", "shop.test");
+    java.security.cert.X509Certificate leaf;
+    try (var in = java.nio.file.Files.newInputStream(issued.cert())) {
+      leaf = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+    }
+    assertThat(issuer.suggestedRenewal(leaf)).isNull();
   }
 }

@@ -184,6 +184,49 @@ class TlsAutoTest {
     }
   }
 
+  @Test
+  void aShortLivedCertificateIsRenewedAndTheOldOneServedUntilTheNewOneIsIn() throws Exception {
+    int http = Pebble.freePort();
+    dev.keystone.testing.TestClock clock = new dev.keystone.testing.TestClock(java.time.Instant.now());
+    try (Pebble pebble = Pebble.start(dir.resolve("pebble-renew"), http, Pebble.freePort(), 3600)) {
+      String yaml = """
+          listen: 127.0.0.1:%d
+          tls_listen: 127.0.0.1:0
+          acme: { directory: "%s", ca_root: "%s", data_dir: "%s" }
+          tenants:
+            - name: shop
+              domains: [renew.shop.test]
+              tls: auto
+              services: [{ name: s, url: "%s" }]
+          """.formatted(http, pebble.directory(), pebble.caPem(), dir.resolve("data-renew"), backend.url());
+      try (TestGateway gw = TestGateway.start(yaml, java.util.Map.of(),
+          new dev.keystone.gateway.GatewayOptions(2, "test", clock))) {
+        Await.until("the first certificate", Duration.ofSeconds(60), () -> issuer(gw, "renew.shop.test") != null);
+        X509Certificate first = leaf(gw, "renew.shop.test");
+        assertThat(Duration.between(first.getNotBefore().toInstant(), first.getNotAfter().toInstant()).toMinutes())
+            .as("short-lived").isBetween(59L, 61L);
+        clock.advance(Duration.ofMinutes(30)); // half its life left: not due
+        assertThat(gw.admin("POST", "/api/v1/reload").statusCode()).isEqualTo(200);
+        assertThat(gw.gateway().acmePending()).isZero();
+        clock.advance(Duration.ofMinutes(11)); // less than a third left: due
+        assertThat(gw.admin("POST", "/api/v1/reload").statusCode()).isEqualTo(200);
+        java.util.Set<java.math.BigInteger> served = new java.util.HashSet<>();
+        Await.until("the renewed certificate served", Duration.ofSeconds(60), () -> {
+          java.math.BigInteger s;
+          try {
+            s = leaf(gw, "renew.shop.test").getSerialNumber();
+          } catch (Exception e) {
+            throw new AssertionError("a handshake failed during the renewal", e);
+          }
+          served.add(s);
+          return !s.equals(first.getSerialNumber());
+        });
+        assertThat(served).hasSize(2).contains(first.getSerialNumber());
+        assertThat(gw.gateway().acmeOrders(true)).isEqualTo(2);
+      }
+    }
+  }
+
   private static String issuer(TestGateway gw, String name) {
     try {
       return leaf(gw, name).getIssuerX500Principal().getName();

@@ -36,6 +36,11 @@ public final class Pebble implements AutoCloseable {
 
   /** The same, validating TLS-ALPN-01 on 127.0.0.1:{@code tlsPort}. */
   public static Pebble start(Path dir, int httpPort, int tlsPort) throws Exception {
+    return start(dir, httpPort, tlsPort, 0);
+  }
+
+  /** The same, issuing certificates valid for {@code validitySeconds} (0: Pebble's five years). */
+  public static Pebble start(Path dir, int httpPort, int tlsPort, long validitySeconds) throws Exception {
     if (!Files.isExecutable(Path.of("/usr/bin/pebble")) || !Files.isExecutable(Path.of("/usr/bin/pebble-challtestsrv"))) {
       throw new AssertionError("the ACME tests need Debian's pebble package: apt-get install -y pebble (.ci/run does)");
     }
@@ -54,8 +59,9 @@ public final class Pebble implements AutoCloseable {
       Files.writeString(dir.resolve("pebble-config.json"), """
           {"pebble": {"listenAddress": "127.0.0.1:%d", "managementListenAddress": "127.0.0.1:%d",
             "certificate": "%s", "privateKey": "%s", "httpPort": %d, "tlsPort": %d,
-            "ocspResponderURL": "", "externalAccountBindingRequired": false}}
-          """.formatted(port, management, own.cert(), own.key(), httpPort, tlsPort));
+            "ocspResponderURL": "", "externalAccountBindingRequired": false%s}}
+          """.formatted(port, management, own.cert(), own.key(), httpPort, tlsPort,
+          validitySeconds > 0 ? ", \"certificateValidityPeriod\": " + validitySeconds : ""));
       // no random sleep before validating, no random nonce rejections: a test is deterministic
       p.spawn(dir, "pebble", Map.of("PEBBLE_VA_NOSLEEP", "1", "PEBBLE_WFE_NONCEREJECT", "0"), "/usr/bin/pebble",
           "-config", dir.resolve("pebble-config.json").toString(), "-dnsserver", "127.0.0.1:" + dns);
