@@ -132,6 +132,12 @@ public final class AcmeIssuer {
     return session.resourceUrlOptional(org.shredzone.acme4j.connector.Resource.RENEWAL_INFO).isPresent();
   }
 
+  /** Revokes {@code leaf} (issued to this account) for key compromise. */
+  public void revoke(java.security.cert.X509Certificate leaf) throws AcmeException {
+    org.shredzone.acme4j.Login login = new AccountBuilder().onlyExisting().useKeyPair(accountKey).createLogin(session());
+    org.shredzone.acme4j.Certificate.revoke(login, leaf, org.shredzone.acme4j.RevocationReason.KEY_COMPROMISE);
+  }
+
   /**
    * When the CA suggests {@code leaf} be renewed (ACME Renewal Information, RFC 9773): a time
    * picked at random in its window, so that many gateways do not renew at once; null when the CA

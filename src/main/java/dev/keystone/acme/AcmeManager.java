@@ -150,6 +150,51 @@ public final class AcmeManager implements AutoCloseable {
     return now.isAfter(until.minus(Duration.between(from, until).dividedBy(3)));
   }
 
+  /**
+   * Orders a new certificate for {@code t} now, whatever the time left (an operator's request);
+   * with {@code revoke}, the current one is revoked first (reason: key compromise). The current
+   * certificate is served until the new one is in place. Returns null when queued, else why not.
+   */
+  public String replace(GatewayConfig config, TenantConfig t, boolean revoke) {
+    AcmeConfig acme = config.tls().acme();
+    if (acme == null || t.tls() == null || !t.tls().auto()) {
+      return "tenant " + t.name() + " does not have tls: auto (a certificate from files is replaced by writing its files)";
+    }
+    String key = AcmeStore.key(t.domains());
+    if (!pending.add(key)) {
+      return "an order for tenant " + t.name() + " is in progress already";
+    }
+    AcmeStore store = new AcmeStore(acme.dataDir());
+    ServerCertificate have = issued.get(key);
+    X509Certificate old = have == null ? null : AcmeStore.leaf(have.certPem());
+    List<String> names = t.domains();
+    retryAt.remove(key);
+    worker.execute(() -> {
+      if (revoke && old != null && !revoke(acme, store, names, old)) {
+        pending.remove(key);
+        return;
+      }
+      order(acme, store, names, key, old);
+    });
+    return null;
+  }
+
+  /** Revokes {@code old} at the CA (on the ACME thread); false, with an event, when the CA refuses. */
+  private boolean revoke(AcmeConfig acme, AcmeStore store, List<String> names, X509Certificate old) {
+    try {
+      SSLContext trust = acme.caRoot() == null ? null : AcmeStore.trusting(acme.caRoot());
+      new AcmeIssuer(URI.create(acme.directory()), trust, store.accountKey(), acme.email(), tokens).revoke(old);
+      LOG.info("ACME: certificate " + old.getSerialNumber().toString(16) + " for " + names + " revoked");
+      events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, false,
+          "revoked " + old.getSerialNumber().toString(16) + " (key compromise); a new one is ordered"));
+      return true;
+    } catch (Exception e) {
+      LOG.warning("ACME: could not revoke the certificate for " + names + ": " + e.getMessage());
+      events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, false, "revocation failed: " + e.getMessage()));
+      return false;
+    }
+  }
+
   /** Asks the CA when to renew (ARI), on the ACME thread; a CA without it, or one that fails, leaves the third-of-life rule. */
   private void askRenewal(AcmeConfig acme, AcmeStore store, String key, X509Certificate leaf) {
     try {

@@ -99,6 +99,7 @@ public final class AdminServer {
     r.get("/api/v1/certificates").handler(ctx -> offLoop(ctx, () -> AdminViews.certificates(gateway).encode(), JSON));
     r.get("/api/v1/config").handler(ctx -> offLoop(ctx, () -> ConfigView.of(gateway.config()).encode(), JSON));
     r.post("/api/v1/reload").handler(this::reload);
+    r.post("/api/v1/certificates/:tenant/renew").handler(this::renewCertificate);
     r.post("/api/v1/backends/:name/drain").handler(ctx -> drain(ctx, true));
     r.post("/api/v1/backends/:name/undrain").handler(ctx -> drain(ctx, false));
     r.route("/api/*").handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().method() + " " + ctx.request().path()));
@@ -177,6 +178,20 @@ public final class AdminServer {
       json(ctx, r.applied() ? 200 : 422, new JsonObject().put("applied", r.applied())
           .put("config_version", r.version()).put("errors", new JsonArray(r.errors())));
     });
+  }
+
+  /** Orders a tenant's certificate now ({@code ?revoke=true}: revoked first); 202 once queued. */
+  private void renewCertificate(RoutingContext ctx) {
+    String tenant = ctx.pathParam("tenant");
+    boolean revoke = "true".equals(ctx.queryParams().get("revoke"));
+    GatewayControl.CertificateRequest r = gateway.replaceCertificate(tenant, revoke);
+    if (!r.tenantFound()) {
+      error(ctx, 404, r.refusal());
+    } else if (r.refusal() != null) {
+      error(ctx, 409, r.refusal());
+    } else {
+      json(ctx, 202, new JsonObject().put("tenant", tenant).put("revoke", revoke).put("status", "ordering"));
+    }
   }
 
   private void drain(RoutingContext ctx, boolean on) {

@@ -63,6 +63,16 @@ public interface GatewayControl {
   /** The TLS listener's bound port, or -1 when there is none. */
   int tlsPort();
 
+  /**
+   * Orders a new certificate for {@code tenant} ({@code tls: auto}) now; with {@code revoke} the
+   * current one is revoked first. Null when queued; else why not, and whether the tenant exists.
+   */
+  CertificateRequest replaceCertificate(String tenant, boolean revoke);
+
+  /** The answer to {@link #replaceCertificate}: {@code refusal} null when queued. */
+  record CertificateRequest(boolean tenantFound, String refusal) {
+  }
+
   /** ACME orders ({@code tls: auto}) that ended with a certificate (true) or failed (false). */
   long acmeOrders(boolean issued);
 

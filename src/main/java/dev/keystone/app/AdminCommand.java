@@ -34,6 +34,7 @@ final class AdminCommand {
       usage: keystone status [FILTER] [--json] [OPTIONS]   (FILTER: part of a tenant's name, domain or path)
              keystone reload [OPTIONS]
              keystone certs [--json] [OPTIONS]   (the certificates served over TLS, soonest to expire first)
+             keystone certs renew TENANT [--revoke] [OPTIONS]   (order a tls: auto certificate now; revoke the old one)
              keystone backends drain|undrain NAME [--tenant TENANT] [OPTIONS]
 
         OPTIONS: --admin URL         admin listener (default $KEYSTONE_ADMIN_URL or http://127.0.0.1:9901)
@@ -59,6 +60,7 @@ final class AdminCommand {
     Path tokenFile = null;
     String tenant = null;
     boolean json = false;
+    boolean revoke = false;
     try {
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
@@ -66,6 +68,7 @@ final class AdminCommand {
           case "--token-file" -> tokenFile = Path.of(value(args, ++i));
           case "--tenant" -> tenant = value(args, ++i);
           case "--json" -> json = true;
+          case "--revoke" -> revoke = true;
           case "-h", "--help" -> {
             out.print(USAGE);
             return 0;
@@ -92,7 +95,15 @@ final class AdminCommand {
           yield status(base, token, json, rest.size() == 2 ? rest.get(1) : null);
         }
         case "reload" -> reload(base, token);
-        case "certs" -> certs(base, token, json);
+        case "certs" -> {
+          if (rest.size() == 1) {
+            yield certs(base, token, json);
+          }
+          if (rest.size() != 3 || !rest.get(1).equals("renew")) {
+            throw new IllegalArgumentException("expected: keystone certs [renew TENANT [--revoke]]");
+          }
+          yield renew(base, token, rest.get(2), revoke);
+        }
         case "backends" -> {
           if (rest.size() != 3 || !(rest.get(1).equals("drain") || rest.get(1).equals("undrain"))) {
             throw new IllegalArgumentException("expected: keystone backends drain|undrain NAME");
@@ -155,6 +166,18 @@ final class AdminCommand {
       out.printf("  %-20s %5d days%s  %s  %s%n", c.getBoolean("default") ? "(tls_default)" : c.getString("tenant"), days,
           days < 0 ? " EXPIRED" : days < 14 ? " SOON" : "", c.getString("not_after"), c.getJsonArray("names").encode());
     }
+    return 0;
+  }
+
+  private int renew(URI base, String token, String tenant, boolean revoke) {
+    Answer a = call(base, token, "POST", "/api/v1/certificates/" + URLEncoder.encode(tenant, StandardCharsets.UTF_8)
+        .replace("+", "%20") + "/renew" + (revoke ? "?revoke=true" : ""));
+    if (a.status != 202) {
+      err.println("keystone: " + a.body.getString("error", "HTTP " + a.status));
+      return 1;
+    }
+    out.println((revoke ? "revoking the certificate of " : "") + "ordering a new certificate for tenant " + tenant
+        + ": see keystone certs, and the events (GET /api/v1/events) for the outcome");
     return 0;
   }
 

@@ -294,6 +294,17 @@ public final class Gateway implements GatewayControl {
     return acmeTokens;
   }
 
+  @Override
+  public CertificateRequest replaceCertificate(String tenant, boolean revoke) {
+    dev.keystone.config.GatewayConfig config = current.get().config();
+    for (dev.keystone.config.TenantConfig t : config.tenants()) {
+      if (t.name().equals(tenant)) {
+        return new CertificateRequest(true, acme.replace(config, t, revoke));
+      }
+    }
+    return new CertificateRequest(false, "no tenant named '" + tenant + "'");
+  }
+
   /** ACME orders queued or in progress. */
   public int acmePending() {
     return acme.pending();

@@ -223,7 +223,28 @@ class TlsAutoTest {
         });
         assertThat(served).hasSize(2).contains(first.getSerialNumber());
         assertThat(gw.gateway().acmeOrders(true)).isEqualTo(2);
+
+        // the operator replaces it at once, revoking the one served (a leaked key)
+        X509Certificate second = leaf(gw, "renew.shop.test");
+        var renew = gw.admin("POST", "/api/v1/certificates/shop/renew?revoke=true");
+        assertThat(renew.statusCode()).isEqualTo(202);
+        Await.until("the replacement served", Duration.ofSeconds(60), () -> issuer(gw, "renew.shop.test") != null
+            && !second.getSerialNumber().equals(serialOrNull(gw, "renew.shop.test")));
+        assertThat(pebble.certificateStatus(second.getSerialNumber())).contains("\"Status\": \"Revoked\"");
+        assertThat(pebble.certificateStatus(leaf(gw, "renew.shop.test").getSerialNumber())).contains("\"Status\": \"Valid\"");
+        var events = new io.vertx.core.json.JsonObject(gw.admin("GET", "/api/v1/events").body()).getJsonArray("events");
+        assertThat(events.stream().map(o -> ((io.vertx.core.json.JsonObject) o).getString("detail", ""))
+            .filter(d -> d.startsWith("revoked " + second.getSerialNumber().toString(16)))).hasSize(1);
+        assertThat(gw.admin("POST", "/api/v1/certificates/nobody/renew").statusCode()).isEqualTo(404);
       }
+    }
+  }
+
+  private static java.math.BigInteger serialOrNull(TestGateway gw, String name) {
+    try {
+      return leaf(gw, name).getSerialNumber();
+    } catch (Exception e) {
+      return null;
     }
   }
 

@@ -101,6 +101,12 @@ class AdminCommandTest {
     assertThat(keystone("certs", "--json")).isEqualTo(0);
     assertThat(new io.vertx.core.json.JsonObject(out()).getJsonArray("certificates").getJsonObject(0).getString("tenant"))
         .isEqualTo("shop");
+    // renew: only for tls: auto, whose orders the gateway makes (the ordering itself: TlsAutoTest)
+    assertThat(keystone("certs", "renew", "shop", "--revoke")).isEqualTo(1);
+    assertThat(err()).startsWith("keystone: tenant shop does not have tls: auto (a certificate from files is replaced by writing its files)");
+    assertThat(keystone("certs", "renew", "nobody")).isEqualTo(1);
+    assertThat(err()).startsWith("keystone: no tenant named 'nobody'");
+    assertThat(keystone("certs", "renew")).isEqualTo(2);
   }
 
   @Test

@@ -23,10 +23,21 @@ public final class Pebble implements AutoCloseable {
   private final List<Process> processes = new ArrayList<>();
   private final TestCertificates ca;
   private final int port;
+  private int management;
 
   private Pebble(TestCertificates ca, int port) {
     this.ca = ca;
     this.port = port;
+  }
+
+  /**
+   * What Pebble's management interface says of the certificate with {@code serial}: its JSON,
+   * whose {@code Status} is "Valid" or "Revoked".
+   */
+  public String certificateStatus(java.math.BigInteger serial) throws Exception {
+    var client = java.net.http.HttpClient.newBuilder().sslContext(trust()).build();
+    return client.send(java.net.http.HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + management
+        + "/cert-status-by-serial/" + serial.toString(16))).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
   }
 
   /** Starts both in {@code dir}, validating HTTP-01 on 127.0.0.1:{@code httpPort}. */
@@ -52,6 +63,7 @@ public final class Pebble implements AutoCloseable {
     int management = freePort();
     int challManagement = freePort();
     Pebble p = new Pebble(ca, port);
+    p.management = management;
     try {
       p.spawn(dir, "challtestsrv", Map.of(), "/usr/bin/pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
           "-dns01", "127.0.0.1:" + dns, "-http01", "", "-https01", "", "-tlsalpn01", "",
