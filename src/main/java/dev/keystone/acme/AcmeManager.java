@@ -63,6 +63,8 @@ public final class AcmeManager implements AutoCloseable {
   private final Map<String, Instant> askRenewalAt = new ConcurrentHashMap<>();
   /** The keys of the tenants with {@code tls: auto} in the config in force: an order for another is dropped. */
   private volatile Set<String> wanted = Set.of();
+  /** The CA of {@code tls: local} tenants, in the acme data_dir. */
+  private volatile LocalCa local;
   static final Duration RENEWAL_INFO_EVERY = Duration.ofHours(6);
   private final dev.keystone.model.Events events;
   private final java.util.concurrent.atomic.AtomicLong issuedCount = new java.util.concurrent.atomic.AtomicLong();
@@ -90,9 +92,23 @@ public final class AcmeManager implements AutoCloseable {
     return failedCount.get();
   }
 
-  /** The certificate for {@code t} ({@code tls: auto}), or null while there is none. */
+  /** The certificate for {@code t} ({@code tls: auto} or {@code local}), or null while there is none. */
   public ServerCertificate certificate(TenantConfig t) {
+    if (t.tls() != null && t.tls().local()) {
+      LocalCa ca = local;
+      try {
+        return ca == null ? null : ca.certificate(t.domains(), clock.instant());
+      } catch (Exception e) {
+        LOG.warning("local CA: no certificate for " + t.domains() + ": " + e.getMessage());
+        return null;
+      }
+    }
     return issued.get(AcmeStore.key(t.domains()));
+  }
+
+  /** The local CA ({@code tls: local}) of the config synced last, or null. */
+  public LocalCa localCa() {
+    return local;
   }
 
   /** Loads what is kept and orders what is missing or due, for {@code config}'s tenants. */
@@ -103,15 +119,25 @@ public final class AcmeManager implements AutoCloseable {
     }
     AcmeStore store = new AcmeStore(acme.dataDir());
     Instant now = clock.instant();
+    if (local == null || !local.dataDir().equals(acme.dataDir())) {
+      local = new LocalCa(acme.dataDir());
+    }
+    boolean localDue = false;
     Set<String> keys = new java.util.HashSet<>();
     for (TenantConfig t : config.tenants()) {
-      if (t.tls() != null && t.tls().auto()) {
+      if (t.tls() != null && t.tls().acme()) {
         keys.add(AcmeStore.key(t.domains()));
       }
     }
     wanted = keys;
     for (TenantConfig t : config.tenants()) {
-      if (t.tls() == null || !t.tls().auto()) {
+      if (t.tls() != null && t.tls().local()) {
+        if (local != null && local.issuedFor(t.domains()) && local.due(t.domains(), now)) {
+          localDue = true; // the served table is rebuilt below, which issues it again
+        }
+        continue;
+      }
+      if (t.tls() == null || !t.tls().acme()) {
         continue;
       }
       String key = AcmeStore.key(t.domains());
@@ -137,6 +163,9 @@ public final class AcmeManager implements AutoCloseable {
         worker.execute(() -> askRenewal(acme, store, key, leaf));
       }
     }
+    if (localDue) {
+      worker.execute(changed); // on the ACME thread, as after an issuance
+    }
   }
 
   /** Whether less than a third of the certificate's lifetime is left. */
@@ -157,7 +186,7 @@ public final class AcmeManager implements AutoCloseable {
    */
   public String replace(GatewayConfig config, TenantConfig t, boolean revoke) {
     AcmeConfig acme = config.tls().acme();
-    if (acme == null || t.tls() == null || !t.tls().auto()) {
+    if (acme == null || t.tls() == null || !t.tls().acme()) {
       return "tenant " + t.name() + " does not have tls: auto (a certificate from files is replaced by writing its files)";
     }
     String key = AcmeStore.key(t.domains());

@@ -154,12 +154,12 @@ final class AcmeStore {
     return ctx;
   }
 
-  private static String pem(PrivateKey k) {
+  static String pem(PrivateKey k) {
     return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(k.getEncoded())
         + "\n-----END PRIVATE KEY-----\n";
   }
 
-  private static PrivateKey privateKey(String pem) throws GeneralSecurityException {
+  static PrivateKey privateKey(String pem) throws GeneralSecurityException {
     PrivateKey k = PemKeys.fromPem(pem);
     if (k == null) {
       throw new GeneralSecurityException("no PKCS#8 private key");
@@ -168,7 +168,7 @@ final class AcmeStore {
   }
 
   /** The public half of an EC private key (the account key is kept as its private half only). */
-  private static PublicKey publicOf(ECPrivateKey k) throws GeneralSecurityException {
+  static PublicKey publicOf(ECPrivateKey k) throws GeneralSecurityException {
     // acme4j finds the account by its public key: derive it with BouncyCastle's point arithmetic,
     // on the key's own curve (a P-384 key given by an operator works too)
     var spec = org.bouncycastle.jcajce.provider.asymmetric.util.EC5Util.convertSpec(k.getParams());
@@ -177,14 +177,14 @@ final class AcmeStore {
     return KeyFactory.getInstance("EC").generatePublic(new java.security.spec.ECPublicKeySpec(point, k.getParams()));
   }
 
-  private static void privateDir(Path d) throws IOException {
+  static void privateDir(Path d) throws IOException {
     if (!Files.isDirectory(d)) {
       Files.createDirectories(d);
       Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx------"));
     }
   }
 
-  private static void write(Path f, String content) throws IOException {
+  static void write(Path f, String content) throws IOException {
     dev.keystone.config.PrivateFiles.replace(f, content.getBytes(StandardCharsets.US_ASCII));
   }
 }

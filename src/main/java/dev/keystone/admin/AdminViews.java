@@ -167,7 +167,7 @@ final class AdminViews {
             .put("names", new JsonArray(c.names())).put("not_after", c.notAfter().toString())
             .put("days_left", java.time.Duration.between(now, c.notAfter()).toDays())
             .put("issuer", c.issuer()).put("cert", c.certFile().toString()).put("key", c.keyFile().toString())
-            .put("source", c.acme() ? "acme" : "file")));
+            .put("source", c.source())));
     var tls = g.config().tls();
     return new JsonObject().put("tls_listen", tls.enabled() ? tls.listen().host() + ":" + g.tlsPort() : null)
         .put("certificates", list);

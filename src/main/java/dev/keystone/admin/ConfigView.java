@@ -64,7 +64,7 @@ final class ConfigView {
 
   /** A certificate's files only: the key's content never leaves the gateway. */
   private static JsonObject certificate(dev.keystone.config.ServerCertificate c) {
-    return c == null ? null : c.auto() ? new JsonObject().put("auto", true)
+    return c == null ? null : c.local() ? new JsonObject().put("local", true) : c.auto() ? new JsonObject().put("auto", true)
         : new JsonObject().put("cert", c.certFile().toString()).put("key", c.keyFile().toString());
   }
 

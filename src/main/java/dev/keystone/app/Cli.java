@@ -9,12 +9,13 @@ import java.nio.file.Path;
  * @param configFile the config file, or null for the default
  * @param listen     listen address override, or null
  * @param admin      admin listener address override, or null
+ * @param tlsListen  TLS listener address override, or null
  * @param configCache false with --no-config-cache
  */
-record Cli(String command, Path configFile, String listen, String admin, boolean configCache) {
+record Cli(String command, Path configFile, String listen, String admin, boolean configCache, String tlsListen) {
 
   static final String USAGE = """
-      usage: keystone [run] [--config FILE] [--listen ADDR] [--admin ADDR] [--no-config-cache]
+      usage: keystone [run] [--config FILE] [--listen ADDR] [--tls-listen ADDR] [--admin ADDR] [--no-config-cache]
              keystone validate FILE
              keystone status | reload | backends drain|undrain NAME   (keystone status --help)
              keystone script test SCRIPT --request 'GET /path' [-H 'Name: value'] [--backends FILE]
@@ -28,6 +29,8 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
         engine     run the script engine as its own process (see docs/engine-protocol.md)
         --config   config file (also -config, as in the original)
         --listen   listen address such as :8080 or 127.0.0.1:8080 (also -addr)
+        --tls-listen
+                   the TLS listener's address (tls_listen), for a config that has one
         --admin    admin API and dashboard address (default 127.0.0.1:9901; see docs/admin-api.md)
         --no-config-cache
                    parse the config file at every start; by default its parsed form is kept
@@ -42,6 +45,7 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
     Path config = null;
     String listen = null;
     String admin = null;
+    String tlsListen = null;
     boolean cache = true;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
@@ -58,12 +62,15 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
         case "--config", "-config", "-c" -> config = Path.of(value(args, ++i, a));
         case "--listen", "-listen", "--addr", "-addr" -> listen = value(args, ++i, a);
         case "--admin" -> admin = value(args, ++i, a);
+        case "--tls-listen" -> tlsListen = value(args, ++i, a);
         case "--no-config-cache" -> cache = false;
         default -> {
           if (a.startsWith("--config=") || a.startsWith("-config=")) {
             config = Path.of(a.substring(a.indexOf('=') + 1));
           } else if (a.startsWith("--listen=") || a.startsWith("-addr=")) {
             listen = a.substring(a.indexOf('=') + 1);
+          } else if (a.startsWith("--tls-listen=")) {
+            tlsListen = a.substring(a.indexOf('=') + 1);
           } else if (a.startsWith("--admin=")) {
             admin = a.substring(a.indexOf('=') + 1);
           } else {
@@ -75,7 +82,7 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
     if (command.equals("validate") && config == null) {
       throw new IllegalArgumentException("validate needs a FILE");
     }
-    return new Cli(command, config, listen, admin, cache);
+    return new Cli(command, config, listen, admin, cache, tlsListen);
   }
 
   private static String value(String[] args, int i, String flag) {

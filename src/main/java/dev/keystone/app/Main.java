@@ -143,6 +143,14 @@ public final class Main {
     if (cli.admin() != null) {
       config = config.withAdminListen(ListenAddress.parse(cli.admin()));
     }
+    if (cli.tlsListen() != null) {
+      if (!config.tls().enabled()) {
+        System.err.println("keystone: --tls-listen: the config has no TLS listener (no tenant has tls, no tls_default)");
+        System.exit(2);
+        return;
+      }
+      config = config.withTlsListen(ListenAddress.parse(cli.tlsListen()));
+    }
     Gateway gateway;
     try {
       gateway = Gateway.start(vertx.get(30, TimeUnit.SECONDS), config, file, content, loader, options)
@@ -196,6 +204,13 @@ public final class Main {
       System.out.println("  curl -H 'Host: api.demo.localhost' " + base + "/v2/users   # host+path routing");
       System.out.println("  curl -H 'X-Canary: yes' " + base + "/canary/x          # a Lua routing script picks green");
       System.out.println("  curl " + base + admin + "/health                # health of every tenant");
+      java.nio.file.Path ca = gateway.localCaFile();
+      if (ca != null && config.tls().enabled()) {
+        java.nio.file.Path cwd = java.nio.file.Path.of("").toAbsolutePath();
+        String caPath = ca.toAbsolutePath().startsWith(cwd) ? cwd.relativize(ca.toAbsolutePath()).toString() : ca.toString();
+        System.out.println("  curl --cacert " + caPath + " https://api.demo.localhost:" + gateway.tlsPort()
+            + "/users   # HTTPS and HTTP/2, certificate from the local CA");
+      }
       if (dashboard != null) {
         System.out.println();
         System.out.println("Dashboard: " + dashboard + (adminServer.tokenFile() != null

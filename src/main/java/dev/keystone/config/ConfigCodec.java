@@ -149,7 +149,7 @@ final class ConfigCodec {
   }
 
   private static void certificate(CodecStreams.Out out, ServerCertificate c) {
-    out.integer(c == null ? 0 : c.auto() ? 2 : 1);
+    out.integer(c == null ? 0 : c.local() ? 3 : c.auto() ? 2 : 1);
     if (c != null && !c.auto()) {
       out.string(c.certFile().toString()).string(c.keyFile().toString()).string(c.certPem()).string(c.keyPem());
     }
@@ -157,7 +157,7 @@ final class ConfigCodec {
 
   private static ServerCertificate certificate(CodecStreams.In in) {
     int kind = in.integer();
-    return kind == 0 ? null : kind == 2 ? ServerCertificate.AUTO
+    return kind == 0 ? null : kind == 2 ? ServerCertificate.AUTO : kind == 3 ? ServerCertificate.LOCAL
         : new ServerCertificate(Path.of(in.string()), Path.of(in.string()), in.string(), in.string());
   }
 

@@ -154,7 +154,7 @@ public final class ConfigLoader {
     List<YamlNode> items = root.raw("tenants") instanceof YamlNode.Sequence seq ? seq.items() : List.of();
     boolean anyTls = items.stream().anyMatch(t -> t instanceof YamlNode.Mapping m && m.entries().containsKey("tls"));
     boolean anyAuto = items.stream().anyMatch(t -> t instanceof YamlNode.Mapping m
-        && m.entries().get("tls") instanceof YamlNode.Scalar s && s.text().equals("auto"));
+        && m.entries().get("tls") instanceof YamlNode.Scalar s && (s.text().equals("auto") || s.text().equals("local")));
     ServerTls tls = ServerTlsBinder.listener(root, anyTls, anyAuto, source);
     root.finish();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants, admin, passive,

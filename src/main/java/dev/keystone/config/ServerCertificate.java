@@ -17,9 +17,22 @@ public record ServerCertificate(Path certFile, Path keyFile, String certPem, Str
 
   /** {@code tls: auto}: the certificate comes from the {@code acme} CA, kept in its data_dir. */
   public static final ServerCertificate AUTO = new ServerCertificate(null, null, null, null);
+  /** {@code tls: local}: the certificate comes from the gateway's own CA (kept in the acme data_dir). */
+  public static final ServerCertificate LOCAL = new ServerCertificate(null, null, null, "(local)");
 
+  /** Whether the gateway issues or obtains this certificate itself ({@link #AUTO} or {@link #LOCAL}): no files named. */
   public boolean auto() {
     return certPem == null;
+  }
+
+  /** {@code tls: auto}: from the ACME CA. */
+  public boolean acme() {
+    return certPem == null && keyPem == null;
+  }
+
+  /** {@code tls: local}: from the gateway's own CA. */
+  public boolean local() {
+    return certPem == null && keyPem != null;
   }
 
   @Override

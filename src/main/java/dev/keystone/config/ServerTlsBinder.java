@@ -37,10 +37,16 @@ final class ServerTlsBinder {
       return null;
     }
     if (raw instanceof YamlNode.Scalar s) {
-      if (!"auto".equals(s.text())) {
-        t.problems().add(s.line(), t.keyPath("tls"), "expected auto (a certificate from the acme CA) or the certificate's files,"
-            + " tls: {cert: FILE, key: FILE}, got '" + s.text() + "'");
+      if (!"auto".equals(s.text()) && !"local".equals(s.text())) {
+        t.problems().add(s.line(), t.keyPath("tls"), "expected auto (a certificate from the acme CA), local (from the"
+            + " gateway's own CA) or the certificate's files, tls: {cert: FILE, key: FILE}, got '" + s.text() + "'");
         return null;
+      }
+      if ("local".equals(s.text())) {
+        if (domains.isEmpty()) {
+          t.problems().add(s.line(), t.keyPath("tls"), "needs the tenant's domains: the certificate is for them");
+        }
+        return ServerCertificate.LOCAL;
       }
       if (domains.isEmpty()) {
         t.problems().add(s.line(), t.keyPath("tls"), "needs the tenant's domains: the CA certifies names");

@@ -305,6 +305,13 @@ public final class Gateway implements GatewayControl {
     return new CertificateRequest(false, "no tenant named '" + tenant + "'");
   }
 
+  /** The CA certificate of {@code tls: local} tenants (what clients trust), or null when none has one. */
+  public java.nio.file.Path localCaFile() {
+    var ca = acme.localCa();
+    boolean any = current.get().config().tenants().stream().anyMatch(t -> t.tls() != null && t.tls().local());
+    return ca == null || !any ? null : ca.caFile();
+  }
+
   /** ACME orders queued or in progress. */
   public int acmePending() {
     return acme.pending();

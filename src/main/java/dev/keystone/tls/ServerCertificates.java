@@ -43,7 +43,7 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
    * @param issuer   its issuer's distinguished name
    */
   public record Served(String tenant, List<String> names, java.time.Instant notAfter, String issuer,
-                       java.nio.file.Path certFile, java.nio.file.Path keyFile, boolean acme) {
+                       java.nio.file.Path certFile, java.nio.file.Path keyFile, String source) {
   }
 
   /** TLS 1.2 and 1.3 only: older versions have known weaknesses and no current client needs them. */
@@ -122,7 +122,7 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
         java.util.logging.Logger.getLogger("keystone.acme").warning(e.getMessage() + ": not served");
         continue;
       }
-      served.add(served(t.name(), c, b.leaf(), t.tls().auto()));
+      served.add(served(t.name(), c, b.leaf(), t.tls().local() ? "local" : t.tls().acme() ? "acme" : "file"));
       SslContext ctx = b.context();
       for (String d : t.domains()) {
         if (d.startsWith("*.")) {
@@ -136,16 +136,16 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
     SslContext fallback = null;
     if (fb != null) {
       Built b = context(fb, previous, built, "tls_default");
-      served.add(served(null, fb, b.leaf(), false));
+      served.add(served(null, fb, b.leaf(), "file"));
       fallback = b.context();
     }
     return new ServerCertificates(Map.copyOf(exact), Map.copyOf(wildcard), fallback, built, List.copyOf(served));
   }
 
-  private static Served served(String tenant, ServerCertificate c, java.security.cert.X509Certificate leaf, boolean acme) {
+  private static Served served(String tenant, ServerCertificate c, java.security.cert.X509Certificate leaf, String source) {
     List<String> names = dev.keystone.config.CertificateNames.dnsNames(leaf);
     return new Served(tenant, List.copyOf(names), leaf.getNotAfter().toInstant(), leaf.getIssuerX500Principal().getName(),
-        c.certFile(), c.keyFile(), acme);
+        c.certFile(), c.keyFile(), source);
   }
 
   private static Built context(ServerCertificate c, ServerCertificates previous, Map<Pem, Built> built, String what) {

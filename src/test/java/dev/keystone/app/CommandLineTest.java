@@ -135,10 +135,20 @@ class CommandLineTest {
 
   @Test
   void embeddedDefaultServesDemoTenants(@TempDir Path dir) throws Exception {
-    try (GatewayProcess p = GatewayProcess.start(dir, List.of(), "--listen", "127.0.0.1:0")) {
+    try (GatewayProcess p = GatewayProcess.start(dir, List.of(), "--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0")) {
       int port = p.awaitListening();
       dev.keystone.testing.Await.until("the hints are printed", () -> p.output().contains("Try it:"));
       assertThat(p.output()).contains("config: embedded default");
+      // the README's HTTPS step, exactly as printed: curl trusting the local CA, over HTTP/2
+      java.util.regex.Matcher https = java.util.regex.Pattern.compile("  (curl --cacert (\\S+) (https://api\\.demo\\.localhost:\\d+/users))")
+          .matcher(p.output());
+      assertThat(https.find()).as("the HTTPS hint in:%n%s", p.output()).isTrue();
+      assertThat(https.group(2)).isEqualTo("keystone-data/local-ca/ca.pem");
+      Process curl = new ProcessBuilder("curl", "-sS", "--cacert", https.group(2), "-w", "\nHTTP/%{http_version}", https.group(3))
+          .directory(dir.toFile()).redirectErrorStream(true).start();
+      String answer = new String(curl.getInputStream().readAllBytes());
+      assertThat(curl.waitFor()).as(answer).isZero();
+      assertThat(answer).contains("\"backend\" : \"blue\"").contains("\"path\" : \"/api/users\"").endsWith("HTTP/2");
       HttpResponse<String> web = get(port, "/web/hello", null);
       assertThat(web.statusCode()).isEqualTo(200);
       assertThat(web.body()).contains("\"path\" : \"/hello\"");

@@ -142,7 +142,7 @@ class ServerTlsConfigTest {
     });
     assertThat(errors(tenant("[a.test]", "manual"))).singleElement().satisfies(e -> {
       assertThat(e.line()).isEqualTo(4);
-      assertThat(e.message()).startsWith("expected auto (a certificate from the acme CA) or the certificate's files");
+      assertThat(e.message()).startsWith("expected auto (a certificate from the acme CA), local (from the gateway's own CA) or the certificate's files");
     });
     assertThat(errors("tls_listen: 127.0.0.1:8443\n" + tenant("[a.test]", "{ cert: a.pem, key: a.key }")
         .replace("    tls: { cert: a.pem, key: a.key }\n", ""))).singleElement().satisfies(e -> {
@@ -227,6 +227,20 @@ class ServerTlsConfigTest {
         .containsExactly("needs at least one of [http-01, tls-alpn-01]");
     assertThat(load("acme: { challenges: tls-alpn-01 }\n" + tenant("[a.test]", "auto")).tls().acme().challenges())
         .containsExactly("tls-alpn-01");
+  }
+
+  @Test
+  void tlsLocalNeedsDomainsTakesWildcardsAndTheAcmeDataDir() throws Exception {
+    GatewayConfig c = load(tenant("[a.test, \"*.w.test\"]", "local"));
+    assertThat(c.tenants().get(0).tls()).isSameAs(ServerCertificate.LOCAL);
+    assertThat(c.tenants().get(0).tls().local()).isTrue();
+    assertThat(c.tenants().get(0).tls().acme()).isFalse();
+    assertThat(c.tls().listen()).isEqualTo(new ListenAddress("0.0.0.0", 443));
+    assertThat(c.tls().acme().dataDir()).isEqualTo(dir.resolve("keystone-data"));
+    assertThat(errors(tenant("[]", "local"))).anySatisfy(
+        e -> assertThat(e.message()).isEqualTo("needs the tenant's domains: the certificate is for them"));
+    assertThat(errors(tenant("[a.test]", "self"))).singleElement().satisfies(e -> assertThat(e.message())
+        .startsWith("expected auto (a certificate from the acme CA), local (from the gateway's own CA) or the certificate's files"));
   }
 
   @Test

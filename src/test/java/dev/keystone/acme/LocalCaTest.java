@@ -1,0 +1,70 @@
+package dev.keystone.acme;
+
+import dev.keystone.config.ServerCertificate;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code tls: local}: the gateway's own CA is made once and kept (key 0600), its certificates
+ * chain to it for the tenant's names (a wildcard too), are reused until a third of their life is
+ * left, and a restart keeps the same CA so that clients trust it once.
+ */
+class LocalCaTest {
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void certificatesChainToTheKeptCaForTheTenantsNames() throws Exception {
+    Instant now = Instant.now();
+    LocalCa ca = new LocalCa(dir);
+    ServerCertificate c = ca.certificate(List.of("app.test", "*.app.test"), now);
+    List<X509Certificate> chain = chain(c.certPem());
+    X509Certificate root = chain(Files.readString(ca.caFile())).get(0);
+    trusting(root).checkServerTrusted(chain.toArray(new X509Certificate[0]), "ECDHE_ECDSA");
+    assertThat(dev.keystone.config.CertificateNames.dnsNames(chain.get(0))).containsExactly("app.test", "*.app.test");
+    assertThat(chain.get(0).getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.1"); // serverAuth only
+    assertThat(root.getBasicConstraints()).isZero(); // a CA that signs leaves only
+    assertThat(dev.keystone.config.PemKeys.signsFor(dev.keystone.config.PemKeys.fromPem(c.keyPem()), chain.get(0))).isTrue();
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("local-ca/ca.key")))).isEqualTo("rw-------");
+
+    assertThat(ca.certificate(List.of("app.test", "*.app.test"), now.plus(Duration.ofDays(19)))).as("two thirds left: kept").isSameAs(c);
+    ServerCertificate renewed = ca.certificate(List.of("app.test", "*.app.test"), now.plus(Duration.ofDays(21)));
+    assertThat(renewed).as("less than a third left: issued again").isNotSameAs(c);
+
+    LocalCa again = new LocalCa(dir); // a restart: the same CA, so clients that trust it still do
+    X509Certificate next = chain(again.certificate(List.of("other.test"), now).certPem()).get(0);
+    trusting(root).checkServerTrusted(new X509Certificate[] {next}, "ECDHE_ECDSA");
+    assertThat(chain(Files.readString(again.caFile())).get(0)).isEqualTo(root);
+  }
+
+  private static List<X509Certificate> chain(String pem) throws Exception {
+    return CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))
+        .stream().map(X509Certificate.class::cast).toList();
+  }
+
+  private static X509TrustManager trusting(X509Certificate root) throws Exception {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    ks.setCertificateEntry("root", root);
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+    tmf.init(ks);
+    return (X509TrustManager) tmf.getTrustManagers()[0];
+  }
+}
