@@ -172,7 +172,7 @@ public final class Main {
         + (file == null ? "embedded default" : file.toString()) + ")");
     if (config.tls().enabled()) {
       var names = gateway.certificates().names();
-      LOG.info("TLS listening on " + config.tls().listen().host() + ":" + gateway.tlsPort() + " with "
+      LOG.info("TLS (" + dev.keystone.tls.TlsEngine.name() + ") listening on " + config.tls().listen().host() + ":" + gateway.tlsPort() + " with "
           + gateway.certificates().size() + " certificate(s) for " + (names.size() > 10
           ? names.subList(0, 10) + " and " + (names.size() - 10) + " more name(s)" : names)
           + (config.tls().fallback() == null ? "; other names fail the handshake" : "; tls_default for other names"));

@@ -167,7 +167,7 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
         ctx = SslContextBuilder.forServer(
                 new ByteArrayInputStream(c.certPem().getBytes(StandardCharsets.ISO_8859_1)),
                 new ByteArrayInputStream(c.keyPem().getBytes(StandardCharsets.ISO_8859_1)))
-            .sslProvider(SslProvider.JDK)
+            .sslProvider(TlsEngine.provider())
             .protocols(PROTOCOLS)
             .ciphers(CIPHERS, io.netty.handler.ssl.SupportedCipherSuiteFilter.INSTANCE)
             .clientAuth(ClientAuth.NONE)
