@@ -80,6 +80,8 @@ final class ConfigView {
         .put("lua_script", t.luaScript())
         .put("tls", certificate(t.tls())).put("https_redirect", t.httpsRedirect())
         .put("hsts", t.hsts() == null ? null : text(t.hsts()))
+        .put("client_ca", t.clientAuth() == null ? null : t.clientAuth().caFile().toString())
+        .put("client_auth", t.clientAuth() == null ? null : t.clientAuth().required() ? "required" : "optional")
         .put("script_engine", t.luaScript() == null ? null : t.script() != null ? "embedded" : "remote")
         .put("on_script_error", t.scriptFailOpen() ? "fail_open" : "fail_closed")
         .put("script_body", t.scriptBody()).put("services", services);

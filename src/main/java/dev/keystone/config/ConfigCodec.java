@@ -146,6 +146,10 @@ final class ConfigCodec {
     }
     certificate(out, t.tls());
     out.bool(t.httpsRedirect()).duration(t.hsts());
+    out.bool(t.clientAuth() != null);
+    if (t.clientAuth() != null) {
+      out.string(t.clientAuth().caFile().toString()).string(t.clientAuth().caPem()).bool(t.clientAuth().required());
+    }
   }
 
   private static void certificate(CodecStreams.Out out, ServerCertificate c) {
@@ -196,8 +200,9 @@ final class ConfigCodec {
     ServerCertificate tls = certificate(in);
     boolean redirect = in.bool();
     Duration hsts = in.duration();
+    ClientAuth clientAuth = in.bool() ? new ClientAuth(Path.of(in.string()), in.string(), in.bool()) : null;
     return new TenantConfig(name, domains, prefix, interval, raw, strip, preserveHost, luaScript, script, failOpen, body,
-        services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts);
+        services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth);
   }
 
   private static void listen(CodecStreams.Out out, ListenAddress a) {

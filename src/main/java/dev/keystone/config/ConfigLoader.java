@@ -361,9 +361,10 @@ public final class ConfigLoader {
       problems.add(t.keyPath("hsts"), "must be between 0s (clients forget the rule) and 730d");
       hsts = null;
     }
+    ClientAuth clientAuth = ServerTlsBinder.clientAuth(t, tls, source);
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
-        failOpen, body, services, tenantSlashes, group, null, tls, redirect, hsts);
+        failOpen, body, services, tenantSlashes, group, null, tls, redirect, hsts, clientAuth);
   }
 
   private static ServiceConfig bindService(Section s, Problems problems, String source) {

@@ -72,6 +72,34 @@ final class ServerTlsBinder {
     return c;
   }
 
+  /**
+   * A tenant's client certificates ({@code client_ca}, {@code client_auth}), or null when it asks
+   * for none. They need the tenant's own certificate: the handshake that asks for them is chosen
+   * by the tenant's names.
+   */
+  static ClientAuth clientAuth(Section t, ServerCertificate tls, String source) {
+    String mode = t.string("client_auth", null);
+    String name = t.string("client_ca", null);
+    if (name == null) {
+      if (mode != null) {
+        t.problems().add(t.keyPath("client_auth"), "needs client_ca: the CA whose certificates clients present");
+      }
+      return null;
+    }
+    if (mode != null && !mode.equals("required") && !mode.equals("optional")) {
+      t.problems().add(t.keyPath("client_auth"), "expected required or optional, got '" + mode + "'");
+    }
+    if (tls == null && t.raw("tls") == null) {
+      t.problems().add(t.keyPath("client_ca"), "needs the tenant's tls: client certificates are asked for in its TLS handshakes");
+    }
+    Path file = resolve(t, "client_ca", name, source);
+    String pem = file == null ? null : read(t, "client_ca", name, file);
+    if (pem == null || chain(t, "client_ca", name, pem) == null) {
+      return null;
+    }
+    return new ClientAuth(file, pem, !"optional".equals(mode));
+  }
+
   /** The TLS listener; {@code anyTenant}: some tenant has a {@code tls} key (valid or not: reported there). */
   static ServerTls listener(Section root, boolean anyTenant, boolean anyAuto, String source) {
     Section d = root.section("tls_default");

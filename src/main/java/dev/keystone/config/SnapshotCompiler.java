@@ -46,7 +46,9 @@ public final class SnapshotCompiler {
       Tenant t = new Tenant(tc.name(), tc.domains(), tc.pathPrefix(), tc.healthInterval(), tc.rawHealthInterval(),
           tc.stripPrefix(), tc.preserveHost(), tc.escapedSlashes(), script(config, tc),
           new Pool(backends, new RoundRobin(backends)), tc.httpsRedirect(),
-          tc.hsts() == null ? null : "max-age=" + tc.hsts().toSeconds());
+          tc.hsts() == null ? null : "max-age=" + tc.hsts().toSeconds(),
+          tc.clientAuth() == null ? dev.keystone.model.ClientCertificates.NONE : tc.clientAuth().required()
+              ? dev.keystone.model.ClientCertificates.REQUIRED : dev.keystone.model.ClientCertificates.OPTIONAL);
       tenants.add(t);
       if (tc.hasDomains()) {
         for (String d : tc.domains()) {

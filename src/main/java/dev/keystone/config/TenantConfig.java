@@ -35,6 +35,7 @@ import java.util.List;
  *                             socket); null until then, and for tenants without isolation
  * @param tls                  the certificate served for the tenant's domains ({@code tls}), or null
  * @param httpsRedirect        plain-HTTP requests are redirected to HTTPS ({@code https_redirect})
+ * @param clientAuth           client certificates asked for in its handshakes ({@code client_ca}), or null
  * @param hsts                 the max-age of the Strict-Transport-Security header on HTTPS answers
  *                             ({@code hsts}), or null for none
  */
@@ -56,7 +57,8 @@ public record TenantConfig(
     LuaEngineConfig ownEngine,
     ServerCertificate tls,
     boolean httpsRedirect,
-    java.time.Duration hsts) {
+    java.time.Duration hsts,
+    ClientAuth clientAuth) {
 
   public TenantConfig {
     domains = List.copyOf(domains);
@@ -66,7 +68,7 @@ public record TenantConfig(
   /** The same tenant, its script run by {@code engine} (the gateway started it for the tenant's group). */
   public TenantConfig withOwnEngine(LuaEngineConfig engine) {
     return new TenantConfig(name, domains, pathPrefix, healthInterval, rawHealthInterval, stripPrefix, preserveHost,
-        luaScript, script, scriptFailOpen, scriptBody, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts);
+        luaScript, script, scriptFailOpen, scriptBody, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts, clientAuth);
   }
 
   public boolean hasDomains() {

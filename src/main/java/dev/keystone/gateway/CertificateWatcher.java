@@ -84,6 +84,9 @@ final class CertificateWatcher implements AutoCloseable {
     add(out, config.tls().fallback());
     for (TenantConfig t : config.tenants()) {
       add(out, t.tls());
+      if (t.clientAuth() != null) {
+        out.put(t.clientAuth().caFile(), t.clientAuth().caPem()); // a CA renewed or rotated is a reload too
+      }
     }
     return out;
   }

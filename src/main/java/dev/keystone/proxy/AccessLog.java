@@ -40,6 +40,7 @@ public final class AccessLog {
     private final String backend;
     private final String requestId;
     private final String client;
+    private final String clientCert;
     private final boolean truncated;
     private final boolean fallback;
     private final int retries;
@@ -62,6 +63,7 @@ public final class AccessLog {
       backend = ex.backend() == null ? "-" : ex.backend().name();
       requestId = ex.requestId() == null ? "-" : ex.requestId();
       client = req.clientAddress();
+      clientCert = ex.clientSubject;
       truncated = outcome == Completion.Outcome.TRUNCATED;
       fallback = ex.fallback;
       retries = ex.retries;
@@ -106,6 +108,9 @@ public final class AccessLog {
           .append(" request_id=").append(requestId);
       if (client != null) {
         sb.append(" client=").append(client);
+      }
+      if (clientCert != null) {
+        sb.append(" client_cert=\"").append(RequestSyntax.printable(clientCert).replace('"', '\'')).append('"');
       }
       if (truncated) {
         sb.append(" truncated=true");

@@ -56,6 +56,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   /** Whether the client connected over TLS (the forwarding headers say https). */
   final boolean secure;
+  /** The client's verified certificate (read once), and whether it was read. */
+  private java.security.cert.X509Certificate peer;
+  private boolean peerRead;
 
   ClientConnection(Server server, ClientChannel gate, ResponseEncoder encoder, boolean secure) {
     this.server = server;
@@ -75,6 +78,31 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       clientAddress = a.getAddress().getHostAddress();
     }
     return clientAddress;
+  }
+
+  /** The TCP connection: the channel itself, or for an HTTP/2 stream its connection. */
+  private Channel transport() {
+    return Http2Clients.isStream(channel) ? channel.parent() : channel;
+  }
+
+  /** The server name the TLS handshake asked for, or null. */
+  String serverName() {
+    return secure ? transport().attr(TlsHandshake.SERVER_NAME).get() : null;
+  }
+
+  /** The client certificate the TLS handshake verified, or null. */
+  java.security.cert.X509Certificate clientCertificate() {
+    if (!peerRead && secure) {
+      peerRead = true;
+      io.netty.handler.ssl.SslHandler ssl = transport().pipeline().get(io.netty.handler.ssl.SslHandler.class);
+      try {
+        java.security.cert.Certificate[] chain = ssl == null ? null : ssl.engine().getSession().getPeerCertificates();
+        peer = chain != null && chain.length > 0 && chain[0] instanceof java.security.cert.X509Certificate x ? x : null;
+      } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
+        peer = null; // no certificate (client_auth: optional, or a tenant without client_ca)
+      }
+    }
+    return peer;
   }
 
   /** Whether a response written now may keep the connection open. */

@@ -88,6 +88,8 @@ public final class Exchange {
   Backend backend;
   boolean fallback;
   String errorDetail;
+  /** The subject of the client certificate verified for this request (mutual TLS), for the access log; null: none. */
+  String clientSubject;
 
   /** Where {@link Completion} reports the end; null before it ran (or in chains without it). */
   dev.keystone.metrics.Metrics metrics;

@@ -201,6 +201,16 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
   }
 
   @Override
+  public String tlsServerName() {
+    return connection.serverName();
+  }
+
+  @Override
+  public java.security.cert.X509Certificate clientCertificate() {
+    return connection.clientCertificate();
+  }
+
+  @Override
   public Throwable decodeFailure() {
     return request.decoderResult().isSuccess() ? null : request.decoderResult().cause();
   }

@@ -3,10 +3,14 @@ package dev.keystone.proxy;
 /** The ways a request can fail, each with the one status code it maps to. */
 public enum ProxyError {
   BAD_REQUEST(400, "Bad Request"),
+  /** A tenant that requires a client certificate, asked without one (mutual TLS). */
+  FORBIDDEN(403, "Forbidden"),
   NOT_FOUND(404, "Not Found"),
   REQUEST_TIMEOUT(408, "Request Timeout"),
   BODY_TOO_LARGE(413, "Content Too Large"),
   URI_TOO_LONG(414, "URI Too Long"),
+  /** A TLS connection made for one tenant's name, used for another tenant that checks client certificates. */
+  MISDIRECTED(421, "Misdirected Request"),
   /** An Expect other than 100-continue (RFC 9110 section 10.1.1). */
   EXPECTATION_FAILED(417, "Expectation Failed"),
   HEADERS_TOO_LARGE(431, "Request Header Fields Too Large"),

@@ -89,6 +89,7 @@ public final class ProxyServer extends VerticleBase {
     c.addAll(extra);
     c.add(new TenantRouting());
     c.add(new HttpsRedirect(() -> tlsListener == null ? -1 : tlsListener.port()));
+    c.add(new ClientCertificateCheck());
     engines = new EngineClient(vertx);
     c.add(new ScriptInterceptor(scripts, engines));
     c.add(new BodyBuffering(scripts));

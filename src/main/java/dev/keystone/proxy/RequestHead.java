@@ -34,4 +34,14 @@ public interface RequestHead {
 
   /** Why the head could not be decoded (a line too long, a bad header), or null when it was. */
   Throwable decodeFailure();
+
+  /** The server name the client's TLS handshake asked for (SNI, lower case), or null. */
+  default String tlsServerName() {
+    return null;
+  }
+
+  /** The client's certificate, verified in the TLS handshake against its tenant's client_ca, or null. */
+  default java.security.cert.X509Certificate clientCertificate() {
+    return null;
+  }
 }

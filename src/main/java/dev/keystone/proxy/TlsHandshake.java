@@ -25,6 +25,8 @@ import java.util.function.Supplier;
 public final class TlsHandshake {
 
   static final String NAME = "tls";
+  /** The server name the connection's handshake asked for (SNI, lower case), kept for its requests. */
+  static final io.netty.util.AttributeKey<String> SERVER_NAME = io.netty.util.AttributeKey.valueOf("keystone.sni");
   /** A ClientHello is a few hundred bytes; post-quantum key shares make it a few KiB. */
   static final int MAX_CLIENT_HELLO = 16 * 1024;
   /** Handshake steps waiting for the pool, at most: about a second of work for one core. */
@@ -141,6 +143,13 @@ public final class TlsHandshake {
           }
         }
         return super.lookup(ctx, hostname);
+      }
+
+      @Override
+      protected void replaceHandler(io.netty.channel.ChannelHandlerContext ctx, String hostname, SslContext ctx2)
+          throws Exception {
+        ctx.channel().attr(SERVER_NAME).set(hostname);
+        super.replaceHandler(ctx, hostname, ctx2);
       }
 
       @Override

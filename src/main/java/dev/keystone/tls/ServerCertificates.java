@@ -66,7 +66,8 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
   private final Map<Pem, Built> built;
   private final List<Served> served;
 
-  private record Pem(String cert, String key) {
+  /** A context's inputs: the certificate, its key and the client certificates asked for (null: none). */
+  private record Pem(String cert, String key, String clientCa, boolean clientRequired) {
   }
 
   /** A context and what its leaf certificate says (parsed once per PEM pair, kept across reloads). */
@@ -112,7 +113,7 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
       }
       Built b;
       try {
-        b = context(c, previous, built, "tenant " + t.name());
+        b = context(c, t.clientAuth(), previous, built, "tenant " + t.name());
       } catch (IllegalArgumentException e) {
         if (!t.tls().auto()) {
           throw e; // a file the operator named: the reload is refused with the reason
@@ -135,7 +136,7 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
     ServerCertificate fb = config.tls().fallback();
     SslContext fallback = null;
     if (fb != null) {
-      Built b = context(fb, previous, built, "tls_default");
+      Built b = context(fb, null, previous, built, "tls_default");
       served.add(served(null, fb, b.leaf(), "file"));
       fallback = b.context();
     }
@@ -148,8 +149,9 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
         c.certFile(), c.keyFile(), source);
   }
 
-  private static Built context(ServerCertificate c, ServerCertificates previous, Map<Pem, Built> built, String what) {
-    Pem key = new Pem(c.certPem(), c.keyPem());
+  private static Built context(ServerCertificate c, dev.keystone.config.ClientAuth clients, ServerCertificates previous,
+                               Map<Pem, Built> built, String what) {
+    Pem key = new Pem(c.certPem(), c.keyPem(), clients == null ? null : clients.caPem(), clients != null && clients.required());
     Built b = built.get(key);
     if (b == null && previous != null) {
       b = previous.built.get(key);
@@ -170,7 +172,9 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
             .sslProvider(TlsEngine.provider())
             .protocols(PROTOCOLS)
             .ciphers(CIPHERS, io.netty.handler.ssl.SupportedCipherSuiteFilter.INSTANCE)
-            .clientAuth(ClientAuth.NONE)
+            .clientAuth(clients == null ? ClientAuth.NONE : clients.required() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL)
+            .trustManager(clients == null ? null
+                : new ByteArrayInputStream(clients.caPem().getBytes(StandardCharsets.ISO_8859_1)))
             .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                 ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                 ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2,

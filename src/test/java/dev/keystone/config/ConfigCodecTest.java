@@ -82,7 +82,13 @@ class ConfigCodecTest {
             tls: { cert: remote.pem, key: remote.key }
             https_redirect: true
             hsts: 180d
+            client_ca: ca.pem
+            client_auth: optional
             services: [{ name: s, url: "http://127.0.0.1:18447" }]
+          - name: intranet
+            domains: ["*.corp.example.com"]
+            tls: local
+            services: [{ name: s, url: "http://127.0.0.1:18448" }]
         """;
   }
 
@@ -220,7 +226,7 @@ class ConfigCodecTest {
     for (TenantConfig t : c.tenants()) {
       tenants.add(new TenantConfig(t.name(), t.domains(), t.pathPrefix(), t.healthInterval(), t.rawHealthInterval(),
           t.stripPrefix(), t.preserveHost(), t.luaScript(), null, t.scriptFailOpen(), t.scriptBody(), t.services(),
-          t.escapedSlashes(), t.isolationGroup(), t.ownEngine(), t.tls(), t.httpsRedirect(), t.hsts()));
+          t.escapedSlashes(), t.isolationGroup(), t.ownEngine(), t.tls(), t.httpsRedirect(), t.hsts(), t.clientAuth()));
     }
     return c.withTenants(tenants);
   }

@@ -244,6 +244,29 @@ class ServerTlsConfigTest {
   }
 
   @Test
+  void clientCertificatesNeedTheTenantsTlsAndACaFile() throws Exception {
+    GatewayConfig c = load(tenant("[a.test]", files(a, a) + "\n    client_ca: a.pem"));
+    assertThat(c.tenants().get(0).clientAuth()).isEqualTo(new ClientAuth(dir.resolve("a.pem"), Files.readString(a.cert()), true));
+    assertThat(load(tenant("[a.test]", "auto\n    client_ca: a.pem\n    client_auth: optional")).tenants().get(0).clientAuth().required())
+        .isFalse();
+    assertThat(errors("""
+        tenants:
+          - name: a
+            domains: [a.test]
+            client_ca: a.pem
+            services: [{ name: s, url: "http://127.0.0.1:1" }]
+        """)).extracting(ConfigError::message)
+        .contains("needs the tenant's tls: client certificates are asked for in its TLS handshakes");
+    assertThat(errors(tenant("[a.test]", "auto\n    client_ca: nothing.pem"))).extracting(ConfigError::message)
+        .containsExactly("cannot read nothing.pem: no such file");
+    assertThat(errors(tenant("[a.test]", "auto\n    client_ca: a.pem\n    client_auth: sometimes")))
+        .extracting(ConfigError::key, ConfigError::message)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("tenants[0].client_auth", "expected required or optional, got 'sometimes'"));
+    assertThat(errors(tenant("[a.test]", "auto\n    client_auth: optional"))).extracting(ConfigError::message)
+        .containsExactly("needs client_ca: the CA whose certificates clients present");
+  }
+
+  @Test
   void tlsDefaultAloneOpensTheListener() throws Exception {
     GatewayConfig c = load("tls_default: " + files(b, b) + "\n" + """
         tenants:

@@ -1,0 +1,166 @@
+package dev.keystone.proxy;
+
+import dev.keystone.testing.ClientCertificates;
+import dev.keystone.testing.H2Wire;
+import dev.keystone.testing.LogCapture;
+import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TestCertificates;
+import dev.keystone.testing.TestGateway;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Client certificates per tenant ({@code client_ca}): a tenant that requires them is reached only
+ * with a certificate from its CA, on a connection made for its name; the verified subject reaches
+ * the backend (never a client's own header of that name) and the access log; plain HTTP is refused;
+ * {@code optional} serves clients without one.
+ */
+class MutualTlsTest {
+
+  @TempDir
+  static Path dir;
+  static TestCertificates servers;
+  static ClientCertificates partners;
+  static ClientCertificates strangers;
+  static Vertx vertx;
+  static TestBackend backend;
+  static TestCertificates.Issued p;
+  static TestCertificates.Issued o;
+  static TestCertificates.Issued m;
+  TestGateway gw;
+
+  @BeforeAll
+  static void certificates() throws Exception {
+    servers = TestCertificates.in(dir);
+    partners = ClientCertificates.ca(dir, "partners");
+    strangers = ClientCertificates.ca(dir, "strangers");
+    vertx = Vertx.vertx();
+    backend = new TestBackend(vertx, "B");
+    p = servers.issue("partner", "partner.test"); // (keytool: seconds each, so once for the class)
+    o = servers.issue("open", "open.test");
+    m = servers.issue("maybe", "maybe.test");
+  }
+
+  @AfterAll
+  static void stop() {
+    backend.close();
+    vertx.close();
+  }
+
+  @BeforeEach
+  void start() {
+    gw = TestGateway.start("""
+        tls_listen: 127.0.0.1:0
+        tenants:
+          - name: partner
+            domains: [partner.test]
+            tls: { cert: "%s", key: "%s" }
+            client_ca: "%s"
+            services: [{ name: p, url: "%s" }]
+          - name: open
+            domains: [open.test]
+            tls: { cert: "%s", key: "%s" }
+            services: [{ name: o, url: "%s" }]
+          - name: maybe
+            domains: [maybe.test]
+            tls: { cert: "%s", key: "%s" }
+            client_ca: "%s"
+            client_auth: optional
+            services: [{ name: m, url: "%s" }]
+        """.formatted(p.cert(), p.key(), partners.caPem(), backend.url(), o.cert(), o.key(), backend.url(),
+        m.cert(), m.key(), partners.caPem(), backend.url()));
+  }
+
+  @AfterEach
+  void stopGateway() {
+    gw.close();
+  }
+
+  /** An HTTP/1.1 GET over a connection made for {@code sni}, with {@code host}; the answer's text. */
+  private String get(SSLContext ctx, String sni, String host, String extraHeader) throws Exception {
+    try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", gw.gateway().tlsPort())) {
+      s.setSoTimeout(10_000);
+      SSLParameters params = s.getSSLParameters();
+      params.setServerNames(List.of(new SNIHostName(sni)));
+      s.setSSLParameters(params);
+      s.getOutputStream().write(("GET /x HTTP/1.1\r\nHost: " + host + "\r\n" + extraHeader + "Connection: close\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      s.getInputStream().transferTo(out);
+      return out.toString(StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  @Test
+  void aPartnerWithACertificateFromItsCaIsServedAndNamedToTheBackend() throws Exception {
+    SSLContext partner = partners.client("O=Partner,CN=partner-1", servers);
+    try (LogCapture log = LogCapture.accessLog()) {
+      String answer = get(partner, "partner.test", "partner.test", "X-Client-Cert-Subject: CN=admin\r\n");
+      assertThat(answer).startsWith("HTTP/1.1 200").endsWith("B /x");
+      assertThat(backend.last().headers().getAll("X-Client-Cert-Subject")).containsExactly("CN=partner-1,O=Partner");
+      assertThat(log.awaitOne("tenant=partner")).contains(" client_cert=\"CN=partner-1,O=Partner\"");
+    }
+    // HTTP/2 on the same terms: the stream's connection carries the certificate
+    try (H2Wire h2 = new H2Wire(partner, gw.gateway().tlsPort(), "partner.test")) {
+      h2.headers(1, H2Wire.request("GET", "/h2", "partner.test", "x-client-cert-subject", "CN=admin"), true);
+      assertThat(h2.status(1)).isEqualTo(200);
+    }
+    assertThat(backend.last().headers().getAll("X-Client-Cert-Subject")).containsExactly("CN=partner-1,O=Partner");
+  }
+
+  @Test
+  void withoutACertificateOrWithAStrangersTheHandshakeFails() throws Exception {
+    assertThatThrownBy(() -> get(servers.clientContext(), "partner.test", "partner.test", ""))
+        .isInstanceOfAny(SSLException.class, java.net.SocketException.class);
+    SSLContext stranger = strangers.client("CN=mallory", servers);
+    assertThatThrownBy(() -> get(stranger, "partner.test", "partner.test", ""))
+        .isInstanceOfAny(SSLException.class, java.net.SocketException.class);
+    int before = backend.requests();
+    assertThat(get(servers.clientContext(), "open.test", "open.test", "")).startsWith("HTTP/1.1 200");
+    assertThat(backend.requests()).isEqualTo(before + 1);
+  }
+
+  @Test
+  void aConnectionMadeForAnotherNameIsMisdirectedAndPlainHttpIsRefused() throws Exception {
+    int before = backend.requests();
+    // no certificate asked for open.test's handshake: partner.test is not reached through it
+    try (LogCapture log = LogCapture.accessLog()) {
+      String misdirected = get(servers.clientContext(), "open.test", "partner.test", "X-Client-Cert-Subject: CN=partner-1,O=Partner\r\n");
+      assertThat(misdirected).startsWith("HTTP/1.1 421 Misdirected Request\r\n");
+      assertThat(log.awaitOne("status=421")).contains("error=\"the TLS handshake was for open.test, not for tenant partner: connect with its name\"");
+      var plain = gw.get("/x", "Host", "partner.test");
+      assertThat(plain.statusCode()).isEqualTo(403);
+      assertThat(log.awaitOne("status=403")).contains("error=\"tenant partner requires a client certificate: use HTTPS\"");
+    }
+    assertThat(backend.requests()).as("neither reached the backend").isEqualTo(before);
+    // a partner's connection may reach a tenant that checks nothing
+    assertThat(get(partners.client("O=Partner,CN=partner-1", servers), "partner.test", "open.test", "")).startsWith("HTTP/1.1 200");
+  }
+
+  @Test
+  void optionalServesClientsWithAndWithoutACertificate() throws Exception {
+    assertThat(get(servers.clientContext(), "maybe.test", "maybe.test", "X-Client-Cert-Subject: CN=forged\r\n")).startsWith("HTTP/1.1 200");
+    assertThat(backend.last().headers().getAll("X-Client-Cert-Subject")).as("the forged header is removed").isEmpty();
+    assertThat(get(partners.client("O=Partner,CN=partner-2", servers), "maybe.test", "maybe.test", "")).startsWith("HTTP/1.1 200");
+    assertThat(backend.last().headers().get("X-Client-Cert-Subject")).isEqualTo("CN=partner-2,O=Partner");
+    assertThat(gw.get("/x", "Host", "maybe.test").statusCode()).as("plain HTTP: no certificate, optional").isEqualTo(200);
+  }
+}
