@@ -305,6 +305,16 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof io.netty.handler.codec.http2.Http2Exception) {
+      // An HTTP/2 stream error (a frame the client made invalid): Netty's multiplexer resets the
+      // stream right after this with the error's own code, which the codec's reset limit counts.
+      // A close from here came first and reset it as CANCEL, which the limit does not count
+      // (attack s14-1: a client made the gateway reset thousands of streams, each already
+      // forwarded, without losing its connection). A connection error closes the connection,
+      // and its streams with it. Either way the request ends by the close (channelInactive).
+      Exchange.LOG.log(Level.FINE, "HTTP/2 stream failed", cause);
+      return;
+    }
     // A reset by the client or a failed write: the connection is over; its request ends by the
     // close (channelInactive), the one place that happens.
     Exchange.LOG.log(Level.FINE, "client connection failed", cause);

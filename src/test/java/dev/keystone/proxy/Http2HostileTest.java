@@ -109,6 +109,34 @@ class Http2HostileTest {
   }
 
   @Test
+  void resetsTheClientMakesTheGatewaySendLoseTheConnectionToo() throws Exception {
+    // CVE-2025-55163 (MadeYouReset): a request, then a frame that is a stream error (here a
+    // WINDOW_UPDATE of 0), so the gateway resets the stream itself, again and again. Attack s14-1:
+    // the streams' channels closed with CANCEL, which the reset limit does not count.
+    backend.handler(req -> { }); // never answers: each request holds a backend connection until reset
+    int before = backend.requests();
+    try (H2Wire h2 = connect()) {
+      int stream = 1;
+      try {
+        for (int i = 0; i < 600; i++, stream += 2) {
+          h2.headers(stream, H2Wire.request("GET", "/hang/" + i, "app.test"), true);
+          h2.frame(H2Wire.WINDOW_UPDATE, 0, stream, new byte[4]);
+        }
+      } catch (java.io.IOException closed) {
+        // the gateway closed the connection while we were sending: as it should
+      }
+      H2Wire.Frame goaway = h2.untilClosed();
+      assertThat(goaway).as("a GOAWAY before the close").isNotNull();
+      assertThat(goaway.errorCode()).as("ENHANCE_YOUR_CALM").isEqualTo(0xb);
+    } finally {
+      backend.handler(req -> req.body().onSuccess(b -> req.response().end("A " + req.uri())));
+    }
+    assertThat(backend.requests() - before).as("requests the flood made").isLessThanOrEqualTo(
+        200 + Http2Clients.MAX_CONCURRENT_STREAMS);
+    othersAreServed();
+  }
+
+  @Test
   void aContinuationRunWithoutEndLosesItsConnection() throws Exception {
     try (H2Wire h2 = connect()) {
       byte[] head = h2.encode(H2Wire.request("GET", "/c", "app.test"));
