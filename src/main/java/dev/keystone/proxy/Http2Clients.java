@@ -38,7 +38,7 @@ final class Http2Clients {
    * {@code streams}' handlers. {@code gate} comes first: reads stop while the client does not
    * take what is written to it.
    */
-  static void install(Channel ch, ChannelHandler gate, int maxHeaderListSize, ChannelHandler streams) {
+  static void install(Channel ch, ChannelHandler gate, int maxHeaderListSize, long shutdownMillis, ChannelHandler streams) {
     ChannelPipeline p = ch.pipeline();
     p.addLast(ClientConnections.CHANNEL, gate);
     io.netty.handler.codec.http2.Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
@@ -48,16 +48,38 @@ final class Http2Clients {
         .validateHeaders(true)
         .encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES)
         .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
-        // A close (the gateway stopping) sends GOAWAY and waits for the open streams to end; the
-        // builder's default of 0 cut them at once. The stop's own deadline bounds the wait.
-        .gracefulShutdownTimeoutMillis(-1)
+        // A close (the gateway stopping) sends GOAWAY and waits for the open streams to end, for
+        // up to timeouts.shutdown: the builder's default of 0 cut them at once. (It bounds the
+        // close after a connection error too, for a client that does not read its GOAWAY.)
+        .gracefulShutdownTimeoutMillis(shutdownMillis)
         .build();
     // Netty applies the stream limit once the client acknowledges the SETTINGS that state it: a
     // client that never does would open streams without limit. Enforced from the first frame, as
     // nginx and Go do (a stream beyond it is refused, and may be retried).
     codec.connection().remote().maxActiveStreams(MAX_CONCURRENT_STREAMS);
+    p.addLast(Http2FloodGuard.NAME, new Http2FloodGuard(codec));
     p.addLast(CODEC, codec);
     p.addLast(new Http2MultiplexHandler(streams));
+    p.addLast(LastResort.INSTANCE);
+  }
+
+  /**
+   * Last in an HTTP/2 connection's pipeline: what the codec reports after it has dealt with it (a
+   * connection error it answered with GOAWAY, a reset socket) ends here, logged in one line at
+   * FINE. Netty's own tail logged each with a warning and its stack, 4 KB a connection, so any
+   * client could flood the log cheaply (attack s14-3).
+   */
+  @ChannelHandler.Sharable
+  static final class LastResort extends io.netty.channel.ChannelInboundHandlerAdapter {
+    static final LastResort INSTANCE = new LastResort();
+
+    @Override
+    public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+      Exchange.LOG.fine(() -> "HTTP/2 connection " + ctx.channel().remoteAddress() + ": " + cause);
+      if (io.netty.handler.codec.http2.Http2CodecUtil.getEmbeddedHttp2Exception(cause) == null) {
+        ctx.close(); // (an HTTP/2 error: the codec sends its GOAWAY right after this, then closes)
+      }
+    }
   }
 
   /** Whether {@code ch} is one stream of an HTTP/2 connection (not a connection of its own). */

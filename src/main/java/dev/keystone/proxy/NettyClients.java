@@ -132,7 +132,8 @@ final class NettyClients implements ClientConnection.Server {
       if (stopping || AcmeValidation.ACME_TLS.equals(protocol)) {
         ctx.close(); // (an ACME validation ends with its handshake)
       } else if (io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2.equals(protocol)) {
-        Http2Clients.install(ctx.channel(), new ClientChannel(() -> true), maxHeaders, new Http2Streams());
+        Http2Clients.install(ctx.channel(), new ClientChannel(() -> true), maxHeaders,
+            snapshots.get().plan().timeouts().shutdown().toMillis(), new Http2Streams());
       } else {
         http1(ctx.channel(), true);
       }

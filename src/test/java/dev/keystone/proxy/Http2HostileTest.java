@@ -138,7 +138,7 @@ class Http2HostileTest {
 
   @Test
   void aContinuationRunWithoutEndLosesItsConnection() throws Exception {
-    try (H2Wire h2 = connect()) {
+    try (H2Wire h2 = connect(); dev.keystone.testing.LogCapture netty = dev.keystone.testing.LogCapture.of("io.netty")) {
       byte[] head = h2.encode(H2Wire.request("GET", "/c", "app.test"));
       h2.frame(H2Wire.HEADERS, H2Wire.END_STREAM, 1, head); // no END_HEADERS: CONTINUATION frames follow
       byte[] filler = h2.encode(new io.netty.handler.codec.http2.DefaultHttp2Headers(false).add("x-fill", "f".repeat(4000)));
@@ -156,6 +156,31 @@ class Http2HostileTest {
       assertThat(goaway.errorCode()).as("PROTOCOL_ERROR").isEqualTo(0x1L);
       assertThat(new String(goaway.payload(), 8, goaway.payload().length - 8, java.nio.charset.StandardCharsets.UTF_8))
           .contains("Header size exceeded max allowed size (10240)");
+      othersAreServed(); // (the log is read once the connection is through)
+      // attack s14-3: each such connection logged a warning with its stack trace, 4 KB
+      assertThat(netty.lines()).as("what Netty logged").isEmpty();
+    }
+    othersAreServed();
+  }
+
+  @Test
+  void aRunOfEmptyContinuationFramesLosesItsConnection() throws Exception {
+    // Attack s14-2: empty CONTINUATION frames never grow the header block, so its size limit
+    // never ended the run (90 million frames in ten seconds, no GOAWAY).
+    try (H2Wire h2 = connect()) {
+      h2.frame(H2Wire.HEADERS, H2Wire.END_STREAM, 1, h2.encode(H2Wire.request("GET", "/c", "app.test")));
+      try {
+        for (int i = 0; i < 100_000; i++) {
+          h2.frame(H2Wire.CONTINUATION, 0, 1, new byte[0]);
+        }
+      } catch (java.io.IOException closed) {
+        // the gateway closed the connection while we were sending: as it should
+      }
+      H2Wire.Frame goaway = h2.untilClosed();
+      assertThat(goaway).as("a GOAWAY before the close").isNotNull();
+      assertThat(goaway.errorCode()).as("ENHANCE_YOUR_CALM").isEqualTo(0xb);
+      assertThat(new String(goaway.payload(), 8, goaway.payload().length - 8, java.nio.charset.StandardCharsets.UTF_8))
+          .isEqualTo("more than 32 CONTINUATION frames in one header block");
     }
     othersAreServed();
   }
