@@ -82,6 +82,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     }
 
     private static void validHeader(CharSequence name, CharSequence value) {
+      if (name.length() == 0) {
+        // (":status: 500" reads as an empty name: relayed, it broke the client's framing; s14-5)
+        throw new IllegalArgumentException("a header with an empty name");
+      }
       int bad = io.netty.handler.codec.http.HttpHeaderValidationUtil.validateToken(name);
       if (bad >= 0) {
         throw new IllegalArgumentException("a header name has a forbidden character 0x"

@@ -276,6 +276,12 @@ final class NettyResponseSink implements ResponseSink {
   private void head() {
     HttpVersion version = side.version();
     HttpHeaders h = headers();
+    if (status < 200 || status == 204) {
+      // RFC 9110 sections 8.6 and 6.4.1: no length or coding on these; a backend's would make
+      // HTTP/2 clients refuse the stream (attack s14-5).
+      h.remove("Content-Length");
+      h.remove("Transfer-Encoding");
+    }
     boolean framed = bodyless() || h.contains("Content-Length");
     if (!framed && h.contains("Transfer-Encoding")) {
       framed = version == HttpVersion.HTTP_1_1;

@@ -1053,6 +1053,53 @@ class BackendFailuresTest {
   }
 
   /**
+   * Attack s14-5: a header line with an empty name ({@code : status: 500}, or {@code :status: 500}
+   * read as name "" by the decoder) was relayed: an HTTP/1.1 client got the raw line, an HTTP/2
+   * client a protocol error. No token: 502. Failing first.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {":status: 500", ": x"})
+  void aBackendHeaderWithAnEmptyNameIs502(String header) {
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + header + "\r\n\r\nok");
+      }
+    });
+    gateway("", b.url());
+    try (RawHttp raw = gw.raw()) {
+      RawHttp.Response r = raw.write("GET /t/x HTTP/1.1\r\nHost: x\r\nX-Request-ID: empty\r\n\r\n").readResponse(false);
+      assertThat(r.status()).isEqualTo(502);
+      assertThat(r.body()).isEqualTo("502 Bad Gateway (request id empty)\n");
+    }
+  }
+
+  /**
+   * Attack s14-5: a 204 with a Content-Length was relayed with it; RFC 9110 section 8.6 forbids
+   * one on a 204, and HTTP/2 clients refuse the stream. The gateway drops it. (Over HTTP/1.1 it
+   * was dropped already; over HTTP/2 it was not: Http2Test, failing first.)
+   */
+  @Test
+  void a204LosesTheContentLengthItMustNotHave() {
+    RawBackend b = backend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        c.write("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-Kept: 1\r\n\r\n");
+      }
+    });
+    gateway("", b.url());
+    try (RawHttp raw = gw.raw()) {
+      RawHttp.Response r = raw.write("GET /t/x HTTP/1.1\r\nHost: x\r\n\r\n").readResponse(false);
+      assertThat(r.status()).isEqualTo(204);
+      assertThat(r.header("X-Kept")).isEqualTo("1");
+      assertThat(r.header("Content-Length")).isNull();
+      // the connection goes on: the next answer is read where it starts
+      RawHttp.Response next = raw.write("GET /t/y HTTP/1.1\r\nHost: x\r\n\r\n").readResponse(false);
+      assertThat(next.status()).isEqualTo(204);
+    }
+  }
+
+  /**
    * Attack D1-3: a header name with a space in it ({@code Set-Cookie injected}) was cut to its
    * first word by the response decoder and relayed, or used for framing, as that header. It is
    * no token: 502. Spaces between a name and its colon are only removed (RFC 9112 section 5.1).

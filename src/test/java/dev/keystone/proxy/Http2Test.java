@@ -183,4 +183,29 @@ class Http2Test {
       stopped.toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
     }
   }
+
+  @Test
+  void a204FromTheBackendLosesItsContentLengthOnTheWayToAnHttp2Client() throws Exception {
+    // Attack s14-5: relayed as it was, HTTP/2 clients (curl, nghttp) refused the stream.
+    try (dev.keystone.testing.RawBackend raw = new dev.keystone.testing.RawBackend(c -> {
+      while (c.readRequest() != null) {
+        c.write("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-Kept: 1\r\n\r\n");
+      }
+    }); TestGateway other = TestGateway.start("""
+        tls_listen: 127.0.0.1:0
+        tenants:
+          - name: app
+            domains: [app.test]
+            tls: { cert: "%s", key: "%s" }
+            services: [{ name: a1, url: "%s" }]
+        """.formatted(cert.cert(), cert.key(), raw.url()));
+         H2Wire h2 = new H2Wire(ca.clientContext(), other.gateway().tlsPort(), "app.test")) {
+      h2.headers(1, H2Wire.request("GET", "/nothing", "app.test"), true);
+      H2Wire.Frame head = h2.next(1);
+      var headers = h2.decode(head);
+      assertThat(headers.status().toString()).isEqualTo("204");
+      assertThat(headers.get("x-kept").toString()).isEqualTo("1");
+      assertThat(headers.contains("content-length")).as("content-length in " + headers).isFalse();
+    }
+  }
 }
