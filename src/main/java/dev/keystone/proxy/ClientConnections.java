@@ -103,7 +103,14 @@ final class ClientConnections {
     if (expired != null) {
       for (Channel c : expired) {
         states.remove(c);
-        forceClose(c); // nothing in flight; a client that reads nothing must not hold it open
+        if (Http2Clients.isHttp2(c)) {
+          // GOAWAY first (RFC 9113 section 6.8): a request the client sends meanwhile is known
+          // unprocessed and retried, not lost to a bare close. The codec closes once it is
+          // written, or after timeouts.shutdown for a client that does not read.
+          c.close();
+        } else {
+          forceClose(c); // nothing in flight; a client that reads nothing must not hold it open
+        }
       }
     }
   }

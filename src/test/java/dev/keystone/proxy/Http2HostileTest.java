@@ -186,6 +186,31 @@ class Http2HostileTest {
   }
 
   @Test
+  void anIdleConnectionIsToldGoawayBeforeItCloses() throws Exception {
+    gw.close();
+    gw = TestGateway.start("""
+        tls_listen: 127.0.0.1:0
+        timeouts: { idle: 1s }
+        tenants:
+          - name: app
+            domains: [app.test]
+            tls: { cert: "%s", key: "%s" }
+            services: [{ name: a1, url: "%s" }]
+        """.formatted(cert.cert(), cert.key(), backend.url()));
+    try (H2Wire h2 = connect()) {
+      h2.headers(1, H2Wire.request("GET", "/once", "app.test"), true);
+      assertThat(h2.status(1)).isEqualTo(200);
+      // then nothing: past timeouts.idle the connection goes, saying so (attack s14: a bare close)
+      H2Wire.Frame goaway = h2.untilClosed();
+      assertThat(goaway).as("a GOAWAY before the close").isNotNull();
+      assertThat(goaway.errorCode()).as("NO_ERROR").isZero();
+      int lastStream = ((goaway.payload()[0] & 0x7f) << 24) | ((goaway.payload()[1] & 0xff) << 16)
+          | ((goaway.payload()[2] & 0xff) << 8) | (goaway.payload()[3] & 0xff);
+      assertThat(lastStream).as("the last stream processed").isEqualTo(1);
+    }
+  }
+
+  @Test
   void streamsBeyondTheConcurrentLimitAreRefused() throws Exception {
     backend.handler(req -> { }); // never answers: every stream stays open
     try (H2Wire h2 = connect()) {
