@@ -17,6 +17,18 @@ public final class AccessLog {
   private AccessLog() {
   }
 
+  /**
+   * A line for an answer the transport gave before any request existed (an HTTP/2 header block
+   * beyond the limit): no tenant, method or path, as for a head that failed to decode.
+   */
+  static void refused(int status, long bytes, String requestId, java.net.SocketAddress client, String error) {
+    if (LOG.isLoggable(java.util.logging.Level.INFO)) {
+      String ip = client instanceof java.net.InetSocketAddress a && a.getAddress() != null ? a.getAddress().getHostAddress() : null;
+      LOG.info("tenant=- method=- path=- status=" + status + " bytes=" + bytes + " duration_ms=0.0 backend=- request_id="
+          + requestId + (ip == null ? "" : " client=" + ip) + " error=\"" + error + "\"");
+    }
+  }
+
   static void log(Exchange ex, Completion.Outcome outcome) {
     if (LOG.isLoggable(java.util.logging.Level.INFO)) {
       LOG.log(new Line(ex, outcome));

@@ -41,7 +41,7 @@ final class Http2Clients {
   static void install(Channel ch, ChannelHandler gate, int maxHeaderListSize, long shutdownMillis, ChannelHandler streams) {
     ChannelPipeline p = ch.pipeline();
     p.addLast(ClientConnections.CHANNEL, gate);
-    io.netty.handler.codec.http2.Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
+    io.netty.handler.codec.http2.Http2FrameCodec codec = new Builder()
         .initialSettings(Http2Settings.defaultSettings()
             .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
             .maxHeaderListSize(maxHeaderListSize))
@@ -79,6 +79,38 @@ final class Http2Clients {
       if (io.netty.handler.codec.http2.Http2CodecUtil.getEmbeddedHttp2Exception(cause) == null) {
         ctx.close(); // (an HTTP/2 error: the codec sends its GOAWAY right after this, then closes)
       }
+    }
+  }
+
+  /**
+   * Netty's builder, whose codec answers a header block beyond the limit with the request id the
+   * gateway gives every answer (X-Request-ID) and an access-log line (attack s14-4: Netty's bare
+   * 431 had neither, and nothing was logged). The stream has no request then (its head was never
+   * decoded), so no tenant or path either.
+   */
+  private static final class Builder extends Http2FrameCodecBuilder {
+    Builder() {
+      server(true);
+    }
+
+    @Override
+    protected io.netty.handler.codec.http2.Http2FrameCodec build(io.netty.handler.codec.http2.Http2ConnectionDecoder decoder,
+        io.netty.handler.codec.http2.Http2ConnectionEncoder encoder, Http2Settings initialSettings) {
+      io.netty.handler.codec.http2.Http2FrameCodec codec = new io.netty.handler.codec.http2.Http2FrameCodec(encoder,
+          decoder, initialSettings, decoupleCloseAndGoAway(), flushPreface()) {
+        @Override
+        protected void handleServerHeaderDecodeSizeError(io.netty.channel.ChannelHandlerContext ctx,
+            io.netty.handler.codec.http2.Http2Stream stream) {
+          // Headers only: Netty resets the stream right after this (a body would be dropped).
+          String id = RequestIds.generate();
+          io.netty.handler.codec.http2.Http2Headers h = new io.netty.handler.codec.http2.DefaultHttp2Headers()
+              .status("431").set("x-request-id", id);
+          encoder().writeHeaders(ctx, stream.id(), h, 0, true, ctx.newPromise());
+          AccessLog.refused(431, 0, id, ctx.channel().remoteAddress(), "HTTP/2 header list above max_header_size");
+        }
+      };
+      codec.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis());
+      return codec;
     }
   }
 

@@ -78,8 +78,17 @@ class Http2HostileTest {
   @Test
   void aHeaderBlockBeyondTheLimitIsAnswered431OnItsStream() throws Exception {
     try (H2Wire h2 = connect()) {
-      h2.headers(1, H2Wire.request("GET", "/big", "app.test", "x-big", "b".repeat(9 * 1024)), true);
-      assertThat(h2.status(1)).isEqualTo(431);
+      try (dev.keystone.testing.LogCapture log = dev.keystone.testing.LogCapture.accessLog()) {
+        h2.headers(1, H2Wire.request("GET", "/big", "app.test", "x-big", "b".repeat(9 * 1024)), true);
+        H2Wire.Frame head = h2.next(1);
+        var headers = h2.decode(head);
+        assertThat(headers.status().toString()).isEqualTo("431");
+        // attack s14-4: Netty's bare 431 had no request id and left no log line
+        assertThat(head.has(H2Wire.END_STREAM)).isTrue();
+        String id = headers.get("x-request-id").toString();
+        assertThat(log.awaitOne("status=431")).contains("request_id=" + id)
+            .contains("error=\"HTTP/2 header list above max_header_size\"");
+      }
       h2.headers(3, H2Wire.request("GET", "/small", "app.test"), true);
       assertThat(h2.status(3)).isEqualTo(200);
     }
