@@ -82,6 +82,8 @@ public final class Gateway implements GatewayControl {
   private volatile ServerCertificates certificates = ServerCertificates.NONE;
   /** The ACME HTTP-01 challenges answered on the listeners now. */
   private final AcmeTokens acmeTokens = new AcmeTokens();
+  /** OCSP answers stapled to handshakes (BoringSSL only). */
+  private final dev.keystone.tls.OcspStaples staples = new dev.keystone.tls.OcspStaples();
   /** The certificates of tls: auto tenants (ordered, kept, renewed); rebuilds the table when one is issued. */
   private final AcmeManager acme;
   private final long acmeTimer;
@@ -112,6 +114,7 @@ public final class Gateway implements GatewayControl {
     // every minute: renewals due, retries after a backoff (each a map lookup until one is due)
     this.acmeTimer = vertx.setPeriodic(60_000, id -> vertx.executeBlocking(() -> {
       acme.sync(current.get().config());
+      staples.refresh(certificates); // OCSP answers missing or due (a worker: it waits on responders)
       return null;
     }, false));
     EngineSlot.Change first = engine.prepare(config);
@@ -174,7 +177,7 @@ public final class Gateway implements GatewayControl {
     dev.keystone.proxy.ClientListener tlsListener = config.tls().enabled() ? new dev.keystone.proxy.ClientListener() : null;
     // The handshake shares the header-read deadline: a client gets that long to start its request.
     TlsHandshake tls = tlsListener == null ? null : new TlsHandshake(() -> g.certificates, config.timeouts().headerRead().toMillis())
-        .answering(g.acmeTokens);
+        .answering(g.acmeTokens).stapling(ctx -> g.certificates.staple(ctx, g.staples));
     g.handshakes = tls;
     return g.engine.ready()
         .compose(v -> {
@@ -278,12 +281,22 @@ public final class Gateway implements GatewayControl {
   }
 
   /** A tls: auto certificate was issued: the table is rebuilt for the config being served. */
+  /** Fetches OCSP answers for the certificates in service, off the event loop. */
+  private void refreshStaples() {
+    ServerCertificates now = certificates;
+    vertx.executeBlocking(() -> {
+      staples.refresh(now);
+      return null;
+    }, false);
+  }
+
   private synchronized void certificatesIssued() {
     if (current.get() == null) {
       return; // still starting: the constructor compiles the table once more when it has applied the config
     }
     try {
       certificates = ServerCertificates.compile(current.get().config(), certificates, acme::certificate);
+      refreshStaples();
     } catch (IllegalArgumentException e) {
       LOG.warning("an issued certificate could not be served: " + e.getMessage());
     }
@@ -389,6 +402,7 @@ public final class Gateway implements GatewayControl {
     next = change.config();
     apply(next, version);
     certificates = nextCertificates;
+    refreshStaples();
     engine.commit(change);
     LOG.info("config version " + version + " applied: " + next.tenants().size() + " tenant(s) from " + next.source());
     return new ReloadResult(true, version, List.of());

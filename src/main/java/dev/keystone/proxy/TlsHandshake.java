@@ -82,6 +82,15 @@ public final class TlsHandshake {
     this(certificates, timeoutMillis, MAX_HANDSHAKES, MAX_PER_CLIENT);
   }
 
+  /** The OCSP answer to staple for a context's certificate (null: none); null: no stapling. */
+  private volatile java.util.function.Function<SslContext, byte[]> staples;
+
+  /** Staples {@code staples}' answer for the certificate each handshake presents (OCSP stapling). */
+  public TlsHandshake stapling(java.util.function.Function<SslContext, byte[]> staples) {
+    this.staples = staples;
+    return this;
+  }
+
   /** Answers the CA's TLS-ALPN-01 validations from {@code tokens} (RFC 8737). */
   public TlsHandshake answering(dev.keystone.model.AcmeTokens tokens) {
     this.acme = tokens;
@@ -157,6 +166,13 @@ public final class TlsHandshake {
       protected io.netty.handler.ssl.SslHandler newSslHandler(SslContext context, io.netty.buffer.ByteBufAllocator allocator) {
         io.netty.handler.ssl.SslHandler h = context.newHandler(allocator, CRYPTO);
         h.setHandshakeTimeoutMillis(timeoutMillis);
+        java.util.function.Function<SslContext, byte[]> s = staples;
+        if (s != null && h.engine() instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine e && context.isServer()) {
+          byte[] answer = s.apply(context);
+          if (answer != null) {
+            e.setOcspResponse(answer); // sent when the client asks (status_request)
+          }
+        }
         h.handshakeFuture().addListener(f -> finished.run());
         return h;
       }

@@ -70,8 +70,11 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
   private record Pem(String cert, String key, String clientCa, boolean clientRequired) {
   }
 
-  /** A context and what its leaf certificate says (parsed once per PEM pair, kept across reloads). */
-  private record Built(SslContext context, java.security.cert.X509Certificate leaf) {
+  /** A context and its chain, the leaf first (parsed once per PEM pair, kept across reloads). */
+  private record Built(SslContext context, java.security.cert.X509Certificate[] chain) {
+    java.security.cert.X509Certificate leaf() {
+      return chain[0];
+    }
   }
 
   private ServerCertificates(Map<String, SslContext> exact, Map<String, SslContext> wildcard, SslContext fallback,
@@ -158,10 +161,13 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
     }
     if (b == null) {
       SslContext ctx;
+      java.security.cert.X509Certificate[] chain;
       java.security.cert.X509Certificate leaf;
       try {
-        leaf = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
-            .generateCertificate(new ByteArrayInputStream(c.certPem().getBytes(StandardCharsets.ISO_8859_1)));
+        chain = java.security.cert.CertificateFactory.getInstance("X.509")
+            .generateCertificates(new ByteArrayInputStream(c.certPem().getBytes(StandardCharsets.ISO_8859_1)))
+            .toArray(new java.security.cert.X509Certificate[0]);
+        leaf = chain[0];
         java.security.PrivateKey pk = dev.keystone.config.PemKeys.fromPem(c.keyPem());
         if (pk == null || !dev.keystone.config.PemKeys.signsFor(pk, leaf)) {
           throw new IllegalArgumentException("the key is not the certificate's");
@@ -172,6 +178,7 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
             .sslProvider(TlsEngine.provider())
             .protocols(PROTOCOLS)
             .ciphers(CIPHERS, io.netty.handler.ssl.SupportedCipherSuiteFilter.INSTANCE)
+            .enableOcsp(TlsEngine.provider() != SslProvider.JDK) // stapled per handshake (OcspStaples)
             .clientAuth(clients == null ? ClientAuth.NONE : clients.required() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL)
             .trustManager(clients == null ? null
                 : new ByteArrayInputStream(clients.caPem().getBytes(StandardCharsets.ISO_8859_1)))
@@ -184,10 +191,25 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
         throw new IllegalArgumentException(what + ": the certificate " + c.certFile() + " with the key " + c.keyFile()
             + " cannot be used: " + e.getMessage(), e);
       }
-      b = new Built(ctx, leaf);
+      b = new Built(ctx, chain);
     }
     built.put(key, b);
     return b;
+  }
+
+  /** The chains of the contexts in service (the leaf first), each once. */
+  public List<java.security.cert.X509Certificate[]> chains() {
+    return built.values().stream().map(Built::chain).toList();
+  }
+
+  /** The OCSP answer {@code staples} has for {@code context}'s certificate, or null. */
+  public byte[] staple(SslContext context, OcspStaples staples) {
+    for (Built b : built.values()) {
+      if (b.context() == context) {
+        return staples.staple(b.leaf());
+      }
+    }
+    return null;
   }
 
   /** The certificates in service: one per tenant with {@code tls}, and {@code tls_default} (tenant null) last. */
