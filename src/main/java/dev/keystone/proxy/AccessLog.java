@@ -53,6 +53,7 @@ public final class AccessLog {
     private final String requestId;
     private final String client;
     private final String clientCert;
+    private final boolean http2;
     private final boolean truncated;
     private final boolean fallback;
     private final int retries;
@@ -76,6 +77,7 @@ public final class AccessLog {
       requestId = ex.requestId() == null ? "-" : ex.requestId();
       client = req.clientAddress();
       clientCert = ex.clientSubject;
+      http2 = req.http2();
       truncated = outcome == Completion.Outcome.TRUNCATED;
       fallback = ex.fallback;
       retries = ex.retries;
@@ -120,6 +122,9 @@ public final class AccessLog {
           .append(" request_id=").append(requestId);
       if (client != null) {
         sb.append(" client=").append(client);
+      }
+      if (http2) {
+        sb.append(" proto=h2");
       }
       if (clientCert != null) {
         sb.append(" client_cert=\"").append(RequestSyntax.printable(clientCert).replace('"', '\'')).append('"');

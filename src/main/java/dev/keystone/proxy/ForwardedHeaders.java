@@ -24,7 +24,7 @@ final class ForwardedHeaders {
   static void apply(RequestHead head, boolean secure, String host, io.netty.handler.codec.http.HttpHeaders out) {
     // What earlier hops wrote is read from the headers being forwarded: one the client named in
     // Connection is hop-by-hop and already gone, and is not appended to (attack D1-5).
-    apply(head.clientAddress(), secure, via(head.version()), name -> out.contains(name) ? out.getAll(name) : List.of(),
+    apply(head.clientAddress(), secure, head.http2() ? VIA_2 : via(head.version()), name -> out.contains(name) ? out.getAll(name) : List.of(),
         host, out::set);
   }
 
@@ -59,6 +59,8 @@ final class ForwardedHeaders {
 
   private static final String VIA_10 = "1.0 " + PSEUDONYM;
   private static final String VIA_11 = "1.1 " + PSEUDONYM;
+  /** RFC 9110 section 7.6.3: the protocol received, "2" for HTTP/2. */
+  private static final String VIA_2 = "2 " + PSEUDONYM;
 
   /** {@code prior} (the lines of a list header) as one list, with {@code value} at its end. */
   static String appended(java.util.List<String> prior, String value) {

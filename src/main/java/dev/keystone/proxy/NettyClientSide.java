@@ -201,6 +201,11 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
   }
 
   @Override
+  public boolean http2() {
+    return Http2Clients.isStream(channel);
+  }
+
+  @Override
   public String tlsServerName() {
     return connection.serverName();
   }

@@ -35,6 +35,11 @@ public interface RequestHead {
   /** Why the head could not be decoded (a line too long, a bad header), or null when it was. */
   Throwable decodeFailure();
 
+  /** Whether the request came as an HTTP/2 stream (its {@link #version} is HTTP/1.1's semantics). */
+  default boolean http2() {
+    return false;
+  }
+
   /** The server name the client's TLS handshake asked for (SNI, lower case), or null. */
   default String tlsServerName() {
     return null;

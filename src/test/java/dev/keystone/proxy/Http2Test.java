@@ -86,8 +86,12 @@ class Http2Test {
 
   @Test
   void aStreamIsForwardedLikeAnHttp11RequestOverTls() throws Exception {
-    HttpResponse<String> r = client.send(HttpRequest.newBuilder(uri("/x?q=1")).header("Cookie", "a=1")
-        .header("X-Custom", "v").build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r;
+    try (dev.keystone.testing.LogCapture log = dev.keystone.testing.LogCapture.accessLog()) {
+      r = client.send(HttpRequest.newBuilder(uri("/x?q=1")).header("Cookie", "a=1")
+          .header("X-Custom", "v").build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(log.awaitOne("path=/l/x")).contains(" status=200 ").endsWith(" proto=h2");
+    }
     assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.body()).isEqualTo("A /x?q=1");
@@ -95,6 +99,7 @@ class Http2Test {
     var seen = backend.last().headers();
     assertThat(seen.get("Host")).isEqualTo("localhost:" + gw.gateway().tlsPort());
     assertThat(seen.get("X-Forwarded-Proto")).isEqualTo("https");
+    assertThat(seen.get("Via")).isEqualTo("2 keystone");
     assertThat(seen.get("X-Custom")).isEqualTo("v");
     assertThat(seen.getAll("Cookie")).containsExactly("a=1");
     assertThat(seen.names()).noneMatch(n -> n.startsWith(":") || n.toLowerCase().startsWith("x-http2"));
