@@ -150,6 +150,7 @@ public final class ConfigLoader {
     for (Section t : root.sections("tenants")) {
       tenants.add(bindTenant(t, problems, scripts, lua.enabled(), sup != null, engineScripts, slashes, source));
     }
+    ServerTlsBinder.sharedNames(tenants, problems);
     // a tls key, valid or not: a broken one is reported where it is, not as "no certificate" too
     List<YamlNode> items = root.raw("tenants") instanceof YamlNode.Sequence seq ? seq.items() : List.of();
     boolean anyTls = items.stream().anyMatch(t -> t instanceof YamlNode.Mapping m && m.entries().containsKey("tls"));

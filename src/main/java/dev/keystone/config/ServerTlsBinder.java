@@ -100,6 +100,26 @@ final class ServerTlsBinder {
     return new ClientAuth(file, pem, !"optional".equals(mode));
   }
 
+  /**
+   * Tenants that share a domain (hybrid routing by host and path) share its TLS handshake: the
+   * first one's. Their client certificates must then be asked for alike, or the later tenant's
+   * requests could never pass the check (a certificate from its own CA is refused in the first
+   * one's handshake; attack s14b-1, variant B).
+   */
+  static void sharedNames(List<TenantConfig> tenants, Problems problems) {
+    java.util.Map<String, TenantConfig> first = new java.util.HashMap<>();
+    for (int i = 0; i < tenants.size(); i++) {
+      TenantConfig t = tenants.get(i);
+      for (String d : t.domains()) {
+        TenantConfig f = first.putIfAbsent(d, t);
+        if (f != null && f != t && !ClientAuth.keyOf(f.clientAuth()).equals(ClientAuth.keyOf(t.clientAuth()))) {
+          problems.add("tenants[" + i + "].client_ca", "tenant " + t.name() + " shares the domain " + d + " with tenant "
+              + f.name() + ", whose TLS handshake clients get for it: give both the same client_ca and client_auth");
+        }
+      }
+    }
+  }
+
   /** The TLS listener; {@code anyTenant}: some tenant has a {@code tls} key (valid or not: reported there). */
   static ServerTls listener(Section root, boolean anyTenant, boolean anyAuto, String source) {
     Section d = root.section("tls_default");

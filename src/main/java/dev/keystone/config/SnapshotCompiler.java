@@ -48,7 +48,8 @@ public final class SnapshotCompiler {
           new Pool(backends, new RoundRobin(backends)), tc.httpsRedirect(),
           tc.hsts() == null ? null : "max-age=" + tc.hsts().toSeconds(),
           tc.clientAuth() == null ? dev.keystone.model.ClientCertificates.NONE : tc.clientAuth().required()
-              ? dev.keystone.model.ClientCertificates.REQUIRED : dev.keystone.model.ClientCertificates.OPTIONAL);
+              ? dev.keystone.model.ClientCertificates.REQUIRED : dev.keystone.model.ClientCertificates.OPTIONAL,
+          ClientAuth.keyOf(tc.clientAuth()));
       tenants.add(t);
       if (tc.hasDomains()) {
         for (String d : tc.domains()) {

@@ -177,7 +177,8 @@ public final class Gateway implements GatewayControl {
     dev.keystone.proxy.ClientListener tlsListener = config.tls().enabled() ? new dev.keystone.proxy.ClientListener() : null;
     // The handshake shares the header-read deadline: a client gets that long to start its request.
     TlsHandshake tls = tlsListener == null ? null : new TlsHandshake(() -> g.certificates, config.timeouts().headerRead().toMillis())
-        .answering(g.acmeTokens).stapling(ctx -> g.certificates.staple(ctx, g.staples));
+        .answering(g.acmeTokens).stapling(ctx -> g.certificates.staple(ctx, g.staples))
+        .clientAuth(ctx -> g.certificates.clientAuthKey(ctx));
     g.handshakes = tls;
     return g.engine.ready()
         .compose(v -> {

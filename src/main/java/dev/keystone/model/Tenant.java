@@ -13,6 +13,7 @@ import java.util.List;
  * @param httpsRedirect     plain-HTTP requests are redirected to the TLS listener
  * @param hsts              the Strict-Transport-Security value for answers over TLS, or null
  * @param clientCertificates whether its TLS clients present certificates (mutual TLS)
+ * @param clientAuthKey     what a handshake made for it proves (its client CA and mode; "" for none)
  */
 public record Tenant(
     String name,
@@ -27,31 +28,13 @@ public record Tenant(
     Pool pool,
     boolean httpsRedirect,
     String hsts,
-    ClientCertificates clientCertificates) {
+    ClientCertificates clientCertificates,
+    String clientAuthKey) {
 
   public Tenant {
     domains = List.copyOf(domains);
     clientCertificates = clientCertificates == null ? ClientCertificates.NONE : clientCertificates;
-  }
-
-  /**
-   * Whether {@code serverName} (a TLS client's SNI, lower case) is one of this tenant's domains,
-   * exactly or under a one-label wildcard: then the handshake used this tenant's certificate.
-   */
-  public boolean servesName(String serverName) {
-    if (serverName == null) {
-      return false;
-    }
-    for (String d : domains) {
-      if (d.equals(serverName)) {
-        return true;
-      }
-      int label = serverName.length() - d.length() + 1; // where "*." would start its suffix
-      if (d.startsWith("*.") && label > 0 && serverName.endsWith(d.substring(1)) && serverName.indexOf('.') == label) {
-        return true;
-      }
-    }
-    return false;
+    clientAuthKey = clientAuthKey == null ? "" : clientAuthKey;
   }
 
   public boolean hasDomains() {

@@ -90,6 +90,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     return secure ? transport().attr(TlsHandshake.SERVER_NAME).get() : null;
   }
 
+  /** What the TLS handshake proved of the client (see {@link RequestHead#tlsClientAuth}), or null. */
+  String clientAuth() {
+    return secure ? transport().attr(TlsHandshake.CLIENT_AUTH).get() : null;
+  }
+
   /** The client certificate the TLS handshake verified, or null. */
   java.security.cert.X509Certificate clientCertificate() {
     if (!peerRead && secure) {

@@ -211,6 +211,11 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
   }
 
   @Override
+  public String tlsClientAuth() {
+    return connection.clientAuth();
+  }
+
+  @Override
   public java.security.cert.X509Certificate clientCertificate() {
     return connection.clientCertificate();
   }

@@ -45,6 +45,14 @@ public interface RequestHead {
     return null;
   }
 
+  /**
+   * What the connection's TLS handshake proved of the client: the client CA and mode of the
+   * context it used ({@code config.ClientAuth#key}, "" for none), or null when not over TLS.
+   */
+  default String tlsClientAuth() {
+    return null;
+  }
+
   /** The client's certificate, verified in the TLS handshake against its tenant's client_ca, or null. */
   default java.security.cert.X509Certificate clientCertificate() {
     return null;

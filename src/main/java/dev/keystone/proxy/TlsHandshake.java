@@ -27,6 +27,8 @@ public final class TlsHandshake {
   static final String NAME = "tls";
   /** The server name the connection's handshake asked for (SNI, lower case), kept for its requests. */
   static final io.netty.util.AttributeKey<String> SERVER_NAME = io.netty.util.AttributeKey.valueOf("keystone.sni");
+  /** What the connection's handshake proved of the client (its context's client CA and mode). */
+  static final io.netty.util.AttributeKey<String> CLIENT_AUTH = io.netty.util.AttributeKey.valueOf("keystone.client-auth");
   /** A ClientHello is a few hundred bytes; post-quantum key shares make it a few KiB. */
   static final int MAX_CLIENT_HELLO = 16 * 1024;
   /** Handshake steps waiting for the pool, at most: about a second of work for one core. */
@@ -80,6 +82,15 @@ public final class TlsHandshake {
    */
   public TlsHandshake(Supplier<? extends Mapping<String, SslContext>> certificates, long timeoutMillis) {
     this(certificates, timeoutMillis, MAX_HANDSHAKES, MAX_PER_CLIENT);
+  }
+
+  /** What a context's handshakes prove of a client; null: the table does not say. */
+  private volatile java.util.function.Function<SslContext, String> clientAuthKeys;
+
+  /** Records, per connection, what its handshake's context proves of the client (mutual TLS). */
+  public TlsHandshake clientAuth(java.util.function.Function<SslContext, String> keys) {
+    this.clientAuthKeys = keys;
+    return this;
   }
 
   /** The OCSP answer to staple for a context's certificate (null: none); null: no stapling. */
@@ -159,6 +170,8 @@ public final class TlsHandshake {
       protected void replaceHandler(io.netty.channel.ChannelHandlerContext ctx, String hostname, SslContext ctx2)
           throws Exception {
         ctx.channel().attr(SERVER_NAME).set(hostname);
+        java.util.function.Function<SslContext, String> keys = clientAuthKeys;
+        ctx.channel().attr(CLIENT_AUTH).set(keys == null ? null : keys.apply(ctx2));
         super.replaceHandler(ctx, hostname, ctx2);
       }
 

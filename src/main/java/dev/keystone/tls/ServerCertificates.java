@@ -70,8 +70,11 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
   private record Pem(String cert, String key, String clientCa, boolean clientRequired) {
   }
 
-  /** A context and its chain, the leaf first (parsed once per PEM pair, kept across reloads). */
-  private record Built(SslContext context, java.security.cert.X509Certificate[] chain) {
+  /**
+   * A context and its chain, the leaf first (parsed once per PEM pair, kept across reloads), and
+   * what its handshakes prove of a client ({@link dev.keystone.config.ClientAuth#key}).
+   */
+  private record Built(SslContext context, java.security.cert.X509Certificate[] chain, String clientAuthKey) {
     java.security.cert.X509Certificate leaf() {
       return chain[0];
     }
@@ -191,7 +194,7 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
         throw new IllegalArgumentException(what + ": the certificate " + c.certFile() + " with the key " + c.keyFile()
             + " cannot be used: " + e.getMessage(), e);
       }
-      b = new Built(ctx, chain);
+      b = new Built(ctx, chain, dev.keystone.config.ClientAuth.keyOf(clients));
     }
     built.put(key, b);
     return b;
@@ -200,6 +203,16 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
   /** The chains of the contexts in service (the leaf first), each once. */
   public List<java.security.cert.X509Certificate[]> chains() {
     return built.values().stream().map(Built::chain).toList();
+  }
+
+  /** What a handshake with {@code context} proves of its client ("" for nothing, null for a context not in this table). */
+  public String clientAuthKey(SslContext context) {
+    for (Built b : built.values()) {
+      if (b.context() == context) {
+        return b.clientAuthKey();
+      }
+    }
+    return null;
   }
 
   /** The OCSP answer {@code staples} has for {@code context}'s certificate, or null. */

@@ -264,6 +264,23 @@ class ServerTlsConfigTest {
         .containsExactly(org.assertj.core.groups.Tuple.tuple("tenants[0].client_auth", "expected required or optional, got 'sometimes'"));
     assertThat(errors(tenant("[a.test]", "auto\n    client_auth: optional"))).extracting(ConfigError::message)
         .containsExactly("needs client_ca: the CA whose certificates clients present");
+    // tenants sharing a name share its handshake: their client certificates must be asked for alike (s14b-1)
+    assertThat(errors("""
+        tenants:
+          - name: public
+            domains: [a.test]
+            path_prefix: /public/
+            tls: auto
+            services: [{ name: s, url: "http://127.0.0.1:1" }]
+          - name: admin
+            domains: [a.test]
+            path_prefix: /admin/
+            tls: auto
+            client_ca: a.pem
+            services: [{ name: s, url: "http://127.0.0.1:1" }]
+        """)).extracting(ConfigError::key, ConfigError::message).containsExactly(org.assertj.core.groups.Tuple.tuple(
+        "tenants[1].client_ca", "tenant admin shares the domain a.test with tenant public, whose TLS handshake clients get"
+            + " for it: give both the same client_ca and client_auth"));
   }
 
   @Test

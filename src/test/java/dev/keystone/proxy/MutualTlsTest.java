@@ -45,6 +45,8 @@ class MutualTlsTest {
   static TestCertificates.Issued p;
   static TestCertificates.Issued o;
   static TestCertificates.Issued m;
+  static TestCertificates.Issued wild;
+  static TestCertificates.Issued y;
   TestGateway gw;
 
   @BeforeAll
@@ -57,6 +59,8 @@ class MutualTlsTest {
     p = servers.issue("partner", "partner.test"); // (keytool: seconds each, so once for the class)
     o = servers.issue("open", "open.test");
     m = servers.issue("maybe", "maybe.test");
+    wild = servers.issue("wild", "*.w.test");
+    y = servers.issue("y", "y.w.test");
   }
 
   @AfterAll
@@ -85,8 +89,19 @@ class MutualTlsTest {
             client_ca: "%s"
             client_auth: optional
             services: [{ name: m, url: "%s" }]
+          - name: wild-secure
+            domains: ["*.w.test"]
+            tls: { cert: "%s", key: "%s" }
+            client_ca: "%s"
+            services: [{ name: w, url: "%s" }]
+          - name: y-strangers
+            domains: [y.w.test]
+            tls: { cert: "%s", key: "%s" }
+            client_ca: "%s"
+            services: [{ name: y, url: "%s" }]
         """.formatted(p.cert(), p.key(), partners.caPem(), backend.url(), o.cert(), o.key(), backend.url(),
-        m.cert(), m.key(), partners.caPem(), backend.url()));
+        m.cert(), m.key(), partners.caPem(), backend.url(), wild.cert(), wild.key(), partners.caPem(), backend.url(),
+        y.cert(), y.key(), strangers.caPem(), backend.url()));
   }
 
   @AfterEach
@@ -145,7 +160,7 @@ class MutualTlsTest {
     try (LogCapture log = LogCapture.accessLog()) {
       String misdirected = get(servers.clientContext(), "open.test", "partner.test", "X-Client-Cert-Subject: CN=partner-1,O=Partner\r\n");
       assertThat(misdirected).startsWith("HTTP/1.1 421 Misdirected Request\r\n");
-      assertThat(log.awaitOne("status=421")).contains("error=\"the TLS handshake was for open.test, not for tenant partner: connect with its name\"");
+      assertThat(log.awaitOne("status=421")).contains("error=\"the TLS handshake was for open.test, whose client certificates are not tenant partner's: connect with its name\"");
       var plain = gw.get("/x", "Host", "partner.test");
       assertThat(plain.statusCode()).isEqualTo(403);
       assertThat(log.awaitOne("status=403")).contains("error=\"tenant partner requires a client certificate: use HTTPS\"");
@@ -162,5 +177,44 @@ class MutualTlsTest {
     assertThat(get(partners.client("O=Partner,CN=partner-2", servers), "maybe.test", "maybe.test", "")).startsWith("HTTP/1.1 200");
     assertThat(backend.last().headers().get("X-Client-Cert-Subject")).isEqualTo("CN=partner-2,O=Partner");
     assertThat(gw.get("/x", "Host", "maybe.test").statusCode()).as("plain HTTP: no certificate, optional").isEqualTo(200);
+  }
+
+  @Test
+  void aCertificateVerifiedForOneTenantsCaNeverOpensAnotherWhoseNameItCovers() throws Exception {
+    // Attack s14b-1: the handshake for y.w.test asked for a strangers' certificate; the request
+    // for z.w.test (the wildcard tenant, which wants partners) was let through because the
+    // wildcard tenant "serves" y.w.test's name too.
+    int before = backend.requests();
+    SSLContext stranger = strangers.client("CN=mallory", servers);
+    assertThat(get(stranger, "y.w.test", "z.w.test", "")).startsWith("HTTP/1.1 421 ");
+    assertThat(get(stranger, "y.w.test", "y.w.test", "")).startsWith("HTTP/1.1 200 ");
+    assertThat(backend.last().headers().get("X-Client-Cert-Subject")).isEqualTo("CN=mallory");
+    assertThat(backend.requests()).isEqualTo(before + 1);
+    SSLContext partner = partners.client("O=Partner,CN=partner-1", servers);
+    assertThat(get(partner, "z.w.test", "z.w.test", "")).startsWith("HTTP/1.1 200 ");
+  }
+
+  private static org.bouncycastle.asn1.x500.X500Name subject(String organisation, String cn) {
+    return new org.bouncycastle.asn1.x500.X500NameBuilder(org.bouncycastle.asn1.x500.style.BCStyle.INSTANCE)
+        .addRDN(org.bouncycastle.asn1.x500.style.BCStyle.O, organisation)
+        .addRDN(org.bouncycastle.asn1.x500.style.BCStyle.CN, cn).build();
+  }
+
+  @Test
+  void everySubjectReachesTheBackendAsDistinctAsciiText() throws Exception {
+    // Attack s14b-2 and -3: the header was Latin-1, so Иван and Петр both arrived as "????";
+    // a CR or LF in a subject failed the header (a 500 and a stack trace per request).
+    String ivan = get(partners.client(subject("Bank", "Иван"), servers), "partner.test", "partner.test", "");
+    assertThat(ivan).startsWith("HTTP/1.1 200 ");
+    assertThat(backend.last().headers().get("X-Client-Cert-Subject")).isEqualTo("CN=\\D0\\98\\D0\\B2\\D0\\B0\\D0\\BD,O=Bank");
+    get(partners.client(subject("Bank", "Петр"), servers), "partner.test", "partner.test", "");
+    assertThat(backend.last().headers().get("X-Client-Cert-Subject")).isEqualTo("CN=\\D0\\9F\\D0\\B5\\D1\\82\\D1\\80,O=Bank");
+    try (LogCapture severe = LogCapture.of("keystone")) {
+      String crlf = get(partners.client(subject("Bank", "x\r\nX-Injected: yes"), servers), "partner.test", "partner.test", "");
+      assertThat(crlf).startsWith("HTTP/1.1 200 ");
+      assertThat(backend.last().headers().get("X-Client-Cert-Subject")).isEqualTo("CN=x\\0D\\0AX-Injected: yes,O=Bank");
+      assertThat(backend.last().headers().contains("X-Injected")).isFalse();
+      assertThat(severe.lines()).noneMatch(l -> l.contains("unhandled"));
+    }
   }
 }

@@ -63,10 +63,15 @@ public final class ClientCertificates {
    * from this CA, trusting the servers that {@code servers} trusts.
    */
   public SSLContext client(String subject, TestCertificates servers) throws Exception {
+    return client(new X500Name(subject), servers);
+  }
+
+  /** The same for a subject made attribute by attribute (any characters in its values). */
+  public SSLContext client(X500Name subject, TestCertificates servers) throws Exception {
     KeyPair k = key();
     Instant now = Instant.now();
     var b = new JcaX509v3CertificateBuilder(new X500Name(ca.getSubjectX500Principal().getName()), BigInteger.valueOf(++serial),
-        Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(1))), new X500Name(subject), k.getPublic());
+        Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(1))), subject, k.getPublic());
     b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
     X509Certificate leaf = new JcaX509CertificateConverter().getCertificate(
         b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKey.getPrivate())));
