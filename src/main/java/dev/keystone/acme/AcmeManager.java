@@ -186,6 +186,9 @@ public final class AcmeManager implements AutoCloseable {
    */
   public String replace(GatewayConfig config, TenantConfig t, boolean revoke) {
     AcmeConfig acme = config.tls().acme();
+    if (t.tls() != null && t.tls().local()) {
+      return "tenant " + t.name() + " has tls: local: the gateway's own CA issues it again when a third of its life is left";
+    }
     if (acme == null || t.tls() == null || !t.tls().acme()) {
       return "tenant " + t.name() + " does not have tls: auto (a certificate from files is replaced by writing its files)";
     }

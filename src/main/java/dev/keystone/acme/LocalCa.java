@@ -98,15 +98,36 @@ public final class LocalCa {
       return;
     }
     Path keyFile = dir.resolve("ca.key");
-    if (Files.isRegularFile(keyFile) && Files.isRegularFile(caFile())) {
-      PrivateKey k = AcmeStore.privateKey(Files.readString(keyFile, StandardCharsets.US_ASCII));
-      X509Certificate c = AcmeStore.leaf(Files.readString(caFile(), StandardCharsets.US_ASCII));
-      if (c != null && k instanceof ECPrivateKey ec && dev.keystone.config.PemKeys.signsFor(k, c)
-          && now.isBefore(c.getNotAfter().toInstant())) {
-        caKey = new KeyPair(AcmeStore.publicOf(ec), k);
-        caCert = c;
-        return;
+    boolean haveKey = Files.exists(keyFile, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    boolean havePem = Files.exists(caFile(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    if (haveKey || havePem) {
+      // A CA clients trust is never replaced on its own (attack s14b-4: a damaged ca.pem made a
+      // new CA over the old key, unlogged): the operator restores it or moves it aside.
+      String why = !havePem ? "its ca.pem is missing" : !haveKey ? "its ca.key is missing" : null;
+      PrivateKey k = null;
+      X509Certificate c = null;
+      if (why == null) {
+        try {
+          k = AcmeStore.privateKey(Files.readString(keyFile, StandardCharsets.US_ASCII));
+        } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
+          why = "its ca.key does not read as a key";
+        }
+        c = AcmeStore.leaf(Files.readString(caFile(), StandardCharsets.US_ASCII));
+        if (why == null && c == null) {
+          why = "its ca.pem does not read as a certificate";
+        } else if (why == null && (!(k instanceof ECPrivateKey) || !dev.keystone.config.PemKeys.signsFor(k, c))) {
+          why = "its ca.key is not the key of its ca.pem";
+        } else if (why == null && !now.isBefore(c.getNotAfter().toInstant())) {
+          why = "it expired at " + c.getNotAfter().toInstant();
+        }
       }
+      if (why != null) {
+        throw new GeneralSecurityException("the local CA in " + dir + " cannot be used (" + why + "): it is kept as it is;"
+            + " restore it, or move the directory aside to make a new one (clients must then trust the new ca.pem)");
+      }
+      caKey = new KeyPair(AcmeStore.publicOf((ECPrivateKey) k), k);
+      caCert = c;
+      return;
     }
     AcmeStore.privateDir(dir);
     KeyPair k = AcmeStore.newKey();
@@ -125,8 +146,12 @@ public final class LocalCa {
       throw new GeneralSecurityException("could not make the local CA: " + e.getMessage(), e);
     }
     caKey = k;
+    // Each file written whole and renamed into place. A crash between the two leaves one without
+    // the other, which the next start refuses (above) rather than replaces.
+    dev.keystone.config.PrivateFiles.replace(caFile(), pem(caCert).getBytes(StandardCharsets.US_ASCII));
+    Files.setPosixFilePermissions(caFile(), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--")); // clients read it
     AcmeStore.write(keyFile, AcmeStore.pem(k.getPrivate()));
-    Files.writeString(caFile(), pem(caCert), StandardCharsets.US_ASCII); // public: clients read it
+    java.util.logging.Logger.getLogger("keystone.acme").info("local CA made in " + dir + ": clients trust " + caFile());
   }
 
   private X509Certificate sign(List<String> domains, KeyPair leafKey, Instant now) throws GeneralSecurityException {

@@ -94,8 +94,17 @@ final class ServerTlsBinder {
     }
     Path file = resolve(t, "client_ca", name, source);
     String pem = file == null ? null : read(t, "client_ca", name, file);
-    if (pem == null || chain(t, "client_ca", name, pem) == null) {
+    List<X509Certificate> cas = pem == null ? null : chain(t, "client_ca", name, pem);
+    if (cas == null) {
       return null;
+    }
+    for (X509Certificate c : cas) {
+      if (c.getBasicConstraints() < 0) {
+        // a leaf verifies no client: every handshake would fail (attack s14b note)
+        t.problems().add(t.keyPath("client_ca"), name + " holds " + c.getSubjectX500Principal().getName()
+            + ", which is not a CA certificate (no basicConstraints CA:TRUE): give the CA that issues the clients' certificates");
+        return null;
+      }
     }
     return new ClientAuth(file, pem, !"optional".equals(mode));
   }

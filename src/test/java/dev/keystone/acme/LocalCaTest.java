@@ -67,4 +67,24 @@ class LocalCaTest {
     tmf.init(ks);
     return (X509TrustManager) tmf.getTrustManagers()[0];
   }
+
+  @Test
+  void aDamagedCaIsNeverReplacedSilently() throws Exception {
+    // Attack s14b-4: a truncated ca.pem (a full disk, a crash between the two writes) made a new
+    // CA at the next start, its key over the old one: every client that trusted it broke, unlogged.
+    LocalCa ca = new LocalCa(dir);
+    ca.certificate(List.of("app.test"), Instant.now());
+    byte[] key = Files.readAllBytes(dir.resolve("local-ca/ca.key"));
+    byte[] pem = Files.readAllBytes(ca.caFile());
+    Files.write(ca.caFile(), java.util.Arrays.copyOf(pem, 100));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new LocalCa(dir).certificate(List.of("app.test"), Instant.now()))
+        .hasMessage("the local CA in " + dir.resolve("local-ca") + " cannot be used (its ca.pem does not read as a"
+            + " certificate): it is kept as it is; restore it, or move the directory aside to make a new one"
+            + " (clients must then trust the new ca.pem)");
+    assertThat(Files.readAllBytes(dir.resolve("local-ca/ca.key"))).as("the key is kept").isEqualTo(key);
+    Files.delete(ca.caFile()); // the key alone: the same
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new LocalCa(dir).certificate(List.of("app.test"), Instant.now()))
+        .hasMessageContaining("its ca.pem is missing");
+    assertThat(Files.readAllBytes(dir.resolve("local-ca/ca.key"))).isEqualTo(key);
+  }
 }

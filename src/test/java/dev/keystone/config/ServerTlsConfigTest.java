@@ -24,10 +24,13 @@ class ServerTlsConfigTest {
   static TestCertificates.Issued a;
   static TestCertificates.Issued b;
   static TestCertificates.Issued wild;
+  /** The test CA's own certificate (a CA: what client_ca takes), by its file name in dir. */
+  static String caFile;
 
   @BeforeAll
   static void certificates() {
     TestCertificates ca = TestCertificates.in(dir);
+    caFile = dir.relativize(ca.caPem()).toString();
     a = ca.issue("a", "a.test");
     b = ca.issue("b", "b.test");
     wild = ca.issue("wild", "*.w.test");
@@ -245,21 +248,25 @@ class ServerTlsConfigTest {
 
   @Test
   void clientCertificatesNeedTheTenantsTlsAndACaFile() throws Exception {
-    GatewayConfig c = load(tenant("[a.test]", files(a, a) + "\n    client_ca: a.pem"));
-    assertThat(c.tenants().get(0).clientAuth()).isEqualTo(new ClientAuth(dir.resolve("a.pem"), Files.readString(a.cert()), true));
-    assertThat(load(tenant("[a.test]", "auto\n    client_ca: a.pem\n    client_auth: optional")).tenants().get(0).clientAuth().required())
-        .isFalse();
+    GatewayConfig c = load(tenant("[a.test]", files(a, a) + "\n    client_ca: " + caFile));
+    assertThat(c.tenants().get(0).clientAuth()).isEqualTo(new ClientAuth(dir.resolve(caFile), Files.readString(dir.resolve(caFile)), true));
+    assertThat(load(tenant("[a.test]", "auto\n    client_ca: " + caFile + "\n    client_auth: optional")).tenants().get(0)
+        .clientAuth().required()).isFalse();
+    // a leaf verifies no client (attack s14b note: it loaded, and every handshake would have failed)
+    assertThat(errors(tenant("[a.test]", "auto\n    client_ca: a.pem"))).extracting(ConfigError::key, ConfigError::message)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("tenants[0].client_ca", "a.pem holds CN=a.test, which is not a CA"
+            + " certificate (no basicConstraints CA:TRUE): give the CA that issues the clients' certificates"));
     assertThat(errors("""
         tenants:
           - name: a
             domains: [a.test]
-            client_ca: a.pem
+            client_ca: %s
             services: [{ name: s, url: "http://127.0.0.1:1" }]
-        """)).extracting(ConfigError::message)
+        """.formatted(caFile))).extracting(ConfigError::message)
         .contains("needs the tenant's tls: client certificates are asked for in its TLS handshakes");
     assertThat(errors(tenant("[a.test]", "auto\n    client_ca: nothing.pem"))).extracting(ConfigError::message)
         .containsExactly("cannot read nothing.pem: no such file");
-    assertThat(errors(tenant("[a.test]", "auto\n    client_ca: a.pem\n    client_auth: sometimes")))
+    assertThat(errors(tenant("[a.test]", "auto\n    client_ca: " + caFile + "\n    client_auth: sometimes")))
         .extracting(ConfigError::key, ConfigError::message)
         .containsExactly(org.assertj.core.groups.Tuple.tuple("tenants[0].client_auth", "expected required or optional, got 'sometimes'"));
     assertThat(errors(tenant("[a.test]", "auto\n    client_auth: optional"))).extracting(ConfigError::message)
@@ -276,9 +283,9 @@ class ServerTlsConfigTest {
             domains: [a.test]
             path_prefix: /admin/
             tls: auto
-            client_ca: a.pem
+            client_ca: %s
             services: [{ name: s, url: "http://127.0.0.1:1" }]
-        """)).extracting(ConfigError::key, ConfigError::message).containsExactly(org.assertj.core.groups.Tuple.tuple(
+        """.formatted(caFile))).extracting(ConfigError::key, ConfigError::message).containsExactly(org.assertj.core.groups.Tuple.tuple(
         "tenants[1].client_ca", "tenant admin shares the domain a.test with tenant public, whose TLS handshake clients get"
             + " for it: give both the same client_ca and client_auth"));
   }
