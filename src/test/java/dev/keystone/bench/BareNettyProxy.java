@@ -44,14 +44,24 @@ public final class BareNettyProxy {
     this.backends = backends;
   }
 
-  public static void main(String[] args) throws InterruptedException {
+  /**
+   * {@code PORT BACKEND_A BACKEND_B [CERT KEY]}: with a certificate and key (PEM), the listener
+   * speaks TLS (BoringSSL, HTTP/1.1 only): bench/tls's ceiling for HTTPS keep-alive.
+   */
+  public static void main(String[] args) throws Exception {
     BareNettyProxy proxy = new BareNettyProxy(new int[] {Integer.parseInt(args[1]), Integer.parseInt(args[2])});
+    io.netty.handler.ssl.SslContext tls = args.length < 5 ? null : io.netty.handler.ssl.SslContextBuilder
+        .forServer(new java.io.File(args[3]), new java.io.File(args[4])).sslProvider(io.netty.handler.ssl.SslProvider.OPENSSL)
+        .build();
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     new ServerBootstrap().group(loop).channel(EpollServerSocketChannel.class)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            if (tls != null) {
+              ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+            }
             ch.pipeline().addLast(new HttpServerCodec(), proxy.new Front());
           }
         })
