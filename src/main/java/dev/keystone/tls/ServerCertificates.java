@@ -64,6 +64,8 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
   private final SslContext fallback;
   /** Every context by its PEM pair, for the next table to reuse. */
   private final Map<Pem, Built> built;
+  /** The same by context: each handshake asks for its context's client-auth key and OCSP answer. */
+  private final Map<SslContext, Built> byContext;
   private final List<Served> served;
 
   /** A context's inputs: the certificate, its key and the client certificates asked for (null: none). */
@@ -87,6 +89,10 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
     this.fallback = fallback;
     this.built = built;
     this.served = served;
+    // identity: a lookup per handshake, not a scan of every tenant's context (10,000 tenants)
+    Map<SslContext, Built> by = new java.util.IdentityHashMap<>();
+    built.values().forEach(b -> by.put(b.context(), b));
+    this.byContext = by;
   }
 
   /**
@@ -207,22 +213,14 @@ public final class ServerCertificates implements Mapping<String, SslContext> {
 
   /** What a handshake with {@code context} proves of its client ("" for nothing, null for a context not in this table). */
   public String clientAuthKey(SslContext context) {
-    for (Built b : built.values()) {
-      if (b.context() == context) {
-        return b.clientAuthKey();
-      }
-    }
-    return null;
+    Built b = byContext.get(context);
+    return b == null ? null : b.clientAuthKey();
   }
 
   /** The OCSP answer {@code staples} has for {@code context}'s certificate, or null. */
   public byte[] staple(SslContext context, OcspStaples staples) {
-    for (Built b : built.values()) {
-      if (b.context() == context) {
-        return staples.staple(b.leaf());
-      }
-    }
-    return null;
+    Built b = byContext.get(context);
+    return b == null ? null : staples.staple(b.leaf());
   }
 
   /** The certificates in service: one per tenant with {@code tls}, and {@code tls_default} (tenant null) last. */

@@ -3,6 +3,7 @@ package dev.keystone.acme;
 import dev.keystone.testing.Await;
 import dev.keystone.testing.Pebble;
 import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TestCertificates;
 import dev.keystone.testing.TestGateway;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
@@ -23,8 +24,6 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -258,18 +257,7 @@ class TlsAutoTest {
 
   private static SSLSocket open(TestGateway gw, String name) throws Exception {
     // Pebble's roots change with each run: the chain is checked by its issuer and names instead
-    SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(null, new TrustManager[] {new X509TrustManager() {
-      public void checkClientTrusted(X509Certificate[] c, String a) {
-      }
-
-      public void checkServerTrusted(X509Certificate[] c, String a) {
-      }
-
-      public X509Certificate[] getAcceptedIssuers() {
-        return new X509Certificate[0];
-      }
-    }}, null);
+    SSLContext ctx = TestCertificates.trustingAnyServer();
     SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", gw.gateway().tlsPort());
     s.setSoTimeout(20_000);
     SSLParameters p = s.getSSLParameters();

@@ -18,8 +18,6 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -65,18 +63,7 @@ class AcmeValidationTest {
   }
 
   private Shake handshake(String name, String... alpn) throws Exception {
-    SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(null, new TrustManager[] {new X509TrustManager() {
-      public void checkClientTrusted(X509Certificate[] c, String a) {
-      }
-
-      public void checkServerTrusted(X509Certificate[] c, String a) {
-      }
-
-      public X509Certificate[] getAcceptedIssuers() {
-        return new X509Certificate[0];
-      }
-    }}, null);
+    SSLContext ctx = TestCertificates.trustingAnyServer();
     SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", gw.gateway().tlsPort());
     s.setSoTimeout(10_000);
     SSLParameters p = s.getSSLParameters();
