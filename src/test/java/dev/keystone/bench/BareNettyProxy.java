@@ -75,6 +75,7 @@ public final class BareNettyProxy {
     private Channel upstream;
     private List<Object> waiting; // messages read while the backend connection is opening
     private int backend;
+    private boolean closeAfter; // the client asked for Connection: close (bench/tls's handshakes)
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -84,6 +85,7 @@ public final class BareNettyProxy {
           req.setUri(req.uri().substring(4));
         }
         backend = next++ & 1;
+        closeAfter = req.headers().contains(HttpHeaderNames.CONNECTION, "close", true);
         req.headers().remove(HttpHeaderNames.CONNECTION)
             .set(HttpHeaderNames.HOST, "127.0.0.1:" + backends[backend])
             .set("X-Forwarded-For", "127.0.0.1");
@@ -144,7 +146,11 @@ public final class BareNettyProxy {
       }
       Front f = front;
       toFlush = f;
-      f.ctx.write(msg);
+      if (msg instanceof LastHttpContent && f.closeAfter) {
+        f.ctx.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE);
+      } else {
+        f.ctx.write(msg);
+      }
       if (msg instanceof LastHttpContent) {
         front = null;
         f.upstream = null;
