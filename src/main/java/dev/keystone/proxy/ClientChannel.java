@@ -101,7 +101,14 @@ final class ClientChannel extends ChannelDuplexHandler {
     lingering = true;
     closing = promise;
     ctx.flush();
-    duplex.shutdownOutput();
+    io.netty.handler.ssl.SslHandler tls = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+    if (tls != null) {
+      // TLS's close_notify before the FIN: without it a client cannot tell the end of an answer
+      // from a cut (a body without a length ends with the connection; OpenSSL says "unexpected eof").
+      tls.closeOutbound().addListener(f -> duplex.shutdownOutput());
+    } else {
+      duplex.shutdownOutput();
+    }
     ctx.channel().config().setAutoRead(true);
     timer = ctx.executor().schedule(() -> {
       ctx.close(promise);

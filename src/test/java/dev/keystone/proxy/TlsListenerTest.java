@@ -131,6 +131,26 @@ class TlsListenerTest {
   }
 
   @Test
+  void aConnectionClosedAfterItsAnswerSendsCloseNotifyBeforeItsFin() throws Exception {
+    // Without close_notify a client cannot tell the end of an answer from a cut (a body without a
+    // length ends with the connection): OpenSSL said "unexpected eof" after every answer with
+    // Connection: close, the lingering close shut the socket's output under TLS's feet.
+    gw = TestGateway.start(tenants("tls_listen: 127.0.0.1:0\n"));
+    String out = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+      Process p = new ProcessBuilder("openssl", "s_client", "-connect", "127.0.0.1:" + gw.gateway().tlsPort(),
+          "-servername", "a.test", "-quiet", "-msg").redirectErrorStream(true).start();
+      p.getOutputStream().write("GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"
+          .getBytes(StandardCharsets.US_ASCII));
+      p.getOutputStream().close(); // (-quiet reads on until the server closes)
+      String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+      p.waitFor();
+      return text;
+    });
+    assertThat(out).contains("\r\n\r\nA /x").contains("<<< TLS 1.3, Alert [length 0002], warning close_notify")
+        .doesNotContain("unexpected eof");
+  }
+
+  @Test
   void aNameNoTenantServesFailsTheHandshakeWithoutADefault() throws Exception {
     gw = TestGateway.start(tenants("tls_listen: 127.0.0.1:0\n"));
     int before = backendA.requests() + backendB.requests();
