@@ -46,13 +46,22 @@ public final class BareNettyProxy {
 
   /**
    * {@code PORT BACKEND_A BACKEND_B [CERT KEY]}: with a certificate and key (PEM), the listener
-   * speaks TLS (BoringSSL, HTTP/1.1 only): bench/tls's ceiling for HTTPS keep-alive.
+   * speaks TLS (BoringSSL, HTTP/1.1): bench/tls's ceiling for HTTPS keep-alive and handshakes.
+   * {@code h2} after them: HTTP/2 only, each stream a channel of Netty's multiplexer with this
+   * proxy's HTTP/1.1 handler behind Netty's frame-to-object codec (as Keystone's streams are).
    */
   public static void main(String[] args) throws Exception {
     BareNettyProxy proxy = new BareNettyProxy(new int[] {Integer.parseInt(args[1]), Integer.parseInt(args[2])});
-    io.netty.handler.ssl.SslContext tls = args.length < 5 ? null : io.netty.handler.ssl.SslContextBuilder
-        .forServer(new java.io.File(args[3]), new java.io.File(args[4])).sslProvider(io.netty.handler.ssl.SslProvider.OPENSSL)
-        .build();
+    boolean h2 = args.length > 5 && args[5].equals("h2");
+    io.netty.handler.ssl.SslContextBuilder b = args.length < 5 ? null : io.netty.handler.ssl.SslContextBuilder
+        .forServer(new java.io.File(args[3]), new java.io.File(args[4])).sslProvider(io.netty.handler.ssl.SslProvider.OPENSSL);
+    if (h2) {
+      b.applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
+          io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+          io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+          io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, "h2"));
+    }
+    io.netty.handler.ssl.SslContext tls = b == null ? null : b.build();
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     new ServerBootstrap().group(loop).channel(EpollServerSocketChannel.class)
         .childOption(ChannelOption.TCP_NODELAY, true)
@@ -61,6 +70,18 @@ public final class BareNettyProxy {
           protected void initChannel(Channel ch) {
             if (tls != null) {
               ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+            }
+            if (h2) { // a channel per stream, as Netty's multiplexer makes them, each with the HTTP/1 proxy
+              ch.pipeline().addLast(new io.netty.handler.flush.FlushConsolidationHandler(256, true),
+                  io.netty.handler.codec.http2.Http2FrameCodecBuilder.forServer().build(),
+                  new io.netty.handler.codec.http2.Http2MultiplexHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel stream) {
+                      stream.pipeline().addLast(new io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec(true),
+                          proxy.new Front());
+                    }
+                  }));
+              return;
             }
             ch.pipeline().addLast(new HttpServerCodec(), proxy.new Front());
           }
