@@ -51,7 +51,8 @@ final class PrometheusText {
       out.help("keystone_tls_handshakes_in_progress", "gauge", "TLS connections accepted and not through their handshake yet.");
       out.sample("keystone_tls_handshakes_in_progress", g.tlsHandshakesInProgress());
       out.help("keystone_tls_handshakes_refused_total", "counter",
-          "TLS connections closed unread because too many handshakes were in progress.");
+          "TLS connections closed by the handshake bounds: the oldest handshake in progress cut to admit a new one,"
+              + " or a new one closed unread.");
       out.sample("keystone_tls_handshakes_refused_total", g.tlsHandshakesRefused());
     }
     if (g.config().tls().acme() != null) {

@@ -61,6 +61,12 @@ public final class TlsHandshake {
    * ClientHellos takes a quarter of the slots, not all of them (attack s13-1). Only handshakes
    * under way count. 128 closed connections of a client that opened 256 at once (wrk, a NAT's
    * burst after a restart) unread, and each retried (bench/tls): 256 takes such a burst.
+   *
+   * <p>At either bound the oldest handshake in progress (of that client, or of all) is cut to
+   * admit the new connection, rather than the new one refused: a handshake takes milliseconds,
+   * so the oldest is the one a client left hanging. Refusing the newcomer let a few clients that
+   * open sockets and send nothing lock every other client out of TLS until their header-read
+   * deadline, again and again.
    */
   static final int MAX_PER_CLIENT = MAX_HANDSHAKES / 4;
 
@@ -117,32 +123,29 @@ public final class TlsHandshake {
   }
 
   /**
-   * The handler that starts {@code ch}'s handshake, or null when {@link #MAX_HANDSHAKES} are in
-   * progress already (the connection is then closed unread: cheaper than a handshake refused
-   * later, and it keeps a flood of ClientHellos from taking the event loops).
+   * The handler that starts {@code ch}'s handshake. At a bound the oldest handshake in progress
+   * is cut to make room ({@link #MAX_PER_CLIENT}); null only when none is left to cut (the
+   * connection is then closed unread: cheaper than a handshake refused later, and it keeps a
+   * flood of ClientHellos from taking the event loops).
    */
   ChannelHandler admit(io.netty.channel.Channel ch) {
     java.net.InetAddress client = ch.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
     java.util.concurrent.atomic.AtomicInteger mine = client == null ? new java.util.concurrent.atomic.AtomicInteger()
         : perClient.computeIfAbsent(client, k -> new java.util.concurrent.atomic.AtomicInteger());
-    if (mine.incrementAndGet() > maxPerClient) {
+    if (mine.incrementAndGet() > maxPerClient && !cutOldest(client)) {
       release(client, mine);
       refused.incrementAndGet();
       return null;
     }
-    if (inProgress.incrementAndGet() > maxHandshakes) {
+    if (inProgress.incrementAndGet() > maxHandshakes && !cutOldest(null)) {
       inProgress.decrementAndGet();
       release(client, mine);
       refused.incrementAndGet();
       return null;
     }
-    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
-    Runnable finished = () -> {
-      if (done.compareAndSet(false, true)) {
-        inProgress.decrementAndGet();
-        release(client, mine);
-      }
-    };
+    Pending p = new Pending(ch, client, mine);
+    pending.add(p);
+    Runnable finished = p::finish;
     ch.closeFuture().addListener(f -> finished.run());
     return new SniHandler(this::lookup, MAX_CLIENT_HELLO, timeoutMillis) {
       /** The ClientHello asked for ALPN acme-tls/1 only: an ACME validation, not a client. */
@@ -192,6 +195,49 @@ public final class TlsHandshake {
     };
   }
 
+  /** Handshakes admitted and not over, oldest first (what a bound cuts first). */
+  private final java.util.concurrent.ConcurrentLinkedDeque<Pending> pending = new java.util.concurrent.ConcurrentLinkedDeque<>();
+
+  /** A connection's handshake from admission to its end (through, failed, closed or cut). */
+  private final class Pending {
+    final io.netty.channel.Channel ch;
+    final java.net.InetAddress client;
+    final java.util.concurrent.atomic.AtomicInteger clientCount;
+    private final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+
+    Pending(io.netty.channel.Channel ch, java.net.InetAddress client, java.util.concurrent.atomic.AtomicInteger clientCount) {
+      this.ch = ch;
+      this.client = client;
+      this.clientCount = clientCount;
+    }
+
+    /** Frees its slots, once; false if they were freed already. */
+    boolean finish() {
+      if (!done.compareAndSet(false, true)) {
+        return false;
+      }
+      inProgress.decrementAndGet();
+      release(client, clientCount);
+      pending.remove(this);
+      return true;
+    }
+  }
+
+  /**
+   * Cuts the oldest handshake in progress of {@code client} (null: of any client): its slots are
+   * freed now, its connection closes. False when there is none to cut.
+   */
+  private boolean cutOldest(java.net.InetAddress client) {
+    for (Pending p : pending) {
+      if ((client == null || client.equals(p.client)) && p.finish()) {
+        p.ch.close();
+        refused.incrementAndGet();
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** One handshake of {@code client} is over; its count goes when it reaches 0 (the map stays small). */
   private void release(java.net.InetAddress client, java.util.concurrent.atomic.AtomicInteger count) {
     if (count.decrementAndGet() == 0 && client != null) {
@@ -204,7 +250,10 @@ public final class TlsHandshake {
     return inProgress.get();
   }
 
-  /** Connections closed unread because {@link #MAX_HANDSHAKES} were in progress. */
+  /**
+   * Connections closed by the bounds: the oldest handshake cut to admit a new connection, or (when
+   * there was none left to cut) the new connection closed unread.
+   */
   public long refused() {
     return refused.get();
   }
