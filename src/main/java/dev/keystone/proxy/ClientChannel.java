@@ -21,12 +21,16 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A close armed by {@link ClientConnections#lingerOnClose} lingers, as nginx's
  * {@code lingering_close}: the gateway stops writing, reads and drops what still arrives, and
- * closes once the client does (or after {@link #LINGER_MS}). An immediate close with unread
- * bytes makes the kernel send a reset, which can destroy the answer before the client read it.
+ * closes once the client does, or has sent nothing for {@link #LINGER_MS} ({@code
+ * lingering_timeout}), or after {@link #LINGER_MAX_MS} in all ({@code lingering_time}). An
+ * immediate close with unread bytes makes the kernel send a reset, which can destroy the answer
+ * before the client read it; a client still sending has likely not read it yet (attack s15 F1:
+ * a fixed 5 s cut a client that read its 4 MB answer after 7 s, sending meanwhile).
  */
 final class ClientChannel extends ChannelDuplexHandler {
 
   static final long LINGER_MS = 5000;
+  static final long LINGER_MAX_MS = 30_000;
   /** Pipelined requests read ahead of the one being answered, at most. */
   static final int MAX_QUEUED = 8;
 
@@ -35,6 +39,8 @@ final class ClientChannel extends ChannelDuplexHandler {
   private boolean lingering;
   private ChannelPromise closing;
   private ScheduledFuture<?> timer;
+  /** When the lingering close began (System.nanoTime). */
+  private long lingerStart;
   /** Request heads read and not yet answered. */
   int queued;
   private boolean readHeld;
@@ -110,16 +116,29 @@ final class ClientChannel extends ChannelDuplexHandler {
       duplex.shutdownOutput();
     }
     ctx.channel().config().setAutoRead(true);
-    timer = ctx.executor().schedule(() -> {
-      ctx.close(promise);
-    }, LINGER_MS, TimeUnit.MILLISECONDS);
+    lingerStart = System.nanoTime();
+    lingerFor(ctx, LINGER_MS);
     ctx.read();
+  }
+
+  /** (Re)arms the end of the lingering close {@code millis} from now. */
+  private void lingerFor(ChannelHandlerContext ctx, long millis) {
+    if (timer != null) {
+      timer.cancel(false);
+    }
+    timer = ctx.executor().schedule(() -> {
+      ctx.close(closing);
+    }, millis, TimeUnit.MILLISECONDS);
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (lingering) {
       ReferenceCountUtil.release(msg); // what the client still sends: read and dropped
+      long left = LINGER_MAX_MS - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lingerStart);
+      if (left > 0) {
+        lingerFor(ctx, Math.min(LINGER_MS, left)); // still sending: it has not read the answer yet
+      }
       return;
     }
     ctx.fireChannelRead(msg);
