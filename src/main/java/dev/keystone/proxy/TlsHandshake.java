@@ -70,7 +70,13 @@ public final class TlsHandshake {
    */
   static final int MAX_PER_CLIENT = MAX_HANDSHAKES / 4;
 
-  private final java.util.concurrent.ConcurrentHashMap<java.net.InetAddress, java.util.concurrent.atomic.AtomicInteger> perClient =
+  /**
+   * Handshakes in progress per client address; an address leaves with its last. Counted and
+   * dropped inside the map's own atomic updates: a counter object taken out and changed outside
+   * them could be dropped from the map while another connection still counted on it, and the
+   * address would then start again from 0 (attack s15 F3, from reading).
+   */
+  private final java.util.concurrent.ConcurrentHashMap<java.net.InetAddress, Integer> perClient =
       new java.util.concurrent.ConcurrentHashMap<>();
 
   private final java.util.concurrent.atomic.AtomicInteger inProgress = new java.util.concurrent.atomic.AtomicInteger();
@@ -130,20 +136,19 @@ public final class TlsHandshake {
    */
   ChannelHandler admit(io.netty.channel.Channel ch) {
     java.net.InetAddress client = ch.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
-    java.util.concurrent.atomic.AtomicInteger mine = client == null ? new java.util.concurrent.atomic.AtomicInteger()
-        : perClient.computeIfAbsent(client, k -> new java.util.concurrent.atomic.AtomicInteger());
-    if (mine.incrementAndGet() > maxPerClient && !cutOldest(client)) {
-      release(client, mine);
+    int mine = client == null ? 0 : perClient.merge(client, 1, Integer::sum);
+    if (mine > maxPerClient && !cutOldest(client)) {
+      release(client);
       refused.incrementAndGet();
       return null;
     }
     if (inProgress.incrementAndGet() > maxHandshakes && !cutOldest(null)) {
       inProgress.decrementAndGet();
-      release(client, mine);
+      release(client);
       refused.incrementAndGet();
       return null;
     }
-    Pending p = new Pending(ch, client, mine);
+    Pending p = new Pending(ch, client);
     pending.add(p);
     Runnable finished = p::finish;
     ch.closeFuture().addListener(f -> finished.run());
@@ -202,13 +207,11 @@ public final class TlsHandshake {
   private final class Pending {
     final io.netty.channel.Channel ch;
     final java.net.InetAddress client;
-    final java.util.concurrent.atomic.AtomicInteger clientCount;
     private final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
 
-    Pending(io.netty.channel.Channel ch, java.net.InetAddress client, java.util.concurrent.atomic.AtomicInteger clientCount) {
+    Pending(io.netty.channel.Channel ch, java.net.InetAddress client) {
       this.ch = ch;
       this.client = client;
-      this.clientCount = clientCount;
     }
 
     /** Frees its slots, once; false if they were freed already. */
@@ -217,7 +220,7 @@ public final class TlsHandshake {
         return false;
       }
       inProgress.decrementAndGet();
-      release(client, clientCount);
+      release(client);
       pending.remove(this);
       return true;
     }
@@ -239,9 +242,9 @@ public final class TlsHandshake {
   }
 
   /** One handshake of {@code client} is over; its count goes when it reaches 0 (the map stays small). */
-  private void release(java.net.InetAddress client, java.util.concurrent.atomic.AtomicInteger count) {
-    if (count.decrementAndGet() == 0 && client != null) {
-      perClient.remove(client, count);
+  private void release(java.net.InetAddress client) {
+    if (client != null) {
+      perClient.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
     }
   }
 
