@@ -19,7 +19,8 @@ import java.security.cert.X509Certificate;
  *       certificate); {@code https_redirect}, before this step, sends such clients to HTTPS.</li>
  *   <li>The verified subject (RFC 4514 text) goes to the backend and to the tenant's script as
  *       {@code X-Client-Cert-Subject}, set by the gateway only: a value the client sent is
- *       removed first. The access log records it.</li>
+ *       removed, for every tenant (a backend may serve one with client_ca and one without). The
+ *       access log records it.</li>
  * </ul>
  */
 final class ClientCertificateCheck implements Interceptor {
@@ -29,12 +30,12 @@ final class ClientCertificateCheck implements Interceptor {
   @Override
   public void handle(Exchange ex) {
     Tenant t = ex.tenant();
+    RequestHead head = ex.head();
+    head.headers().remove(SUBJECT_HEADER); // for every tenant: a backend may serve several
     if (t.clientCertificates() == ClientCertificates.NONE) {
       ex.next();
       return;
     }
-    RequestHead head = ex.head();
-    head.headers().remove(SUBJECT_HEADER);
     if (!head.secure()) {
       if (t.clientCertificates() == ClientCertificates.REQUIRED) {
         ex.fail(ProxyError.FORBIDDEN, "tenant " + t.name() + " requires a client certificate: use HTTPS");

@@ -171,6 +171,18 @@ class MutualTlsTest {
   }
 
   @Test
+  void aClientsOwnSubjectHeaderNeverReachesTheBackendOfATenantWithoutClientCertificates() throws Exception {
+    // Only the gateway says who a client is. It removed a client's X-Client-Cert-Subject for
+    // tenants with client_ca only: a backend shared with such a tenant, or a tenant given one
+    // later, took the client's word for a verified subject.
+    assertThat(get(servers.clientContext(), "open.test", "open.test", "X-Client-Cert-Subject: CN=admin,O=Partner\r\n"))
+        .startsWith("HTTP/1.1 200");
+    assertThat(backend.last().headers().getAll("X-Client-Cert-Subject")).isEmpty();
+    assertThat(gw.get("/x", "Host", "open.test", "X-Client-Cert-Subject", "CN=admin,O=Partner").statusCode()).isEqualTo(200);
+    assertThat(backend.last().headers().getAll("X-Client-Cert-Subject")).isEmpty();
+  }
+
+  @Test
   void optionalServesClientsWithAndWithoutACertificate() throws Exception {
     assertThat(get(servers.clientContext(), "maybe.test", "maybe.test", "X-Client-Cert-Subject: CN=forged\r\n")).startsWith("HTTP/1.1 200");
     assertThat(backend.last().headers().getAll("X-Client-Cert-Subject")).as("the forged header is removed").isEmpty();
