@@ -104,6 +104,16 @@ final class Http2Clients {
       io.netty.handler.codec.http2.Http2FrameCodec codec = new io.netty.handler.codec.http2.Http2FrameCodec(encoder,
           decoder, initialSettings, decoupleCloseAndGoAway(), flushPreface()) {
         @Override
+        protected void onConnectionError(io.netty.channel.ChannelHandlerContext ctx, boolean outbound, Throwable cause,
+            io.netty.handler.codec.http2.Http2Exception http2Ex) {
+          // The close after a connection error's GOAWAY lingers: a client still sending frames
+          // got a reset that destroyed the GOAWAY and the answers it had not read (attack s15
+          // F2). (A graceful close does not: the client closes once its streams are done.)
+          ClientConnections.lingerOnClose(ctx.channel());
+          super.onConnectionError(ctx, outbound, cause, http2Ex);
+        }
+
+        @Override
         protected void handleServerHeaderDecodeSizeError(io.netty.channel.ChannelHandlerContext ctx,
             io.netty.handler.codec.http2.Http2Stream stream) {
           // Headers only: Netty resets the stream right after this (a body would be dropped).

@@ -76,6 +76,64 @@ class Http2HostileTest {
   }
 
   @Test
+  void aConnectionErrorsGoawayReachesAClientThatKeepsSendingWhileItReads() throws Exception {
+    // Attack s15 F2: after a connection error the gateway closed the socket as soon as its GOAWAY
+    // was handed to the kernel; the next frame the client sent met a closed socket, and the reset
+    // it drew threw away what the kernel still held for the client: answer data and the GOAWAY.
+    // The close lingers now, as an HTTP/1.1 one does.
+    byte[] body = new byte[4 << 20];
+    java.util.Arrays.fill(body, (byte) 'b');
+    io.vertx.core.buffer.Buffer answer = io.vertx.core.buffer.Buffer.buffer(body);
+    io.vertx.core.http.HttpServer big = vertx.createHttpServer().requestHandler(r -> r.response().end(answer))
+        .listen(0, "127.0.0.1").await();
+    java.util.concurrent.atomic.AtomicBoolean reading = new java.util.concurrent.atomic.AtomicBoolean(true);
+    try (TestGateway bigGw = TestGateway.start("""
+        tls_listen: 127.0.0.1:0
+        tenants:
+          - name: big
+            domains: [app.test]
+            tls: { cert: "%s", key: "%s" }
+            health_interval: 1h
+            services: [{ name: b, url: "http://127.0.0.1:%d" }]
+        """.formatted(cert.cert(), cert.key(), big.actualPort()));
+         H2Wire h2 = new H2Wire(ca.clientContext(), bigGw.gateway().tlsPort(), "app.test")) {
+      h2.frame(H2Wire.WINDOW_UPDATE, 0, 0, int32(1 << 30)); // windows wide open: the whole answer may go
+      h2.headers(1, H2Wire.request("GET", "/big", "app.test"), true);
+      h2.frame(H2Wire.WINDOW_UPDATE, 0, 1, int32(1 << 30));
+      H2Wire.Frame first = h2.next(1);
+      assertThat(first.type()).isEqualTo(H2Wire.HEADERS);
+      h2.frame(H2Wire.WINDOW_UPDATE, 0, 0, new byte[4]); // an increment of 0 for the connection: PROTOCOL_ERROR
+      Thread pinger = new Thread(() -> {
+        try {
+          while (reading.get()) {
+            h2.frame(H2Wire.PING, 0, 0, new byte[8]);
+            Thread.sleep(20);
+          }
+        } catch (Exception closed) {
+          // the connection is gone
+        }
+      });
+      pinger.start();
+      H2Wire.Frame f;
+      while ((f = h2.read()) != null && f.type() != H2Wire.GOAWAY) {
+        // the answer's data, PING acknowledgements
+      }
+      reading.set(false);
+      pinger.join();
+      assertThat(f).as("the GOAWAY arrives").isNotNull();
+      assertThat(f.errorCode()).isEqualTo(1); // PROTOCOL_ERROR
+    } finally {
+      reading.set(false);
+      big.close();
+    }
+    othersAreServed();
+  }
+
+  private static byte[] int32(int v) {
+    return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v};
+  }
+
+  @Test
   void aHeaderBlockBeyondTheLimitIsAnswered431OnItsStream() throws Exception {
     try (H2Wire h2 = connect()) {
       try (dev.keystone.testing.LogCapture log = dev.keystone.testing.LogCapture.accessLog()) {
