@@ -190,6 +190,33 @@ class Http2Test {
   }
 
   @Test
+  void cookiesAndRequestIdsSetByAnswersAreNeverAddedToHpacksTable() throws Exception {
+    // RFC 7541 section 7.1.3: a cookie in HPACK's table can be guessed by whoever can make the
+    // connection carry values of their own and watch the sizes; never-indexed literals keep it
+    // out (and intermediaries must not index it either). The request id is new for every answer:
+    // in the table it only pushed out the entries worth keeping.
+    backend.handler(req -> req.response().putHeader("Set-Cookie", "sid=0123456789abcdef").putHeader("Content-Type", "text/plain")
+        .end("fine"));
+    try (H2Wire h2 = new H2Wire(ca.clientContext(), gw.gateway().tlsPort(), "app.test")) {
+      for (int stream = 1; stream <= 3; stream += 2) {
+        h2.headers(stream, H2Wire.request("GET", "/c", "app.test"), true);
+        H2Wire.Frame head = h2.next(stream);
+        java.util.List<String> names = new java.util.ArrayList<>();
+        h2.decode(head).forEach(e -> names.add(e.getKey().toString()));
+        String kinds = H2Wire.representations(head);
+        assertThat(kinds).hasSize(names.size());
+        java.util.Map<String, Character> kindOf = new java.util.HashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+          kindOf.put(names.get(i), kinds.charAt(i));
+        }
+        assertThat(kindOf.get("set-cookie")).isEqualTo('N');
+        assertThat(kindOf.get("x-request-id")).isEqualTo('N');
+        assertThat(kindOf.get("content-type")).isEqualTo(stream == 1 ? 'A' : 'I'); // the rest are indexed as before
+      }
+    }
+  }
+
+  @Test
   void a204FromTheBackendLosesItsContentLengthOnTheWayToAnHttp2Client() throws Exception {
     // Attack s14-5: relayed as it was, HTTP/2 clients (curl, nghttp) refused the stream.
     try (dev.keystone.testing.RawBackend raw = new dev.keystone.testing.RawBackend(c -> {

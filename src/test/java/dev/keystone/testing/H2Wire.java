@@ -168,6 +168,55 @@ public final class H2Wire implements AutoCloseable {
     }
   }
 
+  /**
+   * How each field of a HEADERS frame's block is represented (RFC 7541 section 6), in order:
+   * 'I' indexed, 'A' a literal added to the table, 'W' a literal without indexing, 'N' a literal
+   * never indexed. (Table size updates are skipped; the gateway sends no padding or priority.)
+   */
+  public static String representations(Frame f) {
+    byte[] b = f.payload;
+    StringBuilder kinds = new StringBuilder();
+    int[] at = {0};
+    while (at[0] < b.length) {
+      int first = b[at[0]] & 0xff;
+      if ((first & 0x80) != 0) {
+        integer(b, at, 7);
+        kinds.append('I');
+      } else if ((first & 0xe0) == 0x20) {
+        integer(b, at, 5); // a dynamic table size update
+      } else {
+        int prefix = (first & 0x40) != 0 ? 6 : 4;
+        kinds.append((first & 0x40) != 0 ? 'A' : (first & 0x10) != 0 ? 'N' : 'W');
+        if (integer(b, at, prefix) == 0) {
+          skipString(b, at); // a literal name
+        }
+        skipString(b, at);
+      }
+    }
+    return kinds.toString();
+  }
+
+  private static long integer(byte[] b, int[] at, int prefixBits) {
+    int max = (1 << prefixBits) - 1;
+    long v = b[at[0]++] & max;
+    if (v < max) {
+      return v;
+    }
+    int shift = 0;
+    int next;
+    do {
+      next = b[at[0]++] & 0xff;
+      v += (long) (next & 0x7f) << shift;
+      shift += 7;
+    } while ((next & 0x80) != 0);
+    return v;
+  }
+
+  private static void skipString(byte[] b, int[] at) {
+    int length = (int) integer(b, at, 7); // (the Huffman flag is the prefix's top bit)
+    at[0] += length;
+  }
+
   /** The status of {@code stream}'s answer: its first HEADERS frame's, or -1 for a reset, -2 for a GOAWAY or close. */
   public int status(int stream) throws IOException {
     Frame f = next(stream);
