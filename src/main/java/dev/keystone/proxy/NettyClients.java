@@ -98,7 +98,7 @@ final class NettyClients implements ClientConnection.Server {
 
   /**
    * One stream of an HTTP/2 connection ({@link Http2Clients}): its frames become an HTTP/1.1
-   * request ({@link Http2Requests}) and its answer frames again, between them the same
+   * request ({@link Http2Requests}) and its answer frames again ({@link Http2Answers}), between them the same
    * {@link ClientConnection} as for HTTP/1.1. The connection counts as busy while it has a
    * stream open, so its idle deadline starts when the last one closes.
    */
@@ -111,7 +111,7 @@ final class NettyClients implements ClientConnection.Server {
       ChannelPipeline p = stream.pipeline();
       p.addLast(ClientConnections.CHANNEL, gate);
       p.addLast(Http2Requests.NAME, new Http2Requests());
-      p.addLast(new io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec(true, false));
+      p.addLast(new Http2Answers());
       p.addLast(ClientConnection.NAME, conn[0]);
       Channel parent = stream.parent();
       connections.requestStarted(parent);

@@ -1,0 +1,155 @@
+package dev.keystone.proxy;
+
+import dev.keystone.testing.H2Wire;
+import dev.keystone.testing.RawBackend;
+import dev.keystone.testing.TestCertificates;
+import dev.keystone.testing.TestGateway;
+import io.netty.handler.codec.http2.Http2Headers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The frames of an HTTP/2 answer, as nginx sends them: HEADERS, then DATA with END_STREAM on the
+ * last one; a single HEADERS with END_STREAM when there is no body; trailers in a last HEADERS
+ * with END_STREAM; interim answers without it. No empty DATA frame only to end the stream (a
+ * frame, a flow-control turn and nine bytes per answer). The backend writes each answer in one
+ * piece, so it reaches the gateway in one read.
+ */
+class Http2FramingTest {
+
+  @TempDir
+  static Path dir;
+  static TestCertificates ca;
+  static RawBackend backend;
+  static TestGateway gw;
+
+  @BeforeAll
+  static void start() {
+    ca = TestCertificates.in(dir);
+    TestCertificates.Issued cert = ca.issue("app", "app.test");
+    backend = new RawBackend(c -> {
+      RawBackend.Request r;
+      while ((r = c.readRequest()) != null) {
+        switch (r.target()) {
+          case "/body" -> c.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello");
+          case "/none" -> c.write("HTTP/1.1 204 No Content\r\nX-Kept: 1\r\n\r\n");
+          case "/head" -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+          case "/trailers" -> c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
+              + "4\r\ndata\r\n0\r\nX-Checksum: abc123\r\n\r\n");
+          case "/upload" -> c.write("HTTP/1.1 200 OK\r\nContent-Length: " + r.body().length + "\r\n\r\n" + r.bodyText());
+          case "/hop" -> c.write("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nConnection: keep-alive, X-Internal\r\n"
+              + "X-Internal: secret\r\nUpgrade: h2c\r\nCONTENT-TYPE: text/plain\r\nX-Mixed-Case: v\r\nContent-Length: 2\r\n\r\nok");
+          default -> c.respond(404, "no");
+        }
+      }
+    });
+    gw = TestGateway.start("""
+        tls_listen: 127.0.0.1:0
+        tenants:
+          - name: app
+            domains: [app.test]
+            tls: { cert: "%s", key: "%s" }
+            services: [{ name: a1, url: "%s" }]
+        """.formatted(cert.cert(), cert.key(), backend.url()));
+  }
+
+  @AfterAll
+  static void stop() {
+    gw.close();
+    backend.close();
+  }
+
+  /** The frames of stream 1 up to the one that ends it, each as "TYPE[+END] payload-length". */
+  private static List<String> frames(H2Wire h2, List<H2Wire.Frame> kept) throws IOException {
+    List<String> seen = new ArrayList<>();
+    for (H2Wire.Frame f; (f = h2.next(1)) != null; ) {
+      kept.add(f);
+      String type = f.type() == H2Wire.HEADERS ? "HEADERS" : f.type() == H2Wire.DATA ? "DATA" : "type " + f.type();
+      seen.add(type + (f.has(H2Wire.END_STREAM) ? "+END" : "") + (f.type() == H2Wire.DATA ? " " + f.payload().length : ""));
+      if (f.has(H2Wire.END_STREAM) || f.type() == H2Wire.RST_STREAM || f.type() == H2Wire.GOAWAY) {
+        break;
+      }
+    }
+    return seen;
+  }
+
+  private static H2Wire connect() throws IOException {
+    return new H2Wire(ca.clientContext(), gw.gateway().tlsPort(), "app.test");
+  }
+
+  @Test
+  void anAnswerWithABodyIsHeadersThenOneDataFrameThatEndsTheStream() throws Exception {
+    try (H2Wire h2 = connect()) {
+      h2.headers(1, H2Wire.request("GET", "/body", "app.test"), true);
+      List<H2Wire.Frame> kept = new ArrayList<>();
+      assertThat(frames(h2, kept)).containsExactly("HEADERS", "DATA+END 5");
+      assertThat(h2.decode(kept.get(0)).status().toString()).isEqualTo("200");
+      assertThat(new String(kept.get(1).payload(), StandardCharsets.US_ASCII)).isEqualTo("hello");
+    }
+  }
+
+  @Test
+  void answersWithoutABodyAreOneHeadersFrameThatEndsTheStream() throws Exception {
+    try (H2Wire h2 = connect()) {
+      h2.headers(1, H2Wire.request("GET", "/none", "app.test"), true);
+      List<H2Wire.Frame> kept = new ArrayList<>();
+      assertThat(frames(h2, kept)).containsExactly("HEADERS+END");
+      assertThat(h2.decode(kept.get(0)).status().toString()).isEqualTo("204");
+      h2.headers(3, H2Wire.request("HEAD", "/head", "app.test"), true);
+      H2Wire.Frame head = h2.next(3);
+      assertThat(head.type()).isEqualTo(H2Wire.HEADERS);
+      assertThat(head.has(H2Wire.END_STREAM)).isTrue();
+      assertThat(h2.decode(head).get("content-length").toString()).isEqualTo("5");
+    }
+  }
+
+  @Test
+  void trailersEndTheStreamInALastHeadersFrame() throws Exception {
+    try (H2Wire h2 = connect()) {
+      h2.headers(1, H2Wire.request("GET", "/trailers", "app.test", "te", "trailers"), true);
+      List<H2Wire.Frame> kept = new ArrayList<>();
+      assertThat(frames(h2, kept)).containsExactly("HEADERS", "DATA 4", "HEADERS+END");
+      Http2Headers trailers = h2.decode(kept.get(2));
+      assertThat(trailers.get("x-checksum").toString()).isEqualTo("abc123");
+      assertThat(trailers.size()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aContinueIsAnInterimHeadersFrameThenTheAnswerFollows() throws Exception {
+    try (H2Wire h2 = connect()) {
+      h2.headers(1, H2Wire.request("POST", "/upload", "app.test", "expect", "100-continue", "content-length", "3"), false);
+      H2Wire.Frame interim = h2.next(1);
+      assertThat(interim.type()).isEqualTo(H2Wire.HEADERS);
+      assertThat(interim.has(H2Wire.END_STREAM)).isFalse();
+      assertThat(h2.decode(interim).status().toString()).isEqualTo("100");
+      h2.data(1, "abc".getBytes(StandardCharsets.US_ASCII), true);
+      List<H2Wire.Frame> kept = new ArrayList<>();
+      assertThat(frames(h2, kept)).containsExactly("HEADERS", "DATA+END 3");
+      assertThat(h2.decode(kept.get(0)).status().toString()).isEqualTo("200");
+    }
+  }
+
+  @Test
+  void connectionSpecificFieldsAreLeftOutAndNamesAreLowerCase() throws Exception {
+    try (H2Wire h2 = connect()) {
+      h2.headers(1, H2Wire.request("GET", "/hop", "app.test"), true);
+      List<H2Wire.Frame> kept = new ArrayList<>();
+      assertThat(frames(h2, kept)).containsExactly("HEADERS", "DATA+END 2");
+      List<String> names = new ArrayList<>();
+      h2.decode(kept.get(0)).forEach(e -> names.add(e.getKey().toString()));
+      assertThat(names).containsExactlyInAnyOrder(":status", "content-type", "x-mixed-case", "content-length",
+          "x-request-id", "via");
+    }
+  }
+}
