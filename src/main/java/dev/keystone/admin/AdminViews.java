@@ -197,6 +197,9 @@ final class AdminViews {
       } else if (e instanceof Events.Certificate c) {
         j.put("kind", "certificate").put("names", new JsonArray(c.names())).put("issued", c.issued())
             .put("detail", c.detail());
+      } else if (e instanceof Events.Rollout r) {
+        j.put("kind", "rollout").put("tenant", r.tenant()).put("canary", r.canary()).put("action", r.action())
+            .put("percent", r.percent()).put("detail", r.detail());
       }
       items.add(new Item(e.at(), j));
     }

@@ -29,6 +29,12 @@ public final class SnapshotCompiler {
   }
 
   public static Snapshot compile(GatewayConfig config, long version, Instant now, HealthRegistry registry) {
+    return compile(config, version, now, registry, new dev.keystone.model.TrafficSplits());
+  }
+
+  /** As above, each tenant's pool with its canary share from {@code splits} (kept by tenant name across reloads). */
+  public static Snapshot compile(GatewayConfig config, long version, Instant now, HealthRegistry registry,
+                                 dev.keystone.model.TrafficSplits splits) {
     List<Tenant> tenants = new ArrayList<>();
     List<HealthTarget> targets = new ArrayList<>();
     RouteTable.Builder<Tenant> routes = RouteTable.builder();
@@ -45,7 +51,7 @@ public final class SnapshotCompiler {
       }
       Tenant t = new Tenant(tc.name(), tc.domains(), tc.pathPrefix(), tc.healthInterval(), tc.rawHealthInterval(),
           tc.stripPrefix(), tc.preserveHost(), tc.escapedSlashes(), script(config, tc),
-          new Pool(backends, new RoundRobin(backends)), tc.httpsRedirect(),
+          new Pool(backends, new RoundRobin(backends), splits.splitFor(tc.name())), tc.httpsRedirect(),
           tc.hsts() == null ? null : "max-age=" + tc.hsts().toSeconds(),
           tc.clientAuth() == null ? dev.keystone.model.ClientCertificates.NONE : tc.clientAuth().required()
               ? dev.keystone.model.ClientCertificates.REQUIRED : dev.keystone.model.ClientCertificates.OPTIONAL,

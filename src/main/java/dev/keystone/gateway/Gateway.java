@@ -57,6 +57,8 @@ public final class Gateway implements GatewayControl {
   private final ConfigLoader loader;
   private final Clock clock;
   private final HealthRegistry registry;
+  /** Tenants' canary shares (rollouts), kept by tenant name across reloads. */
+  private final dev.keystone.model.TrafficSplits splits = new dev.keystone.model.TrafficSplits();
   private final HealthChecker checker;
   /** The config being served and the snapshot compiled from it, swapped together. */
   private record Served(GatewayConfig config, Snapshot snapshot) {
@@ -444,8 +446,9 @@ public final class Gateway implements GatewayControl {
   }
 
   private void apply(GatewayConfig config, long version) {
-    Snapshot s = SnapshotCompiler.compile(config, version, clock.instant(), registry);
+    Snapshot s = SnapshotCompiler.compile(config, version, clock.instant(), registry, splits);
     current.set(new Served(config, s));
+    splits.retainOnly(s.tenants().stream().map(Tenant::name).toList());
     checker.sync(s.healthTargets());
     registry.retainOnly(s.stateKeys());
     Map<String, Set<String>> names = new HashMap<>();

@@ -13,7 +13,7 @@ import java.util.List;
 public final class Events {
 
   /** One event. */
-  public sealed interface Event permits Reload, Drain, Certificate {
+  public sealed interface Event permits Reload, Drain, Certificate, Rollout {
     Instant at();
   }
 
@@ -46,6 +46,17 @@ public final class Events {
     public Certificate {
       names = List.copyOf(names);
     }
+  }
+
+  /**
+   * A rollout's step: started, advanced, held for traffic, rolled back, promoted, paused,
+   * resumed or aborted, with the figures that decided it.
+   *
+   * @param percent the canary's share after the event
+   * @param detail  the figures (canary against the others) or the operator's action
+   */
+  public record Rollout(Instant at, String tenant, String canary, String action, double percent, String detail)
+      implements Event {
   }
 
   private static final int KEEP = 100;

@@ -60,7 +60,12 @@ final class NettyForwarder implements Interceptor, UpstreamTransport {
 
   /** A healthy backend among the script's candidates or the tenant's pool, other than {@code skip}; null if none. */
   static Pool.Pick pick(Exchange ex, Backend skip) {
-    return ex.candidates != null ? Pool.pickHealthy(ex.candidates, skip) : ex.tenant().pool().pick(skip);
+    if (ex.candidates != null) {
+      return Pool.pickHealthy(ex.candidates, skip);
+    }
+    Pool pool = ex.tenant().pool();
+    dev.keystone.model.TrafficSplit.Share share = pool.share(); // (a rollout's canary share)
+    return share == null ? pool.pick(skip) : pool.pick(skip, CanaryBucket.of(ex, share));
   }
 
   /** Why {@link #pick} found nothing, for the 503. */
