@@ -28,6 +28,9 @@ public interface GatewayControl {
 
   Events events();
 
+  /** The tenants' rollouts (canary steps). */
+  dev.keystone.rollout.Rollouts rollouts();
+
   String version();
 
   Instant startedAt();

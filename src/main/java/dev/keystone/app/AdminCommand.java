@@ -36,6 +36,9 @@ final class AdminCommand {
              keystone certs [--json] [OPTIONS]   (the certificates served over TLS, soonest to expire first)
              keystone certs renew TENANT [--revoke] [OPTIONS]   (order a tls: auto certificate now; revoke the old one)
              keystone backends drain|undrain NAME [--tenant TENANT] [OPTIONS]
+             keystone rollout start TENANT --canary BACKEND [--steps 5,25,50,100] [--interval 2m]
+                      [--max-5xx 1%] [--max-p99 300ms] [--min-requests 20] [--pin-header H | --pin-cookie C]
+             keystone rollout status [TENANT] [--json] | pause|resume|abort|promote TENANT   (docs/rollouts.md)
 
         OPTIONS: --admin URL         admin listener (default $KEYSTONE_ADMIN_URL or http://127.0.0.1:9901)
                  --token-file FILE   file holding the admin token (default: $KEYSTONE_ADMIN_TOKEN, else the
@@ -61,6 +64,7 @@ final class AdminCommand {
     String tenant = null;
     boolean json = false;
     boolean revoke = false;
+    Map<String, String> rolloutOptions = new java.util.LinkedHashMap<>();
     try {
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
@@ -74,6 +78,11 @@ final class AdminCommand {
             return 0;
           }
           default -> {
+            if (args[i].startsWith("--") && !rest.isEmpty() && rest.get(0).equals("rollout")
+                && RolloutCommand.OPTIONS.contains(args[i])) {
+              rolloutOptions.put(args[i], value(args, ++i));
+              continue;
+            }
             if (args[i].startsWith("--")) {
               throw new IllegalArgumentException("unknown option " + args[i]);
             }
@@ -110,6 +119,8 @@ final class AdminCommand {
           }
           yield drain(base, token, rest.get(1), rest.get(2), tenant);
         }
+        case "rollout" -> new RolloutCommand(out, err, (method, path, body) -> call(base, token, method, path, body))
+            .run(rest.subList(1, rest.size()), rolloutOptions, json);
         default -> throw new IllegalArgumentException("unknown command '" + cmd + "'");
       };
     } catch (IllegalArgumentException e) {
@@ -222,12 +233,19 @@ final class AdminCommand {
     }
   }
 
-  private record Answer(int status, JsonObject body) {
+  record Answer(int status, JsonObject body) {
   }
 
   private Answer call(URI base, String token, String method, String path) {
+    return call(base, token, method, path, null);
+  }
+
+  /** {@code body}: a JSON document sent with the request, or null. */
+  private Answer call(URI base, String token, String method, String path, String sent) {
     HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
-        .header("Authorization", "Bearer " + token).method(method, HttpRequest.BodyPublishers.noBody()).build();
+        .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+        .method(method, sent == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(sent))
+        .build();
     HttpResponse<String> resp;
     try {
       resp = http.send(req, HttpResponse.BodyHandlers.ofString());
@@ -274,5 +292,6 @@ final class AdminCommand {
     }
   }
 
-  static final Map<String, Boolean> COMMANDS = Map.of("status", true, "reload", true, "backends", true, "certs", true);
+  static final Map<String, Boolean> COMMANDS = Map.of("status", true, "reload", true, "backends", true, "certs", true,
+      "rollout", true);
 }

@@ -6,7 +6,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Parses the human units used in the config: durations ("1.5s", "250ms", "10") and sizes ("8KiB"). */
-final class Units {
+public final class Units {
 
   private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h|d)?");
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
@@ -15,7 +15,7 @@ final class Units {
   }
 
   /** A duration; a bare number means seconds, as {@code health_interval: 10} always did. */
-  static Duration duration(String text) {
+  public static Duration duration(String text) {
     Matcher m = DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
     if (!m.matches()) {
       throw new IllegalArgumentException("expected a duration like 10s, 250ms, 2m, 1h, 365d or a number of seconds, got '" + text + "'");

@@ -89,6 +89,8 @@ public final class Gateway implements GatewayControl {
   /** The certificates of tls: auto tenants (ordered, kept, renewed); rebuilds the table when one is issued. */
   private final AcmeManager acme;
   private final long acmeTimer;
+  private final dev.keystone.rollout.Rollouts rollouts;
+  private final long rolloutTimer;
   /** The TLS listener's handshakes (counted for the metrics), or null without one. */
   private volatile TlsHandshake handshakes;
 
@@ -124,6 +126,14 @@ public final class Gateway implements GatewayControl {
     certificatesIssued(); // one the ACME thread issued before the config was applied
     engine.commit(first);
     events.add(new Events.Reload(clock.instant(), true, 1, "startup", List.of()));
+    this.rollouts = new dev.keystone.rollout.Rollouts(splits, metrics, events, () -> current.get().snapshot(),
+        RolloutFiles.of(config, configFile), clock);
+    rollouts.load().forEach(LOG::warning);
+    // every second: each live rollout judged on the metrics (a worker: a change writes its file)
+    this.rolloutTimer = vertx.setPeriodic(1000, id -> vertx.executeBlocking(() -> {
+      rollouts.tick();
+      return null;
+    }, true));
     this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, loaded, () -> reloadFromFile("file"));
     this.certificateWatcher = configFile == null ? null
         : new CertificateWatcher(vertx, () -> current.get().config(), () -> reloadFromFile("certificate"));
@@ -227,6 +237,12 @@ public final class Gateway implements GatewayControl {
     return metrics;
   }
 
+  @Override
+  public dev.keystone.rollout.Rollouts rollouts() {
+    return rollouts;
+  }
+
+  @Override
   public Events events() {
     return events;
   }
@@ -479,6 +495,7 @@ public final class Gateway implements GatewayControl {
             certificateWatcher.close();
           }
           vertx.cancelTimer(acmeTimer);
+          vertx.cancelTimer(rolloutTimer);
           acme.close();
         },
         () -> {
@@ -496,6 +513,7 @@ public final class Gateway implements GatewayControl {
       certificateWatcher.close();
     }
     vertx.cancelTimer(acmeTimer);
+    vertx.cancelTimer(rolloutTimer);
     acme.close();
     checker.close();
     engine.close();

@@ -31,7 +31,7 @@ public final class Rollouts {
   public static final class Refused extends Exception {
     public final int status;
 
-    Refused(int status, String message) {
+    public Refused(int status, String message) {
       super(message);
       this.status = status;
     }
@@ -174,13 +174,34 @@ public final class Rollouts {
     return new View(r.plan, r.state().name().toLowerCase(), r.step(), r.percent(), r.started, r.stepStarted(), r.reason());
   }
 
+  /**
+   * The tenant's split as the rollout has it. Rolled back or aborted, the canary keeps a share of
+   * 0 (no traffic while the others are up) until the rollout is forgotten: it failed, and the
+   * pool as configured would give it its round-robin turn again.
+   */
   private void share(Rollout r) {
-    TrafficSplit s = splits.splitFor(r.plan.tenant());
-    if (r.percent() == 0) {
-      s.clear();
-    } else {
-      s.set(new TrafficSplit.Share(r.plan.canary(), r.percent() * 100, r.plan.pinHeader(), r.plan.pinCookie()));
+    splits.splitFor(r.plan.tenant())
+        .set(new TrafficSplit.Share(r.plan.canary(), r.percent() * 100, r.plan.pinHeader(), r.plan.pinCookie()));
+  }
+
+  /**
+   * Forgets a tenant's final rollout (DELETE): its split goes, and the pool is as configured
+   * again (the operator has made the config say what the rollout decided). Refused (409) while
+   * live, (404) without one.
+   */
+  public synchronized void forget(String tenant) throws Refused {
+    Rollout r = byTenant.get(tenant);
+    if (r == null) {
+      throw new Refused(404, "tenant " + tenant + " has no rollout");
     }
+    if (r.live()) {
+      throw new Refused(409, "the rollout of tenant " + tenant + " is " + r.state().name().toLowerCase()
+          + ": abort or promote it first");
+    }
+    byTenant.remove(tenant);
+    splits.splitFor(tenant).clear();
+    event(r, "forgotten", "the pool is as configured again");
+    save();
   }
 
   private void rebaseline(Rollout r) {

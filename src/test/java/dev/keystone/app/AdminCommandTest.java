@@ -155,4 +155,23 @@ class AdminCommandTest {
     assertThat(keystone(Map.of("KEYSTONE_ADMIN_TOKEN", "x"), "frobnicate")).isEqualTo(2);
     assertThat(keystone("backends", "list")).isEqualTo(2);
   }
+
+  @Test
+  void aRolloutIsStartedShownAndAbortedFromTheCommandLine() {
+    assertThat(keystone("rollout", "start", "shop", "--canary", "green", "--steps", "10,100", "--interval", "1h",
+        "--max-5xx", "2%", "--max-p99", "300ms", "--min-requests", "50", "--pin-cookie", "session")).isEqualTo(0);
+    assertThat(out()).startsWith("shop: canary green running, step 1 of 2 at 10%");
+    assertThat(keystone("rollout", "status", "shop", "--json")).isEqualTo(0);
+    assertThat(out()).contains("\"max_5xx_percent\" : 2.0").contains("\"max_p99_ms\" : 300")
+        .contains("\"min_requests\" : 50").contains("\"pin_cookie\" : \"session\"");
+    assertThat(keystone("rollout", "start", "shop", "--canary", "green")).isEqualTo(1);
+    assertThat(err()).contains("tenant shop has a rollout running (canary green): abort or promote it first");
+    assertThat(keystone("rollout", "abort", "shop")).isEqualTo(0);
+    assertThat(out()).startsWith("shop: canary green aborted");
+    assertThat(keystone("rollout", "status", "shop")).isEqualTo(1); // (for CI: the rollout did not succeed)
+    assertThat(keystone("rollout", "start", "shop", "--canary", "green", "--steps", "50,25")).isEqualTo(1);
+    assertThat(err()).contains("steps: each between 1 and 100 and above the one before");
+    assertThat(keystone("rollout", "status", "--canary", "green")).isEqualTo(2);
+    assertThat(keystone("rollout", "pause")).isEqualTo(2);
+  }
 }
