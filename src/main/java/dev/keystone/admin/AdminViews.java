@@ -123,7 +123,7 @@ final class AdminViews {
       transitions.add(new JsonObject().put("at", tr.at().toString()).put("healthy", tr.healthy()).put("reason", tr.reason()));
     }
     return new JsonObject().put("name", b.name()).put("url", b.url()).put("health_path", b.healthUri())
-        .put("weight", b.weight()).put("labels", new JsonObject(new LinkedHashMap<>(b.labels())))
+        .put("weight", b.weight()).put("standby", b.standby()).put("labels", new JsonObject(new LinkedHashMap<>(b.labels())))
         .put("healthy", h.healthy()).put("drained", h.drained()).put("available", b.healthy())
         .put("ejected", h.ejected()).put("ejected_until", h.ejectedUntil() == null ? null : h.ejectedUntil().toString())
         .put("consecutive_failures", h.consecutiveFailures()).put("failures", h.passiveFailures())

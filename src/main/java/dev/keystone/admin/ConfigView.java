@@ -72,7 +72,7 @@ final class ConfigView {
     JsonArray services = new JsonArray();
     for (ServiceConfig s : t.services()) {
       services.add(new JsonObject().put("name", s.name()).put("url", redactUrl(s.url())).put("health", s.health())
-          .put("weight", s.weight()).put("labels", new JsonObject(new LinkedHashMap<>(s.labels()))));
+          .put("weight", s.weight()).put("standby", s.standby()).put("labels", new JsonObject(new LinkedHashMap<>(s.labels()))));
     }
     return new JsonObject().put("name", t.name()).put("domains", new JsonArray(t.domains()))
         .put("path_prefix", t.pathPrefix()).put("health_interval", text(t.healthInterval()))

@@ -132,7 +132,7 @@ final class ConfigCodec {
     out.bool(t.scriptFailOpen()).number(t.scriptBody());
     out.integer(t.services().size());
     for (ServiceConfig s : t.services()) {
-      out.string(s.name()).string(s.url()).string(s.health()).integer(s.weight());
+      out.string(s.name()).string(s.url()).string(s.health()).integer(s.weight()).bool(s.standby());
       out.integer(s.labels().size());
       s.labels().forEach((k, v) -> out.string(k).string(v));
       out.bool(s.tls().verify()).string(s.tls().caFile() == null ? null : s.tls().caFile().toString())
@@ -184,6 +184,7 @@ final class ConfigCodec {
       String url = in.string();
       String health = in.string();
       int weight = in.integer();
+      boolean standby = in.bool();
       int labelCount = in.integer();
       Map<String, String> labels = new HashMap<>();
       for (int j = 0; j < labelCount; j++) {
@@ -192,7 +193,7 @@ final class ConfigCodec {
       boolean verify = in.bool();
       String ca = in.string();
       UpstreamTls tls = new UpstreamTls(verify, ca == null ? null : Path.of(ca), in.string());
-      services.add(new ServiceConfig(sName, url, health, weight, labels, tls));
+      services.add(new ServiceConfig(sName, url, health, weight, labels, tls, standby));
     }
     int slashes = in.integer();
     String group = in.string();

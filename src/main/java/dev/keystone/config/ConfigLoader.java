@@ -388,8 +388,9 @@ public final class ConfigLoader {
       weight = 1;
     }
     Map<String, String> labels = s.stringMap("labels");
+    boolean standby = s.bool("standby", false);
     UpstreamTls tls = TlsBinder.bind(s, url.trim(), source);
     s.finish();
-    return new ServiceConfig(name, url.trim(), health.trim(), (int) weight, labels, tls);
+    return new ServiceConfig(name, url.trim(), health.trim(), (int) weight, labels, tls, standby);
   }
 }

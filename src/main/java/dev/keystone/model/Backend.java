@@ -24,6 +24,8 @@ public final class Backend implements BackendView {
   private final String baseQuery;  // null or "a=b"
   private final String healthUri;
   private final BackendHealth health;
+  /** No round-robin turns (see {@link RoundRobin}). */
+  private final boolean standby;
 
   /**
    * @param healthPath the active check's path, relative to the URL's path
@@ -37,6 +39,13 @@ public final class Backend implements BackendView {
   /** A backend at {@code address}: many backends of one config share a URL, parsed once (issue 14, start-up). */
   public Backend(String name, Address address, String healthPath, int weight, Map<String, String> labels, UpstreamTls tls,
                  BackendHealth health) {
+    this(name, address, healthPath, weight, labels, tls, health, false);
+  }
+
+  /** @param standby no round-robin turns: only a script's route_to, a rollout's share, or no other healthy */
+  public Backend(String name, Address address, String healthPath, int weight, Map<String, String> labels, UpstreamTls tls,
+                 BackendHealth health, boolean standby) {
+    this.standby = standby;
     this.name = name;
     this.url = address.url();
     this.weight = weight;
@@ -126,6 +135,10 @@ public final class Backend implements BackendView {
    * ejected it (passive health), and no operator drained it. This is what selection and scripts
    * see.
    */
+  public boolean standby() {
+    return standby;
+  }
+
   public boolean healthy() {
     return health.healthy() && !health.drained() && !health.ejected();
   }

@@ -101,6 +101,11 @@ public final class Pool {
     if (b != null) {
       return new Pick(b, false);
     }
+    for (Backend s : backends) { // none with a turn is healthy: a healthy standby backend, before a fallback
+      if (s.standby() && s != exclude && s.healthy()) {
+        return new Pick(s, false);
+      }
+    }
     for (Backend b2 : backends) {
       // The original fallback (the first backend), but never onto one an operator took out, and
       // for a retry the next one after the backend that just failed.

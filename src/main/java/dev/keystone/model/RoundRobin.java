@@ -16,8 +16,10 @@ public final class RoundRobin implements SelectionPolicy {
 
   public RoundRobin(List<Backend> backends) {
     int[] weights = new int[backends.size()];
+    boolean allStandby = backends.stream().allMatch(Backend::standby);
     for (int i = 0; i < weights.length; i++) {
-      weights[i] = backends.get(i).weight();
+      // A standby backend has no turn (unless every backend is one: then they take turns as usual).
+      weights[i] = backends.get(i).standby() && !allStandby ? 0 : backends.get(i).weight();
     }
     this.schedule = schedule(weights);
   }

@@ -70,7 +70,7 @@ class ConfigCodecTest {
             services:
               - { name: a, url: "https://127.0.0.1:18443/base/", health: /up, weight: 7, labels: { zone: eu, tier: gold }, tls_ca: ca.pem, tls_server_name: api.internal }
               - { name: b, url: "https://127.0.0.1:18444", tls_verify: false }
-              - { name: c, url: "http://127.0.0.1:18445?x=1", weight: 2 }
+              - { name: c, url: "http://127.0.0.1:18445?x=1", weight: 2, standby: true }
           - name: again
             path_prefix: /again/
             lua_script: pick

@@ -87,4 +87,28 @@ class RoundRobinTest {
     assertThat(plain.port()).isEqualTo(80);
     assertThat(plain.healthUri()).isEqualTo("/health");
   }
+
+  static Backend standby(String name, boolean healthy) {
+    BackendHealth h = new BackendHealth();
+    h.record(healthy, "test", Instant.EPOCH);
+    return new Backend(name, Backend.Address.parse("http://127.0.0.1:1/" + name), "/health", 1, Map.of(), UpstreamTls.DEFAULT,
+        h, true);
+  }
+
+  @Test
+  void aStandbyBackendHasNoTurnAndServesOnlyWhenNoOtherIsHealthy() {
+    Backend a = backend("a", 1, true);
+    Backend b = backend("b", 1, true);
+    Backend s = standby("s", true);
+    List<Backend> bs = List.of(a, s, b);
+    Pool pool = new Pool(bs, new RoundRobin(bs));
+    assertThat(picks(pool, 4)).containsExactly("a", "b", "a", "b");
+    a.health().record(false, "down", Instant.EPOCH);
+    b.health().record(false, "down", Instant.EPOCH);
+    assertThat(picks(pool, 2)).containsExactly("s", "s"); // healthy: before the fallback onto a backend that is down
+    s.health().record(false, "down", Instant.EPOCH);
+    assertThat(picks(pool, 1)).containsExactly("a!");
+    List<Backend> only = List.of(standby("x", true), standby("y", true));
+    assertThat(picks(new Pool(only, new RoundRobin(only)), 2)).containsExactly("x", "y"); // all standby: turns as usual
+  }
 }
