@@ -150,6 +150,13 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       ctx.close(); // nothing was asked for: whatever this is, it is no answer to anyone
       return;
     }
+    if (failure != null && msg instanceof io.netty.handler.codec.http.LastHttpContent) {
+      // The decoder ends a body that ends with the close at any close, a reset too (it runs
+      // after the read error, as the channel goes inactive): that end is the failure's, not
+      // the backend's. The answer is cut when onClosed reports it (attack s16 F1).
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     pool.context.dispatch(() -> l.onResponse(o));
   }
 

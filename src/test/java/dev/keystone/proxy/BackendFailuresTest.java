@@ -1000,6 +1000,43 @@ class BackendFailuresTest {
   }
 
   /**
+   * Attack s16 F1: a backend answer whose body ends with the close (no length, no chunks) and
+   * that the backend aborts with a reset was relayed as complete (the decoder ends such a body at
+   * any close, and the reset's error was not looked at): the client got the terminating chunk.
+   * It is a cut answer: no last chunk, the connection closed, and a failure of the backend.
+   */
+  @Test
+  void aCloseDelimitedAnswerTheBackendResetsIsCutNotEnded() throws Exception {
+    RawBackend b = backend(c -> {
+      if (c.readRequest() != null) {
+        c.write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + "x".repeat(3000));
+        Thread.sleep(200);
+        c.reset();
+      }
+    });
+    gateway("passive_health: { consecutive_failures: 5 }\n", b.url());
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.port())) {
+      s.setSoTimeout(10_000);
+      // (Connection: close: the gateway closes after a complete answer too, so the read ends either way)
+      s.getOutputStream().write("GET /t/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+          .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      java.io.InputStream in = s.getInputStream();
+      java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+      try {
+        for (int n; (n = in.read()) >= 0; ) {
+          got.write(n);
+        }
+      } catch (java.net.SocketException e) {
+        // a reset: the answer is cut either way
+      }
+      String answer = got.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
+      assertThat(answer).startsWith("HTTP/1.1 200 OK").contains("Transfer-Encoding: chunked").contains("xxxxxxxxxx");
+      assertThat(answer).as("no last chunk: the client can tell the answer is cut").doesNotEndWith("0\r\n\r\n");
+    }
+    Await.until("counted as a failure of the backend", () -> backendState(0).health().passiveFailures() == 1);
+  }
+
+  /**
    * Attack D1-1: a backend's {@code Connection: close} was stripped (response heads are edited
    * in place) before the pool read it, so the connection was reused; behind a backend that then
    * closes, 10-15 % of PUTs got 502. Failing first: the second request came on the same connection.
