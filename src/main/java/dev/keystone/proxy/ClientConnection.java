@@ -221,8 +221,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private void closeAfterAnswer() {
     closing = true;
     releaseQueued();
-    ClientConnections.lingerOnClose(channel);
-    channel.close();
+    if (!Http2Clients.isStream(channel)) {
+      ClientConnections.lingerOnClose(channel);
+    }
+    Http2Clients.closeAnswered(channel);
   }
 
   /**

@@ -140,6 +140,19 @@ final class Http2Clients {
     }
   }
 
+  /**
+   * Closes {@code ch} after its answer was written whole. A stream whose request has not all come
+   * is reset with NO_ERROR (RFC 9113 section 8.1: the client stops sending, and keeps the answer);
+   * Netty's close sent CANCEL, which lets a client discard it (attack s16 F3). That reset closes
+   * the stream, so the close sends no other.
+   */
+  static void closeAnswered(Channel ch) {
+    if (ch instanceof Http2StreamChannel s && s.stream().state().remoteSideOpen()) {
+      ch.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(io.netty.handler.codec.http2.Http2Error.NO_ERROR));
+    }
+    ch.close();
+  }
+
   /** Whether {@code ch} is one stream of an HTTP/2 connection (not a connection of its own). */
   static boolean isStream(Channel ch) {
     return ch instanceof Http2StreamChannel;

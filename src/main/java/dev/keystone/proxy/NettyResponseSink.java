@@ -249,7 +249,7 @@ final class NettyResponseSink implements ResponseSink {
     flushQueued = false;
     side.responseEnded(!keepAlive);
     if (!keepAlive) {
-      done.addListener(f -> channel.close());
+      done.addListener(f -> Http2Clients.closeAnswered(channel));
     }
   }
 

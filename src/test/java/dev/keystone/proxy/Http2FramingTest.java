@@ -152,4 +152,39 @@ class Http2FramingTest {
           "x-request-id", "via");
     }
   }
+
+  @Test
+  void anAnswerBeforeTheWholeRequestEndsTheStreamWithoutError() throws Exception {
+    // RFC 9113 section 8.1: after a complete answer to a request whose body has not all come,
+    // the server asks the client to stop sending with RST_STREAM(NO_ERROR); a CANCEL (attack s16
+    // F3) let clients discard the answer.
+    TestCertificates.Issued cert = ca.issue("early", "early.test");
+    try (RawBackend early = new RawBackend(c -> {
+      if (c.readHead() != null) {
+        c.write("HTTP/1.1 413 Too Big\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbig!");
+        c.shutdownOutputAndDrain();
+      }
+    }); TestGateway other = TestGateway.start("""
+        limits: { body_buffer: 0 }
+        tls_listen: 127.0.0.1:0
+        tenants:
+          - name: early
+            domains: [early.test]
+            tls: { cert: "%s", key: "%s" }
+            services: [{ name: a1, url: "%s" }]
+        """.formatted(cert.cert(), cert.key(), early.url()));
+         H2Wire h2 = new H2Wire(ca.clientContext(), other.gateway().tlsPort(), "early.test")) {
+      h2.headers(1, H2Wire.request("POST", "/upload", "early.test", "content-length", "100000"), false);
+      h2.data(1, new byte[1000], false);
+      List<H2Wire.Frame> kept = new ArrayList<>();
+      assertThat(frames(h2, kept)).containsExactly("HEADERS", "DATA+END 4");
+      assertThat(h2.decode(kept.get(0)).status().toString()).isEqualTo("413");
+      H2Wire.Frame reset = h2.next(1);
+      assertThat(reset.type()).isEqualTo(H2Wire.RST_STREAM);
+      assertThat(reset.errorCode()).as("NO_ERROR").isZero();
+      h2.headers(3, H2Wire.request("GET", "/after", "early.test"), true); // the connection goes on
+      H2Wire.Frame next = h2.next(3);
+      assertThat(next.type()).as("no second reset of stream 1 before stream 3's answer").isEqualTo(H2Wire.HEADERS);
+    }
+  }
 }
