@@ -121,6 +121,8 @@ public final class Exchange {
   Runnable abortUpstream;
   /** The response waits for the client to read it: reading from the backend is paused. */
   boolean clientBlocked;
+  /** While the client is blocked: what it had still to take at the last sweep (InFlight), else -1. */
+  long blockedBytes = -1;
   /** The request body is being sent and the backend is not taking it (its write queue is full). */
   boolean backendBlocked;
   /** A failure of this request was already counted against its backend (once per request: R5-4). */

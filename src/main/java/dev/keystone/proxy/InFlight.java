@@ -76,6 +76,9 @@ final class InFlight {
         headLate.add(ex);
         continue;
       }
+      if (pressure == null) {
+        clientProgress(ex, now);
+      }
       long quiet = now - ex.progressNanos;
       boolean slowClient = pressure != null && ex.phase == Exchange.Phase.RESPONDING && quiet > SHED_AFTER_NANOS
           && clientBlocked(ex);
@@ -106,6 +109,25 @@ final class InFlight {
       long quietMs = (now - ex.progressNanos) / 1_000_000;
       ex.guard(v -> end(ex, quietMs, stallNanos / 1_000_000)).handle(null);
     }
+  }
+
+  /**
+   * A client blocked on a full write queue that took some bytes since the last sweep made
+   * progress: a slow but steady reader is not one that stopped (attack s16 F2: progress was
+   * counted only once the queue had drained below its low mark, 32 KiB, so a client reading less
+   * than that per idle timeout was cut). Under memory pressure this is not asked: slow readers
+   * are shed then.
+   */
+  private static void clientProgress(Exchange ex, long now) {
+    if (ex.phase != Exchange.Phase.RESPONDING || !clientBlocked(ex)) {
+      ex.blockedBytes = -1;
+      return;
+    }
+    long left = ex.response().bytesBeforeDrained();
+    if (ex.blockedBytes >= 0 && left < ex.blockedBytes) {
+      ex.progressNanos = now;
+    }
+    ex.blockedBytes = left;
   }
 
   /** The response waits for the client to read (its connection's buffer is full). */

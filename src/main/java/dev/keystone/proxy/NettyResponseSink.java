@@ -191,6 +191,11 @@ final class NettyResponseSink implements ResponseSink {
   }
 
   @Override
+  public long bytesBeforeDrained() {
+    return channel.bytesBeforeWritable();
+  }
+
+  @Override
   public void onDrain(Runnable task) {
     drain = task;
   }

@@ -71,6 +71,12 @@ public interface ResponseSink {
   /** The connection holds more written bytes than it should: stop feeding it until {@link #onDrain}. */
   boolean writeQueueFull();
 
+  /**
+   * While {@link #writeQueueFull}: how many bytes the client still has to take before writes are
+   * welcome again (it goes down as the client reads); 0 otherwise.
+   */
+  long bytesBeforeDrained();
+
   /** Runs {@code task} once the written bytes have gone down again (after {@link #writeQueueFull}). */
   void onDrain(Runnable task);
 

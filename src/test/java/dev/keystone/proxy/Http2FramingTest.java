@@ -187,4 +187,50 @@ class Http2FramingTest {
       assertThat(next.type()).as("no second reset of stream 1 before stream 3's answer").isEqualTo(H2Wire.HEADERS);
     }
   }
+
+  @Test
+  void aClientThatReadsSlowlyButSteadilyGetsTheWholeAnswer() throws Exception {
+    // Attack s16 F2: progress was counted only when the stream could take writes again, and a
+    // write was a whole backend read (up to 64 KiB) that completes only once all of it is out,
+    // so a client taking 20 KB a second was cut as "stopped reading" after timeouts.idle (2 s
+    // here). Now each 16 KiB frame taken counts, as any bytes taken count for nginx's send_timeout.
+    TestCertificates.Issued cert = ca.issue("slow", "slow.test");
+    byte[] big = new byte[150_000];
+    java.util.Arrays.fill(big, (byte) 'z');
+    try (RawBackend slow = new RawBackend(c -> {
+      while (c.readRequest() != null) {
+        c.write("HTTP/1.1 200 OK\r\nContent-Length: " + big.length + "\r\n\r\n");
+        c.write(big);
+      }
+    }); TestGateway other = TestGateway.start("""
+        timeouts: { idle: 2s }
+        tls_listen: 127.0.0.1:0
+        tenants:
+          - name: slow
+            domains: [slow.test]
+            tls: { cert: "%s", key: "%s" }
+            services: [{ name: a1, url: "%s" }]
+        """.formatted(cert.cert(), cert.key(), slow.url()));
+         H2Wire h2 = new H2Wire(ca.clientContext(), other.gateway().tlsPort(), "slow.test")) {
+      // A stream window of 2,000 bytes, opened by 2,000 every 100 ms: 20 KB a second.
+      h2.frame(H2Wire.SETTINGS, 0, 0, new byte[] {0, 4, 0, 0, 0x07, (byte) 0xd0});
+      h2.headers(1, H2Wire.request("GET", "/big", "slow.test"), true);
+      long got = 0;
+      boolean ended = false;
+      while (!ended) {
+        H2Wire.Frame f = h2.next(1);
+        assertThat(f).as("the stream after " + got + " bytes").isNotNull();
+        assertThat(f.type()).as("the stream after " + got + " bytes: no reset").isIn(H2Wire.HEADERS, H2Wire.DATA);
+        if (f.type() == H2Wire.DATA && f.payload().length > 0) {
+          got += f.payload().length;
+          Thread.sleep(100L * f.payload().length / 2000);
+          byte[] inc = {0, 0, (byte) (f.payload().length >> 8), (byte) f.payload().length};
+          h2.frame(H2Wire.WINDOW_UPDATE, 0, 1, inc);
+          h2.frame(H2Wire.WINDOW_UPDATE, 0, 0, inc);
+        }
+        ended = f.has(H2Wire.END_STREAM);
+      }
+      assertThat(got).isEqualTo(big.length);
+    }
+  }
 }
