@@ -135,6 +135,18 @@ final class Rollout {
     return null;
   }
 
+  /**
+   * Rolls back now for {@code why} (the canary went unhealthy: ejected by passive health or
+   * failing its checks, so it would not get the answers a step needs to be judged).
+   */
+  Judgement rollBack(String why, Figures canaryNow, Figures othersNow) {
+    Figures canary = canaryNow.since(canaryBase);
+    Figures others = othersNow.since(othersBase);
+    state = State.ROLLED_BACK;
+    reason = why + " (canary " + canary.describe() + "; others " + others.describe() + ")";
+    return new Judgement(Verdict.BREACH, reason);
+  }
+
   /** An operator's action; false when it does not apply to the state (the state is unchanged). */
   boolean act(String action, Instant now) {
     switch (action) {

@@ -72,8 +72,13 @@ public final class Rollouts {
     if (t == null) {
       throw new Refused(404, "no tenant named '" + plan.tenant() + "'");
     }
-    if (backend(t, plan.canary()) == null) {
+    Backend canary = backend(t, plan.canary());
+    if (canary == null) {
       throw new Refused(404, "tenant " + plan.tenant() + " has no backend named '" + plan.canary() + "'");
+    }
+    if (!canary.healthy()) { // (it would be rolled back at the first judgement)
+      throw new Refused(409, "the canary " + plan.canary() + " is not healthy" + unhealthyReason(canary)
+          + ": start its rollout once it passes its health checks");
     }
     if (t.pool().backends().size() < 2) {
       throw new Refused(409, "tenant " + plan.tenant() + " has no backend besides the canary to compare it with");
@@ -128,7 +133,14 @@ public final class Rollouts {
         changed = true;
         continue;
       }
-      Rollout.Judgement j = r.judge(now, canaryFigures(r), otherFigures(r, t));
+      Backend canary = backend(t, r.plan.canary());
+      // An unhealthy canary (ejected after failures in a row, or failing its checks) gets no more
+      // traffic, so a step would wait for answers that never come: that is a breach by itself.
+      // (Drained by an operator: held, not judged.)
+      Rollout.Judgement j = !canary.healthy() && !canary.health().drained()
+          ? r.rollBack("the canary is unhealthy" + unhealthyReason(canary), canaryFigures(r), otherFigures(r, t))
+          : canary.health().drained() ? new Rollout.Judgement(Rollout.Verdict.NONE, "")
+          : r.judge(now, canaryFigures(r), otherFigures(r, t));
       switch (j.verdict()) {
         case NONE -> {
         }
@@ -154,6 +166,14 @@ public final class Rollouts {
     if (changed) {
       save();
     }
+  }
+
+  private static String unhealthyReason(Backend b) {
+    if (b.health().ejected()) {
+      return ": ejected by passive health until " + b.health().ejectedUntil();
+    }
+    String why = b.health().lastReason();
+    return why == null || why.isEmpty() ? "" : ": " + why;
   }
 
   public synchronized List<View> list() {

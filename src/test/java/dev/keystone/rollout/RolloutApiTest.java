@@ -38,15 +38,20 @@ class RolloutApiTest {
     stable = new TestBackend(vertx, "stable");
     canary = new TestBackend(vertx, "canary");
     stable.handler(req -> req.response().end("stable"));
-    canary.handler(req -> req.response().setStatusCode(canaryStatus.get()).end("canary"));
+    // (its health checks pass whatever it answers traffic: the rollout is judged on the answers)
+    canary.handler(req -> req.response().setStatusCode(req.path().equals("/health") ? 200 : canaryStatus.get()).end("canary"));
+    // Passive health off: a failing canary is judged on its 5xx share here (an ejected one is
+    // rolled back as unhealthy, RolloutsTest).
     gw = TestGateway.start("""
+        passive_health: { consecutive_failures: 0 }
         tenants:
           - name: shop
             path_prefix: /shop/
             services:
-              - { name: stable, url: "%s" }
-              - { name: v2, url: "%s" }
+              - { name: stable, url: "%s", health: /health }
+              - { name: v2, url: "%s", health: /health }
         """.formatted(stable.url(), canary.url()));
+    Await.until("both backends checked", () -> gw.gateway().snapshot().tenants().get(0).pool().healthyCount() == 2);
   }
 
   @AfterEach
@@ -125,5 +130,48 @@ class RolloutApiTest {
     assertThat(gw.admin("DELETE", "/api/v1/rollouts/shop").statusCode()).isEqualTo(200);
     assertThat(gw.admin("GET", "/api/v1/rollouts/shop").statusCode()).isEqualTo(404);
     assertThat(traffic(10)).isEqualTo(Map.of("stable", 5, "canary", 5)); // the pool as configured again
+  }
+
+  /** examples/ci/canary-rollout.sh as a CI job runs it, with traffic flowing meanwhile; its output and exit code. */
+  private String[] ciScript(String... args) throws Exception {
+    java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("sh", "examples/ci/canary-rollout.sh"));
+    cmd.addAll(java.util.List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("KEYSTONE_ADMIN_URL", gw.adminBase());
+    pb.environment().put("KEYSTONE_ADMIN_TOKEN", TestGateway.ADMIN_TOKEN);
+    pb.environment().put("POLL", "1");
+    pb.environment().put("TIMEOUT", "60");
+    Process p = pb.start();
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread load = new Thread(() -> {
+      while (!done.get()) {
+        gw.get("/shop/x");
+      }
+    });
+    load.start();
+    try {
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(p.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      return new String[] {Integer.toString(p.exitValue()), out};
+    } finally {
+      done.set(true);
+      load.join();
+    }
+  }
+
+  @Test
+  void theCiExamplePromotesAGoodCanaryAndFailsOnABadOne() throws Exception {
+    String[] good = ciScript("shop", "v2", "50,100", "1s", "1%", "2s");
+    assertThat(good[0]).as(good[1]).isEqualTo("0");
+    assertThat(good[1]).startsWith("rollout of v2 in shop started: steps 50,100 every 1s\n")
+        .endsWith("promoted: v2 takes all traffic\n");
+    assertThat(gw.admin("DELETE", "/api/v1/rollouts/shop").statusCode()).isEqualTo(200);
+    canaryStatus.set(503);
+    String[] bad = ciScript("shop", "v2", "50,100", "1s");
+    assertThat(bad[0]).as(bad[1]).isEqualTo("1");
+    assertThat(bad[1]).contains("rolled_back: 5xx share 100.00% above the limit of 1.00%");
+    String[] refused = ciScript("shop", "nope");
+    assertThat(refused[0]).isEqualTo("1");
+    assertThat(refused[1]).contains("rollout refused (404): tenant shop has no backend named 'nope'");
   }
 }

@@ -57,9 +57,12 @@ class RolloutsTest {
     rollouts = newRollouts();
   }
 
+  /** The snapshot of {@code yaml}, every backend healthy (as after its first check). */
   private Snapshot compile(String yaml) throws Exception {
-    return SnapshotCompiler.compile(new ConfigLoader().parse(yaml, "test.yaml"), 1, clock.instant(),
+    Snapshot s = SnapshotCompiler.compile(new ConfigLoader().parse(yaml, "test.yaml"), 1, clock.instant(),
         new HealthRegistry(clock), splits);
+    s.tenants().forEach(t -> t.pool().backends().forEach(b -> b.health().record(true, "ok", clock.instant())));
+    return s;
   }
 
   private Rollouts newRollouts() {
@@ -194,6 +197,11 @@ class RolloutsTest {
     rollouts.start(plan("canary", List.of(5, 100)));
     assertThatThrownBy(() -> rollouts.start(plan("canary", List.of(5, 100))))
         .hasMessage("tenant shop has a rollout running (canary canary): abort or promote it first");
+    dev.keystone.model.Backend canary = snapshot.get().tenants().get(0).pool().backends().get(1);
+    rollouts.act("shop", "abort");
+    canary.health().record(false, "not checked yet", clock.instant());
+    assertThatThrownBy(() -> rollouts.start(plan("canary", List.of(5, 100))))
+        .hasMessage("the canary canary is not healthy: not checked yet: start its rollout once it passes its health checks");
     assertThatThrownBy(() -> new RolloutPlan("shop", "canary", List.of(50, 25), Duration.ofMinutes(1), 0.01, null, 10,
         null, null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("steps:");
   }
@@ -214,6 +222,24 @@ class RolloutsTest {
     snapshot.set(compile(CONFIG.replace("      - { name: canary, url: \"http://127.0.0.1:2\" }\n", "")));
     again.tick();
     assertThat(again.get("shop").state()).isEqualTo("aborted");
+    assertThat(canaryBasisPoints()).isZero();
+  }
+
+  @Test
+  void anUnhealthyCanaryIsRolledBackAtOnceAndADrainedOneIsHeld() throws Exception {
+    rollouts.start(plan("canary", List.of(5, 100)));
+    dev.keystone.model.Backend canary = snapshot.get().tenants().get(0).pool().backends().get(1);
+    canary.health().drain(true, clock.instant());
+    answers("canary", 20, 200, 5);
+    clock.advance(Duration.ofMinutes(5));
+    rollouts.tick();
+    assertThat(rollouts.get("shop").state()).isEqualTo("running");
+    assertThat(canaryBasisPoints()).isEqualTo(500); // held while an operator has it drained
+    canary.health().drain(false, clock.instant());
+    canary.health().record(false, "GET /health answered 503", clock.instant());
+    rollouts.tick();
+    assertThat(rollouts.get("shop").state()).isEqualTo("rolled_back");
+    assertThat(rollouts.get("shop").reason()).startsWith("the canary is unhealthy: GET /health answered 503 (canary ");
     assertThat(canaryBasisPoints()).isZero();
   }
 
