@@ -112,7 +112,11 @@ final class PrometheusText {
     out.help("keystone_script_runs_total", "counter", "Routing script calls (embedded or remote).");
     out.help("keystone_script_errors_total", "counter", "Routing script calls that failed (limit hits included).");
     out.help("keystone_script_limit_hits_total", "counter", "Routing script calls stopped by a limit (instructions, deadline, memory).");
+    out.help("keystone_script_shadow_decisions_total", "counter",
+        "Decisions of a script in shadow mode (script_mode: shadow), logged and counted, not applied.");
     tenants.forEach((tenant, t) -> {
+      t.shadowDecisions().forEach((kind, n) -> out.sample("keystone_script_shadow_decisions_total", n, "tenant", tenant,
+          "decision", kind));
       if (t.retries() > 0) {
         out.sample("keystone_upstream_retries_total", t.retries(), "tenant", tenant);
       }

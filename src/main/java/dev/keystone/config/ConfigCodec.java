@@ -129,7 +129,7 @@ final class ConfigCodec {
     out.string(t.name()).strings(t.domains()).string(t.pathPrefix()).duration(t.healthInterval())
         .number(t.rawHealthInterval()).bool(t.stripPrefix()).bool(t.preserveHost()).string(t.luaScript());
     out.script(t.script());
-    out.bool(t.scriptFailOpen()).number(t.scriptBody());
+    out.bool(t.scriptFailOpen()).number(t.scriptBody()).bool(t.scriptShadow());
     out.integer(t.services().size());
     for (ServiceConfig s : t.services()) {
       out.string(s.name()).string(s.url()).string(s.health()).integer(s.weight()).bool(s.standby());
@@ -177,6 +177,7 @@ final class ConfigCodec {
     LuaScript script = in.script();
     boolean failOpen = in.bool();
     long body = in.number();
+    boolean shadow = in.bool();
     int n = in.integer();
     List<ServiceConfig> services = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
@@ -203,7 +204,7 @@ final class ConfigCodec {
     Duration hsts = in.duration();
     ClientAuth clientAuth = in.bool() ? new ClientAuth(Path.of(in.string()), in.string(), in.bool()) : null;
     return new TenantConfig(name, domains, prefix, interval, raw, strip, preserveHost, luaScript, script, failOpen, body,
-        services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth);
+        shadow, services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth);
   }
 
   private static void listen(CodecStreams.Out out, ListenAddress a) {

@@ -309,6 +309,15 @@ public final class ConfigLoader {
     } else if (body > 0 && script == null) {
       problems.add(t.keyPath("script_body"), "only means something with a lua_script");
     }
+    // script_mode: shadow runs the script on every request and logs and counts its decision
+    // without applying it: a new script is tried on live traffic before it decides anything.
+    String mode = t.string("script_mode", "enforce");
+    if (!mode.equals("enforce") && !mode.equals("shadow")) {
+      problems.add(t.keyPath("script_mode"), "must be enforce (the script decides) or shadow (its decision is logged and counted, not applied), got '" + mode + "'");
+    } else if (mode.equals("shadow") && script == null) {
+      problems.add(t.keyPath("script_mode"), "only means something with a lua_script");
+    }
+    boolean shadow = mode.equals("shadow");
     // isolation: process gives the tenant (or its isolation_group) an engine process of its own,
     // started, confined and limited as lua_engine.supervise says.
     String isolation = t.string("isolation", "shared");
@@ -365,7 +374,7 @@ public final class ConfigLoader {
     ClientAuth clientAuth = ServerTlsBinder.clientAuth(t, tls, source);
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
-        failOpen, body, services, tenantSlashes, group, null, tls, redirect, hsts, clientAuth);
+        failOpen, body, shadow, services, tenantSlashes, group, null, tls, redirect, hsts, clientAuth);
   }
 
   private static ServiceConfig bindService(Section s, Problems problems, String source) {

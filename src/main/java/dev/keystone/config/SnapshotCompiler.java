@@ -87,6 +87,6 @@ public final class SnapshotCompiler {
       }
     }
     return new TenantScript(tc.luaScript(), tc.script(), remote, config.scriptLimits(), tc.scriptFailOpen(),
-        tc.scriptBody());
+        tc.scriptBody(), tc.scriptShadow());
   }
 }

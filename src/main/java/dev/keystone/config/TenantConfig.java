@@ -51,6 +51,7 @@ public record TenantConfig(
     LuaScript script,
     boolean scriptFailOpen,
     long scriptBody,
+    boolean scriptShadow,
     List<ServiceConfig> services,
     EscapedSlashes escapedSlashes,
     String isolationGroup,
@@ -68,7 +69,7 @@ public record TenantConfig(
   /** The same tenant, its script run by {@code engine} (the gateway started it for the tenant's group). */
   public TenantConfig withOwnEngine(LuaEngineConfig engine) {
     return new TenantConfig(name, domains, pathPrefix, healthInterval, rawHealthInterval, stripPrefix, preserveHost,
-        luaScript, script, scriptFailOpen, scriptBody, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts, clientAuth);
+        luaScript, script, scriptFailOpen, scriptBody, scriptShadow, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts, clientAuth);
   }
 
   public boolean hasDomains() {

@@ -100,6 +100,22 @@ public final class Metrics {
     }
   }
 
+  /**
+   * Counts a shadow-mode script's decision for {@code tenant}: its kind, the text before the first
+   * letters of {@code decision} ("route:canary+edits" counts as route), one of a fixed few.
+   */
+  public void shadowDecision(String tenant, String decision) {
+    TenantTraffic t = tenants.get(tenant);
+    if (t == null) {
+      return; // (a tenant a reload removed)
+    }
+    int end = 0;
+    while (end < decision.length() && Character.isLetter(decision.charAt(end))) {
+      end++;
+    }
+    t.countShadow(decision.substring(0, end));
+  }
+
   public long inFlight() {
     return inFlight.sum();
   }

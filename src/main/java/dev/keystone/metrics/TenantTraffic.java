@@ -16,6 +16,20 @@ public final class TenantTraffic {
   final LongAdder scriptRuns = new LongAdder();
   final LongAdder scriptErrors = new LongAdder();
   final LongAdder scriptLimitHits = new LongAdder();
+  /** Decisions of a script in shadow mode, by kind (continue, route, respond, reject, error): bounded. */
+  private final Map<String, LongAdder> shadowDecisions = new ConcurrentHashMap<>();
+
+  void countShadow(String kind) {
+    LongAdder a = shadowDecisions.get(kind);
+    (a != null ? a : shadowDecisions.computeIfAbsent(kind, k -> new LongAdder())).increment();
+  }
+
+  /** Shadow-mode decisions by kind. */
+  public Map<String, Long> shadowDecisions() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    shadowDecisions.forEach((k, v) -> out.put(k, v.sum()));
+    return out;
+  }
 
   /** Traffic to {@code backend}; "" for requests answered without a backend. */
   public BackendTraffic backend(String backend) {

@@ -16,7 +16,13 @@ import dev.keystone.script.ScriptLimits;
  * @param limits    per-call limits ({@code script_limits})
  * @param failOpen  on a failure, route as if there were no script instead of answering 500
  * @param bodyCap   the most request-body bytes the script sees; 0: none
+ * @param shadow    {@code script_mode: shadow}: the decision is logged and counted, not applied
  */
 public record TenantScript(String name, LuaScript compiled, RemoteEngine remote, ScriptLimits limits,
-                           boolean failOpen, long bodyCap) {
+                           boolean failOpen, long bodyCap, boolean shadow) {
+
+  public TenantScript(String name, LuaScript compiled, RemoteEngine remote, ScriptLimits limits, boolean failOpen,
+                      long bodyCap) {
+    this(name, compiled, remote, limits, failOpen, bodyCap, false);
+  }
 }

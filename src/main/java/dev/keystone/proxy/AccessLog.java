@@ -58,6 +58,7 @@ public final class AccessLog {
     private final boolean fallback;
     private final int retries;
     private final String error;
+    private final String shadow;
     private volatile String text;
 
     Line(Exchange ex, Completion.Outcome outcome) {
@@ -82,6 +83,7 @@ public final class AccessLog {
       fallback = ex.fallback;
       retries = ex.retries;
       error = ex.errorDetail;
+      shadow = ex.shadowDecision;
     }
 
     @Override
@@ -137,6 +139,9 @@ public final class AccessLog {
       }
       if (retries > 0) {
         sb.append(" retries=").append(retries);
+      }
+      if (shadow != null) {
+        sb.append(" shadow=").append(shadow);
       }
       if (error != null) {
         sb.append(" error=\"").append(RequestSyntax.printable(error).replace('"', '\'')).append('"');

@@ -88,6 +88,9 @@ final class Completion implements Interceptor {
           outcome == Outcome.COMPLETE ? ex.response().status() : 0,
           System.nanoTime() - ex.startNanos(),
           ex.upstreamNanos, ex.retries, ex.scriptOutcome, ex.scriptNanos);
+      if (ex.shadowDecision != null && ex.tenant() != null) {
+        m.shadowDecision(ex.tenant().name(), ex.shadowDecision);
+      }
     }
   }
 }

@@ -97,7 +97,7 @@ final class ScriptInterceptor implements Interceptor {
       ex.scriptOutcome = Metrics.ScriptOutcome.OK;
       d = rs.decide(request);
       ex.scriptNanos = System.nanoTime() - started;
-      if (rs.hasOnResponse()) {
+      if (rs.hasOnResponse() && !plan.shadow()) {
         ex.responseHook = held(ex, (backend, status, headers) -> {
           try {
             return Future.succeededFuture(rs.onResponse(request, backend, status, headers));
@@ -115,7 +115,27 @@ final class ScriptInterceptor implements Interceptor {
       }
       return;
     }
+    if (plan.shadow()) {
+      shadow(ex, d);
+      return;
+    }
     apply(ex, d);
+  }
+
+  /**
+   * script_mode: shadow: the decision is noted (access log, metrics) and the request goes on as
+   * if there were no script: no edits, no answer, no response phase.
+   */
+  private static void shadow(Exchange ex, Decision d) {
+    String s = switch (d.kind()) {
+      case CONTINUE -> "continue";
+      case ROUTE -> "route:" + d.target().replace(" ", "");
+      case RESPOND -> "respond:" + d.status();
+      case REJECT -> "reject:" + d.status();
+    };
+    boolean edits = !d.headerEdits().isEmpty() || d.path() != null || d.query() != null;
+    ex.shadowDecision = dev.keystone.proxy.RequestSyntax.printable(edits ? s + "+edits" : s);
+    ex.next();
   }
 
   /**
@@ -136,6 +156,10 @@ final class ScriptInterceptor implements Interceptor {
         return; // the client left while the engine was deciding
       }
       if (ar.succeeded()) {
+        if (plan.shadow()) {
+          shadow(ex, ar.result());
+          return;
+        }
         if (ar.result().responsePhase()) {
           String script = plan.name();
           ex.responseHook = held(ex, (backend, status, headers) ->
@@ -164,7 +188,11 @@ final class ScriptInterceptor implements Interceptor {
   static boolean failedOpen(Exchange ex, String message, boolean limit) {
     Tenant tenant = ex.tenant();
     ex.scriptOutcome = limit ? Metrics.ScriptOutcome.LIMIT : Metrics.ScriptOutcome.ERROR;
-    boolean open = tenant.script().failOpen();
+    boolean shadow = tenant.script().shadow();
+    boolean open = tenant.script().failOpen() || shadow; // (a script in shadow mode never decides, failing or not)
+    if (shadow) {
+      ex.shadowDecision = limit ? "error:limit" : "error";
+    }
     // One line, bounded and escaped (the message may quote what a script or an engine sent), and
     // at most the tenant's LogBudget a second: a script failing on every request cannot flood the log.
     String note = ex.scriptLog == null ? "" : ex.scriptLog.acquire();

@@ -65,6 +65,7 @@ class ConfigCodecTest {
             script_engine: embedded
             on_script_error: fail_open
             script_body: 4KB
+            script_mode: shadow
             escaped_slashes: reject
             tls: auto
             services:
@@ -225,7 +226,7 @@ class ConfigCodecTest {
     List<TenantConfig> tenants = new ArrayList<>();
     for (TenantConfig t : c.tenants()) {
       tenants.add(new TenantConfig(t.name(), t.domains(), t.pathPrefix(), t.healthInterval(), t.rawHealthInterval(),
-          t.stripPrefix(), t.preserveHost(), t.luaScript(), null, t.scriptFailOpen(), t.scriptBody(), t.services(),
+          t.stripPrefix(), t.preserveHost(), t.luaScript(), null, t.scriptFailOpen(), t.scriptBody(), t.scriptShadow(), t.services(),
           t.escapedSlashes(), t.isolationGroup(), t.ownEngine(), t.tls(), t.httpsRedirect(), t.hsts(), t.clientAuth()));
     }
     return c.withTenants(tenants);
