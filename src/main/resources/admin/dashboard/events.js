@@ -25,6 +25,14 @@
       case 'drain':
         return [e.drained ? 'DRAIN' : 'UNDRAIN', e.drained ? 'warn' : 'ok',
           who(e) + (e.drained ? ' drained' : ' undrained'), null];
+      case 'rollout':
+        return ['ROLLOUT', e.action === 'rolled back' ? 'bad'
+          : (e.action === 'paused' || e.action === 'waiting' || e.action === 'aborted') ? 'warn' : 'ok',
+          (e.tenant || '?') + ': canary ' + (e.canary || '?') + ' ' + (e.action || '') + ' (' + e.percent + '%)',
+          e.detail || null];
+      case 'certificate':
+        return [e.issued ? 'CERT' : 'CERT FAILED', e.issued ? 'ok' : 'bad',
+          (Array.isArray(e.names) ? e.names.join(', ') : '?') + (e.issued ? ' issued' : ' not issued'), e.detail || null];
       default:
         return [String(e.kind || 'event').toUpperCase(), 'info', JSON.stringify(e), null];
     }

@@ -16,8 +16,9 @@
     c.root = el('article', { className: 'card', 'data-tenant': name });
     c.routes = el('span', { className: 'routes' });
     c.script = el('span', { className: 'script' });
+    c.rollout = el('span', { className: 'rollout' });
     c.root.appendChild(el('header', { className: 'card-head' },
-      [el('h2', { className: 'tenant-name', textContent: name }), c.routes, c.script]));
+      [el('h2', { className: 'tenant-name', textContent: name }), c.routes, c.script, c.rollout]));
 
     c.rate = el('span', { className: 'rate value' });
     c.errors = el('span', { className: 'errors value' });
@@ -61,7 +62,10 @@
       (r.strip_prefix ? ' (stripped)' : '') + (r.preserve_host ? ', Host preserved' : '') +
       (t.health_interval_seconds ? '\nHealth checks every ' + t.health_interval_seconds + ' s' : ''));
     var s = t.script;
-    setText(c.script, s ? 'script ' + s.name + ' (' + s.engine + ')' : 'no script');
+    setText(c.script, s ? 'script ' + s.name + ' (' + s.engine + (s.mode === 'shadow' ? ', shadow' : '') + ')' : 'no script');
+    var ro = t.rollout;
+    setText(c.rollout, ro ? 'rollout ' + ro.canary + ' ' + String(ro.state).replace('_', ' ') + ' at ' + ro.percent + '%' : '');
+    setAttr(c.rollout, 'data-state', ro ? String(ro.state) : null);
     c.script.classList.toggle('none', !s);
     setAttr(c.script, 'title', s ? 'Script ' + s.name + ', engine ' + s.engine + (s.on_error ? ', on error: ' + s.on_error : '') : null);
   }

@@ -85,7 +85,13 @@ final class AdminViews {
         continue;
       }
       if (matched++ < limit) {
-        list.add(tenant(t, g.metrics().tenants().get(t.name())));
+        JsonObject tenant = tenant(t, g.metrics().tenants().get(t.name()));
+        dev.keystone.rollout.Rollouts.View rollout = g.rollouts() == null ? null : g.rollouts().get(t.name());
+        if (rollout != null) {
+          tenant.put("rollout", new JsonObject().put("canary", rollout.plan().canary()).put("state", rollout.state())
+              .put("percent", rollout.percent()));
+        }
+        list.add(tenant);
       }
     }
     return new JsonObject().put("config_version", s.version()).put("time", g.clock().instant().toString())
@@ -106,7 +112,8 @@ final class AdminViews {
         .put("strip_prefix", c.stripPrefix()).put("preserve_host", c.preserveHost());
     JsonObject script = c.script() == null ? null : new JsonObject().put("name", c.script().name())
         .put("engine", c.script().compiled() != null ? "embedded" : "remote")
-        .put("on_error", c.script().failOpen() ? "fail_open" : "fail_closed");
+        .put("on_error", c.script().failOpen() ? "fail_open" : "fail_closed")
+        .put("mode", c.script().shadow() ? "shadow" : "enforce");
     JsonArray backends = new JsonArray();
     for (Backend b : t.pool().backends()) {
       backends.add(backend(b, traffic == null ? null : traffic.backends().get(b.name())));

@@ -251,6 +251,27 @@ class DashboardBrowserTest {
   }
 
   @Test
+  void showsARolloutOnItsTenantAndInTheEvents() throws Exception {
+    openWithToken();
+    waitFor("both healthy", d -> backendState("shop/blue", "healthy") && backendState("shop/green", "healthy"));
+    java.net.http.HttpResponse<String> started = gw.send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create(gw.adminBase() + "/api/v1/rollouts/shop"))
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"canary\": \"green\", \"steps\": \"5,100\", \"interval\": \"1h\"}")),
+        "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN);
+    assertThat(started.statusCode()).as(started.body()).isEqualTo(201);
+    waitFor("the rollout on the card", d -> d.findElement(By.cssSelector("[data-tenant='shop'] .rollout")).getText()
+        .equals("rollout green running at 5%"));
+    waitFor("the start in the events", d -> d.findElement(By.id("events")).getText().contains("shop: canary green started (5%)"));
+    assertThat(gw.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.adminBase() + "/api/v1/rollouts/shop/abort"))
+        .POST(java.net.http.HttpRequest.BodyPublishers.noBody()), "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN)
+        .statusCode()).isEqualTo(200);
+    waitFor("aborted on the card", d -> d.findElement(By.cssSelector("[data-tenant='shop'] .rollout")).getText()
+        .equals("rollout green aborted at 0%"));
+    waitFor("the abort in the events", d -> d.findElement(By.id("events")).getText().contains("shop: canary green aborted (0%)"));
+    assertNoScriptErrors();
+  }
+
+  @Test
   void saysClearlyWhenTheGatewayIsUnreachable() throws Exception {
     openWithToken();
     waitFor("connected", d -> "ok".equals(d.findElement(By.id("connection")).getDomAttribute("data-state")));
