@@ -114,7 +114,12 @@ final class PrometheusText {
     out.help("keystone_script_limit_hits_total", "counter", "Routing script calls stopped by a limit (instructions, deadline, memory).");
     out.help("keystone_script_shadow_decisions_total", "counter",
         "Decisions of a script in shadow mode (script_mode: shadow), logged and counted, not applied.");
+    out.help("keystone_mirror_requests_total", "counter",
+        "Copies of requests for a tenant's mirror backend, by outcome: sent (answered), failed, dropped (too many at once,"
+            + " the mirror unhealthy or its pool full), skipped (a streamed body).");
     tenants.forEach((tenant, t) -> {
+      t.mirrored().forEach((outcome, n) -> out.sample("keystone_mirror_requests_total", n, "tenant", tenant,
+          "outcome", outcome));
       t.shadowDecisions().forEach((kind, n) -> out.sample("keystone_script_shadow_decisions_total", n, "tenant", tenant,
           "decision", kind));
       if (t.retries() > 0) {

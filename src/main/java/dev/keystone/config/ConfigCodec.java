@@ -150,6 +150,7 @@ final class ConfigCodec {
     if (t.clientAuth() != null) {
       out.string(t.clientAuth().caFile().toString()).string(t.clientAuth().caPem()).bool(t.clientAuth().required());
     }
+    out.string(t.mirror() == null ? null : t.mirror().backend()).integer(t.mirror() == null ? 0 : t.mirror().percent());
   }
 
   private static void certificate(CodecStreams.Out out, ServerCertificate c) {
@@ -203,8 +204,11 @@ final class ConfigCodec {
     boolean redirect = in.bool();
     Duration hsts = in.duration();
     ClientAuth clientAuth = in.bool() ? new ClientAuth(Path.of(in.string()), in.string(), in.bool()) : null;
+    String mirrorBackend = in.string();
+    int mirrorPercent = in.integer();
+    MirrorConfig mirror = mirrorBackend == null ? null : new MirrorConfig(mirrorBackend, mirrorPercent);
     return new TenantConfig(name, domains, prefix, interval, raw, strip, preserveHost, luaScript, script, failOpen, body,
-        shadow, services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth);
+        shadow, services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth, mirror);
   }
 
   private static void listen(CodecStreams.Out out, ListenAddress a) {

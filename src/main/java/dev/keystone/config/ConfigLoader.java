@@ -372,9 +372,31 @@ public final class ConfigLoader {
       hsts = null;
     }
     ClientAuth clientAuth = ServerTlsBinder.clientAuth(t, tls, source);
+    MirrorConfig mirror = mirror(t, services, problems);
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
-        failOpen, body, shadow, services, tenantSlashes, group, null, tls, redirect, hsts, clientAuth);
+        failOpen, body, shadow, services, tenantSlashes, group, null, tls, redirect, hsts, clientAuth, mirror);
+  }
+
+  /** {@code mirror: {backend: NAME, percent: 1-100}}: NAME one of the tenant's services; null without one. */
+  private static MirrorConfig mirror(Section t, List<ServiceConfig> services, Problems problems) {
+    Section m = t.section("mirror");
+    if (m == null) {
+      return null;
+    }
+    String backend = m.string("backend", null);
+    long percent = m.integer("percent", 100);
+    m.finish();
+    if (backend == null || services.stream().noneMatch(s -> s.name().equals(backend))) {
+      problems.add(m.keyPath("backend"), "must name one of the tenant's services (add it with standby: true so it gets no"
+          + " traffic of its own), got " + (backend == null ? "nothing" : "'" + backend + "'"));
+      return null;
+    }
+    if (percent < 1 || percent > 100) {
+      problems.add(m.keyPath("percent"), "must be between 1 and 100, got " + percent);
+      return null;
+    }
+    return new MirrorConfig(backend, (int) percent);
   }
 
   private static ServiceConfig bindService(Section s, Problems problems, String source) {

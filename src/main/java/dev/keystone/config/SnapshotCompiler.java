@@ -49,13 +49,21 @@ public final class SnapshotCompiler {
         backends.add(b);
         targets.add(new HealthTarget(key, b, tc.healthInterval()));
       }
+      Tenant.Mirror mirror = null;
+      if (tc.mirror() != null) {
+        for (Backend b : backends) {
+          if (b.name().equals(tc.mirror().backend())) {
+            mirror = new Tenant.Mirror(b, tc.mirror().percent());
+          }
+        }
+      }
       Tenant t = new Tenant(tc.name(), tc.domains(), tc.pathPrefix(), tc.healthInterval(), tc.rawHealthInterval(),
           tc.stripPrefix(), tc.preserveHost(), tc.escapedSlashes(), script(config, tc),
           new Pool(backends, new RoundRobin(backends), splits.splitFor(tc.name())), tc.httpsRedirect(),
           tc.hsts() == null ? null : "max-age=" + tc.hsts().toSeconds(),
           tc.clientAuth() == null ? dev.keystone.model.ClientCertificates.NONE : tc.clientAuth().required()
               ? dev.keystone.model.ClientCertificates.REQUIRED : dev.keystone.model.ClientCertificates.OPTIONAL,
-          ClientAuth.keyOf(tc.clientAuth()));
+          ClientAuth.keyOf(tc.clientAuth()), mirror);
       tenants.add(t);
       if (tc.hasDomains()) {
         for (String d : tc.domains()) {

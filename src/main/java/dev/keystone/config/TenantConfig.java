@@ -59,7 +59,8 @@ public record TenantConfig(
     ServerCertificate tls,
     boolean httpsRedirect,
     java.time.Duration hsts,
-    ClientAuth clientAuth) {
+    ClientAuth clientAuth,
+    MirrorConfig mirror) {
 
   public TenantConfig {
     domains = List.copyOf(domains);
@@ -69,7 +70,7 @@ public record TenantConfig(
   /** The same tenant, its script run by {@code engine} (the gateway started it for the tenant's group). */
   public TenantConfig withOwnEngine(LuaEngineConfig engine) {
     return new TenantConfig(name, domains, pathPrefix, healthInterval, rawHealthInterval, stripPrefix, preserveHost,
-        luaScript, script, scriptFailOpen, scriptBody, scriptShadow, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts, clientAuth);
+        luaScript, script, scriptFailOpen, scriptBody, scriptShadow, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts, clientAuth, mirror);
   }
 
   public boolean hasDomains() {

@@ -116,6 +116,14 @@ public final class Metrics {
     t.countShadow(decision.substring(0, end));
   }
 
+  /** Counts a copy of a request of {@code tenant} sent to its mirror: sent, failed, dropped or skipped. */
+  public void mirrored(String tenant, String outcome) {
+    TenantTraffic t = tenants.get(tenant);
+    if (t != null) {
+      t.countMirrored(outcome);
+    }
+  }
+
   public long inFlight() {
     return inFlight.sum();
   }

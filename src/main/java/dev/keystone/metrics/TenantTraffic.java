@@ -19,6 +19,21 @@ public final class TenantTraffic {
   /** Decisions of a script in shadow mode, by kind (continue, route, respond, reject, error): bounded. */
   private final Map<String, LongAdder> shadowDecisions = new ConcurrentHashMap<>();
 
+  /** Copies sent to the tenant's mirror, by outcome (sent, failed, dropped, skipped): bounded. */
+  private final Map<String, LongAdder> mirrored = new ConcurrentHashMap<>();
+
+  void countMirrored(String outcome) {
+    LongAdder a = mirrored.get(outcome);
+    (a != null ? a : mirrored.computeIfAbsent(outcome, k -> new LongAdder())).increment();
+  }
+
+  /** Mirror copies by outcome. */
+  public Map<String, Long> mirrored() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    mirrored.forEach((k, v) -> out.put(k, v.sum()));
+    return out;
+  }
+
   void countShadow(String kind) {
     LongAdder a = shadowDecisions.get(kind);
     (a != null ? a : shadowDecisions.computeIfAbsent(kind, k -> new LongAdder())).increment();

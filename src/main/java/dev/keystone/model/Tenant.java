@@ -14,6 +14,7 @@ import java.util.List;
  * @param hsts              the Strict-Transport-Security value for answers over TLS, or null
  * @param clientCertificates whether its TLS clients present certificates (mutual TLS)
  * @param clientAuthKey     what a handshake made for it proves (its client CA and mode; "" for none)
+ * @param mirror            where a copy of a share of its requests goes (answers discarded), or null
  */
 public record Tenant(
     String name,
@@ -29,7 +30,13 @@ public record Tenant(
     boolean httpsRedirect,
     String hsts,
     ClientCertificates clientCertificates,
-    String clientAuthKey) {
+    String clientAuthKey,
+    Mirror mirror) {
+
+  /** A copy of {@code percent} % of the tenant's requests goes to {@code backend} (one of its pool's). */
+  public record Mirror(Backend backend, int percent) {
+  }
+
 
   public Tenant {
     domains = List.copyOf(domains);

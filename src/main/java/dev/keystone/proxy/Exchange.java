@@ -119,6 +119,8 @@ public final class Exchange {
   Runnable onHeadTimeout;
   /** Ends the upstream side early (the client left, the request stalled); null when there is none. */
   Runnable abortUpstream;
+  /** A copy of this request went (or was refused) to the tenant's mirror: not again on a retry. */
+  boolean copiedToMirror;
   /** What a script in shadow mode decided, not applied ("route:canary", "reject:403", "error"...), or null. */
   String shadowDecision;
   /** The response waits for the client to read it: reading from the backend is paused. */

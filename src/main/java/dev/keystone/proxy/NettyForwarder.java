@@ -35,6 +35,8 @@ final class NettyForwarder implements Interceptor, UpstreamTransport {
   private dev.keystone.model.Snapshot cachedFor;
 
   /** @param context the verticle's: backend events run with it current, on its event loop */
+  private final Mirror mirror = new Mirror(this);
+
   NettyForwarder(io.vertx.core.internal.ContextInternal context, io.netty.channel.ChannelFactory<? extends Channel> channelType) {
     this.context = context;
     this.channelType = channelType;
@@ -56,6 +58,12 @@ final class NettyForwarder implements Interceptor, UpstreamTransport {
     }
     ex.fallback = pick.fallback();
     connect(ex, pick.backend(), false);
+    mirror.copy(ex); // (after the real one: it never waits for the copy)
+  }
+
+  /** The pool of connections to {@code b} on this loop. */
+  BackendPool poolOf(Exchange ex, Backend b) {
+    return pool(ex, b);
   }
 
   /** A healthy backend among the script's candidates or the tenant's pool, other than {@code skip}; null if none. */

@@ -66,6 +66,7 @@ class ConfigCodecTest {
             on_script_error: fail_open
             script_body: 4KB
             script_mode: shadow
+            mirror: { backend: c, percent: 25 }
             escaped_slashes: reject
             tls: auto
             services:
@@ -227,7 +228,8 @@ class ConfigCodecTest {
     for (TenantConfig t : c.tenants()) {
       tenants.add(new TenantConfig(t.name(), t.domains(), t.pathPrefix(), t.healthInterval(), t.rawHealthInterval(),
           t.stripPrefix(), t.preserveHost(), t.luaScript(), null, t.scriptFailOpen(), t.scriptBody(), t.scriptShadow(), t.services(),
-          t.escapedSlashes(), t.isolationGroup(), t.ownEngine(), t.tls(), t.httpsRedirect(), t.hsts(), t.clientAuth()));
+          t.escapedSlashes(), t.isolationGroup(), t.ownEngine(), t.tls(), t.httpsRedirect(), t.hsts(), t.clientAuth(),
+          t.mirror()));
     }
     return c.withTenants(tenants);
   }
