@@ -19,6 +19,12 @@ const LANGUAGES = {
     assign: (name, expr) => `${name} = ${expr}\n`,
     manyNames: (names) => names.map((n) => `${n} = 1`).join('\n') + '\n',
   },
+  py: {
+    onRequest: "def on_request(req):\n    return route_to('stable')\n",
+    comment: (text) => `# ${text}\n`,
+    assign: (name, expr) => `${name} = ${expr}\n`,
+    manyNames: (names) => names.map((n) => `${n} = 1`).join('\n') + '\n',
+  },
 };
 
 /** The extension of the scripts in `dir` (that of its decide script). */

@@ -92,7 +92,7 @@ public final class Main {
     }
     return sup.builtIn() || sup.scripts() == null ? ""
         : "; the engine " + sup.command() + " is not Keystone's own: a lua_script was only looked for as a file"
-        + " (NAME, NAME.js or NAME.lua); the engine checks what it serves when it starts and at each reload";
+        + " (NAME, NAME.js, NAME.lua or NAME.py); the engine checks what it serves when it starts and at each reload";
   }
 
   private static void run(Cli cli) throws Exception {

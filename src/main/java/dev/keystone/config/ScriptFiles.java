@@ -44,7 +44,7 @@ final class ScriptFiles {
 
   /**
    * The scripts of a supervised engine in another language (the Node.js engine): a config that
-   * names a script with no file there (NAME, NAME.js or NAME.lua) is refused, as a missing Lua
+   * names a script with no file there (NAME, NAME.js, NAME.lua or NAME.py) is refused, as a missing Lua
    * script is; before, the engine answered 404 to every call (attack round 3, N3-5).
    */
   static ScriptFiles presenceOnly(String configSource, String scriptsDir, Problems problems) {
@@ -81,8 +81,9 @@ final class ScriptFiles {
     } else if (presenceOnly) {
       ConfigInputs in = problems.inputs;
       if (dir != null && !in.isRegularFile(dir.resolve(name)) && !in.isRegularFile(dir.resolve(name + ".js"))
-          && !in.isRegularFile(dir.resolve(name + ".lua"))) {
-        problems.add(key, "script '" + name + "' not found: none of " + name + ", " + name + ".js or " + name + ".lua is in "
+          && !in.isRegularFile(dir.resolve(name + ".lua")) && !in.isRegularFile(dir.resolve(name + ".py"))) {
+        problems.add(key, "script '" + name + "' not found: none of " + name + ", " + name + ".js, " + name + ".lua or "
+            + name + ".py is in "
             + dir + " (lua_engine.supervise.scripts)");
       }
     } else if (resourceDir != null) {

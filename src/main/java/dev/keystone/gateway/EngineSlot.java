@@ -141,7 +141,7 @@ final class EngineSlot {
     List<String> missing = e.missingScripts(wanted).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
     return missing.isEmpty() ? null : "the engine does not serve the script(s) " + String.join(", ", missing)
         + " that tenants name in lua_script (an engine serves each of its files by the name without its extension:"
-        + " NAME.js for the Node.js engine, NAME.lua for the Lua one)";
+        + " NAME.js for the Node.js engine, NAME.lua for the Lua one, NAME.py for the Python one)";
   }
 
   /** The config of {@code c} is applied: the new engine is the engine, the retired one stops. */

@@ -146,7 +146,7 @@ final class IsolatedEngines {
     }, "engine-stop").start();
   }
 
-  /** Copies the group's scripts (NAME.lua, NAME.js, or NAME as it is) into its private directory. */
+  /** Copies the group's scripts (NAME.lua, NAME.js, NAME.py, or NAME as it is) into its private directory. */
   static void copyScripts(Path from, Set<String> names, Path to) throws IOException {
     for (String name : names) {
       for (Path source : scriptFiles(from, name)) {
@@ -155,10 +155,10 @@ final class IsolatedEngines {
     }
   }
 
-  /** The files of script {@code name} in {@code from}: NAME, NAME.lua, NAME.js, those that exist. */
+  /** The files of script {@code name} in {@code from}: NAME, NAME.lua, NAME.js, NAME.py, those that exist. */
   static List<Path> scriptFiles(Path from, String name) {
     List<Path> files = new ArrayList<>();
-    for (String file : List.of(name, name + ".lua", name + ".js")) {
+    for (String file : List.of(name, name + ".lua", name + ".js", name + ".py")) {
       Path source = from.resolve(file).normalize();
       if (source.startsWith(from) && Files.isRegularFile(source)) {
         files.add(source);

@@ -83,7 +83,7 @@ class CommandLineTest {
     GatewayProcess.Result r = GatewayProcess.run(dir, "validate", config.toString());
     assertThat(r.exitCode()).as(r.output()).isZero();
     assertThat(r.output()).contains(config + ": OK, 1 tenant(s); the engine [node, engines/node/engine.js] is not Keystone's own:"
-        + " a lua_script was only looked for as a file (NAME, NAME.js or NAME.lua); the engine checks what it serves"
+        + " a lua_script was only looked for as a file (NAME, NAME.js, NAME.lua or NAME.py); the engine checks what it serves"
         + " when it starts and at each reload");
   }
 

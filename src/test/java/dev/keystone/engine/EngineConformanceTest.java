@@ -60,6 +60,36 @@ class EngineConformanceTest {
     }
   }
 
+  /**
+   * The Python engine (engines/python) on Debian's CPython with its seccomp filter: the whole
+   * suite, hostile checks included, must pass with the scripts run in sandboxed workers.
+   */
+  @Test
+  void thePythonEnginePassesTheConformanceSuite(@TempDir Path dir) throws Exception {
+    Path scripts = copyScripts("py", dir);
+    Path socket = dir.resolve("python.sock");
+    Path log = dir.resolve("python.log");
+    Process python = new ProcessBuilder(debianPython(), Path.of("engines/python/engine.py").toAbsolutePath().toString(),
+        "--scripts", scripts.toString(), "--listen", "unix:" + socket)
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      Await.until("the Python engine listens", Duration.ofSeconds(30), () -> Files.exists(socket) || !python.isAlive());
+      assertThat(python.isAlive()).as("python engine running: " + Files.readString(log)).isTrue();
+      assertThat(Files.readString(log)).doesNotContain("WITHOUT a seccomp filter");
+      assertPasses(runSuite(socket, scripts, python.pid(), log));
+      python.destroy(); // SIGTERM: a graceful stop
+      assertThat(python.waitFor(15, TimeUnit.SECONDS)).isTrue();
+      assertThat(python.exitValue()).as(Files.readString(log)).isZero();
+    } finally {
+      python.destroyForcibly();
+    }
+  }
+
+  /** Debian's CPython, which has python3-seccomp (.ci/run installs both), else the first python3. */
+  static String debianPython() {
+    return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+  }
+
   static void assertPasses(String tap) {
     assertThat(tap).as(tap).doesNotContain("not ok").contains("ok 1 - ");
     long checks = tap.lines().filter(l -> l.startsWith("ok ")).count();

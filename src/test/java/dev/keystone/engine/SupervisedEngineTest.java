@@ -266,7 +266,7 @@ class SupervisedEngineTest {
         """);
     e = catchThrowableOfType(dev.keystone.config.ConfigException.class, () -> new dev.keystone.config.ConfigLoader().load(file));
     assertThat(e.getMessage()).contains("config.yaml:4: tenants[1].lua_script: script 'doesnotexist' not found: none of "
-        + "doesnotexist, doesnotexist.js or doesnotexist.lua is in " + dir.resolve("scripts")).doesNotContain("tenants[0]");
+        + "doesnotexist, doesnotexist.js, doesnotexist.lua or doesnotexist.py is in " + dir.resolve("scripts")).doesNotContain("tenants[0]");
   }
 
   static String ns(Path proc, String kind) throws IOException {

@@ -107,7 +107,7 @@ class SupervisedNodeEngineTest {
         assertThat(r.applied()).as(name).isFalse();
         assertThat(r.errors()).containsExactly("lua_engine.supervise: the supervised engine: the engine does not serve the script(s) "
             + name + " that tenants name in lua_script (an engine serves each of its files by the name without its extension:"
-            + " NAME.js for the Node.js engine, NAME.lua for the Lua one)");
+            + " NAME.js for the Node.js engine, NAME.lua for the Lua one, NAME.py for the Python one)");
         assertThat(gw.get("/good/x").statusCode()).isEqualTo(200);
       }
     }
