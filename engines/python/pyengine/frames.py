@@ -4,10 +4,18 @@ surrogate escaped, so any string crosses). Both sides bound what they accept."""
 
 import json
 import os
+import re
 import struct
 
 MAX_TO_WORKER = 64 * 1024 * 1024  # a request with an 8 MiB body, the script's source
 MAX_FROM_WORKER = 16 * 1024 * 1024  # a decision with a 1 MiB body of escapes, headers
+# JSON objects and lists in one frame from a worker. What the API sends has a few (a decision's
+# headers and edits, a list of backend names, a kv call's arguments); 16 MiB of "{}," is five
+# million, whose parse took the main process's only thread for seconds and 400 MB (attack s16py
+# F1). Counted with strings left out (their brackets are text), before anything is parsed.
+MAX_CONTAINERS = 1024
+# A JSON string, as a regex that runs in C without backtracking (the "unrolled loop").
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 class FrameError(Exception):
@@ -69,8 +77,16 @@ class FrameReader:
                 break
             payload = bytes(self.buf[4:4 + n])
             del self.buf[:4 + n]
+            bare = _STRING.sub(b'""', payload)
+            containers = bare.count(b'{') + bare.count(b'[')
+            if containers > MAX_CONTAINERS:
+                raise FrameError(f'the worker sent a frame of {containers} JSON objects or lists, above the limit of '
+                                 f'{MAX_CONTAINERS}')
             try:
                 msg = json.loads(payload)
+            except RecursionError:
+                # (nested past the C parser's recursion: it raised out of the reader, once a frame: F2)
+                raise FrameError('the worker sent a frame nested too deeply') from None
             except ValueError as e:
                 raise FrameError(f'the worker sent a frame that is not JSON: {e}') from None
             if not isinstance(msg, dict):

@@ -117,6 +117,10 @@ class Lane:
             worker.send({'op': 'kv', 'ok': ok})
         except KvError as e:
             worker.send({'op': 'kv', 'error': str(e)})
+        except (ValueError, TypeError, OverflowError) as e:
+            # Arguments the API would never send (10**400, a ttl of 1e308: attack s16py F3): the
+            # script's error, answered, not an exception out of the main process's reader.
+            worker.send({'op': 'kv', 'error': f'kv: arguments out of range ({type(e).__name__}: {str(e)[:200]})'})
 
     def _done(self, call, msg):
         worker = self.worker
