@@ -130,7 +130,9 @@ final class Rollout {
     }
     double p99 = canary.p99Seconds();
     if (plan.maxP99() != null && !Double.isNaN(p99) && p99 * 1e9 > plan.maxP99().toNanos()) {
-      return "p99 " + Math.round(p99 * 1000) + " ms above the limit of " + plan.maxP99().toMillis() + " ms";
+      boolean top = p99 >= dev.keystone.metrics.Histogram.BOUNDS[dev.keystone.metrics.Histogram.BOUNDS.length - 1];
+      return "p99 " + (top ? "at least " : "") + Math.round(p99 * 1000) + " ms above the limit of " + plan.maxP99().toMillis()
+          + " ms";
     }
     return null;
   }
@@ -145,6 +147,24 @@ final class Rollout {
     state = State.ROLLED_BACK;
     reason = why + " (canary " + canary.describe() + "; others " + others.describe() + ")";
     return new Judgement(Verdict.BREACH, reason);
+  }
+
+  /** Aborts a live rollout for {@code why} (not an operator's doing: a reload took its canary away). */
+  void abort(String why) {
+    state = State.ABORTED;
+    reason = why;
+  }
+
+  /**
+   * The step's interval starts again at {@code now} (a restart: the figures are counted from
+   * the restart, so the step is judged over a whole interval of them, as after resume; attack
+   * s16b F2: a step was advanced 4 s after a restart on 6 answers).
+   */
+  void restartStep(Instant now) {
+    if (live()) {
+      stepStarted = now;
+      waitNoted = false;
+    }
   }
 
   /** An operator's action; false when it does not apply to the state (the state is unchanged). */

@@ -32,9 +32,14 @@ public final class RolloutRequest {
     double maxErrors = percent(body.getValue("max_5xx", "1%"));
     Object p99 = body.getValue("max_p99");
     Duration maxP99 = p99 == null ? null : duration("max_p99", p99);
+    if (maxP99 != null && maxP99.compareTo(MAX_P99) >= 0) {
+      // The latency histogram's last bound: a p99 above it reads as 10 s, so a limit there never breaches (s16b F7).
+      throw new IllegalArgumentException("max_p99: below 10s (the latency histogram's last bound)");
+    }
     Object min = body.getValue("min_requests", 20);
-    if (!(min instanceof Integer || min instanceof Long)) {
-      throw new IllegalArgumentException("min_requests: a whole number");
+    if (!(min instanceof Integer || min instanceof Long) || ((Number) min).longValue() < 1
+        || ((Number) min).longValue() > 1_000_000) { // (checked as a long: 4294967316 wrapped to 20, s16b F6)
+      throw new IllegalArgumentException("min_requests: a whole number between 1 and 1000000");
     }
     return new RolloutPlan(tenant, c, steps, interval, maxErrors, maxP99, ((Number) min).intValue(),
         text(body, "pin_header"), text(body, "pin_cookie"));
@@ -45,10 +50,16 @@ public final class RolloutRequest {
     try {
       if (v instanceof JsonArray a) {
         for (Object o : a) {
-          out.add((Integer) o);
+          if (!(o instanceof Integer i)) { // (null was a NullPointerException, a 500: attack s16b F5)
+            throw new IllegalArgumentException();
+          }
+          out.add(i);
         }
       } else if (v instanceof String s) {
         for (String part : s.split(",")) {
+          if (!part.trim().matches("[0-9]{1,3}")) { // (ASCII digits: parseInt takes any script's)
+            throw new IllegalArgumentException();
+          }
           out.add(Integer.parseInt(part.trim()));
         }
       } else {
@@ -68,10 +79,17 @@ public final class RolloutRequest {
     }
   }
 
+  /** The largest max_p99 (exclusive): the last bound of the latency histogram the p99 comes from. */
+  static final Duration MAX_P99 = Duration.ofSeconds(10);
+
   /** "1%", "0.5%" or a number of percent, as a share (0.01). */
   private static double percent(Object v) {
     try {
-      double p = v instanceof Number n ? n.doubleValue() : Double.parseDouble(((String) v).trim().replaceFirst("%$", "").trim());
+      String text = v instanceof String s ? s.trim().replaceFirst("%$", "").trim() : null;
+      if (text != null && !text.matches("[0-9]{1,3}(\\.[0-9]{1,6})?")) { // (Java also reads "5d" and "0x10p0")
+        throw new IllegalArgumentException();
+      }
+      double p = v instanceof Number n ? n.doubleValue() : Double.parseDouble(text);
       if (!(p >= 0 && p <= 100)) {
         throw new IllegalArgumentException();
       }
@@ -86,7 +104,8 @@ public final class RolloutRequest {
     if (v == null) {
       return null;
     }
-    if (!(v instanceof String s) || s.isBlank() || !s.chars().allMatch(ch -> ch > 32 && ch < 127 && ch != ';' && ch != ',')) {
+    if (!(v instanceof String s) || s.isBlank()
+        || !s.chars().allMatch(ch -> ch > 32 && ch < 127 && ch != ';' && ch != ',' && ch != '=')) {
       throw new IllegalArgumentException(field + ": a header or cookie name");
     }
     return s;

@@ -45,6 +45,11 @@ final class RolloutStore {
     }
     for (JsonNode n : root.path("rollouts")) {
       try {
+        for (String number : List.of("step", "interval_ms", "min_requests")) {
+          if (!n.path(number).isIntegralNumber()) {
+            throw new IllegalArgumentException(number + ": not a whole number");
+          }
+        }
         List<Integer> steps = new ArrayList<>();
         n.path("steps").forEach(s -> steps.add(s.intValue()));
         RolloutPlan plan = new RolloutPlan(n.path("tenant").asText(), n.path("canary").asText(), steps,

@@ -59,7 +59,12 @@ public final class Rollouts {
   public synchronized List<String> load() {
     List<String> problems = new ArrayList<>();
     for (Rollout r : store.read(problems)) {
+      if (byTenant.containsKey(r.plan.tenant())) {
+        problems.add("rollouts: a second rollout of tenant " + r.plan.tenant() + " in the file left out");
+        continue;
+      }
       byTenant.put(r.plan.tenant(), r);
+      r.restartStep(clock.instant());
       rebaseline(r);
       share(r);
     }
@@ -126,13 +131,17 @@ public final class Rollouts {
       }
       Tenant t = tenant(r.plan.tenant());
       if (t == null || backend(t, r.plan.canary()) == null) {
-        r.act("abort", now);
+        String why = "the reloaded config has no " + (t == null ? "tenant " + r.plan.tenant() : "backend " + r.plan.canary());
+        r.abort("aborted: " + why);
         share(r);
-        event(r, "aborted", "the reloaded config has no " + (t == null ? "tenant " + r.plan.tenant()
-            : "backend " + r.plan.canary()));
+        event(r, "aborted", why);
         changed = true;
         continue;
       }
+      // The split as the rollout has it, every tick: a reload that dropped the tenant and one
+      // that brought it back within a tick left a new, empty split (attack s16b F1): the API
+      // said 50% while the canary got nothing.
+      share(r);
       Backend canary = backend(t, r.plan.canary());
       // An unhealthy canary (ejected after failures in a row, or failing its checks) gets no more
       // traffic, so a step would wait for answers that never come: that is a breach by itself.

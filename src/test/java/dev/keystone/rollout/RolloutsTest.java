@@ -243,6 +243,61 @@ class RolloutsTest {
     assertThat(canaryBasisPoints()).isZero();
   }
 
+  @Test
+  void theSplitFollowsTheRolloutEvenAfterAReloadDroppedAndBroughtBackTheTenant() throws Exception {
+    // Attack s16b F1: the split was dropped by a reload without the tenant and made again empty
+    // by the next one, within one tick: the API said 50%, the canary got nothing.
+    rollouts.start(plan("canary", List.of(50, 100)));
+    splits.retainOnly(List.of());
+    assertThat(canaryBasisPoints()).isZero();
+    rollouts.tick();
+    assertThat(canaryBasisPoints()).isEqualTo(5000);
+  }
+
+  @Test
+  void aRestartJudgesTheStepOverAWholeIntervalOfNewFigures() throws Exception {
+    // Attack s16b F2: the stored step start was kept while the figures started again, so a step
+    // older than its interval was advanced on the first answers after the restart.
+    rollouts.start(plan("canary", List.of(10, 100)));
+    clock.advance(Duration.ofMinutes(5)); // the gateway was down meanwhile
+    Rollouts again = newRollouts();
+    assertThat(again.load()).isEmpty();
+    answers("canary", 20, 200, 5);
+    again.tick();
+    assertThat(again.get("shop").percent()).isEqualTo(10);
+    clock.advance(Duration.ofMinutes(2));
+    again.tick();
+    assertThat(again.get("shop").percent()).isEqualTo(100);
+  }
+
+  @Test
+  void aReloadThatAbortsSaysSoInTheReason() throws Exception {
+    rollouts.start(plan("canary", List.of(10, 100)));
+    snapshot.set(compile(CONFIG.replace("      - { name: canary, url: \"http://127.0.0.1:2\" }\n", "")));
+    rollouts.tick();
+    assertThat(rollouts.get("shop").reason()).isEqualTo("aborted: the reloaded config has no backend canary");
+  }
+
+  @Test
+  void malformedPlansAreRefusedNamingTheField() {
+    java.util.function.Function<String, String> refusal = json -> {
+      try {
+        RolloutRequest.parse("shop", new io.vertx.core.json.JsonObject(json));
+        return "accepted";
+      } catch (IllegalArgumentException e) {
+        return e.getMessage();
+      }
+    };
+    assertThat(refusal.apply("{\"canary\": \"c\", \"steps\": [null, 100]}")).startsWith("steps: ");
+    assertThat(refusal.apply("{\"canary\": \"c\", \"steps\": \"\u0665,100\"}")).startsWith("steps: ");
+    assertThat(refusal.apply("{\"canary\": \"c\", \"min_requests\": 4294967316}")).startsWith("min_requests: ");
+    assertThat(refusal.apply("{\"canary\": \"c\", \"max_p99\": \"10s\"}")).startsWith("max_p99: below 10s");
+    assertThat(refusal.apply("{\"canary\": \"c\", \"max_5xx\": \"0x10p0\"}")).startsWith("max_5xx: ");
+    assertThat(refusal.apply("{\"canary\": \"c\", \"max_5xx\": \"5d\"}")).startsWith("max_5xx: ");
+    assertThat(refusal.apply("{\"canary\": \"c\", \"pin_cookie\": \"a=b\"}")).startsWith("pin_cookie: ");
+    assertThat(refusal.apply("{\"canary\": \"c\", \"max_5xx\": \"0.5%\", \"max_p99\": \"9s\"}")).isEqualTo("accepted");
+  }
+
   /** Time, moved by the test. */
   static final class MutableClock extends Clock {
     private Instant now;
