@@ -92,6 +92,25 @@ final class BackendPool {
     waiters.add(new Waiter(who, System.nanoTime() + poolWaitNanos, connectMillis));
   }
 
+  /**
+   * As {@link #acquire} but never waits: false (and {@code who} is not called) when no connection
+   * is idle and {@code max} are open. For mirror copies, which are dropped rather than queued.
+   */
+  boolean tryAcquire(int max, long connectMillis, Acquired who) {
+    BackendConnection c;
+    while ((c = idle.pollLast()) != null) {
+      if (c.open()) {
+        who.ready(c);
+        return true;
+      }
+    }
+    if (open < max) {
+      connect(connectMillis, who);
+      return true;
+    }
+    return false;
+  }
+
   /** A request is done with {@code c}: pooled again when {@code clean}, else closed. */
   void release(BackendConnection c, boolean clean) {
     c.takeBack();

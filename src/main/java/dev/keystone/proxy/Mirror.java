@@ -21,7 +21,10 @@ import java.util.concurrent.TimeUnit;
  * goes to its mirror backend, with {@code X-Keystone-Mirror: 1}; the answer is read and dropped.
  * The real request never waits for it and never hears of it: the copy is sent from this event
  * loop's pools after the real one is on its way, at most {@link #MAX_IN_FLIGHT} copies at once
- * per loop (more are dropped and counted), each within the connect and response-header timeouts.
+ * per loop (more are dropped and counted), each within the connect and response-header timeouts, and
+ * at most a quarter of a backend's {@code upstream_connections} held by copies (the mirror may
+ * be a backend with real traffic too, or a rollout's canary: copies that hang held the whole pool,
+ * and real requests waited for it or got 503; attack s16b F3). Copies never wait for a connection.
  * A request whose body is streamed (not read whole first: see {@code body_buffer}) is not copied:
  * holding its bytes for a copy would slow or bloat the real path.
  */
@@ -32,6 +35,8 @@ final class Mirror {
 
   private final NettyForwarder forwarder;
   private int inFlight;
+  /** Connections each pool lends to copies now (this loop's pools: no locking). */
+  private final java.util.Map<BackendPool, int[]> held = new java.util.IdentityHashMap<>();
 
   Mirror(NettyForwarder forwarder) {
     this.forwarder = forwarder;
@@ -65,24 +70,39 @@ final class Mirror {
     boolean head = ex.head().method() == io.netty.handler.codec.http.HttpMethod.HEAD;
     Timeouts t = ex.snapshot().plan().timeouts();
     BackendPool pool = forwarder.poolOf(ex, b);
+    int limit = ex.snapshot().plan().limits().upstreamConnections();
+    int[] count = held.computeIfAbsent(pool, k -> new int[1]);
+    if (count[0] >= Math.max(1, limit / 4)) {
+      request.release();
+      outcome(ex, tenant, "dropped");
+      return;
+    }
     inFlight++;
-    pool.acquire(false, ex.snapshot().plan().limits().upstreamConnections(), t.connect().toMillis(), 0,
-        new BackendPool.Acquired() {
-          @Override
-          public void ready(BackendConnection c) {
-            new Call(ex, tenant, c, pool, t.responseHeader().toMillis()).send(request, head);
-          }
+    count[0]++;
+    boolean taken = pool.tryAcquire(Math.max(1, limit / 4), t.connect().toMillis(), new BackendPool.Acquired() {
+      @Override
+      public void ready(BackendConnection c) {
+        new Call(ex, tenant, c, pool, t.responseHeader().toMillis()).send(request, head);
+      }
 
-          @Override
-          public void failed(Throwable cause, boolean poolWait) {
-            request.release();
-            done(ex, tenant, poolWait ? "dropped" : "failed");
-          }
-        });
+      @Override
+      public void failed(Throwable cause, boolean poolWait) {
+        request.release();
+        done(ex, tenant, pool, poolWait ? "dropped" : "failed");
+      }
+    });
+    if (!taken) {
+      request.release();
+      done(ex, tenant, pool, "dropped");
+    }
   }
 
-  private void done(Exchange ex, String tenant, String outcome) {
+  private void done(Exchange ex, String tenant, BackendPool pool, String outcome) {
     inFlight--;
+    int[] count = held.get(pool);
+    if (count != null && --count[0] <= 0) {
+      held.remove(pool);
+    }
     outcome(ex, tenant, outcome);
   }
 
@@ -159,7 +179,7 @@ final class Mirror {
         deadline.cancel(false);
       }
       pool.release(conn, clean);
-      done(ex, tenant, outcome);
+      done(ex, tenant, pool, outcome);
     }
   }
 }

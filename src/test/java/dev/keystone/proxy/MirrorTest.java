@@ -94,6 +94,34 @@ class MirrorTest {
   }
 
   @Test
+  void copiesThatHangNeverTakeTheConnectionsRealRequestsNeed() {
+    // Attack s16b F3: the mirror was the backend that also serves the tenant (or a rollout's
+    // canary); copies that hung held its whole pool, and real requests waited or got 503.
+    main.handler(req -> {
+      if (req.getHeader("X-Keystone-Mirror") == null) {
+        req.response().end("real " + req.path());
+      } // a copy: never answered
+    });
+    try (TestGateway same = TestGateway.start("""
+        timeouts: { response_header: 30s, pool_wait: 2s }
+        limits: { upstream_connections: 4 }
+        tenants:
+          - name: one
+            path_prefix: /one/
+            mirror: { backend: main, percent: 100 }
+            services: [{ name: main, url: "%s", health: /health }]
+        """.formatted(main.url()))) {
+      for (int i = 0; i < 20; i++) {
+        HttpResponse<String> r = same.get("/one/r" + i);
+        assertThat(r.statusCode()).as("request " + i + ": " + r.body()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("real /r" + i);
+      }
+      Await.until("the copies past a quarter of the pool dropped", () -> same.admin("GET", "/metrics").body()
+          .contains("keystone_mirror_requests_total{tenant=\"one\",outcome=\"dropped\"} 19"));
+    }
+  }
+
+  @Test
   void theMirrorMustBeOneOfTheTenantsServices() {
     assertThatThrownBy(() -> new ConfigLoader().parse("""
         tenants:
