@@ -58,6 +58,15 @@ final class ScriptInterceptor implements Interceptor {
       return;
     }
     long bodyCap = plan.bodyCap();
+    if (plan.shadow() && bodyCap > 0 && ex.bufferedBody == null && ClientBody.declared(ex)
+        && (ex.body().declaredLength() < 0 || ex.body().declaredLength() > bodyCap)) {
+      // A script in shadow mode never decides: a body it could not be shown (longer than
+      // script_body, or of unknown length) is not refused for it (413: attack s16b F4), the
+      // request goes on as without a script, unread by it.
+      ex.shadowDecision = "skipped:body";
+      ex.next();
+      return;
+    }
     if (bodyCap > 0 && ex.bufferedBody == null && ClientBody.declared(ex)) {
       String refused = plan.remote() == null || engines == null ? null : engines.refusal(ex.tenant().name(), System.nanoTime());
       if (refused != null) {

@@ -39,13 +39,19 @@ class ScriptShadowTest {
             lua_script: deny
             script_mode: shadow
             services: [{ name: app, url: "%s" }]
+          - name: bodies
+            path_prefix: /bodies/
+            lua_script: deny
+            script_mode: shadow
+            script_body: 1KiB
+            services: [{ name: app, url: "%s" }]
           - name: broken
             path_prefix: /broken/
             lua_script: broken
             script_mode: shadow
             on_script_error: fail_closed
             services: [{ name: app, url: "%s" }]
-        """.formatted(backend.url(), backend.url()), Map.of(
+        """.formatted(backend.url(), backend.url(), backend.url()), Map.of(
         "deny", """
             function on_request(req)
               req.set_header("X-Edited", "yes")
@@ -90,6 +96,23 @@ class ScriptShadowTest {
     }
     assertThat(gw.admin("GET", "/metrics").body())
         .contains("keystone_script_shadow_decisions_total{tenant=\"broken\",decision=\"error\"} 1");
+  }
+
+  @Test
+  void aBodyAboveScriptBodyIsServedAsIfThereWereNoScript() {
+    // Attack s16b F4: a 2 KiB body for a shadow script with script_body: 1KiB was answered 413.
+    backend.handler(req -> req.body().onSuccess(b -> req.response().end("app got " + b.length())));
+    try (LogCapture log = LogCapture.accessLog()) {
+      HttpResponse<String> big = gw.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + "/bodies/up"))
+          .POST(java.net.http.HttpRequest.BodyPublishers.ofString("b".repeat(2048))));
+      assertThat(big.statusCode()).isEqualTo(200);
+      assertThat(big.body()).isEqualTo("app got 2048");
+      assertThat(log.awaitOne("path=/bodies/up")).contains(" shadow=skipped:body");
+      HttpResponse<String> small = gw.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + "/bodies/small"))
+          .POST(java.net.http.HttpRequest.BodyPublishers.ofString("s".repeat(100))));
+      assertThat(small.body()).isEqualTo("app got 100");
+      assertThat(log.awaitOne("path=/bodies/small")).contains(" shadow=reject:403+edits");
+    }
   }
 
   @Test
