@@ -1,0 +1,3 @@
+module keystone.dev/engine
+
+go 1.19
