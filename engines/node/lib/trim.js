@@ -141,7 +141,10 @@ class Trim {
           + `of ${Math.round(level / MIB)} MiB while the engine's memory was short`, at);
       }
     }
-    if (struck > 0) this.unfreed.collectSoon();
+    if (struck > 0) {
+      this.unfreed.collectNow();
+      this.unfreed.collectSoon(); // (and the running call's own isolate, once the call has returned)
+    }
     if (dropped > 0 && Date.now() - this.logged >= 10000) {
       this.logged = Date.now();
       this.log(`engine memory: ${resident >> 20} MiB resident, above ${this.trimAtBytes >> 20} MiB; `

@@ -56,6 +56,16 @@ class Unfreed {
   }
 
   /**
+   * A full collection now, for the isolates dropped that no running call reaches (other tenants'):
+   * their memory is given back before the next call can allocate more (left to the collection
+   * after the call, the next call's allocation came first: the engine peaked at 162-178 MiB
+   * under a 160 MiB budget on a 6.18 kernel, 2026-12-07).
+   */
+  collectNow() {
+    if (gc !== null) gc();
+  }
+
+  /**
    * A full collection once the running call has returned (its frames still reach an isolate it
    * dropped, its own included), one for any number of asks before it runs.
    */
