@@ -106,6 +106,12 @@ public final class AdminServer {
     r.route("/api/*").handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().method() + " " + ctx.request().path()));
     r.route().last().handler(ctx -> error(ctx, 404, "not found"));
     r.errorHandler(405, ctx -> error(ctx, 405, "method not allowed"));
+    // A body the router could not take (a form with a bad %-escape, JSON nested beyond its limit,
+    // one above a route's size limit) is answered in JSON like every other refusal (attack s16b
+    // nit: a plain-text "Bad Request").
+    r.errorHandler(400, ctx -> error(ctx, 400, "the request could not be read: " + (ctx.failure() == null
+        ? "malformed" : ctx.failure().getMessage())));
+    r.errorHandler(413, ctx -> error(ctx, 413, "the request body is too large"));
     r.errorHandler(500, ctx -> error(ctx, 500, "internal error: " + ctx.failure()));
     return r;
   }

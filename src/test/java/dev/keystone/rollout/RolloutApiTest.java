@@ -117,6 +117,15 @@ class RolloutApiTest {
     assertThat(bad.statusCode()).isEqualTo(400);
     assertThat(new JsonObject(bad.body()).getString("error")).startsWith("max_5xx: a percentage");
     assertThat(post("/api/v1/rollouts/shop", "[1]").statusCode()).isEqualTo(400);
+    HttpResponse<String> form = gw.send(HttpRequest.newBuilder(URI.create(gw.adminBase() + "/api/v1/rollouts/shop"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"canary\":\"v2\",\"max_5xx\":\"1%\"}")),
+        "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN);
+    assertThat(form.statusCode()).isEqualTo(400);
+    assertThat(new JsonObject(form.body()).getString("error")).startsWith("the request could not be read");
+    HttpResponse<String> huge = post("/api/v1/rollouts/shop", "{\"canary\": \"" + "v".repeat(20_000) + "\"}");
+    assertThat(huge.statusCode()).isEqualTo(413);
+    assertThat(new JsonObject(huge.body()).getString("error")).isEqualTo("the request body is too large");
     assertThat(gw.admin("GET", "/api/v1/rollouts/shop").statusCode()).isEqualTo(404);
     assertThat(post("/api/v1/rollouts/shop", "{\"canary\": \"v2\", \"interval\": \"1h\"}").statusCode()).isEqualTo(201);
     assertThat(post("/api/v1/rollouts/shop", "{\"canary\": \"v2\"}").statusCode()).isEqualTo(409);
