@@ -44,13 +44,11 @@ public final class TrafficSplit {
     share = null;
   }
 
-  /** The bucket, 0 to 9,999, of a pinned value: FNV-1a over its characters, the same value always the same bucket. */
-  public static int bucket(CharSequence value) {
-    int h = 0x811c9dc5;
-    for (int i = 0; i < value.length(); i++) {
-      h ^= value.charAt(i);
-      h *= 0x01000193;
-    }
-    return (int) (Integer.toUnsignedLong(h) % ALL);
+  /**
+   * The bucket, 0 to 9,999, of a pinned value: a script's {@code hash(value) % 10000} (FNV-1a of
+   * its UTF-8 bytes), so the same value always falls in the same bucket, in a script too.
+   */
+  public static int bucket(String value) {
+    return (int) (dev.keystone.script.Fnv1a.of(value) % ALL);
   }
 }

@@ -7,7 +7,6 @@ import org.luaj.vm2.LuaValue;
 import org.luaj.vm2.Varargs;
 import org.luaj.vm2.lib.VarArgFunction;
 
-import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
@@ -46,12 +45,7 @@ final class Helpers {
   }
 
   static long hash(String s) {
-    int h = 0x811c9dc5;
-    for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
-      h ^= b & 0xff;
-      h *= 0x01000193;
-    }
-    return h & 0x7fffffffL;
+    return Fnv1a.of(s);
   }
 
   static void install(Globals g, ScriptEnvironment env, Supplier<ScriptRequest> current) {

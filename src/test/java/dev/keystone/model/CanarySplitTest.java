@@ -57,6 +57,8 @@ class CanarySplitTest {
     int bucket = TrafficSplit.bucket("user-42");
     assertThat(TrafficSplit.bucket("user-42")).isEqualTo(bucket);
     assertThat(bucket).isBetween(0, TrafficSplit.ALL - 1);
-    assertThat(TrafficSplit.bucket("")).isEqualTo((int) (0x811c9dc5L % TrafficSplit.ALL));
+    assertThat(TrafficSplit.bucket("")).isEqualTo((int) ((0x811c9dc5L & 0x7fffffffL) % TrafficSplit.ALL));
+    assertThat(TrafficSplit.bucket("user-42")).as("a script's hash(value) % 10000").isEqualTo(
+        (int) (dev.keystone.script.Fnv1a.of("user-42") % TrafficSplit.ALL));
   }
 }
