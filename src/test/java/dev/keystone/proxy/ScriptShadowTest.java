@@ -83,8 +83,9 @@ class ScriptShadowTest {
       assertThat(r.body()).isEqualTo("app saw /x edited=null");
       assertThat(log.awaitOne("path=/shop/x")).contains(" status=200 ").contains(" shadow=reject:403+edits");
     }
-    assertThat(gw.admin("GET", "/metrics").body())
-        .contains("keystone_script_shadow_decisions_total{tenant=\"shop\",decision=\"reject\"} 1");
+    // (counted as the request completes, which may be just after its answer reached the client)
+    dev.keystone.testing.Await.until("the decision counted", () -> gw.admin("GET", "/metrics").body()
+        .contains("keystone_script_shadow_decisions_total{tenant=\"shop\",decision=\"reject\"} 1"));
   }
 
   @Test
@@ -94,8 +95,8 @@ class ScriptShadowTest {
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(log.awaitOne("path=/broken/y")).contains(" shadow=error");
     }
-    assertThat(gw.admin("GET", "/metrics").body())
-        .contains("keystone_script_shadow_decisions_total{tenant=\"broken\",decision=\"error\"} 1");
+    dev.keystone.testing.Await.until("the failure counted", () -> gw.admin("GET", "/metrics").body()
+        .contains("keystone_script_shadow_decisions_total{tenant=\"broken\",decision=\"error\"} 1"));
   }
 
   @Test
