@@ -57,7 +57,7 @@ test('seven tenants cannot fill the reserve between them (N5-7)', () => {
 
 test('the memory plan fits a budget: isolates, kv and the compiler are sized from it (N2-3)', () => {
   assert.deepStrictEqual(plan(256, 32), {
-    isolateBytes: 32 * MIB, kvTenantBytes: 8 * MIB, kvTotalBytes: 32 * MIB, compileBytes: 32 * MIB, waitingBytes: 32 * MIB, trimAtBytes: Math.floor(256 * MIB * 0.6),
+    isolateBytes: 32 * MIB, kvTenantBytes: 8 * MIB, kvTotalBytes: 32 * MIB, compileBytes: 32 * MIB, waitingBytes: 32 * MIB, trimAtBytes: Math.floor(256 * MIB * 0.55),
   });
   assert.strictEqual(plan(160, 64).isolateBytes, 40 * MIB, '--memory-mb lowered to a quarter of the budget');
   assert.strictEqual(plan(null, 32).trimAtBytes, Infinity, 'no budget: nothing is trimmed');
