@@ -62,12 +62,16 @@
       (r.strip_prefix ? ' (stripped)' : '') + (r.preserve_host ? ', Host preserved' : '') +
       (t.health_interval_seconds ? '\nHealth checks every ' + t.health_interval_seconds + ' s' : ''));
     var s = t.script;
-    setText(c.script, s ? 'script ' + s.name + ' (' + s.engine + (s.mode === 'shadow' ? ', shadow' : '') + ')' : 'no script');
+    var cat = s && s.catalog;
+    setText(c.script, s ? (cat ? 'catalog ' + cat.name + '@' + cat.version : 'script ' + s.name) + ' (' + s.engine
+      + (s.mode === 'shadow' ? ', shadow' : '') + ')' : 'no script');
+    setAttr(c.script, 'data-catalog', cat ? cat.name + '@' + cat.version : null);
     var ro = t.rollout;
     setText(c.rollout, ro ? 'rollout ' + ro.canary + ' ' + String(ro.state).replace('_', ' ') + ' at ' + ro.percent + '%' : '');
     setAttr(c.rollout, 'data-state', ro ? String(ro.state) : null);
     c.script.classList.toggle('none', !s);
-    setAttr(c.script, 'title', s ? 'Script ' + s.name + ', engine ' + s.engine + (s.on_error ? ', on error: ' + s.on_error : '') : null);
+    setAttr(c.script, 'title', s ? 'Script ' + s.name + ', engine ' + s.engine + (s.on_error ? ', on error: ' + s.on_error : '')
+      + (cat ? ', catalog entry ' + cat.name + '@' + cat.version + ' sha256 ' + cat.sha256.slice(0, 12) + (cat.signed ? ' (signed)' : '') : '') : null);
   }
 
   function updateStats(c, t, at) {

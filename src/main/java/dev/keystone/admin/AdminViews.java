@@ -106,6 +106,12 @@ final class AdminViews {
     return c.domains().stream().anyMatch(d -> d.contains(q)); // domains are stored in lower case
   }
 
+  /** Which catalog entry a tenant runs; never its params, which may hold secrets (API keys, tokens). */
+  static JsonObject catalog(dev.keystone.model.CatalogScript c) {
+    return c == null ? null : new JsonObject().put("name", c.name()).put("version", c.version()).put("sha256", c.sha256())
+        .put("signed", c.signed());
+  }
+
   private static JsonObject tenant(Tenant t, TenantTraffic traffic) {
     Tenant c = t;
     JsonObject routes = new JsonObject().put("domains", new JsonArray(c.domains())).put("path_prefix", c.pathPrefix())
@@ -113,7 +119,8 @@ final class AdminViews {
     JsonObject script = c.script() == null ? null : new JsonObject().put("name", c.script().name())
         .put("engine", c.script().compiled() != null ? "embedded" : "remote")
         .put("on_error", c.script().failOpen() ? "fail_open" : "fail_closed")
-        .put("mode", c.script().shadow() ? "shadow" : "enforce");
+        .put("mode", c.script().shadow() ? "shadow" : "enforce")
+        .put("catalog", catalog(c.script().catalog()));
     JsonArray backends = new JsonArray();
     for (Backend b : t.pool().backends()) {
       backends.add(backend(b, traffic == null ? null : traffic.backends().get(b.name())));

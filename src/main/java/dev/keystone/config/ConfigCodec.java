@@ -1,5 +1,7 @@
 package dev.keystone.config;
 
+import dev.keystone.model.CatalogScript;
+
 import dev.keystone.model.EscapedSlashes;
 import dev.keystone.model.Limits;
 import dev.keystone.model.PassiveHealth;
@@ -151,6 +153,11 @@ final class ConfigCodec {
       out.string(t.clientAuth().caFile().toString()).string(t.clientAuth().caPem()).bool(t.clientAuth().required());
     }
     out.string(t.mirror() == null ? null : t.mirror().backend()).integer(t.mirror() == null ? 0 : t.mirror().percent());
+    CatalogScript c = t.catalog();
+    out.bool(c != null);
+    if (c != null) {
+      out.string(c.name()).string(c.version()).string(c.sha256()).bool(c.signed()).string(c.params());
+    }
   }
 
   private static void certificate(CodecStreams.Out out, ServerCertificate c) {
@@ -207,8 +214,10 @@ final class ConfigCodec {
     String mirrorBackend = in.string();
     int mirrorPercent = in.integer();
     MirrorConfig mirror = mirrorBackend == null ? null : new MirrorConfig(mirrorBackend, mirrorPercent);
+    CatalogScript catalog = in.bool() ? new CatalogScript(in.string(), in.string(), in.string(), in.bool(), in.string()) : null;
     return new TenantConfig(name, domains, prefix, interval, raw, strip, preserveHost, luaScript, script, failOpen, body,
-        shadow, services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth, mirror);
+        shadow, services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth, mirror,
+        catalog);
   }
 
   private static void listen(CodecStreams.Out out, ListenAddress a) {

@@ -297,6 +297,17 @@ public final class ConfigLoader {
     boolean strip = t.bool("strip_prefix", true);
     boolean preserveHost = t.bool("preserve_host", true);
     String script = t.string("lua_script", null);
+    // script: {catalog: NAME@VERSION, params} takes a script from the catalog (installed next to
+    // the config): it runs embedded, with its parameters as req.params.
+    CatalogBinder.Bound catalog = null;
+    if (t.has("script")) {
+      if (script != null) {
+        problems.add(t.keyPath("script"), "a tenant has lua_script (its own script) or script (a catalog script), not both");
+      } else {
+        catalog = CatalogBinder.bind(t, source, problems);
+        script = catalog != null ? catalog.scriptName() : "(catalog script)";
+      }
+    }
     String policy = t.string("on_script_error", "fail_closed");
     if (!policy.equals("fail_closed") && !policy.equals("fail_open")) {
       problems.add(t.keyPath("on_script_error"), "must be fail_closed (answer 500) or fail_open (route as without a script), got '" + policy + "'");
@@ -343,16 +354,23 @@ public final class ConfigLoader {
     }
     // With a remote lua_engine (the original v1.3 setup) the engine holds the scripts, unless a
     // tenant keeps its script in the gateway.
-    String where = t.string("script_engine", engineEnabled || group != null ? "remote" : "embedded");
+    String where = t.string("script_engine", (engineEnabled || group != null) && !t.has("script") ? "remote" : "embedded");
+    if (t.has("script") && (group != null || where.equals("remote"))) {
+      problems.add(t.keyPath(group != null ? "isolation" : "script_engine"),
+          "a catalog script runs embedded: engines do not take catalog scripts yet");
+      where = "embedded";
+      group = null;
+    }
     if (!where.equals("embedded") && !where.equals("remote")) {
       problems.add(t.keyPath("script_engine"), "must be embedded or remote, got '" + where + "'");
       where = "embedded";
     } else if (where.equals("remote") && !engineEnabled && group == null) {
       problems.add(t.keyPath("script_engine"), "remote needs a lua_engine block with enabled: true and a url or supervise");
-    } else if (script != null && engineScripts != null) {
+    } else if (script != null && engineScripts != null && !t.has("script")) {
       engineScripts.compile(script, t.keyPath("lua_script")); // only checked: the engine runs it
     }
-    LuaScript compiled = script != null && where.equals("embedded") ? scripts.compile(script, t.keyPath("lua_script")) : null;
+    LuaScript compiled = t.has("script") ? (catalog == null ? null : scripts.admit(catalog.compiled(), t.keyPath("script")))
+        : script != null && where.equals("embedded") ? scripts.compile(script, t.keyPath("lua_script")) : null;
     if (!t.has("services") && script == null) {
       problems.add(t.line(), t.keyPath("services"), "missing: a tenant needs a 'services:' list (or a lua_script)");
     }
@@ -375,7 +393,8 @@ public final class ConfigLoader {
     MirrorConfig mirror = mirror(t, services, problems);
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
-        failOpen, body, shadow, services, tenantSlashes, group, null, tls, redirect, hsts, clientAuth, mirror);
+        failOpen, body, shadow, services, tenantSlashes, group, null, tls, redirect, hsts, clientAuth, mirror,
+        catalog == null ? null : catalog.catalog());
   }
 
   /** {@code mirror: {backend: NAME, percent: 1-100}}: NAME one of the tenant's services; null without one. */

@@ -111,6 +111,16 @@ final class ScriptFiles {
     return script;
   }
 
+  /** A script compiled elsewhere (a catalog script), counted in this config's budget; null when over it. */
+  LuaScript admit(LuaScript script, String key) {
+    String over = budget.add(script);
+    if (over != null) {
+      problems.add(key, over);
+      return null;
+    }
+    return script;
+  }
+
   /** The script's text, read through the inputs (a cached config depends on it). */
   private String source(Path path) throws IOException, LuaScript.SyntaxError {
     try {

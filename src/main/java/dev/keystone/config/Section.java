@@ -144,6 +144,63 @@ final class Section {
     return parsed(key, defaultValue, "a size", Units::size);
   }
 
+  /**
+   * A nested mapping as JSON (a catalog script's {@code params}), or null when absent: plain
+   * scalars typed as YAML's core schema types them ({@code 100} a number, {@code true} a
+   * boolean, {@code null} null), quoted ones strings; {@code ${VAR}} is interpolated first.
+   */
+  io.vertx.core.json.JsonObject json(String key) {
+    YamlNode n = raw(key);
+    if (n == null) {
+      return null;
+    }
+    if (!(n instanceof YamlNode.Mapping)) {
+      problems.add(n.line(), keyPath(key), "expected a mapping of keys, got " + n.kind());
+      return null;
+    }
+    return (io.vertx.core.json.JsonObject) jsonValue(n, keyPath(key));
+  }
+
+  private Object jsonValue(YamlNode n, String at) {
+    if (n instanceof YamlNode.Mapping m) {
+      io.vertx.core.json.JsonObject o = new io.vertx.core.json.JsonObject();
+      m.entries().forEach((k, v) -> o.put(k, jsonValue(v, at + "." + k)));
+      return o;
+    }
+    if (n instanceof YamlNode.Sequence seq) {
+      io.vertx.core.json.JsonArray a = new io.vertx.core.json.JsonArray();
+      for (int i = 0; i < seq.items().size(); i++) {
+        a.add(jsonValue(seq.items().get(i), at + "[" + i + "]"));
+      }
+      return a;
+    }
+    if (!(n instanceof YamlNode.Scalar s)) {
+      return null;
+    }
+    String text;
+    try {
+      text = interpolator.apply(s.text());
+    } catch (IllegalArgumentException e) {
+      problems.add(n.line(), at, e.getMessage());
+      return null;
+    }
+    if (s.quoted()) {
+      return text;
+    }
+    if (text.matches("-?(0|[1-9][0-9]{0,17})")) {
+      return Long.parseLong(text);
+    }
+    if (text.matches("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][-+]?[0-9]+)?")) {
+      return Double.parseDouble(text);
+    }
+    return switch (text) {
+      case "true", "True", "TRUE" -> Boolean.TRUE;
+      case "false", "False", "FALSE" -> Boolean.FALSE;
+      case "null", "Null", "NULL", "~", "" -> null;
+      default -> text;
+    };
+  }
+
   /** A nested mapping, or null (with an error if present but of another type). */
   Section section(String key) {
     YamlNode n = raw(key);

@@ -95,6 +95,6 @@ public final class SnapshotCompiler {
       }
     }
     return new TenantScript(tc.luaScript(), tc.script(), remote, config.scriptLimits(), tc.scriptFailOpen(),
-        tc.scriptBody(), tc.scriptShadow());
+        tc.scriptBody(), tc.scriptShadow(), tc.catalog());
   }
 }

@@ -60,7 +60,8 @@ public record TenantConfig(
     boolean httpsRedirect,
     java.time.Duration hsts,
     ClientAuth clientAuth,
-    MirrorConfig mirror) {
+    MirrorConfig mirror,
+    dev.keystone.model.CatalogScript catalog) {
 
   public TenantConfig {
     domains = List.copyOf(domains);
@@ -70,7 +71,7 @@ public record TenantConfig(
   /** The same tenant, its script run by {@code engine} (the gateway started it for the tenant's group). */
   public TenantConfig withOwnEngine(LuaEngineConfig engine) {
     return new TenantConfig(name, domains, pathPrefix, healthInterval, rawHealthInterval, stripPrefix, preserveHost,
-        luaScript, script, scriptFailOpen, scriptBody, scriptShadow, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts, clientAuth, mirror);
+        luaScript, script, scriptFailOpen, scriptBody, scriptShadow, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts, clientAuth, mirror, catalog);
   }
 
   public boolean hasDomains() {

@@ -52,6 +52,52 @@ public final class EngineProtocol {
     return ((Number) d).longValue() * 1_000_000;
   }
 
+  /**
+   * {@code params}, optional: a catalog script's parameters (a JSON object, at most 16 levels deep
+   * and 64 KiB), as its text; null when absent. The script sees them as {@code req.params}.
+   */
+  static String params(JsonObject body) {
+    Object p = body.getValue("params");
+    if (p == null && !body.containsKey("params")) {
+      return null;
+    }
+    if (!(p instanceof JsonObject o)) {
+      throw new IllegalArgumentException("params: a JSON object expected");
+    }
+    if (depth(o, 1) > dev.keystone.catalog.ParamsSchema.MAX_DEPTH) {
+      throw new IllegalArgumentException("params: nested deeper than " + dev.keystone.catalog.ParamsSchema.MAX_DEPTH + " levels");
+    }
+    String text = o.encode();
+    if (text.length() > dev.keystone.catalog.ParamsSchema.MAX_BYTES) {
+      throw new IllegalArgumentException("params: larger than " + dev.keystone.catalog.ParamsSchema.MAX_BYTES + " bytes");
+    }
+    return o.isEmpty() ? null : text;
+  }
+
+  /** Levels of nesting of a JSON value: 1 for an object or list of plain values; stops counting past the limit. */
+  private static int depth(Object v, int d) {
+    if (d > dev.keystone.catalog.ParamsSchema.MAX_DEPTH) {
+      return d;
+    }
+    int max = d;
+    if (v instanceof JsonObject o) {
+      for (String k : o.fieldNames()) {
+        Object c = o.getValue(k); // nested maps and lists come wrapped as JsonObject / JsonArray
+        if (c instanceof JsonObject || c instanceof JsonArray) {
+          max = Math.max(max, depth(c, d + 1));
+        }
+      }
+    } else if (v instanceof JsonArray a) {
+      for (int i = 0; i < a.size(); i++) {
+        Object c = a.getValue(i);
+        if (c instanceof JsonObject || c instanceof JsonArray) {
+          max = Math.max(max, depth(c, d + 1));
+        }
+      }
+    }
+    return max;
+  }
+
   /** {@code tenant}: whose state and key/value store. */
   static String tenant(JsonObject body) {
     return required(body, "tenant");

@@ -80,8 +80,9 @@ final class EngineServer extends VerticleBase {
         String script = EngineProtocol.scriptName(body);
         String tenant = EngineProtocol.tenant(body);
         long deadline = EngineProtocol.deadlineNanos(body);
+        String params = EngineProtocol.params(body);
         return decide(tenant, script, () -> EngineProtocol.request(body, backendsOf(tenant, body), engine.environment().store(tenant)),
-            false, deadline);
+            false, deadline, params);
       });
     } else if (path.equals("/v1/respond") && req.method() == HttpMethod.POST) {
       withBody(req, body -> {
@@ -89,21 +90,23 @@ final class EngineServer extends VerticleBase {
         String tenant = EngineProtocol.tenant(body);
         ResponsePhase.Head head = ResponsePhase.head(body);
         long deadline = EngineProtocol.deadlineNanos(body);
+        String params = EngineProtocol.params(body);
         return respond(tenant, script, EngineProtocol.request(body, java.util.List.of(), engine.environment().store(tenant)), head,
-            deadline);
+            deadline, params);
       });
     } else if (path.startsWith("/route/") && req.method() == HttpMethod.POST) {
       String tenant = path.substring("/route/".length());
       String script = req.getParam("script", tenant); // the original engine: a script per tenant
       withBody(req, body -> decide(tenant, script,
-          () -> CompatProtocol.request(tenant, body, engine.environment().store(tenant)), true, Long.MAX_VALUE));
+          () -> CompatProtocol.request(tenant, body, engine.environment().store(tenant)), true, Long.MAX_VALUE, null));
     } else {
       json(req, 404, new JsonObject().put("error", "no such endpoint: " + req.method() + " " + path));
     }
   }
 
   /** Runs the script; the result is the HTTP status and body to send. */
-  private Answer decide(String tenant, String scriptName, Supplier<ScriptRequest> request, boolean compat, long deadlineNanos) {
+  private Answer decide(String tenant, String scriptName, Supplier<ScriptRequest> request, boolean compat, long deadlineNanos,
+                        String params) {
     ScriptLibrary lib = library();
     LuaScript script = lib.scripts().get(scriptName);
     if (script == null) {
@@ -113,7 +116,7 @@ final class EngineServer extends VerticleBase {
     try {
       RequestScript rs = states.get(tenant + "\u0000" + scriptName, () -> new RequestScript(script, engine.environment())
           .shareTimeWith(engine.environment().timeShare(tenant, engine.environment().limits())));
-      var d = rs.limitDeadline(deadlineNanos).decide(r);
+      var d = rs.params(params).limitDeadline(deadlineNanos).decide(r);
       if (compat) {
         return new Answer(200, CompatProtocol.answer(d));
       }
@@ -139,7 +142,8 @@ final class EngineServer extends VerticleBase {
   }
 
   /** Runs the script's on_response for a response head; no on_response: no edits. */
-  private Answer respond(String tenant, String scriptName, ScriptRequest r, ResponsePhase.Head head, long deadlineNanos) {
+  private Answer respond(String tenant, String scriptName, ScriptRequest r, ResponsePhase.Head head, long deadlineNanos,
+                         String params) {
     ScriptLibrary lib = library();
     LuaScript script = lib.scripts().get(scriptName);
     if (script == null) {
@@ -151,7 +155,7 @@ final class EngineServer extends VerticleBase {
       if (!rs.hasOnResponse()) {
         return new Answer(200, new JsonObject().put("version", EngineProtocol.VERSION).put("status", head.status()));
       }
-      return new Answer(200, ResponsePhase.answer(rs.limitDeadline(deadlineNanos).onResponse(r, head.backend(), head.status(),
+      return new Answer(200, ResponsePhase.answer(rs.params(params).limitDeadline(deadlineNanos).onResponse(r, head.backend(), head.status(),
           head.headers())));
     } catch (ScriptState.ScriptFailure f) {
       return new Answer(200, new JsonObject().put("version", EngineProtocol.VERSION)

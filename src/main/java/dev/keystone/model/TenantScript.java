@@ -17,12 +17,18 @@ import dev.keystone.script.ScriptLimits;
  * @param failOpen  on a failure, route as if there were no script instead of answering 500
  * @param bodyCap   the most request-body bytes the script sees; 0: none
  * @param shadow    {@code script_mode: shadow}: the decision is logged and counted, not applied
+ * @param catalog   the catalog entry the script is ({@code script: {catalog: ...}}), or null
  */
 public record TenantScript(String name, LuaScript compiled, RemoteEngine remote, ScriptLimits limits,
-                           boolean failOpen, long bodyCap, boolean shadow) {
+                           boolean failOpen, long bodyCap, boolean shadow, CatalogScript catalog) {
 
   public TenantScript(String name, LuaScript compiled, RemoteEngine remote, ScriptLimits limits, boolean failOpen,
                       long bodyCap) {
-    this(name, compiled, remote, limits, failOpen, bodyCap, false);
+    this(name, compiled, remote, limits, failOpen, bodyCap, false, null);
+  }
+
+  /** The catalog script's parameters as JSON text, or null for a script of the tenant's own. */
+  public String params() {
+    return catalog == null ? null : catalog.params();
   }
 }

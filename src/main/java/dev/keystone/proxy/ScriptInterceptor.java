@@ -214,7 +214,7 @@ final class ScriptInterceptor implements Interceptor {
   }
 
   private RequestScript stateFor(String tenant, TenantScript plan) throws ScriptState.ScriptFailure {
-    return states.get(plan, () -> new RequestScript(plan.compiled(), env, plan.limits())
+    return states.get(plan, () -> new RequestScript(plan.compiled(), env, plan.limits()).params(plan.params())
         .shareTimeWith(env.timeShare(tenant, plan.limits())));
   }
 

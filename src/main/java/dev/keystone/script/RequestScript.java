@@ -28,6 +28,9 @@ public final class RequestScript {
   /** The request being decided, for the API functions (the state is used by one thread). */
   private ScriptRequest request;
   private Decision decision;
+  /** {@code req.params} / {@code res.params}: a catalog script's parameters, read-only; empty for other scripts. */
+  private LuaTable params = ScriptParams.EMPTY;
+  private String paramsJson;
 
   // The req.* functions, made once per state: they act on the request being decided.
   private final VarArgFunction headerValues = fn(args -> {
@@ -106,6 +109,18 @@ public final class RequestScript {
     return state.script();
   }
 
+  /**
+   * The parameters the next calls see as {@code req.params} (a JSON object's text; null: none).
+   * The table is made again only when the text changes: a tenant's calls reuse it.
+   */
+  public RequestScript params(String json) {
+    if (!java.util.Objects.equals(json, paramsJson)) {
+      params = ScriptParams.of(json);
+      paramsJson = json;
+    }
+    return this;
+  }
+
   /** Charges this state's calls to its tenant's share of script time; returns this. */
   public RequestScript shareTimeWith(TimeShare share) {
     state.shareTimeWith(share);
@@ -180,6 +195,7 @@ public final class RequestScript {
     res.rawset("request_id", LuaValue.valueOf(req.requestId()));
     res.rawset("path", LuaValue.valueOf(req.path()));
     res.rawset("method", LuaValue.valueOf(req.method()));
+    res.rawset(K_PARAMS, params);
     res.rawset("set_status", fn(args -> {
       int s = args.checkint(HeaderArgs.offset(args) + 1);
       if (!carriesBody(status) || !carriesBody(s)) {
@@ -326,6 +342,7 @@ public final class RequestScript {
     t.rawset(K_REMOVE_HEADER, removeHeader);
     t.rawset(K_SET_PATH, setPath);
     t.rawset(K_SET_QUERY, setQuery);
+    t.rawset(K_PARAMS, params);
     return t;
   }
 
@@ -338,6 +355,7 @@ public final class RequestScript {
   private static final LuaString K_HOST = LuaString.valueOf("host");
   private static final LuaString K_CLIENT_IP = LuaString.valueOf("client_ip");
   private static final LuaString K_TENANT = LuaString.valueOf("tenant");
+  private static final LuaString K_PARAMS = LuaString.valueOf("params");
   private static final LuaString K_REQUEST_ID = LuaString.valueOf("request_id");
   private static final LuaString K_HEADERS = LuaString.valueOf("headers");
   private static final LuaString K_BODY = LuaString.valueOf("body");
@@ -347,7 +365,7 @@ public final class RequestScript {
   private static final LuaString K_REMOVE_HEADER = LuaString.valueOf("remove_header");
   private static final LuaString K_SET_PATH = LuaString.valueOf("set_path");
   private static final LuaString K_SET_QUERY = LuaString.valueOf("set_query");
-  private static final int REQUEST_FIELDS = 17;
+  private static final int REQUEST_FIELDS = 18;
   private static final LuaString GET = LuaString.valueOf("GET");
   private static final LuaString POST = LuaString.valueOf("POST");
 

@@ -229,7 +229,7 @@ class ConfigCodecTest {
       tenants.add(new TenantConfig(t.name(), t.domains(), t.pathPrefix(), t.healthInterval(), t.rawHealthInterval(),
           t.stripPrefix(), t.preserveHost(), t.luaScript(), null, t.scriptFailOpen(), t.scriptBody(), t.scriptShadow(), t.services(),
           t.escapedSlashes(), t.isolationGroup(), t.ownEngine(), t.tls(), t.httpsRedirect(), t.hsts(), t.clientAuth(),
-          t.mirror()));
+          t.mirror(), t.catalog()));
     }
     return c.withTenants(tenants);
   }

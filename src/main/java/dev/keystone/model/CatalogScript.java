@@ -1,0 +1,17 @@
+package dev.keystone.model;
+
+/**
+ * A tenant's script taken from the catalog ({@code script: {catalog: NAME@VERSION, params}}): which
+ * entry, pinned by its SHA-256, and the tenant's parameters, checked against the entry's schema
+ * with its defaults filled in. What the dashboard and the admin API show, and what the script
+ * sees as {@code req.params}.
+ *
+ * @param params the parameters as a JSON object's text ({@code {}} for none)
+ * @param signed whether the entry's signature was verified when it was installed
+ */
+public record CatalogScript(String name, String version, String sha256, boolean signed, String params) {
+
+  public String id() {
+    return name + "@" + version;
+  }
+}
