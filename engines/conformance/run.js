@@ -15,7 +15,7 @@ const { EngineUnderTest } = require('./lib/engine');
 const { CheckFailure } = require('./lib/expect');
 
 // In the order they run: admin's reload checks drop script state, so they come late.
-const GROUPS = ['decisions', 'edits', 'request', 'body', 'helpers', 'kv', 'errors', 'misuse', 'respond', 'protocol', 'legacy', 'concurrency', 'hostile', 'logs', 'admin']
+const GROUPS = ['decisions', 'edits', 'request', 'body', 'params', 'helpers', 'kv', 'errors', 'misuse', 'respond', 'protocol', 'legacy', 'concurrency', 'hostile', 'logs', 'admin']
   .map((g) => require(`./checks/${g}`));
 
 const USAGE = `usage: node run.js --engine http://HOST:PORT|unix:/PATH [options]

@@ -34,7 +34,11 @@ func (e *Engine) decide(ctx context.Context, arrived time.Time, s *registered, r
 func (e *Engine) handle(s *registered, c *call, req *Request) (decided, *ScriptError) {
 	switch {
 	case s.script.OnRequest != nil:
-		return applyDecision(s.script.OnRequest(req), c, req)
+		dec := s.script.OnRequest(req)
+		if err := req.params.changed(s.file); err != nil {
+			return decided{}, err
+		}
+		return applyDecision(dec, c, req)
 	case s.script.OnRouteRequest != nil:
 		lr := &LegacyRequest{Method: req.Method, Path: req.Path, Host: req.Host, headers: req.headers, tenant: req.Tenant, call: c}
 		a := s.script.OnRouteRequest(lr, req.Backends())
@@ -79,9 +83,12 @@ func (e *Engine) respond(ctx context.Context, arrived time.Time, s *registered, 
 	}
 	c := &call{engine: e, script: s.name, tenant: req.Tenant, requestID: req.RequestID, original: head.status, status: head.status}
 	res := &Response{Status: head.status, Backend: head.backend, Method: req.Method, Path: req.Path, Tenant: req.Tenant,
-		RequestID: req.RequestID, headers: head.headers, call: c}
+		RequestID: req.RequestID, Params: req.params.m, params: req.params, headers: head.headers, call: c}
 	o := e.run(ctx, arrived, e.deadline(deadline), c, s.responseFile, func() outcome {
 		s.script.OnResponse(res)
+		if err := res.params.changed(s.responseFile); err != nil {
+			return outcome{err: err}
+		}
 		return outcome{answer: respondAnswer{Version: protocolVersion, Status: c.status, Headers: &c.headers}}
 	})
 	if o.err != nil {

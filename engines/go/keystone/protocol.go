@@ -33,7 +33,8 @@ func deadlineOf(o object) (time.Duration, error) {
 	return time.Duration(ms) * time.Millisecond, nil
 }
 
-// parseRequest is the request of POST /v1/decide (withBackends) or POST /v1/respond.
+// parseRequest is the request of POST /v1/decide (withBackends) or POST /v1/respond, params
+// (checked last) included.
 func parseRequest(o object, withBackends bool) (*Request, error) {
 	var backends []Backend
 	if withBackends {
@@ -100,6 +101,10 @@ func parseRequest(o object, withBackends bool) (*Request, error) {
 		}
 		req.hasBody = true
 	}
+	if req.params, err = parseParams(o); err != nil {
+		return nil, err
+	}
+	req.Params = req.params.m
 	return req, nil
 }
 
@@ -148,8 +153,9 @@ func parseCompat(tenant string, o object) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	none := noParams() // the original format has no params
 	return &Request{Method: method, Path: path, RawPath: path, Host: host, Tenant: tenant, RequestID: "-",
-		headers: headers, backends: backends, body: []byte(body), hasBody: hasBody}, nil
+		Params: none.m, params: none, headers: headers, backends: backends, body: []byte(body), hasBody: hasBody}, nil
 }
 
 // responseHead is the backend's response head of a respond request.

@@ -28,7 +28,14 @@ type Request struct {
 	ClientIP    string // "" when the gateway did not say
 	Tenant      string
 	RequestID   string // "-" when the gateway did not say
+	// Params are the tenant's parameters for this script (docs/engine-protocol.md, "Script
+	// parameters"), as encoding/json decodes an object into any: float64 numbers, strings, bools,
+	// nil, []any and map[string]any. Never nil: an empty map when the gateway sent none. Read-only:
+	// the map is this call's own copy, and a handler that changes it (or anything within it) fails
+	// its call with a script error once it returns; copy what you want to change.
+	Params map[string]any
 
+	params   params
 	headers  [][2]string
 	backends []Backend
 	body     []byte

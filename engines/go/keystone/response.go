@@ -12,7 +12,11 @@ type Response struct {
 	Path      string
 	Tenant    string
 	RequestID string
+	// Params are the tenant's parameters for this script, as Request.Params (read-only; an empty
+	// map without them).
+	Params map[string]any
 
+	params  params
 	headers [][2]string
 	call    *call
 }

@@ -54,9 +54,61 @@ function bodyOf(text, base64) {
   }
 }
 
+// The tenant's parameters for the script (docs/engine-protocol.md, "Script parameters").
+const MAX_PARAMS_DEPTH = 16; // the params object itself is level 1
+const MAX_PARAMS_BYTES = 64 * 1024; // as compact JSON, in UTF-8
+
+/**
+ * Walks a params value: a BadRequest for a level deeper than MAX_PARAMS_DEPTH or a number that is
+ * not finite (JSON.parse makes 1e400 Infinity). Adds to `seen.bytes` a lower bound of the value's
+ * compact JSON size (a string's UTF-16 length is at most its UTF-8 length) and stops as soon as
+ * that passes the limit: a params of megabytes costs no more to refuse than 64 KiB.
+ */
+function walkParams(v, depth, seen) {
+  if (typeof v === 'string') {
+    seen.bytes += v.length + 2;
+  } else if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new BadRequest('params: a number out of range');
+    seen.bytes += 1;
+  } else if (v === null || typeof v !== 'object') {
+    seen.bytes += 4;
+  } else {
+    if (depth > MAX_PARAMS_DEPTH) throw new BadRequest(`params: nested deeper than ${MAX_PARAMS_DEPTH} levels`);
+    seen.bytes += 2;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length && seen.bytes <= MAX_PARAMS_BYTES; i++) walkParams(v[i], depth + 1, seen);
+    } else {
+      const keys = Object.keys(v);
+      for (let i = 0; i < keys.length && seen.bytes <= MAX_PARAMS_BYTES; i++) {
+        seen.bytes += keys[i].length + 3;
+        walkParams(v[keys[i]], depth + 1, seen);
+      }
+    }
+  }
+  if (seen.bytes > MAX_PARAMS_BYTES) throw new BadRequest(`params: larger than ${MAX_PARAMS_BYTES} bytes`);
+}
+
+/**
+ * The params of a decide or respond body: {} without them (nothing is copied: the script gets an
+ * empty object), else {params_json}, their compact JSON text, which sandbox/api.js parses and
+ * deep-freezes inside the context for each call. An object, at most 16 levels deep, finite
+ * numbers, at most 64 KiB of JSON; `null` is not taken as absent.
+ */
+function paramsOf(body) {
+  const p = body.params;
+  if (p === undefined) return {};
+  if (!isObject(p)) throw new BadRequest('params: a JSON object expected');
+  walkParams(p, 1, { bytes: 0 });
+  const text = JSON.stringify(p);
+  if (text.length > MAX_PARAMS_BYTES || Buffer.byteLength(text, 'utf8') > MAX_PARAMS_BYTES) {
+    throw new BadRequest(`params: larger than ${MAX_PARAMS_BYTES} bytes`);
+  }
+  return { params_json: text };
+}
+
 /**
  * The request of POST /v1/decide, as the script's req is built from it (in EngineProtocol's
- * order); for POST /v1/respond (withBackends false), the same without backends.
+ * order, params last); for POST /v1/respond (withBackends false), the same without backends.
  */
 function decideRequest(body, withBackends = true) {
   const list = withBackends ? backends(listOf(body, 'backends')) : [];
@@ -82,10 +134,11 @@ function decideRequest(body, withBackends = true) {
     headers,
     backends: list,
     ...bodyOf(optional(r, 'body'), optional(r, 'body_base64')),
+    ...paramsOf(body),
   };
 }
 
-/** The original engine's request (POST /route/{tenant}): {method, path, host, headers, body, backends}. */
+/** The original engine's request (POST /route/{tenant}, which has no params): {method, path, host, headers, body, backends}. */
 function compatRequest(tenant, body) {
   const raw = body.headers ?? {};
   if (!isObject(raw)) throw new BadRequest('headers: an object of name to value');
@@ -222,4 +275,4 @@ function cut(text) {
   return `${text.slice(0, end)}... (${text.length} characters in all)`;
 }
 
-module.exports = { VERSION, BadRequest, isObject, scriptOf, tenantOf, deadlineOf, decideRequest, compatRequest, wellFormed, sizeProblem, foreignBackend, answer, compatAnswer, errorAnswer, MAX_ERROR };
+module.exports = { VERSION, BadRequest, isObject, scriptOf, tenantOf, deadlineOf, decideRequest, paramsOf, MAX_PARAMS_BYTES, MAX_PARAMS_DEPTH, compatRequest, wellFormed, sizeProblem, foreignBackend, answer, compatAnswer, errorAnswer, MAX_ERROR };

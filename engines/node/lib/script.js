@@ -237,6 +237,11 @@ class ScriptContext {
         } finally {
           this.isolate.engineMs += cpuMs() - started;
         }
+      } else if (op === 'params') {
+        // The params' JSON text as it is (protocol.js paramsOf): sandbox/api.js parses and freezes
+        // it, inside the call; asked only for a request that has params.
+        const r = this.pending === null ? undefined : this.pending.request;
+        out = r !== undefined && typeof r.params_json === 'string' ? r.params_json : '{}';
       } else {
         out = JSON.stringify({ ok: this.operation(op, ...(Array.isArray(args) ? args : [])) });
       }
@@ -269,10 +274,11 @@ class ScriptContext {
     const p = this.pending;
     if (p === null) throw new Error(`${op.replace(/\..*/, '')} is only available while handling a request`);
     switch (op) {
-      case 'request': { // without the body: body() gives it
-        const request = { ...p.request, has_body: typeof p.request.body === 'string' };
+      case 'request': { // without the body and the params: body() and 'params' give them
+        const request = { ...p.request, has_body: typeof p.request.body === 'string', has_params: typeof p.request.params_json === 'string' };
         delete request.body;
         delete request.body_binary;
+        delete request.params_json;
         return request;
       }
       case 'response': return p.head === undefined ? null : p.head;

@@ -61,8 +61,58 @@ def body_of(text, b64):
     return {'body_base64': b64}
 
 
+MAX_PARAMS_DEPTH = 16  # the params object itself is level 1
+MAX_PARAMS_BYTES = 64 * 1024  # as compact JSON, in UTF-8
+
+
+_DOUBLE_LIMIT = 2 ** 1024  # a whole number this large (json.loads keeps it exact) is no double
+
+
+def _params_problem(p):
+    """Why `p` (an object, level 1) cannot be params, or None: an object or list within it deeper
+    than MAX_PARAMS_DEPTH, or a whole number a double cannot hold (JavaScript makes it Infinity)."""
+    stack = [(p, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > MAX_PARAMS_DEPTH:
+            return f'params: nested deeper than {MAX_PARAMS_DEPTH} levels'
+        for x in (v.values() if isinstance(v, dict) else v):
+            if isinstance(x, (dict, list)):
+                stack.append((x, depth + 1))
+            elif type(x) is int and not -_DOUBLE_LIMIT < x < _DOUBLE_LIMIT:
+                return 'params: a number out of range'
+    return None
+
+
+def params_of(body):
+    """The tenant's parameters for the script (docs/engine-protocol.md, "Script parameters"):
+    {} without them (nothing is copied: the script gets an empty dict), else {'params': p} for the
+    worker, which freezes them (worker/api.py frozen). An object (null is not taken as absent) of
+    finite numbers (json.loads makes 1e400 inf), at most 64 KiB as compact JSON in UTF-8, at most
+    16 levels deep. The size is measured first, by json.dumps in C: a params of megabytes is refused
+    without a walk over it in Python."""
+    if 'params' not in body:
+        return {}
+    p = body['params']
+    if not is_object(p):
+        raise BadRequest('params: a JSON object expected')
+    try:
+        text = json.dumps(p, separators=(',', ':'), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise BadRequest('params: a number out of range') from None
+    except RecursionError:
+        raise BadRequest(f'params: nested deeper than {MAX_PARAMS_DEPTH} levels') from None
+    # A character is at least one byte: only a text of at most MAX_PARAMS_BYTES characters is encoded.
+    if len(text) > MAX_PARAMS_BYTES or len(text.encode('utf-8', 'surrogatepass')) > MAX_PARAMS_BYTES:
+        raise BadRequest(f'params: larger than {MAX_PARAMS_BYTES} bytes')
+    problem = _params_problem(p)
+    if problem is not None:
+        raise BadRequest(problem)
+    return {'params': p}
+
+
 def decide_request(body, with_backends=True):
-    """The request of POST /v1/decide as a worker gets it (in EngineProtocol's order of checks);
+    """The request of POST /v1/decide as a worker gets it (in EngineProtocol's order of checks, params last);
     for POST /v1/respond (with_backends False), the same without backends."""
     blist = backends(list_of(body, 'backends')) if with_backends else []
     r = body.get('request')
@@ -90,11 +140,12 @@ def decide_request(body, with_backends=True):
         'backends': blist,
     }
     out.update(body_of(optional(r, 'body'), optional(r, 'body_base64')))
+    out.update(params_of(body))
     return out
 
 
 def compat_request(tenant, body):
-    """The original engine's request (POST /route/{tenant}): {method, path, host, headers, body, backends}."""
+    """The original engine's request (POST /route/{tenant}): {method, path, host, headers, body, backends}; no params."""
     raw = body.get('headers')
     if raw is None:
         raw = {}

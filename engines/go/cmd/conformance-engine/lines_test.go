@@ -49,6 +49,10 @@ func TestLinesTheSuiteChecks(t *testing.T) {
 		{respond("bad-name", 200, ""), `^response\.go:27: `},
 		{respond("boom", 200, ""), `^response\.go:29: boom in on_response$`},
 		{respond("too-many", 200, ""), `^response\.go:43: a script may set at most 100 headers`},
+		// A write to params is found after the handler returned: the file, no line (the suite accepts both).
+		{call("/v1/decide", "params", "write", map[string]any{"params": map[string]any{"limit": 1}}), `^params\.go: params are read-only`},
+		{call("/v1/respond", "params", "", map[string]any{"params": map[string]any{"limit": 1},
+			"response": map[string]any{"status": 200, "headers": [][]string{{"X-Case", "write"}}}}), `^params\.go: params are read-only`},
 	} {
 		if msg, _ := c.answer["error"].(string); !regexp.MustCompile(c.want).MatchString(msg) {
 			t.Errorf("%v: want an error matching %s", c.answer, c.want)

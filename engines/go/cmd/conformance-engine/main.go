@@ -33,6 +33,7 @@ func newEngine() *keystone.Engine {
 	e.Script("no-entry", noEntry)
 	e.Script("legacy", keystone.Script{OnRouteRequest: legacy})
 	e.Script("logs", keystone.Script{OnRequest: logs})
+	e.Script("params", keystone.Script{OnRequest: paramsRequest, OnResponse: paramsResponse})
 	return e
 }
 

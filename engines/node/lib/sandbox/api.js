@@ -271,7 +271,7 @@
     for (let i = 0; i < units.length; i += 8192) out += apply(fromCharCode, null, units.subarray(i, i + 8192));
     return out;
   }
-  function makeReq(r) {
+  function makeReq(r, params) {
     // The body's strings are taken now (they are not copied); req.body_bytes is made on first use.
     const body = r.has_body ? bodyOf(bridge('body', '[]'), false) : undefined;
     bodyText = body;
@@ -290,6 +290,7 @@
       request_id: r.request_id,
       headers: u.headerTable(r.headers),
       backends: backendTable(r.backends),
+      params,
       body, // the text, or a binary string (lib/protocol.js)
       get body_bytes() {
         if (bytes === undefined && typeof binary === 'string') bytes = bytesOf(binary);
@@ -319,6 +320,26 @@
         decision.query = query;
       },
     };
+  }
+
+  // ---- params: the tenant's parameters for the script ----------------------------------------
+  // Made afresh for each call from the JSON text the engine has (lib/protocol.js paramsOf), with
+  // the JSON.parse and Object.freeze taken before any script ran, and frozen all the way down: a
+  // write throws in strict code and is ignored in sloppy code. Without params, an empty object.
+  function deepFreeze(v) {
+    if (v !== null && typeof v === 'object') {
+      if (isArray(v)) {
+        for (let i = 0; i < v.length; i++) deepFreeze(v[i]);
+      } else {
+        const ks = keys(v);
+        for (let i = 0; i < ks.length; i++) deepFreeze(v[ks[i]]);
+      }
+      freeze(v);
+    }
+    return v;
+  }
+  function paramsOf(r) {
+    return r.has_params === true ? deepFreeze(parse(bridge('params', '[]'))) : freeze({});
   }
 
   // ---- the engine's way in ------------------------------------------------------------------
@@ -372,13 +393,13 @@
   }
   function dispatch() {
     return call(true, () => {
-      if (onRequest !== null) onRequest(makeReq(current));
+      if (onRequest !== null) onRequest(makeReq(current, paramsOf(current)));
       else compatCall(onRouteRequest, current, decision, edit);
       return decision;
     });
   }
   function respondDispatch() {
-    return call(false, () => respondCall(onResponse, current, host('response')));
+    return call(false, () => respondCall(onResponse, current, host('response'), paramsOf(current)));
   }
 
   const api = { route_to: routeTo, respond, reject, ...helpers(u, host, maxString) };

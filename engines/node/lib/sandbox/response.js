@@ -8,7 +8,7 @@
   const { trunc } = Math; // taken before any script runs
   const carriesBody = (s) => s >= 200 && s <= 599 && s !== 204 && s !== 304;
 
-  return function respondCall(fn, r, head) {
+  return function respondCall(fn, r, head, params) {
     const edits = { status: head.status, headers: dict() };
     const edit = u.headerEdits(); // at most 100 headers and 64 KiB of them per response
     const res = {
@@ -19,6 +19,7 @@
       request_id: r.request_id,
       path: r.path,
       method: r.method,
+      params, // the tenant's parameters, deep-frozen (api.js paramsOf)
       // Only between statuses that carry a body: the framing the backend chose must stay valid.
       set_status(n) {
         const s = trunc(num(n, 'set_status', 1));

@@ -1,6 +1,6 @@
 """What the script API's parts share inside a worker: the running call, the errors a script gets,
 argument checks with the Lua and Node.js engines' messages, and the read-only tables (headers,
-backends) a script sees.
+backends, params) a script sees.
 
 Nothing here is a security boundary: a script can reach and change all of it (CPython has no
 private state). The worker's seccomp filter and process are the boundary, and the main process
@@ -173,7 +173,8 @@ class Headers(Mapping):
 
 class Record(dict):
     """A read-only table whose fields are also attributes (`b.name` or `b['name']`): a backend,
-    its labels, the backends by name, the original interface's request."""
+    its labels, the backends by name, the original interface's request, params (and the objects
+    within them)."""
 
     __slots__ = ()
 
@@ -187,7 +188,25 @@ class Record(dict):
         raise TypeError('this table is read-only')
 
     __setitem__ = __delitem__ = __setattr__ = __delattr__ = _read_only
-    clear = pop = popitem = setdefault = update = _read_only
+    clear = pop = popitem = setdefault = update = __ior__ = _read_only  # __ior__: `r |= {...}`
+
+
+def frozen(v):
+    """A params value as a script sees it (docs/engine-protocol.md, "Script parameters"): objects as
+    read-only Records, lists as tuples, all the way down (at most 16 levels: the main process
+    checked them). Made afresh for each call."""
+    if isinstance(v, dict):
+        return Record({k: frozen(x) for k, x in v.items()})
+    if isinstance(v, list):
+        return tuple(frozen(x) for x in v)
+    return v
+
+
+def params_of(r):
+    """req.params / res.params for the request `r`: its params frozen, or an empty Record (a new
+    one each call: a Record is read-only to scripts that mean well, not a boundary)."""
+    p = r.get('params')
+    return Record() if p is None else frozen(p)
 
 
 def backend_record(b, extra=None):

@@ -125,6 +125,7 @@ class Request:
         self.request_id = r['request_id']
         self.headers = Headers(r['headers'])
         self.backends = Record({b['name']: api.backend_record(b) for b in r.get('backends') or []})
+        self.params = api.params_of(r)  # read-only; an empty Record without params
         self._bytes = None
         if 'body' in r:
             self.body = r['body']  # the text of a UTF-8 body

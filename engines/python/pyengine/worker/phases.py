@@ -26,6 +26,7 @@ class Response:
         self.request_id = r['request_id']
         self.path = r['path']
         self.method = r['method']
+        self.params = api.params_of(r)  # read-only; an empty Record without params
         call.response_edits = {'status': head['status'], 'headers': {}}
 
     def _edits(self, fn):

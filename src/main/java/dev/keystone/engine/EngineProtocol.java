@@ -67,11 +67,43 @@ public final class EngineProtocol {
     if (depth(o, 1) > dev.keystone.catalog.ParamsSchema.MAX_DEPTH) {
       throw new IllegalArgumentException("params: nested deeper than " + dev.keystone.catalog.ParamsSchema.MAX_DEPTH + " levels");
     }
+    if (outOfRange(o)) {
+      throw new IllegalArgumentException("params: a number out of range"); // 1e400: no script language holds it
+    }
     String text = o.encode();
-    if (text.length() > dev.keystone.catalog.ParamsSchema.MAX_BYTES) {
+    // bytes of UTF-8, as every engine counts them; a character is at most 3 bytes of it
+    if (text.length() > dev.keystone.catalog.ParamsSchema.MAX_BYTES / 3
+        && text.getBytes(StandardCharsets.UTF_8).length > dev.keystone.catalog.ParamsSchema.MAX_BYTES) {
       throw new IllegalArgumentException("params: larger than " + dev.keystone.catalog.ParamsSchema.MAX_BYTES + " bytes");
     }
     return o.isEmpty() ? null : text;
+  }
+
+  /** Whether a number in the value is one a double cannot hold (infinite once parsed). */
+  private static boolean outOfRange(Object v) {
+    if (v instanceof Double d) {
+      return d.isInfinite() || d.isNaN();
+    }
+    if (v instanceof java.math.BigDecimal b) {
+      return Double.isInfinite(b.doubleValue());
+    }
+    if (v instanceof java.math.BigInteger b) {
+      return Double.isInfinite(b.doubleValue());
+    }
+    if (v instanceof JsonObject o) {
+      for (String k : o.fieldNames()) {
+        if (outOfRange(o.getValue(k))) {
+          return true;
+        }
+      }
+    } else if (v instanceof JsonArray a) {
+      for (int i = 0; i < a.size(); i++) {
+        if (outOfRange(a.getValue(i))) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Levels of nesting of a JSON value: 1 for an object or list of plain values; stops counting past the limit. */

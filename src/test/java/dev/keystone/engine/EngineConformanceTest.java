@@ -94,6 +94,7 @@ class EngineConformanceTest {
     assertThat(tap).as(tap).doesNotContain("not ok").contains("ok 1 - ");
     long checks = tap.lines().filter(l -> l.startsWith("ok ")).count();
     assertThat(checks).as("the whole suite ran").isGreaterThan(100);
+    assertThat(tap).as("the params group ran").contains(" - params: a number a double cannot hold (1e400): 400 naming params");
   }
 
   /** Runs the suite against the engine at {@code socket}; its TAP output, after asserting exit 0. */
