@@ -56,13 +56,31 @@ final class Sandbox {
         return rep(args.checkstring(1), args.checkdouble(2), args.isnoneornil(3) ? null : args.checkstring(3));
       }
     });
-    for (String name : new String[] {"upper", "lower", "reverse"}) {
-      LuaValue f = lib.rawget(name);
-      lib.rawset(name, new VarArgFunction() {
+    LuaValue reverse = lib.rawget("reverse");
+    lib.rawset("reverse", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs args) {
+        meter().checkLength(args.checkstring(1).length()); // a copy as long as the string
+        return reverse.invoke(args);
+      }
+    });
+    // Lua's upper and lower change ASCII letters only, byte by byte: LuaJ's go through Java's
+    // toUpperCase() in the JVM's default locale ("it" became "İT" on a Turkish host).
+    for (boolean upper : new boolean[] {true, false}) {
+      lib.rawset(upper ? "upper" : "lower", new VarArgFunction() {
         @Override
         public Varargs invoke(Varargs args) {
-          meter().checkLength(args.checkstring(1).length()); // a copy as long as the string
-          return f.invoke(args);
+          LuaString in = args.checkstring(1);
+          meter().checkLength(in.length()); // a copy as long as the string
+          byte[] out = new byte[in.length()];
+          in.copyInto(0, out, 0, out.length);
+          for (int i = 0; i < out.length; i++) {
+            byte b = out[i];
+            if (upper ? b >= 'a' && b <= 'z' : b >= 'A' && b <= 'Z') {
+              out[i] = (byte) (b ^ 0x20);
+            }
+          }
+          return LuaString.valueUsing(out);
         }
       });
     }

@@ -304,4 +304,25 @@ class SandboxTest {
     assertThatThrownBy(() -> quick.call(quick.function("f"), LuaValue.NONE))
         .hasMessageEndingWith("deadline of 30 ms passed"); // never more than the limits'
   }
+
+  @Test
+  void upperAndLowerAreLuasAsciiOnesWhateverTheDefaultLocale() throws Exception {
+    // Failed before: LuaJ's string.upper is Java's toUpperCase() in the JVM's default locale, so
+    // on a Turkish machine "it" became "İT" (and "ß" became "SS" everywhere): a script comparing
+    // country codes or header values behaved differently from host to host. Lua's are ASCII only.
+    java.util.Locale before = java.util.Locale.getDefault();
+    try {
+      java.util.Locale.setDefault(java.util.Locale.forLanguageTag("tr-TR"));
+      assertThat(run("return string.upper('it'), ('TITLE'):lower(), string.upper('stra\\195\\159e'), string.lower('\\196\\176')")
+          .tojstring(1)).isEqualTo("IT");
+      Varargs v = run("return string.upper('it'), ('TITLE'):lower(), string.upper('stra\\195\\159e'), string.lower('\\196\\176')");
+      assertThat(v.tojstring(2)).isEqualTo("title");
+      byte[] third = new byte[v.arg(3).checkstring().length()];
+      v.arg(3).checkstring().copyInto(0, third, 0, third.length);
+      assertThat(third).isEqualTo(new byte[] {'S', 'T', 'R', 'A', (byte) 0xc3, (byte) 0x9f, 'E'});
+      assertThat(v.arg(4).checkstring().length()).isEqualTo(2); // İ (two bytes) stays as it is
+    } finally {
+      java.util.Locale.setDefault(before);
+    }
+  }
 }
