@@ -18,15 +18,20 @@ import java.nio.file.Path;
  */
 final class CatalogBinder {
 
-  /** What the tenant runs: its script name ({@code NAME@VERSION}), the entry, and the compiled script (null after a problem). */
+  /** What the tenant runs: its script name ({@code NAME@VERSION}), the entry, and the compiled script (null when an engine runs it). */
   record Bound(String scriptName, CatalogScript catalog, LuaScript compiled) {
   }
 
   private CatalogBinder() {
   }
 
-  /** Null after reporting a problem (or when {@code script:} is not a catalog reference). */
-  static Bound bind(Section t, String configSource, Problems problems) {
+  /**
+   * Null after reporting a problem. {@code isolated}: an engine the gateway supervises runs the
+   * tenant's script (its own with {@code isolation: process}, or the shared one), given the entry's
+   * version in {@code language} (lua, js or py) from the installed file; otherwise the Lua version
+   * runs embedded.
+   */
+  static Bound bind(Section t, String configSource, Problems problems, boolean isolated) {
     Section s = t.section("script");
     if (s == null) {
       return null;
@@ -46,9 +51,14 @@ final class CatalogBinder {
       problems.add(s.keyPath("catalog"), "NAME@VERSION such as rate-limit@1.0.0 (or just NAME for the installed version), got '" + ref + "'");
       return null;
     }
-    if (!language.equals("lua")) {
-      problems.add(s.keyPath("language"), "the gateway runs catalog scripts in Lua (embedded); '" + language
-          + "' versions are for engines, which do not take catalog scripts yet");
+    if (!dev.keystone.catalog.Manifest.LANGUAGES.contains(language)) {
+      problems.add(s.keyPath("language"), "lua, js or py, got '" + language + "'");
+      return null;
+    }
+    if (!isolated && !language.equals("lua")) {
+      problems.add(s.keyPath("language"), "an entry's " + language + " version runs in an engine the gateway supervises "
+          + "(lua_engine.supervise running a " + language + " engine, with script_engine: remote or isolation: process); "
+          + "embedded, the gateway runs Lua");
       return null;
     }
     Path base = ScriptFiles.baseDir(configSource, problems.inputs);
@@ -60,10 +70,10 @@ final class CatalogBinder {
       problems.add(s.keyPath("catalog"), x.getMessage());
       return null;
     }
-    String lua = e.script("lua");
-    if (lua == null) {
-      problems.add(s.keyPath("catalog"), e.id() + " is offered in " + e.manifest().languages()
-          + ", not in Lua, which the gateway runs embedded");
+    String source = e.script(language);
+    if (source == null) {
+      problems.add(s.keyPath(isolated ? "language" : "catalog"), e.id() + " is offered in " + e.manifest().languages()
+          + ", not in " + language + (isolated ? "" : ", which the gateway runs embedded"));
       return null;
     }
     JsonObject checked;
@@ -73,15 +83,17 @@ final class CatalogBinder {
       problems.add(s.keyPath("params"), e.id() + ": " + x.getMessage());
       return null;
     }
-    String file = installed.dir(e.manifest().name(), e.manifest().version()).resolve(e.manifest().scripts().get("lua")).toString();
-    LuaScript compiled;
-    try {
-      compiled = LuaScript.compile(e.id(), file, lua);
-    } catch (LuaScript.SyntaxError x) {
-      problems.add(s.keyPath("catalog"), "script does not compile: " + x.getMessage());
-      return null;
+    String file = installed.dir(e.manifest().name(), e.manifest().version()).resolve(e.manifest().scripts().get(language)).toString();
+    LuaScript compiled = null;
+    if (!isolated) {
+      try {
+        compiled = LuaScript.compile(e.id(), file, source);
+      } catch (LuaScript.SyntaxError x) {
+        problems.add(s.keyPath("catalog"), "script does not compile: " + x.getMessage());
+        return null;
+      }
     }
     return new Bound(e.id(), new CatalogScript(e.manifest().name(), e.manifest().version(), e.sha256(), e.signed(),
-        checked.encode()), compiled);
+        checked.encode(), language, file), compiled);
   }
 }

@@ -304,7 +304,10 @@ public final class ConfigLoader {
       if (script != null) {
         problems.add(t.keyPath("script"), "a tenant has lua_script (its own script) or script (a catalog script), not both");
       } else {
-        catalog = CatalogBinder.bind(t, source, problems);
+        // in an engine the gateway supervises (its own, or the shared one) the entry's file is given to it
+        boolean inEngine = "process".equals(t.string("isolation", "shared"))
+            || (engineSupervised && "remote".equals(t.string("script_engine", "embedded")));
+        catalog = CatalogBinder.bind(t, source, problems, inEngine);
         script = catalog != null ? catalog.scriptName() : "(catalog script)";
       }
     }
@@ -354,12 +357,12 @@ public final class ConfigLoader {
     }
     // With a remote lua_engine (the original v1.3 setup) the engine holds the scripts, unless a
     // tenant keeps its script in the gateway.
-    String where = t.string("script_engine", (engineEnabled || group != null) && !t.has("script") ? "remote" : "embedded");
-    if (t.has("script") && (group != null || where.equals("remote"))) {
-      problems.add(t.keyPath(group != null ? "isolation" : "script_engine"),
-          "a catalog script runs embedded: engines do not take catalog scripts yet");
+    String where = t.string("script_engine", group != null || (engineEnabled && !t.has("script")) ? "remote" : "embedded");
+    if (t.has("script") && group == null && where.equals("remote") && !engineSupervised) {
+      // an engine at a URL serves its own scripts directory: the gateway cannot give it the entry
+      problems.add(t.keyPath("script_engine"), "a catalog script runs embedded, or in an engine the gateway supervises "
+          + "(lua_engine.supervise; isolation: process for the tenant's own)");
       where = "embedded";
-      group = null;
     }
     if (!where.equals("embedded") && !where.equals("remote")) {
       problems.add(t.keyPath("script_engine"), "must be embedded or remote, got '" + where + "'");
@@ -369,7 +372,8 @@ public final class ConfigLoader {
     } else if (script != null && engineScripts != null && !t.has("script")) {
       engineScripts.compile(script, t.keyPath("lua_script")); // only checked: the engine runs it
     }
-    LuaScript compiled = t.has("script") ? (catalog == null ? null : scripts.admit(catalog.compiled(), t.keyPath("script")))
+    LuaScript compiled = t.has("script") ? (catalog == null || catalog.compiled() == null ? null
+        : scripts.admit(catalog.compiled(), t.keyPath("script")))
         : script != null && where.equals("embedded") ? scripts.compile(script, t.keyPath("lua_script")) : null;
     if (!t.has("services") && script == null) {
       problems.add(t.line(), t.keyPath("services"), "missing: a tenant needs a 'services:' list (or a lua_script)");

@@ -37,9 +37,14 @@ final class DecideRequestWriter {
   private final ByteArrayBuilder out = new ByteArrayBuilder(1024);
 
   Buffer write(ScriptRequest r, String script, long deadlineMs) {
+    return write(r, script, null, deadlineMs);
+  }
+
+  /** With a catalog script's {@code params} (a JSON object's text, made by the config loader), or null. */
+  Buffer write(ScriptRequest r, String script, String params, long deadlineMs) {
     out.reset();
     try (JsonGenerator g = JSON.createGenerator(out)) {
-      start(g, r, script, deadlineMs);
+      start(g, r, script, params, deadlineMs);
       writeBody(g, r.body());
       g.writeEndObject();
       g.writeFieldName("backends");
@@ -52,11 +57,11 @@ final class DecideRequestWriter {
   }
 
   /** The {@code POST /v1/respond} request: the same request (no body, no backends) and the response head. */
-  Buffer writeRespond(ScriptRequest r, String script, long deadlineMs, String backend, int status,
+  Buffer writeRespond(ScriptRequest r, String script, String params, long deadlineMs, String backend, int status,
                       List<Map.Entry<String, String>> headers) {
     out.reset();
     try (JsonGenerator g = JSON.createGenerator(out)) {
-      start(g, r, script, deadlineMs);
+      start(g, r, script, params, deadlineMs);
       g.writeEndObject();
       g.writeObjectFieldStart("response");
       g.writeNumberField("status", status);
@@ -71,12 +76,16 @@ final class DecideRequestWriter {
   }
 
   /** Opens the message and writes the request object up to its headers (left open). */
-  private static void start(JsonGenerator g, ScriptRequest r, String script, long deadlineMs) throws IOException {
+  private static void start(JsonGenerator g, ScriptRequest r, String script, String params, long deadlineMs) throws IOException {
     g.writeStartObject();
     g.writeNumberField("version", EngineProtocol.VERSION);
     g.writeStringField("tenant", r.tenant());
     g.writeStringField("script", script);
     g.writeNumberField("deadline_ms", deadlineMs);
+    if (params != null) {
+      g.writeFieldName("params");
+      g.writeRawValue(params); // JSON the config loader encoded from the checked params
+    }
     g.writeObjectFieldStart("request");
     g.writeStringField("method", r.method());
     g.writeStringField("path", r.path());

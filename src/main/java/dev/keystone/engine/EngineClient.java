@@ -96,7 +96,12 @@ public final class EngineClient {
    * through) what {@code script} decides for {@code r}, within {@code deadline}.
    */
   public Future<Decision> decide(List<String> urls, Duration deadline, String script, ScriptRequest r) {
-    return exchange(urls, deadline, r.tenant(), "/v1/decide", () -> writer.write(r, script, engineDeadline(deadline)),
+    return decide(urls, deadline, script, null, r);
+  }
+
+  /** The same for a catalog script: {@code params} (a JSON object's text, or null) go with the call. */
+  public Future<Decision> decide(List<String> urls, Duration deadline, String script, String params, ScriptRequest r) {
+    return exchange(urls, deadline, r.tenant(), "/v1/decide", () -> writer.write(r, script, params, engineDeadline(deadline)),
         json -> EngineProtocol.decision(json, r.backends()));
   }
 
@@ -106,8 +111,14 @@ public final class EngineClient {
    */
   public Future<ResponseEdits> respond(List<String> urls, Duration deadline, String script, ScriptRequest r,
                                        String backend, int status, List<Map.Entry<String, String>> headers) {
+    return respond(urls, deadline, script, null, r, backend, status, headers);
+  }
+
+  /** The same for a catalog script, with its {@code params}. */
+  public Future<ResponseEdits> respond(List<String> urls, Duration deadline, String script, String params, ScriptRequest r,
+                                       String backend, int status, List<Map.Entry<String, String>> headers) {
     return exchange(urls, deadline, r.tenant(), "/v1/respond",
-        () -> writer.writeRespond(r, script, engineDeadline(deadline), backend, status, headers),
+        () -> writer.writeRespond(r, script, params, engineDeadline(deadline), backend, status, headers),
         json -> ResponsePhase.edits(json, status));
   }
 

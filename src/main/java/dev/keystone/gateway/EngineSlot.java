@@ -82,14 +82,14 @@ final class EngineSlot {
     if (old != null && spec.equals(sharedSource)) {
       // edited, added or dropped scripts: the engine reloads them in place (awaitReady; its
       // tenants keep their kv), or they are put back and the reload fails
-      ScriptUpdate update = ScriptUpdate.copy(old, "the supervised engine", spec.scripts(), scripts, old.spec().scripts(),
-          sharedScripts);
+      ScriptUpdate update = ScriptUpdate.copy(old, "the supervised engine", ScriptSources.of(spec.scripts(), config), scripts,
+          old.spec().scripts(), sharedScripts);
       update.expect(scripts);
       pendingScripts = scripts;
       return new Change(config.withLuaEngine(config.luaEngine().withUrls(List.of(old.url()))), null, null, false, null, update);
     }
     java.nio.file.Path dir = dev.keystone.engine.WorkDirectories.create("scripts-shared");
-    IsolatedEngines.copyScripts(spec.scripts(), scripts, dir);
+    IsolatedEngines.copyScripts(ScriptSources.of(spec.scripts(), config), scripts, dir);
     EngineSupervisor started = EngineSupervisor.start(vertx, new SupervisedEngine(spec.command(), dir, spec.sandbox(),
         spec.memoryBytes(), spec.cpus(), spec.maxProcesses()));
     pendingSource = spec;

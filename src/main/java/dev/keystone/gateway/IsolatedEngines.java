@@ -67,6 +67,7 @@ final class IsolatedEngines {
       }
     }
     SupervisedEngine spec = config.luaEngine().supervise();
+    ScriptSources sources = spec == null ? null : ScriptSources.of(spec.scripts(), config); // none: no isolated tenant
     Map<String, Group> next = new HashMap<>();
     List<Group> started = new ArrayList<>();
     List<ScriptUpdate> updates = new ArrayList<>();
@@ -75,7 +76,7 @@ final class IsolatedEngines {
         Group old = groups.get(w.getKey());
         if (old != null && old.source().equals(spec)) {
           // edited, added or dropped scripts: the same engine reloads them (awaitReady), or they are put back
-          ScriptUpdate update = ScriptUpdate.copy(old.engine(), "the engine of isolation group " + w.getKey(), spec.scripts(),
+          ScriptUpdate update = ScriptUpdate.copy(old.engine(), "the engine of isolation group " + w.getKey(), sources,
               w.getValue(), old.dir(), old.scripts());
           update.expect(w.getValue());
           updates.add(update);
@@ -83,7 +84,7 @@ final class IsolatedEngines {
           continue;
         }
         Path dir = dev.keystone.engine.WorkDirectories.create("scripts-" + w.getKey());
-        copyScripts(spec.scripts(), w.getValue(), dir);
+        copyScripts(sources, w.getValue(), dir);
         SupervisedEngine own = new SupervisedEngine(spec.command(), dir, spec.sandbox(), spec.memoryBytes(), spec.cpus(),
             spec.maxProcesses());
         Group g = new Group(EngineSupervisor.start(vertx, own), spec, w.getValue(), dir);
@@ -146,11 +147,14 @@ final class IsolatedEngines {
     }, "engine-stop").start();
   }
 
-  /** Copies the group's scripts (NAME.lua, NAME.js, NAME.py, or NAME as it is) into its private directory. */
-  static void copyScripts(Path from, Set<String> names, Path to) throws IOException {
+  /**
+   * Copies the group's scripts (NAME.lua, NAME.js, NAME.py, or NAME as it is; a catalog entry's
+   * installed file as NAME@VERSION.EXT) into its private directory.
+   */
+  static void copyScripts(ScriptSources from, Set<String> names, Path to) throws IOException {
     for (String name : names) {
-      for (Path source : scriptFiles(from, name)) {
-        Files.copy(source, to.resolve(source.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+      for (Map.Entry<Path, String> f : from.files(name)) {
+        Files.copy(f.getKey(), to.resolve(f.getValue()), StandardCopyOption.REPLACE_EXISTING);
       }
     }
   }

@@ -40,12 +40,12 @@ final class ScriptUpdate {
    * uses them any more). A change in which scripts an engine serves reloads it in place: a new
    * engine process for it lost every tenant's kv (attack round 3, N3-6).
    */
-  static ScriptUpdate copy(EngineSupervisor engine, String name, Path from, Set<String> names, Path to, Set<String> gone)
+  static ScriptUpdate copy(EngineSupervisor engine, String name, ScriptSources from, Set<String> names, Path to, Set<String> gone)
       throws IOException {
     Map<Path, byte[]> before = new LinkedHashMap<>();
     for (String script : names) {
-      for (Path source : IsolatedEngines.scriptFiles(from, script)) {
-        Path target = to.resolve(source.getFileName());
+      for (Map.Entry<Path, String> source : from.files(script)) {
+        Path target = to.resolve(source.getValue());
         before.put(target, Files.isRegularFile(target) ? Files.readAllBytes(target) : null);
       }
     }

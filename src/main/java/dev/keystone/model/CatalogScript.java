@@ -6,10 +6,15 @@ package dev.keystone.model;
  * with its defaults filled in. What the dashboard and the admin API show, and what the script
  * sees as {@code req.params}.
  *
- * @param params the parameters as a JSON object's text ({@code {}} for none)
- * @param signed whether the entry's signature was verified when it was installed
+ * @param params   the parameters as a JSON object's text ({@code {}} for none)
+ * @param signed   whether the entry's signature was verified when it was installed
+ * @param language the version of the entry that runs: {@code lua} embedded, or {@code lua},
+ *                 {@code js}, {@code py} in the tenant's own engine ({@code isolation: process})
+ * @param file     that version's installed script file (checked against the lock file when the
+ *                 config loaded), which an isolated engine is given as {@code NAME@VERSION.EXT}
  */
-public record CatalogScript(String name, String version, String sha256, boolean signed, String params) {
+public record CatalogScript(String name, String version, String sha256, boolean signed, String params, String language,
+                            String file) {
 
   public String id() {
     return name + "@" + version;

@@ -159,7 +159,7 @@ final class ScriptInterceptor implements Interceptor {
     ex.scriptOutcome = Metrics.ScriptOutcome.OK;
     long started = System.nanoTime();
     ex.phase(Exchange.Phase.SCRIPT);
-    engines.decide(engine.urls(), engine.timeout(), plan.name(), request).onComplete(ex.guard(ar -> {
+    engines.decide(engine.urls(), engine.timeout(), plan.name(), plan.params(), request).onComplete(ex.guard(ar -> {
       ex.scriptNanos = System.nanoTime() - started;
       if (ex.response().closed()) {
         return; // the client left while the engine was deciding
@@ -172,7 +172,7 @@ final class ScriptInterceptor implements Interceptor {
         if (ar.result().responsePhase()) {
           String script = plan.name();
           ex.responseHook = held(ex, (backend, status, headers) ->
-              engines.respond(engine.urls(), engine.timeout(), script, request, backend, status, headers)
+              engines.respond(engine.urls(), engine.timeout(), script, plan.params(), request, backend, status, headers)
                   .recover(t -> Future.failedFuture(new ResponseHook.Failure(t.getMessage(),
                       t instanceof EngineProtocol.ScriptError e && e.limit()))));
         }

@@ -49,7 +49,7 @@ class ScriptsCommandTest {
   @Test
   void searchAndShowUseTheBundledCatalog() {
     assertThat(run("search", "rate")).isZero();
-    assertThat(out).startsWith("rate-limit-header        1.0.0    lua ");
+    assertThat(out).startsWith("rate-limit-header        1.0.0    js,lua,py ");
     assertThat(out.lines().count()).isEqualTo(1);
     assertThat(run("search")).isZero();
     assertThat(out.lines().map(l -> l.split("\\s+")[0]).toList()).containsExactly("api-key", "blue-green", "canary-header",

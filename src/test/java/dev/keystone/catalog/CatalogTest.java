@@ -34,10 +34,10 @@ class CatalogTest {
     CatalogFixture.copy(dir, "rate-limit-header/1.0.0");
     Entry e = open(null).fetch("rate-limit-header", null);
     assertThat(e.id()).isEqualTo("rate-limit-header@1.0.0");
-    assertThat(e.files().keySet()).containsExactly("entry.json", "script.lua", "tests.json");
+    assertThat(e.files().keySet()).containsExactly("entry.json", "script.js", "script.lua", "script.py", "tests.json");
     assertThat(e.signed()).isFalse();
     // the SHA-256 is sha256sum's listing of the files, hashed: checkable without Keystone
-    Process p = new ProcessBuilder("sh", "-c", "sha256sum entry.json script.lua tests.json | sha256sum")
+    Process p = new ProcessBuilder("sh", "-c", "sha256sum entry.json script.js script.lua script.py tests.json | sha256sum")
         .directory(dir.resolve("rate-limit-header/1.0.0").toFile()).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor()).isZero();
@@ -150,7 +150,7 @@ class CatalogTest {
       String url = "http://127.0.0.1:" + server.getAddress().getPort() + "/cat";
       Catalog c = new Catalog(CatalogSource.open(url), null);
       assertThat(c.index().search("rate").get(0).name()).isEqualTo("rate-limit-header");
-      assertThat(c.fetch("rate-limit-header", "1.0.0").files()).hasSize(3);
+      assertThat(c.fetch("rate-limit-header", "1.0.0").files()).hasSize(5);
       assertThatThrownBy(() -> CatalogSource.open(url).read("x/huge.txt", Entry.MAX_FILE)).hasMessageContaining("larger than");
       assertThatThrownBy(() -> CatalogSource.open(url).read("nope.json", 100)).hasMessageContaining("HTTP 404");
       Path script = dir.resolve("rate-limit-header/1.0.0/script.lua");

@@ -167,7 +167,7 @@ class CatalogScriptTest {
           - name: a
             script: { catalog: ip-allowlist, language: py, params: { allow: [10.0.0.0/8] } }
             services: [{ name: app, url: "BACKEND" }]
-        """))).hasMessageContaining("tenants[0].script.language: the gateway runs catalog scripts in Lua (embedded)");
+        """))).hasMessageContaining("tenants[0].script.language: an entry's py version runs in an engine the gateway supervises");
   }
 
   @Test
