@@ -94,6 +94,7 @@ final class CatalogBinder {
       }
     }
     return new Bound(e.id(), new CatalogScript(e.manifest().name(), e.manifest().version(), e.sha256(), e.signed(),
-        checked.encode(), language, file), compiled);
+        checked.encode(), language, file, dev.keystone.catalog.Digest.sha256(e.files().get(e.manifest().scripts().get(language)))),
+        compiled);
   }
 }

@@ -157,7 +157,7 @@ final class ConfigCodec {
     out.bool(c != null);
     if (c != null) {
       out.string(c.name()).string(c.version()).string(c.sha256()).bool(c.signed()).string(c.params()).string(c.language())
-          .string(c.file());
+          .string(c.file()).string(c.fileSha256());
     }
   }
 
@@ -216,7 +216,8 @@ final class ConfigCodec {
     int mirrorPercent = in.integer();
     MirrorConfig mirror = mirrorBackend == null ? null : new MirrorConfig(mirrorBackend, mirrorPercent);
     CatalogScript catalog = in.bool()
-        ? new CatalogScript(in.string(), in.string(), in.string(), in.bool(), in.string(), in.string(), in.string()) : null;
+        ? new CatalogScript(in.string(), in.string(), in.string(), in.bool(), in.string(), in.string(), in.string(), in.string())
+        : null;
     return new TenantConfig(name, domains, prefix, interval, raw, strip, preserveHost, luaScript, script, failOpen, body,
         shadow, services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth, mirror,
         catalog);

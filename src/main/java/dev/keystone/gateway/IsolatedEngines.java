@@ -10,7 +10,6 @@ import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -154,7 +153,7 @@ final class IsolatedEngines {
   static void copyScripts(ScriptSources from, Set<String> names, Path to) throws IOException {
     for (String name : names) {
       for (Map.Entry<Path, String> f : from.files(name)) {
-        Files.copy(f.getKey(), to.resolve(f.getValue()), StandardCopyOption.REPLACE_EXISTING);
+        from.copy(name, f.getKey(), to.resolve(f.getValue()));
       }
     }
   }

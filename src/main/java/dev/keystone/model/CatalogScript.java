@@ -12,9 +12,11 @@ package dev.keystone.model;
  *                 {@code js}, {@code py} in the tenant's own engine ({@code isolation: process})
  * @param file     that version's installed script file (checked against the lock file when the
  *                 config loaded), which an isolated engine is given as {@code NAME@VERSION.EXT}
+ * @param fileSha256 the SHA-256 of that file as it was checked: what is copied for an engine must
+ *                 still be it (an edit after the load is refused, not run)
  */
 public record CatalogScript(String name, String version, String sha256, boolean signed, String params, String language,
-                            String file) {
+                            String file, String fileSha256) {
 
   public String id() {
     return name + "@" + version;

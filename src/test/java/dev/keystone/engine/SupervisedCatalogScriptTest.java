@@ -127,4 +127,26 @@ class SupervisedCatalogScriptTest {
       assertThat(gw.get("/own/x").body()).isEqualTo("limit=11-js");
     }
   }
+
+  @Test
+  void anEntryFileEditedAfterTheLoadIsNotGivenToAnEngine() throws Exception {
+    // The engine's copy is made after the config loaded (and checked the file): a file swapped in
+    // between must not reach the engine. Loaded here, edited, then handed to a starting gateway.
+    Path file = Files.writeString(dir.resolve("keystone.yaml"), config(7));
+    dev.keystone.config.ConfigLoader loader = new dev.keystone.config.ConfigLoader();
+    dev.keystone.config.GatewayConfig loaded = loader.load(file);
+    Path js = dir.resolve("catalog-scripts/echo-params@1.0.0/script.js");
+    Files.writeString(js, Files.readString(js).replace("'-js'", "'-evil'"));
+    Throwable failed = null;
+    try {
+      dev.keystone.gateway.Gateway g = Await.result(dev.keystone.gateway.Gateway.start(loaded.withListen(
+          dev.keystone.config.ListenAddress.parse("127.0.0.1:0")).withAdminListen(dev.keystone.config.ListenAddress.parse("127.0.0.1:0")),
+          file, loader, new GatewayOptions(2, "test", Clock.systemUTC())));
+      Await.result(g.close());
+    } catch (Throwable t) {
+      failed = t;
+    }
+    assertThat(failed).isNotNull();
+    assertThat(String.valueOf(failed)).contains("catalog entry echo-params@1.0.0) changed after the config was loaded: not given to the engine");
+  }
 }
