@@ -285,4 +285,30 @@ class DashboardBrowserTest {
     screenshot("dashboard-unreachable.png");
     assertNoScriptErrors();
   }
+
+  @Test
+  void showsWhichCatalogEntryATenantRuns(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    gw.close();
+    new dev.keystone.catalog.Installed(dir).install(new dev.keystone.catalog.Catalog(
+        dev.keystone.catalog.CatalogSource.open("builtin"), null).fetch("rate-limit-header", "1.0.0"), "builtin");
+    Path file = Files.writeString(dir.resolve("keystone.yaml"), TestGateway.withTestListeners(config("""
+          - name: limited
+            path_prefix: /limited/
+            script: { catalog: rate-limit-header@1.0.0, params: { limit: 5, header: X-Secret-Param } }
+            services:
+              - { name: v1, url: "%s" }
+        """.formatted(api.url()))));
+    gw = TestGateway.startFile(file, java.util.Map.of(), new dev.keystone.gateway.GatewayOptions(2, "test", java.time.Clock.systemUTC()));
+    openWithToken();
+    WebElement script = waitFor("the limited tenant's card", d -> {
+      List<WebElement> e = d.findElements(By.cssSelector("[data-tenant='limited'] .script"));
+      return e.isEmpty() || e.get(0).getText().isEmpty() ? null : e.get(0);
+    });
+    assertThat(script.getText()).isEqualTo("catalog rate-limit-header@1.0.0 (embedded)");
+    assertThat(script.getDomAttribute("data-catalog")).isEqualTo("rate-limit-header@1.0.0");
+    String sha = new dev.keystone.catalog.Installed(dir).lock().scripts().get("rate-limit-header").sha256();
+    assertThat(script.getDomAttribute("title")).contains("catalog entry rate-limit-header@1.0.0 sha256 " + sha.substring(0, 12));
+    assertThat(browser.getPageSource()).doesNotContain("X-Secret-Param");
+    assertThat(browser.findElement(By.cssSelector("[data-tenant='shop'] .script")).getText()).isEqualTo("no script");
+  }
 }
