@@ -11,6 +11,7 @@ exits 0. See README.md for the script API, the architecture and the trust model.
 
 import argparse
 import asyncio
+import keyword
 import os
 import re
 import resource
@@ -52,6 +53,10 @@ def parse_args(argv):
     p.add_argument('--kv-tenant-mb', type=int, default=16, help="one tenant's key/value store (default 16)")
     p.add_argument('--kv-total-mb', type=int, default=128, help="all tenants' stores together (default 128)")
     p.add_argument('--worker-cpu-s', type=int, default=600, help='CPU seconds a worker may use in its life (RLIMIT_CPU, a backstop)')
+    p.add_argument('--preload', default='', metavar='MODULES',
+                   help='modules the workers have imported, comma-separated (e.g. numpy): scripts may import them')
+    p.add_argument('--data-dir', metavar='DIR',
+                   help='where the data files (*.csv, *.json, *.txt) scripts read with data(NAME) are (default: --scripts)')
     p.add_argument('--allow-no-seccomp', action='store_true',
                    help='start even without python3-seccomp (workers then have only rlimits and the process boundary: '
                         'trusted scripts only)')
@@ -64,12 +69,30 @@ def parse_args(argv):
         p.error('--time-share-ms: 10 to 1000000')
     if o.max_workers < 1 or o.spare_workers < 0 or o.kv_tenant_mb < 1 or o.kv_total_mb < o.kv_tenant_mb:
         p.error('--max-workers at least 1, --spare-workers at least 0, --kv-total-mb at least --kv-tenant-mb')
+    o.preload = preload_names(o.preload, p.error)
+    if o.data_dir is None:
+        o.data_dir = o.scripts
     if not o.listen.startswith('unix:'):
         host, _, port = o.listen.rpartition(':')
         if not host or not port.isdigit() or int(port) > 65535:
             p.error(f"--listen: host:port or unix:/path, got '{o.listen}'")
         o.host, o.port = host.strip('[]'), int(port)
     return o
+
+
+_MODULE = re.compile(r'[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*')
+MAX_PRELOAD = 32
+
+
+def preload_names(value, error):
+    """--preload's module names, checked: plain (dotted) module names only, no paths, at most 32."""
+    names = [n.strip() for n in value.split(',')] if value.strip() else []
+    for n in names:
+        if not _MODULE.fullmatch(n) or len(n) > 100 or any(keyword.iskeyword(part) for part in n.split('.')):
+            error(f"--preload: module names separated by commas (such as numpy or numpy.linalg), got {n!r}")
+    if len(names) > MAX_PRELOAD:
+        error(f'--preload: at most {MAX_PRELOAD} modules')
+    return list(dict.fromkeys(names))
 
 
 async def listen(handler, o):
@@ -120,16 +143,29 @@ async def main(o):
         return 2
     more_files()
     loop = asyncio.get_running_loop()
-    zygote = Zygote(loop, o.memory_mb, o.worker_cpu_s, log)
+    zygote = Zygote(loop, o.memory_mb, o.worker_cpu_s, log, o.preload)
+    try:
+        status = await zygote.start()
+    except RuntimeError as e:
+        log(f'SEVERE engine did not start: {e}')
+        zygote.close()
+        return 1
+    if o.preload:
+        log(f'INFO engine workers have {", ".join(f"{n} {v}".strip() for n, v in status["preloaded"].items())} '
+            f'imported (--preload, {status["ms"]} ms in the zygote, one thread)')
     pool = Pool(loop, zygote, o.spare_workers, log)
     try:
-        lib = await library.load(o.scripts, 1, pool, partial=True)
+        lib = await library.load(o.scripts, 1, pool, partial=True, data_dir=o.data_dir)
     except library.LoadError as e:
         log(f'SEVERE engine did not start: {"; ".join(e.errors)}')
         zygote.close()
         return 1
     for error in lib.failing:
-        log(f'WARNING engine serves a script that did not compile as failing: {error}')
+        log(f'WARNING engine serves a script that did not compile (or a data file it could not read) as failing: {error}')
+    if lib.data.frames:
+        names = sorted(lib.data.frames)
+        log(f'INFO engine data files in {o.data_dir}: {len(names)}, {lib.data.size} bytes '
+            f'({", ".join(names[:10])}{", ..." if len(names) > 10 else ""})')
     service = Service(loop, lib, pool, o, log)
     http = Server(Endpoints(service, log).handle, MAX_BODY, log)
     server, address = await listen(http.serve, o)

@@ -1,6 +1,7 @@
 """Length-prefixed JSON frames over a pipe, between the main process and a worker: a 4-byte
 big-endian length, then that many bytes of JSON (ASCII: every non-ASCII character and lone
-surrogate escaped, so any string crosses). Both sides bound what they accept."""
+surrogate escaped, so any string crosses; a data file's text, which has no lone surrogate, as
+UTF-8: encode_text). Both sides bound what they accept."""
 
 import json
 import os
@@ -24,6 +25,13 @@ class FrameError(Exception):
 
 def encode(obj):
     data = json.dumps(obj, separators=(',', ':'), ensure_ascii=True).encode('ascii')
+    return struct.pack('>I', len(data)) + data
+
+
+def encode_text(obj):
+    """A frame of `obj` whose strings are UTF-8 text (no lone surrogates), not escaped: a data
+    file's answer, at most twice the file (quotes, backslashes, tabs and line ends escaped)."""
+    data = json.dumps(obj, separators=(',', ':'), ensure_ascii=False).encode('utf-8')
     return struct.pack('>I', len(data)) + data
 
 

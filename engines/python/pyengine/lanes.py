@@ -28,6 +28,7 @@ MAX_BYTES_PER_CALL = 32 * 1024 * 1024  # all the messages of one call (a frame i
 FRAME_CHARGE_MS = 0.01  # the main process's work for each message of a worker, charged to its tenant
 REPLACEMENT_CHARGE_MS = 5  # forking a worker for a tenant whose worker was killed
 MAX_LOG_LINES_PER_CALL = 20
+MAX_DATA_READS_PER_CALL = 64  # data(NAME): each answer a file of up to 1 MiB (its frame made at load)
 
 
 class Failure(Exception):
@@ -49,7 +50,7 @@ class Call:
         self.arrival = loop.time()
         self.future = loop.create_future()
         self.timer = None
-        self.frames = self.kv_ops = self.logged = 0
+        self.frames = self.kv_ops = self.logged = self.data_reads = 0
 
     def finish(self, result=None, failure=None):
         if self.timer is not None:
@@ -89,6 +90,8 @@ class Lane:
             self._kv(worker, call, msg)
         elif op == 'log':
             self.engine.script_log(self.tenant, call, msg.get('text'))
+        elif op == 'data':
+            self._data(worker, call, msg)
         elif op == 'done':
             self._done(call, msg)
         else:
@@ -121,6 +124,20 @@ class Lane:
             # Arguments the API would never send (10**400, a ttl of 1e308: attack s16py F3): the
             # script's error, answered, not an exception out of the main process's reader.
             worker.send({'op': 'kv', 'error': f'kv: arguments out of range ({type(e).__name__}: {str(e)[:200]})'})
+
+    def _data(self, worker, call, msg):
+        """data(NAME): the file's text, of the data files the call's script was loaded with (the
+        version its top level ran with), whatever the worker asks for; never another directory's."""
+        call.data_reads += 1
+        if call.data_reads > MAX_DATA_READS_PER_CALL:
+            worker.send({'op': 'data', 'error': f'data: more than {MAX_DATA_READS_PER_CALL} reads in one call '
+                                                '(read a file once, at the top level)'})
+            return
+        frame, error = call.script.data.answer(msg.get('name'))
+        if frame is not None:
+            worker.send_frame(frame)
+        else:
+            worker.send({'op': 'data', 'error': error})
 
     def _done(self, call, msg):
         worker = self.worker

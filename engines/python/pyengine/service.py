@@ -43,7 +43,8 @@ class Service:
         """Re-reads the directory (compile checks in a worker: requests are served meanwhile); on
         any error (a LoadError lists them) the running scripts stay. The new library."""
         async with self.reloading:
-            lib = await library.load(self.library.dir, self.library.version + 1, self.pool)
+            lib = await library.load(self.library.dir, self.library.version + 1, self.pool,
+                                     data_dir=self.library.data_dir)
             self.library = lib
             return lib
 

@@ -19,15 +19,18 @@ MAX_PENDING_OUT = 24 * 1024 * 1024  # what may wait to be written to a worker th
 
 
 class Zygote:
-    """The zygote process (worker/zygote.py) and the forks asked of it, answered in order."""
+    """The zygote process (worker/zygote.py) and the forks asked of it, answered in order. Its first
+    message says whether the --preload modules imported (`greeting`)."""
 
-    def __init__(self, loop, memory_mb, cpu_seconds, log):
+    def __init__(self, loop, memory_mb, cpu_seconds, log, preload=()):
         self.loop = loop
         self.memory_mb = memory_mb
         self.cpu_seconds = cpu_seconds
         self.log = log
+        self.preload = tuple(preload)
         self.proc = None
         self.sock = None
+        self.greeting = None  # a future of the zygote's first message: {"preloaded", "ms"} or {"error"}
         self.waiting = collections.deque()  # futures of forks asked, oldest first
 
     def _start(self):
@@ -36,13 +39,29 @@ class Zygote:
         # next to the engine's files; an empty environment;
         # a session of its own: a terminal's Ctrl-C reaches the main process only.
         self.proc = subprocess.Popen(
-            [sys.executable, '-I', '-B', '-X', 'utf8', ZYGOTE, str(theirs.fileno()), str(self.memory_mb), str(self.cpu_seconds)],
+            [sys.executable, '-I', '-B', '-X', 'utf8', ZYGOTE, str(theirs.fileno()), str(self.memory_mb), str(self.cpu_seconds),
+             ','.join(self.preload)],
             pass_fds=[theirs.fileno()], env={}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             start_new_session=True)
         theirs.close()
         ours.setblocking(False)
         self.sock = ours
+        self.greeting = self.loop.create_future()
         self.loop.add_reader(ours.fileno(), self._readable)
+
+    async def start(self, timeout=60):
+        """Starts the zygote now and waits for its greeting: {"preloaded": {name: version}, "ms"};
+        raises RuntimeError naming what went wrong (a --preload module that did not import)."""
+        if self.sock is None:
+            self._start()
+        try:
+            status = await asyncio.wait_for(asyncio.shield(self.greeting), timeout)
+        except asyncio.TimeoutError:
+            raise RuntimeError(f'the zygote did not start within {timeout} s (importing --preload '
+                               f'{",".join(self.preload) or "(none)"})') from None
+        if 'error' in status:
+            raise RuntimeError(status['error'])
+        return status
 
     def fork(self, memory_mb=None):
         """A future of (pid, to_worker_fd, from_worker_fd, pidfd)."""
@@ -64,7 +83,7 @@ class Zygote:
     def _readable(self):
         while True:
             try:
-                msg, fds, _, _ = socket.recv_fds(self.sock, 64, 3)
+                msg, fds, _, _ = socket.recv_fds(self.sock, 16384, 3)
             except BlockingIOError:
                 return
             except OSError:
@@ -72,6 +91,17 @@ class Zygote:
             if not msg:
                 self._gone()
                 return
+            if not self.greeting.done():  # its first message: b'R' + JSON
+                for fd in fds:
+                    os.close(fd)
+                try:
+                    status = json.loads(msg[1:])
+                except ValueError:
+                    status = None
+                if not isinstance(status, dict):
+                    status = {'error': 'the zygote answered out of its protocol'}
+                self.greeting.set_result(status)
+                continue
             f = self.waiting.popleft() if self.waiting else None
             if f is None or f.done() or len(fds) != 3:
                 for fd in fds:
@@ -81,17 +111,22 @@ class Zygote:
 
     def _gone(self):
         """The zygote died: forks asked of it fail, the next fork starts a new one."""
+        if self.greeting is not None and not self.greeting.done():
+            self.greeting.set_result({'error': 'the zygote exited before it was ready'})
+        failure = self.greeting.result().get('error') if self.greeting is not None else None
+        detail = f' ({failure})' if failure else ''
+        why = 'the zygote exited' + detail
         if self.sock is not None:
             self.loop.remove_reader(self.sock.fileno())
             self.sock.close()
             self.sock = None
-            self.log('WARNING engine zygote exited; a new one starts with the next worker')
+            self.log(f'WARNING engine zygote exited{detail}; a new one starts with the next worker')
         if self.proc is not None:
             self.proc.poll()
         while self.waiting:
             f = self.waiting.popleft()
             if not f.done():
-                f.set_exception(RuntimeError('the zygote exited'))
+                f.set_exception(RuntimeError(why))
 
     def close(self):
         if self.sock is not None:
@@ -128,9 +163,12 @@ class Worker:
         loop.add_reader(rfd, self._readable)
 
     def send(self, obj):
+        self.send_frame(encode(obj))
+
+    def send_frame(self, data):
+        """A frame made already (frames.encode, encode_text)."""
         if not self.alive:
             return
-        data = encode(obj)
         if not self.out:
             try:
                 n = os.write(self.wfd, data)

@@ -27,14 +27,17 @@ class UnixConnection(http.client.HTTPConnection):
 
 
 class Engine:
-    """engine.py on `scripts` ({name: source}), with extra command-line `args`."""
+    """engine.py on `scripts` ({name: source}), with extra command-line `args`; `files` ({file name:
+    str or bytes}) are written into the scripts directory first (data files)."""
 
-    def __init__(self, scripts, args=()):
+    def __init__(self, scripts, args=(), files=None):
         self.dir = tempfile.mkdtemp(prefix='pyengine-test-')
         self.scripts_dir = os.path.join(self.dir, 'scripts')
         os.mkdir(self.scripts_dir)
         for name, source in scripts.items():
             self.write(name, source)
+        for name, content in (files or {}).items():
+            self.write_file(name, content)
         self.socket = os.path.join(self.dir, 'engine.sock')
         self.log_path = os.path.join(self.dir, 'engine.log')
         self.log_file = open(self.log_path, 'wb')
@@ -46,12 +49,20 @@ class Engine:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
+        log = self.log()
         self.stop()
-        raise RuntimeError(f'the engine did not start: {self.log()}')
+        raise RuntimeError(f'the engine did not start: {log}')
 
     def write(self, name, source):
         with open(os.path.join(self.scripts_dir, f'{name}.py'), 'w') as f:
             f.write(source)
+
+    def write_file(self, name, content):
+        """A file of the scripts directory (`name` may have a directory part, relative to it)."""
+        path = os.path.join(self.scripts_dir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            f.write(content.encode() if isinstance(content, str) else content)
 
     def log(self):
         with open(self.log_path, 'rb') as f:

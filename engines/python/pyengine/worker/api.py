@@ -54,6 +54,7 @@ class Call:
 
 
 current = None  # the Call running now, or None (the script's top level, between calls)
+channel = None  # the pipe to the main process while the main process runs a call: its top level too (data)
 
 
 def call(fn):

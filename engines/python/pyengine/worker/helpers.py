@@ -1,6 +1,7 @@
-"""The script helpers (docs/scripting.md, "Helpers"): hash, random, now, log, json and kv. kv and
-log are requests to the main process over the worker's pipe: the main process keeps the stores and
-writes the log, for this worker's tenant only, whatever a request says."""
+"""The script helpers (docs/scripting.md, "Helpers"): hash, random, now, log, json and kv, and this
+engine's data. kv, log and data are requests to the main process over the worker's pipe: the main
+process keeps the stores and the data files' text and writes the log, for this worker's tenant
+only, whatever a request says."""
 
 import json as _json
 import math
@@ -188,6 +189,30 @@ def log(*args):
     c.logged += 1
     if c.logged <= MAX_LOG_LINES_PER_CALL + 1:  # the 21st tells the main process lines were dropped
         c.channel.send({'op': 'log', 'text': out[:MAX_LOG + 1]})
+
+
+# A data file's name: directly in the data directory (no path), not hidden, *.csv, *.json or *.txt.
+_DATA_NAME = re.compile(r'[^./\\\x00-\x1f][^/\\\x00-\x1f]{0,250}\.(?:csv|json|txt)')
+
+
+def data(name):
+    """The text (a str) of data file `name` of the engine's data directory, as the engine read it at
+    its last (re)load: `data('training.csv')`. At the top level too: that is where to read it, once."""
+    if not isinstance(name, str):
+        raise ScriptError(f'data: bad argument #1 (string expected, got {api.type_name(name)})')
+    if not _DATA_NAME.fullmatch(name):
+        raise ScriptError(f'data: {name[:100]!r} is not a data file\'s name (a *.csv, *.json or *.txt file directly '
+                          "in the data directory, such as 'training.csv')")
+    channel = api.channel
+    if channel is None:
+        raise ScriptError('data is only available while a script loads or handles a request')
+    channel.send({'op': 'data', 'name': name})
+    reply = channel.recv()
+    if reply.get('op') != 'data':
+        raise ScriptError('data: the engine answered out of turn')
+    if 'error' in reply:
+        raise ScriptError(str(reply['error']))
+    return reply.get('ok')
 
 
 def _kv(fn, key, value, n):

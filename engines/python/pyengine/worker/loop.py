@@ -21,7 +21,7 @@ from .api import ScriptError, LimitError
 GLOBALS = {
     'route_to': decisions.route_to, 'respond': decisions.respond, 'reject': decisions.reject,
     'hash': helpers.hash, 'random': helpers.random, 'now': helpers.now, 'log': helpers.log,
-    'json': helpers.json, 'kv': helpers.kv,
+    'json': helpers.json, 'kv': helpers.kv, 'data': helpers.data,
 }
 
 
@@ -90,6 +90,14 @@ def _hygiene():
 
 def run(channel, scripts, msg):
     """One call: the "done" message."""
+    api.channel = channel  # data(NAME), at the script's top level too
+    try:
+        return _run(channel, scripts, msg)
+    finally:
+        api.channel = None
+
+
+def _run(channel, scripts, msg):
     _hygiene()
     name = msg['script']
     script = scripts.get(name)

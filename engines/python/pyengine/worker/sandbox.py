@@ -91,6 +91,9 @@ def enter(rfd, wfd, memory_bytes, cpu_seconds, seccomp_filter):
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.environ.clear()  # unsetenv each: the C environment is empty too
     random.seed()  # every worker its own sequence (forked workers share the zygote's state)
+    np_random = sys.modules.get('numpy.random')  # --preload numpy: its global generator too
+    if np_random is not None:
+        np_random.seed()
 
     if os.getuid() == 0:
         os.setgroups([])
