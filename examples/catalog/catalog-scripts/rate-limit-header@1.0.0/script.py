@@ -2,7 +2,7 @@
 # address, or a 400 when MISSING is "reject") gets LIMIT requests per WINDOW_SECONDS; past it,
 # STATUS with Retry-After. Counters live in the tenant's key/value store (per gateway instance),
 # in fixed windows that start at a client's first request: kv.incr gives a new counter the TTL.
-# Values longer than 200 characters are refused rather than shortened: two clients must never
+# Values longer than 200 bytes (UTF-8) are refused rather than shortened: two clients must never
 # share a counter, or one could spend the other's budget. The length is measured as the Lua
 # version measures it (#s): bytes of UTF-8, a character outside the BMP 6 (as LuaJ stores text).
 def lua_length(s):
@@ -21,7 +21,7 @@ def on_request(req):
     who = req.headers[p['header']]
     if who is not None:
         if lua_length(who) > 200:
-            return reject(400, p['header'] + ' is longer than 200 characters')
+            return reject(400, p['header'] + ' is longer than 200 bytes')
         who = 'h:' + who
     elif p['missing'] == 'reject':
         return reject(400, 'missing ' + p['header'])
