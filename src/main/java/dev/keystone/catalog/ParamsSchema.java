@@ -38,7 +38,7 @@ public final class ParamsSchema {
     if (depth(p, 0) > MAX_DEPTH) {
       throw new CatalogException("params: nested deeper than " + MAX_DEPTH + " levels");
     }
-    if (p.encode().length() > MAX_BYTES) {
+    if (p.encode().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_BYTES) {
       throw new CatalogException("params: more than " + MAX_BYTES + " bytes of JSON");
     }
     JsonObject schema = m.params();
@@ -49,6 +49,10 @@ public final class ParamsSchema {
         }
       }
     }
+    String slow = SchemaPatterns.tooSlow(schema, p);
+    if (slow != null) {
+      throw new CatalogException(m.id() + ": its params schema cannot be used: " + slow);
+    }
     OutputUnit out;
     try {
       Validator v = Validator.create(JsonSchema.of(schema), new JsonSchemaOptions().setDraft(Draft.DRAFT202012)
@@ -56,34 +60,58 @@ public final class ParamsSchema {
       out = v.validate(p);
     } catch (SchemaException | IllegalArgumentException e) {
       throw new CatalogException(m.id() + ": its params schema cannot be used: " + e.getMessage());
+    } catch (StackOverflowError e) {
+      // a $ref cycle (a -> b -> a) the validator follows without end; bounded by the stack, caught here
+      throw new CatalogException(m.id() + ": its params schema cannot be used: its references ($ref) loop or nest too deep");
     }
     if (Boolean.TRUE.equals(out.getValid())) {
       return p;
     }
-    // The validator reports each failure once per schema level ("Property x does not match
-    // schema" above "0 is less than 1"): keep the innermost message of each parameter.
-    java.util.Map<String, List<String>> byPlace = new java.util.LinkedHashMap<>();
+    throw new CatalogException(String.join("; ", problems(m, out)));
+  }
+
+  /**
+   * What is wrong, per top-level parameter. Only the parameter's own name is shown, never a key or
+   * value below it: {@code keys: {"sk-live-...": ""}} must not put an API key into a reload's
+   * answer, the log and the events the dashboard shows. The validator reports each failure once per
+   * schema level ("Property x does not match schema" above "String is too short"): the innermost
+   * messages are kept, and the wrappers (which quote nested keys) never shown.
+   */
+  private static List<String> problems(Manifest m, OutputUnit out) {
+    java.util.Map<String, java.util.Set<String>> byParam = new java.util.LinkedHashMap<>();
+    java.util.Set<String> unknown = new java.util.TreeSet<>();
     if (out.getErrors() != null) {
       for (OutputUnit e : out.getErrors()) {
         String at = e.getInstanceLocation() == null ? "" : e.getInstanceLocation().replaceFirst("^#", "");
-        byPlace.computeIfAbsent("params" + at.replace('/', '.'), k -> new ArrayList<>()).add(String.valueOf(e.getError()));
+        String[] parts = at.split("/");
+        String top = parts.length > 1 ? parts[1].replace("~1", "/").replace("~0", "~") : "";
+        String message = String.valueOf(e.getError());
+        java.util.Set<String> messages = byParam.computeIfAbsent(top, k -> new java.util.LinkedHashSet<>());
+        if (!WRAPPER.matcher(message).matches()) {
+          messages.add(message);
+        } else if (parts.length == 2 && message.contains("additional properties")) {
+          unknown.add(top);
+        }
       }
     }
+    java.util.Set<String> known = m.params().getValue("properties") instanceof JsonObject props ? props.fieldNames()
+        : java.util.Set.of();
     List<String> problems = new ArrayList<>();
-    byPlace.forEach((at, messages) -> {
-      List<String> specific = messages.stream().filter(x -> !WRAPPER.matcher(x).matches()).distinct().toList();
-      if (!specific.isEmpty()) {
-        specific.forEach(x -> problems.add(at + ": " + x));
-      } else if (messages.stream().anyMatch(x -> x.contains("additional properties"))) {
-        problems.add(at + ": not a parameter of " + m.id() + " (its schema allows no other keys)");
-      } else {
-        problems.add(at + ": " + messages.get(0));
+    byParam.forEach((top, messages) -> {
+      if (!messages.isEmpty()) {
+        String where = top.isEmpty() ? "params" : known.contains(top) ? "params." + top : "params";
+        messages.forEach(x -> problems.add(where + ": " + x));
+      } else if (unknown.contains(top)) {
+        // a top-level key is meant as a parameter's name (a typo, usually): named, so it can be fixed
+        problems.add("params." + top + ": not a parameter of " + m.id() + " (its schema allows no other keys)");
+      } else if (!top.isEmpty()) {
+        problems.add((known.contains(top) ? "params." + top : "params") + ": does not match the schema of " + m.id());
       }
     });
     if (problems.isEmpty()) {
       problems.add("params: do not match the schema of " + m.id());
     }
-    throw new CatalogException(String.join("; ", problems.stream().distinct().toList()));
+    return problems.stream().distinct().toList();
   }
 
   static int depth(Object v, int d) {
