@@ -42,7 +42,7 @@ public final class Main {
       System.exit(ScriptCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
     }
     if (args.length > 0 && args[0].equals("scripts")) {
-      System.exit(new ScriptsCommand(System.out, System.err, System::getenv, new LuaEntryTests())
+      System.exit(new ScriptsCommand(System.out, System.err, System::getenv, new EntryTestRunner())
           .run(java.util.Arrays.copyOfRange(args, 1, args.length)));
     }
     if (args.length > 0 && AdminCommand.COMMANDS.containsKey(args[0])) {

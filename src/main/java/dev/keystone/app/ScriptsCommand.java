@@ -16,8 +16,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PublicKey;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -25,8 +27,9 @@ import java.util.regex.Pattern;
  * {@code keystone scripts search|show|add|update|remove|verify|index}: the script catalog from the
  * command line (docs/catalog.md). Entries are fetched from a catalog (the one bundled in the jar
  * unless {@code --catalog} or {@code KEYSTONE_CATALOG} names another), checked (SHA-256, and the
- * signature when a public key is given), their tests run, and installed next to the config,
- * pinned in {@code scripts.lock.json}. Exit codes: 0 done, 1 refused or failed, 2 bad usage.
+ * signature when a public key is given), their tests run in every language that can be run here,
+ * and installed next to the config, pinned in {@code scripts.lock.json} with the languages that
+ * passed. Exit codes: 0 done, 1 refused or failed, 2 bad usage.
  */
 final class ScriptsCommand {
 
@@ -34,13 +37,17 @@ final class ScriptsCommand {
       usage: keystone scripts search [TEXT]              entries whose name or description has TEXT
              keystone scripts show NAME[@VERSION]        an entry: description, parameters, languages, SHA-256
              keystone scripts add NAME[@VERSION]         fetch, check, test and install it next to the config
-             keystone scripts update NAME[@VERSION] [--yes]   show the diff to the installed version; --yes installs it
+             keystone scripts update NAME[@VERSION] [--yes] [--allow-downgrade]
+                                                         show the diff to the installed version; --yes installs it
              keystone scripts remove NAME [--force]      uninstall (refused while the config uses it, unless --force)
-             keystone scripts verify [NAME]              check installed entries against the lock file and run their tests
+             keystone scripts verify [NAME...]           check installed entries against the lock file and run their tests
              keystone scripts verify --all               check every entry of the catalog and run its tests
              keystone scripts index DIR [--sign-key KEY] write DIR/index.json (catalog maintainers)
-        options: --catalog DIR|URL|builtin (default: $KEYSTONE_CATALOG, else builtin)
+        options: --catalog DIR|URL|builtin (add, search, show: default $KEYSTONE_CATALOG, else builtin;
+                                            update: the catalog the entry came from)
                  --public-key FILE (Ed25519 PEM; default: $KEYSTONE_CATALOG_KEY): entries must be signed by it
+                 --engine LANG=COMMAND (js, py): run the tests of that language's version on this engine
+                                       (e.g. --engine js="node engines/node/engine.js"); untested versions do not run
                  --config FILE (default keystone.yaml) or --dir DIR: where scripts.lock.json and catalog-scripts/ are
       """;
 
@@ -49,9 +56,13 @@ final class ScriptsCommand {
   private final Function<String, String> env;
   private final CatalogTests tests;
 
-  /** Runs an entry's tests in the languages this process can run; returns the failures (empty: all passed). */
+  /** Which languages' versions passed an entry's tests, and every failure. */
+  record Outcome(List<String> tested, List<String> failed) {
+  }
+
+  /** Runs an entry's tests in every language it can: in this process, or on the engines given. */
   interface CatalogTests {
-    List<String> run(Entry e, PrintStream out) throws CatalogException;
+    Outcome run(Entry e, Map<String, List<String>> engines, PrintStream out) throws CatalogException;
   }
 
   ScriptsCommand(PrintStream out, PrintStream err, Function<String, String> env, CatalogTests tests) {
@@ -61,20 +72,33 @@ final class ScriptsCommand {
     this.tests = tests;
   }
 
+  /** The options of one invocation. */
+  private record Options(Map<String, String> values, Set<String> flags, Map<String, List<String>> engines) {
+  }
+
   int run(String[] argv) {
     List<String> args = new ArrayList<>();
-    Map<String, String> opts = new java.util.HashMap<>();
-    java.util.Set<String> flags = new java.util.HashSet<>();
+    Options o = new Options(new HashMap<>(), new java.util.HashSet<>(), new HashMap<>());
     for (int i = 0; i < argv.length; i++) {
       String a = argv[i];
       switch (a) {
-        case "--catalog", "--public-key", "--config", "--dir", "--sign-key" -> {
+        case "--catalog", "--public-key", "--config", "--dir", "--sign-key", "--engine" -> {
           if (i + 1 >= argv.length) {
             return usage(a + " needs a value");
           }
-          opts.put(a, argv[++i]);
+          String v = argv[++i];
+          if (a.equals("--engine")) {
+            int eq = v.indexOf('=');
+            String lang = eq < 0 ? "" : v.substring(0, eq);
+            if (!lang.equals("js") && !lang.equals("py") || v.substring(eq + 1).isBlank()) {
+              return usage("--engine LANG=COMMAND, LANG js or py, e.g. --engine js=\"node engines/node/engine.js\"");
+            }
+            o.engines().put(lang, List.of(v.substring(eq + 1).trim().split("\\s+")));
+          } else {
+            o.values().put(a, v);
+          }
         }
-        case "--yes", "--force", "--all" -> flags.add(a);
+        case "--yes", "--force", "--all", "--allow-downgrade" -> o.flags().add(a);
         case "-h", "--help" -> {
           out.print(USAGE);
           return 0;
@@ -91,21 +115,21 @@ final class ScriptsCommand {
       return usage("which command?");
     }
     try {
-      return dispatch(args.get(0), args.subList(1, args.size()), opts, flags);
+      return dispatch(args.get(0), args.subList(1, args.size()), o);
     } catch (IllegalArgumentException e) {
       return usage(e.getMessage());
     } catch (CatalogException e) {
-      err.println("keystone scripts: " + e.getMessage());
+      err.println("keystone scripts: " + Diff.visible(e.getMessage()));
       return 1;
     }
   }
 
-  private int dispatch(String cmd, List<String> args, Map<String, String> opts, java.util.Set<String> flags) throws CatalogException {
+  private int dispatch(String cmd, List<String> args, Options o) throws CatalogException {
     switch (cmd) {
       case "search" -> {
-        List<CatalogIndex.Line> found = catalog(opts, null).index().search(args.isEmpty() ? "" : String.join(" ", args));
+        List<CatalogIndex.Line> found = catalog(o, null).index().search(args.isEmpty() ? "" : String.join(" ", args));
         for (CatalogIndex.Line l : found) {
-          out.printf("%-24s %-8s %-10s %s%n", l.name(), l.version(), String.join(",", l.languages()), l.description());
+          out.printf("%-24s %-8s %-10s %s%n", l.name(), l.version(), String.join(",", l.languages()), Diff.visible(l.description()));
         }
         if (found.isEmpty()) {
           out.println("no entry matches");
@@ -114,7 +138,7 @@ final class ScriptsCommand {
       }
       case "show" -> {
         String[] ref = ref(one(args, "show NAME[@VERSION]"));
-        Catalog c = catalog(opts, null);
+        Catalog c = catalog(o, null);
         Entry e = c.fetch(ref[0], ref[1]);
         var m = e.manifest();
         out.println(m.id() + "  " + m.description());
@@ -124,70 +148,32 @@ final class ScriptsCommand {
         out.println("  sha256:    " + e.sha256() + (e.signed() ? "  (signature verified)" : c.requiresSignatures() ? "" : "  (no public key given: signature not checked)"));
         out.println("  versions:  " + String.join(", ", c.index().versions(m.name())));
         out.println("  params (JSON Schema):");
-        out.println(indent(m.params().encodePrettily()));
+        out.println(indent(Diff.visible(m.params().encodePrettily())));
         return 0;
       }
       case "add", "update" -> {
-        String[] ref = ref(one(args, cmd + " NAME[@VERSION]"));
-        Installed installed = installed(opts);
-        LockFile.Pinned old = installed.lock().scripts().get(ref[0]);
-        if (cmd.equals("add") && old != null) {
-          throw new CatalogException(old.id() + " is installed already: use keystone scripts update " + ref[0]);
-        }
-        if (cmd.equals("update") && old == null) {
-          throw new CatalogException(ref[0] + " is not installed: use keystone scripts add " + ref[0]);
-        }
-        Catalog c = catalog(opts, old);
-        if (old != null && old.signed() && !c.requiresSignatures()) {
-          throw new CatalogException(old.id() + " was installed signed: give its catalog's --public-key to update it");
-        }
-        Entry e = c.fetch(ref[0], ref[1]);
-        if (old != null) {
-          if (old.version().equals(e.manifest().version()) && old.sha256().equals(e.sha256())) {
-            out.println(old.id() + " is up to date");
-            return 0;
-          }
-          out.println("update " + old.id() + " -> " + e.id() + (old.version().equals(e.manifest().version())
-              ? "  (same version, other content: the catalog changed the entry after it was published)" : ""));
-          Entry before = installed.read(old.name(), old.version());
-          Diff.of(before.files(), e.files()).forEach(out::println);
-          if (!flags.contains("--yes")) {
-            out.println("not installed: run again with --yes to install " + e.id());
-            return 0;
-          }
-        }
-        List<String> failed = tests.run(e, out);
-        if (!failed.isEmpty()) {
-          throw new CatalogException(e.id() + ": " + failed.size() + " of its tests failed: not installed");
-        }
-        installed.install(e, c.source().location());
-        out.println("installed " + e.id() + " (sha256 " + e.sha256() + (e.signed() ? ", signature verified" : "") + ") in "
-            + installed.dir(e.manifest().name(), e.manifest().version()));
-        out.println("use it in a tenant:  script: { catalog: " + e.id() + ", params: { ... } }");
-        return 0;
+        return install(cmd, ref(one(args, cmd + " NAME[@VERSION]")), o);
       }
       case "remove" -> {
         String name = one(args, "remove NAME");
-        Installed installed = installed(opts);
+        Installed installed = installed(o);
         if (!installed.lock().scripts().containsKey(name)) {
           throw new CatalogException(name + " is not installed");
         }
-        Path config = configFile(opts);
-        if (!flags.contains("--force") && config != null && usedBy(config, name)) {
+        Path config = configFile(o);
+        if (!o.flags().contains("--force") && config != null && usedBy(config, name)) {
           throw new CatalogException(config + " uses " + name + " (script: {catalog: " + name + "...}): not removed (--force removes it anyway)");
         }
-        if (!installed.remove(name)) {
-          throw new CatalogException(name + " is not installed");
-        }
+        installed.remove(name);
         out.println("removed " + name);
         return 0;
       }
       case "verify" -> {
-        return flags.contains("--all") ? verifyCatalog(catalog(opts, null)) : verifyInstalled(installed(opts), args);
+        return o.flags().contains("--all") ? verifyCatalog(catalog(o, null), o) : verifyInstalled(installed(o), args, o);
       }
       case "index" -> {
         Path dir = Path.of(one(args, "index DIR"));
-        String keyFile = opts.get("--sign-key");
+        String keyFile = o.values().get("--sign-key");
         var index = dev.keystone.catalog.IndexBuilder.build(dir, keyFile == null ? null : Signatures.privateKey(read(Path.of(keyFile))));
         try {
           Files.write(dir.resolve(CatalogIndex.FILE), index.toBytes());
@@ -202,19 +188,77 @@ final class ScriptsCommand {
     }
   }
 
-  private int verifyInstalled(Installed installed, List<String> names) throws CatalogException {
+  /** add and update: fetch, check, diff (update), test, install. */
+  private int install(String cmd, String[] ref, Options o) throws CatalogException {
+    Installed installed = installed(o);
+    LockFile.Pinned old = installed.lock().scripts().get(ref[0]);
+    if (cmd.equals("add") && old != null) {
+      throw new CatalogException(old.id() + " is installed already: use keystone scripts update " + ref[0]);
+    }
+    if (cmd.equals("update") && old == null) {
+      throw new CatalogException(ref[0] + " is not installed: use keystone scripts add " + ref[0]);
+    }
+    Catalog c = catalog(o, old);
+    if (old != null && old.signed() && !c.requiresSignatures()) {
+      throw new CatalogException(old.id() + " was installed signed: give its catalog's --public-key to update it");
+    }
+    if (old != null && !old.key().isEmpty() && !old.key().equals(c.keyFingerprint())) {
+      throw new CatalogException(old.id() + " was installed signed by the key " + old.key() + ", this public key is "
+          + c.keyFingerprint() + ": refused (to change keys, remove the entry and add it again)");
+    }
+    Entry e = c.fetch(ref[0], ref[1]);
+    if (old != null) {
+      if (old.version().equals(e.manifest().version()) && old.sha256().equals(e.sha256())) {
+        out.println(old.id() + " is up to date");
+        return 0;
+      }
+      if (dev.keystone.catalog.CatalogIndex.compareVersions(e.manifest().version(), old.version()) < 0
+          && !o.flags().contains("--allow-downgrade")) {
+        throw new CatalogException(e.id() + " is older than the installed " + old.id()
+            + ": refused (an old, signed index can be replayed; --allow-downgrade if you mean it)");
+      }
+      out.println("update " + old.id() + " -> " + e.id() + " from catalog " + c.source().location()
+          + (old.version().equals(e.manifest().version())
+          ? "  (same version, other content: the catalog changed the entry after it was published)" : ""));
+      Entry before = installed.read(old.name(), old.version());
+      Diff.of(before.files(), e.files()).forEach(out::println);
+      if (!o.flags().contains("--yes")) {
+        out.println("not installed: run again with --yes to install " + e.id());
+        return 0;
+      }
+    }
+    Outcome result = tests.run(e, o.engines(), out);
+    if (!result.failed().isEmpty()) {
+      throw new CatalogException(e.id() + ": " + result.failed().size() + " of its tests failed: not installed");
+    }
+    if (result.tested().isEmpty()) {
+      throw new CatalogException(e.id() + ": none of its versions (" + String.join(", ", e.manifest().languages())
+          + ") could be tested here: not installed (give --engine LANG=COMMAND)");
+    }
+    installed.install(e, c.source().location(), result.tested(), e.signed() ? c.keyFingerprint() : "");
+    out.println("installed " + e.id() + " (sha256 " + e.sha256() + (e.signed() ? ", signature verified" : "")
+        + "; tested: " + String.join(", ", result.tested()) + ") in " + installed.dir(e.manifest().name(), e.manifest().version()));
+    out.println("use it in a tenant:  script: { catalog: " + e.id() + ", params: { ... } }");
+    return 0;
+  }
+
+  private int verifyInstalled(Installed installed, List<String> names, Options o) throws CatalogException {
     var pinned = installed.lock().scripts();
     List<String> which = names.isEmpty() ? new ArrayList<>(pinned.keySet()) : names;
     int bad = 0;
     for (String n : which) {
       try {
         Entry e = installed.read(n, null);
-        List<String> failed = tests.run(e, out);
-        out.println((failed.isEmpty() ? "ok   " : "FAIL ") + e.id() + " sha256 " + e.sha256()
-            + (failed.isEmpty() ? "" : ": " + failed.size() + " tests failed"));
-        bad += failed.isEmpty() ? 0 : 1;
+        Outcome r = tests.run(e, o.engines(), out);
+        if (r.failed().isEmpty()) {
+          installed.markTested(n, r.tested()); // checked against the lock just now: these versions may run
+        }
+        LockFile.Pinned now = installed.lock().scripts().get(n);
+        out.println((r.failed().isEmpty() ? "ok   " : "FAIL ") + e.id() + " sha256 " + e.sha256()
+            + (r.failed().isEmpty() ? "; tested: " + String.join(", ", now.tested()) : ": " + r.failed().size() + " tests failed"));
+        bad += r.failed().isEmpty() ? 0 : 1;
       } catch (CatalogException x) {
-        out.println("FAIL " + n + ": " + x.getMessage());
+        out.println("FAIL " + n + ": " + Diff.visible(x.getMessage()));
         bad++;
       }
     }
@@ -224,43 +268,47 @@ final class ScriptsCommand {
     return bad == 0 ? 0 : 1;
   }
 
-  private int verifyCatalog(Catalog c) throws CatalogException {
+  private int verifyCatalog(Catalog c, Options o) throws CatalogException {
     int bad = 0;
     for (CatalogIndex.Line l : c.index().entries()) {
       try {
         Entry e = c.fetch(l.name(), l.version());
-        List<String> failed = tests.run(e, out);
-        out.println((failed.isEmpty() ? "ok   " : "FAIL ") + e.id() + (failed.isEmpty() ? "" : ": " + failed.size() + " tests failed"));
-        bad += failed.isEmpty() ? 0 : 1;
+        Outcome r = tests.run(e, o.engines(), out);
+        boolean ok = r.failed().isEmpty() && !r.tested().isEmpty();
+        out.println((ok ? "ok   " : "FAIL ") + e.id() + (ok ? "; tested: " + String.join(", ", r.tested())
+            : r.failed().isEmpty() ? ": no version could be tested here" : ": " + r.failed().size() + " tests failed"));
+        bad += ok ? 0 : 1;
       } catch (CatalogException x) {
-        out.println("FAIL " + l.id() + ": " + x.getMessage());
+        out.println("FAIL " + l.id() + ": " + Diff.visible(x.getMessage()));
         bad++;
       }
     }
     return bad == 0 ? 0 : 1;
   }
 
-  private Catalog catalog(Map<String, String> opts, LockFile.Pinned installed) throws CatalogException {
-    String location = opts.getOrDefault("--catalog", env.apply("KEYSTONE_CATALOG"));
-    if (location == null && installed != null && !installed.catalog().isEmpty()) {
-      location = installed.catalog(); // update from where it came
+  /** add, search, show: --catalog, else $KEYSTONE_CATALOG, else builtin; update: --catalog, else where it came from. */
+  private Catalog catalog(Options o, LockFile.Pinned installed) throws CatalogException {
+    String location = o.values().get("--catalog");
+    if (location == null) {
+      location = installed != null && !installed.catalog().isEmpty() ? installed.catalog() : env.apply("KEYSTONE_CATALOG");
     }
-    String keyFile = opts.getOrDefault("--public-key", env.apply("KEYSTONE_CATALOG_KEY"));
+    String keyFile = o.values().getOrDefault("--public-key", env.apply("KEYSTONE_CATALOG_KEY"));
     PublicKey key = keyFile == null || keyFile.isEmpty() ? null : Signatures.publicKey(read(Path.of(keyFile)));
     return new Catalog(CatalogSource.open(location), key);
   }
 
-  private Installed installed(Map<String, String> opts) {
-    if (opts.containsKey("--dir")) {
-      return new Installed(Path.of(opts.get("--dir")).toAbsolutePath());
+  private static Installed installed(Options o) {
+    if (o.values().containsKey("--dir")) {
+      return new Installed(Path.of(o.values().get("--dir")).toAbsolutePath());
     }
-    Path config = Path.of(opts.getOrDefault("--config", "keystone.yaml")).toAbsolutePath();
+    Path config = Path.of(o.values().getOrDefault("--config", "keystone.yaml")).toAbsolutePath();
     return new Installed(config.getParent());
   }
 
-  private static Path configFile(Map<String, String> opts) {
-    Path p = opts.containsKey("--config") ? Path.of(opts.get("--config"))
-        : opts.containsKey("--dir") ? Path.of(opts.get("--dir"), "keystone.yaml") : Path.of("keystone.yaml");
+  private static Path configFile(Options o) {
+    Map<String, String> v = o.values();
+    Path p = v.containsKey("--config") ? Path.of(v.get("--config"))
+        : v.containsKey("--dir") ? Path.of(v.get("--dir"), "keystone.yaml") : Path.of("keystone.yaml");
     return Files.isRegularFile(p) ? p : null;
   }
 

@@ -29,6 +29,11 @@ public final class Catalog {
     return key != null;
   }
 
+  /** The configured key's fingerprint, or "" without one. */
+  public String keyFingerprint() {
+    return Signatures.fingerprint(key);
+  }
+
   public CatalogIndex index() throws CatalogException {
     if (index == null) {
       index = CatalogIndex.parse(source.location() + "/" + CatalogIndex.FILE, source.read(CatalogIndex.FILE, CatalogIndex.MAX_BYTES));
@@ -58,6 +63,12 @@ public final class Catalog {
     Manifest m = Manifest.parse(source.location() + "/" + dir + Manifest.FILE, manifestBytes);
     if (!m.name().equals(line.name()) || !m.version().equals(line.version())) {
       throw new CatalogException(source.location() + "/" + dir + Manifest.FILE + ": is " + m.id() + ", the index says " + line.id());
+    }
+    // What search shows comes from the index line, which no signature covers: it must say what the
+    // (hashed, signed) manifest says, or the index was written by someone else than the entries.
+    if (!m.description().equals(line.description()) || !m.languages().equals(line.languages())) {
+      throw new CatalogException(line.id() + ": the index's description or languages differ from the entry's own: "
+          + "the index was changed after it was written");
     }
     return Entry.read(m, manifestBytes, (f, max) -> source.read(dir + f, max), line.sha256(), signed);
   }

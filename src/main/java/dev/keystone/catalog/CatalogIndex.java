@@ -46,6 +46,7 @@ public record CatalogIndex(List<Line> entries) {
       throw new CatalogException(where + ": entries: a list expected");
     }
     List<Line> lines = new ArrayList<>();
+    java.util.Set<String> ids = new java.util.HashSet<>();
     for (int i = 0; i < list.size(); i++) {
       String at = where + ": entries[" + i + "]";
       if (!(list.getValue(i) instanceof JsonObject e)) {
@@ -73,6 +74,13 @@ public record CatalogIndex(List<Line> entries) {
         throw new CatalogException(at + ": signature: a base64 string expected");
       }
       String description = e.getValue("description") instanceof String d ? d : "";
+      if (description.length() > Manifest.MAX_TEXT || !Manifest.printable(description)
+          || !languages.stream().allMatch(Manifest.LANGUAGES::contains)) {
+        throw new CatalogException(at + ": a description of printable text and languages among lua, js, py expected");
+      }
+      if (!ids.add(name + "@" + version)) {
+        throw new CatalogException(at + ": " + name + "@" + version + " is listed twice");
+      }
       lines.add(new Line(name, version, description, List.copyOf(languages), path, sha, (String) sig));
     }
     return new CatalogIndex(List.copyOf(lines));
@@ -93,14 +101,22 @@ public record CatalogIndex(List<Line> entries) {
   /** The newest version of each entry whose name or description contains {@code text} (any case). */
   public List<Line> search(String text) {
     String t = text == null ? "" : text.toLowerCase(Locale.ROOT);
-    List<Line> out = new ArrayList<>();
+    java.util.Map<String, Line> newest = new java.util.TreeMap<>(); // one pass: an index may list thousands of versions
     for (Line l : entries) {
-      if ((l.name().contains(t) || l.description().toLowerCase(Locale.ROOT).contains(t)) && find(l.name(), null) == l) {
+      newest.merge(l.name(), l, (a, b) -> Versions.compare(a.version(), b.version()) >= 0 ? a : b);
+    }
+    List<Line> out = new ArrayList<>();
+    for (Line l : newest.values()) {
+      if (l.name().contains(t) || l.description().toLowerCase(Locale.ROOT).contains(t)) {
         out.add(l);
       }
     }
-    out.sort(Comparator.comparing(Line::name));
     return out;
+  }
+
+  /** MAJOR.MINOR.PATCH {@code a} against {@code b}, as numbers. */
+  public static int compareVersions(String a, String b) {
+    return Versions.compare(a, b);
   }
 
   /** Every version of {@code name}, oldest first. */

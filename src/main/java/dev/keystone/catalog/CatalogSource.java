@@ -32,7 +32,7 @@ public interface CatalogSource {
       return new Bundled();
     }
     if (location.startsWith("https://") || location.startsWith("http://")) {
-      return new Http(location.endsWith("/") ? location : location + "/");
+      return new Http(location.endsWith("/") ? location : location + "/", Http.WHOLE_ANSWER);
     }
     if (location.contains("://")) {
       throw new CatalogException("catalog " + location + ": a directory, an http(s):// URL or 'builtin' expected");
@@ -41,7 +41,7 @@ public interface CatalogSource {
     if (!Files.isDirectory(dir)) {
       throw new CatalogException("catalog " + location + ": no such directory");
     }
-    return new Directory(location, dir);
+    return new Directory(dir.toString(), dir); // absolute: the lock file records where it came from
   }
 
   /** A relative path of catalog names: segments of letters, digits, '.', '_', '-', none '.' or '..'. */
@@ -70,6 +70,10 @@ public interface CatalogSource {
         // a symbolic link could lead out of the catalog: only regular files inside it are read
         if (!file.toRealPath().startsWith(dir.toRealPath())) {
           throw new CatalogException(location + "/" + path + ": leads outside the catalog");
+        }
+        if (!Files.isRegularFile(file)) {
+          // a fifo would block the command until someone writes to it; a device, forever
+          throw new CatalogException(location + "/" + path + ": not a regular file");
         }
         try (InputStream in = Files.newInputStream(file)) {
           return bounded(in, max, location + "/" + path);
@@ -101,28 +105,60 @@ public interface CatalogSource {
     }
   }
 
-  /** An HTTP(S) catalog: GETs below the base URL, 10 s to connect and to the answer's head; redirects followed, never from https to http. */
-  record Http(String location) implements CatalogSource {
+  /**
+   * An HTTP(S) catalog: GETs below the base URL; 10 s to connect and to the answer's head, 30 s for
+   * the whole answer (a server that sends its head and then a byte now and then is cut off);
+   * redirects followed, never from https to http.
+   */
+  record Http(String location, Duration wholeAnswer) implements CatalogSource {
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
         .followRedirects(HttpClient.Redirect.NORMAL).build();
+    static final Duration WHOLE_ANSWER = Duration.ofSeconds(30);
 
     @Override
     public byte[] read(String path, int max) throws CatalogException {
       URI uri = URI.create(location + checked(path));
-      try {
-        HttpResponse<InputStream> r = CLIENT.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build(),
-            HttpResponse.BodyHandlers.ofInputStream());
+      java.util.concurrent.CompletableFuture<HttpResponse<InputStream>> sent = CLIENT.sendAsync(
+          HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+      InputStream[] body = new InputStream[1];
+      java.util.concurrent.CompletableFuture<byte[]> read = sent.thenApplyAsync(r -> {
+        body[0] = r.body();
         try (InputStream in = r.body()) {
           if (r.statusCode() != 200) {
-            throw new CatalogException(uri + ": HTTP " + r.statusCode());
+            throw new java.util.concurrent.CompletionException(new CatalogException(uri + ": HTTP " + r.statusCode()));
           }
           return bounded(in, max, uri.toString());
+        } catch (IOException | CatalogException e) {
+          throw new java.util.concurrent.CompletionException(e);
         }
-      } catch (IOException e) {
-        throw new CatalogException(uri + ": " + e.getMessage());
+      });
+      try {
+        return read.get(wholeAnswer.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        sent.cancel(true);
+        closeQuietly(body[0]); // ends the blocked read, and the exchange
+        throw new CatalogException(uri + ": no whole answer within " + wholeAnswer.toSeconds() + " s");
+      } catch (java.util.concurrent.ExecutionException e) {
+        Throwable c = e.getCause() instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null
+            ? ce.getCause() : e.getCause();
+        if (c instanceof CatalogException ce) {
+          throw ce;
+        }
+        throw new CatalogException(uri + ": " + (c == null ? e.getMessage() : c.getMessage()));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+        closeQuietly(body[0]);
         throw new CatalogException(uri + ": interrupted");
+      }
+    }
+
+    private static void closeQuietly(InputStream in) {
+      if (in != null) {
+        try {
+          in.close();
+        } catch (IOException ignored) {
+          // closing to end a read that is stuck
+        }
       }
     }
   }

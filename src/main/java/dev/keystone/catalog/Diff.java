@@ -42,7 +42,14 @@ public final class Diff {
 
   private static void lines(String[] a, String[] b, List<String> out) {
     if ((long) a.length * b.length > MAX_CELLS) {
-      out.add("@@ changed: " + a.length + " lines before, " + b.length + " after (too large to compare line by line) @@");
+      // too large to compare line by line: every line of both, so that nothing added goes unseen
+      out.add("@@ -1 +1 @@ (" + a.length + " lines before, " + b.length + " after: too large to compare line by line, all shown)");
+      for (String line : a) {
+        out.add("-" + visible(line));
+      }
+      for (String line : b) {
+        out.add("+" + visible(line));
+      }
       return;
     }
     int[][] lcs = new int[a.length + 1][b.length + 1];
@@ -66,11 +73,31 @@ public final class Diff {
         inChange = true;
       }
       if (j < b.length && (i == a.length || lcs[i][j + 1] >= lcs[i + 1][j])) {
-        out.add("+" + b[j++]);
+        out.add("+" + visible(b[j++]));
       } else {
-        out.add("-" + a[i++]);
+        out.add("-" + visible(a[i++]));
       }
     }
+  }
+
+  /**
+   * The line as a terminal must show it: control characters (a CR that moves back over the line,
+   * an escape sequence that erases it) and bidirectional overrides as {@code \\xNN} / {@code \\uNNNN}.
+   */
+  public static String visible(String line) {
+    StringBuilder sb = null;
+    for (int i = 0; i < line.length(); i++) {
+      char c = line.charAt(i);
+      boolean hidden = (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e)
+          || (c >= 0x2066 && c <= 0x2069);
+      if (hidden && sb == null) {
+        sb = new StringBuilder(line.substring(0, i));
+      }
+      if (sb != null) {
+        sb.append(hidden ? (c < 0x100 ? String.format("\\x%02x", (int) c) : String.format("\\u%04x", (int) c)) : String.valueOf(c));
+      }
+    }
+    return sb == null ? line : sb.toString();
   }
 
   /** For messages: the names of the files that differ. */

@@ -84,6 +84,14 @@ public final class Installed {
 
   /** Writes the entry's files (replacing any other installed version of it) and pins it in the lock file. */
   public void install(Entry e, String catalog) throws CatalogException {
+    install(e, catalog, e.manifest().languages(), "");
+  }
+
+  /**
+   * The same, recording which languages' versions passed the tests ({@code tested}: the gateway
+   * runs no other) and the fingerprint of the key the signature was verified with (or "").
+   */
+  public void install(Entry e, String catalog, java.util.List<String> tested, String key) throws CatalogException {
     LockFile lock = lock();
     Path target = dir(e.manifest().name(), e.manifest().version());
     try {
@@ -99,9 +107,18 @@ public final class Installed {
     }
     LockFile.Pinned old = lock.scripts().get(e.manifest().name());
     lock.with(new LockFile.Pinned(e.manifest().name(), e.manifest().version(), e.sha256(), catalog, e.signed(),
-        e.manifest().languages())).write(base);
+        e.manifest().languages(), java.util.List.copyOf(new java.util.TreeSet<>(tested)), key)).write(base);
     if (old != null && !old.version().equals(e.manifest().version())) {
       deleteQuietly(dir(old.name(), old.version()));
+    }
+  }
+
+  /** Records that {@code languages} of installed {@code name} (checked just now) passed the tests. */
+  public void markTested(String name, java.util.List<String> languages) throws CatalogException {
+    LockFile lock = lock();
+    LockFile.Pinned p = lock.scripts().get(name);
+    if (p != null && !p.tested().containsAll(languages)) {
+      lock.with(p.testedAlso(languages)).write(base);
     }
   }
 

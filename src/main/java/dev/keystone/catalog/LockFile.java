@@ -24,10 +24,24 @@ public record LockFile(Map<String, Pinned> scripts) {
 
   public static final String FILE = "scripts.lock.json";
 
-  /** One installed entry. */
-  public record Pinned(String name, String version, String sha256, String catalog, boolean signed, List<String> languages) {
+  /**
+   * One installed entry.
+   *
+   * @param tested the languages whose versions passed the entry's tests here: the gateway runs no other
+   * @param key    the fingerprint ({@code sha256:...}) of the public key its signature was verified
+   *               with, or empty: an update must be signed by the same key
+   */
+  public record Pinned(String name, String version, String sha256, String catalog, boolean signed, List<String> languages,
+                       List<String> tested, String key) {
     public String id() {
       return name + "@" + version;
+    }
+
+    /** The same, with {@code more} languages tested. */
+    public Pinned testedAlso(List<String> more) {
+      java.util.TreeSet<String> all = new java.util.TreeSet<>(tested);
+      all.addAll(more);
+      return new Pinned(name, version, sha256, catalog, signed, languages, List.copyOf(all), key);
     }
   }
 
@@ -71,8 +85,13 @@ public record LockFile(Map<String, Pinned> scripts) {
       if (p.getValue("languages") instanceof JsonArray a) {
         a.forEach(l -> languages.add(String.valueOf(l)));
       }
-      out.put(name, new Pinned(name, v, sha, p.getString("catalog", ""), Boolean.TRUE.equals(p.getValue("signed")),
-          List.copyOf(languages)));
+      List<String> tested = new ArrayList<>();
+      if (p.getValue("tested") instanceof JsonArray a) {
+        a.forEach(l -> tested.add(String.valueOf(l)));
+      }
+      out.put(name, new Pinned(name, v, sha, p.getValue("catalog") instanceof String c ? c : "",
+          Boolean.TRUE.equals(p.getValue("signed")), List.copyOf(languages), List.copyOf(tested),
+          p.getValue("key") instanceof String k ? k : ""));
     }
     return new LockFile(out);
   }
@@ -93,7 +112,8 @@ public record LockFile(Map<String, Pinned> scripts) {
     JsonObject s = new JsonObject();
     for (Pinned p : scripts.values()) {
       s.put(p.name(), new JsonObject().put("version", p.version()).put("sha256", p.sha256()).put("catalog", p.catalog())
-          .put("signed", p.signed()).put("languages", new JsonArray(p.languages())));
+          .put("signed", p.signed()).put("key", p.key()).put("languages", new JsonArray(p.languages()))
+          .put("tested", new JsonArray(p.tested())));
     }
     byte[] bytes = (new JsonObject().put("lock", 1).put("scripts", s).encodePrettily() + "\n").getBytes(StandardCharsets.UTF_8);
     Path file = dir.resolve(FILE);

@@ -57,7 +57,12 @@ public record Manifest(String name, String version, String description, String a
       if (!LANGUAGES.contains(lang)) {
         throw new CatalogException(where + ": scripts: unknown language '" + lang + "' (lua, js or py)");
       }
-      scripts.put(lang, file(where, "scripts." + lang, s.getValue(lang)));
+      String f = file(where, "scripts." + lang, s.getValue(lang));
+      if (!f.endsWith("." + lang)) {
+        // engines serve NAME.lua, NAME.js, NAME.py: a JavaScript file named .py would fail every call
+        throw new CatalogException(where + ": scripts." + lang + ": the file name must end in ." + lang + ", got '" + f + "'");
+      }
+      scripts.put(lang, f);
     }
     Object schema = j.getValue("params", new JsonObject().put("type", "object"));
     if (!(schema instanceof JsonObject p) || !"object".equals(p.getValue("type"))) {
@@ -96,10 +101,15 @@ public record Manifest(String name, String version, String description, String a
     if (!(j.getValue(key) instanceof String s) || s.isBlank()) {
       throw new CatalogException(where + ": " + key + ": required, a non-empty string");
     }
-    if (s.length() > max || s.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+    if (s.length() > max || !printable(s)) {
       throw new CatalogException(where + ": " + key + ": at most " + max + " characters, no control characters");
     }
     return s;
+  }
+
+  /** No control characters (C0, DEL, C1) nor bidirectional overrides: what a terminal shows as it is. */
+  static boolean printable(String s) {
+    return s.chars().noneMatch(c -> c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069));
   }
 
   private static String file(String where, String key, Object v) throws CatalogException {

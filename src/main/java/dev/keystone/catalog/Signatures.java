@@ -42,6 +42,11 @@ public final class Signatures {
     }
   }
 
+  /** {@code sha256:HEX} of the key's encoding: which key an installed entry was verified with. */
+  public static String fingerprint(PublicKey key) {
+    return key == null ? "" : "sha256:" + Digest.sha256(key.getEncoded());
+  }
+
   /** The base64 signature of an entry. */
   public static String sign(PrivateKey key, String name, String version, String sha256) throws CatalogException {
     try {

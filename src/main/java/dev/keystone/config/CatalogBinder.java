@@ -70,6 +70,21 @@ final class CatalogBinder {
       problems.add(s.keyPath("catalog"), x.getMessage());
       return null;
     }
+    dev.keystone.catalog.LockFile.Pinned pinned;
+    try {
+      pinned = installed.lock().scripts().get(name);
+    } catch (CatalogException x) {
+      problems.add(s.keyPath("catalog"), x.getMessage());
+      return null;
+    }
+    if (e.script(language) != null && !pinned.tested().contains(language)) {
+      // only a version that passed the entry's tests here runs (attack s17, F1: an untested
+      // JavaScript version did something else than the tested Lua one)
+      problems.add(s.keyPath(language.equals("lua") ? "catalog" : "language"), e.id() + ": its " + language
+          + " version has not passed the entry's tests here (tested: " + (pinned.tested().isEmpty() ? "none" : String.join(", ", pinned.tested()))
+          + "): keystone scripts verify " + name + (language.equals("lua") ? "" : " --engine " + language + "=COMMAND"));
+      return null;
+    }
     String source = e.script(language);
     if (source == null) {
       problems.add(s.keyPath(isolated ? "language" : "catalog"), e.id() + " is offered in " + e.manifest().languages()
