@@ -23,7 +23,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ next to the engine's files
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pyengine import library  # noqa: E402
+from pyengine import dumpable, library  # noqa: E402
 from pyengine.httpserver import Server, MAX_HEAD  # noqa: E402
 from pyengine.server import Endpoints, MAX_BODY  # noqa: E402
 from pyengine.service import Service  # noqa: E402
@@ -134,6 +134,13 @@ def seccomp_available():
 
 
 async def main(o):
+    # Not dumpable, first: the main process holds every tenant's kv, and under bubblewrap its workers
+    # have its uid (pyengine/dumpable.py).
+    try:
+        dumpable.not_dumpable()
+    except (OSError, ImportError, AttributeError) as e:
+        log(f'SEVERE engine did not start: it could not make itself not dumpable (prctl PR_SET_DUMPABLE): {e}')
+        return 1
     # Without the filter a script reaches the host (files, sockets, processes): refuse to serve
     # unless the operator says the scripts are trusted.
     if not seccomp_available() and not o.allow_no_seccomp:

@@ -16,7 +16,10 @@ too, "while the engine was busy", limit false unless it was blocked rather than 
 
 import collections
 
+from .frames import encode
 from .kv import KvError
+from .logtext import field
+from .workers import MAX_BYTES_IN
 
 MAX_WAITING_PER_TENANT = 128
 MAX_WAITING = 1024
@@ -24,9 +27,24 @@ MAX_WAITING_BYTES = 64 * 1024 * 1024  # requests waiting or running, all tenants
 MIN_CALL_MS = 5  # a call whose wait left it less than this is not run (the gateway gives up now)
 MAX_KV_OPS_PER_CALL = 10000
 MAX_FRAMES_PER_CALL = 12000
-MAX_BYTES_PER_CALL = 32 * 1024 * 1024  # all the messages of one call (a frame is at most 16 MiB)
-FRAME_CHARGE_MS = 0.01  # the main process's work for each message of a worker, charged to its tenant
+MAX_BYTES_PER_CALL = MAX_BYTES_IN  # all the messages of one call (a frame is at most 16 MiB): workers.py checks it
+MAX_KV_ANSWERS_PER_CALL = 32 * 1024 * 1024  # bytes of kv answers one call gets (a value is up to 786 KB escaped)
+# The main process's work for a tenant's messages, charged to its time share (attack s17py F2, F2b):
+# each message, each MiB read from its worker or written to it (reading, scanning and parsing
+# frames; encoding and writing kv answers and data files) and each token of its frames (frames.py:
+# a decision naming thousands of backends costs by its strings more than by its bytes). Measured:
+# 1.6 to 5.4 ms a MiB in (escaped text, a body of quotes the costliest), 0.8 to 1.8 ms a MiB out,
+# 4 us a small message, 0.25 us a token: charged above that, so that a tenant whose worker makes
+# the engine work pays at least what the engine spent.
+FRAME_CHARGE_MS = 0.01
+ENGINE_MS_PER_MIB = 8
+ENGINE_MS_PER_TOKEN = 0.0005
 REPLACEMENT_CHARGE_MS = 5  # forking a worker for a tenant whose worker was killed
+# A worker uses no CPU between its calls (it waits on its pipe): one whose CPU time grew more than
+# this since its last call ended (a script that answered past the API and went on: attack s17py
+# F3) is killed and replaced, checked before its next call and by the engine's sweep (service.py),
+# and what it used is charged to its tenant.
+IDLE_CPU_MS = 10
 MAX_LOG_LINES_PER_CALL = 20
 MAX_DATA_READS_PER_CALL = 64  # data(NAME): each answer a file of up to 1 MiB (its frame made at load)
 
@@ -51,6 +69,7 @@ class Call:
         self.future = loop.create_future()
         self.timer = None
         self.frames = self.kv_ops = self.logged = self.data_reads = 0
+        self.kv_answers = 0  # bytes
 
     def finish(self, result=None, failure=None):
         if self.timer is not None:
@@ -75,10 +94,14 @@ class Lane:
         self.bytes = 0  # of its calls waiting or running
 
     # ---- the worker's messages ------------------------------------------------------------
-    def message(self, worker, msg):
+    def expecting(self, worker):
+        """Whether `worker` may write now: a call of its runs (workers.py checks before reading)."""
+        return worker is self.worker and self.running is not None
+
+    def message(self, worker, msg, size=0):
         call = self.running
         if worker is not self.worker or call is None:
-            worker.kill()  # a message while no call runs: the script is past the API
+            worker.kill(('a message while no call runs', False))  # the script is past the API
             return
         call.frames += 1
         if call.frames > MAX_FRAMES_PER_CALL or worker.bytes_in > MAX_BYTES_PER_CALL:
@@ -106,8 +129,12 @@ class Lane:
         if call is not None:
             self.running = None
             self.engine.charge(self.tenant, call, worker, REPLACEMENT_CHARGE_MS)
-            call.finish(failure=Failure(f'{call.script.file}: the tenant\'s worker process ended during the call '
-                                        '(it crashed, or ran out of memory or CPU time)', True))
+            if worker.why is not None:  # killed by the engine: a frame or message past the rules
+                text, limit = worker.why
+                call.finish(failure=Failure(f'{call.script.file}: the worker broke the engine\'s protocol: {text}', limit))
+            else:
+                call.finish(failure=Failure(f'{call.script.file}: the tenant\'s worker process ended during the call '
+                                            '(it crashed, or ran out of memory or CPU time)', True))
         self.pump()
 
     def _kv(self, worker, call, msg):
@@ -117,7 +144,14 @@ class Lane:
             return
         try:
             ok = self.engine.stores.serve(self.tenant, msg.get('fn'), msg.get('args'))
-            worker.send({'op': 'kv', 'ok': ok})
+            answer = encode({'op': 'kv', 'ok': ok})
+            call.kv_answers += len(answer)
+            if call.kv_answers > MAX_KV_ANSWERS_PER_CALL:
+                # (values read raw, never decoded, cost the engine far more than the worker: s17py F2b)
+                worker.send({'op': 'kv', 'error': f'kv: more than {MAX_KV_ANSWERS_PER_CALL >> 20} MiB of values read '
+                                                  'in one call'})
+                return
+            worker.send_frame(answer)
         except KvError as e:
             worker.send({'op': 'kv', 'error': str(e)})
         except (ValueError, TypeError, OverflowError) as e:
@@ -143,6 +177,8 @@ class Lane:
         worker = self.worker
         self.running = None
         self.engine.charge(self.tenant, call, worker, 0)
+        if worker is not None:
+            worker.rest_ns = worker.last_schedstat[0]  # (read by charge): it uses none until its next call
         fail = msg.get('fail')
         # A worker near its lifetime's CPU limit (RLIMIT_CPU, the backstop) is replaced between
         # calls, before the kernel stops it in the middle of one.
@@ -186,12 +222,30 @@ class Lane:
             if call.future.done():  # answered while it waited (its deadline passed)
                 self.queue.popleft()
                 continue
+            if self.worker is not None and self.used_cpu_at_rest():
+                continue  # killed: the call gets a spare
             if self.worker is None:
                 self.starting = True
                 loop.create_task(self._equip())
                 return
             self.queue.popleft()
             self._start(call)
+
+    def used_cpu_at_rest(self):
+        """Kills the worker if it used CPU since its last call ended, while no call runs (a script
+        that answered past the API and went on: no deadline applies then), charging its tenant;
+        True when it did."""
+        w = self.worker
+        if w is None or self.running is not None or w.rest_ns is None:
+            return False
+        used_ms = (w.schedstat()[0] - w.rest_ns) / 1e6
+        if used_ms <= IDLE_CPU_MS:
+            return False
+        self._retire()
+        self.engine.spend(self.tenant, used_ms + REPLACEMENT_CHARGE_MS)
+        self.engine.warn(self.tenant, f'WARNING engine killed the worker of tenant {field(self.tenant)}: it used '
+                                      f'{round(used_ms)} ms of CPU with no call running (a script past the API)')
+        return True
 
     async def _equip(self):
         try:
@@ -200,6 +254,7 @@ class Lane:
             while not w.alive:  # a spare that died while it waited
                 w = await self.engine.pool.take()
             w.owner = self
+            w.rest_ns = w.schedstat()[0]
             self.worker = w
             self.engine.remember_worker(self)
         except Exception as e:  # no worker could be forked
@@ -232,10 +287,13 @@ class Lane:
         self.running = call
         self.last_used = now
         w.bytes_in = 0
+        w.rest_ns = None
+        w.reader.start_call(len(call.request.get('backends') or ()))  # a route may name each backend
         w.sids[script.name] = script.sid
         w.send({'op': 'call', 'kind': call.kind, 'tenant': self.tenant, 'script': script.name, 'sid': script.sid,
                 'file': script.file, 'source': script.source if fresh else None, 'request': call.request,
                 'response': call.head})
+        w.bytes_out = 0  # (the call's message is the gateway's request, not the script's doing)
         call.timer = loop.call_at(min(now + call.allow_ms / 1000, call.wall_at), self._check, call)
 
     def _check(self, call):

@@ -103,11 +103,14 @@ class Compiler:
         self.worker = None
         self.answer = None
 
-    def message(self, worker, msg):
+    def expecting(self, worker):
+        return worker is self.worker and self.answer is not None and not self.answer.done()
+
+    def message(self, worker, msg, size=0):
         if self.answer is not None and not self.answer.done() and msg.get('op') == 'compiled':
             self.answer.set_result(msg.get('error'))
         else:
-            worker.kill()
+            worker.kill(('a message out of turn', False))
 
     def ended(self, worker):
         if worker is self.worker:
@@ -124,6 +127,7 @@ class Compiler:
             self.worker = w
             w.owner = self
         self.answer = asyncio.get_running_loop().create_future()
+        self.worker.bytes_in = 0  # (what a worker may send is bounded per call: here per check)
         self.worker.send({'op': 'compile', 'file': file, 'source': source})
         try:
             error = await asyncio.wait_for(asyncio.shield(self.answer), limit_ms / 1000)

@@ -10,10 +10,12 @@ import os
 from . import library, protocol, response_phase
 from .budgets import TenantBudgets
 from .kv import Stores, LIMITS
-from .lanes import Lane, Call, Failure, MAX_WAITING, MAX_WAITING_BYTES, FRAME_CHARGE_MS, MAX_LOG_LINES_PER_CALL
+from .lanes import (Lane, Call, Failure, MAX_WAITING, MAX_WAITING_BYTES, FRAME_CHARGE_MS, ENGINE_MS_PER_MIB,
+                    ENGINE_MS_PER_TOKEN, MAX_LOG_LINES_PER_CALL)
 from .logtext import short_text, field
 
 IDLE_WORKER_S = 300
+CPU_AT_REST_CHECK_S = 0.25  # how often workers with no call running are checked for using CPU (lanes.py)
 
 
 class Service:
@@ -107,12 +109,24 @@ class Service:
         return d, ok.get('on_response') is True
 
     def charge(self, tenant, call, worker, extra_ms):
-        """The CPU time the call took its worker (and the engine's work for its messages), charged
-        to the tenant's time share."""
-        used = 0.0
+        """The CPU time the call took its worker, and the engine's work for its messages (in
+        proportion to the bytes its worker sent and was sent during the call), charged to the
+        tenant's time share."""
+        used = engine = 0.0
         if worker is not None and hasattr(call, 'cpu0'):
             used = max(0.0, (worker.schedstat()[0] - call.cpu0) / 1e6)
-        self.budgets.of(tenant)['time'].spend(used + call.frames * FRAME_CHARGE_MS + extra_ms)
+            engine = ((worker.bytes_in + worker.bytes_out) * ENGINE_MS_PER_MIB / (1 << 20)
+                      + worker.reader.tokens * ENGINE_MS_PER_TOKEN)
+        self.spend(tenant, used + engine + call.frames * FRAME_CHARGE_MS + extra_ms)
+
+    def spend(self, tenant, ms):
+        self.budgets.of(tenant)['time'].spend(ms)
+
+    def warn(self, tenant, line):
+        """An engine's line about what a tenant's script did, under the tenant's log budget."""
+        note = self.budgets.of(tenant)['log'].acquire()
+        if note is not None:
+            self.log(line + note)
 
     # ---- workers ------------------------------------------------------------------------------
     def make_room(self, lane):
@@ -134,10 +148,19 @@ class Service:
             self.lanes.pop(lane.tenant, None)
 
     async def sweep(self, idle_s=IDLE_WORKER_S):
-        """Every 10 s: workers idle for `idle_s` go (their tenants get a spare next time)."""
+        """Four times a second: a worker that used CPU while no call of its ran is killed (lanes.py,
+        used_cpu_at_rest: one /proc read per worker). Every 10 s: workers idle for `idle_s` go
+        (their tenants get a spare next time)."""
+        last = self.loop.time()
         while True:
-            await asyncio.sleep(10)
-            cutoff = self.loop.time() - idle_s
+            await asyncio.sleep(CPU_AT_REST_CHECK_S)
+            for lane in list(self.with_workers.values()):
+                lane.used_cpu_at_rest()
+            now = self.loop.time()
+            if now - last < 10:
+                continue
+            last = now
+            cutoff = now - idle_s
             for lane in list(self.with_workers.values()):
                 if lane.idle() and lane.last_used < cutoff:
                     lane._retire()

@@ -16,6 +16,7 @@ from .frames import FrameReader, FrameError, encode
 
 ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'worker', 'zygote.py')
 MAX_PENDING_OUT = 24 * 1024 * 1024  # what may wait to be written to a worker that does not read (a call, kv answers)
+MAX_BYTES_IN = 32 * 1024 * 1024  # what a worker may send in one call, all its messages (a frame is at most 16 MiB)
 
 
 class Zygote:
@@ -158,6 +159,10 @@ class Worker:
         self.sids = {}  # script name -> the version of it this worker has run
         self.last_schedstat = (0, 0)
         self.bytes_in = 0  # read from it since its current call started (lanes.py bounds it)
+        self.max_bytes_in = MAX_BYTES_IN
+        self.bytes_out = 0  # written to it since its current call's message (kv answers, data files)
+        self.rest_ns = None  # its CPU time when its last call ended (lanes.py: none is used between calls)
+        self.why = None  # why the engine killed it, when it broke the protocol: (message, limit)
         os.set_blocking(wfd, False)
         os.set_blocking(rfd, False)
         loop.add_reader(rfd, self._readable)
@@ -169,6 +174,7 @@ class Worker:
         """A frame made already (frames.encode, encode_text)."""
         if not self.alive:
             return
+        self.bytes_out += len(data)
         if not self.out:
             try:
                 n = os.write(self.wfd, data)
@@ -207,20 +213,37 @@ class Worker:
             self.kill()
             return
         self.bytes_in += len(data)
-        try:
-            messages = self.reader.feed(data)
-        except FrameError:
-            self.kill()
+        # Checked before anything is parsed: bytes while no call runs (a message after a call's
+        # "done", from a spare), more than a call may send, a frame that is no message or too big.
+        if not self._expected():
+            self.kill(('a message while no call runs', False))
             return
-        for msg in messages:
-            if not self.alive:
-                return
-            if msg.get('op') == 'ready' and not self.ready.done():
-                self.ready.set_result(msg.get('seccomp') is True)
-            elif self.owner is not None:
-                self.owner.message(self, msg)
-            else:
-                self.kill()  # a spare that talks out of turn
+        if self.bytes_in > self.max_bytes_in:
+            self.kill((f'more than {self.max_bytes_in >> 20} MiB to the engine in one call', True))
+            return
+        try:
+            self.reader.push(data)
+            while self.alive:
+                got = self.reader.next()
+                if got is None:
+                    return
+                msg, size = got
+                if msg.get('op') == 'ready' and not self.ready.done():
+                    self.ready.set_result(msg.get('seccomp') is True)
+                elif self.owner is not None:
+                    self.owner.message(self, msg, size)
+                else:
+                    self.kill(('a message while no call runs', False))  # a spare that talks out of turn
+                if self.alive and self.reader.buf and not self._expected():
+                    self.kill(('a message while no call runs', False))  # more after the call's "done"
+        except FrameError as e:
+            self.kill((str(e), e.limit))
+
+    def _expected(self):
+        """Whether the worker may write now: its "ready", or while its owner waits for an answer."""
+        if not self.ready.done():
+            return True
+        return self.owner is not None and self.owner.expecting(self)
 
     def schedstat(self):
         """(ns on a CPU, ns waiting for one) since the worker started; the last known once it is gone."""
@@ -232,10 +255,12 @@ class Worker:
             pass
         return self.last_schedstat
 
-    def kill(self):
-        """SIGKILL through the pidfd (never a pid another process may have by now), then forget it."""
+    def kill(self, why=None):
+        """SIGKILL through the pidfd (never a pid another process may have by now), then forget it;
+        `why`: (message, limit) when it broke the protocol."""
         if not self.alive:
             return
+        self.why = why
         self.schedstat()
         self.alive = False
         try:

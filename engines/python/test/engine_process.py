@@ -28,9 +28,10 @@ class UnixConnection(http.client.HTTPConnection):
 
 class Engine:
     """engine.py on `scripts` ({name: source}), with extra command-line `args`; `files` ({file name:
-    str or bytes}) are written into the scripts directory first (data files)."""
+    str or bytes}) are written into the scripts directory first (data files). `user`: a uid to run
+    the engine as (the test runs as root), its directory then open to it."""
 
-    def __init__(self, scripts, args=(), files=None):
+    def __init__(self, scripts, args=(), files=None, user=None):
         self.dir = tempfile.mkdtemp(prefix='pyengine-test-')
         self.scripts_dir = os.path.join(self.dir, 'scripts')
         os.mkdir(self.scripts_dir)
@@ -41,8 +42,13 @@ class Engine:
         self.socket = os.path.join(self.dir, 'engine.sock')
         self.log_path = os.path.join(self.dir, 'engine.log')
         self.log_file = open(self.log_path, 'wb')
+        as_user = {}
+        if user is not None:
+            for d in (self.dir, self.scripts_dir):
+                os.chmod(d, 0o777)
+            as_user = {'user': user, 'group': user, 'extra_groups': []}
         self.proc = subprocess.Popen([PYTHON, ENGINE, '--scripts', self.scripts_dir, '--listen', f'unix:{self.socket}', *args],
-                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+                                     stdout=self.log_file, stderr=subprocess.STDOUT, **as_user)
         for _ in range(200):
             if ' serving ' in self.log():
                 return

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from . import api
 from .api import ScriptError, LimitError
+from ..frames import KV_KEY_CHARS, KV_VALUE_CHARS
 
 MAX_LOG = 2000
 MAX_LOG_LINES_PER_CALL = 20
@@ -230,8 +231,19 @@ def _kv_value(v):
     if v is None or isinstance(v, (str, bool)) or api.is_number(v):
         if isinstance(v, float) and not math.isfinite(v):
             raise ScriptError('kv values are finite numbers')
+        if isinstance(v, str) and len(v) > KV_VALUE_CHARS:
+            raise ScriptError(f'kv value above {KV_VALUE_CHARS} bytes')
         return v
     raise ScriptError(f'kv values are strings, numbers or booleans, not a {api.type_name(v)}')
+
+
+def _kv_key(k, fn):
+    """A key as the main process takes it (kv.py checks it again): here, so that a key far too long is
+    the script's error at its line, never a message bigger than the main process reads (frames.py)."""
+    key = api.string(k, fn, 1)
+    if key == '' or len(key) > KV_KEY_CHARS:
+        raise ScriptError(f'kv keys are 1 to {KV_KEY_CHARS} characters')
+    return key
 
 
 class Kv:
@@ -239,19 +251,19 @@ class Kv:
 
     @staticmethod
     def get(k):
-        return _kv('get', api.string(k, 'kv.get', 1), None, None)
+        return _kv('get', _kv_key(k, 'kv.get'), None, None)
 
     @staticmethod
     def set(k, v, ttl=None):
-        _kv('set', api.string(k, 'kv.set', 1), _kv_value(v), api.opt_number(ttl, 'kv.set', 3, 0))
+        _kv('set', _kv_key(k, 'kv.set'), _kv_value(v), api.opt_number(ttl, 'kv.set', 3, 0))
 
     @staticmethod
     def incr(k, by=None, ttl=None):
-        return _kv('incr', api.string(k, 'kv.incr', 1), api.opt_number(by, 'kv.incr', 2, 1), api.opt_number(ttl, 'kv.incr', 3, 0))
+        return _kv('incr', _kv_key(k, 'kv.incr'), api.opt_number(by, 'kv.incr', 2, 1), api.opt_number(ttl, 'kv.incr', 3, 0))
 
     @staticmethod
     def delete(k):
-        _kv('set', api.string(k, 'kv.delete', 1), None, 0)
+        _kv('set', _kv_key(k, 'kv.delete'), None, 0)
 
 
 json = Json()

@@ -13,7 +13,7 @@ import builtins
 import gc
 import sys
 
-from ..frames import Channel
+from ..frames import Channel, ERROR_CHARS
 from . import api, decisions, helpers, phases, sandbox
 from .api import ScriptError, LimitError
 
@@ -52,7 +52,7 @@ def describe(e, file):
     except BaseException:  # a __str__ that fails, memory that ran out describing it
         message = f'{file}: a value that cannot be described was raised'
     limit = isinstance(e, (LimitError, RecursionError, MemoryError))
-    return {'message': message[:8192], 'limit': limit, 'recycle': isinstance(e, MemoryError)}
+    return {'message': message[:ERROR_CHARS], 'limit': limit, 'recycle': isinstance(e, MemoryError)}
 
 
 class Script:
@@ -141,7 +141,8 @@ def compile_check(file, source):
         compile(source, file, 'exec', dont_inherit=True)
         return None
     except SyntaxError as e:
-        return f'{file}:{e.lineno}: SyntaxError: {e.msg}' if e.lineno else f'{file}: SyntaxError: {e.msg}'
+        text = f'{file}:{e.lineno}: SyntaxError: {e.msg}' if e.lineno else f'{file}: SyntaxError: {e.msg}'
+        return text[:ERROR_CHARS]
     except BaseException as e:
         return describe(e, file)['message']
 

@@ -6,7 +6,8 @@ pipes, its environment, root (when the engine runs as root: it becomes nobody), 
 Why seccomp: CPython cannot be sandboxed from the inside (`().__class__.__base__.__subclasses__()`
 reaches `os.system`, `gc.get_objects()` reaches every object, ctypes reaches raw memory). So a
 worker's boundary is the kernel's: the filter allows reading its request pipe (fd 3), writing its
-answer pipe (fd 4), memory management, futex wakes, clocks, getrandom, signal return and exit; every
+answer pipe (fd 4), memory management, futex wakes, clocks (the system's and its own, not another
+process's CPU clock), getrandom, signal return and exit; every
 other system call fails with EPERM: no open, stat, socket, connect, execve, fork/clone, kill,
 ptrace, sleep, timers, signal handlers (a futex wait times out at once). A 32-bit (int 0x80) system call kills the process
 (libseccomp's bad-architecture action). The filter is built once in the zygote, loaded in each
@@ -33,10 +34,19 @@ RECURSION_LIMIT = 220  # frames, the worker's own few included: Lua's call depth
 # The system calls a worker needs once it is serving: CPython's allocator (brk, mmap, ...), its
 # locks (futex), time.time/process_time (clock_gettime: vDSO, or a real call for CPU clocks),
 # random/os.urandom (getrandom), and exit. read/write only on its pipes (below).
-ALLOWED = ['brk', 'mmap', 'munmap', 'mremap', 'madvise', 'mprotect', 'clock_gettime',
-           'clock_getres', 'gettimeofday', 'time', 'getrandom', 'rt_sigreturn', 'rt_sigprocmask',
+ALLOWED = ['brk', 'mmap', 'munmap', 'mremap', 'madvise', 'mprotect',
+           'gettimeofday', 'time', 'getrandom', 'rt_sigreturn', 'rt_sigprocmask',
            'sched_yield', 'getpid', 'gettid', 'getppid', 'getuid', 'geteuid', 'getgid', 'getegid', 'close',
            'exit', 'exit_group']
+# Clocks by id, only those from 0 up: the system's (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME,
+# ...; time.time() and time.monotonic() read them in the vDSO, without a system call) and the
+# worker's own CPU clocks (CLOCK_PROCESS_CPUTIME_ID 2, CLOCK_THREAD_CPUTIME_ID 3: process_time,
+# thread_time). A negative id names the CPU clock of any process or thread by its pid ((~pid << 3) |
+# 2), which the kernel lets anyone read: a tenant would see when and how much the zygote or another
+# tenant's worker works (attack s17py F4); or a clock device. clockid_t is a 32-bit int in a 64-bit
+# register whose upper half the caller chooses, so bit 31 is tested, not the register's sign.
+CLOCK_CALLS = ['clock_gettime', 'clock_getres']
+CLOCK_ID_SIGN = 0x80000000
 
 
 FUTEX_CMD_MASK = 0x7f  # the operation without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
@@ -61,6 +71,8 @@ def build_filter():
         f.add_rule(seccomp.ALLOW, 'futex', seccomp.Arg(1, seccomp.MASKED_EQ, FUTEX_CMD_MASK, op))
     for op in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         f.add_rule(seccomp.ERRNO(errno.ETIMEDOUT), 'futex', seccomp.Arg(1, seccomp.MASKED_EQ, FUTEX_CMD_MASK, op))
+    for name in CLOCK_CALLS:
+        f.add_rule(seccomp.ALLOW, name, seccomp.Arg(0, seccomp.MASKED_EQ, CLOCK_ID_SIGN, 0))
     f.add_rule(seccomp.ALLOW, 'read', seccomp.Arg(0, seccomp.EQ, IN_FD))
     f.add_rule(seccomp.ALLOW, 'write', seccomp.Arg(0, seccomp.EQ, OUT_FD))
     return f

@@ -35,6 +35,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 # Everything a worker uses, imported now: after fork, before the filter, nothing is read from disk.
+from pyengine import dumpable  # noqa: E402
 from pyengine.worker import sandbox, loop  # noqa: E402  (imports the API and its modules too)
 
 
@@ -143,6 +144,9 @@ def preload(names):
 
 
 def main():
+    # Not dumpable (pyengine/dumpable.py), nor the workers it forks: a process of the same user
+    # without CAP_SYS_PTRACE cannot read their memory. ctypes, imported for it, is forgotten again.
+    dumpable.not_dumpable(forget_ctypes=True)
     fd, memory_mb, cpu_seconds = (int(a) for a in sys.argv[1:4])
     names = [n for n in (sys.argv[4] if len(sys.argv) > 4 else '').split(',') if n]
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps workers
