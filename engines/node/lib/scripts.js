@@ -329,6 +329,7 @@ class Scripts {
     let i = this.isolates.get(tenant);
     if (i === undefined) {
       const version = this.library.version;
+      this.trimmer.beforeNew();
       i = this.newIsolate(tenant).then((made) => {
         // Still wanted (no reload, not dropped meanwhile): replace the promise with the isolate.
         if (this.isolates.get(tenant) === i && this.library.version === version) this.isolates.set(tenant, made);

@@ -93,6 +93,15 @@ class Trim {
     });
   }
 
+  /**
+   * Before a new isolate is made: memory of dropped isolates that V8 has not collected yet is
+   * collected first, so that the new one's 16 MiB are not added on top of it (the engine peaked at
+   * 164 MiB under a 160 MiB budget in CI, session 17, when the collection came after).
+   */
+  beforeNew() {
+    if (this.trimAtBytes !== Infinity && this.unfreed.bytes() > 0) this.unfreed.collectNow();
+  }
+
   /** After a call of `current`'s: drops from `isolates` (tenant -> TenantIsolate, or a promise of one) what must go. */
   trim(isolates, current) {
     if (this.trimAtBytes === Infinity) return;
