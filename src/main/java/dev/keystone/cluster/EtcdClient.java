@@ -1,0 +1,171 @@
+package dev.keystone.cluster;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * etcd v3 through its JSON gateway ({@code /v3/kv/range}, {@code /v3/kv/put}, {@code /v3/kv/txn},
+ * {@code /v3/watch}), on the gateway's own Vert.x 5 HTTP client. Not jetcd: jetcd 0.8.5 brings
+ * Vert.x 4.5, grpc-netty and Netty 4.1, which conflict with the gateway's Vert.x 5 and Netty 4.2;
+ * the config store is not on the request path, and the JSON gateway is part of etcd's API.
+ * Calls go to the endpoints in turn; one that fails is skipped for the next call.
+ */
+public final class EtcdClient implements AutoCloseable {
+
+  /** One key's value and its revisions. */
+  public record KeyValue(String key, String value, long createRevision, long modRevision, long version) {
+  }
+
+  /** Keys read at one revision of the store. */
+  public record Range(List<KeyValue> kvs, long revision) {
+  }
+
+  private static final Base64.Encoder B64 = Base64.getEncoder();
+  private static final Base64.Decoder B64D = Base64.getDecoder();
+
+  private final Vertx vertx;
+  private final List<URI> endpoints;
+  private final HttpClient http;
+  private final AtomicInteger next = new AtomicInteger();
+
+  public EtcdClient(Vertx vertx, List<String> endpoints) {
+    if (endpoints.isEmpty()) {
+      throw new IllegalArgumentException("etcd: at least one endpoint, such as http://127.0.0.1:2379");
+    }
+    this.vertx = vertx;
+    this.endpoints = endpoints.stream().map(URI::create).toList();
+    this.http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(2000).setIdleTimeout(60));
+  }
+
+  /** The value of {@code key}, or null when there is none (with the store's revision in {@link Range}). */
+  public Future<Range> get(String key) {
+    return call("/v3/kv/range", new JsonObject().put("key", b64(key))).map(EtcdClient::range);
+  }
+
+  /** Every key that starts with {@code prefix}, at one revision. */
+  public Future<Range> getPrefix(String prefix) {
+    return call("/v3/kv/range", new JsonObject().put("key", b64(prefix)).put("range_end", B64.encodeToString(prefixEnd(prefix))))
+        .map(EtcdClient::range);
+  }
+
+  /** Writes {@code key}; the store's revision after the write. */
+  public Future<Long> put(String key, String value) {
+    return call("/v3/kv/put", new JsonObject().put("key", b64(key)).put("value", b64(value)))
+        .map(j -> revision(j.getJsonObject("header")));
+  }
+
+  /**
+   * Writes {@code key} only if its mod revision is still {@code modRevision} (0: only if it does not
+   * exist): two writers that read the same revision cannot both win. True when written.
+   */
+  public Future<Boolean> putIf(String key, String value, long modRevision) {
+    JsonObject compare = new JsonObject().put("key", b64(key)).put("target", "MOD").put("result", "EQUAL")
+        .put("mod_revision", Long.toString(modRevision));
+    JsonObject put = new JsonObject().put("request_put", new JsonObject().put("key", b64(key)).put("value", b64(value)));
+    return call("/v3/kv/txn", new JsonObject().put("compare", new JsonArray().add(compare)).put("success", new JsonArray().add(put)))
+        .map(j -> Boolean.TRUE.equals(j.getValue("succeeded")));
+  }
+
+  /** Calls one endpoint; on a failure to connect, the next call goes to the next endpoint. */
+  Future<JsonObject> call(String path, JsonObject body) {
+    int i = Math.floorMod(next.get(), endpoints.size());
+    URI u = endpoints.get(i);
+    Promise<JsonObject> p = Promise.promise();
+    http.request(new RequestOptions().setMethod(HttpMethod.POST).setHost(u.getHost()).setPort(u.getPort()).setURI(path)
+            .setTimeout(5000))
+        .compose(r -> r.send(body.toBuffer()).compose(res -> res.body().map(b -> {
+          if (res.statusCode() != 200) {
+            throw new IllegalStateException("etcd " + u + path + ": HTTP " + res.statusCode() + " " + b.toString(StandardCharsets.UTF_8));
+          }
+          return b.toJsonObject();
+        })))
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            next.compareAndSet(i, i + 1); // the next call tries another endpoint
+          }
+          p.handle(ar);
+        });
+    return p.future();
+  }
+
+  List<URI> endpoints() {
+    return endpoints;
+  }
+
+  HttpClient http() {
+    return http;
+  }
+
+  Vertx vertx() {
+    return vertx;
+  }
+
+  private static Range range(JsonObject j) {
+    List<KeyValue> kvs = new ArrayList<>();
+    JsonArray list = j.getJsonArray("kvs", new JsonArray());
+    for (int i = 0; i < list.size(); i++) {
+      kvs.add(keyValue(list.getJsonObject(i)));
+    }
+    return new Range(List.copyOf(kvs), revision(j.getJsonObject("header")));
+  }
+
+  static KeyValue keyValue(JsonObject kv) {
+    return new KeyValue(unb64(kv.getString("key")), unb64(kv.getString("value", "")), number(kv, "create_revision"),
+        number(kv, "mod_revision"), number(kv, "version"));
+  }
+
+  static long revision(JsonObject header) {
+    return header == null ? 0 : number(header, "revision");
+  }
+
+  /** The JSON gateway writes 64-bit numbers as strings (and leaves zeros out). */
+  static long number(JsonObject o, String key) {
+    Object v = o.getValue(key);
+    return v == null ? 0 : Long.parseLong(v.toString());
+  }
+
+  static String b64(String s) {
+    return B64.encodeToString(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static String unb64(String s) {
+    return s == null ? "" : new String(B64D.decode(s), StandardCharsets.UTF_8);
+  }
+
+  /** The first key after every key that starts with {@code prefix}: the prefix with its last byte + 1. */
+  static byte[] prefixEnd(String prefix) {
+    byte[] b = prefix.getBytes(StandardCharsets.UTF_8);
+    for (int i = b.length - 1; i >= 0; i--) {
+      if (b[i] != (byte) 0xff) {
+        byte[] end = java.util.Arrays.copyOf(b, i + 1);
+        end[i]++;
+        return end;
+      }
+    }
+    return new byte[] {0}; // every key
+  }
+
+  static Buffer json(JsonObject o) {
+    return o.toBuffer();
+  }
+
+  @Override
+  public void close() {
+    http.close();
+  }
+}
