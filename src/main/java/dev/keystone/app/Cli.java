@@ -20,6 +20,9 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
              keystone status | reload | backends drain|undrain NAME   (keystone status --help)
              keystone script test SCRIPT --request 'GET /path' [-H 'Name: value'] [--backends FILE]
              keystone engine [--scripts DIR] [--listen ADDR]
+             keystone rollout start|status|pause|resume|abort|promote TENANT ...   (docs/rollouts.md)
+             keystone scripts search|show|add|update|remove|verify ...          (keystone scripts --help)
+             keystone config push FILE | get --store etcd://HOST:PORT/PREFIX      (a cluster's config in etcd)
              keystone --version
 
         run        start the gateway (the default). Without --config it uses ./config.yaml

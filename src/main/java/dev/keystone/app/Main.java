@@ -41,6 +41,9 @@ public final class Main {
     if (args.length > 0 && args[0].equals("script")) {
       System.exit(ScriptCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
     }
+    if (args.length > 0 && args[0].equals("config")) {
+      System.exit(new ConfigCommand(System.out, System.err, System::getenv).run(java.util.Arrays.copyOfRange(args, 1, args.length)));
+    }
     if (args.length > 0 && args[0].equals("scripts")) {
       System.exit(new ScriptsCommand(System.out, System.err, System::getenv, new EntryTestRunner())
           .run(java.util.Arrays.copyOfRange(args, 1, args.length)));

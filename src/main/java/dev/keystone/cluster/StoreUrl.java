@@ -1,0 +1,38 @@
+package dev.keystone.cluster;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code etcd://host:2379[,host:2379...]/prefix}: the etcd members to ask (in turn) and the key
+ * prefix under which a cluster's config lives ({@code /prefix/config}), so that several clusters
+ * can share one etcd. Plain HTTP to each member (its v3 JSON gateway).
+ */
+public record StoreUrl(List<String> endpoints, String prefix) {
+
+  public static StoreUrl parse(String url) {
+    if (url == null || !url.startsWith("etcd://")) {
+      throw new IllegalArgumentException("a store such as etcd://127.0.0.1:2379/keystone, got '" + url + "'");
+    }
+    String rest = url.substring("etcd://".length());
+    int slash = rest.indexOf('/');
+    String hosts = slash < 0 ? rest : rest.substring(0, slash);
+    String prefix = slash < 0 ? "/keystone" : rest.substring(slash).replaceAll("/+$", "");
+    if (prefix.isEmpty() || !prefix.matches("(/[A-Za-z0-9._-]+)+") || prefix.matches(".*/\\.\\.?(/.*)?")) {
+      throw new IllegalArgumentException("the prefix of " + url + ": /name[/name...] of letters, digits, '.', '_', '-'");
+    }
+    List<String> endpoints = new ArrayList<>();
+    for (String h : hosts.split(",")) {
+      if (!h.matches("[A-Za-z0-9.-]+:[0-9]{1,5}|\\[[0-9A-Fa-f:]+\\]:[0-9]{1,5}")) {
+        throw new IllegalArgumentException("the members of " + url + ": host:port[,host:port...], got '" + h + "'");
+      }
+      endpoints.add("http://" + h);
+    }
+    return new StoreUrl(List.copyOf(endpoints), prefix);
+  }
+
+  /** The key that holds the config's YAML. */
+  public String configKey() {
+    return prefix + "/config";
+  }
+}
