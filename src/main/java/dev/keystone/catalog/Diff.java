@@ -3,7 +3,6 @@ package dev.keystone.catalog;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeSet;
 
@@ -98,12 +97,5 @@ public final class Diff {
       }
     }
     return sb == null ? line : sb.toString();
-  }
-
-  /** For messages: the names of the files that differ. */
-  public static List<String> changedFiles(Map<String, byte[]> before, Map<String, byte[]> after) {
-    TreeSet<String> names = new TreeSet<>(before.keySet());
-    names.addAll(after.keySet());
-    return names.stream().filter(f -> !java.util.Arrays.equals(before.get(f), after.get(f))).toList();
   }
 }

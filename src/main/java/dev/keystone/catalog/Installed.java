@@ -82,13 +82,9 @@ public final class Installed {
     return Entry.read(m, manifestBytes, reader, p.sha256(), p.signed());
   }
 
-  /** Writes the entry's files (replacing any other installed version of it) and pins it in the lock file. */
-  public void install(Entry e, String catalog) throws CatalogException {
-    install(e, catalog, e.manifest().languages(), "");
-  }
-
   /**
-   * The same, recording which languages' versions passed the tests ({@code tested}: the gateway
+   * Writes the entry's files (replacing any other installed version of it) and pins it in the
+   * lock file, recording which languages' versions passed the tests ({@code tested}: the gateway
    * runs no other) and the fingerprint of the key the signature was verified with (or "").
    */
   public void install(Entry e, String catalog, java.util.List<String> tested, String key) throws CatalogException {

@@ -3,7 +3,6 @@ package dev.keystone.cluster;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
@@ -158,10 +157,6 @@ public final class EtcdClient implements AutoCloseable {
       }
     }
     return new byte[] {0}; // every key
-  }
-
-  static Buffer json(JsonObject o) {
-    return o.toBuffer();
   }
 
   @Override

@@ -290,7 +290,7 @@ class DashboardBrowserTest {
   void showsWhichCatalogEntryATenantRuns(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
     gw.close();
     new dev.keystone.catalog.Installed(dir).install(new dev.keystone.catalog.Catalog(
-        dev.keystone.catalog.CatalogSource.open("builtin"), null).fetch("rate-limit-header", "1.0.0"), "builtin");
+        dev.keystone.catalog.CatalogSource.open("builtin"), null).fetch("rate-limit-header", "1.0.0"), "builtin", java.util.List.of("lua"), "");
     Path file = Files.writeString(dir.resolve("keystone.yaml"), TestGateway.withTestListeners(config("""
           - name: limited
             path_prefix: /limited/

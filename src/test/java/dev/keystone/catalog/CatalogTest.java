@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -193,9 +192,5 @@ class CatalogTest {
     assertThatThrownBy(() -> Manifest.parse("m", good.replace("\"author\"", "\"writer\"").getBytes())).hasMessageContaining("author: required");
     assertThatThrownBy(() -> Manifest.parse("m", good.replace("\"t.json\"}", "\"t.json\", \"extra\": 1}").getBytes())).hasMessageContaining("unknown key 'extra'");
     assertThatThrownBy(() -> Manifest.parse("m", "[1]".getBytes())).hasMessageContaining("expected a JSON object");
-  }
-
-  static void write(Path p, String s) throws IOException {
-    Files.writeString(p, s);
   }
 }

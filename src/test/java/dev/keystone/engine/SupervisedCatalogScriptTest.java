@@ -70,7 +70,8 @@ class SupervisedCatalogScriptTest {
           "requests": [ { "path": "/", "expect": { "decision": "route", "edits": { "headers": { "X-Limit": "4-lua" } } } } ] } ] }
         """);
     CatalogFixture.index(catalog, null);
-    new Installed(dir).install(new Catalog(CatalogSource.open(catalog.toString()), null).fetch("echo-params", null), catalog.toString());
+    new Installed(dir).install(new Catalog(CatalogSource.open(catalog.toString()), null).fetch("echo-params", null), catalog.toString(),
+        java.util.List.of("js", "lua"), ""); // as if tested on both: the test runs both versions
     Files.createDirectories(dir.resolve("scripts"));
   }
 

@@ -48,7 +48,7 @@ class CatalogScriptTest {
     Catalog builtin = new Catalog(CatalogSource.open("builtin"), null);
     Installed installed = new Installed(dir);
     for (String name : new String[] {"rate-limit-header", "header-rewrite", "ip-allowlist"}) {
-      installed.install(builtin.fetch(name, "1.0.0"), "builtin");
+      installed.install(builtin.fetch(name, "1.0.0"), "builtin", java.util.List.of("lua"), "");
     }
   }
 
