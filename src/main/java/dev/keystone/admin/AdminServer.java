@@ -170,7 +170,14 @@ public final class AdminServer {
     } else if (!gateway.listening()) {
       json(ctx, 503, new JsonObject().put("status", "starting")); // the admin listener may be up first
     } else {
-      json(ctx, 200, new JsonObject().put("status", "ready").put("config_version", gateway.snapshot().version()));
+      // An unreachable config store leaves the gateway ready: it serves its last valid config,
+      // and taking every instance out of the load balancer when etcd fails would be the outage.
+      JsonObject ready = new JsonObject().put("status", "ready").put("config_version", gateway.snapshot().version());
+      dev.keystone.model.StoreStatus store = gateway.configStore();
+      if (store != null) {
+        ready.put("config_store", AdminViews.store(store));
+      }
+      json(ctx, 200, ready);
     }
   }
 

@@ -28,6 +28,14 @@ final class AdminViews {
   private AdminViews() {
   }
 
+  /** Cluster mode: the store, the revision served, and whether etcd answers (said, not failed: see /readyz). */
+  static JsonObject store(dev.keystone.model.StoreStatus s) {
+    return new JsonObject().put("store", s.store()).put("revision", s.revision())
+        .put("status", s.reachable() ? "connected" : "unreachable").put("since", s.since().toString())
+        .put("problem", s.problem()).put("from_cache", s.fromCache())
+        .put("refused_revision", s.refusedRevision() == 0 ? null : s.refusedRevision()).put("refusal", s.refusal());
+  }
+
   static JsonObject status(GatewayControl g) {
     Snapshot s = g.snapshot();
     Instant now = g.clock().instant();
@@ -58,7 +66,8 @@ final class AdminViews {
         .put("requests", new JsonObject().put("total", requests).put("in_flight", g.metrics().inFlight()))
         .put("engine", e == null ? null
             : new JsonObject().put("url", e.url()).put("pid", e.pid()).put("restarts", e.restarts()))
-        .put("isolated_engines", isolatedEngines(g));
+        .put("isolated_engines", isolatedEngines(g))
+        .put("config_store", g.configStore() == null ? null : store(g.configStore()));
   }
 
   /** The engine processes of isolation groups ({@code isolation: process}), by group. */

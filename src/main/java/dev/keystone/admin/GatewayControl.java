@@ -58,6 +58,11 @@ public interface GatewayControl {
 
   DrainResult drain(String backend, String tenant, boolean on);
 
+  /** Cluster mode: how the gateway stands with its config store; null when it runs on a file. */
+  default dev.keystone.model.StoreStatus configStore() {
+    return null;
+  }
+
   ReloadResult reloadFromFile(String trigger);
 
   /** The certificates the TLS listener serves now ({@code ServerCertificates.NONE} without one). */

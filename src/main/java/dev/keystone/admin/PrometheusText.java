@@ -167,6 +167,13 @@ final class PrometheusText {
     out.sample("keystone_config_version", s.version());
     out.help("keystone_config_loaded_timestamp_seconds", "gauge", "When the running config was applied (Unix time).");
     out.sample("keystone_config_loaded_timestamp_seconds", s.loadedAt().toEpochMilli() / 1000.0);
+    dev.keystone.model.StoreStatus store = g.configStore();
+    if (store != null) {
+      out.help("keystone_config_store_up", "gauge", "1 while the config store (etcd) answers; 0 while this instance serves its last config without it.");
+      out.sample("keystone_config_store_up", store.reachable() ? 1 : 0);
+      out.help("keystone_config_store_revision", "gauge", "The store revision of the config being served.");
+      out.sample("keystone_config_store_revision", store.revision());
+    }
     out.help("keystone_config_reloads_total", "counter", "Reload attempts by result.");
     out.sample("keystone_config_reloads_total", g.metrics().reloadsApplied(), "result", "success");
     out.sample("keystone_config_reloads_total", g.metrics().reloadsRejected(), "result", "failure");

@@ -11,11 +11,15 @@ import java.nio.file.Path;
  * @param admin      admin listener address override, or null
  * @param tlsListen  TLS listener address override, or null
  * @param configCache false with --no-config-cache
+ * @param configStore cluster mode: the store to follow ({@code --config-store}), or null
+ * @param storeCache  where a store's config is cached ({@code --config-cache}), or null for the default
  */
-record Cli(String command, Path configFile, String listen, String admin, boolean configCache, String tlsListen) {
+record Cli(String command, Path configFile, String listen, String admin, boolean configCache, String tlsListen,
+           String configStore, Path storeCache) {
 
   static final String USAGE = """
       usage: keystone [run] [--config FILE] [--listen ADDR] [--tls-listen ADDR] [--admin ADDR] [--no-config-cache]
+             keystone [run] --config-store etcd://HOST:PORT[,HOST:PORT]/PREFIX [--config-cache FILE] [--listen ...]
              keystone validate FILE
              keystone status | reload | backends drain|undrain NAME   (keystone status --help)
              keystone script test SCRIPT --request 'GET /path' [-H 'Name: value'] [--backends FILE]
@@ -31,6 +35,12 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
         script     run a routing script once and print its decision (see docs/scripting.md)
         engine     run the script engine as its own process (see docs/engine-protocol.md)
         --config   config file (also -config, as in the original)
+        --config-store
+                   cluster mode: follow the config pushed to etcd with keystone config push
+                   (docs/cluster.md); a config file with only config_store: URL does the same
+        --config-cache
+                   where the last config applied from the store is kept, for a start while etcd
+                   is down (default keystone-data/config-cache.json)
         --listen   listen address such as :8080 or 127.0.0.1:8080 (also -addr)
         --tls-listen
                    the TLS listener's address (tls_listen), for a config that has one
@@ -50,6 +60,8 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
     String admin = null;
     String tlsListen = null;
     boolean cache = true;
+    String store = null;
+    Path storeCache = null;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -67,6 +79,8 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
         case "--admin" -> admin = value(args, ++i, a);
         case "--tls-listen" -> tlsListen = value(args, ++i, a);
         case "--no-config-cache" -> cache = false;
+        case "--config-store" -> store = value(args, ++i, a);
+        case "--config-cache" -> storeCache = Path.of(value(args, ++i, a));
         default -> {
           if (a.startsWith("--config=") || a.startsWith("-config=")) {
             config = Path.of(a.substring(a.indexOf('=') + 1));
@@ -74,6 +88,10 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
             listen = a.substring(a.indexOf('=') + 1);
           } else if (a.startsWith("--tls-listen=")) {
             tlsListen = a.substring(a.indexOf('=') + 1);
+          } else if (a.startsWith("--config-store=")) {
+            store = a.substring(a.indexOf('=') + 1);
+          } else if (a.startsWith("--config-cache=")) {
+            storeCache = Path.of(a.substring(a.indexOf('=') + 1));
           } else if (a.startsWith("--admin=")) {
             admin = a.substring(a.indexOf('=') + 1);
           } else {
@@ -85,7 +103,10 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
     if (command.equals("validate") && config == null) {
       throw new IllegalArgumentException("validate needs a FILE");
     }
-    return new Cli(command, config, listen, admin, cache, tlsListen);
+    if (store != null && config != null && !command.equals("validate")) {
+      throw new IllegalArgumentException("--config-store and --config: the config comes from one or the other");
+    }
+    return new Cli(command, config, listen, admin, cache, tlsListen, store, storeCache);
   }
 
   private static String value(String[] args, int i, String flag) {

@@ -75,6 +75,18 @@ public final class Main {
 
   static int validate(Path file) {
     try {
+      var bootstrap = dev.keystone.config.StoreBootstrap.of(ConfigLoader.readFile(file), file, System::getenv);
+      if (bootstrap != null) {
+        try {
+          dev.keystone.cluster.StoreUrl.parse(bootstrap.store());
+        } catch (IllegalArgumentException e) {
+          System.err.println(file + ":" + bootstrap.line() + ": config_store: " + e.getMessage());
+          return 1;
+        }
+        System.out.println(file + ": OK, the config is in the store " + bootstrap.store()
+            + " (check a config before it is pushed: keystone validate CONFIG)");
+        return 0;
+      }
       GatewayConfig c = new ConfigLoader().load(file);
       System.out.println(file + ": OK, " + c.tenants().size() + " tenant(s)" + unchecked(c.luaEngine()));
       return 0;
@@ -130,9 +142,23 @@ public final class Main {
     }, "keystone-start");
     maker.setDaemon(true);
     maker.start();
+    dev.keystone.gateway.StoreStart storeStart = null;
     try {
+      dev.keystone.config.StoreBootstrap bootstrap = null;
       if (file != null) {
         content = ConfigLoader.readFile(file);
+        bootstrap = dev.keystone.config.StoreBootstrap.of(content, file, System::getenv);
+      }
+      if (bootstrap != null || cli.configStore() != null) {
+        storeStart = storeStart(cli, bootstrap, file, vertx);
+        if (storeStart == null) {
+          System.exit(1);
+          return;
+        }
+        config = storeStart.config();
+        file = null; // nothing on disk to watch: the store is
+        content = null;
+      } else if (file != null) {
         config = loader.parseFile(content, file);
       } else {
         demo = new DemoBackends();
@@ -160,7 +186,9 @@ public final class Main {
     }
     Gateway gateway;
     try {
-      gateway = Gateway.start(vertx.get(30, TimeUnit.SECONDS), config, file, content, loader, options)
+      gateway = (storeStart != null
+          ? Gateway.start(vertx.get(30, TimeUnit.SECONDS), storeStart.withConfig(config), new ConfigLoader(), options)
+          : Gateway.start(vertx.get(30, TimeUnit.SECONDS), config, file, content, loader, options))
           .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       System.err.println("keystone: cannot start: " + e.getCause().getMessage());
@@ -171,12 +199,37 @@ public final class Main {
     Signals.install(gateway, demo);
   }
 
+  /**
+   * Cluster mode: the config from the store ({@code --config-store}, or a file with
+   * {@code config_store:}), else from its cache; null (after saying why) when there is neither.
+   */
+  private static dev.keystone.gateway.StoreStart storeStart(Cli cli, dev.keystone.config.StoreBootstrap bootstrap, Path file,
+      java.util.concurrent.CompletableFuture<io.vertx.core.Vertx> vertx) throws Exception {
+    String where = bootstrap != null ? file + ":" + bootstrap.line() + ": config_store" : "--config-store";
+    dev.keystone.cluster.StoreUrl url;
+    try {
+      url = dev.keystone.cluster.StoreUrl.parse(bootstrap != null ? bootstrap.store() : cli.configStore());
+    } catch (IllegalArgumentException e) {
+      System.err.println("keystone: " + where + ": " + e.getMessage());
+      return null;
+    }
+    Path cache = cli.storeCache() != null ? cli.storeCache()
+        : bootstrap != null ? bootstrap.cache() : Path.of(dev.keystone.config.StoreBootstrap.DEFAULT_CACHE);
+    try {
+      return dev.keystone.gateway.StoreStart.load(vertx.get(30, TimeUnit.SECONDS), url, cache, new ConfigLoader());
+    } catch (dev.keystone.gateway.StoreStart.Refused e) {
+      System.err.println("keystone: " + e.getMessage());
+      return null;
+    }
+  }
+
   private static void printBanner(Gateway gateway, GatewayConfig config, Path file) {
     String where = config.listen().host().equals("0.0.0.0") ? "localhost" : config.listen().host();
     int port = gateway.port();
     LOG.info("Keystone Gateway " + version() + " listening on " + config.listen().host() + ":" + port
         + " (" + (gateway.nativeTransport() ? "native epoll" : "NIO") + " transport, config: "
-        + (file == null ? "embedded default" : file.toString()) + ")");
+        + (gateway.configStore() != null ? gateway.configStore().store() + " revision " + gateway.configStore().revision()
+            : file == null ? "embedded default" : file.toString()) + ")");
     if (config.tls().enabled()) {
       var names = gateway.certificates().names();
       LOG.info("TLS (" + dev.keystone.tls.TlsEngine.name() + ") listening on " + config.tls().listen().host() + ":" + gateway.tlsPort() + " with "
@@ -202,7 +255,7 @@ public final class Main {
     String dashboard = adminServer == null ? null
         : "http://" + (config.admin().listen().host().equals("0.0.0.0") ? "localhost" : config.admin().listen().host())
           + ":" + adminServer.port() + "/";
-    if (file == null) {
+    if (file == null && gateway.configStore() == null) {
       Logging.flush(); // the log lines above first, then the hints
       System.out.println();
       System.out.println("Try it:");

@@ -69,7 +69,10 @@ public final class EtcdWatch implements AutoCloseable {
         .put("key", EtcdClient.b64(prefix)).put("range_end", Base64.getEncoder().encodeToString(EtcdClient.prefixEnd(prefix)))
         .put("start_revision", Long.toString(nextRevision)));
     etcd.http().request(new RequestOptions().setMethod(HttpMethod.POST).setHost(u.getHost()).setPort(u.getPort())
-        .setURI("/v3/watch")).onComplete(ar -> {
+        .setURI("/v3/watch")
+        // etcd's require-leader metadata: a member cut off from its cluster's leader ends the stream
+        // (a resumed watch then goes to another member) instead of keeping it open and silent
+        .putHeader("Grpc-Metadata-hasleader", "true")).onComplete(ar -> {
           if (ar.failed()) {
             retry(gen);
             return;

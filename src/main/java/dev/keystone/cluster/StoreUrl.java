@@ -35,4 +35,20 @@ public record StoreUrl(List<String> endpoints, String prefix) {
   public String configKey() {
     return prefix + "/config";
   }
+
+  /** The key an admin API reload writes: every instance watching it reloads the config it serves. */
+  public String reloadKey() {
+    return prefix + "/reload";
+  }
+
+  /** Where every key of this cluster lives (config, reload, drains, instances): the watched prefix. */
+  public String keys() {
+    return prefix + "/";
+  }
+
+  /** The store as it is written: {@code etcd://host:port[,host:port]/prefix}. */
+  @Override
+  public String toString() {
+    return "etcd://" + String.join(",", endpoints.stream().map(e -> e.substring("http://".length())).toList()) + prefix;
+  }
 }

@@ -94,8 +94,13 @@ public final class Gateway implements GatewayControl {
   /** The TLS listener's handshakes (counted for the metrics), or null without one. */
   private volatile TlsHandshake handshakes;
 
+  /** Cluster mode: the store this gateway follows (null: a file or the embedded default). */
+  private final StoreFollower store;
+  /** The name a stored config's errors carry (set before the follower can apply anything). */
+  private final String storeSource;
+
   private Gateway(Vertx vertx, GatewayConfig config, Path configFile, byte[] loaded, ConfigLoader loader,
-                  GatewayOptions options) throws IOException {
+                  GatewayOptions options, StoreStart storeStart) throws IOException {
     this.vertx = vertx;
     this.configFile = configFile;
     this.loader = loader;
@@ -135,8 +140,13 @@ public final class Gateway implements GatewayControl {
       return null;
     }, true));
     this.watcher = configFile == null ? null : new ConfigWatcher(vertx, configFile, loaded, () -> reloadFromFile("file"));
-    this.certificateWatcher = configFile == null ? null
+    this.certificateWatcher = configFile == null && storeStart == null ? null
         : new CertificateWatcher(vertx, () -> current.get().config(), () -> reloadFromFile("certificate"));
+    this.storeSource = storeStart == null ? null : StoreStart.sourceName(storeStart.url());
+    this.store = storeStart == null ? null : new StoreFollower(vertx, storeStart, this::applyStored, clock);
+    if (storeStart != null && storeStart.warning() != null) {
+      LOG.warning(storeStart.warning());
+    }
   }
 
   /**
@@ -170,9 +180,22 @@ public final class Gateway implements GatewayControl {
    */
   public static Future<Gateway> start(Vertx vertx, GatewayConfig config, Path configFile, byte[] loaded, ConfigLoader loader,
                                       GatewayOptions options) {
+    return start(vertx, config, configFile, loaded, loader, options, null);
+  }
+
+  /**
+   * Cluster mode: a gateway on the config {@code start} read from its store (or its cache), which
+   * then follows the store: every change validated and applied as a file reload is.
+   */
+  public static Future<Gateway> start(Vertx vertx, StoreStart start, ConfigLoader loader, GatewayOptions options) {
+    return start(vertx, start.config(), null, null, loader, options, start);
+  }
+
+  private static Future<Gateway> start(Vertx vertx, GatewayConfig config, Path configFile, byte[] loaded, ConfigLoader loader,
+                                       GatewayOptions options, StoreStart storeStart) {
     Gateway g;
     try {
-      g = new Gateway(vertx, config, configFile, loaded, loader, options);
+      g = new Gateway(vertx, config, configFile, loaded, loader, options, storeStart);
     } catch (IOException e) {
       vertx.close();
       return Future.failedFuture(e);
@@ -433,14 +456,43 @@ public final class Gateway implements GatewayControl {
   }
 
   /**
-   * Re-reads the config file (on change, SIGHUP or request). An invalid file changes nothing.
+   * Re-reads the config file (on change, SIGHUP or request). An invalid file changes nothing. In
+   * cluster mode the store is read instead, and a reload asked through the admin API (api, compat)
+   * is written to the store, so that every instance reloads.
    *
    * @param trigger what asked, for the event log: file, certificate, signal, api or compat
    */
-  public synchronized ReloadResult reloadFromFile(String trigger) {
-    ReloadResult r = readAndReload();
+  public ReloadResult reloadFromFile(String trigger) {
+    StoreFollower f = store;
+    if (f != null) { // not under this gateway's lock: the apply takes it, after the follower's own
+      return f.reloadNow(snapshot().version(), trigger.equals("api") || trigger.equals("compat"), trigger);
+    }
+    synchronized (this) {
+      ReloadResult r = readAndReload();
+      record(r, trigger);
+      return r;
+    }
+  }
+
+  /** Cluster mode: validates and applies a config read from the store (as a file reload: nothing applied when invalid). */
+  private synchronized ReloadResult applyStored(String yaml, String trigger) {
+    ReloadResult r;
+    try {
+      r = reloadUnrecorded(loader.parse(yaml, storeSource));
+    } catch (ConfigException e) {
+      LOG.warning("config from " + storeSource + " rejected, still serving config version " + snapshot().version()
+          + ": " + e.getMessage());
+      r = new ReloadResult(false, snapshot().version(), e.errors().stream().map(Object::toString).toList());
+    }
     record(r, trigger);
     return r;
+  }
+
+  /** Cluster mode: how this gateway stands with its store (null without one). */
+  @Override
+  public dev.keystone.model.StoreStatus configStore() {
+    StoreFollower f = store;
+    return f == null ? null : f.status();
   }
 
   private ReloadResult readAndReload() {
@@ -492,11 +544,16 @@ public final class Gateway implements GatewayControl {
         () -> {
           if (watcher != null) {
             watcher.close();
+          }
+          if (certificateWatcher != null) {
             certificateWatcher.close();
           }
           vertx.cancelTimer(acmeTimer);
           vertx.cancelTimer(rolloutTimer);
           acme.close();
+          if (store != null) {
+            store.close();
+          }
         },
         () -> {
           checker.close();
@@ -510,7 +567,12 @@ public final class Gateway implements GatewayControl {
     closeAdmin();
     if (watcher != null) {
       watcher.close();
+    }
+    if (certificateWatcher != null) {
       certificateWatcher.close();
+    }
+    if (store != null) {
+      store.close();
     }
     vertx.cancelTimer(acmeTimer);
     vertx.cancelTimer(rolloutTimer);

@@ -1,0 +1,329 @@
+package dev.keystone.gateway;
+
+import dev.keystone.cluster.ConfigStore;
+import dev.keystone.cluster.EtcdClient;
+import dev.keystone.cluster.EtcdWatch;
+import dev.keystone.cluster.StoreUrl;
+import dev.keystone.model.ReloadResult;
+import dev.keystone.model.StoreStatus;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * Keeps a gateway on its cluster's config in etcd: a watch on the cluster's keys brings each push
+ * within moments, and a read every {@link #PROBE_MS} both tells whether etcd answers and catches up
+ * with anything a watch could miss (a partitioned member, a stream that stalled). Each new revision
+ * is applied as a file reload is (all errors, nothing applied when invalid), one at a time, only the
+ * newest of those waiting; an applied one is cached on disk for a start while etcd is down. With
+ * etcd unreachable the gateway goes on serving what it has; it only says so.
+ */
+final class StoreFollower implements AutoCloseable {
+
+  static final long PROBE_MS = 2000;
+  private static final Logger LOG = Logger.getLogger("keystone.store");
+
+  /** What the follower asks of the gateway: apply a config text, or re-apply the one it serves. */
+  interface Target {
+    ReloadResult applyStored(String yaml, String trigger);
+  }
+
+  /** One piece of work: a revision to apply, or (reload) the served one again. */
+  private record Work(String yaml, long revision, boolean deleted, String trigger) {
+  }
+
+  private final Vertx vertx;
+  private final StoreUrl url;
+  private final StoreCache cache;
+  private final EtcdClient etcd;
+  private final ConfigStore configs;
+  private final Target target;
+  private final Clock clock;
+  private final long probeTimer;
+  private EtcdWatch watch; // guarded by this
+  private long served; // guarded by this: the revision being served
+  private String servedYaml; // guarded by this
+  private long seen; // guarded by this: the newest revision applied or refused
+  private Work pending; // guarded by this
+  private boolean applying; // guarded by this
+  private boolean reachable = true; // guarded by this
+  private String problem; // guarded by this
+  private Instant since; // guarded by this
+  private boolean fromCache; // guarded by this
+  private long refusedRevision; // guarded by this
+  private String refusal; // guarded by this
+  private long lastReload; // guarded by this: the newest reload request handled
+  private boolean closed; // guarded by this
+  private boolean watchStopped; // guarded by this: a compacted watch ends; the next probe starts another
+  /** Held while a config is applied: the watch's changes and the admin API's reload go one at a time. */
+  private final Object applyLock = new Object();
+
+  StoreFollower(Vertx vertx, StoreStart start, Target target, Clock clock) {
+    this.vertx = vertx;
+    this.url = start.url();
+    this.cache = new StoreCache(start.cacheFile(), url);
+    this.etcd = new EtcdClient(vertx, url.endpoints());
+    this.configs = new ConfigStore(etcd, url);
+    this.target = target;
+    this.clock = clock;
+    this.served = start.revision();
+    this.servedYaml = start.yaml();
+    this.seen = start.seen();
+    this.fromCache = start.fromCache();
+    this.since = clock.instant();
+    if (start.fromCache()) {
+      reachable = false;
+      problem = start.warning();
+    } else {
+      vertx.executeBlocking(() -> {
+        writeCache(start.yaml(), start.revision());
+        return null;
+      }, false);
+    }
+    watchFrom(start.watchFrom());
+    this.probeTimer = vertx.setPeriodic(PROBE_MS, id -> probe());
+  }
+
+  StoreStatus status() {
+    synchronized (this) {
+      return new StoreStatus(url.toString(), served, reachable, problem, since, fromCache, refusedRevision, refusal);
+    }
+  }
+
+  StoreUrl url() {
+    return url;
+  }
+
+  private synchronized void watchFrom(long revision) {
+    if (closed) {
+      return;
+    }
+    if (watch != null) {
+      watch.close();
+    }
+    watchStopped = false;
+    // compacted: the probe reads the config as it is now, and watches on from there
+    watch = new EtcdWatch(etcd, url.keys(), revision, this::changed, compacted -> {
+      synchronized (this) {
+        watchStopped = true;
+      }
+      probe();
+    });
+  }
+
+  private void changed(List<EtcdWatch.Event> events) {
+    Work config = null;
+    long reload = 0;
+    for (EtcdWatch.Event e : events) {
+      String key = e.kv().key();
+      if (key.equals(url.configKey())) {
+        config = new Work(e.kv().value(), e.kv().modRevision(), e.deleted(), "store");
+      } else if (key.equals(url.reloadKey()) && !e.deleted()) {
+        reload = Math.max(reload, e.kv().modRevision());
+      }
+    }
+    if (config != null) {
+      offer(config);
+    }
+    if (reload > 0) {
+      reloadRequested(reload);
+    }
+  }
+
+  /** Reads the config: is etcd there, and is there a revision this gateway has not seen? */
+  private void probe() {
+    boolean restartWatch;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      restartWatch = watch == null || watchStopped;
+    }
+    configs.get().onComplete(ar -> {
+      if (ar.failed()) {
+        reachable(false, "etcd " + url + " did not answer: " + ar.cause().getMessage());
+        return;
+      }
+      reachable(true, null);
+      ConfigStore.Stored s = ar.result();
+      if (s.exists()) {
+        offer(new Work(s.yaml(), s.modRevision(), false, "store"));
+      }
+      if (restartWatch) {
+        watchFrom(s.storeRevision() + 1);
+      }
+    });
+  }
+
+  private void reachable(boolean now, String why) {
+    synchronized (this) {
+      if (reachable == now) {
+        problem = now ? null : why;
+        return;
+      }
+      reachable = now;
+      problem = why;
+      since = clock.instant();
+    }
+    if (now) {
+      LOG.info("config store " + url + " answers again; serving revision " + status().revision());
+    } else {
+      LOG.warning("config store unreachable, still serving revision " + status().revision() + ": " + why);
+    }
+  }
+
+  /** Queues {@code w} unless it is older than what was seen; only the newest queued one is applied. */
+  private void offer(Work w) {
+    synchronized (this) {
+      if (closed || w.revision() <= seen || (pending != null && w.revision() <= pending.revision())) {
+        return;
+      }
+      pending = w;
+      if (applying) {
+        return;
+      }
+      applying = true;
+    }
+    vertx.executeBlocking(() -> {
+      applyPending();
+      return null;
+    }, false);
+  }
+
+  /** An admin API reload on some instance: every instance re-applies what it serves (scripts on disk may have changed). */
+  private void reloadRequested(long revision) {
+    synchronized (this) {
+      if (revision <= lastReload) {
+        return;
+      }
+      lastReload = revision;
+      if (pending == null) {
+        pending = new Work(servedYaml, served, false, "store-reload");
+      }
+      if (applying) {
+        return;
+      }
+      applying = true;
+    }
+    vertx.executeBlocking(() -> {
+      applyPending();
+      return null;
+    }, false);
+  }
+
+  private void applyPending() {
+    while (true) {
+      Work w;
+      synchronized (this) {
+        w = pending;
+        pending = null;
+        if (w == null || closed) {
+          applying = false;
+          return;
+        }
+      }
+      apply(w);
+    }
+  }
+
+  /**
+   * Applies {@code w} unless a newer revision is served already (the admin API's reload read the
+   * store while the watch brought a newer push): a gateway never goes back to an older config.
+   */
+  private ReloadResult apply(Work w) {
+    synchronized (applyLock) {
+      StoreStatus now = status();
+      if (w.revision() < now.revision()) {
+        return null;
+      }
+      ReloadResult r = w.deleted()
+          ? new ReloadResult(false, 0, List.of(url.configKey() + " was deleted (revision " + w.revision()
+              + "): still serving revision " + now.revision()))
+          : target.applyStored(w.yaml(), w.trigger());
+      synchronized (this) {
+        seen = Math.max(seen, w.revision());
+        if (r.applied()) {
+          served = w.revision();
+          servedYaml = w.yaml();
+          fromCache = false;
+        } else if (w.revision() > served) {
+          refusedRevision = w.revision();
+          refusal = r.errors().isEmpty() ? "refused" : r.errors().get(0);
+        }
+      }
+      if (w.deleted()) {
+        LOG.warning(r.errors().get(0));
+      }
+      if (r.applied()) {
+        writeCache(w.yaml(), w.revision());
+      }
+      return r;
+    }
+  }
+
+  /**
+   * Re-reads the store now and applies what it holds; with {@code everyInstance} (the admin API's
+   * reload) every other instance is asked to re-apply theirs too, through the store. Blocks up to
+   * 10 s: call off the event loop, and not while holding the gateway's lock (the apply takes it).
+   */
+  ReloadResult reloadNow(long currentVersion, boolean everyInstance, String trigger) {
+    try {
+      ConfigStore.Stored s = await(configs.get());
+      reachable(true, null);
+      if (!s.exists()) {
+        return new ReloadResult(false, currentVersion, List.of("there is no config at " + url.configKey()));
+      }
+      if (everyInstance) {
+        long asked = await(etcd.put(url.reloadKey(), clock.instant().toString()));
+        synchronized (this) {
+          lastReload = Math.max(lastReload, asked); // this instance reloads here, not again on the watch's word
+        }
+      }
+      ReloadResult r = apply(new Work(s.yaml(), s.modRevision(), false, trigger));
+      if (r == null) { // a newer push was applied meanwhile: reload that one
+        StoreStatus now = status();
+        String yaml;
+        synchronized (this) {
+          yaml = servedYaml;
+        }
+        r = apply(new Work(yaml, now.revision(), false, trigger));
+      }
+      return r != null ? r : new ReloadResult(true, currentVersion, List.of());
+    } catch (Exception e) {
+      Throwable c = e.getCause() != null ? e.getCause() : e;
+      reachable(false, "etcd " + url + " did not answer: " + c.getMessage());
+      return new ReloadResult(false, currentVersion, List.of("config store " + url + " did not answer: " + c.getMessage()
+          + "; still serving revision " + status().revision()));
+    }
+  }
+
+  private static <T> T await(Future<T> f) throws Exception {
+    return f.toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  private void writeCache(String yaml, long revision) {
+    try {
+      cache.write(yaml, revision);
+    } catch (IOException e) {
+      LOG.warning("cannot cache the config of revision " + revision + " in " + cache.file()
+          + " (a start while etcd is down cannot use it): " + e);
+    }
+  }
+
+  @Override
+  public void close() {
+    synchronized (this) {
+      closed = true;
+      if (watch != null) {
+        watch.close();
+      }
+    }
+    vertx.cancelTimer(probeTimer);
+    etcd.close();
+  }
+}

@@ -1,0 +1,235 @@
+package dev.keystone.gateway;
+
+import dev.keystone.cluster.EtcdClient;
+import dev.keystone.cluster.StoreUrl;
+import dev.keystone.config.ConfigLoader;
+import dev.keystone.model.Events;
+import dev.keystone.model.StoreStatus;
+import dev.keystone.testing.Await;
+import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TestEtcd;
+import dev.keystone.testing.TestGateway;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Cluster mode (issue 17): gateways that follow one config in a real etcd. A push reaches every
+ * instance; an invalid one is refused by all and changes none; etcd gone leaves them serving
+ * (and saying so), and they catch up when it is back; a start while etcd is down uses the cache.
+ */
+class ClusterConfigTest {
+
+  @TempDir
+  Path dir;
+  TestEtcd etcd;
+  StoreUrl url;
+  Vertx vertx;
+  EtcdClient client;
+  TestBackend blue;
+  TestBackend green;
+  final List<Gateway> gateways = new ArrayList<>();
+  final HttpClient http = TestGateway.plainClient();
+
+  @BeforeEach
+  void start() throws Exception {
+    etcd = new TestEtcd(Files.createDirectory(dir.resolve("etcd")));
+    url = StoreUrl.parse("etcd://" + etcd.endpoint().substring("http://".length()) + "/clusters/test");
+    vertx = Vertx.vertx();
+    client = new EtcdClient(vertx, url.endpoints());
+    blue = new TestBackend(vertx, "blue");
+    green = new TestBackend(vertx, "green");
+  }
+
+  @AfterEach
+  void stop() {
+    gateways.forEach(g -> Await.result(g.close()));
+    client.close();
+    Await.result(vertx.close());
+    etcd.close();
+  }
+
+  String config(TestBackend backend) {
+    return """
+        listen: 127.0.0.1:0
+        admin:
+          listen: 127.0.0.1:0
+          token: %s
+        tenants:
+          - name: web
+            path_prefix: /web/
+            services: [{ name: app, url: "%s" }]
+        """.formatted(TestGateway.ADMIN_TOKEN, backend.url());
+  }
+
+  long push(String yaml) {
+    return Await.result(client.put(url.configKey(), yaml));
+  }
+
+  Gateway member(String name) throws Exception {
+    Vertx v = Gateway.newVertx(1);
+    StoreStart s = StoreStart.load(v, url, dir.resolve(name).resolve("cache.json"), new ConfigLoader());
+    Gateway g = Await.result(Gateway.start(v, s, new ConfigLoader(), new GatewayOptions(1, "test", Clock.systemUTC())));
+    gateways.add(g);
+    return g;
+  }
+
+  HttpResponse<String> get(int port, String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> admin(Gateway g, String method, String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.admin().port() + path))
+        .header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN).method(method, HttpRequest.BodyPublishers.noBody())
+        .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  String answer(Gateway g) {
+    try {
+      return get(g.port(), "/web/x").body();
+    } catch (Exception e) {
+      return e.toString();
+    }
+  }
+
+  @Test
+  void aPushReachesEveryInstanceAndAnInvalidOneChangesNone() throws Exception {
+    long first = push(config(blue));
+    for (int i = 0; i < 3; i++) {
+      member("g" + i);
+    }
+    for (Gateway g : gateways) {
+      assertThat(get(g.port(), "/web/x").body()).isEqualTo("blue /x");
+      assertThat(g.configStore().revision()).isEqualTo(first);
+      assertThat(g.configStore().reachable()).isTrue();
+    }
+
+    long second = push(config(green));
+    for (Gateway g : gateways) {
+      Await.until("every instance serves revision " + second, Duration.ofSeconds(10), () -> answer(g).equals("green /x"));
+      assertThat(g.configStore().revision()).isEqualTo(second);
+    }
+
+    // written straight to etcd (keystone config push would refuse it): every instance refuses it
+    long bad = push(config(blue).replace("path_prefix: /web/", "path_prefix: web"));
+    for (Gateway g : gateways) {
+      Await.until("instance refused revision " + bad, Duration.ofSeconds(10), () -> g.configStore().refusedRevision() == bad);
+      StoreStatus s = g.configStore();
+      assertThat(s.revision()).isEqualTo(second);
+      assertThat(s.refusal()).startsWith(url + "/config:7: tenants[0].path_prefix: invalid path_prefix 'web'");
+      assertThat(answer(g)).isEqualTo("green /x");
+      Events.Reload last = lastReload(g);
+      assertThat(last.applied()).isFalse();
+      assertThat(last.trigger()).isEqualTo("store");
+    }
+    // and the status says which revision is served and which was refused
+    JsonObject status = new JsonObject(admin(gateways.get(0), "GET", "/api/v1/status").body()).getJsonObject("config_store");
+    assertThat(status.getLong("revision")).isEqualTo(second);
+    assertThat(status.getLong("refused_revision")).isEqualTo(bad);
+    assertThat(status.getString("status")).isEqualTo("connected");
+  }
+
+  static Events.Reload lastReload(Gateway g) {
+    Events.Reload last = null;
+    for (Events.Event e : g.events().list()) {
+      if (e instanceof Events.Reload r) {
+        last = r;
+      }
+    }
+    return last;
+  }
+
+  @Test
+  void etcdGoneLeavesEveryInstanceServingAndTheyCatchUpWhenItIsBack() throws Exception {
+    long first = push(config(blue));
+    Gateway a = member("a");
+    Gateway b = member("b");
+    etcd.stop();
+    for (Gateway g : List.of(a, b)) {
+      Await.until("the instance notices etcd is gone", Duration.ofSeconds(20), () -> !g.configStore().reachable());
+      assertThat(answer(g)).isEqualTo("blue /x");
+      HttpResponse<String> ready = get(g.admin().port(), "/readyz");
+      assertThat(ready.statusCode()).isEqualTo(200);
+      JsonObject store = new JsonObject(ready.body()).getJsonObject("config_store");
+      assertThat(store.getString("status")).isEqualTo("unreachable");
+      assertThat(store.getLong("revision")).isEqualTo(first);
+      assertThat(store.getString("problem")).contains("did not answer");
+      assertThat(admin(g, "GET", "/metrics").body()).contains("keystone_config_store_up 0").contains("keystone_config_store_revision " + first);
+    }
+    HttpResponse<String> reload = admin(a, "POST", "/api/v1/reload");
+    assertThat(reload.statusCode()).isEqualTo(422);
+    assertThat(reload.body()).contains("did not answer").contains("still serving revision " + first);
+
+    etcd.start();
+    long second = push(config(green));
+    for (Gateway g : List.of(a, b)) {
+      Await.until("the instance catches up", Duration.ofSeconds(20), () -> answer(g).equals("green /x"));
+      Await.until("the instance says etcd answers", Duration.ofSeconds(20), () -> g.configStore().reachable());
+      assertThat(g.configStore().revision()).isEqualTo(second);
+    }
+  }
+
+  @Test
+  void aStartWhileEtcdIsDownUsesTheCachedConfigAndWithoutOneRefusesSayingWhy() throws Exception {
+    long first = push(config(blue));
+    Gateway a = member("a");
+    Await.until("the config is cached", () -> Files.exists(dir.resolve("a/cache.json")));
+    Await.result(a.close());
+    gateways.clear();
+    etcd.stop();
+
+    Gateway again = member("a");
+    assertThat(answer(again)).isEqualTo("blue /x");
+    assertThat(again.configStore().fromCache()).isTrue();
+    assertThat(again.configStore().reachable()).isFalse();
+    assertThat(again.configStore().revision()).isEqualTo(first);
+
+    Vertx v = Vertx.vertx();
+    try {
+      assertThatThrownBy(() -> StoreStart.load(v, url, dir.resolve("none/cache.json"), new ConfigLoader()))
+          .isInstanceOf(StoreStart.Refused.class)
+          .hasMessageContaining("etcd " + url + " did not answer")
+          .hasMessageContaining("no cached config at " + dir.resolve("none/cache.json"));
+    } finally {
+      Await.result(v.close());
+    }
+
+    etcd.start();
+    long second = push(config(green));
+    Await.until("the instance started from its cache catches up", Duration.ofSeconds(20), () -> answer(again).equals("green /x"));
+    assertThat(again.configStore().fromCache()).isFalse();
+    assertThat(again.configStore().revision()).isEqualTo(second);
+  }
+
+  @Test
+  void aReloadThroughOneInstancesAdminApiReloadsEveryInstance() throws Exception {
+    push(config(blue));
+    Gateway a = member("a");
+    Gateway b = member("b");
+    HttpResponse<String> reload = admin(a, "POST", "/api/v1/reload");
+    assertThat(reload.statusCode()).as(reload.body()).isEqualTo(200);
+    assertThat(lastReload(a).trigger()).isEqualTo("api");
+    Await.until("the other instance reloads too", Duration.ofSeconds(10),
+        () -> lastReload(b) != null && lastReload(b).trigger().equals("store-reload"));
+    assertThat(lastReload(b).applied()).isTrue();
+    assertThat(b.snapshot().version()).isEqualTo(2);
+  }
+}
