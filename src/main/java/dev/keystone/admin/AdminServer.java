@@ -218,7 +218,24 @@ public final class AdminServer {
     }
     JsonArray affected = new JsonArray();
     d.matches().forEach(m -> affected.add(new JsonObject().put("tenant", m.tenant()).put("backend", m.backend()).put("url", m.url())));
-    json(ctx, 200, new JsonObject().put("backend", d.backend()).put("drained", d.drained()).put("affected", affected));
+    JsonObject body = new JsonObject().put("backend", d.backend()).put("drained", d.drained()).put("affected", affected);
+    io.vertx.core.Future<Long> stored = gateway.publishDrain(name, tenant, on);
+    if (stored == null) {
+      json(ctx, 200, body);
+      return;
+    }
+    // cluster mode: drains are the cluster's. Applied here at once; every other instance applies
+    // it from the store. A store that does not answer is an error the operator must see: the
+    // other instances were not told (retrying is safe).
+    stored.onComplete(ar -> {
+      if (ar.succeeded()) {
+        json(ctx, 200, body.put("cluster", new JsonObject().put("stored", true).put("revision", ar.result())));
+      } else {
+        json(ctx, 503, body.put("cluster", new JsonObject().put("stored", false)).put("error",
+            (on ? "drained" : "undrained") + " on this instance only: the config store did not answer ("
+                + ar.cause().getMessage() + "); the other instances were not told: try again"));
+      }
+    });
   }
 
   private static final String JSON = "application/json";

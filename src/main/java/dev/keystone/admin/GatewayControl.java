@@ -58,6 +58,14 @@ public interface GatewayControl {
 
   DrainResult drain(String backend, String tenant, boolean on);
 
+  /**
+   * Cluster mode: writes a drain through to the store (every instance applies it); null when the
+   * gateway has no store.
+   */
+  default io.vertx.core.Future<Long> publishDrain(String backend, String tenant, boolean on) {
+    return null;
+  }
+
   /** Cluster mode: how the gateway stands with its config store; null when it runs on a file. */
   default dev.keystone.model.StoreStatus configStore() {
     return null;

@@ -68,6 +68,11 @@ public final class EtcdClient implements AutoCloseable {
         .map(j -> revision(j.getJsonObject("header")));
   }
 
+  /** Deletes {@code key}; the store's revision after it. */
+  public Future<Long> delete(String key) {
+    return call("/v3/kv/deleterange", new JsonObject().put("key", b64(key))).map(j -> revision(j.getJsonObject("header")));
+  }
+
   /**
    * Writes {@code key} only if its mod revision is still {@code modRevision} (0: only if it does not
    * exist): two writers that read the same revision cannot both win. True when written.

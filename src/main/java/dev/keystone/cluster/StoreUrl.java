@@ -41,6 +41,46 @@ public record StoreUrl(List<String> endpoints, String prefix) {
     return prefix + "/reload";
   }
 
+  /** Where the cluster's drains are: one key per drained backend, deleted when undrained. */
+  public String drainsPrefix() {
+    return prefix + "/drains/";
+  }
+
+  /**
+   * The key of a drain of {@code backend} in {@code tenant} (null: in every tenant). Names are
+   * URL-encoded, so that no name can stand for another's key.
+   */
+  public String drainKey(String tenant, String backend) {
+    return drainsPrefix() + (tenant == null ? "all/" : "tenant/" + enc(tenant) + "/") + enc(backend);
+  }
+
+  /** The tenant (null: every tenant) and backend of a drain key, or null when {@code key} is not one. */
+  public String[] drainOf(String key) {
+    if (!key.startsWith(drainsPrefix())) {
+      return null;
+    }
+    String[] parts = key.substring(drainsPrefix().length()).split("/", -1);
+    try {
+      if (parts.length == 2 && parts[0].equals("all") && !parts[1].isEmpty()) {
+        return new String[] {null, dec(parts[1])};
+      }
+      if (parts.length == 3 && parts[0].equals("tenant") && !parts[1].isEmpty() && !parts[2].isEmpty()) {
+        return new String[] {dec(parts[1]), dec(parts[2])};
+      }
+    } catch (IllegalArgumentException e) {
+      return null; // a malformed escape: not a key this gateway wrote
+    }
+    return null;
+  }
+
+  private static String enc(String s) {
+    return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static String dec(String s) {
+    return java.net.URLDecoder.decode(s, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   /** Where every key of this cluster lives (config, reload, drains, instances): the watched prefix. */
   public String keys() {
     return prefix + "/";

@@ -143,7 +143,17 @@ public final class Gateway implements GatewayControl {
     this.certificateWatcher = configFile == null && storeStart == null ? null
         : new CertificateWatcher(vertx, () -> current.get().config(), () -> reloadFromFile("certificate"));
     this.storeSource = storeStart == null ? null : StoreStart.sourceName(storeStart.url());
-    this.store = storeStart == null ? null : new StoreFollower(vertx, storeStart, this::applyStored, clock);
+    this.store = storeStart == null ? null : new StoreFollower(vertx, storeStart, new StoreFollower.Target() {
+      @Override
+      public ReloadResult applyStored(String yaml, String trigger) {
+        return Gateway.this.applyStored(yaml, trigger);
+      }
+
+      @Override
+      public void drainStored(String tenant, String backend, boolean on) {
+        Drains.apply(current.get().snapshot(), backend, tenant, on, clock.instant(), events);
+      }
+    }, clock);
     if (storeStart != null && storeStart.warning() != null) {
       LOG.warning(storeStart.warning());
     }
@@ -298,6 +308,16 @@ public final class Gateway implements GatewayControl {
   /** Drains ({@code on}) or undrains the backends called {@code backend}, in {@code tenant} or in all (null). */
   public DrainResult drain(String backend, String tenant, boolean on) {
     return new DrainResult(backend, on, Drains.apply(current.get().snapshot(), backend, tenant, on, clock.instant(), events));
+  }
+
+  /**
+   * Cluster mode: writes a drain (or its end) through to the store, so that every instance applies
+   * it and one started later finds it; null without a store.
+   */
+  @Override
+  public Future<Long> publishDrain(String backend, String tenant, boolean on) {
+    StoreFollower f = store;
+    return f == null ? null : f.publishDrain(tenant, backend, on);
   }
 
   public Snapshot snapshot() {

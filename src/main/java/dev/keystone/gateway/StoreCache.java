@@ -17,8 +17,8 @@ import java.nio.file.Path;
  */
 final class StoreCache {
 
-  /** A cached config: its YAML and the store revision it had. */
-  record Cached(String yaml, long revision) {
+  /** A cached config: its YAML, the store revision it had, and the cluster's drain keys then. */
+  record Cached(String yaml, long revision, java.util.List<String> drains) {
   }
 
   private final Path file;
@@ -50,18 +50,24 @@ final class StoreCache {
         why.append(file).append(" is not a cached config of ").append(url.configKey());
         return null;
       }
-      return new Cached(j.getString("yaml"), j.getLong("revision"));
+      java.util.List<String> drains = new java.util.ArrayList<>();
+      for (Object d : j.getJsonArray("drains", new io.vertx.core.json.JsonArray())) {
+        if (d instanceof String k && url.drainOf(k) != null) {
+          drains.add(k);
+        }
+      }
+      return new Cached(j.getString("yaml"), j.getLong("revision"), java.util.List.copyOf(drains));
     } catch (IOException | DecodeException | ClassCastException e) {
       why.append("cannot read ").append(file).append(": ").append(e.getMessage());
       return null;
     }
   }
 
-  void write(String yaml, long revision) throws IOException {
+  void write(String yaml, long revision, java.util.Collection<String> drains) throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     Files.createDirectories(parent);
     JsonObject j = new JsonObject().put("store", url.toString()).put("key", url.configKey()).put("revision", revision)
-        .put("yaml", yaml);
+        .put("yaml", yaml).put("drains", new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(drains)));
     PrivateFiles.replace(file.toAbsolutePath(), j.encodePrettily().getBytes(StandardCharsets.UTF_8));
   }
 }

@@ -31,6 +31,9 @@ final class StoreFollower implements AutoCloseable {
   /** What the follower asks of the gateway: apply a config text, or re-apply the one it serves. */
   interface Target {
     ReloadResult applyStored(String yaml, String trigger);
+
+    /** Drains ({@code on}) or undrains {@code backend} in {@code tenant} (null: in every tenant), as the store says. */
+    void drainStored(String tenant, String backend, boolean on);
   }
 
   /** One piece of work: a revision to apply, or (reload) the served one again. */
@@ -59,6 +62,8 @@ final class StoreFollower implements AutoCloseable {
   private String refusal; // guarded by this
   private long lastReload; // guarded by this: the newest reload request handled
   private boolean closed; // guarded by this
+  /** The cluster's drains: one store key per drained backend (see {@link StoreUrl#drainKey}). */
+  private final java.util.Set<String> drains = new java.util.TreeSet<>(); // guarded by this
   private boolean watchStopped; // guarded by this: a compacted watch ends; the next probe starts another
   /** Held while a config is applied: the watch's changes and the admin API's reload go one at a time. */
   private final Object applyLock = new Object();
@@ -76,12 +81,14 @@ final class StoreFollower implements AutoCloseable {
     this.seen = start.seen();
     this.fromCache = start.fromCache();
     this.since = clock.instant();
+    drains.addAll(start.drains());
+    applyDrains(start.drains(), true); // the config is applied already: the drains the cluster had go on top
     if (start.fromCache()) {
       reachable = false;
       problem = start.warning();
     } else {
       vertx.executeBlocking(() -> {
-        writeCache(start.yaml(), start.revision());
+        writeCache();
         return null;
       }, false);
     }
@@ -119,12 +126,15 @@ final class StoreFollower implements AutoCloseable {
   private void changed(List<EtcdWatch.Event> events) {
     Work config = null;
     long reload = 0;
+    List<EtcdWatch.Event> drainChanges = new java.util.ArrayList<>();
     for (EtcdWatch.Event e : events) {
       String key = e.kv().key();
       if (key.equals(url.configKey())) {
         config = new Work(e.kv().value(), e.kv().modRevision(), e.deleted(), "store");
       } else if (key.equals(url.reloadKey()) && !e.deleted()) {
         reload = Math.max(reload, e.kv().modRevision());
+      } else if (url.drainOf(key) != null) {
+        drainChanges.add(e);
       }
     }
     if (config != null) {
@@ -133,6 +143,59 @@ final class StoreFollower implements AutoCloseable {
     if (reload > 0) {
       reloadRequested(reload);
     }
+    if (!drainChanges.isEmpty()) {
+      // ordered: the drains of one instance's API calls go on in the order they were made
+      vertx.executeBlocking(() -> {
+        for (EtcdWatch.Event e : drainChanges) {
+          synchronized (this) {
+            if (e.deleted()) {
+              drains.remove(e.kv().key());
+            } else {
+              drains.add(e.kv().key());
+            }
+          }
+          applyDrains(List.of(e.kv().key()), !e.deleted());
+        }
+        writeCache();
+        return null;
+      }, true);
+    }
+  }
+
+  private void applyDrains(java.util.Collection<String> keys, boolean on) {
+    for (String k : keys) {
+      String[] d = url.drainOf(k);
+      if (d != null) {
+        target.drainStored(d[0], d[1], on);
+      }
+    }
+  }
+
+  /**
+   * Writes a drain through to the store: every instance (this one too, through its watch) applies
+   * it, and an instance started later finds it.
+   */
+  Future<Long> publishDrain(String tenant, String backend, boolean on) {
+    String key = url.drainKey(tenant, backend);
+    return on ? etcd.put(key, new io.vertx.core.json.JsonObject().put("tenant", tenant).put("backend", backend)
+        .put("at", clock.instant().toString()).encode()) : etcd.delete(key);
+  }
+
+  /** After a watch that ended (compaction): the drains as the store has them now, the others lifted. */
+  private void reconcileDrains(java.util.Set<String> now) {
+    vertx.executeBlocking(() -> {
+      java.util.Set<String> gone;
+      synchronized (this) {
+        gone = new java.util.TreeSet<>(drains);
+        gone.removeAll(now);
+        drains.clear();
+        drains.addAll(now);
+      }
+      applyDrains(gone, false);
+      applyDrains(now, true);
+      writeCache();
+      return null;
+    }, true);
   }
 
   /** Reads the config: is etcd there, and is there a revision this gateway has not seen? */
@@ -144,6 +207,26 @@ final class StoreFollower implements AutoCloseable {
       }
       restartWatch = watch == null || watchStopped;
     }
+    if (restartWatch) { // the whole prefix: a watch that ended may have missed drains as well as pushes
+      etcd.getPrefix(url.keys()).onComplete(ar -> {
+        if (ar.failed()) {
+          reachable(false, "etcd " + url + " did not answer: " + ar.cause().getMessage());
+          return;
+        }
+        reachable(true, null);
+        java.util.Set<String> now = new java.util.TreeSet<>();
+        for (EtcdClient.KeyValue kv : ar.result().kvs()) {
+          if (kv.key().equals(url.configKey())) {
+            offer(new Work(kv.value(), kv.modRevision(), false, "store"));
+          } else if (url.drainOf(kv.key()) != null) {
+            now.add(kv.key());
+          }
+        }
+        reconcileDrains(now);
+        watchFrom(ar.result().revision() + 1);
+      });
+      return;
+    }
     configs.get().onComplete(ar -> {
       if (ar.failed()) {
         reachable(false, "etcd " + url + " did not answer: " + ar.cause().getMessage());
@@ -153,9 +236,6 @@ final class StoreFollower implements AutoCloseable {
       ConfigStore.Stored s = ar.result();
       if (s.exists()) {
         offer(new Work(s.yaml(), s.modRevision(), false, "store"));
-      }
-      if (restartWatch) {
-        watchFrom(s.storeRevision() + 1);
       }
     });
   }
@@ -260,7 +340,12 @@ final class StoreFollower implements AutoCloseable {
         LOG.warning(r.errors().get(0));
       }
       if (r.applied()) {
-        writeCache(w.yaml(), w.revision());
+        List<String> drained;
+        synchronized (this) {
+          drained = List.copyOf(drains);
+        }
+        applyDrains(drained, true); // a backend the new config adds under a drained name starts drained
+        writeCache();
       }
       return r;
     }
@@ -306,9 +391,18 @@ final class StoreFollower implements AutoCloseable {
     return f.toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
   }
 
-  private void writeCache(String yaml, long revision) {
+  /** Caches the config being served and the drains, for a start while etcd is down. */
+  private void writeCache() {
+    String yaml;
+    long revision;
+    List<String> d;
+    synchronized (this) {
+      yaml = servedYaml;
+      revision = served;
+      d = List.copyOf(drains);
+    }
     try {
-      cache.write(yaml, revision);
+      cache.write(yaml, revision, d);
     } catch (IOException e) {
       LOG.warning("cannot cache the config of revision " + revision + " in " + cache.file()
           + " (a start while etcd is down cannot use it): " + e);

@@ -23,9 +23,10 @@ import java.util.concurrent.TimeUnit;
  * @param seen      the newest revision already looked at (an invalid one is not retried until a new push)
  * @param fromCache whether it came from the cache
  * @param warning   what the operator should know about this start (null: nothing)
+ * @param drains    the cluster's drain keys (see {@link StoreUrl#drainKey})
  */
 public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, String yaml, long revision, long watchFrom,
-                         long seen, boolean fromCache, String warning) {
+                         long seen, boolean fromCache, String warning, java.util.List<String> drains) {
 
   /** Why a gateway cannot start on its store. */
   public static final class Refused extends Exception {
@@ -36,7 +37,7 @@ public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, Str
 
   /** The same start on {@code changed} (the command line's --listen and --admin applied to it). */
   public StoreStart withConfig(GatewayConfig changed) {
-    return new StoreStart(url, cacheFile, changed, yaml, revision, watchFrom, seen, fromCache, warning);
+    return new StoreStart(url, cacheFile, changed, yaml, revision, watchFrom, seen, fromCache, warning, drains);
   }
 
   /** The name errors carry for the stored config: where it is, as the file name is for a file. */
@@ -48,9 +49,21 @@ public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, Str
   public static StoreStart load(Vertx vertx, StoreUrl url, Path cacheFile, ConfigLoader loader) throws Refused {
     StoreCache cache = new StoreCache(cacheFile, url);
     ConfigStore.Stored stored;
+    java.util.List<String> drains = new java.util.ArrayList<>();
     String storeProblem;
     try (EtcdClient etcd = new EtcdClient(vertx, url.endpoints())) {
-      stored = new ConfigStore(etcd, url).get().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      // the whole prefix at one revision: the config and the drains as they were together
+      EtcdClient.Range all = etcd.getPrefix(url.keys()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      EtcdClient.KeyValue config = null;
+      for (EtcdClient.KeyValue kv : all.kvs()) {
+        if (kv.key().equals(url.configKey())) {
+          config = kv;
+        } else if (url.drainOf(kv.key()) != null) {
+          drains.add(kv.key());
+        }
+      }
+      stored = config == null ? new ConfigStore.Stored("", 0, all.revision())
+          : new ConfigStore.Stored(config.value(), config.modRevision(), all.revision());
       storeProblem = stored.exists() ? null : "there is no config at " + url.configKey()
           + " (push one: keystone config push FILE --store " + url + ")";
     } catch (Exception e) {
@@ -62,7 +75,7 @@ public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, Str
       try {
         GatewayConfig config = loader.parse(stored.yaml(), sourceName(url));
         return new StoreStart(url, cacheFile, config, stored.yaml(), stored.modRevision(), stored.storeRevision() + 1,
-            stored.modRevision(), false, null);
+            stored.modRevision(), false, null, java.util.List.copyOf(drains));
       } catch (ConfigException e) {
         storeProblem = "the config at revision " + stored.modRevision() + " is not valid:\n" + e.getMessage();
       }
@@ -85,6 +98,7 @@ public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, Str
     long seen = stored == null ? cached.revision() : Math.max(cached.revision(), stored.modRevision());
     long watchFrom = stored == null ? cached.revision() + 1 : stored.storeRevision() + 1;
     return new StoreStart(url, cacheFile, config, cached.yaml(), cached.revision(), watchFrom, seen, true,
-        "serving the cached config of revision " + cached.revision() + " from " + cacheFile + ": " + storeProblem);
+        "serving the cached config of revision " + cached.revision() + " from " + cacheFile + ": " + storeProblem,
+        stored == null ? cached.drains() : java.util.List.copyOf(drains));
   }
 }

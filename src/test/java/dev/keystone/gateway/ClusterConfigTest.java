@@ -232,4 +232,43 @@ class ClusterConfigTest {
     assertThat(lastReload(b).applied()).isTrue();
     assertThat(b.snapshot().version()).isEqualTo(2);
   }
+
+  static boolean drained(Gateway g) {
+    return g.snapshot().tenants().get(0).pool().backends().get(0).health().drained();
+  }
+
+  @Test
+  void drainsAreClusterStateEveryInstanceAppliesThemAndOneStartedLaterFindsThem() throws Exception {
+    push(config(blue));
+    Gateway a = member("a");
+    Gateway b = member("b");
+    HttpResponse<String> drain = admin(a, "POST", "/api/v1/backends/app/drain");
+    assertThat(drain.statusCode()).as(drain.body()).isEqualTo(200);
+    assertThat(new JsonObject(drain.body()).getJsonObject("cluster").getBoolean("stored")).isTrue();
+    assertThat(drained(a)).isTrue();
+    Await.until("the other instance drains it too", Duration.ofSeconds(10), () -> drained(b));
+    Gateway c = member("c");
+    assertThat(drained(c)).as("an instance started later finds the drain").isTrue();
+
+    // a config that points the drained name at another server: that one starts drained too
+    long next = push(config(green));
+    for (Gateway g : List.of(a, b, c)) {
+      Await.until("revision " + next + " applied", Duration.ofSeconds(10), () -> g.configStore().revision() == next);
+      assertThat(drained(g)).isTrue();
+    }
+
+    HttpResponse<String> undrain = admin(b, "POST", "/api/v1/backends/app/undrain");
+    assertThat(undrain.statusCode()).as(undrain.body()).isEqualTo(200);
+    for (Gateway g : List.of(a, b, c)) {
+      Await.until("every instance undrains it", Duration.ofSeconds(10), () -> !drained(g));
+    }
+
+    // etcd gone: drained here only, and the operator is told the others were not
+    etcd.stop();
+    HttpResponse<String> alone = admin(a, "POST", "/api/v1/backends/app/drain");
+    assertThat(alone.statusCode()).isEqualTo(503);
+    assertThat(new JsonObject(alone.body()).getString("error")).startsWith("drained on this instance only: the config store did not answer");
+    assertThat(drained(a)).isTrue();
+    assertThat(drained(b)).isFalse();
+  }
 }
