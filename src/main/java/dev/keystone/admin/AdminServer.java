@@ -98,6 +98,7 @@ public final class AdminServer {
     r.get("/api/v1/events").handler(ctx -> offLoop(ctx, () -> AdminViews.events(gateway).encode(), JSON));
     r.get("/api/v1/certificates").handler(ctx -> offLoop(ctx, () -> AdminViews.certificates(gateway).encode(), JSON));
     r.get("/api/v1/config").handler(ctx -> offLoop(ctx, () -> ConfigView.of(gateway.config()).encode(), JSON));
+    r.get("/api/v1/cluster").handler(this::cluster);
     r.post("/api/v1/reload").handler(this::reload);
     r.post("/api/v1/certificates/:tenant/renew").handler(this::renewCertificate);
     r.post("/api/v1/backends/:name/drain").handler(ctx -> drain(ctx, true));
@@ -179,6 +180,24 @@ public final class AdminServer {
       }
       json(ctx, 200, ready);
     }
+  }
+
+  /** Cluster mode: the store, this instance's standing with it, and every registered instance. */
+  private void cluster(RoutingContext ctx) {
+    dev.keystone.model.StoreStatus store = gateway.configStore();
+    io.vertx.core.Future<java.util.List<JsonObject>> instances = gateway.clusterInstances();
+    if (store == null || instances == null) {
+      error(ctx, 404, "this gateway runs on a config file, not in a cluster (see docs/cluster.md)");
+      return;
+    }
+    instances.onComplete(ar -> {
+      JsonObject body = new JsonObject().put("config_store", AdminViews.store(store));
+      if (ar.failed()) {
+        json(ctx, 503, body.put("error", "the config store did not answer: " + ar.cause().getMessage()));
+      } else {
+        json(ctx, 200, body.put("instances", new JsonArray(new java.util.ArrayList<Object>(ar.result()))));
+      }
+    });
   }
 
   private void reload(RoutingContext ctx) {

@@ -66,6 +66,11 @@ public interface GatewayControl {
     return null;
   }
 
+  /** Cluster mode: the instances registered in the store (read from etcd now); null without a store. */
+  default io.vertx.core.Future<java.util.List<io.vertx.core.json.JsonObject>> clusterInstances() {
+    return null;
+  }
+
   /** Cluster mode: how the gateway stands with its config store; null when it runs on a file. */
   default dev.keystone.model.StoreStatus configStore() {
     return null;

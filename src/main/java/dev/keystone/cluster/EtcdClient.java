@@ -68,6 +68,30 @@ public final class EtcdClient implements AutoCloseable {
         .map(j -> revision(j.getJsonObject("header")));
   }
 
+  /** A lease of {@code ttlSeconds}: keys written with it go when it is not kept alive. Its id. */
+  public Future<Long> grantLease(long ttlSeconds) {
+    return call("/v3/lease/grant", new JsonObject().put("TTL", Long.toString(ttlSeconds))).map(j -> number(j, "ID"));
+  }
+
+  /** Keeps lease {@code id} alive once; the seconds it has now, 0 when it has expired (or was revoked). */
+  public Future<Long> keepAlive(long id) {
+    return call("/v3/lease/keepalive", new JsonObject().put("ID", Long.toString(id))).map(j -> {
+      JsonObject r = j.getJsonObject("result");
+      return r == null ? 0L : number(r, "TTL");
+    });
+  }
+
+  /** Ends lease {@code id} now: its keys go at once (a gateway that stops leaves the list at once). */
+  public Future<Void> revokeLease(long id) {
+    return call("/v3/lease/revoke", new JsonObject().put("ID", Long.toString(id))).mapEmpty();
+  }
+
+  /** Writes {@code key} under lease {@code lease}. */
+  public Future<Long> put(String key, String value, long lease) {
+    return call("/v3/kv/put", new JsonObject().put("key", b64(key)).put("value", b64(value)).put("lease", Long.toString(lease)))
+        .map(j -> revision(j.getJsonObject("header")));
+  }
+
   /** Deletes {@code key}; the store's revision after it. */
   public Future<Long> delete(String key) {
     return call("/v3/kv/deleterange", new JsonObject().put("key", b64(key))).map(j -> revision(j.getJsonObject("header")));

@@ -41,6 +41,11 @@ public record StoreUrl(List<String> endpoints, String prefix) {
     return prefix + "/reload";
   }
 
+  /** Where the cluster's instances register, each under a lease that ends when it stops being renewed. */
+  public String instancesPrefix() {
+    return prefix + "/instances/";
+  }
+
   /** Where the cluster's drains are: one key per drained backend, deleted when undrained. */
   public String drainsPrefix() {
     return prefix + "/drains/";

@@ -153,6 +153,11 @@ public final class Gateway implements GatewayControl {
       public void drainStored(String tenant, String backend, boolean on) {
         Drains.apply(current.get().snapshot(), backend, tenant, on, clock.instant(), events);
       }
+
+      @Override
+      public io.vertx.core.json.JsonObject describe() {
+        return describeInstance();
+      }
     }, clock);
     if (storeStart != null && storeStart.warning() != null) {
       LOG.warning(storeStart.warning());
@@ -508,6 +513,52 @@ public final class Gateway implements GatewayControl {
     return r;
   }
 
+  /** What this instance writes in its cluster's list: where it listens, what it serves, its health. */
+  private io.vertx.core.json.JsonObject describeInstance() {
+    Snapshot s = snapshot();
+    int total = 0;
+    int healthy = 0;
+    java.util.Set<dev.keystone.model.BackendHealth> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (Tenant t : s.tenants()) {
+      for (Backend b : t.pool().backends()) {
+        if (seen.add(b.health())) {
+          total++;
+          healthy += b.health().healthy() && !b.health().drained() ? 1 : 0;
+        }
+      }
+    }
+    dev.keystone.model.StoreStatus st = configStore();
+    AdminServer a = admin;
+    io.vertx.core.json.JsonObject d = new io.vertx.core.json.JsonObject()
+        .put("pid", ProcessHandle.current().pid())
+        .put("version", version)
+        .put("started_at", startedAt.toString())
+        .put("updated_at", clock.instant().toString())
+        .put("listen", servers.isEmpty() ? null : listen().host() + ":" + port())
+        .put("admin", a == null ? null : current.get().config().admin().listen().host() + ":" + a.port())
+        .put("config_version", s.version())
+        .put("ready", listening && !stopping)
+        .put("backends", new io.vertx.core.json.JsonObject().put("total", total).put("healthy", healthy));
+    if (st != null) {
+      d.put("config_revision", st.revision()).put("store", st.reachable() ? "connected" : "unreachable");
+    }
+    return d;
+  }
+
+  /** Cluster mode: the instances registered in the store, read now; null without a store. */
+  @Override
+  public Future<List<io.vertx.core.json.JsonObject>> clusterInstances() {
+    StoreFollower f = store;
+    if (f == null) {
+      return null;
+    }
+    String self = f.instanceId();
+    return f.instances().map(list -> {
+      list.forEach(i -> i.put("self", self.equals(i.getString("id"))));
+      return list;
+    });
+  }
+
   /** Cluster mode: how this gateway stands with its store (null without one). */
   @Override
   public dev.keystone.model.StoreStatus configStore() {
@@ -562,6 +613,9 @@ public final class Gateway implements GatewayControl {
     stopping = true; // readiness fails from now on
     return GracefulStop.run(vertx, current.get().config().timeouts(), servers,
         () -> {
+          if (store != null) {
+            store.close(); // no change applied during the drain; the instance leaves the cluster's list
+          }
           if (watcher != null) {
             watcher.close();
           }
@@ -571,9 +625,6 @@ public final class Gateway implements GatewayControl {
           vertx.cancelTimer(acmeTimer);
           vertx.cancelTimer(rolloutTimer);
           acme.close();
-          if (store != null) {
-            store.close();
-          }
         },
         () -> {
           checker.close();
@@ -591,15 +642,13 @@ public final class Gateway implements GatewayControl {
     if (certificateWatcher != null) {
       certificateWatcher.close();
     }
-    if (store != null) {
-      store.close();
-    }
     vertx.cancelTimer(acmeTimer);
     vertx.cancelTimer(rolloutTimer);
     acme.close();
     checker.close();
     engine.close();
-    return vertx.close();
+    Future<Void> left = store == null ? Future.succeededFuture() : store.close();
+    return left.transform(ar -> vertx.close());
   }
 
   private void closeAdmin() {

@@ -23,7 +23,7 @@ import java.util.logging.Logger;
  * newest of those waiting; an applied one is cached on disk for a start while etcd is down. With
  * etcd unreachable the gateway goes on serving what it has; it only says so.
  */
-final class StoreFollower implements AutoCloseable {
+final class StoreFollower {
 
   static final long PROBE_MS = 2000;
   private static final Logger LOG = Logger.getLogger("keystone.store");
@@ -34,6 +34,9 @@ final class StoreFollower implements AutoCloseable {
 
     /** Drains ({@code on}) or undrains {@code backend} in {@code tenant} (null: in every tenant), as the store says. */
     void drainStored(String tenant, String backend, boolean on);
+
+    /** What this instance tells the cluster about itself (addresses, revision, health). */
+    io.vertx.core.json.JsonObject describe();
   }
 
   /** One piece of work: a revision to apply, or (reload) the served one again. */
@@ -48,6 +51,7 @@ final class StoreFollower implements AutoCloseable {
   private final Target target;
   private final Clock clock;
   private final long probeTimer;
+  private final InstanceLease lease;
   private EtcdWatch watch; // guarded by this
   private long served; // guarded by this: the revision being served
   private String servedYaml; // guarded by this
@@ -94,6 +98,33 @@ final class StoreFollower implements AutoCloseable {
     }
     watchFrom(start.watchFrom());
     this.probeTimer = vertx.setPeriodic(PROBE_MS, id -> probe());
+    this.lease = new InstanceLease(vertx, etcd, url, InstanceLease.defaultId(), target::describe);
+  }
+
+  /** What this instance writes to ask for a reload: the others reload, it sees its own name and does not. */
+  private String reloadValue() {
+    return new io.vertx.core.json.JsonObject().put("by", lease.id()).encode();
+  }
+
+  /** This instance's name in the cluster's list. */
+  String instanceId() {
+    return lease.id();
+  }
+
+  /** The cluster's instances as they registered (each entry as it wrote itself), read from etcd now. */
+  Future<List<io.vertx.core.json.JsonObject>> instances() {
+    return etcd.getPrefix(url.instancesPrefix()).map(r -> {
+      List<io.vertx.core.json.JsonObject> out = new java.util.ArrayList<>();
+      for (EtcdClient.KeyValue kv : r.kvs()) {
+        try {
+          out.add(new io.vertx.core.json.JsonObject(kv.value()));
+        } catch (io.vertx.core.json.DecodeException e) {
+          out.add(new io.vertx.core.json.JsonObject().put("id", kv.key().substring(url.instancesPrefix().length()))
+              .put("error", "not an instance's entry"));
+        }
+      }
+      return out;
+    });
   }
 
   StoreStatus status() {
@@ -131,7 +162,8 @@ final class StoreFollower implements AutoCloseable {
       String key = e.kv().key();
       if (key.equals(url.configKey())) {
         config = new Work(e.kv().value(), e.kv().modRevision(), e.deleted(), "store");
-      } else if (key.equals(url.reloadKey()) && !e.deleted()) {
+      } else if (key.equals(url.reloadKey()) && !e.deleted() && !e.kv().value().equals(reloadValue())) {
+        // another instance's reload (this one's reloads itself where it was asked)
         reload = Math.max(reload, e.kv().modRevision());
       } else if (url.drainOf(key) != null) {
         drainChanges.add(e);
@@ -364,10 +396,7 @@ final class StoreFollower implements AutoCloseable {
         return new ReloadResult(false, currentVersion, List.of("there is no config at " + url.configKey()));
       }
       if (everyInstance) {
-        long asked = await(etcd.put(url.reloadKey(), clock.instant().toString()));
-        synchronized (this) {
-          lastReload = Math.max(lastReload, asked); // this instance reloads here, not again on the watch's word
-        }
+        await(etcd.put(url.reloadKey(), reloadValue()));
       }
       ReloadResult r = apply(new Work(s.yaml(), s.modRevision(), false, trigger));
       if (r == null) { // a newer push was applied meanwhile: reload that one
@@ -409,8 +438,8 @@ final class StoreFollower implements AutoCloseable {
     }
   }
 
-  @Override
-  public void close() {
+  /** Stops following; the instance leaves the cluster's list (the returned future, once etcd was told or gave up). */
+  Future<Void> close() {
     synchronized (this) {
       closed = true;
       if (watch != null) {
@@ -418,6 +447,6 @@ final class StoreFollower implements AutoCloseable {
       }
     }
     vertx.cancelTimer(probeTimer);
-    etcd.close();
+    return lease.close().onComplete(ar -> etcd.close());
   }
 }

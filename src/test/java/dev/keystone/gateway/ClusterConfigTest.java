@@ -271,4 +271,38 @@ class ClusterConfigTest {
     assertThat(drained(a)).isTrue();
     assertThat(drained(b)).isFalse();
   }
+
+  @Test
+  void theAdminApiListsTheClustersInstancesAndOneThatStopsLeavesTheList() throws Exception {
+    long revision = push(config(blue));
+    Gateway a = member("a");
+    Gateway b = member("b");
+    Await.until("both instances registered", Duration.ofSeconds(10), () -> instances(a).size() == 2);
+    io.vertx.core.json.JsonArray list = instances(a);
+    for (Object o : list) {
+      JsonObject i = (JsonObject) o;
+      assertThat(i.getLong("config_revision")).isEqualTo(revision);
+      assertThat(i.getString("store")).isEqualTo("connected");
+      assertThat(i.getJsonObject("backends").getInteger("total")).isEqualTo(1);
+      assertThat(i.getLong("pid")).isEqualTo(ProcessHandle.current().pid());
+    }
+    assertThat(list.stream().map(o -> ((JsonObject) o).getString("listen")).toList())
+        .containsExactlyInAnyOrder("127.0.0.1:" + a.port(), "127.0.0.1:" + b.port());
+    assertThat(list.stream().filter(o -> ((JsonObject) o).getBoolean("self")).map(o -> ((JsonObject) o).getString("listen")).toList())
+        .containsExactly("127.0.0.1:" + a.port());
+
+    Await.result(b.close());
+    gateways.remove(b);
+    Await.until("the stopped instance left the list", Duration.ofSeconds(10), () -> instances(a).size() == 1);
+  }
+
+  io.vertx.core.json.JsonArray instances(Gateway g) {
+    try {
+      HttpResponse<String> r = admin(g, "GET", "/api/v1/cluster");
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      return new JsonObject(r.body()).getJsonArray("instances");
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
 }
