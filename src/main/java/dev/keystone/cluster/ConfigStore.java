@@ -31,8 +31,27 @@ public final class ConfigStore {
 
   /** Writes {@code yaml} if the config is still at {@code readModRevision}; the new revision, or -1 when it changed meanwhile. */
   public Future<Long> push(String yaml, long readModRevision) {
-    return etcd.putIf(url.configKey(), yaml, readModRevision).compose(ok -> ok
-        ? etcd.get(url.configKey()).map(r -> r.kvs().get(0).modRevision())
-        : Future.succeededFuture(-1L));
+    return push(yaml, readModRevision, 2);
+  }
+
+  /**
+   * A write whose answer was lost (etcd between leaders, a member killed) may or may not have
+   * landed: the config is read again. Ours, written after the revision read: it landed. Still the
+   * one read: the write is sent once more (still a compare-and-swap, so never over another push).
+   */
+  private Future<Long> push(String yaml, long readModRevision, int tries) {
+    return etcd.putIf(url.configKey(), yaml, readModRevision)
+        .compose(ok -> ok ? etcd.get(url.configKey()).map(r -> r.kvs().get(0).modRevision()) : Future.succeededFuture(-1L))
+        .recover(e -> etcd.get(url.configKey()).compose(r -> {
+          EtcdClient.KeyValue kv = r.kvs().isEmpty() ? null : r.kvs().get(0);
+          long now = kv == null ? 0 : kv.modRevision();
+          if (kv != null && now > readModRevision && kv.value().equals(yaml)) {
+            return Future.succeededFuture(now);
+          }
+          if (now == readModRevision && tries > 1) {
+            return push(yaml, readModRevision, tries - 1);
+          }
+          return now == readModRevision ? Future.failedFuture(e) : Future.succeededFuture(-1L);
+        }));
   }
 }

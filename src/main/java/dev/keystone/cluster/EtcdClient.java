@@ -109,24 +109,63 @@ public final class EtcdClient implements AutoCloseable {
         .map(j -> Boolean.TRUE.equals(j.getValue("succeeded")));
   }
 
-  /** Calls one endpoint; on a failure to connect, the next call goes to the next endpoint. */
+  /**
+   * Calls the endpoints in turn, starting with the one that answered last: a member that cannot be
+   * connected to is skipped at once (nothing was sent to it, so even a write is safe to send to the
+   * next). A failure after the request went out (a timeout, an error from etcd) is the answer: a
+   * write may have landed, and only the caller knows whether to repeat it.
+   */
   Future<JsonObject> call(String path, JsonObject body) {
-    int i = Math.floorMod(next.get(), endpoints.size());
+    Future<JsonObject> first = call(path, body, Math.floorMod(next.get(), endpoints.size()), endpoints.size());
+    return READS.contains(path) ? first.recover(e -> retryRead(path, body, e, 1)) : first;
+  }
+
+  /** Calls that change nothing: repeated when a member is between leaders or slow (etcd's own client does the same). */
+  private static final java.util.Set<String> READS = java.util.Set.of("/v3/kv/range", "/v3/lease/keepalive");
+  private static final int READ_TRIES = 5;
+
+  /**
+   * A read that failed is tried again on the next member after 100, 200, 400, 800 ms: a leader
+   * election (a member killed) answers "leader changed" for about a second, and that is no reason
+   * to call the store unreachable or fail a push.
+   */
+  private Future<JsonObject> retryRead(String path, JsonObject body, Throwable last, int attempt) {
+    if (attempt >= READ_TRIES) {
+      return Future.failedFuture(last);
+    }
+    Promise<JsonObject> p = Promise.promise();
+    vertx.setTimer(100L << (attempt - 1), t -> call(path, body, Math.floorMod(next.get(), endpoints.size()), endpoints.size())
+        .recover(e -> retryRead(path, body, e, attempt + 1)).onComplete(p));
+    return p.future();
+  }
+
+  private Future<JsonObject> call(String path, JsonObject body, int i, int triesLeft) {
     URI u = endpoints.get(i);
     Promise<JsonObject> p = Promise.promise();
     http.request(new RequestOptions().setMethod(HttpMethod.POST).setHost(u.getHost()).setPort(u.getPort()).setURI(path)
             .setTimeout(5000))
-        .compose(r -> r.send(body.toBuffer()).compose(res -> res.body().map(b -> {
-          if (res.statusCode() != 200) {
-            throw new IllegalStateException("etcd " + u + path + ": HTTP " + res.statusCode() + " " + b.toString(StandardCharsets.UTF_8));
+        .onComplete(conn -> {
+          if (conn.failed()) {
+            int after = (i + 1) % endpoints.size();
+            next.compareAndSet(i, after);
+            if (triesLeft > 1) {
+              call(path, body, after, triesLeft - 1).onComplete(p);
+            } else {
+              p.fail(conn.cause());
+            }
+            return;
           }
-          return b.toJsonObject();
-        })))
-        .onComplete(ar -> {
-          if (ar.failed()) {
-            next.compareAndSet(i, i + 1); // the next call tries another endpoint
-          }
-          p.handle(ar);
+          conn.result().send(body.toBuffer()).compose(res -> res.body().map(b -> {
+            if (res.statusCode() != 200) {
+              throw new IllegalStateException("etcd " + u + path + ": HTTP " + res.statusCode() + " " + b.toString(StandardCharsets.UTF_8));
+            }
+            return b.toJsonObject();
+          })).onComplete(ar -> {
+            if (ar.failed()) {
+              next.compareAndSet(i, (i + 1) % endpoints.size()); // the next call tries another member
+            }
+            p.handle(ar);
+          });
         });
     return p.future();
   }

@@ -44,7 +44,7 @@ public record StoreBootstrap(String store, int line, Path cache) {
             + " only config_store and config_cache belong here");
       }
     }
-    if (store == null || store.isBlank()) {
+    if ((store == null || store.isBlank()) && problems.errors.isEmpty()) {
       problems.add("config_store", "a store such as etcd://127.0.0.1:2379/keystone");
     }
     if (!problems.errors.isEmpty()) {

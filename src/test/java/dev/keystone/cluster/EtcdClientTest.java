@@ -60,6 +60,23 @@ class EtcdClientTest {
         .containsExactly("/ks/config", "/ks/new", "/ks/\u00e9t\u00e9");
   }
 
+  /** Found by ClusterProcessTest: with the first member down, keystone config push failed at its first call. */
+  @Test
+  void aMemberThatCannotBeConnectedToIsSkippedWithinTheSameCall() throws Exception {
+    int dead;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      dead = s.getLocalPort();
+    }
+    EtcdClient two = new EtcdClient(vertx, java.util.List.of("http://127.0.0.1:" + dead, etcd.endpoint()));
+    try {
+      Await.result(two.put("/skip/k", "v"));
+      assertThat(Await.result(two.get("/skip/k")).kvs().get(0).value()).isEqualTo("v");
+      assertThat(Await.result(two.putIf("/skip/k", "w", 0))).isFalse();
+    } finally {
+      two.close();
+    }
+  }
+
   @Test
   void aWatchSeesEveryChangeInOrderAcrossARestartOfEtcd() {
     long from = Await.result(client.put("/ks/a", "1")) + 1;
