@@ -91,6 +91,7 @@ final class ConfigCodec {
       out.string(acme.directory()).string(acme.email()).string(acme.caRoot()).string(acme.dataDir().toString())
           .string(String.join(",", acme.challenges()));
     }
+    out.string(c.stateStore());
     return out.finish();
   }
 
@@ -122,9 +123,10 @@ final class ConfigCodec {
     ServerCertificate fallback = certificate(in);
     AcmeConfig acme = in.bool() ? new AcmeConfig(in.string(), in.string(), in.string(), Path.of(in.string()),
         List.of(in.string().split(","))) : null;
+    String stateStore = in.string();
     in.end();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, engine, scriptLimits, tenants, admin, passive,
-        slashes, tlsListen == null ? ServerTls.NONE : new ServerTls(tlsListen, fallback, acme));
+        slashes, tlsListen == null ? ServerTls.NONE : new ServerTls(tlsListen, fallback, acme), stateStore);
   }
 
   private static void tenant(CodecStreams.Out out, TenantConfig t) {
@@ -158,6 +160,11 @@ final class ConfigCodec {
     if (c != null) {
       out.string(c.name()).string(c.version()).string(c.sha256()).bool(c.signed()).string(c.params()).string(c.language())
           .string(c.file()).string(c.fileSha256());
+    }
+    out.integer(t.policies().rateLimits().size());
+    for (dev.keystone.model.RateLimitRule r : t.policies().rateLimits()) {
+      out.integer(r.key().ordinal()).string(r.header()).number(r.limit()).duration(r.window()).integer(r.algorithm().ordinal())
+          .bool(r.cluster()).bool(r.failClosed()).number(r.batch());
     }
   }
 
@@ -218,9 +225,16 @@ final class ConfigCodec {
     CatalogScript catalog = in.bool()
         ? new CatalogScript(in.string(), in.string(), in.string(), in.bool(), in.string(), in.string(), in.string(), in.string())
         : null;
+    int ruleCount = in.integer();
+    List<dev.keystone.model.RateLimitRule> rules = new ArrayList<>(ruleCount);
+    for (int i = 0; i < ruleCount; i++) {
+      rules.add(new dev.keystone.model.RateLimitRule(dev.keystone.model.RateLimitRule.Key.values()[in.integer()], in.string(),
+          in.number(), in.duration(), dev.keystone.model.RateLimitRule.Algorithm.values()[in.integer()], in.bool(), in.bool(),
+          in.number()));
+    }
     return new TenantConfig(name, domains, prefix, interval, raw, strip, preserveHost, luaScript, script, failOpen, body,
         shadow, services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth, mirror,
-        catalog);
+        catalog, rules.isEmpty() ? null : new dev.keystone.model.TenantPolicies(rules));
   }
 
   private static void listen(CodecStreams.Out out, ListenAddress a) {

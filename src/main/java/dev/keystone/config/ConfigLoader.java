@@ -146,9 +146,10 @@ public final class ConfigLoader {
     ScriptFiles engineScripts = sup == null || sup.scripts() == null ? null
         : sup.builtIn() ? new ScriptFiles(source, sup.scripts().toString(), problems)
         : ScriptFiles.presenceOnly(source, sup.scripts().toString(), problems);
+    String stateStore = StateStoreBinder.bind(root, problems);
     List<TenantConfig> tenants = new ArrayList<>();
     for (Section t : root.sections("tenants")) {
-      tenants.add(bindTenant(t, problems, scripts, lua.enabled(), sup != null, engineScripts, slashes, source));
+      tenants.add(bindTenant(t, problems, scripts, lua.enabled(), sup != null, engineScripts, slashes, source, stateStore != null));
     }
     ServerTlsBinder.sharedNames(tenants, problems);
     // a tls key, valid or not: a broken one is reported where it is, not as "no certificate" too
@@ -159,7 +160,7 @@ public final class ConfigLoader {
     ServerTls tls = ServerTlsBinder.listener(root, anyTls, anyAuto, source);
     root.finish();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants, admin, passive,
-        slashes, tls);
+        slashes, tls, stateStore);
   }
 
   private static ScriptLimits bindScriptLimits(Section s) {
@@ -270,7 +271,7 @@ public final class ConfigLoader {
 
   private static TenantConfig bindTenant(Section t, Problems problems, ScriptFiles scripts, boolean engineEnabled,
                                          boolean engineSupervised, ScriptFiles engineScripts, EscapedSlashes slashes,
-                                         String source) {
+                                         String source, boolean stateStore) {
     if (!t.has("name")) {
       problems.add(t.line(), t.keyPath("name"), "missing: every tenant needs a name");
     }
@@ -395,10 +396,11 @@ public final class ConfigLoader {
     }
     ClientAuth clientAuth = ServerTlsBinder.clientAuth(t, tls, source);
     MirrorConfig mirror = mirror(t, services, problems);
+    dev.keystone.model.TenantPolicies policies = PolicyBinder.bind(t, problems, stateStore);
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
         failOpen, body, shadow, services, tenantSlashes, group, null, tls, redirect, hsts, clientAuth, mirror,
-        catalog == null ? null : catalog.catalog());
+        catalog == null ? null : catalog.catalog(), policies);
   }
 
   /** {@code mirror: {backend: NAME, percent: 1-100}}: NAME one of the tenant's services; null without one. */

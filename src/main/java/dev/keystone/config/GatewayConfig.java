@@ -39,7 +39,8 @@ public record GatewayConfig(
     AdminConfig admin,
     PassiveHealth passiveHealth,
     EscapedSlashes escapedSlashes,
-    ServerTls tls) {
+    ServerTls tls,
+    String stateStore) {
 
   public GatewayConfig {
     tenants = List.copyOf(tenants);
@@ -48,39 +49,39 @@ public record GatewayConfig(
 
   /** The same configuration listening elsewhere (the command line overrides the file). */
   public GatewayConfig withListen(ListenAddress other) {
-    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth, escapedSlashes, tls);
+    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth, escapedSlashes, tls, stateStore);
   }
 
   /** The same configuration with another {@code admin} block. */
   public GatewayConfig withAdmin(AdminConfig other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, other, passiveHealth, escapedSlashes, tls);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, other, passiveHealth, escapedSlashes, tls, stateStore);
   }
 
   /** The same configuration with its admin listener elsewhere (the command line's {@code --admin}). */
   public GatewayConfig withAdminListen(ListenAddress other) {
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants,
-        admin.withListen(other), passiveHealth, escapedSlashes, tls);
+        admin.withListen(other), passiveHealth, escapedSlashes, tls, stateStore);
   }
 
   /** The same configuration with other limits and timeouts (those a reload cannot change stay). */
   public GatewayConfig withLimitsAndTimeouts(Limits l, Timeouts t) {
     return new GatewayConfig(source, listen, adminBasePath, t, l, luaEngine, scriptLimits, tenants, admin, passiveHealth,
-        escapedSlashes, tls);
+        escapedSlashes, tls, stateStore);
   }
 
   /** The same configuration with other tenants (the same, each given its isolated engine's address). */
   public GatewayConfig withTenants(List<TenantConfig> other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, other, admin, passiveHealth, escapedSlashes, tls);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, other, admin, passiveHealth, escapedSlashes, tls, stateStore);
   }
 
   /** The same configuration with another {@code lua_engine} block (a supervised engine's address). */
   public GatewayConfig withLuaEngine(LuaEngineConfig other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants, admin, passiveHealth, escapedSlashes, tls);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants, admin, passiveHealth, escapedSlashes, tls, stateStore);
   }
 
   /** The same configuration with another TLS listener address (a reload keeps the running one). */
   public GatewayConfig withTlsListen(ListenAddress other) {
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth,
-        escapedSlashes, other == null ? ServerTls.NONE : new ServerTls(other, tls.fallback(), tls.acme()));
+        escapedSlashes, other == null ? ServerTls.NONE : new ServerTls(other, tls.fallback(), tls.acme()), stateStore);
   }
 }

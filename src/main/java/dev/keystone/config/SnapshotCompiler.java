@@ -63,7 +63,7 @@ public final class SnapshotCompiler {
           tc.hsts() == null ? null : "max-age=" + tc.hsts().toSeconds(),
           tc.clientAuth() == null ? dev.keystone.model.ClientCertificates.NONE : tc.clientAuth().required()
               ? dev.keystone.model.ClientCertificates.REQUIRED : dev.keystone.model.ClientCertificates.OPTIONAL,
-          ClientAuth.keyOf(tc.clientAuth()), mirror);
+          ClientAuth.keyOf(tc.clientAuth()), mirror, tc.policies());
       tenants.add(t);
       if (tc.hasDomains()) {
         for (String d : tc.domains()) {

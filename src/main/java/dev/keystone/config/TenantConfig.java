@@ -61,17 +61,19 @@ public record TenantConfig(
     java.time.Duration hsts,
     ClientAuth clientAuth,
     MirrorConfig mirror,
-    dev.keystone.model.CatalogScript catalog) {
+    dev.keystone.model.CatalogScript catalog,
+    dev.keystone.model.TenantPolicies policies) {
 
   public TenantConfig {
     domains = List.copyOf(domains);
     services = List.copyOf(services);
+    policies = policies == null ? dev.keystone.model.TenantPolicies.NONE : policies;
   }
 
   /** The same tenant, its script run by {@code engine} (the gateway started it for the tenant's group). */
   public TenantConfig withOwnEngine(LuaEngineConfig engine) {
     return new TenantConfig(name, domains, pathPrefix, healthInterval, rawHealthInterval, stripPrefix, preserveHost,
-        luaScript, script, scriptFailOpen, scriptBody, scriptShadow, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts, clientAuth, mirror, catalog);
+        luaScript, script, scriptFailOpen, scriptBody, scriptShadow, services, escapedSlashes, isolationGroup, engine, tls, httpsRedirect, hsts, clientAuth, mirror, catalog, policies);
   }
 
   public boolean hasDomains() {

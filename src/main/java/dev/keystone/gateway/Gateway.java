@@ -94,6 +94,12 @@ public final class Gateway implements GatewayControl {
   /** The TLS listener's handshakes (counted for the metrics), or null without one. */
   private volatile TlsHandshake handshakes;
 
+  /** The tenants' rate-limit counts: runtime state, kept across reloads by tenant and rule. */
+  private final dev.keystone.policy.RateLimiters limiters;
+  /** {@code state_store}: where cluster rate limits count (null: none configured). */
+  private volatile dev.keystone.state.RedisStore stateStore;
+  private final long limiterSweep;
+
   /** Cluster mode: the store this gateway follows (null: a file or the embedded default). */
   private final StoreFollower store;
   /** The name a stored config's errors carry (set before the follower can apply anything). */
@@ -106,6 +112,8 @@ public final class Gateway implements GatewayControl {
     this.loader = loader;
     this.clock = options.clock();
     this.registry = new HealthRegistry(clock);
+    this.limiters = new dev.keystone.policy.RateLimiters(clock);
+    this.limiterSweep = vertx.setPeriodic(10_000, id -> limiters.sweep());
     this.scripts = options.scripts();
     this.version = options.version();
     this.adminListenGiven = options.adminListenGiven();
@@ -236,7 +244,7 @@ public final class Gateway implements GatewayControl {
             List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());
             extra.add(compat);
             ProxyServer s = new ProxyServer(g::snapshot, config, extra, options.clock(), g.scripts, g.metrics, listener,
-                tlsListener, tls, g.acmeTokens);
+                tlsListener, tls, g.acmeTokens, g.limiters);
             g.servers.add(s);
             return s;
           }, new DeploymentOptions().setInstances(options.eventLoops()));
@@ -585,10 +593,16 @@ public final class Gateway implements GatewayControl {
   }
 
   private void apply(GatewayConfig config, long version) {
+    useStateStore(config.stateStore());
     Snapshot s = SnapshotCompiler.compile(config, version, clock.instant(), registry, splits);
     current.set(new Served(config, s));
     splits.retainOnly(s.tenants().stream().map(Tenant::name).toList());
     checker.sync(s.healthTargets());
+    Set<String> rules = new java.util.HashSet<>();
+    for (Tenant t : s.tenants()) {
+      t.policies().rateLimits().forEach(r -> rules.add(dev.keystone.policy.RateLimiters.idOf(t.name(), r)));
+    }
+    limiters.retainOnly(rules);
     registry.retainOnly(s.stateKeys());
     Map<String, Set<String>> names = new HashMap<>();
     for (Tenant t : s.tenants()) {
@@ -600,6 +614,25 @@ public final class Gateway implements GatewayControl {
       names.put(t.name(), Set.copyOf(java.util.Arrays.asList(backendNames))); // compact: kept while the snapshot serves
     }
     metrics.retain(names);
+  }
+
+  /** Connects to {@code url} unless connected to it already (a reload that changes it replaces the connection). */
+  private void useStateStore(String url) {
+    dev.keystone.state.RedisStore old = stateStore;
+    if (old != null && old.url().equals(url)) {
+      return;
+    }
+    dev.keystone.state.RedisStore next = url == null ? null : new dev.keystone.state.RedisStore(vertx, url);
+    stateStore = next;
+    limiters.shared(next == null ? null : new dev.keystone.state.RedisCounters(next, "keystone:rl:"));
+    if (old != null) {
+      old.close();
+    }
+  }
+
+  /** {@code state_store}: the Redis cluster rate limits count in, or null. */
+  public dev.keystone.state.RedisStore stateStore() {
+    return stateStore;
   }
 
   /**
@@ -629,6 +662,10 @@ public final class Gateway implements GatewayControl {
         () -> {
           checker.close();
           engine.close(); // waits for the engine's process
+          vertx.cancelTimer(limiterSweep);
+          if (stateStore != null) {
+            stateStore.close();
+          }
         },
         this::closeAdmin);
   }
@@ -644,9 +681,13 @@ public final class Gateway implements GatewayControl {
     }
     vertx.cancelTimer(acmeTimer);
     vertx.cancelTimer(rolloutTimer);
+    vertx.cancelTimer(limiterSweep);
     acme.close();
     checker.close();
     engine.close();
+    if (stateStore != null) {
+      stateStore.close();
+    }
     Future<Void> left = store == null ? Future.succeededFuture() : store.close();
     return left.transform(ar -> vertx.close());
   }

@@ -31,7 +31,8 @@ public record Tenant(
     String hsts,
     ClientCertificates clientCertificates,
     String clientAuthKey,
-    Mirror mirror) {
+    Mirror mirror,
+    TenantPolicies policies) {
 
   /** A copy of {@code percent} % of the tenant's requests goes to {@code backend} (one of its pool's). */
   public record Mirror(Backend backend, int percent) {
@@ -42,6 +43,7 @@ public record Tenant(
     domains = List.copyOf(domains);
     clientCertificates = clientCertificates == null ? ClientCertificates.NONE : clientCertificates;
     clientAuthKey = clientAuthKey == null ? "" : clientAuthKey;
+    policies = policies == null ? TenantPolicies.NONE : policies;
   }
 
   public boolean hasDomains() {

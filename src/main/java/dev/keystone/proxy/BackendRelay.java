@@ -158,6 +158,7 @@ final class BackendRelay {
     out.set("X-Request-ID", ex.requestId());
     out.set("Via", via);
     Hsts.apply(ex, out);
+    RateLimitHeaders.apply(ex, out);
     if (!noBody && !length) {
       if (ex.head().version() == HttpVersion.HTTP_1_0) {
         closeAfter = true; // no chunked encoding in HTTP/1.0: the close ends the body

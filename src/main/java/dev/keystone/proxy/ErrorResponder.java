@@ -42,9 +42,12 @@ public final class ErrorResponder {
     response.status(status);
     response.headers().set("Content-Type", "text/plain; charset=utf-8").set("X-Request-ID", id);
     Hsts.apply(ex, response.headers());
+    RateLimitHeaders.apply(ex, response.headers());
     // After a malformed or refused request the connection's framing cannot be trusted (an unread
     // body may follow); after any other early answer, a body still on its way decides.
-    boolean close = (status >= 400 && status < 500 && status != 404) || ex.head().decodeFailure() != null
+    // 429 keeps the connection as 404 does: a limited client that reconnects for every retry
+    // costs more than one that waits on its connection
+    boolean close = (status >= 400 && status < 500 && status != 404 && status != 429) || ex.head().decodeFailure() != null
         || !ClientBody.settle(ex);
     if (close) {
       response.endAndClose(body);

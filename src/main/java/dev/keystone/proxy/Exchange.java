@@ -90,6 +90,10 @@ public final class Exchange {
   String errorDetail;
   /** The subject of the client certificate verified for this request (mutual TLS), for the access log; null: none. */
   String clientSubject;
+  /** The rate limit to tell the client about (RateLimit-* headers), or null: the tenant has none. */
+  dev.keystone.policy.LimitDecision rateLimit;
+  /** The name of the API key the request presented (never the key itself), or null. */
+  String apiKeyName;
 
   /** Where {@link Completion} reports the end; null before it ran (or in chains without it). */
   dev.keystone.metrics.Metrics metrics;

@@ -13,6 +13,8 @@ public enum ProxyError {
   MISDIRECTED(421, "Misdirected Request"),
   /** An Expect other than 100-continue (RFC 9110 section 10.1.1). */
   EXPECTATION_FAILED(417, "Expectation Failed"),
+  /** A tenant's rate limit refused the request (Retry-After says when to try again). */
+  TOO_MANY_REQUESTS(429, "Too Many Requests"),
   HEADERS_TOO_LARGE(431, "Request Header Fields Too Large"),
   /** A bug in the gateway (or a plug-in): an exception nothing else handled, or a stuck request. */
   INTERNAL(500, "Internal Server Error"),
@@ -24,6 +26,8 @@ public enum ProxyError {
   BACKEND_BUSY(503, "Service Unavailable"),
   /** The tenant's requests in flight hold all the memory it (or the process) may give them. */
   TENANT_OVERLOADED(503, "Service Unavailable"),
+  /** A cluster rate limit that fails closed could not reach the state store. */
+  RATE_LIMIT_UNAVAILABLE(503, "Service Unavailable"),
   UPSTREAM_TIMEOUT(504, "Gateway Timeout"),
   VERSION_NOT_SUPPORTED(505, "HTTP Version Not Supported");
 

@@ -29,6 +29,7 @@ public final class ProxyServer extends VerticleBase {
   private final Supplier<Snapshot> snapshots;
   private final GatewayConfig startConfig;
   private final List<Interceptor> extra;
+  private final dev.keystone.policy.RateLimiters limiters;
   private final Clock clock;
   private final ScriptEnvironment scripts;
   private final Metrics metrics;
@@ -64,8 +65,9 @@ public final class ProxyServer extends VerticleBase {
    */
   public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock,
                      ScriptEnvironment scripts, Metrics metrics, ClientListener listener, ClientListener tlsListener,
-                     TlsHandshake tls, dev.keystone.model.AcmeTokens acmeTokens) {
+                     TlsHandshake tls, dev.keystone.model.AcmeTokens acmeTokens, dev.keystone.policy.RateLimiters limiters) {
     this.acmeTokens = acmeTokens;
+    this.limiters = limiters;
     this.listener = listener;
     this.tlsListener = tlsListener;
     this.tls = tls;
@@ -90,6 +92,7 @@ public final class ProxyServer extends VerticleBase {
     c.add(new TenantRouting());
     c.add(new HttpsRedirect(() -> tlsListener == null ? -1 : tlsListener.port()));
     c.add(new ClientCertificateCheck());
+    c.add(new RateLimiting(limiters));
     engines = new EngineClient(vertx);
     c.add(new ScriptInterceptor(scripts, engines));
     c.add(new BodyBuffering(scripts));

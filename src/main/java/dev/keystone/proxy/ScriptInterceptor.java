@@ -325,6 +325,7 @@ final class ScriptInterceptor implements Interceptor {
     }
     resp.headers().set("X-Request-ID", ex.requestId());
     Hsts.apply(ex, resp.headers());
+    RateLimitHeaders.apply(ex, resp.headers());
     ClientBody.answerUnread(ex, d.body());
   }
 }

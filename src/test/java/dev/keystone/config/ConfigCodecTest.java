@@ -53,6 +53,7 @@ class ConfigCodecTest {
         script_limits: { instructions: 123456, deadline: 40ms, max_string: 2MB, max_depth: 90, max_memory: 24MB, max_state: 4MB, time_per_second: 300ms }
         admin: { enabled: true, listen: 127.0.0.1:19901, token: "0123456789abcdef0123" }
         passive_health: { consecutive_failures: 3, ejection: 45s }
+        state_store: redis://127.0.0.1:16379/2
         lua_engine: { enabled: true, url: ["http://127.0.0.1:18081", "http://127.0.0.1:18082"], timeout: 75ms }
         tenants:
           - name: shop
@@ -84,6 +85,9 @@ class ConfigCodecTest {
             tls: { cert: remote.pem, key: remote.key }
             https_redirect: true
             hsts: 180d
+            rate_limits:
+              - { limit: 50, window: 10s, key: "header:X-User", algorithm: sliding_window }
+              - { limit: 1000, window: 1h, key: tenant, algorithm: token_bucket, scope: cluster, on_store_failure: deny, batch: 7 }
             client_ca: ca.pem
             client_auth: optional
             services: [{ name: s, url: "http://127.0.0.1:18447" }]
@@ -229,7 +233,7 @@ class ConfigCodecTest {
       tenants.add(new TenantConfig(t.name(), t.domains(), t.pathPrefix(), t.healthInterval(), t.rawHealthInterval(),
           t.stripPrefix(), t.preserveHost(), t.luaScript(), null, t.scriptFailOpen(), t.scriptBody(), t.scriptShadow(), t.services(),
           t.escapedSlashes(), t.isolationGroup(), t.ownEngine(), t.tls(), t.httpsRedirect(), t.hsts(), t.clientAuth(),
-          t.mirror(), t.catalog()));
+          t.mirror(), t.catalog(), t.policies()));
     }
     return c.withTenants(tenants);
   }

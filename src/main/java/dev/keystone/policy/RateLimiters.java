@@ -1,0 +1,134 @@
+package dev.keystone.policy;
+
+import dev.keystone.model.RateLimitRule;
+import io.vertx.core.Future;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The counts of every tenant's rate limits on this instance: runtime state, kept across reloads by
+ * tenant and rule (a rule whose limit, window or algorithm changes starts over), shared by the
+ * event loops. Memory is bounded by construction: at most {@link #MAX_KEYS} keys per rule (a
+ * client that sends a new header value with every request cannot grow it further: keys beyond
+ * that share one overflow count), keys longer than {@link #MAX_KEY_LENGTH} are kept as their
+ * SHA-256, and keys unused for two windows are swept.
+ */
+public final class RateLimiters {
+
+  public static final int MAX_KEYS = 100_000;
+  public static final int MAX_KEY_LENGTH = 128;
+  static final String OVERFLOW = "\u0000overflow";
+
+  /** One rule's counts, by key. */
+  private static final class RuleCounts {
+    final ConcurrentHashMap<String, LocalCounter> local = new ConcurrentHashMap<>();
+    final ConcurrentHashMap<String, ClusterCounter> cluster = new ConcurrentHashMap<>();
+    final RateLimitRule rule;
+
+    RuleCounts(RateLimitRule rule) {
+      this.rule = rule;
+    }
+  }
+
+  private final Clock clock;
+  private final Map<String, RuleCounts> rules = new ConcurrentHashMap<>();
+  private volatile SharedCounters shared;
+
+  public RateLimiters(Clock clock) {
+    this.clock = clock;
+  }
+
+  /** The state store cluster rules count in (null: none configured; cluster rules then fall back). */
+  public void shared(SharedCounters store) {
+    this.shared = store;
+  }
+
+  /**
+   * Counts one request of {@code key} against {@code rule}: the answer, or null when a cluster
+   * rule must ask the state store ({@link #ask}).
+   */
+  public LimitDecision check(String tenant, RateLimitRule rule, String key) {
+    RuleCounts counts = counts(tenant, rule);
+    long now = clock.millis();
+    String k = bounded(key);
+    if (!rule.cluster()) {
+      return slot(counts.local, k, LocalCounter::new).take(rule, now);
+    }
+    return slot(counts.cluster, k, ClusterCounter::new).tryTake(rule, now);
+  }
+
+  /** The store's answer for a request {@link #check} could not answer; completes on the store client's thread. */
+  public Future<LimitDecision> ask(String tenant, RateLimitRule rule, String key) {
+    RuleCounts counts = counts(tenant, rule);
+    String k = bounded(key);
+    ClusterCounter c = slot(counts.cluster, k, ClusterCounter::new);
+    SharedCounters store = shared;
+    if (store == null) {
+      store = (counter, r, start, want, now) -> Future.failedFuture("no state store");
+    }
+    return c.ask(rule, tenant + "\n" + rule.id() + "\n" + k, store, clock);
+  }
+
+  private RuleCounts counts(String tenant, RateLimitRule rule) {
+    String id = tenant + "\n" + rule.id();
+    RuleCounts c = rules.get(id);
+    return c != null ? c : rules.computeIfAbsent(id, x -> new RuleCounts(rule));
+  }
+
+  private static <T> T slot(ConcurrentHashMap<String, T> map, String key, java.util.function.Supplier<T> make) {
+    T t = map.get(key);
+    if (t != null) {
+      return t;
+    }
+    String k = map.size() >= MAX_KEYS ? OVERFLOW : key;
+    return map.computeIfAbsent(k, x -> make.get());
+  }
+
+  /** A key as counted: as it is up to {@link #MAX_KEY_LENGTH} characters, else its SHA-256. */
+  static String bounded(String key) {
+    if (key.length() <= MAX_KEY_LENGTH) {
+      return key;
+    }
+    try {
+      return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Forgets the rules of tenants and rules no longer configured ({@code ids}: tenant + "\n" + rule id). */
+  public void retainOnly(Set<String> ids) {
+    rules.keySet().retainAll(ids);
+  }
+
+  /** The id {@link #retainOnly} expects for a tenant's rule. */
+  public static String idOf(String tenant, RateLimitRule rule) {
+    return tenant + "\n" + rule.id();
+  }
+
+  /** Drops keys unused for two windows (a fresh count is what they would start with anyway). */
+  public void sweep() {
+    long now = clock.millis();
+    for (RuleCounts c : rules.values()) {
+      long idle = 2 * c.rule.window().toMillis();
+      c.local.values().removeIf(l -> now - l.lastUsed() > idle);
+      c.cluster.values().removeIf(l -> now - l.lastUsed() > idle);
+    }
+  }
+
+  /** Keys counted now, over every rule (the metrics). */
+  public long keys() {
+    long n = 0;
+    for (RuleCounts c : rules.values()) {
+      n += c.local.size() + c.cluster.size();
+    }
+    return n;
+  }
+}
