@@ -1,0 +1,132 @@
+package dev.keystone.proxy;
+
+import dev.keystone.gateway.GatewayOptions;
+import dev.keystone.testing.Await;
+import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TestClock;
+import dev.keystone.testing.TestGateway;
+import dev.keystone.testing.TestRedis;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Cluster rate limits (issue 17) on a real Redis: three gateways share one limit, counted in
+ * batches; Redis killed: each rule's fallback (counted on each instance, or refused 503).
+ */
+class ClusterRateLimitTest {
+
+  @TempDir
+  Path dir;
+  TestRedis redis;
+  Vertx vertx;
+  TestBackend backend;
+  final List<TestGateway> gateways = new ArrayList<>();
+  final TestClock clock = new TestClock(Instant.parse("2026-12-07T10:00:10Z"));
+
+  @BeforeEach
+  void start() {
+    redis = new TestRedis(dir);
+    vertx = Vertx.vertx();
+    backend = new TestBackend(vertx, "b");
+  }
+
+  @AfterEach
+  void stop() {
+    gateways.forEach(TestGateway::close);
+    vertx.close();
+    redis.close();
+  }
+
+  void gateways(String rule) {
+    for (int i = 0; i < 3; i++) {
+      gateways.add(TestGateway.start("""
+          state_store: %s
+          tenants:
+            - name: api
+              path_prefix: /api/
+              rate_limits:
+                - %s
+              services: [{ name: b, url: "%s" }]
+          """.formatted(redis.url(), rule, backend.url()), Map.of(), new GatewayOptions(1, "test", clock)));
+    }
+  }
+
+  int status(int gateway) {
+    return gateways.get(gateway).get("/api/x").statusCode();
+  }
+
+  @Test
+  void threeGatewaysAdmitTheLimitBetweenThemNoMore() {
+    gateways("{ limit: 100, window: 1m, key: tenant, scope: cluster, batch: 7 }");
+    int admitted = 0;
+    boolean[] refused = new boolean[3];
+    for (int i = 0; !(refused[0] && refused[1] && refused[2]); i++) {
+      assertThat(i).as("requests sent").isLessThan(1000);
+      int g = i % 3;
+      int s = status(g);
+      assertThat(s).isIn(200, 429);
+      if (s == 200) {
+        admitted++;
+        assertThat(refused[g]).as("gateway " + g + " admits after it refused").isFalse();
+      } else {
+        refused[g] = true;
+      }
+    }
+    // every gateway refused: each used its batch up, and the store granted the limit, no more
+    assertThat(admitted).isEqualTo(100);
+    assertThat(backend.requests()).isEqualTo(100);
+    HttpResponse<String> r = gateways.get(0).get("/api/x");
+    assertThat(r.headers().firstValue("Retry-After")).hasValue("50");
+
+    clock.advance(Duration.ofMinutes(1)); // a new window, counted anew
+    for (int g = 0; g < 3; g++) {
+      assertThat(status(g)).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void redisGoneEachRuleFallsBackAsConfiguredAndCountsInRedisAgainWhenItIsBack() {
+    gateways.add(TestGateway.start("""
+        state_store: %s
+        tenants:
+          - name: open
+            path_prefix: /open/
+            rate_limits: [{ limit: 3, window: 1m, key: tenant, scope: cluster, batch: 1 }]
+            services: [{ name: b, url: "%s" }]
+          - name: closed
+            path_prefix: /closed/
+            rate_limits: [{ limit: 3, window: 1m, key: tenant, scope: cluster, batch: 1, on_store_failure: deny }]
+            services: [{ name: b, url: "%s" }]
+        """.formatted(redis.url(), backend.url(), backend.url()), Map.of(), new GatewayOptions(1, "test", clock)));
+    TestGateway gw = gateways.get(0);
+    assertThat(gw.get("/open/x").statusCode()).isEqualTo(200);
+    assertThat(gw.get("/closed/x").statusCode()).isEqualTo(200);
+    redis.stop();
+    // local: counted on this instance alone, with the rule's own limit
+    assertThat(List.of(gw.get("/open/x").statusCode(), gw.get("/open/x").statusCode(), gw.get("/open/x").statusCode(),
+        gw.get("/open/x").statusCode())).containsExactly(200, 200, 200, 429);
+    // deny: refused while the store is down
+    HttpResponse<String> closed = gw.get("/closed/x");
+    assertThat(closed.statusCode()).isEqualTo(503);
+    assertThat(closed.headers().firstValue("Retry-After")).hasValue("1");
+    assertThat(gw.gateway().stateStore().up()).isFalse();
+
+    redis.start(); // empty: the window starts over in Redis
+    clock.advance(Duration.ofMinutes(1));
+    Await.until("the gateway counts in Redis again", Duration.ofSeconds(20), () -> gw.get("/closed/x").statusCode() == 200);
+    assertThat(gw.gateway().stateStore().up()).isTrue();
+  }
+}
