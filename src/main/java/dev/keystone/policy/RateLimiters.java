@@ -40,9 +40,20 @@ public final class RateLimiters {
   private final Clock clock;
   private final Map<String, RuleCounts> rules = new ConcurrentHashMap<>();
   private volatile SharedCounters shared;
+  private final int maxKeys;
+  private final int maxTotal;
+  private final java.util.concurrent.atomic.AtomicInteger total = new java.util.concurrent.atomic.AtomicInteger();
 
+  /** Counts of configured rules: {@link #MAX_KEYS} keys per rule. */
   public RateLimiters(Clock clock) {
+    this(clock, MAX_KEYS, Integer.MAX_VALUE);
+  }
+
+  /** At most {@code maxKeys} keys per rule and {@code maxTotal} over all rules (scripts' limits, made at run time). */
+  public RateLimiters(Clock clock, int maxKeys, int maxTotal) {
     this.clock = clock;
+    this.maxKeys = maxKeys;
+    this.maxTotal = maxTotal;
   }
 
   /** The state store cluster rules count in (null: none configured; cluster rules then fall back). */
@@ -82,13 +93,21 @@ public final class RateLimiters {
     return c != null ? c : rules.computeIfAbsent(id, x -> new RuleCounts(rule));
   }
 
-  private static <T> T slot(ConcurrentHashMap<String, T> map, String key, java.util.function.Supplier<T> make) {
+  private <T> T slot(ConcurrentHashMap<String, T> map, String key, java.util.function.Supplier<T> make) {
     T t = map.get(key);
     if (t != null) {
       return t;
     }
-    String k = map.size() >= MAX_KEYS ? OVERFLOW : key;
-    return map.computeIfAbsent(k, x -> make.get());
+    String k = map.size() >= maxKeys || total.get() >= maxTotal ? OVERFLOW : key;
+    return map.computeIfAbsent(k, x -> {
+      total.incrementAndGet();
+      return make.get();
+    });
+  }
+
+  /** How many rules are counted now (scripts' limits bound it per tenant). */
+  public int rules() {
+    return rules.size();
   }
 
   /** A key as counted: as it is up to {@link #MAX_KEY_LENGTH} characters, else its SHA-256. */
@@ -105,7 +124,13 @@ public final class RateLimiters {
 
   /** Forgets the rules of tenants and rules no longer configured ({@code ids}: tenant + "\n" + rule id). */
   public void retainOnly(Set<String> ids) {
-    rules.keySet().retainAll(ids);
+    rules.entrySet().removeIf(e -> {
+      if (ids.contains(e.getKey())) {
+        return false;
+      }
+      total.addAndGet(-(e.getValue().local.size() + e.getValue().cluster.size()));
+      return true;
+    });
   }
 
   /** The id {@link #retainOnly} expects for a tenant's rule. */
@@ -118,8 +143,8 @@ public final class RateLimiters {
     long now = clock.millis();
     for (RuleCounts c : rules.values()) {
       long idle = 2 * c.rule.window().toMillis();
-      c.local.values().removeIf(l -> now - l.lastUsed() > idle);
-      c.cluster.values().removeIf(l -> now - l.lastUsed() > idle);
+      c.local.values().removeIf(l -> now - l.lastUsed() > idle && total.decrementAndGet() >= 0);
+      c.cluster.values().removeIf(l -> now - l.lastUsed() > idle && total.decrementAndGet() >= 0);
     }
   }
 

@@ -102,6 +102,27 @@ final class Helpers {
     json.set("decode", fn(a -> JsonCodec.decode(a.checkjstring(1))));
     g.set("json", json);
     g.set("kv", kv(current));
+    g.set("rate_limit", fn(a -> {
+      // rate_limit(key, limit, window_seconds) -> allowed, remaining, retry_after (seconds)
+      Sandbox.charge(1 + a.checkstring(1).length() / 64);
+      String key = a.checkjstring(1);
+      long limit = a.checklong(2);
+      double seconds = a.checkdouble(3);
+      if (limit < 1 || limit > 1_000_000_000L) {
+        throw new LuaError("rate_limit: the limit is a whole number from 1 to 1000000000");
+      }
+      if (!(seconds >= 1 && seconds <= 86_400)) {
+        throw new LuaError("rate_limit: the window is 1 to 86400 seconds");
+      }
+      ScriptRequest r = current.get();
+      if (r == null) {
+        throw new LuaError("rate_limit is only available while handling a request");
+      }
+      dev.keystone.policy.LimitDecision d = guard(() -> env.rateLimit(r.tenant(), key, limit,
+          java.time.Duration.ofMillis((long) (seconds * 1000))));
+      return LuaValue.varargsOf(LuaValue.valueOf(d.allowed()), LuaValue.valueOf((double) d.remaining()),
+          LuaValue.valueOf((double) d.retryAfter()));
+    }));
   }
 
   /** The longest line {@code log} writes. */
