@@ -67,7 +67,9 @@ final class AdminViews {
         .put("engine", e == null ? null
             : new JsonObject().put("url", e.url()).put("pid", e.pid()).put("restarts", e.restarts()))
         .put("isolated_engines", isolatedEngines(g))
-        .put("config_store", g.configStore() == null ? null : store(g.configStore()));
+        .put("config_store", g.configStore() == null ? null : store(g.configStore()))
+        .put("state_store", g.stateStoreStatus() == null ? null : new JsonObject().put("url", g.stateStoreStatus().url())
+            .put("status", g.stateStoreStatus().up() ? "connected" : "unreachable").put("problem", g.stateStoreStatus().problem()));
   }
 
   /** The engine processes of isolation groups ({@code isolation: process}), by group. */

@@ -71,6 +71,16 @@ public interface GatewayControl {
     return null;
   }
 
+  /** The state store ({@code state_store}) and whether it answers; null without one. */
+  default dev.keystone.model.StateStoreStatus stateStoreStatus() {
+    return null;
+  }
+
+  /** Keys the rate limits count now (every tenant's rules on this instance). */
+  default long rateLimitKeys() {
+    return 0;
+  }
+
   /** Cluster mode: how the gateway stands with its config store; null when it runs on a file. */
   default dev.keystone.model.StoreStatus configStore() {
     return null;

@@ -174,6 +174,13 @@ final class PrometheusText {
       out.help("keystone_config_store_revision", "gauge", "The store revision of the config being served.");
       out.sample("keystone_config_store_revision", store.revision());
     }
+    dev.keystone.model.StateStoreStatus state = g.stateStoreStatus();
+    if (state != null) {
+      out.help("keystone_state_store_up", "gauge", "1 while the state store (Redis) answers; 0 while cluster rate limits use their fallback.");
+      out.sample("keystone_state_store_up", state.up() ? 1 : 0);
+    }
+    out.help("keystone_rate_limit_keys", "gauge", "Keys the rate limits count on this instance (clients, header values...).");
+    out.sample("keystone_rate_limit_keys", g.rateLimitKeys());
     out.help("keystone_config_reloads_total", "counter", "Reload attempts by result.");
     out.sample("keystone_config_reloads_total", g.metrics().reloadsApplied(), "result", "success");
     out.sample("keystone_config_reloads_total", g.metrics().reloadsRejected(), "result", "failure");

@@ -630,6 +630,17 @@ public final class Gateway implements GatewayControl {
     }
   }
 
+  @Override
+  public dev.keystone.model.StateStoreStatus stateStoreStatus() {
+    dev.keystone.state.RedisStore r = stateStore;
+    return r == null ? null : new dev.keystone.model.StateStoreStatus(r.url().replaceAll("//[^@/]*@", "//***@"), r.up(), r.problem());
+  }
+
+  @Override
+  public long rateLimitKeys() {
+    return limiters.keys();
+  }
+
   /** {@code state_store}: the Redis cluster rate limits count in, or null. */
   public dev.keystone.state.RedisStore stateStore() {
     return stateStore;

@@ -123,10 +123,14 @@ class ClusterRateLimitTest {
     assertThat(closed.statusCode()).isEqualTo(503);
     assertThat(closed.headers().firstValue("Retry-After")).hasValue("1");
     assertThat(gw.gateway().stateStore().up()).isFalse();
+    assertThat(gw.admin("GET", "/metrics").body()).contains("keystone_state_store_up 0\n");
+    assertThat(new io.vertx.core.json.JsonObject(gw.admin("GET", "/api/v1/status").body()).getJsonObject("state_store")
+        .getString("status")).isEqualTo("unreachable");
 
     redis.start(); // empty: the window starts over in Redis
     clock.advance(Duration.ofMinutes(1));
     Await.until("the gateway counts in Redis again", Duration.ofSeconds(20), () -> gw.get("/closed/x").statusCode() == 200);
     assertThat(gw.gateway().stateStore().up()).isTrue();
+    assertThat(gw.admin("GET", "/metrics").body()).contains("keystone_state_store_up 1\n");
   }
 }
