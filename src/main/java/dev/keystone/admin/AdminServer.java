@@ -104,6 +104,7 @@ public final class AdminServer {
     r.post("/api/v1/backends/:name/drain").handler(ctx -> drain(ctx, true));
     r.post("/api/v1/backends/:name/undrain").handler(ctx -> drain(ctx, false));
     new RolloutEndpoints(gateway).routes(r);
+    new KeyEndpoints(gateway).routes(r);
     r.route("/api/*").handler(ctx -> error(ctx, 404, "no such endpoint: " + ctx.request().method() + " " + ctx.request().path()));
     r.route().last().handler(ctx -> error(ctx, 404, "not found"));
     r.errorHandler(405, ctx -> error(ctx, 405, "method not allowed"));

@@ -81,6 +81,25 @@ public interface GatewayControl {
     return 0;
   }
 
+  /** The API keys accepted now (the keys file's and the store's). */
+  default java.util.List<dev.keystone.model.ApiKey> apiKeyList() {
+    return java.util.List.of();
+  }
+
+  /**
+   * Adds {@code key} where the gateway reads keys (the store, else the config's api_keys_file):
+   * null when added, else why not (a name taken); fails when there is nowhere to add it or the
+   * store does not answer.
+   */
+  default io.vertx.core.Future<String> addApiKey(dev.keystone.model.ApiKey key) {
+    return io.vertx.core.Future.failedFuture("no api_keys_file in the config and no config store: nowhere to keep keys");
+  }
+
+  /** Removes the key named {@code name}; false when there is none. */
+  default io.vertx.core.Future<Boolean> revokeApiKey(String name) {
+    return io.vertx.core.Future.failedFuture("no api_keys_file in the config and no config store: nowhere to keep keys");
+  }
+
   /** Cluster mode: how the gateway stands with its config store; null when it runs on a file. */
   default dev.keystone.model.StoreStatus configStore() {
     return null;

@@ -27,6 +27,7 @@ record Cli(String command, Path configFile, String listen, String admin, boolean
              keystone rollout start|status|pause|resume|abort|promote TENANT ...   (docs/rollouts.md)
              keystone scripts search|show|add|update|remove|verify ...          (keystone scripts --help)
              keystone config push FILE | get --store etcd://HOST:PORT/PREFIX      (a cluster's config in etcd)
+             keystone keys create NAME --tenant T | revoke NAME | list  --file F | --store URL   (API keys)
              keystone --version
 
         run        start the gateway (the default). Without --config it uses ./config.yaml

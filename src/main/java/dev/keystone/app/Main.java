@@ -44,6 +44,10 @@ public final class Main {
     if (args.length > 0 && args[0].equals("config")) {
       System.exit(new ConfigCommand(System.out, System.err, System::getenv).run(java.util.Arrays.copyOfRange(args, 1, args.length)));
     }
+    if (args.length > 0 && args[0].equals("keys")) {
+      System.exit(new KeysCommand(System.out, System.err, System::getenv, java.time.Clock.systemUTC())
+          .run(java.util.Arrays.copyOfRange(args, 1, args.length)));
+    }
     if (args.length > 0 && args[0].equals("scripts")) {
       System.exit(new ScriptsCommand(System.out, System.err, System::getenv, new EntryTestRunner())
           .run(java.util.Arrays.copyOfRange(args, 1, args.length)));

@@ -46,6 +46,11 @@ public record StoreUrl(List<String> endpoints, String prefix) {
     return prefix + "/instances/";
   }
 
+  /** Where the cluster's API keys are: one key each, named by the API key's name (its SHA-256 inside, never the key). */
+  public String keysPrefix() {
+    return prefix + "/keys/";
+  }
+
   /** Where the cluster's drains are: one key per drained backend, deleted when undrained. */
   public String drainsPrefix() {
     return prefix + "/drains/";

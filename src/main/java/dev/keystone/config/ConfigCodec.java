@@ -92,6 +92,10 @@ final class ConfigCodec {
           .string(String.join(",", acme.challenges()));
     }
     out.string(c.stateStore());
+    out.bool(c.apiKeys() != null);
+    if (c.apiKeys() != null) {
+      out.string(c.apiKeys().file().toString()).string(c.apiKeys().content());
+    }
     return out.finish();
   }
 
@@ -124,9 +128,15 @@ final class ConfigCodec {
     AcmeConfig acme = in.bool() ? new AcmeConfig(in.string(), in.string(), in.string(), Path.of(in.string()),
         List.of(in.string().split(","))) : null;
     String stateStore = in.string();
+    ApiKeysFile apiKeys = null;
+    if (in.bool()) {
+      Path keysFile = Path.of(in.string());
+      String content = in.string();
+      apiKeys = new ApiKeysFile(keysFile, content, ApiKeysBinder.table(content)); // checked when it was parsed
+    }
     in.end();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, engine, scriptLimits, tenants, admin, passive,
-        slashes, tlsListen == null ? ServerTls.NONE : new ServerTls(tlsListen, fallback, acme), stateStore);
+        slashes, tlsListen == null ? ServerTls.NONE : new ServerTls(tlsListen, fallback, acme), stateStore, apiKeys);
   }
 
   private static void tenant(CodecStreams.Out out, TenantConfig t) {
@@ -165,6 +175,11 @@ final class ConfigCodec {
     for (dev.keystone.model.RateLimitRule r : t.policies().rateLimits()) {
       out.integer(r.key().ordinal()).string(r.header()).number(r.limit()).duration(r.window()).integer(r.algorithm().ordinal())
           .bool(r.cluster()).bool(r.failClosed()).number(r.batch());
+    }
+    dev.keystone.model.ApiKeyRule k = t.policies().apiKey();
+    out.bool(k != null);
+    if (k != null) {
+      out.string(k.header()).bool(k.required()).string(String.join(" ", k.scopes().stream().sorted().toList())).string(k.forwardAs());
     }
   }
 
@@ -232,9 +247,17 @@ final class ConfigCodec {
           in.number(), in.duration(), dev.keystone.model.RateLimitRule.Algorithm.values()[in.integer()], in.bool(), in.bool(),
           in.number()));
     }
+    dev.keystone.model.ApiKeyRule apiKey = null;
+    if (in.bool()) {
+      String header = in.string();
+      boolean required = in.bool();
+      String scopes = in.string();
+      apiKey = new dev.keystone.model.ApiKeyRule(header, required,
+          scopes.isEmpty() ? java.util.Set.of() : java.util.Set.of(scopes.split(" ")), in.string());
+    }
     return new TenantConfig(name, domains, prefix, interval, raw, strip, preserveHost, luaScript, script, failOpen, body,
         shadow, services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth, mirror,
-        catalog, rules.isEmpty() ? null : new dev.keystone.model.TenantPolicies(rules));
+        catalog, rules.isEmpty() && apiKey == null ? null : new dev.keystone.model.TenantPolicies(rules, apiKey));
   }
 
   private static void listen(CodecStreams.Out out, ListenAddress a) {

@@ -147,6 +147,7 @@ public final class ConfigLoader {
         : sup.builtIn() ? new ScriptFiles(source, sup.scripts().toString(), problems)
         : ScriptFiles.presenceOnly(source, sup.scripts().toString(), problems);
     String stateStore = StateStoreBinder.bind(root, problems);
+    ApiKeysFile apiKeys = ApiKeysBinder.file(root, source, problems);
     List<TenantConfig> tenants = new ArrayList<>();
     for (Section t : root.sections("tenants")) {
       tenants.add(bindTenant(t, problems, scripts, lua.enabled(), sup != null, engineScripts, slashes, source, stateStore != null));
@@ -160,7 +161,7 @@ public final class ConfigLoader {
     ServerTls tls = ServerTlsBinder.listener(root, anyTls, anyAuto, source);
     root.finish();
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, lua, scriptLimits, tenants, admin, passive,
-        slashes, tls, stateStore);
+        slashes, tls, stateStore, apiKeys);
   }
 
   private static ScriptLimits bindScriptLimits(Section s) {

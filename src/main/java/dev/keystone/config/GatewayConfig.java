@@ -40,7 +40,8 @@ public record GatewayConfig(
     PassiveHealth passiveHealth,
     EscapedSlashes escapedSlashes,
     ServerTls tls,
-    String stateStore) {
+    String stateStore,
+    ApiKeysFile apiKeys) {
 
   public GatewayConfig {
     tenants = List.copyOf(tenants);
@@ -49,39 +50,39 @@ public record GatewayConfig(
 
   /** The same configuration listening elsewhere (the command line overrides the file). */
   public GatewayConfig withListen(ListenAddress other) {
-    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth, escapedSlashes, tls, stateStore);
+    return new GatewayConfig(source, other, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth, escapedSlashes, tls, stateStore, apiKeys);
   }
 
   /** The same configuration with another {@code admin} block. */
   public GatewayConfig withAdmin(AdminConfig other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, other, passiveHealth, escapedSlashes, tls, stateStore);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, other, passiveHealth, escapedSlashes, tls, stateStore, apiKeys);
   }
 
   /** The same configuration with its admin listener elsewhere (the command line's {@code --admin}). */
   public GatewayConfig withAdminListen(ListenAddress other) {
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants,
-        admin.withListen(other), passiveHealth, escapedSlashes, tls, stateStore);
+        admin.withListen(other), passiveHealth, escapedSlashes, tls, stateStore, apiKeys);
   }
 
   /** The same configuration with other limits and timeouts (those a reload cannot change stay). */
   public GatewayConfig withLimitsAndTimeouts(Limits l, Timeouts t) {
     return new GatewayConfig(source, listen, adminBasePath, t, l, luaEngine, scriptLimits, tenants, admin, passiveHealth,
-        escapedSlashes, tls, stateStore);
+        escapedSlashes, tls, stateStore, apiKeys);
   }
 
   /** The same configuration with other tenants (the same, each given its isolated engine's address). */
   public GatewayConfig withTenants(List<TenantConfig> other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, other, admin, passiveHealth, escapedSlashes, tls, stateStore);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, other, admin, passiveHealth, escapedSlashes, tls, stateStore, apiKeys);
   }
 
   /** The same configuration with another {@code lua_engine} block (a supervised engine's address). */
   public GatewayConfig withLuaEngine(LuaEngineConfig other) {
-    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants, admin, passiveHealth, escapedSlashes, tls, stateStore);
+    return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, other, scriptLimits, tenants, admin, passiveHealth, escapedSlashes, tls, stateStore, apiKeys);
   }
 
   /** The same configuration with another TLS listener address (a reload keeps the running one). */
   public GatewayConfig withTlsListen(ListenAddress other) {
     return new GatewayConfig(source, listen, adminBasePath, timeouts, limits, luaEngine, scriptLimits, tenants, admin, passiveHealth,
-        escapedSlashes, other == null ? ServerTls.NONE : new ServerTls(other, tls.fallback(), tls.acme()), stateStore);
+        escapedSlashes, other == null ? ServerTls.NONE : new ServerTls(other, tls.fallback(), tls.acme()), stateStore, apiKeys);
   }
 }

@@ -36,7 +36,8 @@ final class PolicyBinder {
       }
       r.finish();
     }
-    return rules.isEmpty() ? TenantPolicies.NONE : new TenantPolicies(rules);
+    dev.keystone.model.ApiKeyRule apiKey = ApiKeysBinder.tenant(t);
+    return rules.isEmpty() && apiKey == null ? TenantPolicies.NONE : new TenantPolicies(rules, apiKey);
   }
 
   private static RateLimitRule rule(Section r, Problems problems, boolean stateStore) {

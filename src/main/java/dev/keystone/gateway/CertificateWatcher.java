@@ -26,8 +26,8 @@ import java.util.function.Supplier;
 final class CertificateWatcher implements AutoCloseable {
 
   static final long PERIOD_MS = 5000;
-  /** A PEM file larger than this is not read here (the reload's own check reports it). */
-  private static final long MAX_READ = 1 << 20;
+  /** A file larger than this is not read here (the reload's own check reports it): a keys file's bound. */
+  private static final long MAX_READ = 16 << 20;
 
   private final Vertx vertx;
   private final Supplier<GatewayConfig> served;
@@ -78,6 +78,9 @@ final class CertificateWatcher implements AutoCloseable {
   /** The certificate and key files of {@code config}, with their content as served. */
   private static Map<Path, String> files(GatewayConfig config) {
     Map<Path, String> out = new LinkedHashMap<>();
+    if (config.apiKeys() != null) {
+      out.put(config.apiKeys().file(), config.apiKeys().content()); // keys created or revoked: a reload
+    }
     if (!config.tls().enabled()) {
       return out;
     }

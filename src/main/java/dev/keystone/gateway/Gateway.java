@@ -96,6 +96,9 @@ public final class Gateway implements GatewayControl {
 
   /** The tenants' rate-limit counts: runtime state, kept across reloads by tenant and rule. */
   private final dev.keystone.policy.RateLimiters limiters;
+  /** The API keys accepted: the config's keys file and, in cluster mode, the store's. */
+  private volatile dev.keystone.model.ApiKeyTable apiKeys = dev.keystone.model.ApiKeyTable.EMPTY;
+  private volatile dev.keystone.model.ApiKeyTable storeKeys = dev.keystone.model.ApiKeyTable.EMPTY;
   /** {@code state_store}: where cluster rate limits count (null: none configured). */
   private volatile dev.keystone.state.RedisStore stateStore;
   private final long limiterSweep;
@@ -165,6 +168,11 @@ public final class Gateway implements GatewayControl {
       @Override
       public io.vertx.core.json.JsonObject describe() {
         return describeInstance();
+      }
+
+      @Override
+      public void apiKeys(dev.keystone.model.ApiKeyTable keys) {
+        storeKeys(keys);
       }
     }, clock);
     if (storeStart != null && storeStart.warning() != null) {
@@ -244,7 +252,7 @@ public final class Gateway implements GatewayControl {
             List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());
             extra.add(compat);
             ProxyServer s = new ProxyServer(g::snapshot, config, extra, options.clock(), g.scripts, g.metrics, listener,
-                tlsListener, tls, g.acmeTokens, g.limiters);
+                tlsListener, tls, g.acmeTokens, g.limiters, () -> g.apiKeys);
             g.servers.add(s);
             return s;
           }, new DeploymentOptions().setInstances(options.eventLoops()));
@@ -594,6 +602,7 @@ public final class Gateway implements GatewayControl {
 
   private void apply(GatewayConfig config, long version) {
     useStateStore(config.stateStore());
+    apiKeys = (config.apiKeys() == null ? dev.keystone.model.ApiKeyTable.EMPTY : config.apiKeys().table()).with(storeKeys);
     Snapshot s = SnapshotCompiler.compile(config, version, clock.instant(), registry, splits);
     current.set(new Served(config, s));
     splits.retainOnly(s.tenants().stream().map(Tenant::name).toList());
@@ -639,6 +648,65 @@ public final class Gateway implements GatewayControl {
   @Override
   public long rateLimitKeys() {
     return limiters.keys();
+  }
+
+  /** Cluster mode: the store's API keys changed (they join the keys file's). */
+  private synchronized void storeKeys(dev.keystone.model.ApiKeyTable keys) {
+    storeKeys = keys;
+    GatewayConfig c = current.get().config();
+    apiKeys = (c.apiKeys() == null ? dev.keystone.model.ApiKeyTable.EMPTY : c.apiKeys().table()).with(keys);
+  }
+
+  /** The API keys accepted now (names and scopes; the admin API lists them). */
+  public dev.keystone.model.ApiKeyTable apiKeys() {
+    return apiKeys;
+  }
+
+  @Override
+  public List<dev.keystone.model.ApiKey> apiKeyList() {
+    return List.copyOf(apiKeys.bySha256().values());
+  }
+
+  /**
+   * In the store (every instance takes it from its watch), else in the keys file (and the config
+   * reloaded with it, so the key works when this answers).
+   */
+  @Override
+  public Future<String> addApiKey(dev.keystone.model.ApiKey key) {
+    StoreFollower f = store;
+    if (f != null) {
+      return f.keysStore().add(key).map(added -> added ? null : "a key named " + key.name() + " exists");
+    }
+    dev.keystone.config.ApiKeysFile file = current.get().config().apiKeys();
+    if (file == null) {
+      return GatewayControl.super.addApiKey(key);
+    }
+    return vertx.executeBlocking(() -> {
+      if (!dev.keystone.config.KeysFile.add(file.file(), key)) {
+        return "a key named " + key.name() + " exists";
+      }
+      ReloadResult r = reloadFromFile("api");
+      return r.applied() ? null : "the key was written to " + file.file() + " but the config did not reload: " + r.errors();
+    }, false);
+  }
+
+  @Override
+  public Future<Boolean> revokeApiKey(String name) {
+    StoreFollower f = store;
+    if (f != null) {
+      return f.keysStore().remove(name);
+    }
+    dev.keystone.config.ApiKeysFile file = current.get().config().apiKeys();
+    if (file == null) {
+      return GatewayControl.super.revokeApiKey(name);
+    }
+    return vertx.executeBlocking(() -> {
+      boolean removed = dev.keystone.config.KeysFile.remove(file.file(), name);
+      if (removed && !reloadFromFile("api").applied()) {
+        throw new IllegalStateException("the key was removed from " + file.file() + " but the config did not reload");
+      }
+      return removed;
+    }, false);
   }
 
   /** {@code state_store}: the Redis cluster rate limits count in, or null. */

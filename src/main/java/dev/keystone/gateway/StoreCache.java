@@ -18,7 +18,7 @@ import java.nio.file.Path;
 final class StoreCache {
 
   /** A cached config: its YAML, the store revision it had, and the cluster's drain keys then. */
-  record Cached(String yaml, long revision, java.util.List<String> drains) {
+  record Cached(String yaml, long revision, java.util.List<String> drains, java.util.Map<String, String> apiKeys) {
   }
 
   private final Path file;
@@ -56,18 +56,27 @@ final class StoreCache {
           drains.add(k);
         }
       }
-      return new Cached(j.getString("yaml"), j.getLong("revision"), java.util.List.copyOf(drains));
+      java.util.Map<String, String> keys = new java.util.TreeMap<>();
+      JsonObject k = j.getJsonObject("api_keys", new JsonObject());
+      for (String name : k.fieldNames()) {
+        if (name.startsWith(url.keysPrefix()) && k.getValue(name) instanceof String v) {
+          keys.put(name, v);
+        }
+      }
+      return new Cached(j.getString("yaml"), j.getLong("revision"), java.util.List.copyOf(drains), java.util.Map.copyOf(keys));
     } catch (IOException | DecodeException | ClassCastException e) {
       why.append("cannot read ").append(file).append(": ").append(e.getMessage());
       return null;
     }
   }
 
-  void write(String yaml, long revision, java.util.Collection<String> drains) throws IOException {
+  void write(String yaml, long revision, java.util.Collection<String> drains, java.util.Map<String, String> apiKeys)
+      throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     Files.createDirectories(parent);
     JsonObject j = new JsonObject().put("store", url.toString()).put("key", url.configKey()).put("revision", revision)
-        .put("yaml", yaml).put("drains", new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(drains)));
+        .put("yaml", yaml).put("drains", new io.vertx.core.json.JsonArray(new java.util.ArrayList<>(drains)))
+        .put("api_keys", new JsonObject(new java.util.TreeMap<String, Object>(apiKeys)));
     PrivateFiles.replace(file.toAbsolutePath(), j.encodePrettily().getBytes(StandardCharsets.UTF_8));
   }
 }

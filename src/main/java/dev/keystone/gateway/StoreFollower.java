@@ -37,6 +37,9 @@ final class StoreFollower {
 
     /** What this instance tells the cluster about itself (addresses, revision, health). */
     io.vertx.core.json.JsonObject describe();
+
+    /** The cluster's API keys changed. */
+    void apiKeys(dev.keystone.model.ApiKeyTable keys);
   }
 
   /** One piece of work: a revision to apply, or (reload) the served one again. */
@@ -52,6 +55,7 @@ final class StoreFollower {
   private final Clock clock;
   private final long probeTimer;
   private final InstanceLease lease;
+  private final ClusterKeys keys;
   private EtcdWatch watch; // guarded by this
   private long served; // guarded by this: the revision being served
   private String servedYaml; // guarded by this
@@ -85,6 +89,7 @@ final class StoreFollower {
     this.seen = start.seen();
     this.fromCache = start.fromCache();
     this.since = clock.instant();
+    this.keys = new ClusterKeys(start.apiKeys(), target::apiKeys);
     drains.addAll(start.drains());
     applyDrains(start.drains(), true); // the config is applied already: the drains the cluster had go on top
     if (start.fromCache()) {
@@ -104,6 +109,11 @@ final class StoreFollower {
   /** What this instance writes to ask for a reload: the others reload, it sees its own name and does not. */
   private String reloadValue() {
     return new io.vertx.core.json.JsonObject().put("by", lease.id()).encode();
+  }
+
+  /** The cluster's API keys in the store (for the admin API's create and revoke). */
+  dev.keystone.cluster.KeysStore keysStore() {
+    return new dev.keystone.cluster.KeysStore(etcd, url);
   }
 
   /** This instance's name in the cluster's list. */
@@ -158,9 +168,17 @@ final class StoreFollower {
     Work config = null;
     long reload = 0;
     List<EtcdWatch.Event> drainChanges = new java.util.ArrayList<>();
+    boolean keysChanged = false;
     for (EtcdWatch.Event e : events) {
       String key = e.kv().key();
-      if (key.equals(url.configKey())) {
+      if (key.startsWith(url.keysPrefix())) {
+        keysChanged = true;
+        if (e.deleted()) {
+          keys.remove(key);
+        } else {
+          keys.put(key, e.kv().value());
+        }
+      } else if (key.equals(url.configKey())) {
         config = new Work(e.kv().value(), e.kv().modRevision(), e.deleted(), "store");
       } else if (key.equals(url.reloadKey()) && !e.deleted() && !e.kv().value().equals(reloadValue())) {
         // another instance's reload (this one's reloads itself where it was asked)
@@ -171,6 +189,13 @@ final class StoreFollower {
     }
     if (config != null) {
       offer(config);
+    }
+    if (keysChanged) {
+      vertx.executeBlocking(() -> {
+        keys.publish();
+        writeCache();
+        return null;
+      }, true);
     }
     if (reload > 0) {
       reloadRequested(reload);
@@ -225,6 +250,7 @@ final class StoreFollower {
       }
       applyDrains(gone, false);
       applyDrains(now, true);
+      keys.publish();
       writeCache();
       return null;
     }, true);
@@ -247,14 +273,18 @@ final class StoreFollower {
         }
         reachable(true, null);
         java.util.Set<String> now = new java.util.TreeSet<>();
+        java.util.Map<String, String> keysNow = new java.util.TreeMap<>();
         for (EtcdClient.KeyValue kv : ar.result().kvs()) {
-          if (kv.key().equals(url.configKey())) {
+          if (kv.key().startsWith(url.keysPrefix())) {
+            keysNow.put(kv.key(), kv.value());
+          } else if (kv.key().equals(url.configKey())) {
             offer(new Work(kv.value(), kv.modRevision(), false, "store"));
           } else if (url.drainOf(kv.key()) != null) {
             now.add(kv.key());
           }
         }
-        reconcileDrains(now);
+        keys.replaceAll(keysNow);
+        reconcileDrains(now); // publishes the keys too, and caches both
         watchFrom(ar.result().revision() + 1);
       });
       return;
@@ -431,7 +461,7 @@ final class StoreFollower {
       d = List.copyOf(drains);
     }
     try {
-      cache.write(yaml, revision, d);
+      cache.write(yaml, revision, d, keys.snapshot());
     } catch (IOException e) {
       LOG.warning("cannot cache the config of revision " + revision + " in " + cache.file()
           + " (a start while etcd is down cannot use it): " + e);

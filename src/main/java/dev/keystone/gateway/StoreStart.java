@@ -24,9 +24,11 @@ import java.util.concurrent.TimeUnit;
  * @param fromCache whether it came from the cache
  * @param warning   what the operator should know about this start (null: nothing)
  * @param drains    the cluster's drain keys (see {@link StoreUrl#drainKey})
+ * @param apiKeys   the cluster's API keys: etcd key to its JSON
  */
 public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, String yaml, long revision, long watchFrom,
-                         long seen, boolean fromCache, String warning, java.util.List<String> drains) {
+                         long seen, boolean fromCache, String warning, java.util.List<String> drains,
+                         java.util.Map<String, String> apiKeys) {
 
   /** Why a gateway cannot start on its store. */
   public static final class Refused extends Exception {
@@ -37,7 +39,7 @@ public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, Str
 
   /** The same start on {@code changed} (the command line's --listen and --admin applied to it). */
   public StoreStart withConfig(GatewayConfig changed) {
-    return new StoreStart(url, cacheFile, changed, yaml, revision, watchFrom, seen, fromCache, warning, drains);
+    return new StoreStart(url, cacheFile, changed, yaml, revision, watchFrom, seen, fromCache, warning, drains, apiKeys);
   }
 
   /** The name errors carry for the stored config: where it is, as the file name is for a file. */
@@ -50,6 +52,7 @@ public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, Str
     StoreCache cache = new StoreCache(cacheFile, url);
     ConfigStore.Stored stored;
     java.util.List<String> drains = new java.util.ArrayList<>();
+    java.util.Map<String, String> keys = new java.util.TreeMap<>();
     String storeProblem;
     try (EtcdClient etcd = new EtcdClient(vertx, url.endpoints())) {
       // the whole prefix at one revision: the config and the drains as they were together
@@ -60,6 +63,8 @@ public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, Str
           config = kv;
         } else if (url.drainOf(kv.key()) != null) {
           drains.add(kv.key());
+        } else if (kv.key().startsWith(url.keysPrefix())) {
+          keys.put(kv.key(), kv.value());
         }
       }
       stored = config == null ? new ConfigStore.Stored("", 0, all.revision())
@@ -75,7 +80,7 @@ public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, Str
       try {
         GatewayConfig config = loader.parse(stored.yaml(), sourceName(url));
         return new StoreStart(url, cacheFile, config, stored.yaml(), stored.modRevision(), stored.storeRevision() + 1,
-            stored.modRevision(), false, null, java.util.List.copyOf(drains));
+            stored.modRevision(), false, null, java.util.List.copyOf(drains), java.util.Map.copyOf(keys));
       } catch (ConfigException e) {
         storeProblem = "the config at revision " + stored.modRevision() + " is not valid:\n" + e.getMessage();
       }
@@ -99,6 +104,6 @@ public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, Str
     long watchFrom = stored == null ? cached.revision() + 1 : stored.storeRevision() + 1;
     return new StoreStart(url, cacheFile, config, cached.yaml(), cached.revision(), watchFrom, seen, true,
         "serving the cached config of revision " + cached.revision() + " from " + cacheFile + ": " + storeProblem,
-        stored == null ? cached.drains() : java.util.List.copyOf(drains));
+        stored == null ? cached.drains() : java.util.List.copyOf(drains), stored == null ? cached.apiKeys() : java.util.Map.copyOf(keys));
   }
 }

@@ -59,6 +59,7 @@ public final class AccessLog {
     private final int retries;
     private final String error;
     private final String shadow;
+    private final String apiKey;
     private volatile String text;
 
     Line(Exchange ex, Completion.Outcome outcome) {
@@ -84,6 +85,7 @@ public final class AccessLog {
       retries = ex.retries;
       error = ex.errorDetail;
       shadow = ex.shadowDecision;
+      apiKey = ex.apiKeyName;
     }
 
     @Override
@@ -130,6 +132,9 @@ public final class AccessLog {
       }
       if (clientCert != null) {
         sb.append(" client_cert=\"").append(RequestSyntax.printable(clientCert).replace('"', '\'')).append('"');
+      }
+      if (apiKey != null) {
+        sb.append(" api_key=").append(apiKey); // the key's name (letters, digits, . _ -), never the key
       }
       if (truncated) {
         sb.append(" truncated=true");

@@ -47,7 +47,11 @@ public final class ErrorResponder {
     // body may follow); after any other early answer, a body still on its way decides.
     // 429 keeps the connection as 404 does: a limited client that reconnects for every retry
     // costs more than one that waits on its connection
-    boolean close = (status >= 400 && status < 500 && status != 404 && status != 429) || ex.head().decodeFailure() != null
+    if (status == 401 && ex.challenge != null) {
+      response.headers().set("WWW-Authenticate", ex.challenge);
+    }
+    boolean close = (status >= 400 && status < 500 && status != 404 && status != 429 && status != 401)
+        || ex.head().decodeFailure() != null
         || !ClientBody.settle(ex);
     if (close) {
       response.endAndClose(body);

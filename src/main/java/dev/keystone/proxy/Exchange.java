@@ -94,6 +94,8 @@ public final class Exchange {
   dev.keystone.policy.LimitDecision rateLimit;
   /** The name of the API key the request presented (never the key itself), or null. */
   String apiKeyName;
+  /** A 401's WWW-Authenticate challenge (how to authenticate), or null. */
+  String challenge;
 
   /** Where {@link Completion} reports the end; null before it ran (or in chains without it). */
   dev.keystone.metrics.Metrics metrics;

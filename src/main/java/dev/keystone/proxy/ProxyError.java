@@ -3,6 +3,8 @@ package dev.keystone.proxy;
 /** The ways a request can fail, each with the one status code it maps to. */
 public enum ProxyError {
   BAD_REQUEST(400, "Bad Request"),
+  /** No API key, or one the gateway does not know (or that has expired). */
+  UNAUTHORIZED(401, "Unauthorized"),
   /** A tenant that requires a client certificate, asked without one (mutual TLS). */
   FORBIDDEN(403, "Forbidden"),
   NOT_FOUND(404, "Not Found"),

@@ -30,6 +30,7 @@ public final class ProxyServer extends VerticleBase {
   private final GatewayConfig startConfig;
   private final List<Interceptor> extra;
   private final dev.keystone.policy.RateLimiters limiters;
+  private final Supplier<dev.keystone.model.ApiKeyTable> apiKeys;
   private final Clock clock;
   private final ScriptEnvironment scripts;
   private final Metrics metrics;
@@ -65,9 +66,11 @@ public final class ProxyServer extends VerticleBase {
    */
   public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock,
                      ScriptEnvironment scripts, Metrics metrics, ClientListener listener, ClientListener tlsListener,
-                     TlsHandshake tls, dev.keystone.model.AcmeTokens acmeTokens, dev.keystone.policy.RateLimiters limiters) {
+                     TlsHandshake tls, dev.keystone.model.AcmeTokens acmeTokens, dev.keystone.policy.RateLimiters limiters,
+                     Supplier<dev.keystone.model.ApiKeyTable> apiKeys) {
     this.acmeTokens = acmeTokens;
     this.limiters = limiters;
+    this.apiKeys = apiKeys;
     this.listener = listener;
     this.tlsListener = tlsListener;
     this.tls = tls;
@@ -92,6 +95,7 @@ public final class ProxyServer extends VerticleBase {
     c.add(new TenantRouting());
     c.add(new HttpsRedirect(() -> tlsListener == null ? -1 : tlsListener.port()));
     c.add(new ClientCertificateCheck());
+    c.add(new ApiKeyCheck(apiKeys, clock));
     c.add(new RateLimiting(limiters));
     engines = new EngineClient(vertx);
     c.add(new ScriptInterceptor(scripts, engines));

@@ -305,4 +305,35 @@ class ClusterConfigTest {
       throw new AssertionError(e);
     }
   }
+
+  @Test
+  void apiKeysInTheStoreOpenEveryInstanceAndARevokeClosesEvery() throws Exception {
+    push(config(blue).replace("    path_prefix: /web/\n", "    path_prefix: /web/\n    api_key: true\n"));
+    Gateway a = member("a");
+    Gateway b = member("b");
+    HttpResponse<String> made = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.admin().port() + "/api/v1/keys"))
+        .header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"name\": \"acme\", \"tenants\": [\"web\"]}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(made.statusCode()).as(made.body()).isEqualTo(201);
+    String key = new JsonObject(made.body()).getString("key");
+    for (Gateway g : List.of(a, b)) {
+      Await.until("the key opens every instance", Duration.ofSeconds(10), () -> status(g, key) == 200);
+    }
+    Gateway c = member("c");
+    assertThat(status(c, key)).as("an instance started later has it").isEqualTo(200);
+    assertThat(admin(b, "DELETE", "/api/v1/keys/acme").statusCode()).isEqualTo(200);
+    for (Gateway g : List.of(a, b, c)) {
+      Await.until("the key is refused everywhere", Duration.ofSeconds(10), () -> status(g, key) == 401);
+    }
+  }
+
+  int status(Gateway g, String key) {
+    try {
+      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.port() + "/web/x")).header("X-Api-Key", key).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
 }

@@ -1,0 +1,118 @@
+package dev.keystone.proxy;
+
+import dev.keystone.testing.LogCapture;
+import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TestGateway;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * API keys (issue 17) from a keys file: checked per tenant with scopes, the key never forwarded,
+ * its name to the backend and the access log; made and revoked through the admin API.
+ */
+class ApiKeyTest {
+
+  Vertx vertx;
+  TestBackend backend;
+  TestGateway gw;
+
+  @BeforeEach
+  void start() throws Exception {
+    vertx = Vertx.vertx();
+    backend = new TestBackend(vertx, "b");
+    Path dir = Files.createTempDirectory("keys");
+    Files.writeString(dir.resolve("keys.json"), "{\"keys\": []}");
+    gw = TestGateway.start("""
+        api_keys_file: %s
+        tenants:
+          - name: orders
+            path_prefix: /orders/
+            api_key: { scopes: [orders:read] }
+            rate_limits: [{ limit: 2, window: 1m, key: api_key }]
+            services: [{ name: b, url: "%s" }]
+          - name: open
+            path_prefix: /open/
+            services: [{ name: b, url: "%s" }]
+        """.formatted(dir.resolve("keys.json"), backend.url(), backend.url()));
+  }
+
+  @AfterEach
+  void stop() {
+    gw.close();
+    vertx.close();
+  }
+
+  String create(String body) throws Exception {
+    HttpResponse<String> r = gw.http().send(HttpRequest.newBuilder(URI.create(gw.adminBase() + "/api/v1/keys"))
+        .header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+    return new JsonObject(r.body()).getString("key");
+  }
+
+  @Test
+  void aKeyOpensItsTenantWithItsScopesAndNeverReachesTheBackend() throws Exception {
+    String reader = create("{\"name\": \"acme-reader\", \"tenants\": [\"orders\"], \"scopes\": [\"orders:read\"]}");
+    String other = create("{\"name\": \"no-scope\", \"tenants\": [\"orders\"]}");
+    String elsewhere = create("{\"name\": \"elsewhere\", \"tenants\": [\"billing\"], \"scopes\": [\"orders:read\"]}");
+    assertThat(reader).matches("ks_[A-Za-z0-9_-]{43}");
+
+    HttpResponse<String> none = gw.get("/orders/x");
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.headers().firstValue("WWW-Authenticate")).hasValue("ApiKey header=\"X-Api-Key\"");
+    assertThat(gw.get("/orders/x", "X-Api-Key", "ks_wrong").statusCode()).isEqualTo(401);
+    assertThat(gw.get("/orders/x", "X-Api-Key", other).statusCode()).isEqualTo(403);
+    assertThat(gw.get("/orders/x", "X-Api-Key", elsewhere).statusCode()).isEqualTo(403);
+    assertThat(backend.requests()).isZero();
+
+    try (LogCapture log = LogCapture.accessLog()) {
+      HttpResponse<String> ok = gw.get("/orders/x", "X-Api-Key", reader, "X-Api-Key-Name", "forged");
+      assertThat(ok.statusCode()).isEqualTo(200);
+      assertThat(backend.last().headers().get("X-Api-Key-Name")).isEqualTo("acme-reader");
+      assertThat(backend.last().headers().contains("X-Api-Key")).isFalse();
+      String line = log.awaitOne("path=/orders/x status=200");
+      assertThat(line).contains(" api_key=acme-reader").doesNotContain(reader);
+    }
+    // a name header from the client never reaches any backend
+    gw.get("/open/x", "X-Api-Key-Name", "forged");
+    assertThat(backend.last().headers().contains("X-Api-Key-Name")).isFalse();
+
+    // counted by key: the reader's second request passes, its third is refused
+    assertThat(gw.get("/orders/x", "X-Api-Key", reader).statusCode()).isEqualTo(200);
+    assertThat(gw.get("/orders/x", "X-Api-Key", reader).statusCode()).isEqualTo(429);
+
+    // the list shows names, never keys or hashes
+    String list = gw.admin("GET", "/api/v1/keys").body();
+    assertThat(list).contains("acme-reader").doesNotContain(reader).doesNotContain(dev.keystone.policy.ApiKeyCodec.sha256(reader));
+
+    assertThat(gw.admin("DELETE", "/api/v1/keys/acme-reader").statusCode()).isEqualTo(200);
+    assertThat(gw.get("/orders/x", "X-Api-Key", reader).statusCode()).isEqualTo(401);
+    assertThat(gw.admin("DELETE", "/api/v1/keys/acme-reader").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void aNameIsTakenOnceAndAnExpiredKeyNoLongerOpens() throws Exception {
+    create("{\"name\": \"k1\", \"tenants\": [\"*\"], \"scopes\": [\"orders:read\"]}");
+    HttpResponse<String> again = gw.http().send(HttpRequest.newBuilder(URI.create(gw.adminBase() + "/api/v1/keys"))
+        .header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"name\": \"k1\", \"tenants\": [\"*\"]}")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(again.statusCode()).isEqualTo(409);
+    assertThat(again.body()).contains("a key named k1 exists");
+    assertThat(gw.admin("POST", "/api/v1/keys").statusCode()).isEqualTo(400);
+
+    String brief = create("{\"name\": \"brief\", \"tenants\": [\"orders\"], \"scopes\": [\"orders:read\"], \"expires_in\": \"1s\"}");
+    assertThat(gw.get("/orders/x", "X-Api-Key", brief).statusCode()).isEqualTo(200);
+    dev.keystone.testing.Await.until("the key expires", () -> gw.get("/orders/x", "X-Api-Key", brief).statusCode() == 401);
+  }
+}
