@@ -15,14 +15,16 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The counts of every tenant's rate limits on this instance: runtime state, kept across reloads by
  * tenant and rule (a rule whose limit, window or algorithm changes starts over), shared by the
- * event loops. Memory is bounded by construction: at most {@link #MAX_KEYS} keys per rule (a
- * client that sends a new header value with every request cannot grow it further: keys beyond
- * that share one overflow count), keys longer than {@link #MAX_KEY_LENGTH} are kept as their
+ * event loops. Memory is bounded by construction: at most {@link #MAX_KEYS} keys per rule and
+ * {@link #MAX_TOTAL} in all (a client that sends a new header value with every request cannot grow
+ * it further: keys beyond that share one overflow count per rule), keys longer than {@link #MAX_KEY_LENGTH} are kept as their
  * SHA-256, and keys unused for two windows are swept.
  */
 public final class RateLimiters {
 
   public static final int MAX_KEYS = 100_000;
+  /** Keys over every rule of every tenant: about 150 MB at most. */
+  public static final int MAX_TOTAL = 1_000_000;
   public static final int MAX_KEY_LENGTH = 128;
   static final String OVERFLOW = "\u0000overflow";
 
@@ -44,16 +46,11 @@ public final class RateLimiters {
   private final int maxTotal;
   private final java.util.concurrent.atomic.AtomicInteger total = new java.util.concurrent.atomic.AtomicInteger();
 
-  /** Counts of configured rules: {@link #MAX_KEYS} keys per rule. */
+  /** At most {@link #MAX_KEYS} keys per rule and {@link #MAX_TOTAL} over every tenant's rules. */
   public RateLimiters(Clock clock) {
-    this(clock, MAX_KEYS, Integer.MAX_VALUE);
-  }
-
-  /** At most {@code maxKeys} keys per rule and {@code maxTotal} over all rules (scripts' limits, made at run time). */
-  public RateLimiters(Clock clock, int maxKeys, int maxTotal) {
     this.clock = clock;
-    this.maxKeys = maxKeys;
-    this.maxTotal = maxTotal;
+    this.maxKeys = MAX_KEYS;
+    this.maxTotal = MAX_TOTAL;
   }
 
   /** The state store cluster rules count in (null: none configured; cluster rules then fall back). */

@@ -118,8 +118,7 @@ final class Helpers {
       if (r == null) {
         throw new LuaError("rate_limit is only available while handling a request");
       }
-      dev.keystone.policy.LimitDecision d = guard(() -> env.rateLimit(r.tenant(), key, limit,
-          java.time.Duration.ofMillis((long) (seconds * 1000))));
+      ScriptRateLimits.Answer d = guard(() -> env.rateLimit(r.tenant(), key, limit, (long) (seconds * 1000)));
       return LuaValue.varargsOf(LuaValue.valueOf(d.allowed()), LuaValue.valueOf((double) d.remaining()),
           LuaValue.valueOf((double) d.retryAfter()));
     }));

@@ -26,7 +26,7 @@ public final class ScriptEnvironment {
     this.random = random;
     this.limits = limits;
     this.kvLimits = kvLimits;
-    this.scriptLimits = new dev.keystone.policy.RateLimiters(clock, 10_000, 200_000);
+    this.scriptLimits = new ScriptRateLimits(clock);
   }
 
   /** The production environment: the system clock and a thread-local random generator. */
@@ -101,40 +101,12 @@ public final class ScriptEnvironment {
     return heldBy.computeIfAbsent(tenant, t -> new TenantAccount(t, held.max() / 4, held));
   }
 
-  /**
-   * The counts of scripts' {@code rate_limit(key, limit, window)}: on this instance, fixed windows,
-   * at most {@link #SCRIPT_LIMIT_RULES} different limits per tenant, 10,000 keys per limit and
-   * 200,000 in all (beyond: one shared count), swept every 10 s of use.
-   */
-  private final dev.keystone.policy.RateLimiters scriptLimits;
-  private final Map<String, java.util.Set<String>> scriptRules = new ConcurrentHashMap<>();
-  private volatile long sweptAt;
-  public static final int SCRIPT_LIMIT_RULES = 8;
+  /** The counts of scripts' {@code rate_limit(key, limit, window)} (see {@link ScriptRateLimits}). */
+  private final ScriptRateLimits scriptLimits;
 
-  /**
-   * Counts one call of a script's {@code rate_limit}: its decision. A ninth different limit or
-   * window of one tenant is refused (IllegalArgumentException): scripts cannot grow the gateway's
-   * memory by asking for new ones.
-   */
-  public dev.keystone.policy.LimitDecision rateLimit(String tenant, String key, long limit, java.time.Duration window) {
-    dev.keystone.model.RateLimitRule rule = new dev.keystone.model.RateLimitRule(dev.keystone.model.RateLimitRule.Key.HEADER,
-        "script", limit, window, dev.keystone.model.RateLimitRule.Algorithm.FIXED_WINDOW, false, false, 1);
-    java.util.Set<String> mine = scriptRules.computeIfAbsent(tenant, t -> ConcurrentHashMap.newKeySet());
-    if (!mine.contains(rule.id())) {
-      synchronized (mine) {
-        if (mine.size() >= SCRIPT_LIMIT_RULES && !mine.contains(rule.id())) {
-          throw new IllegalArgumentException("rate_limit: at most " + SCRIPT_LIMIT_RULES
-              + " different limit/window pairs per tenant (a key is the first argument)");
-        }
-        mine.add(rule.id());
-      }
-    }
-    long now = clock.millis();
-    if (now - sweptAt > 10_000) {
-      sweptAt = now;
-      scriptLimits.sweep();
-    }
-    return scriptLimits.check("script\n" + tenant, rule, key);
+  /** Counts one call of a script's {@code rate_limit}; IllegalArgumentException for a ninth limit/window pair. */
+  ScriptRateLimits.Answer rateLimit(String tenant, String key, long limit, long windowMillis) {
+    return scriptLimits.take(tenant, key, limit, windowMillis);
   }
 
   /** The store of {@code tenant}, made on first use. */
