@@ -86,7 +86,35 @@ final class ConfigView {
         .put("client_auth", t.clientAuth() == null ? null : t.clientAuth().required() ? "required" : "optional")
         .put("script_engine", t.luaScript() == null ? null : t.script() != null ? "embedded" : "remote")
         .put("on_script_error", t.scriptFailOpen() ? "fail_open" : "fail_closed")
-        .put("script_body", t.scriptBody()).put("services", services);
+        .put("script_body", t.scriptBody()).put("services", services)
+        .put("rate_limits", rateLimits(t.policies().rateLimits()))
+        .put("api_key", t.policies().apiKey() == null ? null : new JsonObject().put("header", t.policies().apiKey().header())
+            .put("required", t.policies().apiKey().required())
+            .put("scopes", new JsonArray(t.policies().apiKey().scopes().stream().sorted().toList()))
+            .put("forward_as", t.policies().apiKey().forwardAs()))
+        .put("jwt", jwt(t.policies().jwt()));
+  }
+
+  private static JsonArray rateLimits(java.util.List<dev.keystone.model.RateLimitRule> rules) {
+    JsonArray out = new JsonArray();
+    for (dev.keystone.model.RateLimitRule r : rules) {
+      out.add(new JsonObject().put("limit", r.limit()).put("window", text(r.window()))
+          .put("key", r.key() == dev.keystone.model.RateLimitRule.Key.HEADER ? "header:" + r.header() : r.key().configName())
+          .put("algorithm", r.algorithm().configName()).put("scope", r.cluster() ? "cluster" : "local")
+          .put("on_store_failure", r.cluster() ? (r.failClosed() ? "deny" : "local") : null)
+          .put("batch", r.cluster() ? r.batch() : null));
+    }
+    return out;
+  }
+
+  /** A tenant's jwt, its HMAC secret never shown. */
+  private static JsonObject jwt(dev.keystone.model.JwtRule j) {
+    return j == null ? null : new JsonObject().put("issuer", j.issuer()).put("audiences", new JsonArray(j.audiences()))
+        .put("algorithms", new JsonArray(j.algorithms())).put("jwks_url", j.jwksUrl())
+        .put("jwks_file", j.jwksJson() == null ? null : "(public keys given in a file)")
+        .put("secret", j.secret() == null ? null : REDACTED).put("clock_skew", text(j.clockSkew()))
+        .put("header", j.header()).put("required", j.required())
+        .put("forward_claims", new JsonObject(new LinkedHashMap<>(j.forwardClaims())));
   }
 
   /** {@code http://user:secret@host/} becomes {@code http://user:(redacted)@host/}. */

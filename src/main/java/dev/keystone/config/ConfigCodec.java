@@ -181,6 +181,14 @@ final class ConfigCodec {
     if (k != null) {
       out.string(k.header()).bool(k.required()).string(String.join(" ", k.scopes().stream().sorted().toList())).string(k.forwardAs());
     }
+    dev.keystone.model.JwtRule j = t.policies().jwt();
+    out.bool(j != null);
+    if (j != null) {
+      out.string(j.issuer()).string(String.join("\n", j.audiences())).string(String.join(" ", j.algorithms()))
+          .string(j.jwksUrl()).string(j.jwksJson()).string(j.secret()).duration(j.clockSkew()).duration(j.refresh())
+          .string(j.header()).bool(j.required()).integer(j.forwardClaims().size());
+      j.forwardClaims().forEach((claim, header) -> out.string(claim).string(header));
+    }
   }
 
   private static void certificate(CodecStreams.Out out, ServerCertificate c) {
@@ -255,9 +263,29 @@ final class ConfigCodec {
       apiKey = new dev.keystone.model.ApiKeyRule(header, required,
           scopes.isEmpty() ? java.util.Set.of() : java.util.Set.of(scopes.split(" ")), in.string());
     }
+    dev.keystone.model.JwtRule jwt = null;
+    if (in.bool()) {
+      String issuer = in.string();
+      List<String> audiences = List.of(in.string().split("\n"));
+      List<String> algorithms = List.of(in.string().split(" "));
+      String url = in.string();
+      String jwks = in.string();
+      String secret = in.string();
+      Duration skew = in.duration();
+      Duration refresh = in.duration();
+      String header = in.string();
+      boolean required = in.bool();
+      int claims = in.integer();
+      Map<String, String> forward = new java.util.LinkedHashMap<>();
+      for (int i = 0; i < claims; i++) {
+        forward.put(in.string(), in.string());
+      }
+      jwt = new dev.keystone.model.JwtRule(issuer, audiences, algorithms, url, jwks, secret, skew, refresh, header, required, forward);
+    }
     return new TenantConfig(name, domains, prefix, interval, raw, strip, preserveHost, luaScript, script, failOpen, body,
         shadow, services, slashes < 0 ? null : EscapedSlashes.values()[slashes], group, own, tls, redirect, hsts, clientAuth, mirror,
-        catalog, rules.isEmpty() && apiKey == null ? null : new dev.keystone.model.TenantPolicies(rules, apiKey));
+        catalog, rules.isEmpty() && apiKey == null && jwt == null ? null
+            : new dev.keystone.model.TenantPolicies(rules, apiKey, jwt));
   }
 
   private static void listen(CodecStreams.Out out, ListenAddress a) {

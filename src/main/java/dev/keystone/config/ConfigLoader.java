@@ -397,7 +397,7 @@ public final class ConfigLoader {
     }
     ClientAuth clientAuth = ServerTlsBinder.clientAuth(t, tls, source);
     MirrorConfig mirror = mirror(t, services, problems);
-    dev.keystone.model.TenantPolicies policies = PolicyBinder.bind(t, problems, stateStore);
+    dev.keystone.model.TenantPolicies policies = PolicyBinder.bind(t, problems, stateStore, source);
     t.finish();
     return new TenantConfig(name, domains, prefix, interval, rawInterval, strip, preserveHost, script, compiled,
         failOpen, body, shadow, services, tenantSlashes, group, null, tls, redirect, hsts, clientAuth, mirror,

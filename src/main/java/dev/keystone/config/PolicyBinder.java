@@ -27,7 +27,7 @@ final class PolicyBinder {
   private PolicyBinder() {
   }
 
-  static TenantPolicies bind(Section t, Problems problems, boolean stateStore) {
+  static TenantPolicies bind(Section t, Problems problems, boolean stateStore, String source) {
     List<RateLimitRule> rules = new ArrayList<>();
     for (Section r : t.sections("rate_limits")) {
       RateLimitRule rule = rule(r, problems, stateStore);
@@ -37,7 +37,8 @@ final class PolicyBinder {
       r.finish();
     }
     dev.keystone.model.ApiKeyRule apiKey = ApiKeysBinder.tenant(t);
-    return rules.isEmpty() && apiKey == null ? TenantPolicies.NONE : new TenantPolicies(rules, apiKey);
+    dev.keystone.model.JwtRule jwt = JwtBinder.bind(t, source);
+    return rules.isEmpty() && apiKey == null && jwt == null ? TenantPolicies.NONE : new TenantPolicies(rules, apiKey, jwt);
   }
 
   private static RateLimitRule rule(Section r, Problems problems, boolean stateStore) {

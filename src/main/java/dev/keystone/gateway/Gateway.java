@@ -96,6 +96,8 @@ public final class Gateway implements GatewayControl {
 
   /** The tenants' rate-limit counts: runtime state, kept across reloads by tenant and rule. */
   private final dev.keystone.policy.RateLimiters limiters;
+  /** The tenants' JWT checks and the JWK sets they fetch (kept across reloads by URL). */
+  private final dev.keystone.policy.JwtVerifiers jwt;
   /** The API keys accepted: the config's keys file and, in cluster mode, the store's. */
   private volatile dev.keystone.model.ApiKeyTable apiKeys = dev.keystone.model.ApiKeyTable.EMPTY;
   private volatile dev.keystone.model.ApiKeyTable storeKeys = dev.keystone.model.ApiKeyTable.EMPTY;
@@ -116,6 +118,7 @@ public final class Gateway implements GatewayControl {
     this.clock = options.clock();
     this.registry = new HealthRegistry(clock);
     this.limiters = new dev.keystone.policy.RateLimiters(clock);
+    this.jwt = new dev.keystone.policy.JwtVerifiers(vertx, clock);
     this.limiterSweep = vertx.setPeriodic(10_000, id -> limiters.sweep());
     this.scripts = options.scripts();
     this.version = options.version();
@@ -252,7 +255,7 @@ public final class Gateway implements GatewayControl {
             List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());
             extra.add(compat);
             ProxyServer s = new ProxyServer(g::snapshot, config, extra, options.clock(), g.scripts, g.metrics, listener,
-                tlsListener, tls, g.acmeTokens, g.limiters, () -> g.apiKeys);
+                tlsListener, tls, g.acmeTokens, g.limiters, () -> g.apiKeys, g.jwt);
             g.servers.add(s);
             return s;
           }, new DeploymentOptions().setInstances(options.eventLoops()));
@@ -612,6 +615,7 @@ public final class Gateway implements GatewayControl {
       t.policies().rateLimits().forEach(r -> rules.add(dev.keystone.policy.RateLimiters.idOf(t.name(), r)));
     }
     limiters.retainOnly(rules);
+    jwt.sync(s.tenants().stream().map(t -> t.policies().jwt()).filter(java.util.Objects::nonNull).distinct().toList());
     registry.retainOnly(s.stateKeys());
     Map<String, Set<String>> names = new HashMap<>();
     for (Tenant t : s.tenants()) {
@@ -742,6 +746,7 @@ public final class Gateway implements GatewayControl {
           checker.close();
           engine.close(); // waits for the engine's process
           vertx.cancelTimer(limiterSweep);
+          jwt.close();
           if (stateStore != null) {
             stateStore.close();
           }
@@ -761,6 +766,7 @@ public final class Gateway implements GatewayControl {
     vertx.cancelTimer(acmeTimer);
     vertx.cancelTimer(rolloutTimer);
     vertx.cancelTimer(limiterSweep);
+    jwt.close();
     acme.close();
     checker.close();
     engine.close();

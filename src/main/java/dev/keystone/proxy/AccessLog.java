@@ -60,6 +60,7 @@ public final class AccessLog {
     private final String error;
     private final String shadow;
     private final String apiKey;
+    private final String jwtSubject;
     private volatile String text;
 
     Line(Exchange ex, Completion.Outcome outcome) {
@@ -86,6 +87,7 @@ public final class AccessLog {
       error = ex.errorDetail;
       shadow = ex.shadowDecision;
       apiKey = ex.apiKeyName;
+      jwtSubject = ex.jwtSubject;
     }
 
     @Override
@@ -135,6 +137,9 @@ public final class AccessLog {
       }
       if (apiKey != null) {
         sb.append(" api_key=").append(apiKey); // the key's name (letters, digits, . _ -), never the key
+      }
+      if (jwtSubject != null) {
+        sb.append(" jwt_sub=\"").append(RequestSyntax.printable(jwtSubject).replace('"', '\'')).append('"');
       }
       if (truncated) {
         sb.append(" truncated=true");

@@ -94,6 +94,8 @@ public final class Exchange {
   dev.keystone.policy.LimitDecision rateLimit;
   /** The name of the API key the request presented (never the key itself), or null. */
   String apiKeyName;
+  /** The subject of the request's valid JWT, or null (the access log). */
+  String jwtSubject;
   /** A 401's WWW-Authenticate challenge (how to authenticate), or null. */
   String challenge;
 

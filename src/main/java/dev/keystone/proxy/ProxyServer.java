@@ -31,6 +31,7 @@ public final class ProxyServer extends VerticleBase {
   private final List<Interceptor> extra;
   private final dev.keystone.policy.RateLimiters limiters;
   private final Supplier<dev.keystone.model.ApiKeyTable> apiKeys;
+  private final dev.keystone.policy.JwtVerifiers jwt;
   private final Clock clock;
   private final ScriptEnvironment scripts;
   private final Metrics metrics;
@@ -67,7 +68,8 @@ public final class ProxyServer extends VerticleBase {
   public ProxyServer(Supplier<Snapshot> snapshots, GatewayConfig startConfig, List<Interceptor> extra, Clock clock,
                      ScriptEnvironment scripts, Metrics metrics, ClientListener listener, ClientListener tlsListener,
                      TlsHandshake tls, dev.keystone.model.AcmeTokens acmeTokens, dev.keystone.policy.RateLimiters limiters,
-                     Supplier<dev.keystone.model.ApiKeyTable> apiKeys) {
+                     Supplier<dev.keystone.model.ApiKeyTable> apiKeys, dev.keystone.policy.JwtVerifiers jwt) {
+    this.jwt = jwt;
     this.acmeTokens = acmeTokens;
     this.limiters = limiters;
     this.apiKeys = apiKeys;
@@ -95,6 +97,7 @@ public final class ProxyServer extends VerticleBase {
     c.add(new TenantRouting());
     c.add(new HttpsRedirect(() -> tlsListener == null ? -1 : tlsListener.port()));
     c.add(new ClientCertificateCheck());
+    c.add(new JwtCheck(jwt));
     c.add(new ApiKeyCheck(apiKeys, clock));
     c.add(new RateLimiting(limiters));
     engines = new EngineClient(vertx);
