@@ -136,4 +136,63 @@ class DeploymentFilesTest {
       assertThat(text).as(file).containsPattern("(?m)^USER 100\\d\\d:100\\d\\d$").contains("HEALTHCHECK");
     }
   }
+
+  @Test
+  void theClusterComposeFileIsHardenedAndPushesAConfigThatLoads() throws Exception {
+    JsonNode root = documents(Path.of("deploy/cluster/docker-compose.yml")).get(0);
+    JsonNode services = root.get("services");
+    List<String> names = new ArrayList<>();
+    services.fieldNames().forEachRemaining(names::add);
+    assertThat(names).containsExactlyInAnyOrder("etcd", "redis", "push-config", "gateway-a", "gateway-b");
+    for (String name : names) {
+      JsonNode s = services.get(name);
+      ObjectNode effective = YAML.createObjectNode();
+      if (s.has("<<")) {
+        JsonNode merged = s.get("<<").isTextual() ? root.get("x-" + s.get("<<").asText()) : s.get("<<");
+        if (merged.has("<<")) {
+          JsonNode inner = merged.get("<<").isTextual() ? root.get("x-" + merged.get("<<").asText()) : merged.get("<<");
+          effective.setAll((ObjectNode) inner);
+        }
+        effective.setAll((ObjectNode) merged);
+      }
+      effective.setAll((ObjectNode) s);
+      effective.remove("<<");
+      assertThat(effective.path("read_only").asBoolean()).as(name).isTrue();
+      assertThat(effective.path("cap_drop").toString()).as(name).contains("ALL");
+      assertThat(effective.has("mem_limit")).as(name).isTrue();
+      if (name.startsWith("gateway")) {
+        assertThat(effective.path("command").toString()).as(name).contains("--config-store").contains("etcd://etcd:2379/compose");
+      }
+    }
+    assertThat(services.get("push-config").path("command").toString()).contains("config").contains("push");
+    GatewayConfig c = new ConfigLoader(k -> null).load(Path.of("deploy/cluster/cluster-config.yaml"));
+    assertThat(c.stateStore()).isEqualTo("redis://redis:6379");
+    assertThat(c.tenants().get(0).policies().rateLimits().get(0).cluster()).isTrue();
+  }
+
+  @Test
+  void theKubernetesClusterRunsThreeEtcdMembersAndGatewaysOnTheStore() throws Exception {
+    List<JsonNode> docs = documents(Path.of("deploy/kubernetes/cluster.yaml"));
+    JsonNode etcd = docs.stream().filter(d -> d.path("kind").asText().equals("StatefulSet")).findFirst().orElseThrow();
+    assertThat(etcd.at("/spec/replicas").asInt()).isEqualTo(3);
+    JsonNode gateway = docs.stream().filter(d -> d.path("kind").asText().equals("Deployment")
+        && d.at("/metadata/name").asText().equals("keystone")).findFirst().orElseThrow();
+    JsonNode c = gateway.at("/spec/template/spec/containers/0");
+    assertThat(c.path("args").toString()).contains("--config-store").contains("keystone-etcd-2.keystone-etcd:2379");
+    dev.keystone.cluster.StoreUrl.parse(c.path("args").get(1).asText());
+    for (JsonNode d : docs) {
+      JsonNode pod = d.at("/spec/template/spec");
+      if (pod.isMissingNode()) {
+        continue;
+      }
+      assertThat(pod.at("/securityContext/runAsNonRoot").asBoolean()).as(d.at("/metadata/name").asText()).isTrue();
+      assertThat(pod.path("automountServiceAccountToken").asBoolean(true)).isFalse();
+      for (JsonNode container : pod.get("containers")) {
+        assertThat(container.at("/securityContext/readOnlyRootFilesystem").asBoolean()).isTrue();
+        assertThat(container.at("/securityContext/capabilities/drop").toString()).contains("ALL");
+        assertThat(container.at("/resources/limits/memory").isMissingNode()).isFalse();
+        assertThat(container.has("readinessProbe") && container.has("livenessProbe")).isTrue();
+      }
+    }
+  }
 }
