@@ -610,7 +610,7 @@ public final class Gateway implements GatewayControl {
     current.set(new Served(config, s));
     splits.retainOnly(s.tenants().stream().map(Tenant::name).toList());
     checker.sync(s.healthTargets());
-    Set<String> rules = new java.util.HashSet<>();
+    Set<dev.keystone.policy.RateLimiters.TenantRule> rules = new java.util.HashSet<>();
     for (Tenant t : s.tenants()) {
       t.policies().rateLimits().forEach(r -> rules.add(dev.keystone.policy.RateLimiters.idOf(t.name(), r)));
     }

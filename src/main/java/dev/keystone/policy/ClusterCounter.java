@@ -64,6 +64,25 @@ final class ClusterCounter {
     return rule.algorithm() == RateLimitRule.Algorithm.TOKEN_BUCKET ? window : window - Math.floorMod(now, window);
   }
 
+  /**
+   * Whether to reserve the next batch now, before this one runs out (a quarter of it left), so
+   * that requests seldom wait for the store; the requests that find it empty still wait.
+   */
+  synchronized boolean wantsRefill(RateLimitRule rule) {
+    return !fetching && rule.batch() >= 4 && tokens > 0 && tokens <= rule.batch() / 4 && exhaustedUntil == 0;
+  }
+
+  /** Reserves the next batch in the background (no request waits for it). */
+  void refill(RateLimitRule rule, String counter, SharedCounters store, Clock clock) {
+    synchronized (this) {
+      if (fetching) {
+        return;
+      }
+      fetching = true;
+    }
+    fetch(rule, counter, store, clock);
+  }
+
   /** Asks the store (or joins the request already asking); completes on the store client's thread. */
   Future<LimitDecision> ask(RateLimitRule rule, String counter, SharedCounters store, Clock clock) {
     Promise<LimitDecision> p = Promise.promise();

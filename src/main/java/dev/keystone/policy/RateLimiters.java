@@ -40,7 +40,11 @@ public final class RateLimiters {
   }
 
   private final Clock clock;
-  private final Map<String, RuleCounts> rules = new ConcurrentHashMap<>();
+  /** A tenant's rule: what its counts are kept by (a record: hashed from its fields, no string built per request). */
+  public record TenantRule(String tenant, RateLimitRule rule) {
+  }
+
+  private final Map<TenantRule, RuleCounts> rules = new ConcurrentHashMap<>();
   private volatile SharedCounters shared;
   private final int maxKeys;
   private final int maxTotal;
@@ -69,7 +73,13 @@ public final class RateLimiters {
     if (!rule.cluster()) {
       return slot(counts.local, k, LocalCounter::new).take(rule, now);
     }
-    return slot(counts.cluster, k, ClusterCounter::new).tryTake(rule, now);
+    ClusterCounter c = slot(counts.cluster, k, ClusterCounter::new);
+    LimitDecision d = c.tryTake(rule, now);
+    SharedCounters store = shared;
+    if (d != null && store != null && c.wantsRefill(rule)) {
+      c.refill(rule, tenant + "\n" + rule.id() + "\n" + k, store, clock);
+    }
+    return d;
   }
 
   /** The store's answer for a request {@link #check} could not answer; completes on the store client's thread. */
@@ -85,7 +95,7 @@ public final class RateLimiters {
   }
 
   private RuleCounts counts(String tenant, RateLimitRule rule) {
-    String id = tenant + "\n" + rule.id();
+    TenantRule id = new TenantRule(tenant, rule);
     RuleCounts c = rules.get(id);
     return c != null ? c : rules.computeIfAbsent(id, x -> new RuleCounts(rule));
   }
@@ -119,8 +129,8 @@ public final class RateLimiters {
     }
   }
 
-  /** Forgets the rules of tenants and rules no longer configured ({@code ids}: tenant + "\n" + rule id). */
-  public void retainOnly(Set<String> ids) {
+  /** Forgets the rules of tenants and rules no longer configured. */
+  public void retainOnly(Set<TenantRule> ids) {
     rules.entrySet().removeIf(e -> {
       if (ids.contains(e.getKey())) {
         return false;
@@ -130,9 +140,9 @@ public final class RateLimiters {
     });
   }
 
-  /** The id {@link #retainOnly} expects for a tenant's rule. */
-  public static String idOf(String tenant, RateLimitRule rule) {
-    return tenant + "\n" + rule.id();
+  /** What {@link #retainOnly} expects for a tenant's rule. */
+  public static TenantRule idOf(String tenant, RateLimitRule rule) {
+    return new TenantRule(tenant, rule);
   }
 
   /** Drops keys unused for two windows (a fresh count is what they would start with anyway). */
