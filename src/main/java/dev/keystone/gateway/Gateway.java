@@ -103,6 +103,8 @@ public final class Gateway implements GatewayControl {
   private volatile dev.keystone.model.ApiKeyTable storeKeys = dev.keystone.model.ApiKeyTable.EMPTY;
   /** {@code state_store}: where cluster rate limits count (null: none configured). */
   private volatile dev.keystone.state.RedisStore stateStore;
+  /** The scripts' kv stores shared through the state store (null without one). */
+  private volatile dev.keystone.state.RedisKv sharedKv;
   private final long limiterSweep;
 
   /** Cluster mode: the store this gateway follows (null: a file or the embedded default). */
@@ -638,6 +640,12 @@ public final class Gateway implements GatewayControl {
     dev.keystone.state.RedisStore next = url == null ? null : new dev.keystone.state.RedisStore(vertx, url);
     stateStore = next;
     limiters.shared(next == null ? null : new dev.keystone.state.RedisCounters(next, "keystone:rl:"));
+    dev.keystone.state.RedisKv oldKv = sharedKv;
+    sharedKv = next == null ? null : new dev.keystone.state.RedisKv(next, scripts);
+    scripts.replicate(sharedKv);
+    if (oldKv != null) {
+      oldKv.close();
+    }
     if (old != null) {
       old.close();
     }
@@ -747,6 +755,9 @@ public final class Gateway implements GatewayControl {
           engine.close(); // waits for the engine's process
           vertx.cancelTimer(limiterSweep);
           jwt.close();
+          if (sharedKv != null) {
+            sharedKv.close();
+          }
           if (stateStore != null) {
             stateStore.close();
           }
@@ -770,6 +781,9 @@ public final class Gateway implements GatewayControl {
     acme.close();
     checker.close();
     engine.close();
+    if (sharedKv != null) {
+      sharedKv.close();
+    }
     if (stateStore != null) {
       stateStore.close();
     }

@@ -8,7 +8,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One tenant's key/value store for its scripts: counters and flags shared by every request on
  * this gateway instance (all event loops), kept across reloads, with per-key TTLs. Values are
- * strings, numbers or booleans. Not shared between instances.
+ * strings, numbers or booleans. With a {@link KvReplica} (cluster mode, {@code state_store}) every
+ * write is also sent to the state store, and other instances' writes arrive through
+ * {@link #applyRemote}: reads stay local and the instances converge within moments.
  *
  * <p>Bounded by construction: in keys, and in bytes per tenant and for the whole process
  * ({@link SharedMemory}, sized from the heap, with a share guaranteed to each tenant), each write checked before it is stored. A tenant that
@@ -53,6 +55,7 @@ public final class KeyValueStore {
   private final SharedMemory.Account process;
   /** Bytes of the entries (guarded by this). */
   private long bytes;
+  private volatile KvReplica replica;
 
   public KeyValueStore(Limits limits, Clock clock) {
     this("script", limits, clock, SharedMemory.unbounded("kv"));
@@ -63,6 +66,41 @@ public final class KeyValueStore {
     this.limits = limits;
     this.clock = clock;
     this.process = process.account();
+  }
+
+  /** Sends this store's writes to {@code r} too (null: none). */
+  public void replicate(KvReplica r) {
+    this.replica = r;
+  }
+
+  public String tenant() {
+    return tenant;
+  }
+
+  /**
+   * Another instance's write (from the state store): stored without being sent back. One that
+   * does not fit this store's limits is left out (false): the limits hold whatever the others do.
+   */
+  public synchronized boolean applyRemote(String key, Object value, long expiresAtMillis) {
+    if (key.isEmpty() || key.length() > limits.maxKeyBytes()) {
+      return false;
+    }
+    if (value == null || (expiresAtMillis > 0 && clock.millis() >= expiresAtMillis)) {
+      Entry old = entries.remove(key);
+      if (old != null) {
+        release(old.bytes);
+      }
+      return true;
+    }
+    if (value instanceof String s && s.length() > limits.maxValueBytes()) {
+      return false;
+    }
+    try {
+      put(key, new Entry(value, expiresAtMillis, size(key, value)));
+      return true;
+    } catch (IllegalArgumentException full) {
+      return false;
+    }
   }
 
   /** The value, or null when absent or expired. */
@@ -85,10 +123,14 @@ public final class KeyValueStore {
   /** Stores {@code value} (null deletes) for {@code ttlSeconds} (0: no expiry). */
   public synchronized void set(String key, Object value, double ttlSeconds) {
     checkKey(key);
+    KvReplica r = replica;
     if (value == null) {
       Entry old = entries.remove(key);
       if (old != null) {
         release(old.bytes);
+      }
+      if (r != null) {
+        r.set(tenant, key, null, 0);
       }
       return;
     }
@@ -97,6 +139,9 @@ public final class KeyValueStore {
     }
     long expiry = expiry(ttlSeconds);
     put(key, new Entry(value, expiry, size(key, value)));
+    if (r != null) {
+      r.set(tenant, key, value, expiry);
+    }
   }
 
   /**
@@ -117,6 +162,10 @@ public final class KeyValueStore {
       throw new IllegalArgumentException("kv.incr: the value of '" + key + "' is not a number");
     }
     put(key, e);
+    KvReplica r = replica;
+    if (r != null) {
+      r.incr(tenant, key, by, e.expiresAtMillis);
+    }
     return ((Number) e.value).doubleValue();
   }
 

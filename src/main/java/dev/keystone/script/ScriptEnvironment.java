@@ -111,6 +111,19 @@ public final class ScriptEnvironment {
 
   /** The store of {@code tenant}, made on first use. */
   public KeyValueStore store(String tenant) {
-    return stores.computeIfAbsent(tenant, t -> new KeyValueStore(t, kvLimits, clock, kvMemory));
+    KeyValueStore s = stores.get(tenant);
+    return s != null ? s : stores.computeIfAbsent(tenant, t -> {
+      KeyValueStore made = new KeyValueStore(t, kvLimits, clock, kvMemory);
+      made.replicate(replica);
+      return made;
+    });
+  }
+
+  private volatile KvReplica replica;
+
+  /** Sends every store's writes to {@code r} too (cluster mode; null: back to this instance only). */
+  public void replicate(KvReplica r) {
+    replica = r;
+    stores.values().forEach(s -> s.replicate(r));
   }
 }

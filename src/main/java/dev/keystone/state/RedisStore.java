@@ -81,6 +81,15 @@ public final class RedisStore implements AutoCloseable {
     });
   }
 
+  /** A connection of its own (pub/sub: a subscribed connection takes no other commands). */
+  public Future<io.vertx.redis.client.RedisConnection> connect() {
+    return redis.connect();
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
   /** Runs a Lua script by its SHA-1 (loading it on the first NOSCRIPT). */
   public Future<Response> eval(String script, String sha1, java.util.List<String> keys, java.util.List<String> args) {
     Request r = Request.cmd(Command.EVALSHA).arg(sha1).arg(keys.size());
