@@ -24,7 +24,12 @@ import java.util.logging.Logger;
  */
 public final class RedisKv implements KvReplica, AutoCloseable {
 
-  static final String CHANNEL = "keystone:kv";
+  /** The channel of database N: Redis's publishes are not per database, the channels must be. */
+  static String channel(String url) {
+    String path = java.net.URI.create(url).getPath();
+    String db = path == null || path.length() <= 1 ? "0" : path.substring(1);
+    return "keystone:kv:db" + db;
+  }
   static final String PREFIX = "keystone:kv:";
   private static final Logger LOG = Logger.getLogger("keystone.state");
 
@@ -64,6 +69,7 @@ public final class RedisKv implements KvReplica, AutoCloseable {
   private final RedisStore store;
   private final ScriptEnvironment env;
   private final String origin = UUID.randomUUID().toString();
+  private final String channel;
   private volatile RedisConnection subscriber;
   private volatile boolean closed;
   private long backoffMs = 100;
@@ -71,6 +77,7 @@ public final class RedisKv implements KvReplica, AutoCloseable {
   public RedisKv(RedisStore store, ScriptEnvironment env) {
     this.store = store;
     this.env = env;
+    this.channel = channel(store.url());
     subscribe();
   }
 
@@ -106,7 +113,7 @@ public final class RedisKv implements KvReplica, AutoCloseable {
     long px = expiresAtMillis == 0 ? 0 : Math.max(1, expiresAtMillis - env.clock().millis());
     String message = new JsonObject().put("o", origin).put("t", tenant).put("k", key)
         .put("v", value == null ? null : encode(value)).put("ttl", expiresAtMillis == 0 ? -1 : px).encode();
-    store.eval(SET, SET_SHA, List.of(redisKey(tenant, key)), List.of(value == null ? "" : encode(value), Long.toString(px), CHANNEL, message));
+    store.eval(SET, SET_SHA, List.of(redisKey(tenant, key)), List.of(value == null ? "" : encode(value), Long.toString(px), channel, message));
   }
 
   @Override
@@ -115,7 +122,7 @@ public final class RedisKv implements KvReplica, AutoCloseable {
     String head = new JsonObject().put("o", origin).put("t", tenant).put("k", key).encode();
     String prefix = head.substring(0, head.length() - 1) + ",";
     // the total comes back through the channel, in Redis's order (the reply could overtake a later one)
-    store.eval(INCR, INCR_SHA, List.of(redisKey(tenant, key)), List.of(Double.toString(by), Long.toString(px), CHANNEL, prefix));
+    store.eval(INCR, INCR_SHA, List.of(redisKey(tenant, key)), List.of(Double.toString(by), Long.toString(px), channel, prefix));
   }
 
   private void apply(String tenant, String key, String encoded, long ttlMillis) {
@@ -137,7 +144,7 @@ public final class RedisKv implements KvReplica, AutoCloseable {
       c.handler(this::message);
       c.exceptionHandler(e -> reconnect(c));
       c.endHandler(v -> reconnect(c));
-      c.send(Request.cmd(Command.SUBSCRIBE).arg(CHANNEL)).onComplete(s -> {
+      c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onComplete(s -> {
         if (s.failed()) {
           reconnect(c);
           return;

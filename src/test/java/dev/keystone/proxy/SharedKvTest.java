@@ -115,4 +115,25 @@ class SharedKvTest {
       return get(a, "/get?k=after").equals("1");
     });
   }
+
+  @Test
+  void anotherDatabaseIsAnotherCluster() {
+    TestGateway other = TestGateway.start("""
+        state_store: %s/2
+        tenants:
+          - { name: t, path_prefix: /, lua_script: shared, services: [{ name: b, url: "%s" }] }
+        """.formatted(redis.url(), backend.url()), Map.of("shared", SCRIPT));
+    try {
+      get(a, "/set?k=color&v=blue");
+      Await.until("b sees it", Duration.ofSeconds(10), () -> get(b, "/get?k=color").equals("blue"));
+      get(other, "/set?k=marker&v=1");
+      Await.until("the other cluster has its own", Duration.ofSeconds(10), () -> get(other, "/get?k=marker").equals("1"));
+      get(a, "/set?k=color&v=green");
+      Await.until("b sees the change", Duration.ofSeconds(10), () -> get(b, "/get?k=color").equals("green"));
+      assertThat(get(other, "/get?k=color")).isEqualTo("nil");
+      assertThat(get(a, "/get?k=marker")).isEqualTo("nil");
+    } finally {
+      other.close();
+    }
+  }
 }
