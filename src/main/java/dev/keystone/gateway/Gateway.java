@@ -94,18 +94,8 @@ public final class Gateway implements GatewayControl {
   /** The TLS listener's handshakes (counted for the metrics), or null without one. */
   private volatile TlsHandshake handshakes;
 
-  /** The tenants' rate-limit counts: runtime state, kept across reloads by tenant and rule. */
-  private final dev.keystone.policy.RateLimiters limiters;
-  /** The tenants' JWT checks and the JWK sets they fetch (kept across reloads by URL). */
-  private final dev.keystone.policy.JwtVerifiers jwt;
-  /** The API keys accepted: the config's keys file and, in cluster mode, the store's. */
-  private volatile dev.keystone.model.ApiKeyTable apiKeys = dev.keystone.model.ApiKeyTable.EMPTY;
-  private volatile dev.keystone.model.ApiKeyTable storeKeys = dev.keystone.model.ApiKeyTable.EMPTY;
-  /** {@code state_store}: where cluster rate limits count (null: none configured). */
-  private volatile dev.keystone.state.RedisStore stateStore;
-  /** The scripts' kv stores shared through the state store (null without one). */
-  private volatile dev.keystone.state.RedisKv sharedKv;
-  private final long limiterSweep;
+  /** Rate-limit counts, JWT checks, API keys and the state store: kept across reloads. */
+  private final PolicyRuntime policies;
 
   /** Cluster mode: the store this gateway follows (null: a file or the embedded default). */
   private final StoreFollower store;
@@ -119,9 +109,7 @@ public final class Gateway implements GatewayControl {
     this.loader = loader;
     this.clock = options.clock();
     this.registry = new HealthRegistry(clock);
-    this.limiters = new dev.keystone.policy.RateLimiters(clock);
-    this.jwt = new dev.keystone.policy.JwtVerifiers(vertx, clock);
-    this.limiterSweep = vertx.setPeriodic(10_000, id -> limiters.sweep());
+    this.policies = new PolicyRuntime(vertx, clock, options.scripts());
     this.scripts = options.scripts();
     this.version = options.version();
     this.adminListenGiven = options.adminListenGiven();
@@ -177,7 +165,7 @@ public final class Gateway implements GatewayControl {
 
       @Override
       public void apiKeys(dev.keystone.model.ApiKeyTable keys) {
-        storeKeys(keys);
+        policies.storeKeys(keys);
       }
     }, clock);
     if (storeStart != null && storeStart.warning() != null) {
@@ -257,7 +245,7 @@ public final class Gateway implements GatewayControl {
             List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());
             extra.add(compat);
             ProxyServer s = new ProxyServer(g::snapshot, config, extra, options.clock(), g.scripts, g.metrics, listener,
-                tlsListener, tls, g.acmeTokens, g.limiters, () -> g.apiKeys, g.jwt);
+                tlsListener, tls, g.acmeTokens, g.policies.limiters, g.policies::apiKeys, g.policies.jwt);
             g.servers.add(s);
             return s;
           }, new DeploymentOptions().setInstances(options.eventLoops()));
@@ -606,18 +594,11 @@ public final class Gateway implements GatewayControl {
   }
 
   private void apply(GatewayConfig config, long version) {
-    useStateStore(config.stateStore());
-    apiKeys = (config.apiKeys() == null ? dev.keystone.model.ApiKeyTable.EMPTY : config.apiKeys().table()).with(storeKeys);
     Snapshot s = SnapshotCompiler.compile(config, version, clock.instant(), registry, splits);
     current.set(new Served(config, s));
     splits.retainOnly(s.tenants().stream().map(Tenant::name).toList());
     checker.sync(s.healthTargets());
-    Set<dev.keystone.policy.RateLimiters.TenantRule> rules = new java.util.HashSet<>();
-    for (Tenant t : s.tenants()) {
-      t.policies().rateLimits().forEach(r -> rules.add(dev.keystone.policy.RateLimiters.idOf(t.name(), r)));
-    }
-    limiters.retainOnly(rules);
-    jwt.sync(s.tenants().stream().map(t -> t.policies().jwt()).filter(java.util.Objects::nonNull).distinct().toList());
+    policies.apply(config, s);
     registry.retainOnly(s.stateKeys());
     Map<String, Set<String>> names = new HashMap<>();
     for (Tenant t : s.tenants()) {
@@ -631,52 +612,24 @@ public final class Gateway implements GatewayControl {
     metrics.retain(names);
   }
 
-  /** Connects to {@code url} unless connected to it already (a reload that changes it replaces the connection). */
-  private void useStateStore(String url) {
-    dev.keystone.state.RedisStore old = stateStore;
-    if (old != null && old.url().equals(url)) {
-      return;
-    }
-    dev.keystone.state.RedisStore next = url == null ? null : new dev.keystone.state.RedisStore(vertx, url);
-    stateStore = next;
-    limiters.shared(next == null ? null : new dev.keystone.state.RedisCounters(next, "keystone:rl:"));
-    dev.keystone.state.RedisKv oldKv = sharedKv;
-    sharedKv = next == null ? null : new dev.keystone.state.RedisKv(next, scripts);
-    scripts.replicate(sharedKv);
-    if (oldKv != null) {
-      oldKv.close();
-    }
-    if (old != null) {
-      old.close();
-    }
-  }
-
   @Override
   public dev.keystone.model.StateStoreStatus stateStoreStatus() {
-    dev.keystone.state.RedisStore r = stateStore;
-    return r == null ? null : new dev.keystone.model.StateStoreStatus(r.url().replaceAll("//[^@/]*@", "//***@"), r.up(), r.problem());
+    return policies.stateStoreStatus();
   }
 
   @Override
   public long rateLimitKeys() {
-    return limiters.keys();
-  }
-
-  /** Cluster mode: the store's API keys changed (they join the keys file's). */
-  private synchronized void storeKeys(dev.keystone.model.ApiKeyTable keys) {
-    storeKeys = keys;
-    GatewayConfig c = current.get().config();
-    apiKeys = (c.apiKeys() == null ? dev.keystone.model.ApiKeyTable.EMPTY : c.apiKeys().table()).with(keys);
+    return policies.limiters.keys();
   }
 
   /** The API keys accepted now (names and scopes; the admin API lists them). */
   public dev.keystone.model.ApiKeyTable apiKeys() {
-    return apiKeys;
+    return policies.apiKeys();
   }
 
   @Override
   public List<dev.keystone.model.ApiKey> apiKeyList() {
-    return List.copyOf(apiKeys.bySha256().values());
+    return List.copyOf(policies.apiKeys().bySha256().values());
   }
 
   /**
@@ -723,7 +676,7 @@ public final class Gateway implements GatewayControl {
 
   /** {@code state_store}: the Redis cluster rate limits count in, or null. */
   public dev.keystone.state.RedisStore stateStore() {
-    return stateStore;
+    return policies.stateStore();
   }
 
   /**
@@ -753,14 +706,7 @@ public final class Gateway implements GatewayControl {
         () -> {
           checker.close();
           engine.close(); // waits for the engine's process
-          vertx.cancelTimer(limiterSweep);
-          jwt.close();
-          if (sharedKv != null) {
-            sharedKv.close();
-          }
-          if (stateStore != null) {
-            stateStore.close();
-          }
+          policies.close();
         },
         this::closeAdmin);
   }
@@ -776,17 +722,10 @@ public final class Gateway implements GatewayControl {
     }
     vertx.cancelTimer(acmeTimer);
     vertx.cancelTimer(rolloutTimer);
-    vertx.cancelTimer(limiterSweep);
-    jwt.close();
     acme.close();
     checker.close();
     engine.close();
-    if (sharedKv != null) {
-      sharedKv.close();
-    }
-    if (stateStore != null) {
-      stateStore.close();
-    }
+    policies.close();
     Future<Void> left = store == null ? Future.succeededFuture() : store.close();
     return left.transform(ar -> vertx.close());
   }

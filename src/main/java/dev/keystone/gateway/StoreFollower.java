@@ -70,8 +70,7 @@ final class StoreFollower {
   private String refusal; // guarded by this
   private long lastReload; // guarded by this: the newest reload request handled
   private boolean closed; // guarded by this
-  /** The cluster's drains: one store key per drained backend (see {@link StoreUrl#drainKey}). */
-  private final java.util.Set<String> drains = new java.util.TreeSet<>(); // guarded by this
+  private final ClusterDrains drains;
   private boolean watchStopped; // guarded by this: a compacted watch ends; the next probe starts another
   /** Held while a config is applied: the watch's changes and the admin API's reload go one at a time. */
   private final Object applyLock = new Object();
@@ -90,8 +89,8 @@ final class StoreFollower {
     this.fromCache = start.fromCache();
     this.since = clock.instant();
     this.keys = new ClusterKeys(start.apiKeys(), target::apiKeys);
-    drains.addAll(start.drains());
-    applyDrains(start.drains(), true); // the config is applied already: the drains the cluster had go on top
+    // the config is applied already: the drains the cluster had go on top
+    this.drains = new ClusterDrains(url, start.drains(), target::drainStored);
     if (start.fromCache()) {
       reachable = false;
       problem = start.warning();
@@ -204,27 +203,11 @@ final class StoreFollower {
       // ordered: the drains of one instance's API calls go on in the order they were made
       vertx.executeBlocking(() -> {
         for (EtcdWatch.Event e : drainChanges) {
-          synchronized (this) {
-            if (e.deleted()) {
-              drains.remove(e.kv().key());
-            } else {
-              drains.add(e.kv().key());
-            }
-          }
-          applyDrains(List.of(e.kv().key()), !e.deleted());
+          drains.changed(e.kv().key(), !e.deleted());
         }
         writeCache();
         return null;
       }, true);
-    }
-  }
-
-  private void applyDrains(java.util.Collection<String> keys, boolean on) {
-    for (String k : keys) {
-      String[] d = url.drainOf(k);
-      if (d != null) {
-        target.drainStored(d[0], d[1], on);
-      }
     }
   }
 
@@ -238,18 +221,10 @@ final class StoreFollower {
         .put("at", clock.instant().toString()).encode()) : etcd.delete(key);
   }
 
-  /** After a watch that ended (compaction): the drains as the store has them now, the others lifted. */
-  private void reconcileDrains(java.util.Set<String> now) {
+  /** After a watch that ended (compaction): the drains and keys as the store has them now. */
+  private void reconcile(java.util.Set<String> now) {
     vertx.executeBlocking(() -> {
-      java.util.Set<String> gone;
-      synchronized (this) {
-        gone = new java.util.TreeSet<>(drains);
-        gone.removeAll(now);
-        drains.clear();
-        drains.addAll(now);
-      }
-      applyDrains(gone, false);
-      applyDrains(now, true);
+      drains.replaceAll(now);
       keys.publish();
       writeCache();
       return null;
@@ -284,7 +259,7 @@ final class StoreFollower {
           }
         }
         keys.replaceAll(keysNow);
-        reconcileDrains(now); // publishes the keys too, and caches both
+        reconcile(now);
         watchFrom(ar.result().revision() + 1);
       });
       return;
@@ -402,11 +377,7 @@ final class StoreFollower {
         LOG.warning(r.errors().get(0));
       }
       if (r.applied()) {
-        List<String> drained;
-        synchronized (this) {
-          drained = List.copyOf(drains);
-        }
-        applyDrains(drained, true); // a backend the new config adds under a drained name starts drained
+        drains.reapply(); // a backend the new config adds under a drained name starts drained
         writeCache();
       }
       return r;
@@ -458,7 +429,7 @@ final class StoreFollower {
     synchronized (this) {
       yaml = servedYaml;
       revision = served;
-      d = List.copyOf(drains);
+      d = drains.snapshot();
     }
     try {
       cache.write(yaml, revision, d, keys.snapshot());
