@@ -177,6 +177,24 @@
       setText($('engine'), 'pid ' + engine.pid + ', ' + engine.restarts + ' restart' + (engine.restarts === 1 ? '' : 's'));
       setAttr($('engine'), 'title', engine.url || null);
     }
+    // Cluster mode: an unreachable store leaves the gateway serving its last config; say so.
+    var store = s.config_store;
+    $('cluster-box').hidden = !store;
+    if (store) {
+      var down = store.status !== 'connected';
+      setText($('cluster'), 'revision ' + store.revision + (down ? ', unreachable: serving the last config' : ', connected')
+          + (store.from_cache ? ' (from the cache)' : '') + (store.refused_revision ? '; revision ' + store.refused_revision + ' refused' : ''));
+      $('cluster').classList.toggle('warn', down || !!store.refused_revision);
+      setAttr($('cluster'), 'title', store.store + (store.problem ? ': ' + store.problem : '') + (store.refusal ? '\n' + store.refusal : ''));
+    }
+    var state = s.state_store;
+    $('state-box').hidden = !state;
+    if (state) {
+      var stateDown = state.status !== 'connected';
+      setText($('state'), stateDown ? 'unreachable: rate limits on their fallback' : 'connected');
+      $('state').classList.toggle('warn', stateDown);
+      setAttr($('state'), 'title', state.url + (state.problem ? ': ' + state.problem : ''));
+    }
   }
 
   // ---- reload -------------------------------------------------------------------------------

@@ -311,4 +311,29 @@ class DashboardBrowserTest {
     assertThat(browser.getPageSource()).doesNotContain("X-Secret-Param");
     assertThat(browser.findElement(By.cssSelector("[data-tenant='shop'] .script")).getText()).isEqualTo("no script");
   }
+
+  @Test
+  void saysWhenTheConfigStoreIsUnreachable(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    gw.close();
+    try (dev.keystone.testing.TestEtcd etcd = new dev.keystone.testing.TestEtcd(dir)) {
+      String store = "etcd://" + etcd.endpoint().substring("http://".length()) + "/dash";
+      dev.keystone.cluster.EtcdClient client = new dev.keystone.cluster.EtcdClient(vertx, etcd.endpoints());
+      long revision = Await.result(client.put("/dash/config", TestGateway.withTestListeners(config(""))));
+      client.close();
+      gw = TestGateway.startOnStore(store, dir.resolve("cache.json"));
+      openWithToken();
+      WebElement cluster = waitFor("the config store", d -> {
+        WebElement e = d.findElement(By.id("cluster"));
+        return e.isDisplayed() && !e.getText().isEmpty() ? e : null;
+      });
+      assertThat(cluster.getText()).isEqualTo("revision " + revision + ", connected");
+      assertThat(cluster.getDomAttribute("class")).isNullOrEmpty();
+      etcd.stop();
+      waitFor("the store said unreachable", d -> d.findElement(By.id("cluster")).getText()
+          .equals("revision " + revision + ", unreachable: serving the last config"));
+      assertThat(browser.findElement(By.id("cluster")).getDomAttribute("class")).isEqualTo("warn");
+      assertThat(browser.findElement(By.id("state-box")).isDisplayed()).isFalse();
+      assertNoScriptErrors();
+    }
+  }
 }

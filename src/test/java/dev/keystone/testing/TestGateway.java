@@ -92,6 +92,22 @@ public final class TestGateway implements AutoCloseable {
     }
   }
 
+  /**
+   * Cluster mode: a gateway on the config stored under {@code store} (the config must pick its
+   * listeners, such as 127.0.0.1:0, and the admin token {@link #ADMIN_TOKEN}); its cache in {@code cache}.
+   */
+  public static TestGateway startOnStore(String store, Path cache) {
+    try {
+      io.vertx.core.Vertx v = Gateway.newVertx(1);
+      dev.keystone.gateway.StoreStart s = dev.keystone.gateway.StoreStart.load(v, dev.keystone.cluster.StoreUrl.parse(store), cache,
+          new ConfigLoader());
+      return new TestGateway(null, Await.result(Gateway.start(v, s, new ConfigLoader(),
+          new GatewayOptions(1, "test", java.time.Clock.systemUTC()))));
+    } catch (Exception e) {
+      throw new AssertionError("gateway did not start on " + store + ": " + e, e);
+    }
+  }
+
   public Gateway gateway() {
     return gateway;
   }
