@@ -39,6 +39,9 @@ public final class KeysStore {
     return etcd.getPrefix(url.keysPrefix()).map(r -> {
       List<ApiKey> out = new ArrayList<>();
       for (EtcdClient.KeyValue kv : r.kvs()) {
+        if (!url.isApiKey(kv.key())) {
+          continue; // another cluster's, under a longer prefix
+        }
         try {
           out.add(ApiKeyCodec.fromJson(new JsonObject(kv.value())));
         } catch (RuntimeException e) {

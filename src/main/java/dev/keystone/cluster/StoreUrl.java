@@ -51,6 +51,15 @@ public record StoreUrl(List<String> endpoints, String prefix) {
     return prefix + "/keys/";
   }
 
+  /**
+   * Whether {@code key} is one of this cluster's API keys: {@code PREFIX/keys/NAME} exactly, NAME
+   * a key's name (no '/'). A key deeper down belongs to another cluster whose prefix starts with
+   * this one's {@code keys} (attack s18-cluster F1: {@code /prod/keys/keys/k9} opened {@code /prod}).
+   */
+  public boolean isApiKey(String key) {
+    return key.startsWith(keysPrefix()) && key.substring(keysPrefix().length()).matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+  }
+
   /** Where the cluster's drains are: one key per drained backend, deleted when undrained. */
   public String drainsPrefix() {
     return prefix + "/drains/";

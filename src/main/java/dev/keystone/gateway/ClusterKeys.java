@@ -54,7 +54,11 @@ final class ClusterKeys {
     List<ApiKey> keys = new ArrayList<>();
     for (Map.Entry<String, String> e : now.entrySet()) {
       try {
-        keys.add(ApiKeyCodec.fromJson(new JsonObject(e.getValue())));
+        dev.keystone.model.ApiKey k = ApiKeyCodec.fromJson(new JsonObject(e.getValue()));
+        if (!e.getKey().endsWith("/" + k.name())) {
+          throw new IllegalArgumentException("its name is " + k.name() + ", not its key's"); // revoking by name must find it
+        }
+        keys.add(k);
       } catch (RuntimeException ex) {
         LOG.warning("API key " + e.getKey() + " in the store is not valid and is not accepted: " + ex.getMessage());
       }

@@ -59,7 +59,7 @@ final class StoreCache {
       java.util.Map<String, String> keys = new java.util.TreeMap<>();
       JsonObject k = j.getJsonObject("api_keys", new JsonObject());
       for (String name : k.fieldNames()) {
-        if (name.startsWith(url.keysPrefix()) && k.getValue(name) instanceof String v) {
+        if (url.isApiKey(name) && k.getValue(name) instanceof String v) {
           keys.put(name, v);
         }
       }

@@ -170,7 +170,7 @@ final class StoreFollower {
     boolean keysChanged = false;
     for (EtcdWatch.Event e : events) {
       String key = e.kv().key();
-      if (key.startsWith(url.keysPrefix())) {
+      if (url.isApiKey(key)) {
         keysChanged = true;
         if (e.deleted()) {
           keys.remove(key);
@@ -250,7 +250,7 @@ final class StoreFollower {
         java.util.Set<String> now = new java.util.TreeSet<>();
         java.util.Map<String, String> keysNow = new java.util.TreeMap<>();
         for (EtcdClient.KeyValue kv : ar.result().kvs()) {
-          if (kv.key().startsWith(url.keysPrefix())) {
+          if (url.isApiKey(kv.key())) {
             keysNow.put(kv.key(), kv.value());
           } else if (kv.key().equals(url.configKey())) {
             offer(new Work(kv.value(), kv.modRevision(), false, "store"));

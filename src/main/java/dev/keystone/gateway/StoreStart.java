@@ -63,7 +63,7 @@ public record StoreStart(StoreUrl url, Path cacheFile, GatewayConfig config, Str
           config = kv;
         } else if (url.drainOf(kv.key()) != null) {
           drains.add(kv.key());
-        } else if (kv.key().startsWith(url.keysPrefix())) {
+        } else if (url.isApiKey(kv.key())) {
           keys.put(kv.key(), kv.value());
         }
       }

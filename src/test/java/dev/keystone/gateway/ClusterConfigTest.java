@@ -328,6 +328,29 @@ class ClusterConfigTest {
     }
   }
 
+  /** Attack s18-cluster F1: a cluster under PREFIX/keys (its keys at PREFIX/keys/keys/NAME) opened PREFIX's tenants. */
+  @Test
+  void anotherClustersKeysUnderALongerPrefixOpenNothingHere() throws Exception {
+    push(config(blue).replace("    path_prefix: /web/\n", "    path_prefix: /web/\n    api_key: true\n"));
+    String key = dev.keystone.policy.ApiKeyCodec.newKey();
+    dev.keystone.model.ApiKey k = new dev.keystone.model.ApiKey("k9", dev.keystone.policy.ApiKeyCodec.sha256(key),
+        java.util.Set.of("web"), java.util.Set.of(), java.time.Instant.now(), null);
+    StoreUrl nested = StoreUrl.parse(url + "/keys");
+    Await.result(new dev.keystone.cluster.KeysStore(client, nested).add(k)); // /clusters/test/keys/keys/k9
+    Gateway a = member("a");
+    assertThat(status(a, key)).isEqualTo(401);
+    Await.result(new dev.keystone.cluster.KeysStore(client, nested).remove("k9"));
+    Await.result(new dev.keystone.cluster.KeysStore(client, nested).add(k)); // while a watches
+    assertThat(Await.result(new dev.keystone.cluster.KeysStore(client, url).list())).isEmpty();
+    // a key of this cluster written after it: seen, so the nested one had its chance too
+    String mine = dev.keystone.policy.ApiKeyCodec.newKey();
+    Await.result(new dev.keystone.cluster.KeysStore(client, url).add(new dev.keystone.model.ApiKey("mine",
+        dev.keystone.policy.ApiKeyCodec.sha256(mine), java.util.Set.of("web"), java.util.Set.of(), java.time.Instant.now(), null)));
+    Await.until("this cluster's key opens", Duration.ofSeconds(10), () -> status(a, mine) == 200);
+    assertThat(status(a, key)).isEqualTo(401);
+    assertThat(a.apiKeyList()).extracting(dev.keystone.model.ApiKey::name).containsExactly("mine");
+  }
+
   int status(Gateway g, String key) {
     try {
       return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.port() + "/web/x")).header("X-Api-Key", key).build(),
