@@ -116,40 +116,70 @@ public final class EtcdClient implements AutoCloseable {
    * write may have landed, and only the caller knows whether to repeat it.
    */
   Future<JsonObject> call(String path, JsonObject body) {
-    Future<JsonObject> first = call(path, body, Math.floorMod(next.get(), endpoints.size()), endpoints.size());
-    return READS.contains(path) ? first.recover(e -> retryRead(path, body, e, 1)) : first;
+    return call(path, body, READ_DEADLINE_MS);
   }
+
+  /**
+   * The same within {@code deadlineMs} in all: a read is tried again (next member, 100 ms
+   * doubling) only while time is left, and no single request waits longer than what is left (a
+   * frozen member answers nothing: attack s18-cluster F2, a read took 30 s to give up).
+   */
+  Future<JsonObject> call(String path, JsonObject body, long deadlineMs) {
+    long deadline = System.nanoTime() + deadlineMs * 1_000_000;
+    Future<JsonObject> first = call(path, body, Math.floorMod(next.get(), endpoints.size()), endpoints.size(), deadline);
+    return READS.contains(path) ? first.recover(e -> retryRead(path, body, e, 1, deadline)) : first;
+  }
+
+  /** How long a read may take in all, retries included. */
+  static final long READ_DEADLINE_MS = 6000;
+  /** The longest single request. */
+  static final long REQUEST_TIMEOUT_MS = 5000;
 
   /** Calls that change nothing: repeated when a member is between leaders or slow (etcd's own client does the same). */
   private static final java.util.Set<String> READS = java.util.Set.of("/v3/kv/range", "/v3/lease/keepalive");
-  private static final int READ_TRIES = 5;
 
   /**
-   * A read that failed is tried again on the next member after 100, 200, 400, 800 ms: a leader
-   * election (a member killed) answers "leader changed" for about a second, and that is no reason
-   * to call the store unreachable or fail a push.
+   * A read that failed is tried again on the next member after 100, 200, 400, 800 ms while time is
+   * left: a leader election (a member killed) answers "leader changed" for about a second, and that
+   * is no reason to call the store unreachable or fail a push.
    */
-  private Future<JsonObject> retryRead(String path, JsonObject body, Throwable last, int attempt) {
-    if (attempt >= READ_TRIES) {
+  private Future<JsonObject> retryRead(String path, JsonObject body, Throwable last, int attempt, long deadline) {
+    long delay = 100L << Math.min(attempt - 1, 4);
+    if (System.nanoTime() + delay * 1_000_000 >= deadline) {
       return Future.failedFuture(last);
     }
     Promise<JsonObject> p = Promise.promise();
-    vertx.setTimer(100L << (attempt - 1), t -> call(path, body, Math.floorMod(next.get(), endpoints.size()), endpoints.size())
-        .recover(e -> retryRead(path, body, e, attempt + 1)).onComplete(p));
+    vertx.setTimer(delay, t -> call(path, body, Math.floorMod(next.get(), endpoints.size()), endpoints.size(), deadline)
+        .recover(e -> retryRead(path, body, e, attempt + 1, deadline)).onComplete(p));
     return p.future();
   }
 
-  private Future<JsonObject> call(String path, JsonObject body, int i, int triesLeft) {
+  /** A reading of {@code key} that gives up after {@code timeoutMs} (the gateway's health probe of the store). */
+  public Future<Range> get(String key, long timeoutMs) {
+    return call("/v3/kv/range", new JsonObject().put("key", b64(key)), timeoutMs).map(EtcdClient::range);
+  }
+
+  private Future<JsonObject> call(String path, JsonObject body, int i, int triesLeft, long deadline) {
     URI u = endpoints.get(i);
+    long left = (deadline - System.nanoTime()) / 1_000_000;
+    if (left <= 0) {
+      return Future.failedFuture(new java.util.concurrent.TimeoutException("etcd " + u + path + ": no answer in time"));
+    }
     Promise<JsonObject> p = Promise.promise();
-    http.request(new RequestOptions().setMethod(HttpMethod.POST).setHost(u.getHost()).setPort(u.getPort()).setURI(path)
-            .setTimeout(5000))
+    Future<io.vertx.core.http.HttpClientRequest> request;
+    try {
+      request = http.request(new RequestOptions().setMethod(HttpMethod.POST).setHost(u.getHost()).setPort(u.getPort()).setURI(path)
+          .setTimeout(Math.min(REQUEST_TIMEOUT_MS, left)));
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e); // the client is closed (a stop): a failure, not an exception on a timer (attack s18-cluster F8)
+    }
+    request
         .onComplete(conn -> {
           if (conn.failed()) {
             int after = (i + 1) % endpoints.size();
             next.compareAndSet(i, after);
             if (triesLeft > 1) {
-              call(path, body, after, triesLeft - 1).onComplete(p);
+              call(path, body, after, triesLeft - 1, deadline).onComplete(p);
             } else {
               p.fail(conn.cause());
             }

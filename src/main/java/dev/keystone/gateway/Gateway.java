@@ -640,7 +640,7 @@ public final class Gateway implements GatewayControl {
   public Future<String> addApiKey(dev.keystone.model.ApiKey key) {
     StoreFollower f = store;
     if (f != null) {
-      return f.keysStore().add(key).map(added -> added ? null : "a key named " + key.name() + " exists");
+      return f.forAdmin(() -> f.keysStore().add(key)).map(added -> added ? null : "a key named " + key.name() + " exists");
     }
     dev.keystone.config.ApiKeysFile file = current.get().config().apiKeys();
     if (file == null) {
@@ -659,7 +659,7 @@ public final class Gateway implements GatewayControl {
   public Future<Boolean> revokeApiKey(String name) {
     StoreFollower f = store;
     if (f != null) {
-      return f.keysStore().remove(name);
+      return f.forAdmin(() -> f.keysStore().remove(name));
     }
     dev.keystone.config.ApiKeysFile file = current.get().config().apiKeys();
     if (file == null) {

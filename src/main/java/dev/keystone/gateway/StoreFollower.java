@@ -26,6 +26,12 @@ import java.util.logging.Logger;
 final class StoreFollower {
 
   static final long PROBE_MS = 2000;
+  /** A probe's read gives up after this long (a frozen member answers nothing). */
+  static final long PROBE_TIMEOUT_MS = 1500;
+  /** Probes that must fail in a row before the store is called unreachable (one member's hiccup is not). */
+  static final int FAILURES_TO_DOWN = 2;
+  /** The longest an admin API call (reload, drain, keys, instances) waits for etcd. */
+  static final long ADMIN_DEADLINE_MS = 3000;
   private static final Logger LOG = Logger.getLogger("keystone.store");
 
   /** What the follower asks of the gateway: apply a config text, or re-apply the one it serves. */
@@ -70,6 +76,7 @@ final class StoreFollower {
   private String refusal; // guarded by this
   private long lastReload; // guarded by this: the newest reload request handled
   private boolean closed; // guarded by this
+  private int probeFailures; // guarded by this
   private final ClusterDrains drains;
   private boolean watchStopped; // guarded by this: a compacted watch ends; the next probe starts another
   /** Held while a config is applied: the watch's changes and the admin API's reload go one at a time. */
@@ -122,7 +129,7 @@ final class StoreFollower {
 
   /** The cluster's instances as they registered (each entry as it wrote itself), read from etcd now. */
   Future<List<io.vertx.core.json.JsonObject>> instances() {
-    return etcd.getPrefix(url.instancesPrefix()).map(r -> {
+    return forAdmin(() -> etcd.getPrefix(url.instancesPrefix())).map(r -> {
       List<io.vertx.core.json.JsonObject> out = new java.util.ArrayList<>();
       for (EtcdClient.KeyValue kv : r.kvs()) {
         try {
@@ -217,8 +224,8 @@ final class StoreFollower {
    */
   Future<Long> publishDrain(String tenant, String backend, boolean on) {
     String key = url.drainKey(tenant, backend);
-    return on ? etcd.put(key, new io.vertx.core.json.JsonObject().put("tenant", tenant).put("backend", backend)
-        .put("at", clock.instant().toString()).encode()) : etcd.delete(key);
+    return forAdmin(() -> on ? etcd.put(key, new io.vertx.core.json.JsonObject().put("tenant", tenant).put("backend", backend)
+        .put("at", clock.instant().toString()).encode()) : etcd.delete(key));
   }
 
   /** After a watch that ended (compaction): the drains and keys as the store has them now. */
@@ -243,7 +250,7 @@ final class StoreFollower {
     if (restartWatch) { // the whole prefix: a watch that ended may have missed drains as well as pushes
       etcd.getPrefix(url.keys()).onComplete(ar -> {
         if (ar.failed()) {
-          reachable(false, "etcd " + url + " did not answer: " + ar.cause().getMessage());
+          probeFailed(ar.cause());
           return;
         }
         reachable(true, null);
@@ -264,21 +271,72 @@ final class StoreFollower {
       });
       return;
     }
-    configs.get().onComplete(ar -> {
+    etcd.get(url.configKey(), PROBE_TIMEOUT_MS).onComplete(ar -> {
       if (ar.failed()) {
-        reachable(false, "etcd " + url + " did not answer: " + ar.cause().getMessage());
+        probeFailed(ar.cause());
         return;
       }
       reachable(true, null);
-      ConfigStore.Stored s = ar.result();
-      if (s.exists()) {
-        offer(new Work(s.yaml(), s.modRevision(), false, "store"));
+      if (!ar.result().kvs().isEmpty()) {
+        EtcdClient.KeyValue kv = ar.result().kvs().get(0);
+        synchronized (this) {
+          if (kv.modRevision() == served) {
+            fromCache = false; // the store holds what the cache held: in step again
+          }
+        }
+        offer(new Work(kv.value(), kv.modRevision(), false, "store"));
       }
     });
   }
 
+  private void probeFailed(Throwable e) {
+    boolean down;
+    synchronized (this) {
+      down = ++probeFailures >= FAILURES_TO_DOWN;
+    }
+    if (down) {
+      reachable(false, "etcd " + url + " did not answer: " + describe(e));
+    }
+  }
+
+  /** A failure's reason, never "null" (a timeout has no message: attack s18-cluster F6). */
+  static String describe(Throwable e) {
+    Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+    if (c instanceof java.util.concurrent.TimeoutException || c.getMessage() == null) {
+      return c instanceof java.util.concurrent.TimeoutException ? "no answer in time" : c.getClass().getSimpleName();
+    }
+    return c.getMessage();
+  }
+
+  /**
+   * {@code f} for an admin API call: failed at once while the store is known to be unreachable,
+   * and after {@link #ADMIN_DEADLINE_MS} at most (attack s18-cluster F3: calls waited 10-35 s on a
+   * frozen etcd).
+   */
+  <T> Future<T> forAdmin(java.util.function.Supplier<Future<T>> call) {
+    StoreStatus st = status();
+    if (!st.reachable()) {
+      return Future.failedFuture("the config store " + url + " is unreachable (since " + st.since() + "): " + st.problem());
+    }
+    io.vertx.core.Promise<T> p = io.vertx.core.Promise.promise();
+    long timer = vertx.setTimer(ADMIN_DEADLINE_MS, t -> p.tryFail("the config store " + url + " did not answer within "
+        + ADMIN_DEADLINE_MS / 1000 + " s"));
+    call.get().onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        p.tryComplete(ar.result());
+      } else {
+        p.tryFail(describe(ar.cause()));
+      }
+    });
+    return p.future();
+  }
+
   private void reachable(boolean now, String why) {
     synchronized (this) {
+      if (now) {
+        probeFailures = 0;
+      }
       if (reachable == now) {
         problem = now ? null : why;
         return;
@@ -368,6 +426,10 @@ final class StoreFollower {
           served = w.revision();
           servedYaml = w.yaml();
           fromCache = false;
+          if (refusedRevision < served) {
+            refusedRevision = 0; // a later revision was applied: the refusal is history (attack s18-cluster F7)
+            refusal = null;
+          }
         } else if (w.revision() > served) {
           refusedRevision = w.revision();
           refusal = r.errors().isEmpty() ? "refused" : r.errors().get(0);
@@ -391,13 +453,12 @@ final class StoreFollower {
    */
   ReloadResult reloadNow(long currentVersion, boolean everyInstance, String trigger) {
     try {
-      ConfigStore.Stored s = await(configs.get());
-      reachable(true, null);
+      ConfigStore.Stored s = await(forAdmin(configs::get));
       if (!s.exists()) {
         return new ReloadResult(false, currentVersion, List.of("there is no config at " + url.configKey()));
       }
       if (everyInstance) {
-        await(etcd.put(url.reloadKey(), reloadValue()));
+        await(forAdmin(() -> etcd.put(url.reloadKey(), reloadValue())));
       }
       ReloadResult r = apply(new Work(s.yaml(), s.modRevision(), false, trigger));
       if (r == null) { // a newer push was applied meanwhile: reload that one
@@ -410,10 +471,7 @@ final class StoreFollower {
       }
       return r != null ? r : new ReloadResult(true, currentVersion, List.of());
     } catch (Exception e) {
-      Throwable c = e.getCause() != null ? e.getCause() : e;
-      reachable(false, "etcd " + url + " did not answer: " + c.getMessage());
-      return new ReloadResult(false, currentVersion, List.of("config store " + url + " did not answer: " + c.getMessage()
-          + "; still serving revision " + status().revision()));
+      return new ReloadResult(false, currentVersion, List.of(describe(e) + "; still serving revision " + status().revision()));
     }
   }
 

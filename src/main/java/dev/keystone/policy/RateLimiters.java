@@ -28,16 +28,22 @@ public final class RateLimiters {
   public static final int MAX_KEY_LENGTH = 128;
   static final String OVERFLOW = "\u0000overflow";
 
-  /** One rule's counts, by key. */
+  /** One rule's counts, by key, and the tenant's count of keys over all its rules. */
   private static final class RuleCounts {
     final ConcurrentHashMap<String, LocalCounter> local = new ConcurrentHashMap<>();
     final ConcurrentHashMap<String, ClusterCounter> cluster = new ConcurrentHashMap<>();
     final RateLimitRule rule;
+    final java.util.concurrent.atomic.AtomicInteger tenantKeys;
 
-    RuleCounts(RateLimitRule rule) {
+    RuleCounts(RateLimitRule rule, java.util.concurrent.atomic.AtomicInteger tenantKeys) {
       this.rule = rule;
+      this.tenantKeys = tenantKeys;
     }
   }
+
+  /** Keys every tenant may always count, over its rules, whatever the others hold (fair shares). */
+  public static final int GUARANTEED = 10_000;
+  private final Map<String, java.util.concurrent.atomic.AtomicInteger> perTenant = new ConcurrentHashMap<>();
 
   private final Clock clock;
   /** A tenant's rule: what its counts are kept by (a record: hashed from its fields, no string built per request). */
@@ -48,13 +54,20 @@ public final class RateLimiters {
   private volatile SharedCounters shared;
   private final int maxKeys;
   private final int maxTotal;
+  private final int guaranteed;
   private final java.util.concurrent.atomic.AtomicInteger total = new java.util.concurrent.atomic.AtomicInteger();
 
   /** At most {@link #MAX_KEYS} keys per rule and {@link #MAX_TOTAL} over every tenant's rules. */
   public RateLimiters(Clock clock) {
+    this(clock, MAX_KEYS, MAX_TOTAL, GUARANTEED);
+  }
+
+  /** Smaller bounds (tests). */
+  RateLimiters(Clock clock, int maxKeys, int maxTotal, int guaranteed) {
     this.clock = clock;
-    this.maxKeys = MAX_KEYS;
-    this.maxTotal = MAX_TOTAL;
+    this.maxKeys = maxKeys;
+    this.maxTotal = maxTotal;
+    this.guaranteed = guaranteed;
   }
 
   /** The state store cluster rules count in (null: none configured; cluster rules then fall back). */
@@ -71,9 +84,9 @@ public final class RateLimiters {
     long now = clock.millis();
     String k = bounded(key);
     if (!rule.cluster()) {
-      return slot(counts.local, k, LocalCounter::new).take(rule, now);
+      return slot(counts, counts.local, k, LocalCounter::new).take(rule, now);
     }
-    ClusterCounter c = slot(counts.cluster, k, ClusterCounter::new);
+    ClusterCounter c = slot(counts, counts.cluster, k, ClusterCounter::new);
     LimitDecision d = c.tryTake(rule, now);
     SharedCounters store = shared;
     if (d != null && store != null && c.wantsRefill(rule)) {
@@ -86,7 +99,7 @@ public final class RateLimiters {
   public Future<LimitDecision> ask(String tenant, RateLimitRule rule, String key) {
     RuleCounts counts = counts(tenant, rule);
     String k = bounded(key);
-    ClusterCounter c = slot(counts.cluster, k, ClusterCounter::new);
+    ClusterCounter c = slot(counts, counts.cluster, k, ClusterCounter::new);
     SharedCounters store = shared;
     if (store == null) {
       store = (counter, r, start, want, now) -> Future.failedFuture("no state store");
@@ -97,17 +110,28 @@ public final class RateLimiters {
   private RuleCounts counts(String tenant, RateLimitRule rule) {
     TenantRule id = new TenantRule(tenant, rule);
     RuleCounts c = rules.get(id);
-    return c != null ? c : rules.computeIfAbsent(id, x -> new RuleCounts(rule));
+    return c != null ? c : rules.computeIfAbsent(id, x -> new RuleCounts(rule,
+        perTenant.computeIfAbsent(tenant, t -> new java.util.concurrent.atomic.AtomicInteger())));
   }
 
-  private <T> T slot(ConcurrentHashMap<String, T> map, String key, java.util.function.Supplier<T> make) {
+  /**
+   * The count of {@code key}: a new key has room while the tenant holds fewer than
+   * {@link #GUARANTEED} keys, or the rule fewer than {@link #MAX_KEYS} and the process fewer than
+   * {@link #MAX_TOTAL}; else it shares the rule's overflow count. One tenant's clients cannot take
+   * another's room (attack s18-policy F2: a tenant's 11 rules filled the process and the other
+   * tenants' new clients shared one count).
+   */
+  private <T> T slot(RuleCounts counts, ConcurrentHashMap<String, T> map, String key, java.util.function.Supplier<T> make) {
     T t = map.get(key);
     if (t != null) {
       return t;
     }
-    String k = map.size() >= maxKeys || total.get() >= maxTotal ? OVERFLOW : key;
+    int mine = counts.tenantKeys.get();
+    boolean room = mine < guaranteed || (map.size() < maxKeys && total.get() < maxTotal);
+    String k = room ? key : OVERFLOW;
     return map.computeIfAbsent(k, x -> {
       total.incrementAndGet();
+      counts.tenantKeys.incrementAndGet();
       return make.get();
     });
   }
@@ -117,7 +141,7 @@ public final class RateLimiters {
     return rules.size();
   }
 
-  /** A key as counted: as it is up to {@link #MAX_KEY_LENGTH} characters, else its SHA-256. */
+  /** A key as counted: as it is up to {@link #MAX_KEY_LENGTH} characters, else its SHA-256 (keys given start with a kind, never "sha256:"). */
   static String bounded(String key) {
     if (key.length() <= MAX_KEY_LENGTH) {
       return key;
@@ -135,7 +159,9 @@ public final class RateLimiters {
       if (ids.contains(e.getKey())) {
         return false;
       }
-      total.addAndGet(-(e.getValue().local.size() + e.getValue().cluster.size()));
+      int n = e.getValue().local.size() + e.getValue().cluster.size();
+      total.addAndGet(-n);
+      e.getValue().tenantKeys.addAndGet(-n);
       return true;
     });
   }
@@ -150,9 +176,15 @@ public final class RateLimiters {
     long now = clock.millis();
     for (RuleCounts c : rules.values()) {
       long idle = 2 * c.rule.window().toMillis();
-      c.local.values().removeIf(l -> now - l.lastUsed() > idle && total.decrementAndGet() >= 0);
-      c.cluster.values().removeIf(l -> now - l.lastUsed() > idle && total.decrementAndGet() >= 0);
+      c.local.values().removeIf(l -> now - l.lastUsed() > idle && gone(c));
+      c.cluster.values().removeIf(l -> now - l.lastUsed() > idle && gone(c));
     }
+  }
+
+  private boolean gone(RuleCounts c) {
+    total.decrementAndGet();
+    c.tenantKeys.decrementAndGet();
+    return true;
   }
 
   /** Keys counted now, over every rule (the metrics). */

@@ -17,6 +17,8 @@ final class ScriptRateLimits {
 
   static final int MAX_PAIRS = 8;
   static final int MAX_KEYS = 200_000;
+  static final int GUARANTEED = 2_000;
+  static final int MAX_PER_TENANT = 20_000;
   private static final String OVERFLOW = "\u0000overflow";
 
   /** What a call answers: allowed, what is left, and the seconds until the window ends. */
@@ -31,6 +33,7 @@ final class ScriptRateLimits {
   private final Clock clock;
   private final Map<String, Count> counts = new ConcurrentHashMap<>();
   private final Map<String, Set<String>> pairs = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> perTenant = new ConcurrentHashMap<>();
   private final AtomicInteger size = new AtomicInteger();
   private volatile long sweptAt;
 
@@ -55,12 +58,17 @@ final class ScriptRateLimits {
       sweptAt = now;
       sweep(now);
     }
-    String k = tenant + "\n" + pair + "\n" + (key.length() > 128 ? "#" + Fnv1a.of(key) + ":" + key.hashCode() : key);
+    // "k" keys as given, "h" the SHA-256 of a longer one: no given key can stand for a hashed one
+    String k = tenant + "\n" + pair + "\n" + (key.length() > 128 ? "h" + sha256(key) : "k" + key);
     Count c = counts.get(k);
     if (c == null) {
-      String slot = size.get() >= MAX_KEYS ? tenant + "\n" + pair + "\n" + OVERFLOW : k;
+      AtomicInteger held = perTenant.computeIfAbsent(tenant, t -> new AtomicInteger());
+      int n = held.get();
+      boolean room = n < GUARANTEED || (n < MAX_PER_TENANT && size.get() < MAX_KEYS);
+      String slot = room ? k : tenant + "\n" + pair + "\n" + OVERFLOW;
       c = counts.computeIfAbsent(slot, x -> {
         size.incrementAndGet();
+        held.incrementAndGet();
         return new Count();
       });
     }
@@ -79,6 +87,15 @@ final class ScriptRateLimits {
     }
   }
 
+  private static String sha256(String key) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private void sweep(long now) {
     counts.entrySet().removeIf(e -> {
       String[] parts = e.getKey().split("\n", 3);
@@ -89,6 +106,10 @@ final class ScriptRateLimits {
       }
       if (over) {
         size.decrementAndGet();
+        AtomicInteger mine = perTenant.get(parts[0]);
+        if (mine != null) {
+          mine.decrementAndGet();
+        }
       }
       return over;
     });
