@@ -31,6 +31,11 @@ final class ClusterCounter {
     return lastUsed;
   }
 
+  /** The rule's answer without the store: counted on this instance, or refused if it fails closed. */
+  LimitDecision fallback(RateLimitRule rule, long now) {
+    return rule.failClosed() ? LimitDecision.storeDown(rule) : fallback.take(rule, now);
+  }
+
   static long windowStart(RateLimitRule rule, long now) {
     if (rule.algorithm() == RateLimitRule.Algorithm.TOKEN_BUCKET) {
       return 0; // one bucket, refilled continuously
@@ -119,10 +124,13 @@ final class ClusterCounter {
           fetching = false;
           again = false;
         } else {
+          // what a store answers is bounded here: a broken or hostile one (a negative grant, more
+          // than asked) must neither loop nor admit everything (attack s18-policy F8)
+          long granted = Math.max(0, Math.min(want, ar.result().granted()));
           if (windowStart(rule, t) == start && windowStart == start) {
-            tokens += ar.result().granted();
+            tokens += granted;
             used = ar.result().used();
-            if (ar.result().granted() == 0) {
+            if (granted == 0) {
               exhaustedUntil = t + retryMillis(rule, t);
             }
           }

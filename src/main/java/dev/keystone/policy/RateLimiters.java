@@ -107,6 +107,12 @@ public final class RateLimiters {
     return c.ask(rule, tenant + "\n" + rule.id() + "\n" + k, store, clock);
   }
 
+  /** A cluster rule's answer without the store (its deadline passed): counted here, or refused if it fails closed. */
+  public LimitDecision fallback(String tenant, RateLimitRule rule, String key) {
+    return slot(counts(tenant, rule), counts(tenant, rule).cluster, bounded(key), ClusterCounter::new)
+        .fallback(rule, clock.millis());
+  }
+
   private RuleCounts counts(String tenant, RateLimitRule rule) {
     TenantRule id = new TenantRule(tenant, rule);
     RuleCounts c = rules.get(id);

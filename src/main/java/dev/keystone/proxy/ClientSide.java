@@ -23,6 +23,9 @@ public interface ClientSide {
   /** Runs {@code task} soon on this request's event loop. */
   void runOnLoop(Runnable task);
 
+  /** Runs {@code task} on this request's event loop after {@code delayMillis}. */
+  void runLater(Runnable task, long delayMillis);
+
   /**
    * Closes the client connection at once, dropping what is queued for it: for a client that does
    * not read, a graceful close (which first sends what is queued) would never end.

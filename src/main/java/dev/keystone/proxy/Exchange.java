@@ -205,6 +205,17 @@ public final class Exchange {
     });
   }
 
+  /** Runs {@code task} on this request's event loop after {@code delayMillis}, inside its error boundary. */
+  public void after(long delayMillis, Runnable task) {
+    client.runLater(() -> {
+      try {
+        task.run();
+      } catch (Throwable t) {
+        internalError(t);
+      }
+    }, delayMillis);
+  }
+
   /** Answers the request with the error's status and a short body naming the request id. */
   public void fail(ProxyError error, String detail) {
     ErrorResponder.send(this, error, detail);

@@ -105,6 +105,11 @@ final class NettyClientSide implements ClientSide, RequestHead, BodySource {
   }
 
   @Override
+  public void runLater(Runnable task, long delayMillis) {
+    channel.eventLoop().schedule(task, delayMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  @Override
   public void closeNow() {
     ClientConnections.forceClose(channel);
   }

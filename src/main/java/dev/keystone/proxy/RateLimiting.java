@@ -16,6 +16,9 @@ import java.util.List;
  */
 final class RateLimiting implements Interceptor {
 
+  /** The longest a request waits for the state store before its rule's fallback decides. */
+  static final long ASK_DEADLINE_MS = 500;
+
   private final RateLimiters limiters;
 
   RateLimiting(RateLimiters limiters) {
@@ -40,11 +43,24 @@ final class RateLimiting implements Interceptor {
       LimitDecision d = limiters.check(t.name(), rule, key);
       if (d == null) {
         int next = i + 1;
-        limiters.ask(t.name(), rule, key).onComplete(ar -> ex.later(() -> {
-          LimitDecision asked = ar.succeeded() ? ar.result() : null;
-          if (asked == null) {
-            throw new IllegalStateException("a rate limit gave no answer: " + ar.cause()); // ask() always answers
+        // One answer, whichever comes first: the store's, or the rule's fallback at the deadline
+        // (attack s18: requests waited 1.2 s on a frozen Redis, and for ever on one that answered
+        // nonsense). Both run on the request's event loop, so the flag needs no lock.
+        boolean[] settled = new boolean[1];
+        ex.after(ASK_DEADLINE_MS, () -> {
+          if (!settled[0]) {
+            settled[0] = true;
+            if (passed(ex, limiters.fallback(t.name(), rule, key))) {
+              check(ex, rules, next);
+            }
           }
+        });
+        limiters.ask(t.name(), rule, key).onComplete(ar -> ex.later(() -> {
+          if (settled[0]) {
+            return;
+          }
+          settled[0] = true;
+          LimitDecision asked = ar.succeeded() ? ar.result() : limiters.fallback(t.name(), rule, key);
           if (passed(ex, asked)) {
             check(ex, rules, next);
           }

@@ -133,4 +133,37 @@ class ClusterRateLimitTest {
     assertThat(gw.gateway().stateStore().up()).isTrue();
     assertThat(gw.admin("GET", "/metrics").body()).contains("keystone_state_store_up 1\n");
   }
+
+  /**
+   * Attack s18-policy F8: a state store that answers nonsense (a negative grant) made the count
+   * fetch again in a tight loop, and requests waited for ever.
+   */
+  @Test
+  void aStoreThatAnswersNonsenseNeitherHangsRequestsNorIsHammered() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger commands = new java.util.concurrent.atomic.AtomicInteger();
+    io.vertx.core.net.NetServer fake = dev.keystone.testing.Await.result(vertx.createNetServer().connectHandler(socket ->
+        socket.handler(b -> {
+          commands.incrementAndGet();
+          socket.write("*2\r\n:-5\r\n:0\r\n");
+        })).listen(0, "127.0.0.1"));
+    TestGateway gw = TestGateway.start("""
+        state_store: redis://127.0.0.1:%d
+        tenants:
+          - name: api
+            path_prefix: /api/
+            rate_limits: [{ limit: 3, window: 1m, key: tenant, scope: cluster, batch: 1 }]
+            services: [{ name: b, url: "%s" }]
+        """.formatted(fake.actualPort(), backend.url()), Map.of(), new GatewayOptions(1, "test", clock));
+    gateways.add(gw);
+    List<Integer> codes = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      codes.add(gw.get("/api/x").statusCode());
+    }
+    // a negative grant is no grant: the key is exhausted until its window ends, asked once
+    assertThat(codes).containsExactly(429, 429, 429, 429, 429);
+    int seen = commands.get();
+    Thread.sleep(1000); // a fixed pause, not a timing assertion: nothing may keep asking once the requests are done
+    assertThat(commands.get() - seen).as("commands sent after the requests ended").isLessThanOrEqualTo(2);
+    Await.result(fake.close());
+  }
 }
