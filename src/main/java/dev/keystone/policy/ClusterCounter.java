@@ -23,6 +23,8 @@ final class ClusterCounter {
   private long tokens; // reserved in the store for windowStart, not used yet
   private long used; // the store's count for the window at the last reservation
   private long exhaustedUntil;
+  /** Token bucket: when the tokens held here stop being usable (0: not set). */
+  private long tokensExpireAt;
   private boolean fetching;
   private final ArrayDeque<Promise<LimitDecision>> waiters = new ArrayDeque<>();
   private volatile long lastUsed;
@@ -54,6 +56,11 @@ final class ClusterCounter {
       exhaustedUntil = 0;
     }
     long reset = resetMillis(rule, now);
+    if (tokens > 0 && tokensExpireAt > 0 && now >= tokensExpireAt) {
+      // a bucket's tokens held here too long: the store has refilled meanwhile, and spending them
+      // now on top would let a burst past the limit (attack s18-policy F3)
+      tokens = 0;
+    }
     if (tokens > 0) {
       tokens--;
       return LimitDecision.allowed(rule, rule.limit() - used + tokens, reset);
@@ -129,6 +136,11 @@ final class ClusterCounter {
           long granted = Math.max(0, Math.min(want, ar.result().granted()));
           if (windowStart(rule, t) == start && windowStart == start) {
             tokens += granted;
+            if (rule.algorithm() == RateLimitRule.Algorithm.TOKEN_BUCKET && granted > 0) {
+              // usable for as long as the bucket takes to refill one token: past that, the store
+              // has given the tokens back to the cluster
+              tokensExpireAt = t + Math.max(1, rule.window().toMillis() / rule.limit());
+            }
             used = ar.result().used();
             if (granted == 0) {
               exhaustedUntil = t + retryMillis(rule, t);
