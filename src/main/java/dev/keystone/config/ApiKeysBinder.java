@@ -63,7 +63,9 @@ final class ApiKeysBinder {
     try {
       j = new JsonObject(new String(content.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8));
     } catch (DecodeException | ClassCastException e) {
-      throw new IllegalArgumentException("not a keys file (JSON {\"keys\": [...]}): " + e.getMessage());
+      // not the parser's message: it quotes the file, which may be any file the gateway can read
+      // (attack s18-policy F6); where it stopped is enough to fix a keys file
+      throw new IllegalArgumentException("not a keys file (JSON {\"keys\": [...]})" + where(e));
     }
     if (!(j.getValue("keys") instanceof JsonArray list)) {
       throw new IllegalArgumentException("not a keys file: no \"keys\" list");
@@ -86,6 +88,14 @@ final class ApiKeysBinder {
       keys.add(k);
     }
     return ApiKeyTable.of(keys);
+  }
+
+  private static String where(Exception e) {
+    Throwable c = e.getCause();
+    if (c instanceof com.fasterxml.jackson.core.JsonProcessingException j && j.getLocation() != null) {
+      return ": stopped at line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr();
+    }
+    return "";
   }
 
   static ApiKeyRule tenant(Section t) {

@@ -152,15 +152,17 @@ final class JwtBinder {
     try {
       String text = new String(j.problems().inputs.read(file, MAX_JWKS_FILE), StandardCharsets.UTF_8);
       com.nimbusds.jose.jwk.JWKSet set = com.nimbusds.jose.jwk.JWKSet.parse(text);
-      if (set.getKeys().isEmpty()) {
-        j.problems().add(j.keyPath("jwks_file"), file + " holds no keys");
+      if (set.getKeys().isEmpty() || set.getKeys().size() > dev.keystone.policy.JwksCache.MAX_KEYS) {
+        j.problems().add(j.keyPath("jwks_file"), file + " holds " + set.getKeys().size() + " keys: 1 to "
+            + dev.keystone.policy.JwksCache.MAX_KEYS);
         return null;
       }
       return set.toPublicJWKSet().toString(); // public parts only: a private key given by mistake goes no further
     } catch (IOException e) {
       j.problems().add(j.keyPath("jwks_file"), "cannot read " + file + ": " + e.getMessage());
     } catch (java.text.ParseException e) {
-      j.problems().add(j.keyPath("jwks_file"), file + " is not a JWK set: " + e.getMessage());
+      // not the parser's message: it quotes the file, which may be any file (attack s18-policy F6)
+      j.problems().add(j.keyPath("jwks_file"), file + " is not a JWK set (JSON {\"keys\": [...]})");
     }
     return null;
   }

@@ -27,6 +27,8 @@ public final class JwksCache implements AutoCloseable {
   static final int MAX_BODY = 1 << 20;
   static final long TIMEOUT_MS = 5000;
   static final long UNKNOWN_KEY_MS = 10_000;
+  /** The most keys kept of a set (issuers publish a few; a token is checked against the one its kid names). */
+  public static final int MAX_KEYS = 20;
   private static final Logger LOG = Logger.getLogger("keystone.jwt");
 
   private static final class Entry {
@@ -134,9 +136,13 @@ public final class JwksCache implements AutoCloseable {
             if (set.getKeys().isEmpty()) {
               throw new IllegalArgumentException("no keys in the set");
             }
+            if (set.getKeys().size() > MAX_KEYS) {
+              LOG.warning("JWKS " + url + " holds " + set.getKeys().size() + " keys: the first " + MAX_KEYS + " are used");
+              set = new JWKSet(set.getKeys().subList(0, MAX_KEYS));
+            }
             return set;
           } catch (java.text.ParseException ex) {
-            throw new IllegalArgumentException("not a JWK set: " + ex.getMessage());
+            throw new IllegalArgumentException("not a JWK set"); // not its content: it may be anything the URL answers
           }
         })
         .onComplete(ar -> {

@@ -115,4 +115,15 @@ class ApiKeyTest {
     assertThat(gw.get("/orders/x", "X-Api-Key", brief).statusCode()).isEqualTo(200);
     dev.keystone.testing.Await.until("the key expires", () -> gw.get("/orders/x", "X-Api-Key", brief).statusCode() == 401);
   }
+
+  /** Attack s18-policy F6: a keys file that is not one was quoted in the error (any file the gateway can read). */
+  @Test
+  void aFileThatIsNotAKeysFileIsNotQuoted() throws Exception {
+    Path dir = Files.createTempDirectory("secret");
+    Files.writeString(dir.resolve("secret"), "sk_live_51HxyzVerySecret and more\n");
+    String yaml = "api_keys_file: " + dir.resolve("secret") + "\ntenants: [{ name: a, path_prefix: /a/, services: [{ name: b, url: \"http://127.0.0.1:1\" }] }]\n";
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.keystone.config.ConfigLoader().parse(yaml, "c.yaml"))
+        .hasMessageContaining("secret: not a keys file (JSON {\"keys\": [...]}): stopped at line 1, column")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("sk_live"));
+  }
 }

@@ -216,4 +216,21 @@ class JwtTest {
     assertThat(call(sign(key, claims().build())).statusCode()).as("an RS256 token where HS256 is expected").isEqualTo(401);
     assertThat(gw.admin("GET", "/api/v1/config").body()).doesNotContain(secret);
   }
+
+  /** Attack s18-policy F4: a token without a key id was tried against every key of a large set. */
+  @Test
+  void aTokenWithoutAKeyIdIsRefusedWhenTheSetHoldsSeveralKeys() throws Exception {
+    RSAKey second = new RSAKeyGenerator(2048).keyID("k2").generate();
+    jwks.set(new JWKSet(java.util.List.of(key.toPublicJWK(), second.toPublicJWK())).toString());
+    String withKid = sign(second, claims().build());
+    Await.until("the two-key set is fetched", () -> call(withKid).statusCode() == 200);
+    SignedJWT noKid = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).build(), claims().build());
+    noKid.sign(new RSASSASigner(key));
+    assertThat(call(noKid.serialize()).statusCode()).isEqualTo(401);
+    // an RFC 9068 access token (typ at+jwt) is a JWT like any other
+    SignedJWT access = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("k1")
+        .type(new JOSEObjectType("at+jwt")).build(), claims().build());
+    access.sign(new RSASSASigner(key));
+    assertThat(call(access.serialize()).statusCode()).isEqualTo(200);
+  }
 }
