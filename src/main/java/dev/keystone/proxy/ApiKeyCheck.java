@@ -14,8 +14,8 @@ import java.util.function.Supplier;
  * keys file and the cluster's store; it must open the tenant and carry the tenant's scopes. The
  * key itself is removed from the request (the backend, the script and the access log see only its
  * name, in {@code forward_as}). No key, or one unknown or expired: 401 with a challenge; a key
- * for another tenant or without the scopes: 403. A name header the client sent is removed for
- * every tenant: only the gateway sets it.
+ * for another tenant or without the scopes: 403. A name header the client sent was removed by
+ * {@link PolicyHeaders}, for every tenant: only the gateway sets it.
  */
 final class ApiKeyCheck implements Interceptor {
 
@@ -33,8 +33,7 @@ final class ApiKeyCheck implements Interceptor {
 
   @Override
   public void handle(Exchange ex) {
-    RequestHead head = ex.head();
-    head.headers().remove(DEFAULT_NAME_HEADER);
+    RequestHead head = ex.head(); // a client's copies of the name headers are gone already (PolicyHeaders)
     ApiKeyRule rule = ex.tenant().policies().apiKey();
     if (rule == null) {
       ex.next();

@@ -97,6 +97,7 @@ public final class ProxyServer extends VerticleBase {
     c.add(new TenantRouting());
     c.add(new HttpsRedirect(() -> tlsListener == null ? -1 : tlsListener.port()));
     c.add(new ClientCertificateCheck());
+    c.add(new PolicyHeaders());
     c.add(new JwtCheck(jwt));
     c.add(new ApiKeyCheck(apiKeys, clock));
     c.add(new RateLimiting(limiters));

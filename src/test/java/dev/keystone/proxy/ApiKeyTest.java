@@ -126,4 +126,31 @@ class ApiKeyTest {
         .hasMessageContaining("secret: not a keys file (JSON {\"keys\": [...]}): stopped at line 1, column")
         .satisfies(e -> assertThat(e.getMessage()).doesNotContain("sk_live"));
   }
+
+  /** Attack s18-policy F5: a custom forward_as (and forward_claims) header from a client passed through other tenants. */
+  @Test
+  void headersOnlyTheGatewaySetsAreRemovedForEveryTenant() {
+    gw.close();
+    gw = TestGateway.start("""
+        tenants:
+          - name: other
+            path_prefix: /other/
+            api_key: { forward_as: X-Client }
+            services: [{ name: b, url: "%1$s" }]
+          - name: account
+            path_prefix: /account/
+            jwt: { issuer: x, audiences: [y], algorithms: [HS256], secret: "0123456789abcdef0123456789abcdef", forward_claims: { sub: X-User-Id } }
+            services: [{ name: b, url: "%1$s" }]
+          - name: plain
+            path_prefix: /plain/
+            services: [{ name: b, url: "%1$s" }]
+        """.formatted(backend.url()));
+    assertThat(gw.get("/plain/x", "X-Client", "forged", "X-User-Id", "admin", "X-Api-Key-Name", "forged", "X-Other", "kept")
+        .statusCode()).isEqualTo(200);
+    var seen = backend.last().headers();
+    assertThat(seen.contains("X-Client")).isFalse();
+    assertThat(seen.contains("X-User-Id")).isFalse();
+    assertThat(seen.contains("X-Api-Key-Name")).isFalse();
+    assertThat(seen.get("X-Other")).isEqualTo("kept");
+  }
 }
