@@ -62,7 +62,8 @@ final class KeyEndpoints {
     }
     Set<String> tenants = strings(body, "tenants");
     Set<String> scopes = strings(body, "scopes");
-    if (tenants == null || tenants.isEmpty() || scopes == null || !scopes.stream().allMatch(ApiKeyCodec::validScope)) {
+    if (tenants == null || tenants.isEmpty() || tenants.stream().anyMatch(t -> t.chars().anyMatch(Character::isISOControl))
+        || scopes == null || !scopes.stream().allMatch(ApiKeyCodec::validScope)) {
       AdminServer.json(ctx, 400, new JsonObject().put("error", "tenants: a list of tenant names (or [\"*\"]); scopes: a list"
           + " of scopes such as orders:read"));
       return;
@@ -72,14 +73,15 @@ final class KeyEndpoints {
       expires = body.getValue("expires_in") == null ? null
           : gateway.clock().instant().plus(positive(dev.keystone.config.Units.duration(body.getValue("expires_in").toString())));
     } catch (IllegalArgumentException e) {
-      AdminServer.json(ctx, 400, new JsonObject().put("error", "expires_in: a duration such as 90d"));
+      AdminServer.json(ctx, 400, new JsonObject().put("error", "expires_in: a duration such as 90d, at most 3653d"));
       return;
     }
     String key = ApiKeyCodec.newKey();
     ApiKey made = new ApiKey(name, ApiKeyCodec.sha256(key), tenants, scopes, gateway.clock().instant(), expires);
     gateway.addApiKey(made).onComplete(ar -> {
       if (ar.failed()) {
-        AdminServer.json(ctx, 503, new JsonObject().put("error", ar.cause().getMessage()));
+        AdminServer.json(ctx, 503, new JsonObject().put("error", String.valueOf(ar.cause().getMessage() != null
+            ? ar.cause().getMessage() : ar.cause())));
       } else if (ar.result() != null) {
         AdminServer.json(ctx, 409, new JsonObject().put("error", ar.result()));
       } else {
@@ -89,7 +91,7 @@ final class KeyEndpoints {
   }
 
   private static Duration positive(Duration d) {
-    if (d.isNegative() || d.isZero()) {
+    if (d.isNegative() || d.isZero() || d.compareTo(ApiKeyCodec.MAX_LIFETIME) > 0) {
       throw new IllegalArgumentException("not positive");
     }
     return d;
@@ -99,7 +101,8 @@ final class KeyEndpoints {
     String name = ctx.pathParam("name");
     gateway.revokeApiKey(name).onComplete(ar -> {
       if (ar.failed()) {
-        AdminServer.json(ctx, 503, new JsonObject().put("error", ar.cause().getMessage()));
+        AdminServer.json(ctx, 503, new JsonObject().put("error", String.valueOf(ar.cause().getMessage() != null
+            ? ar.cause().getMessage() : ar.cause())));
       } else if (!ar.result()) {
         AdminServer.json(ctx, 404, new JsonObject().put("error", "no key named '" + name + "'"));
       } else {

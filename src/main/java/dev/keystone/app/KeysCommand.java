@@ -60,7 +60,13 @@ final class KeysCommand {
         switch (a) {
           case "--store" -> store = value(args, ++i, a);
           case "--file" -> file = Path.of(value(args, ++i, a));
-          case "--tenant" -> tenants.add(value(args, ++i, a));
+          case "--tenant" -> {
+            String t = value(args, ++i, a);
+            if (t.isEmpty() || t.chars().anyMatch(Character::isISOControl)) {
+              return usage("--tenant: a tenant's name, no control characters");
+            }
+            tenants.add(t);
+          }
           case "--scope" -> {
             String s = value(args, ++i, a);
             if (!ApiKeyCodec.validScope(s)) {
@@ -68,7 +74,13 @@ final class KeysCommand {
             }
             scopes.add(s);
           }
-          case "--expires" -> expires = clock.instant().plus(dev.keystone.config.Units.duration(value(args, ++i, a)));
+          case "--expires" -> {
+            java.time.Duration d = dev.keystone.config.Units.duration(value(args, ++i, a));
+            if (d.isNegative() || d.isZero() || d.compareTo(ApiKeyCodec.MAX_LIFETIME) > 0) {
+              return usage("--expires: a duration such as 90d, at most 3653d");
+            }
+            expires = clock.instant().plus(d);
+          }
           default -> {
             if (a.startsWith("--")) {
               return usage("unknown option " + a);

@@ -55,7 +55,20 @@ public final class KeysFile {
     boolean apply(List<ApiKey> keys);
   }
 
+  /**
+   * One change at a time within this process too: a file lock is held by the process, and a
+   * second lock() of it from another thread throws (attack s18-policy F7: 20 of 30 concurrent
+   * admin API writes failed with an empty error).
+   */
+  private static final Object IN_PROCESS = new Object();
+
   private static boolean change(Path file, Change change) throws IOException {
+    synchronized (IN_PROCESS) {
+      return changeLocked(file, change);
+    }
+  }
+
+  private static boolean changeLocked(Path file, Change change) throws IOException {
     Path abs = file.toAbsolutePath();
     Files.createDirectories(abs.getParent());
     Path lockFile = abs.resolveSibling("." + abs.getFileName() + ".lock");

@@ -38,6 +38,16 @@ final class PolicyBinder {
     }
     dev.keystone.model.ApiKeyRule apiKey = ApiKeysBinder.tenant(t);
     dev.keystone.model.JwtRule jwt = JwtBinder.bind(t, source);
+    for (int i = 0; i < rules.size(); i++) {
+      RateLimitRule r = rules.get(i);
+      // the key and token headers are gone before the limits count (attack s18-policy F9: every
+      // request shared one count): count by the key's name, or a forwarded claim's header
+      if (r.key() == RateLimitRule.Key.HEADER && ((apiKey != null && r.header().equalsIgnoreCase(apiKey.header()))
+          || (jwt != null && r.header().equalsIgnoreCase(jwt.header())))) {
+        problems.add(t.keyPath("rate_limits") + "[" + i + "].key", "header:" + r.header() + " is removed before the limits count;"
+            + (apiKey != null ? " use key: api_key (the key's name)" : " use a header of jwt.forward_claims"));
+      }
+    }
     return rules.isEmpty() && apiKey == null && jwt == null ? TenantPolicies.NONE : new TenantPolicies(rules, apiKey, jwt);
   }
 

@@ -25,6 +25,10 @@ public final class ApiKeyCodec {
   public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
   private static final Pattern SCOPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}");
   private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+  /** A tenant's name as a key names it: printable, no control characters (attack s18-policy F7: a newline garbled the list). */
+  private static final Pattern TENANT = Pattern.compile("[^\\p{Cntrl}]{1,256}");
+  /** The longest a key may live: ten years. */
+  public static final java.time.Duration MAX_LIFETIME = java.time.Duration.ofDays(3653);
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private ApiKeyCodec() {
@@ -68,7 +72,7 @@ public final class ApiKeyCodec {
     if (!SHA256.matcher(sha).matches()) {
       throw new IllegalArgumentException("sha256: 64 lower-case hex digits");
     }
-    Set<String> tenants = strings(j, "tenants", null);
+    Set<String> tenants = strings(j, "tenants", TENANT);
     if (tenants.isEmpty()) {
       throw new IllegalArgumentException("tenants: at least one tenant name (or \"*\" for all)");
     }
@@ -96,7 +100,8 @@ public final class ApiKeyCodec {
     Set<String> out = new LinkedHashSet<>();
     for (Object o : a) {
       if (!(o instanceof String s) || s.isEmpty() || s.length() > 256 || (each != null && !each.matcher(s).matches())) {
-        throw new IllegalArgumentException(field + ": each a name such as orders:read, got '" + printable(String.valueOf(o)) + "'");
+        throw new IllegalArgumentException(field + ": each a name (" + (each == TENANT ? "a tenant's, no control characters"
+            : "such as orders:read") + "), got '" + printable(String.valueOf(o)) + "'");
       }
       out.add(s);
     }

@@ -116,6 +116,29 @@ class ApiKeyTest {
     dev.keystone.testing.Await.until("the key expires", () -> gw.get("/orders/x", "X-Api-Key", brief).statusCode() == 401);
   }
 
+  /** Attack s18-policy F7: concurrent writes failed with an empty error; a tenant name with a newline, a 292-million-year key. */
+  @Test
+  void concurrentKeyWritesAllLandAndHostileFieldsAreRefused() throws Exception {
+    java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> calls = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      calls.add(gw.http().sendAsync(HttpRequest.newBuilder(URI.create(gw.adminBase() + "/api/v1/keys"))
+          .header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN)
+          .POST(HttpRequest.BodyPublishers.ofString("{\"name\": \"c" + i + "\", \"tenants\": [\"orders\"]}")).build(),
+          HttpResponse.BodyHandlers.ofString()));
+    }
+    for (var c : calls) {
+      assertThat(c.get().statusCode()).as(c.get().body()).isEqualTo(201);
+    }
+    assertThat(new JsonObject(gw.admin("GET", "/api/v1/keys").body()).getJsonArray("keys").size()).isEqualTo(20);
+    for (String body : new String[] {"{\"name\": \"n\", \"tenants\": [\"ke\\nyt\"]}",
+        "{\"name\": \"n\", \"tenants\": [\"orders\"], \"expires_in\": \"999999999999d\"}"}) {
+      HttpResponse<String> r = gw.http().send(HttpRequest.newBuilder(URI.create(gw.adminBase() + "/api/v1/keys"))
+          .header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(body).isEqualTo(400);
+    }
+  }
+
   /** Attack s18-policy F6: a keys file that is not one was quoted in the error (any file the gateway can read). */
   @Test
   void aFileThatIsNotAKeysFileIsNotQuoted() throws Exception {

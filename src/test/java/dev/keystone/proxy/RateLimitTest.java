@@ -192,5 +192,15 @@ class RateLimitTest {
         .hasMessageContaining("c.yaml:8: tenants[0].rate_limits[3].algorithm: fixed_window, sliding_window or token_bucket, got 'leaky'")
         .hasMessageContaining("c.yaml:8: tenants[0].rate_limits[3].key: tenant, client_ip, api_key or header:NAME, got 'cookie'")
         .hasMessageContaining("c.yaml:8: tenants[0].rate_limits[3].batch: only for scope: cluster");
+    // attack s18-policy F9: counted by the API key's header, which is gone before the limits count
+    assertThatThrownBy(() -> new ConfigLoader().parse("""
+        tenants:
+          - name: api
+            path_prefix: /api/
+            api_key: true
+            rate_limits: [{ limit: 5, window: 1m, key: "header:x-api-key" }]
+            services: [{ name: b, url: "http://127.0.0.1:1" }]
+        """, "k.yaml"))
+        .hasMessageContaining("k.yaml:5: tenants[0].rate_limits[0].key: header:x-api-key is removed before the limits count; use key: api_key");
   }
 }
