@@ -25,14 +25,16 @@ import java.util.function.Function;
 final class ConfigCommand {
 
   static final String USAGE = """
-      usage: keystone config push FILE --store etcd://HOST:PORT[,HOST:PORT...]/PREFIX
+      usage: keystone config push FILE --store etcd://HOST:PORT[,HOST:PORT...]/PREFIX [--wait 5s]
              keystone config get --store etcd://...
-        --store defaults to $KEYSTONE_CONFIG_STORE
+        --store defaults to $KEYSTONE_CONFIG_STORE; push then waits up to --wait (0: not at all) for
+        the registered instances to apply or refuse it, and exits 3 if one refused it
       """;
 
   private final PrintStream out;
   private final PrintStream err;
   private final Function<String, String> env;
+  private long waitMillis = 5000;
 
   ConfigCommand(PrintStream out, PrintStream err, Function<String, String> env) {
     this.out = out;
@@ -46,6 +48,12 @@ final class ConfigCommand {
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--store") && i + 1 < args.length) {
         store = args[++i];
+      } else if (args[i].equals("--wait") && i + 1 < args.length) {
+        try {
+          waitMillis = dev.keystone.config.Units.duration(args[++i]).toMillis();
+        } catch (IllegalArgumentException e) {
+          return usage("--wait: a duration such as 5s, got '" + args[i] + "'");
+        }
       } else {
         rest.add(args[i]);
       }
@@ -72,9 +80,10 @@ final class ConfigCommand {
 
   private int push(ConfigStore configs, StoreUrl url, Path file) {
     String yaml;
+    java.util.List<String> inputs;
     try {
       yaml = Files.readString(file);
-      new ConfigLoader(env::apply).load(file);
+      inputs = new ConfigLoader(env::apply).inputsOf(file);
     } catch (ConfigException e) {
       err.println("keystone config push: " + file + " is not valid; nothing was written:");
       for (ConfigError error : e.errors()) {
@@ -100,7 +109,63 @@ final class ConfigCommand {
     }
     out.println("pushed " + file + " to " + url.configKey() + ": revision " + revision
         + (before.exists() ? " (was " + before.modRevision() + ")" : " (the first)"));
-    return 0;
+    if (!inputs.isEmpty()) {
+      // checked here with this machine's: every instance reads them itself (attack s18-cluster F4)
+      err.println("note: this config reads " + String.join(", ", inputs) + ": every instance must have the same,"
+          + " or it refuses this revision and keeps serving its last");
+    }
+    return waitMillis <= 0 ? 0 : outcome(configs, url, revision);
+  }
+
+  /**
+   * Waits up to --wait for the registered instances to report the revision: applied, or refused
+   * with the reason. Exit 3 when one refused it (the cluster serves two configs until fixed).
+   */
+  private int outcome(ConfigStore configs, StoreUrl url, long revision) {
+    long deadline = System.nanoTime() + waitMillis * 1_000_000;
+    java.util.List<io.vertx.core.json.JsonObject> last = java.util.List.of();
+    while (true) {
+      java.util.List<io.vertx.core.json.JsonObject> now = await(configs.instances());
+      if (now == null) {
+        return 0; // pushed; the instances could not be read (said by await)
+      }
+      last = now;
+      long done = now.stream().filter(i -> num(i, "config_revision") >= revision
+          || num(i, "refused_revision") == revision).count();
+      if (done == now.size() || System.nanoTime() > deadline) {
+        break;
+      }
+      try {
+        Thread.sleep(200); // a CLI waiting on other processes: a poll, not a test
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    if (last.isEmpty()) {
+      err.println("# no instance is registered under " + url.instancesPrefix() + " (yet)");
+      return 0;
+    }
+    int refused = 0;
+    int applied = 0;
+    for (io.vertx.core.json.JsonObject i : last) {
+      String id = i.getString("id", "?");
+      if (num(i, "config_revision") >= revision) {
+        applied++;
+      } else if (num(i, "refused_revision") == revision) {
+        refused++;
+        err.println("  " + id + " refused it: " + (i.getValue("refusal") instanceof String r ? r : "(no reason given)"));
+      } else {
+        err.println("  " + id + " has not reported it yet (serving revision " + num(i, "config_revision") + ")");
+      }
+    }
+    out.println("applied by " + applied + " of " + last.size() + " instance(s)" + (refused > 0 ? ", refused by " + refused : ""));
+    return refused > 0 ? 3 : 0;
+  }
+
+  /** A number field of an instance's entry (0 when absent or null). */
+  private static long num(io.vertx.core.json.JsonObject j, String key) {
+    return j.getValue(key) instanceof Number n ? n.longValue() : 0;
   }
 
   private int get(ConfigStore configs, StoreUrl url) {
@@ -125,7 +190,8 @@ final class ConfigCommand {
       return f.toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
     } catch (Exception e) {
       Throwable c = e.getCause() != null ? e.getCause() : e;
-      err.println("keystone config: etcd did not answer: " + c.getMessage());
+      err.println("keystone config: etcd did not answer: " + (c instanceof java.util.concurrent.TimeoutException
+          || c.getMessage() == null ? "no answer within 15 s" : c.getMessage()));
       return null;
     }
   }

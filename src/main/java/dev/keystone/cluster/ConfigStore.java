@@ -29,6 +29,24 @@ public final class ConfigStore {
         : new Stored(r.kvs().get(0).value(), r.kvs().get(0).modRevision(), r.revision()));
   }
 
+  /** The cluster's registered instances, each as it wrote itself (entries that are not JSON left out). */
+  public Future<java.util.List<io.vertx.core.json.JsonObject>> instances() {
+    return etcd.getPrefix(url.instancesPrefix()).map(r -> {
+      java.util.List<io.vertx.core.json.JsonObject> out = new java.util.ArrayList<>();
+      for (EtcdClient.KeyValue kv : r.kvs()) {
+        try {
+          io.vertx.core.json.JsonObject j = new io.vertx.core.json.JsonObject(kv.value());
+          if (kv.key().equals(url.instancesPrefix() + j.getString("id", ""))) {
+            out.add(j);
+          }
+        } catch (RuntimeException e) {
+          // not an instance's entry
+        }
+      }
+      return out;
+    });
+  }
+
   /** Writes {@code yaml} if the config is still at {@code readModRevision}; the new revision, or -1 when it changed meanwhile. */
   public Future<Long> push(String yaml, long readModRevision) {
     return push(yaml, readModRevision, 2);

@@ -58,6 +58,25 @@ public final class ConfigLoader {
     return parseFile(readFile(file), file);
   }
 
+  /**
+   * What a config read besides its own text: the environment variables and the files (scripts,
+   * certificates, a keys file...), as "environment variable NAME" and "file PATH". A config pushed
+   * to a cluster's store is read on every instance: each must have them the same.
+   */
+  public java.util.List<String> inputsOf(Path file) throws ConfigException {
+    ConfigInputs inputs = new ConfigInputs(env);
+    parse(ConfigText.decode(readFile(file), file), file.toString(), inputs);
+    java.util.Set<String> out = new java.util.LinkedHashSet<>();
+    for (ConfigInputs.Input i : inputs.inputs()) {
+      if (i.kind() == ConfigInputs.Kind.ENV) {
+        out.add("environment variable " + i.name());
+      } else if (i.kind() == ConfigInputs.Kind.CONTENT) {
+        out.add("file " + i.name());
+      }
+    }
+    return java.util.List.copyOf(out);
+  }
+
   /** The file's bytes, or a ConfigException naming it (also when it is above {@link #maxFileSize()}). */
   public static byte[] readFile(Path file) throws ConfigException {
     return ConfigText.read(file);

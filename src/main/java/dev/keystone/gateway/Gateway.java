@@ -549,7 +549,8 @@ public final class Gateway implements GatewayControl {
         .put("ready", listening && !stopping)
         .put("backends", new io.vertx.core.json.JsonObject().put("total", total).put("healthy", healthy));
     if (st != null) {
-      d.put("config_revision", st.revision()).put("store", st.reachable() ? "connected" : "unreachable");
+      d.put("config_revision", st.revision()).put("store", st.reachable() ? "connected" : "unreachable")
+          .put("refused_revision", st.refusedRevision() == 0 ? null : st.refusedRevision()).put("refusal", st.refusal());
     }
     return d;
   }

@@ -45,6 +45,11 @@ final class InstanceLease {
     return id;
   }
 
+  /** Writes the entry again now (after a config was applied or refused: keystone config push waits for it). */
+  void renewSoon() {
+    vertx.runOnContext(v -> renew());
+  }
+
   private static final java.util.concurrent.atomic.AtomicInteger IN_PROCESS = new java.util.concurrent.atomic.AtomicInteger();
 
   /**

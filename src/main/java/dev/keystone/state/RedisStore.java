@@ -34,12 +34,20 @@ public final class RedisStore implements AutoCloseable {
   private volatile long downUntil; // System.nanoTime(); 0: up
   private volatile String problem;
   private long backoffMs = 100; // guarded by this
+  private final long pinger;
 
   public RedisStore(Vertx vertx, String url) {
     this.vertx = vertx;
     this.url = url;
     this.redis = Redis.createClient(vertx, new RedisOptions().setConnectionString(url).setMaxPoolSize(8)
         .setMaxPoolWaiting(4096).setMaxWaitingHandlers(4096));
+    // while down, a PING every 2 s: an idle instance says when Redis is back without waiting for
+    // traffic to try (attack s18-cluster F7)
+    this.pinger = vertx.setPeriodic(2000, t -> {
+      if (!up()) {
+        send(Request.cmd(Command.PING));
+      }
+    });
   }
 
   public String url() {
@@ -150,6 +158,7 @@ public final class RedisStore implements AutoCloseable {
 
   @Override
   public void close() {
+    vertx.cancelTimer(pinger);
     redis.close();
   }
 }

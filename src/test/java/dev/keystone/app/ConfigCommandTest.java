@@ -101,4 +101,41 @@ class ConfigCommandTest {
     assertThat(err).contains("a store such as etcd://127.0.0.1:2379/keystone, got 'http://a:2379/x'");
     assertThat(run("get", "--store", "etcd://a:2379/../x")).isEqualTo(2);
   }
+
+  /**
+   * Attack s18-cluster F4: a push valid with the pusher's environment was refused by every
+   * instance, and the push said "pushed", exit 0. Now it says what the config reads, waits for
+   * the instances, names those that refused it, and exits 3.
+   */
+  @Test
+  void aPushTheInstancesRefuseIsReportedWithTheirReasons() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    dev.keystone.testing.TestBackend backend = new dev.keystone.testing.TestBackend(vertx, "b");
+    String plain = """
+        listen: 127.0.0.1:0
+        admin: { listen: 127.0.0.1:0, token: %s }
+        tenants:
+          - { name: web, path_prefix: /web/, services: [{ name: a, url: "%s" }] }
+        """.formatted(dev.keystone.testing.TestGateway.ADMIN_TOKEN, backend.url());
+    assertThat(run("push", Files.writeString(dir.resolve("plain.yaml"), plain).toString(), "--store", store, "--wait", "0")).isZero();
+    dev.keystone.testing.TestGateway g = dev.keystone.testing.TestGateway.startOnStore(store, dir.resolve("cache.json"));
+    try {
+      Await.until("the instance registered", java.time.Duration.ofSeconds(10), () -> {
+        run("push", dir.resolve("plain.yaml").toString(), "--store", store);
+        return out.contains("applied by 1 of 1 instance(s)");
+      });
+      Path env = Files.writeString(dir.resolve("env.yaml"), plain.replace(backend.url(), "${KS_TEST_BACKEND_NEVER_SET}"));
+      ByteArrayOutputStream o = new ByteArrayOutputStream();
+      ByteArrayOutputStream e = new ByteArrayOutputStream();
+      int code = new ConfigCommand(new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8),
+          Map.of("KS_TEST_BACKEND_NEVER_SET", backend.url())::get).run(new String[] {"push", env.toString(), "--store", store});
+      String said = o.toString(StandardCharsets.UTF_8) + e.toString(StandardCharsets.UTF_8);
+      assertThat(code).as(said).isEqualTo(3);
+      assertThat(said).contains("note: this config reads environment variable KS_TEST_BACKEND_NEVER_SET: every instance must have the same")
+          .contains("refused it: ").contains("KS_TEST_BACKEND_NEVER_SET").contains("applied by 0 of 1 instance(s), refused by 1");
+    } finally {
+      g.close();
+      vertx.close();
+    }
+  }
 }
