@@ -154,6 +154,20 @@ public final class EtcdClient implements AutoCloseable {
     return p.future();
   }
 
+  /**
+   * The mod revision of the newest key under {@code prefix} (0: none), read within {@code
+   * timeoutMs}: one key, keys only, sorted by mod revision. A watch that has not delivered it is
+   * behind (a member cut off from its cluster keeps a stream open and silent).
+   */
+  public Future<Long> newestUnder(String prefix, long timeoutMs) {
+    JsonObject body = new JsonObject().put("key", b64(prefix)).put("range_end", B64.encodeToString(prefixEnd(prefix)))
+        .put("limit", "1").put("sort_order", "DESCEND").put("sort_target", "MOD").put("keys_only", true);
+    return call("/v3/kv/range", body, timeoutMs).map(j -> {
+      JsonArray kvs = j.getJsonArray("kvs", new JsonArray());
+      return kvs.isEmpty() ? 0L : number(kvs.getJsonObject(0), "mod_revision");
+    });
+  }
+
   /** A reading of {@code key} that gives up after {@code timeoutMs} (the gateway's health probe of the store). */
   public Future<Range> get(String key, long timeoutMs) {
     return call("/v3/kv/range", new JsonObject().put("key", b64(key)), timeoutMs).map(EtcdClient::range);
@@ -198,6 +212,11 @@ public final class EtcdClient implements AutoCloseable {
           });
         });
     return p.future();
+  }
+
+  /** The index of the member calls go to next (the one that answered last). */
+  int preferredEndpoint() {
+    return Math.floorMod(next.get(), endpoints.size());
   }
 
   List<URI> endpoints() {

@@ -49,6 +49,7 @@ public final class EtcdWatch implements AutoCloseable {
     this.etcd = etcd;
     this.prefix = prefix;
     this.nextRevision = fromRevision;
+    this.endpoint = etcd.preferredEndpoint(); // the member that answered last, not always the first
     this.onEvents = onEvents;
     this.onCompacted = onCompacted;
     etcd.vertx().runOnContext(v -> open());

@@ -77,6 +77,7 @@ final class StoreFollower {
   private long lastReload; // guarded by this: the newest reload request handled
   private boolean closed; // guarded by this
   private int probeFailures; // guarded by this
+  private int watchBehind; // guarded by this: probes in a row that saw a change the watch had not delivered
   private final ClusterDrains drains;
   private boolean watchStopped; // guarded by this: a compacted watch ends; the next probe starts another
   /** Held while a config is applied: the watch's changes and the admin API's reload go one at a time. */
@@ -108,6 +109,11 @@ final class StoreFollower {
       }, false);
     }
     watchFrom(start.watchFrom());
+    if (start.fromCache()) {
+      synchronized (this) {
+        watchStopped = true; // once etcd answers: the whole prefix read, the cache's age known
+      }
+    }
     this.probeTimer = vertx.setPeriodic(PROBE_MS, id -> probe());
     this.lease = new InstanceLease(vertx, etcd, url, InstanceLease.defaultId(), target::describe);
   }
@@ -249,6 +255,11 @@ final class StoreFollower {
           if (url.isApiKey(kv.key())) {
             keysNow.put(kv.key(), kv.value());
           } else if (kv.key().equals(url.configKey())) {
+            synchronized (this) {
+              if (kv.modRevision() == served) {
+                fromCache = false; // the store holds what the cache held: in step again
+              }
+            }
             offer(new Work(kv.value(), kv.modRevision(), false, "store"));
           } else if (url.drainOf(kv.key()) != null) {
             now.add(kv.key());
@@ -260,20 +271,32 @@ final class StoreFollower {
       });
       return;
     }
-    etcd.get(url.configKey(), PROBE_TIMEOUT_MS).onComplete(ar -> {
+    // The newest change under the prefix: etcd answers, and the watch has delivered it, or it is
+    // stuck on a member cut off from its cluster (open and silent): then the prefix is read again
+    // and watched from another member (the partition test in ClusterProcessTest).
+    EtcdWatch w;
+    synchronized (this) {
+      w = watch;
+    }
+    long expected = w == null ? Long.MAX_VALUE : w.nextRevision();
+    etcd.newestUnder(url.keys(), PROBE_TIMEOUT_MS).onComplete(ar -> {
       if (ar.failed()) {
         probeFailed(ar.cause());
         return;
       }
       reachable(true, null);
-      if (!ar.result().kvs().isEmpty()) {
-        EtcdClient.KeyValue kv = ar.result().kvs().get(0);
-        synchronized (this) {
-          if (kv.modRevision() == served) {
-            fromCache = false; // the store holds what the cache held: in step again
-          }
+      boolean restart;
+      synchronized (this) {
+        watchBehind = ar.result() >= expected ? watchBehind + 1 : 0;
+        restart = watchBehind >= 2;
+        if (restart) {
+          watchBehind = 0;
+          watchStopped = true; // the next probe reads the prefix and watches anew
         }
-        offer(new Work(kv.value(), kv.modRevision(), false, "store"));
+      }
+      if (restart) {
+        LOG.warning("the watch on " + url + " has not delivered revision " + ar.result() + ": reading the store again");
+        probe();
       }
     });
   }

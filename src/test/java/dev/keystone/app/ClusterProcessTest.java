@@ -199,6 +199,43 @@ class ClusterProcessTest {
     }
   }
 
+  /**
+   * A member cut off from the others (frozen: its sockets open and silent), the one every gateway
+   * talks to first: pushes and drains still reach every gateway (their watches stuck on it are
+   * noticed and moved), and no request fails.
+   */
+  @Test
+  void aMemberCutOffFromTheClusterChangesNothing() throws Exception {
+    push(config(blue), 0);
+    for (int n = 0; n < 3; n++) {
+      gateway(n);
+    }
+    TrafficLoad load = TrafficLoad.start(3, Duration.ofMillis(2), (client, i) -> get(gateways.get(client).port(), "/web/" + i));
+    try {
+      awaitAll("blue /x");
+      etcd.freeze(0);
+      push(config(green), 0);
+      awaitAll("green /x");
+      HttpResponse<String> drained = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPorts.get(1)
+          + "/api/v1/backends/app/drain")).header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN)
+          .POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(drained.statusCode()).as(drained.body()).isEqualTo(200);
+      for (int n = 0; n < 3; n++) {
+        int g = n;
+        Await.until("gateway " + g + " drains app (503: no backend left)", Duration.ofSeconds(30),
+            () -> answer(g).contains("503 Service Unavailable"));
+      }
+      for (int n = 0; n < 3; n++) {
+        assertThat(status(n).getString("status")).as("gateway " + n).isEqualTo("connected");
+      }
+    } finally {
+      etcd.thaw(0);
+      List<String> failures = load.stop();
+      // after the drain every request is a 503 by design: only failures before it count
+      assertThat(failures.stream().filter(f -> !f.startsWith("503")).toList()).as("requests that failed").isEmpty();
+    }
+  }
+
   JsonObject status(int n) {
     try {
       return storeStatus(n);

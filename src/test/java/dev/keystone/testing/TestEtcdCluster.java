@@ -97,10 +97,33 @@ public final class TestEtcdCluster implements AutoCloseable {
     awaitListening(i);
   }
 
+  /**
+   * Freezes member {@code i} (SIGSTOP): its sockets stay open and answer nothing, as a member cut
+   * off from the others by a partition looks to a client; {@link #thaw(int)} lets it go on.
+   */
+  public void freeze(int i) {
+    signal(i, "STOP");
+  }
+
+  public void thaw(int i) {
+    signal(i, "CONT");
+  }
+
+  private synchronized void signal(int i, String sig) {
+    try {
+      new ProcessBuilder("kill", "-" + sig, Long.toString(processes[i].pid())).inheritIO().start().waitFor(10, TimeUnit.SECONDS);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** Kills member {@code i}, as a crash would. */
   public synchronized void stop(int i) {
     Process p = processes[i];
     if (p != null) {
+      signal(i, "CONT"); // a frozen member is killed as well
       p.destroyForcibly();
       try {
         p.waitFor(10, TimeUnit.SECONDS);
