@@ -168,11 +168,6 @@ public final class EtcdClient implements AutoCloseable {
     });
   }
 
-  /** A reading of {@code key} that gives up after {@code timeoutMs} (the gateway's health probe of the store). */
-  public Future<Range> get(String key, long timeoutMs) {
-    return call("/v3/kv/range", new JsonObject().put("key", b64(key)), timeoutMs).map(EtcdClient::range);
-  }
-
   private Future<JsonObject> call(String path, JsonObject body, int i, int triesLeft, long deadline) {
     URI u = endpoints.get(i);
     long left = (deadline - System.nanoTime()) / 1_000_000;
