@@ -63,8 +63,12 @@ class ClusterProcessTest {
   @AfterEach
   void stop() {
     gateways.forEach(GatewayProcess::close);
-    Await.result(vertx.close());
-    etcd.close();
+    if (vertx != null) {
+      Await.result(vertx.close());
+    }
+    if (etcd != null) {
+      etcd.close();
+    }
   }
 
   String config(TestBackend backend) {

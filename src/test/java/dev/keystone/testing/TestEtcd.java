@@ -24,8 +24,9 @@ public final class TestEtcd implements AutoCloseable {
 
   public TestEtcd(Path dir) {
     this.dir = dir;
-    this.clientPort = freePort();
-    this.peerPort = freePort();
+    int[] ports = TestEtcdCluster.freePorts(2); // distinct: two closed probes may get the same port
+    this.clientPort = ports[0];
+    this.peerPort = ports[1];
     start();
   }
 
@@ -80,13 +81,5 @@ public final class TestEtcd implements AutoCloseable {
   @Override
   public void close() {
     stop();
-  }
-
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

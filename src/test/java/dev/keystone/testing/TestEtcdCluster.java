@@ -27,9 +27,10 @@ public final class TestEtcdCluster implements AutoCloseable {
     this.clientPorts = new int[members];
     this.peerPorts = new int[members];
     this.processes = new Process[members];
+    int[] ports = freePorts(2 * members);
     for (int i = 0; i < members; i++) {
-      clientPorts[i] = freePort();
-      peerPorts[i] = freePort();
+      clientPorts[i] = ports[2 * i];
+      peerPorts[i] = ports[2 * i + 1];
     }
     for (int i = 0; i < members; i++) {
       launch(i); // all at once: each waits for the others to elect a leader
@@ -149,11 +150,30 @@ public final class TestEtcdCluster implements AutoCloseable {
     }
   }
 
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
+  /**
+   * {@code n} distinct free ports: every socket is held until all are chosen (closed one by one,
+   * the kernel may hand the same port out again: a member then failed to bind, CI at 832b6b6).
+   */
+  static int[] freePorts(int n) {
+    List<ServerSocket> held = new ArrayList<>();
+    try {
+      int[] ports = new int[n];
+      for (int i = 0; i < n; i++) {
+        ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+        held.add(s);
+        ports[i] = s.getLocalPort();
+      }
+      return ports;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    } finally {
+      for (ServerSocket s : held) {
+        try {
+          s.close();
+        } catch (IOException e) {
+          // closing a probe socket
+        }
+      }
     }
   }
 }
