@@ -371,6 +371,13 @@ final class StoreFollower {
         return;
       }
       pending = w;
+    }
+    startApplying();
+  }
+
+  /** Starts applying what is pending on a worker, unless one is at it already (it takes the newest). */
+  private void startApplying() {
+    synchronized (this) {
       if (applying) {
         return;
       }
@@ -392,15 +399,8 @@ final class StoreFollower {
       if (pending == null) {
         pending = new Work(servedYaml, served, false, "store-reload");
       }
-      if (applying) {
-        return;
-      }
-      applying = true;
     }
-    vertx.executeBlocking(() -> {
-      applyPending();
-      return null;
-    }, false);
+    startApplying();
   }
 
   private void applyPending() {
