@@ -1,5 +1,6 @@
 package dev.keystone.engine;
 
+import dev.keystone.testing.TapOutput;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -26,8 +27,9 @@ class GoEngineTest {
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(600, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(out).isZero();
-    assertThat(out).as(out).contains("ok  \tkeystone.dev/engine/keystone").contains("check: all passed")
+    String report = TapOutput.failuresFirst(out);
+    assertThat(p.exitValue()).as(report).isZero();
+    assertThat(out).as(report).contains("ok  \tkeystone.dev/engine/keystone").contains("check: all passed")
         .doesNotContain("not ok");
   }
 }
