@@ -61,8 +61,12 @@ public final class AcmeManager implements AutoCloseable {
   private final Map<String, Instant> renewAt = new ConcurrentHashMap<>();
   /** By key: when to ask the CA for renewal information next. */
   private final Map<String, Instant> askRenewalAt = new ConcurrentHashMap<>();
-  /** The keys of the tenants with {@code tls: auto} in the config in force: an order for another is dropped. */
-  private volatile Set<String> wanted = Set.of();
+  /** The keys (and names) of the tenants with {@code tls: auto} in the config in force: an order for another is dropped. */
+  private volatile Map<String, List<String>> wanted = Map.of();
+  /** The acme section in force (null: none). */
+  private volatile AcmeConfig acmeInForce;
+  /** Cluster mode: the ACME state shared through the state store. */
+  private final ClusterAcme cluster;
   /** The CA of {@code tls: local} tenants, in the acme data_dir. */
   private volatile LocalCa local;
   static final Duration RENEWAL_INFO_EVERY = Duration.ofHours(6);
@@ -76,6 +80,16 @@ public final class AcmeManager implements AutoCloseable {
    *                rebuilt then
    */
   public AcmeManager(AcmeTokens tokens, Runnable changed, Clock clock, dev.keystone.model.Events events) {
+    this(tokens, changed, clock, events, null);
+  }
+
+  /**
+   * The same in a cluster: {@code sharing} opens the ACME state shared at a {@code state_store}
+   * URL, so that one instance orders each certificate and every instance serves it.
+   */
+  public AcmeManager(AcmeTokens tokens, Runnable changed, Clock clock, dev.keystone.model.Events events,
+                     java.util.function.Function<String, SharedAcme> sharing) {
+    this.cluster = new ClusterAcme(sharing, this::keptElsewhere);
     this.tokens = tokens;
     this.changed = changed;
     this.clock = clock;
@@ -114,6 +128,8 @@ public final class AcmeManager implements AutoCloseable {
   /** Loads what is kept and orders what is missing or due, for {@code config}'s tenants. */
   public void sync(GatewayConfig config) {
     AcmeConfig acme = config.tls().acme();
+    cluster.use(acme == null ? null : config.stateStore());
+    acmeInForce = acme;
     if (acme == null) {
       return;
     }
@@ -123,10 +139,10 @@ public final class AcmeManager implements AutoCloseable {
       local = new LocalCa(acme.dataDir());
     }
     boolean localDue = false;
-    Set<String> keys = new java.util.HashSet<>();
+    Map<String, List<String>> keys = new java.util.HashMap<>();
     for (TenantConfig t : config.tenants()) {
       if (t.tls() != null && t.tls().acme()) {
-        keys.add(AcmeStore.key(t.domains()));
+        keys.put(AcmeStore.key(t.domains()), t.domains());
       }
     }
     wanted = keys;
@@ -215,7 +231,7 @@ public final class AcmeManager implements AutoCloseable {
   private boolean revoke(AcmeConfig acme, AcmeStore store, List<String> names, X509Certificate old) {
     try {
       SSLContext trust = acme.caRoot() == null ? null : AcmeStore.trusting(acme.caRoot());
-      new AcmeIssuer(URI.create(acme.directory()), trust, store.accountKey(), acme.email(), tokens).revoke(old);
+      new AcmeIssuer(URI.create(acme.directory()), trust, cluster.accountKey(store), acme.email(), tokens).revoke(old);
       LOG.info("ACME: certificate " + old.getSerialNumber().toString(16) + " for " + names + " revoked");
       events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, false,
           "revoked " + old.getSerialNumber().toString(16) + " (key compromise); a new one is ordered"));
@@ -230,11 +246,11 @@ public final class AcmeManager implements AutoCloseable {
   /** Asks the CA when to renew (ARI), on the ACME thread; a CA without it, or one that fails, leaves the third-of-life rule. */
   private void askRenewal(AcmeConfig acme, AcmeStore store, String key, X509Certificate leaf) {
     try {
-      if (leaf == null || !wanted.contains(key)) {
+      if (leaf == null || !wanted.containsKey(key)) {
         return;
       }
       SSLContext trust = acme.caRoot() == null ? null : AcmeStore.trusting(acme.caRoot());
-      Instant at = new AcmeIssuer(URI.create(acme.directory()), trust, store.accountKey(), acme.email(), tokens)
+      Instant at = new AcmeIssuer(URI.create(acme.directory()), trust, cluster.accountKey(store), acme.email(), tokens)
           .suggestedRenewal(leaf);
       if (at != null) {
         renewAt.put(key, at);
@@ -247,16 +263,55 @@ public final class AcmeManager implements AutoCloseable {
   }
 
   private void order(AcmeConfig acme, AcmeStore store, List<String> names, String key, X509Certificate old) {
-    if (!wanted.contains(key)) {
+    if (!wanted.containsKey(key)) {
       pending.remove(key); // the tenant went (or changed its names) while the order waited
       return;
     }
+    SharedAcme sh = cluster.shared();
+    String lock = null;
+    if (sh != null) {
+      try {
+        if (adopt(sh, store, names, key, old)) {
+          pending.remove(key);
+          return;
+        }
+        SharedAcme.Lock l = sh.lock(key);
+        if (l.token() == null) {
+          // another instance orders it (its certificate arrives through keptElsewhere), or the
+          // cluster waits after a failed order: no second order at the CA
+          retryAt.put(key, clock.instant().plusMillis(Math.max(1000, Math.min(l.retryInMillis(), LAST_RETRY.toMillis()))));
+          pending.remove(key);
+          return;
+        }
+        lock = l.token();
+        if (adopt(sh, store, names, key, old)) { // kept by another between the read and the lock
+          sh.unlock(key, lock, false, 0, 0, 0);
+          pending.remove(key);
+          return;
+        }
+      } catch (java.io.IOException e) {
+        if (old != null && !urgent(old, clock.instant())) {
+          retryAt.put(key, clock.instant().plus(FIRST_RETRY));
+          LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): the renewal of "
+              + names + " waits for it (ordered alone once a sixth of its life is left)");
+          pending.remove(key);
+          return;
+        }
+        LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): " + names
+            + " is ordered by this instance alone");
+      }
+    }
+    String heldLock = lock;
     try {
-      KeyPair account = store.accountKey();
+      KeyPair account = cluster.accountKey(store);
       SSLContext trust = acme.caRoot() == null ? null : AcmeStore.trusting(acme.caRoot());
       KeyPair domainKey = AcmeStore.newKey();
       AcmeIssuer.Issued r = new AcmeIssuer(URI.create(acme.directory()), trust, account, acme.email(), tokens)
           .issue(names, domainKey, turned(acme.challenges(), challengeTurn.getOrDefault(key, 0)), old);
+      if (heldLock != null) {
+        share(sh, key, r.chainPem() + AcmeStore.pem(domainKey.getPrivate()), r.notAfter());
+        sh.unlock(key, heldLock, false, 0, 0, 0);
+      }
       try {
         issued.put(key, store.save(names, r.chainPem(), domainKey));
       } catch (java.io.IOException e) {
@@ -284,6 +339,14 @@ public final class AcmeManager implements AutoCloseable {
         retry = limited.getRetryAfter().get(); // the CA's rate limit says when: asking earlier only fails again
         wait = Duration.between(clock.instant(), retry);
       }
+      if (heldLock != null) {
+        long clusterWait = sh.unlock(key, heldLock, true, FIRST_RETRY.toMillis(), LAST_RETRY.toMillis(),
+            Math.max(0, Duration.between(clock.instant(), retry).toMillis()));
+        if (clusterWait > 0) { // the cluster's backoff: every instance waits as long
+          wait = Duration.ofMillis(clusterWait);
+          retry = clock.instant().plus(wait);
+        }
+      }
       retryAt.put(key, retry);
       LOG.warning("ACME: no certificate for " + names + " from " + acme.directory() + ": " + e.getMessage()
           + "; trying again in " + wait.toMinutes() + " min" + (issued.containsKey(key) ? " (the current one is served until then)" : ""));
@@ -309,8 +372,79 @@ public final class AcmeManager implements AutoCloseable {
     return pending.size();
   }
 
+  /** Whether less than a sixth of {@code leaf}'s lifetime is left: renewed alone if the cluster's store fails. */
+  static boolean urgent(X509Certificate leaf, Instant now) {
+    Instant from = leaf.getNotBefore().toInstant();
+    Instant until = leaf.getNotAfter().toInstant();
+    return now.isAfter(until.minus(Duration.between(from, until).dividedBy(6)));
+  }
+
+  /** Keeps a certificate this instance issued in the cluster's store, for the other instances. */
+  private void share(SharedAcme sh, String key, String pem, Instant notAfter) {
+    try {
+      sh.putCertificate(key, pem, Math.max(1, Duration.between(clock.instant(), notAfter).toMillis()));
+    } catch (java.io.IOException e) {
+      LOG.warning("ACME: the certificate for " + key + " could not be kept in " + sh.describe() + " (" + e.getMessage()
+          + "): the other instances order their own when theirs is due");
+    }
+  }
+
+  /**
+   * Serves the certificate another instance kept for {@code names}, when it is better than
+   * {@code old} ({@link ClusterAcme#adoptable}); on the ACME thread.
+   */
+  private boolean adopt(SharedAcme sh, AcmeStore store, List<String> names, String key, X509Certificate old)
+      throws java.io.IOException {
+    ServerCertificate c = ClusterAcme.adoptable(sh, store, names, old, clock.instant());
+    if (c == null) {
+      return false;
+    }
+    try {
+      store.keep(names, c.certPem() + c.keyPem());
+    } catch (java.io.IOException e) {
+      LOG.warning("ACME: the certificate for " + names + " from the cluster cannot be kept in the data_dir (" + e + ")");
+    }
+    issued.put(key, c);
+    retryAt.remove(key);
+    backoff.remove(key);
+    renewAt.remove(key);
+    askRenewalAt.remove(key);
+    LOG.info("ACME: certificate for " + names + " from the cluster (another instance ordered it), valid until "
+        + AcmeStore.leaf(c.certPem()).getNotAfter().toInstant());
+    events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, true,
+        "from the cluster's state store, valid until " + AcmeStore.leaf(c.certPem()).getNotAfter().toInstant()));
+    changed.run();
+    return true;
+  }
+
+  /** Another instance kept the certificate for {@code key}: served here too if it is better (on the ACME thread). */
+  private void keptElsewhere(String key) {
+    List<String> names = wanted.get(key);
+    AcmeConfig acme = acmeInForce;
+    if (names == null || acme == null) {
+      return;
+    }
+    try {
+      worker.execute(() -> {
+        SharedAcme sh = cluster.shared();
+        if (sh == null || pending.contains(key)) {
+          return; // an order of this instance's is queued: it reads the kept certificate first
+        }
+        ServerCertificate have = issued.get(key);
+        try {
+          adopt(sh, new AcmeStore(acme.dataDir()), names, key, have == null ? null : AcmeStore.leaf(have.certPem()));
+        } catch (java.io.IOException e) {
+          LOG.fine("ACME: the certificate kept by another instance could not be read: " + e.getMessage());
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      // stopping
+    }
+  }
+
   @Override
   public void close() {
     worker.shutdownNow();
+    cluster.close();
   }
 }

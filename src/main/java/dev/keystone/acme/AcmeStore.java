@@ -70,7 +70,15 @@ final class AcmeStore {
       if (!a.isRegularFile() || a.size() > MAX_FILE) {
         return null;
       }
-      String pem = Files.readString(f, StandardCharsets.US_ASCII);
+      return fromPem(f, Files.readString(f, StandardCharsets.US_ASCII));
+    } catch (IOException e) {
+      return null; // ordered again
+    }
+  }
+
+  /** A chain and its key as kept ({@code pem}: the chain, then the key), or null when it is not that. */
+  static ServerCertificate fromPem(Path f, String pem) {
+    try {
       int k = pem.indexOf("-----BEGIN PRIVATE KEY-----");
       if (k < 0) {
         return null;
@@ -82,9 +90,29 @@ final class AcmeStore {
         return null;
       }
       return new ServerCertificate(f, f, chainPem, keyPem);
-    } catch (IOException | GeneralSecurityException | IllegalArgumentException e) {
-      return null; // ordered again
+    } catch (GeneralSecurityException | IllegalArgumentException e) {
+      return null;
     }
+  }
+
+  /** The file {@link #save} keeps {@code names}' certificate in. */
+  Path file(List<String> names) {
+    return dir.resolve("certificates").resolve(key(names)).resolve("certificate.pem");
+  }
+
+  /** Keeps a certificate another instance of the cluster issued (chain, then key). */
+  void keep(List<String> names, String pem) throws IOException {
+    Path d = dir.resolve("certificates").resolve(key(names));
+    privateDir(dir);
+    privateDir(dir.resolve("certificates"));
+    privateDir(d);
+    write(d.resolve("certificate.pem"), pem);
+  }
+
+  /** Replaces the account key with the cluster's (kept in the state store). */
+  void keepAccountKey(String pem) throws IOException {
+    privateDir(dir);
+    write(dir.resolve("account.key"), pem);
   }
 
   /**

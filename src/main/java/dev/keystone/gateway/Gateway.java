@@ -116,7 +116,8 @@ public final class Gateway implements GatewayControl {
     this.startedAt = clock.instant();
     this.checker = new HealthChecker(vertx, clock);
     this.engine = new EngineSlot(vertx);
-    this.acme = new AcmeManager(acmeTokens, this::certificatesIssued, clock, events);
+    this.acme = new AcmeManager(acmeTokens, this::certificatesIssued, clock, events,
+        url -> new dev.keystone.state.RedisAcme(new dev.keystone.state.RedisStore(vertx, url), acmeTokens));
     acme.sync(config); // kept certificates are served from the start, even with the CA down
     try {
       certificates = ServerCertificates.compile(config, null, acme::certificate);
@@ -149,8 +150,8 @@ public final class Gateway implements GatewayControl {
     this.storeSource = storeStart == null ? null : StoreStart.sourceName(storeStart.url());
     this.store = storeStart == null ? null : new StoreFollower(vertx, storeStart, new StoreFollower.Target() {
       @Override
-      public ReloadResult applyStored(String yaml, String trigger) {
-        return Gateway.this.applyStored(yaml, trigger);
+      public ReloadResult applyStored(String yaml, String trigger, Runnable beforeServed) {
+        return Gateway.this.applyStored(yaml, trigger, beforeServed);
       }
 
       @Override
@@ -451,6 +452,11 @@ public final class Gateway implements GatewayControl {
   }
 
   private ReloadResult reloadUnrecorded(GatewayConfig next) {
+    return reloadUnrecorded(next, null);
+  }
+
+  /** @param beforeServed run just before the new config is served (null: nothing), only when it is */
+  private ReloadResult reloadUnrecorded(GatewayConfig next, Runnable beforeServed) {
     next = RestartOnly.keep(current.get().config(), next, adminListenGiven);
     long version = current.get().snapshot().version() + 1;
     ServerCertificates nextCertificates;
@@ -476,7 +482,7 @@ public final class Gateway implements GatewayControl {
       return new ReloadResult(false, current.get().snapshot().version(), List.of("lua_engine.supervise: " + notReady));
     }
     next = change.config();
-    apply(next, version);
+    apply(next, version, beforeServed);
     certificates = nextCertificates;
     refreshStaples();
     engine.commit(change);
@@ -509,10 +515,10 @@ public final class Gateway implements GatewayControl {
   }
 
   /** Cluster mode: validates and applies a config read from the store (as a file reload: nothing applied when invalid). */
-  private synchronized ReloadResult applyStored(String yaml, String trigger) {
+  private synchronized ReloadResult applyStored(String yaml, String trigger, Runnable beforeServed) {
     ReloadResult r;
     try {
-      r = reloadUnrecorded(loader.parse(yaml, storeSource));
+      r = reloadUnrecorded(loader.parse(yaml, storeSource), beforeServed);
     } catch (ConfigException e) {
       LOG.warning("config from " + storeSource + " rejected, still serving config version " + snapshot().version()
           + ": " + e.getMessage());
@@ -595,7 +601,14 @@ public final class Gateway implements GatewayControl {
   }
 
   private void apply(GatewayConfig config, long version) {
+    apply(config, version, null);
+  }
+
+  private void apply(GatewayConfig config, long version, Runnable beforeServed) {
     Snapshot s = SnapshotCompiler.compile(config, version, clock.instant(), registry, splits);
+    if (beforeServed != null) {
+      beforeServed.run(); // e.g. the store revision: whoever sees the new config sees its revision too
+    }
     current.set(new Served(config, s));
     splits.retainOnly(s.tenants().stream().map(Tenant::name).toList());
     checker.sync(s.healthTargets());

@@ -36,7 +36,8 @@ final class StoreFollower {
 
   /** What the follower asks of the gateway: apply a config text, or re-apply the one it serves. */
   interface Target {
-    ReloadResult applyStored(String yaml, String trigger);
+    /** Applies {@code yaml}; {@code beforeServed} runs just before it is served, only when it is. */
+    ReloadResult applyStored(String yaml, String trigger, Runnable beforeServed);
 
     /** Drains ({@code on}) or undrains {@code backend} in {@code tenant} (null: in every tenant), as the store says. */
     void drainStored(String tenant, String backend, boolean on);
@@ -419,6 +420,21 @@ final class StoreFollower {
   }
 
   /**
+   * {@code w} is served from now on: recorded before the swap (CI at 19f5c33: a request already
+   * answered by the new config read the old revision in the status).
+   */
+  private synchronized void served(Work w) {
+    seen = Math.max(seen, w.revision());
+    served = w.revision();
+    servedYaml = w.yaml();
+    fromCache = false;
+    if (refusedRevision < served) {
+      refusedRevision = 0; // a later revision was applied: the refusal is history (attack s18-cluster F7)
+      refusal = null;
+    }
+  }
+
+  /**
    * Applies {@code w} unless a newer revision is served already (the admin API's reload read the
    * store while the watch brought a newer push): a gateway never goes back to an older config.
    */
@@ -431,18 +447,10 @@ final class StoreFollower {
       ReloadResult r = w.deleted()
           ? new ReloadResult(false, 0, List.of(url.configKey() + " was deleted (revision " + w.revision()
               + "): still serving revision " + now.revision()))
-          : target.applyStored(w.yaml(), w.trigger());
+          : target.applyStored(w.yaml(), w.trigger(), () -> served(w));
       synchronized (this) {
         seen = Math.max(seen, w.revision());
-        if (r.applied()) {
-          served = w.revision();
-          servedYaml = w.yaml();
-          fromCache = false;
-          if (refusedRevision < served) {
-            refusedRevision = 0; // a later revision was applied: the refusal is history (attack s18-cluster F7)
-            refusal = null;
-          }
-        } else if (w.revision() > served) {
+        if (!r.applied() && w.revision() > served) {
           refusedRevision = w.revision();
           refusal = r.errors().isEmpty() ? "refused" : r.errors().get(0);
         }

@@ -19,6 +19,27 @@ public final class AcmeTokens {
 
   private final Map<String, String> answers = new ConcurrentHashMap<>();
   private final Map<String, AlpnAnswer> alpnAnswers = new ConcurrentHashMap<>();
+  private volatile Replica replica;
+
+  /**
+   * Where this gateway's own answers are published for the other instances of a cluster (the
+   * state store): the CA may validate through any of them. {@link #put} and {@link #putAlpn}
+   * return once the others can answer (or the store failed: then this instance alone answers).
+   */
+  public interface Replica {
+    void put(String token, String keyAuthorization);
+
+    void remove(String token);
+
+    void putAlpn(String domain, AlpnAnswer answer);
+
+    void removeAlpn(String domain);
+  }
+
+  /** Publishes this gateway's answers through {@code r} from now on (null: kept here only). */
+  public void replicate(Replica r) {
+    replica = r;
+  }
 
   /** A TLS-ALPN-01 answer: the validation certificate (with the acmeIdentifier extension) and its key. */
   public record AlpnAnswer(java.security.cert.X509Certificate certificate, java.security.PrivateKey key) {
@@ -31,11 +52,40 @@ public final class AcmeTokens {
       return false;
     }
     alpnAnswers.put(d, answer);
+    Replica r = replica;
+    if (r != null) {
+      r.putAlpn(d, answer);
+    }
     return true;
   }
 
   public void removeAlpn(String domain) {
-    alpnAnswers.remove(domain.toLowerCase(java.util.Locale.ROOT));
+    String d = domain.toLowerCase(java.util.Locale.ROOT);
+    alpnAnswers.remove(d);
+    Replica r = replica;
+    if (r != null) {
+      r.removeAlpn(d);
+    }
+  }
+
+  /** Another instance's TLS-ALPN-01 answer (from the state store: not published again); false when too many are open. */
+  public boolean applyRemoteAlpn(String domain, AlpnAnswer answer) {
+    String d = domain.toLowerCase(java.util.Locale.ROOT);
+    if (alpnAnswers.size() >= MAX && !alpnAnswers.containsKey(d)) {
+      return false;
+    }
+    alpnAnswers.put(d, answer);
+    return true;
+  }
+
+  /** Takes another instance's TLS-ALPN-01 answer away, unless a newer one replaced it. */
+  public void removeRemoteAlpn(String domain, AlpnAnswer answer) {
+    String d = domain.toLowerCase(java.util.Locale.ROOT);
+    if (answer == null) {
+      alpnAnswers.remove(d);
+    } else {
+      alpnAnswers.remove(d, answer);
+    }
   }
 
   /** The TLS-ALPN-01 answer for {@code domain} (lower case, as SNI is read), or null. */
@@ -49,10 +99,32 @@ public final class AcmeTokens {
       return false;
     }
     answers.put(token, keyAuthorization);
+    Replica r = replica;
+    if (r != null) {
+      r.put(token, keyAuthorization);
+    }
     return true;
   }
 
   public void remove(String token) {
+    answers.remove(token);
+    Replica r = replica;
+    if (r != null) {
+      r.remove(token);
+    }
+  }
+
+  /** Another instance's HTTP-01 answer (from the state store: not published again); false when too many are open. */
+  public boolean applyRemote(String token, String keyAuthorization) {
+    if (answers.size() >= MAX && !answers.containsKey(token)) {
+      return false;
+    }
+    answers.put(token, keyAuthorization);
+    return true;
+  }
+
+  /** Takes another instance's HTTP-01 answer away. */
+  public void removeRemote(String token) {
     answers.remove(token);
   }
 

@@ -5,7 +5,6 @@ import dev.keystone.script.ScriptEnvironment;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
-import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 
@@ -63,22 +62,20 @@ public final class RedisKv implements KvReplica, AutoCloseable {
       return {text, ttl}
       """;
 
-  private static final String SET_SHA = RedisStore.sha1(SET);
+  static final String SET_SHA = RedisStore.sha1(SET);
   private static final String INCR_SHA = RedisStore.sha1(INCR);
 
   private final RedisStore store;
   private final ScriptEnvironment env;
   private final String origin = UUID.randomUUID().toString();
   private final String channel;
-  private volatile RedisConnection subscriber;
-  private volatile boolean closed;
-  private long backoffMs = 100;
+  private final Subscription subscription;
 
   public RedisKv(RedisStore store, ScriptEnvironment env) {
     this.store = store;
     this.env = env;
     this.channel = channel(store.url());
-    subscribe();
+    this.subscription = new Subscription(store, channel, this::message, this::resync);
   }
 
   static String redisKey(String tenant, String key) {
@@ -130,49 +127,6 @@ public final class RedisKv implements KvReplica, AutoCloseable {
     env.store(tenant).applyRemote(key, decode(encoded), expires);
   }
 
-  private void subscribe() {
-    if (closed) {
-      return;
-    }
-    store.connect().onComplete(ar -> {
-      if (ar.failed()) {
-        retry();
-        return;
-      }
-      RedisConnection c = ar.result();
-      subscriber = c;
-      c.handler(this::message);
-      c.exceptionHandler(e -> reconnect(c));
-      c.endHandler(v -> reconnect(c));
-      c.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).onComplete(s -> {
-        if (s.failed()) {
-          reconnect(c);
-          return;
-        }
-        backoffMs = 100;
-        resync();
-      });
-    });
-  }
-
-  private void reconnect(RedisConnection c) {
-    if (subscriber != c) {
-      return;
-    }
-    subscriber = null;
-    c.close();
-    retry();
-  }
-
-  private void retry() {
-    if (closed) {
-      return;
-    }
-    long delay = backoffMs;
-    backoffMs = Math.min(5000, backoffMs * 2);
-    store.vertx().setTimer(delay, t -> subscribe());
-  }
-
   private void message(Response r) {
     if (r.size() < 3 || !"message".equals(r.get(0).toString())) {
       return;
@@ -205,7 +159,7 @@ public final class RedisKv implements KvReplica, AutoCloseable {
       for (Response k : r.get(1)) {
         load(k.toString());
       }
-      if (!"0".equals(next) && !closed) {
+      if (!"0".equals(next) && !subscription.closed()) {
         scan(next);
       }
     });
@@ -239,11 +193,6 @@ public final class RedisKv implements KvReplica, AutoCloseable {
 
   @Override
   public void close() {
-    closed = true;
-    RedisConnection c = subscriber;
-    subscriber = null;
-    if (c != null) {
-      c.close();
-    }
+    subscription.close();
   }
 }

@@ -1,0 +1,221 @@
+package dev.keystone.acme;
+
+import dev.keystone.testing.Await;
+import dev.keystone.testing.Pebble;
+import dev.keystone.testing.TestBackend;
+import dev.keystone.testing.TestCertificates;
+import dev.keystone.testing.TestGateway;
+import dev.keystone.testing.TestRedis;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * ACME in a cluster (issue 17): gateways sharing a state store order each certificate once, from
+ * one instance under a lock, answer each other's HTTP-01 challenges (the CA validates through
+ * whichever instance the load balancer picks) and all serve the certificate; with the store down
+ * an instance without a certificate orders its own.
+ */
+class ClusterAcmeTest {
+
+  @TempDir
+  Path dir;
+  Vertx vertx;
+  TestBackend backend;
+  TestRedis redis;
+
+  @BeforeEach
+  void start() {
+    vertx = Vertx.vertx();
+    backend = new TestBackend(vertx, "shop");
+    redis = new TestRedis(dir);
+  }
+
+  @AfterEach
+  void stop() {
+    redis.close();
+    backend.close();
+    vertx.close();
+  }
+
+  String yaml(Pebble pebble, String stateStore, String dataDir, int listen) {
+    return """
+        listen: 127.0.0.1:%d
+        tls_listen: 127.0.0.1:0
+        state_store: %s
+        acme: { directory: "%s", email: ops@shop.test, ca_root: "%s", data_dir: "%s" }
+        tenants:
+          - name: shop
+            domains: [shop.test]
+            tls: auto
+            services: [{ name: s, url: "%s" }]
+        """.formatted(listen, stateStore, pebble.directory(), pebble.caPem(), dir.resolve(dataDir), backend.url());
+  }
+
+  @Test
+  void oneInstanceOrdersAnotherAnswersItsChallengeAndEveryInstanceServesTheCertificate() throws Exception {
+    int validated = Pebble.freePort(); // where Pebble validates HTTP-01: the "load balancer" below
+    try (Relay balancer = new Relay(validated); Pebble pebble = Pebble.start(dir.resolve("pebble"), validated)) {
+      try (TestGateway a = TestGateway.start(yaml(pebble, redis.url(), "data-a", 0))) {
+        // a orders under the lock; the CA's validation is held at the balancer until b is up
+        Await.until("a's challenge open", Duration.ofSeconds(30), () -> a.gateway().acmeTokens().size() == 1);
+        try (TestGateway b = TestGateway.start(yaml(pebble, redis.url(), "data-b", 0))) {
+          Await.until("b answers a's challenge too", Duration.ofSeconds(10), () -> b.gateway().acmeTokens().size() == 1);
+          balancer.to(b.port()); // the CA's validation reaches b, which did not order
+          Await.until("both serve the certificate", Duration.ofSeconds(60),
+              () -> leafOrNull(a) != null && leafOrNull(b) != null);
+          X509Certificate served = leaf(a);
+          assertThat(served.getIssuerX500Principal().getName()).contains("Pebble");
+          assertThat(leaf(b).getSerialNumber()).isEqualTo(served.getSerialNumber());
+          assertThat(balancer.connections()).as("the validation went through b").isGreaterThanOrEqualTo(1);
+          assertThat(a.gateway().acmeOrders(true)).isEqualTo(1);
+          assertThat(b.gateway().acmeOrders(true)).as("b ordered nothing").isZero();
+          assertThat(b.gateway().acmeOrders(false)).isZero();
+          assertThat(b.gateway().acmeTokens().size()).as("the answer is taken away on b too").isZero();
+          var events = new JsonObject(b.admin("GET", "/api/v1/events").body()).getJsonArray("events");
+          assertThat(events.stream().map(o -> (JsonObject) o).filter(o -> "certificate".equals(o.getString("kind")))
+              .map(o -> o.getString("detail")).toList()).singleElement().asString().startsWith("from the cluster's state store");
+          assertThat(Files.readString(only(dir.resolve("data-b/certificates")).resolve("certificate.pem")))
+              .as("b keeps it in its data_dir: served at once after a restart, even with Redis down")
+              .contains("BEGIN CERTIFICATE").contains("BEGIN PRIVATE KEY");
+          assertThat(dir.resolve("data-b/account.key")).as("b never needed an ACME account").doesNotExist();
+
+          // an instance started later serves the kept certificate without ordering
+          try (TestGateway c = TestGateway.start(yaml(pebble, redis.url(), "data-c", 0))) {
+            Await.until("c serves it", Duration.ofSeconds(30), () -> leafOrNull(c) != null);
+            assertThat(leaf(c).getSerialNumber()).isEqualTo(served.getSerialNumber());
+            assertThat(c.gateway().acmeOrders(true) + c.gateway().acmeOrders(false)).isZero();
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void withTheStateStoreDownAnInstanceWithoutACertificateOrdersItsOwn() throws Exception {
+    int http = Pebble.freePort();
+    String deadRedis = "redis://127.0.0.1:" + Pebble.freePort();
+    try (Pebble pebble = Pebble.start(dir.resolve("pebble-alone"), http);
+         TestGateway gw = TestGateway.start(yaml(pebble, deadRedis, "data-alone", http))) {
+      Await.until("the certificate served", Duration.ofSeconds(60), () -> leafOrNull(gw) != null);
+      assertThat(leaf(gw).getIssuerX500Principal().getName()).contains("Pebble");
+      assertThat(gw.gateway().acmeOrders(true)).isEqualTo(1);
+    }
+  }
+
+  static Path only(Path d) throws IOException {
+    try (var s = Files.list(d)) {
+      return s.findFirst().orElseThrow();
+    }
+  }
+
+  static X509Certificate leafOrNull(TestGateway gw) {
+    try {
+      return leaf(gw);
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  static X509Certificate leaf(TestGateway gw) throws Exception {
+    try (SSLSocket s = (SSLSocket) TestCertificates.trustingAnyServer().getSocketFactory()
+        .createSocket("127.0.0.1", gw.gateway().tlsPort())) {
+      s.setSoTimeout(20_000);
+      SSLParameters p = s.getSSLParameters();
+      p.setServerNames(java.util.List.of(new SNIHostName("shop.test")));
+      s.setSSLParameters(p);
+      s.startHandshake();
+      return (X509Certificate) s.getSession().getPeerCertificates()[0];
+    }
+  }
+
+  /**
+   * A load balancer in front of the instances: accepts on its port, holds each connection until
+   * it is told where to send them ({@link #to}), then pipes both ways.
+   */
+  static final class Relay implements AutoCloseable {
+    private final ServerSocket server;
+    private volatile int target;
+    private final AtomicInteger connections = new AtomicInteger();
+
+    Relay(int port) throws IOException {
+      server = new ServerSocket(port, 50, InetAddress.getLoopbackAddress());
+      Thread t = new Thread(this::accept, "relay");
+      t.setDaemon(true);
+      t.start();
+    }
+
+    void to(int port) {
+      target = port;
+    }
+
+    int connections() {
+      return connections.get();
+    }
+
+    private void accept() {
+      while (!server.isClosed()) {
+        try {
+          Socket in = server.accept();
+          Thread t = new Thread(() -> relay(in), "relay-conn");
+          t.setDaemon(true);
+          t.start();
+        } catch (IOException e) {
+          return;
+        }
+      }
+    }
+
+    private void relay(Socket in) {
+      try (in) {
+        Await.until("the relay's target", Duration.ofSeconds(30), () -> target != 0);
+        try (Socket out = new Socket(InetAddress.getLoopbackAddress(), target)) {
+          connections.incrementAndGet();
+          Thread back = new Thread(() -> pipe(out, in));
+          back.setDaemon(true);
+          back.start();
+          pipe(in, out);
+          back.join(10_000);
+        }
+      } catch (Exception | AssertionError e) {
+        // the connection ends
+      }
+    }
+
+    private static void pipe(Socket from, Socket to) {
+      try {
+        InputStream i = from.getInputStream();
+        OutputStream o = to.getOutputStream();
+        i.transferTo(o);
+        to.shutdownOutput();
+      } catch (IOException e) {
+        // closed
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
+    }
+  }
+}
