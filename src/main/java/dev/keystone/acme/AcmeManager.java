@@ -267,41 +267,17 @@ public final class AcmeManager implements AutoCloseable {
       pending.remove(key); // the tenant went (or changed its names) while the order waited
       return;
     }
-    SharedAcme sh = cluster.shared();
-    String lock = null;
-    if (sh != null) {
-      try {
-        if (adopt(sh, store, names, key, old)) {
-          pending.remove(key);
-          return;
-        }
-        SharedAcme.Lock l = sh.lock(key);
-        if (l.token() == null) {
-          // another instance orders it (its certificate arrives through keptElsewhere), or the
-          // cluster waits after a failed order: no second order at the CA
-          retryAt.put(key, clock.instant().plusMillis(Math.max(1000, Math.min(l.retryInMillis(), LAST_RETRY.toMillis()))));
-          pending.remove(key);
-          return;
-        }
-        lock = l.token();
-        if (adopt(sh, store, names, key, old)) { // kept by another between the read and the lock
-          sh.unlock(key, lock, false, 0, 0, 0);
-          pending.remove(key);
-          return;
-        }
-      } catch (java.io.IOException e) {
-        if (old != null && !urgent(old, clock.instant())) {
-          retryAt.put(key, clock.instant().plus(FIRST_RETRY));
-          LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): the renewal of "
-              + names + " waits for it (ordered alone once a sixth of its life is left)");
-          pending.remove(key);
-          return;
-        }
-        LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): " + names
-            + " is ordered by this instance alone");
+    ClusterAcme.Before before = cluster.beforeOrder(store, names, old, clock.instant());
+    if (before.adopt() != null || before.waitUntil() != null) {
+      if (before.adopt() != null) {
+        adopted(names, key, before.adopt());
+      } else {
+        retryAt.put(key, before.waitUntil());
       }
+      pending.remove(key);
+      return;
     }
-    String heldLock = lock;
+    String heldLock = before.lock(); // null: no state store, or it failed (ordered alone)
     try {
       KeyPair account = cluster.accountKey(store);
       SSLContext trust = acme.caRoot() == null ? null : AcmeStore.trusting(acme.caRoot());
@@ -309,8 +285,8 @@ public final class AcmeManager implements AutoCloseable {
       AcmeIssuer.Issued r = new AcmeIssuer(URI.create(acme.directory()), trust, account, acme.email(), tokens)
           .issue(names, domainKey, turned(acme.challenges(), challengeTurn.getOrDefault(key, 0)), old);
       if (heldLock != null) {
-        share(sh, key, r.chainPem() + AcmeStore.pem(domainKey.getPrivate()), r.notAfter());
-        sh.unlock(key, heldLock, false, 0, 0, 0);
+        cluster.issued(key, heldLock, r.chainPem() + AcmeStore.pem(domainKey.getPrivate()), r.notAfter(), clock.instant());
+        heldLock = null; // released: a failure after this point is not the order's
       }
       try {
         issued.put(key, store.save(names, r.chainPem(), domainKey));
@@ -340,7 +316,7 @@ public final class AcmeManager implements AutoCloseable {
         wait = Duration.between(clock.instant(), retry);
       }
       if (heldLock != null) {
-        long clusterWait = sh.unlock(key, heldLock, true, FIRST_RETRY.toMillis(), LAST_RETRY.toMillis(),
+        long clusterWait = cluster.failed(key, heldLock, FIRST_RETRY.toMillis(), LAST_RETRY.toMillis(),
             Math.max(0, Duration.between(clock.instant(), retry).toMillis()));
         if (clusterWait > 0) { // the cluster's backoff: every instance waits as long
           wait = Duration.ofMillis(clusterWait);
@@ -372,52 +348,21 @@ public final class AcmeManager implements AutoCloseable {
     return pending.size();
   }
 
-  /** Whether less than a sixth of {@code leaf}'s lifetime is left: renewed alone if the cluster's store fails. */
-  static boolean urgent(X509Certificate leaf, Instant now) {
-    Instant from = leaf.getNotBefore().toInstant();
-    Instant until = leaf.getNotAfter().toInstant();
-    return now.isAfter(until.minus(Duration.between(from, until).dividedBy(6)));
-  }
-
-  /** Keeps a certificate this instance issued in the cluster's store, for the other instances. */
-  private void share(SharedAcme sh, String key, String pem, Instant notAfter) {
-    try {
-      sh.putCertificate(key, pem, Math.max(1, Duration.between(clock.instant(), notAfter).toMillis()));
-    } catch (java.io.IOException e) {
-      LOG.warning("ACME: the certificate for " + key + " could not be kept in " + sh.describe() + " (" + e.getMessage()
-          + "): the other instances order their own when theirs is due");
-    }
-  }
-
-  /**
-   * Serves the certificate another instance kept for {@code names}, when it is better than
-   * {@code old} ({@link ClusterAcme#adoptable}); on the ACME thread.
-   */
-  private boolean adopt(SharedAcme sh, AcmeStore store, List<String> names, String key, X509Certificate old)
-      throws java.io.IOException {
-    ServerCertificate c = ClusterAcme.adoptable(sh, store, names, old, clock.instant());
-    if (c == null) {
-      return false;
-    }
-    try {
-      store.keep(names, c.certPem() + c.keyPem());
-    } catch (java.io.IOException e) {
-      LOG.warning("ACME: the certificate for " + names + " from the cluster cannot be kept in the data_dir (" + e + ")");
-    }
+  /** Serves {@code c}, a certificate another instance of the cluster ordered (on the ACME thread). */
+  private void adopted(List<String> names, String key, ServerCertificate c) {
     issued.put(key, c);
     retryAt.remove(key);
     backoff.remove(key);
     renewAt.remove(key);
     askRenewalAt.remove(key);
-    LOG.info("ACME: certificate for " + names + " from the cluster (another instance ordered it), valid until "
-        + AcmeStore.leaf(c.certPem()).getNotAfter().toInstant());
+    Instant until = AcmeStore.leaf(c.certPem()).getNotAfter().toInstant();
+    LOG.info("ACME: certificate for " + names + " from the cluster (another instance ordered it), valid until " + until);
     events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, true,
-        "from the cluster's state store, valid until " + AcmeStore.leaf(c.certPem()).getNotAfter().toInstant()));
+        "from the cluster's state store, valid until " + until));
     changed.run();
-    return true;
   }
 
-  /** Another instance kept the certificate for {@code key}: served here too if it is better (on the ACME thread). */
+  /** Another instance kept the certificate for {@code key}: served here too if it is better. */
   private void keptElsewhere(String key) {
     List<String> names = wanted.get(key);
     AcmeConfig acme = acmeInForce;
@@ -426,15 +371,14 @@ public final class AcmeManager implements AutoCloseable {
     }
     try {
       worker.execute(() -> {
-        SharedAcme sh = cluster.shared();
-        if (sh == null || pending.contains(key)) {
+        if (pending.contains(key)) {
           return; // an order of this instance's is queued: it reads the kept certificate first
         }
         ServerCertificate have = issued.get(key);
-        try {
-          adopt(sh, new AcmeStore(acme.dataDir()), names, key, have == null ? null : AcmeStore.leaf(have.certPem()));
-        } catch (java.io.IOException e) {
-          LOG.fine("ACME: the certificate kept by another instance could not be read: " + e.getMessage());
+        ServerCertificate c = cluster.adoptable(new AcmeStore(acme.dataDir()), names,
+            have == null ? null : AcmeStore.leaf(have.certPem()), clock.instant());
+        if (c != null) {
+          adopted(names, key, c);
         }
       });
     } catch (java.util.concurrent.RejectedExecutionException closed) {

@@ -91,9 +91,99 @@ final class ClusterAcme implements AutoCloseable {
   }
 
   /**
+   * What to do before ordering {@code names}' certificate: serve one another instance kept
+   * ({@code adopt}), wait ({@code waitUntil}: another instance orders it, or the cluster waits
+   * after a failed order), or order, holding {@code lock} (null: no state store, or it failed and
+   * this instance orders alone).
+   */
+  record Before(ServerCertificate adopt, Instant waitUntil, String lock) {
+  }
+
+  /** Decides {@link Before} (on the ACME thread: it waits for the store). */
+  Before beforeOrder(AcmeStore store, List<String> names, X509Certificate old, Instant now) {
+    SharedAcme sh = shared();
+    if (sh == null) {
+      return new Before(null, null, null);
+    }
+    String key = AcmeStore.key(names);
+    try {
+      ServerCertificate c = adoptable(sh, store, names, old, now);
+      if (c != null) {
+        return new Before(c, null, null);
+      }
+      SharedAcme.Lock l = sh.lock(key);
+      if (l.token() == null) {
+        // another instance orders it (its certificate arrives through onCertificate), or the
+        // cluster waits after a failed order: no second order at the CA
+        long ms = Math.max(1000, Math.min(l.retryInMillis(), AcmeManager.LAST_RETRY.toMillis()));
+        LOG.info("ACME: " + names + " is not ordered here for " + (ms / 1000) + " s: another instance orders it, or the"
+            + " cluster waits after a failed order (" + sh.describe() + ")");
+        return new Before(null, now.plusMillis(ms), null);
+      }
+      c = adoptable(sh, store, names, old, now); // kept by another between the read and the lock
+      if (c != null) {
+        sh.unlock(key, l.token(), false, 0, 0, 0);
+        return new Before(c, null, null);
+      }
+      return new Before(null, null, l.token());
+    } catch (IOException e) {
+      if (old != null && !urgent(old, now)) {
+        LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): the renewal of "
+            + names + " waits for it (ordered alone once a sixth of its life is left)");
+        return new Before(null, now.plus(AcmeManager.FIRST_RETRY), null);
+      }
+      LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): " + names
+          + " is ordered by this instance alone");
+      return new Before(null, null, null);
+    }
+  }
+
+  /** Whether less than a sixth of {@code leaf}'s lifetime is left: renewed alone if the cluster's store fails. */
+  static boolean urgent(X509Certificate leaf, Instant now) {
+    Instant from = leaf.getNotBefore().toInstant();
+    Instant until = leaf.getNotAfter().toInstant();
+    return now.isAfter(until.minus(java.time.Duration.between(from, until).dividedBy(6)));
+  }
+
+  /** The order holding {@code lock} got {@code pem} (chain, then key): kept for the others, and the lock released. */
+  void issued(String key, String lock, String pem, Instant notAfter, Instant now) {
+    SharedAcme sh = shared();
+    if (sh == null) {
+      return;
+    }
+    try {
+      sh.putCertificate(key, pem, Math.max(1, java.time.Duration.between(now, notAfter).toMillis()));
+    } catch (IOException e) {
+      LOG.warning("ACME: the certificate for " + key + " could not be kept in " + sh.describe() + " (" + e.getMessage()
+          + "): the other instances order their own when theirs is due");
+    }
+    sh.unlock(key, lock, false, 0, 0, 0);
+  }
+
+  /** The order holding {@code lock} failed: the cluster's wait in ms (see {@link SharedAcme#unlock}), or -1. */
+  long failed(String key, String lock, long firstMs, long maxMs, long atLeastMs) {
+    SharedAcme sh = shared();
+    return sh == null ? -1 : sh.unlock(key, lock, true, firstMs, maxMs, atLeastMs);
+  }
+
+  /** {@link #adoptable(SharedAcme, AcmeStore, List, X509Certificate, Instant)} on the store in force; null when it fails. */
+  ServerCertificate adoptable(AcmeStore store, List<String> names, X509Certificate old, Instant now) {
+    SharedAcme sh = shared();
+    if (sh == null) {
+      return null;
+    }
+    try {
+      return adoptable(sh, store, names, old, now);
+    } catch (IOException e) {
+      LOG.fine("ACME: the certificate kept by another instance could not be read: " + e.getMessage());
+      return null;
+    }
+  }
+
+  /**
    * The certificate another instance kept for {@code names}, when it can be served instead of
    * ordering: it is a chain for these names with its key, not due for renewal, and it outlives
-   * {@code old} (null: there is none). Null otherwise.
+   * {@code old} (null: there is none); it is kept in the data_dir too. Null otherwise.
    */
   static ServerCertificate adoptable(SharedAcme sh, AcmeStore store, List<String> names, X509Certificate old, Instant now)
       throws IOException {
@@ -110,6 +200,11 @@ final class ClusterAcme implements AutoCloseable {
         || now.isBefore(leaf.getNotBefore().toInstant().minusSeconds(300))
         || old != null && !leaf.getNotAfter().after(old.getNotAfter())) {
       return null;
+    }
+    try {
+      store.keep(names, c.certPem() + c.keyPem());
+    } catch (IOException e) {
+      LOG.warning("ACME: the certificate for " + names + " from the cluster cannot be kept in the data_dir (" + e + ")");
     }
     return c;
   }

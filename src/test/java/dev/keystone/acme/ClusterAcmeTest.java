@@ -112,6 +112,28 @@ class ClusterAcmeTest {
   }
 
   @Test
+  void aFailedOrderHoldsTheWholeClusterBackNotEachInstanceInTurn() throws Exception {
+    String yaml = """
+        tls_listen: 127.0.0.1:0
+        state_store: %s
+        acme: { directory: "https://127.0.0.1:9/dir", data_dir: "%s" }
+        tenants:
+          - name: shop
+            domains: [down.test]
+            tls: auto
+            services: [{ name: s, url: "%s" }]
+        """;
+    try (TestGateway a = TestGateway.start(yaml.formatted(redis.url(), dir.resolve("down-a"), backend.url()))) {
+      Await.until("a's order failed", Duration.ofSeconds(30), () -> a.gateway().acmeOrders(false) == 1);
+      try (TestGateway b = TestGateway.start(yaml.formatted(redis.url(), dir.resolve("down-b"), backend.url()))) {
+        Await.until("b decided", Duration.ofSeconds(30), () -> b.gateway().acmePending() == 0);
+        assertThat(b.gateway().acmeOrders(false)).as("b waits out the cluster's backoff").isZero();
+        assertThat(b.gateway().acmeOrders(true)).isZero();
+      }
+    }
+  }
+
+  @Test
   void withTheStateStoreDownAnInstanceWithoutACertificateOrdersItsOwn() throws Exception {
     int http = Pebble.freePort();
     String deadRedis = "redis://127.0.0.1:" + Pebble.freePort();
