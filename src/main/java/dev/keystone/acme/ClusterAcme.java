@@ -82,12 +82,20 @@ final class ClusterAcme implements AutoCloseable {
     if (kept.equals(ours)) {
       return local;
     }
-    PrivateKey k = AcmeStore.privateKey(kept);
-    if (!(k instanceof ECPrivateKey ec)) {
-      throw new GeneralSecurityException("the state store's ACME account key is not an EC key");
+    try {
+      PrivateKey k = AcmeStore.privateKey(kept);
+      if (!(k instanceof ECPrivateKey ec)) {
+        throw new GeneralSecurityException("not an EC key");
+      }
+      KeyPair pair = new KeyPair(AcmeStore.publicOf(ec), k);
+      store.keepAccountKey(kept);
+      return pair;
+    } catch (GeneralSecurityException | RuntimeException e) {
+      // a damaged key in the store must not stop every order of the cluster
+      LOG.warning("ACME: the account key in " + sh.describe() + " is not usable (" + e.getMessage()
+          + "): this instance's own is used; delete keystone:acme:account to let the cluster share one again");
+      return local;
     }
-    store.keepAccountKey(kept);
-    return new KeyPair(AcmeStore.publicOf(ec), k);
   }
 
   /**

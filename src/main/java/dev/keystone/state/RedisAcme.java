@@ -65,6 +65,12 @@ public final class RedisAcme implements SharedAcme, AcmeTokens.Replica {
       redis.call('SET', KEYS[2], wait, 'PX', wait)
       return wait
       """;
+  /** KEYS lock; ARGV token: releases the lock if it is still the token's (an instance that stops). */
+  static final String RELEASE = """
+      if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+      return 0
+      """;
+  private static final String RELEASE_SHA = RedisStore.sha1(RELEASE);
   private static final String LOCK_SHA = RedisStore.sha1(LOCK);
   private static final String RENEW_SHA = RedisStore.sha1(RENEW);
   private static final String UNLOCK_SHA = RedisStore.sha1(UNLOCK);
@@ -207,6 +213,16 @@ public final class RedisAcme implements SharedAcme, AcmeTokens.Replica {
   public void close() {
     tokens.replicate(null);
     store.vertx().cancelTimer(renewer);
+    // an order cut short by a stop: its lock is freed now, not after LOCK_MS, so another
+    // instance can order at its next try (a second's wait at most, then the lock runs out)
+    held.forEach((key, token) -> {
+      try {
+        await(store.eval(RELEASE, RELEASE_SHA, List.of(lockKey(key)), List.of(token)));
+      } catch (IOException e) {
+        LOG.fine("ACME: the lock for " + key + " was not released at stop: " + e.getMessage());
+      }
+    });
+    held.clear();
     feed.close();
     store.close();
   }

@@ -134,6 +134,25 @@ class ClusterAcmeTest {
   }
 
   @Test
+  void aDamagedAccountKeyInTheStoreDoesNotStopOrders() throws Exception {
+    int http = Pebble.freePort();
+    redisSet("keystone:acme:account", "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n");
+    try (Pebble pebble = Pebble.start(dir.resolve("pebble-damaged"), http);
+         TestGateway gw = TestGateway.start(yaml(pebble, redis.url(), "data-damaged", http))) {
+      Await.until("the certificate served", Duration.ofSeconds(60), () -> leafOrNull(gw) != null);
+      assertThat(gw.gateway().acmeOrders(true)).isEqualTo(1);
+      assertThat(gw.gateway().acmeOrders(false)).isZero();
+    }
+  }
+
+  void redisSet(String key, String value) throws Exception {
+    try (var s = new dev.keystone.state.RedisStore(vertx, redis.url())) {
+      s.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.SET).arg(key).arg(value))
+          .toCompletionStage().toCompletableFuture().get();
+    }
+  }
+
+  @Test
   void withTheStateStoreDownAnInstanceWithoutACertificateOrdersItsOwn() throws Exception {
     int http = Pebble.freePort();
     String deadRedis = "redis://127.0.0.1:" + Pebble.freePort();

@@ -90,6 +90,15 @@ class RedisAcmeTest {
   }
 
   @Test
+  void anInstanceThatStopsWhileOrderingFreesItsLock() throws Exception {
+    RedisAcme stopping = new RedisAcme(new RedisStore(vertx, redis.url()), new AcmeTokens());
+    assertThat(stopping.lock("shop.test-abc").token()).isNotNull();
+    assertThat(b.lock("shop.test-abc").token()).isNull();
+    stopping.close();
+    assertThat(b.lock("shop.test-abc").token()).as("free at once, not after two minutes").isNotNull();
+  }
+
+  @Test
   void theFirstAccountKeyOfferedIsTheClustersAndCertificatesAreKeptAndAnnounced() throws Exception {
     assertThat(a.accountKey("KEY-A")).isEqualTo("KEY-A");
     assertThat(b.accountKey("KEY-B")).isEqualTo("KEY-A");
