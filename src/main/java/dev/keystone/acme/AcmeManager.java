@@ -47,6 +47,11 @@ public final class AcmeManager implements AutoCloseable {
   /** By {@link AcmeStore#key} of the names. */
   private final Map<String, ServerCertificate> issued = new ConcurrentHashMap<>();
   private final Set<String> pending = ConcurrentHashMap.newKeySet();
+  /**
+   * Keys an operator asked to replace ({@link #replace}): due until a newer certificate is served,
+   * and not held back by the cluster's backoff (attack s19-acme F2: a revoked certificate stayed).
+   */
+  private final Set<String> forced = ConcurrentHashMap.newKeySet();
   /** Keys whose renewal information is being asked for (not orders: they do not hold one back). */
   private final Set<String> asking = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> retryAt = new ConcurrentHashMap<>();
@@ -167,7 +172,7 @@ public final class AcmeManager implements AutoCloseable {
       if (pending.contains(key)) {
         continue;
       }
-      boolean due = have == null || due(have, now) || !now.isBefore(renewAt.getOrDefault(key, Instant.MAX));
+      boolean due = have == null || forced.contains(key) || due(have, now) || !now.isBefore(renewAt.getOrDefault(key, Instant.MAX));
       if (due && !now.isBefore(retryAt.getOrDefault(key, Instant.MIN))) {
         pending.add(key);
         List<String> names = t.domains();
@@ -217,10 +222,15 @@ public final class AcmeManager implements AutoCloseable {
     X509Certificate old = have == null ? null : AcmeStore.leaf(have.certPem());
     List<String> names = t.domains();
     retryAt.remove(key);
+    forced.add(key);
     worker.execute(() -> {
-      if (revoke && old != null && !revoke(acme, store, names, old)) {
-        pending.remove(key);
-        return;
+      if (revoke && old != null) {
+        if (!revoke(acme, store, names, old)) {
+          forced.remove(key);
+          pending.remove(key);
+          return;
+        }
+        cluster.forget(key, have.certPem() + have.keyPem()); // no instance adopts the revoked one
       }
       order(acme, store, names, key, old);
     });
@@ -267,7 +277,9 @@ public final class AcmeManager implements AutoCloseable {
       pending.remove(key); // the tenant went (or changed its names) while the order waited
       return;
     }
-    ClusterAcme.Before before = cluster.beforeOrder(store, names, old, clock.instant());
+    ServerCertificate served = issued.get(key); // newer than old when one was adopted since
+    ClusterAcme.Before before = cluster.beforeOrder(store, names,
+        served == null ? old : AcmeStore.leaf(served.certPem()), clock.instant(), forced.contains(key));
     if (before.adopt() != null || before.waitUntil() != null) {
       if (before.adopt() != null) {
         adopted(names, key, before.adopt());
@@ -301,6 +313,7 @@ public final class AcmeManager implements AutoCloseable {
       backoff.remove(key);
       renewAt.remove(key);
       askRenewalAt.remove(key);
+      forced.remove(key);
       LOG.info("ACME: certificate for " + names + " issued by " + acme.directory() + ", valid until " + r.notAfter());
       issuedCount.incrementAndGet();
       events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, true, "valid until " + r.notAfter()));
@@ -343,6 +356,12 @@ public final class AcmeManager implements AutoCloseable {
     return out;
   }
 
+  /** Why the cluster's shared ACME state does not answer, or null (also when there is none). */
+  public String sharedProblem() {
+    SharedAcme sh = cluster.shared();
+    return sh == null ? null : sh.problem();
+  }
+
   /** Orders in progress or queued (tests, the admin API). */
   public int pending() {
     return pending.size();
@@ -355,6 +374,7 @@ public final class AcmeManager implements AutoCloseable {
     backoff.remove(key);
     renewAt.remove(key);
     askRenewalAt.remove(key);
+    forced.remove(key);
     Instant until = AcmeStore.leaf(c.certPem()).getNotAfter().toInstant();
     LOG.info("ACME: certificate for " + names + " from the cluster (another instance ordered it), valid until " + until);
     events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, true,

@@ -27,6 +27,14 @@ final class ClusterAcme implements AutoCloseable {
   private final Function<String, SharedAcme> connect;
   private final Consumer<String> certificateKept;
   private SharedAcme shared; // guarded by this
+  /** Since when the store fails, or null while it answers. */
+  private volatile Instant failingSince;
+  /**
+   * How long an instance without a certificate waits for a failing store before it orders alone:
+   * a hiccup (a cold start's slow first call, a Redis restart) must not make every instance of a
+   * rollout order its own (attack s19-acme F1).
+   */
+  static final java.time.Duration ALONE_AFTER = java.time.Duration.ofMinutes(2);
   private String url; // guarded by this
 
   /**
@@ -108,7 +116,7 @@ final class ClusterAcme implements AutoCloseable {
   }
 
   /** Decides {@link Before} (on the ACME thread: it waits for the store). */
-  Before beforeOrder(AcmeStore store, List<String> names, X509Certificate old, Instant now) {
+  Before beforeOrder(AcmeStore store, List<String> names, X509Certificate old, Instant now, boolean forced) {
     SharedAcme sh = shared();
     if (sh == null) {
       return new Before(null, null, null);
@@ -116,10 +124,11 @@ final class ClusterAcme implements AutoCloseable {
     String key = AcmeStore.key(names);
     try {
       ServerCertificate c = adoptable(sh, store, names, old, now);
+      failingSince = null;
       if (c != null) {
         return new Before(c, null, null);
       }
-      SharedAcme.Lock l = sh.lock(key);
+      SharedAcme.Lock l = sh.lock(key, forced); // an operator's replacement does not wait out the backoff
       if (l.token() == null) {
         // another instance orders it (its certificate arrives through onCertificate), or the
         // cluster waits after a failed order: no second order at the CA
@@ -133,8 +142,18 @@ final class ClusterAcme implements AutoCloseable {
         sh.unlock(key, l.token(), false, 0, 0, 0);
         return new Before(c, null, null);
       }
+      failingSince = null;
       return new Before(null, null, l.token());
     } catch (IOException e) {
+      Instant since = failingSince;
+      if (since == null) {
+        failingSince = since = now;
+      }
+      if (old == null && now.isBefore(since.plus(ALONE_AFTER))) {
+        LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): " + names
+            + " waits for it (ordered alone if it still fails at " + since.plus(ALONE_AFTER) + ")");
+        return new Before(null, now.plusSeconds(15), null);
+      }
       if (old != null && !urgent(old, now)) {
         LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): the renewal of "
             + names + " waits for it (ordered alone once a sixth of its life is left)");
@@ -143,6 +162,20 @@ final class ClusterAcme implements AutoCloseable {
       LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): " + names
           + " is ordered by this instance alone");
       return new Before(null, null, null);
+    }
+  }
+
+  /** Takes {@code pem} (chain, then key) out of the store if it is still the one kept for {@code key}. */
+  void forget(String key, String pem) {
+    SharedAcme sh = shared();
+    if (sh == null) {
+      return;
+    }
+    try {
+      sh.forgetCertificate(key, pem);
+    } catch (IOException e) {
+      LOG.warning("ACME: the revoked certificate for " + key + " could not be taken out of " + sh.describe() + " ("
+          + e.getMessage() + "): an instance started before its replacement is kept may serve it");
     }
   }
 
@@ -190,8 +223,10 @@ final class ClusterAcme implements AutoCloseable {
 
   /**
    * The certificate another instance kept for {@code names}, when it can be served instead of
-   * ordering: it is a chain for these names with its key, not due for renewal, and it outlives
-   * {@code old} (null: there is none); it is kept in the data_dir too. Null otherwise.
+   * ordering: it is a chain for these names with its key, signed by the next certificate of the
+   * chain (not self-signed), not due for renewal, and issued after {@code old} (null: there is
+   * none); it is kept in the data_dir too. Null otherwise. Issued after, not expiring after: a
+   * CA that shortens lifetimes still renews everywhere (attack s19-acme F4).
    */
   static ServerCertificate adoptable(SharedAcme sh, AcmeStore store, List<String> names, X509Certificate old, Instant now)
       throws IOException {
@@ -205,8 +240,8 @@ final class ClusterAcme implements AutoCloseable {
     }
     X509Certificate leaf = AcmeStore.leaf(c.certPem());
     if (!dev.keystone.config.CertificateNames.dnsNames(leaf).containsAll(names) || AcmeManager.due(c, now)
-        || now.isBefore(leaf.getNotBefore().toInstant().minusSeconds(300))
-        || old != null && !leaf.getNotAfter().after(old.getNotAfter())) {
+        || now.isBefore(leaf.getNotBefore().toInstant().minusSeconds(300)) || !issuedByItsChain(c.certPem())
+        || old != null && !leaf.getNotBefore().after(old.getNotBefore())) {
       return null;
     }
     try {
@@ -215,6 +250,27 @@ final class ClusterAcme implements AutoCloseable {
       LOG.warning("ACME: the certificate for " + names + " from the cluster cannot be kept in the data_dir (" + e + ")");
     }
     return c;
+  }
+
+  /** Whether the chain's leaf is signed by the certificate after it (what a CA returns; a planted self-signed one is not). */
+  static boolean issuedByItsChain(String chainPem) {
+    try {
+      List<? extends java.security.cert.Certificate> chain = java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificates(new java.io.ByteArrayInputStream(chainPem.getBytes(java.nio.charset.StandardCharsets.US_ASCII)))
+          .stream().toList();
+      if (chain.size() < 2) {
+        return false;
+      }
+      X509Certificate leaf = (X509Certificate) chain.get(0);
+      X509Certificate issuer = (X509Certificate) chain.get(1);
+      if (!leaf.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
+        return false;
+      }
+      leaf.verify(issuer.getPublicKey());
+      return true;
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
   }
 
   @Override

@@ -16,6 +16,9 @@ public interface SharedAcme extends AutoCloseable {
   /** The store's address without its password (for logs). */
   String describe();
 
+  /** Why the store does not answer now, or null when it does. */
+  String problem();
+
   /**
    * The cluster's account key (PKCS#8 PEM): {@code ours} when none was kept yet (it is kept now),
    * else the one kept (which this instance then uses too: one account for the cluster).
@@ -37,10 +40,14 @@ public interface SharedAcme extends AutoCloseable {
   }
 
   /**
-   * Takes the lock for ordering {@code key}'s certificate. While held it is kept alive (until
+   * Takes the lock for ordering {@code key}'s certificate ({@code ignoreBackoff}: also while the
+   * cluster waits after a failed order, for an operator's replacement). While held it is kept alive (until
    * {@link #unlock}); an instance that stops answering loses it within two minutes.
    */
-  Lock lock(String key) throws IOException;
+  Lock lock(String key, boolean ignoreBackoff) throws IOException;
+
+  /** Takes {@code pem} out of the store if it is still the certificate kept for {@code key} (it was revoked). */
+  void forgetCertificate(String key, String pem) throws IOException;
 
   /**
    * Releases the lock taken with {@code token}. After a failed order the whole cluster waits:

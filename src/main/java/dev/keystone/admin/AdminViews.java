@@ -191,7 +191,8 @@ final class AdminViews {
         .forEach(c -> list.add(new JsonObject().put("tenant", c.tenant()).put("default", c.tenant() == null)
             .put("names", new JsonArray(c.names())).put("not_after", c.notAfter().toString())
             .put("days_left", java.time.Duration.between(now, c.notAfter()).toDays())
-            .put("issuer", c.issuer()).put("cert", c.certFile().toString()).put("key", c.keyFile().toString())
+            .put("issuer", c.issuer()).put("cert", c.certFile() == null ? null : c.certFile().toString())
+            .put("key", c.keyFile() == null ? null : c.keyFile().toString()) // none: tls local, made in memory
             .put("source", c.source())));
     var tls = g.config().tls();
     return new JsonObject().put("tls_listen", tls.enabled() ? tls.listen().host() + ":" + g.tlsPort() : null)

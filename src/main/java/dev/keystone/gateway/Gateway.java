@@ -117,7 +117,8 @@ public final class Gateway implements GatewayControl {
     this.checker = new HealthChecker(vertx, clock);
     this.engine = new EngineSlot(vertx);
     this.acme = new AcmeManager(acmeTokens, this::certificatesIssued, clock, events,
-        url -> new dev.keystone.state.RedisAcme(new dev.keystone.state.RedisStore(vertx, url), acmeTokens));
+        url -> new dev.keystone.state.RedisAcme(new dev.keystone.state.RedisStore(vertx, url,
+            dev.keystone.state.RedisAcme.STORE_TIMEOUT_MS), acmeTokens));
     acme.sync(config); // kept certificates are served from the start, even with the CA down
     try {
       certificates = ServerCertificates.compile(config, null, acme::certificate);
@@ -628,7 +629,12 @@ public final class Gateway implements GatewayControl {
 
   @Override
   public dev.keystone.model.StateStoreStatus stateStoreStatus() {
-    return policies.stateStoreStatus();
+    dev.keystone.model.StateStoreStatus s = policies.stateStoreStatus();
+    String acmeProblem = acme.sharedProblem(); // its own connection: one of the two may fail alone (attack s19-acme F5)
+    if (s == null || !s.up() || acmeProblem == null) {
+      return s;
+    }
+    return new dev.keystone.model.StateStoreStatus(s.url(), false, "ACME: " + acmeProblem);
   }
 
   @Override

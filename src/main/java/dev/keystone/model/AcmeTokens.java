@@ -37,8 +37,18 @@ public final class AcmeTokens {
   }
 
   /** Publishes this gateway's answers through {@code r} from now on (null: kept here only). */
-  public void replicate(Replica r) {
+  public synchronized void replicate(Replica r) {
     replica = r;
+  }
+
+  /**
+   * Stops publishing through {@code r}, unless another replica took its place already (a reload
+   * that changes the state store opens the new one before it closes the old: attack s19-acme F3).
+   */
+  public synchronized void stopReplicating(Replica r) {
+    if (replica == r) {
+      replica = null;
+    }
   }
 
   /** A TLS-ALPN-01 answer: the validation certificate (with the acmeIdentifier extension) and its key. */

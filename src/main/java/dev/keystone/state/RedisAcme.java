@@ -35,13 +35,16 @@ public final class RedisAcme implements SharedAcme, AcmeTokens.Replica {
   static final long ANSWER_MS = 600_000;
   /** A kept certificate or a message larger than this is not read (a chain and its key are a few KiB). */
   static final int MAX_VALUE = 1 << 20;
-  private static final long CALL_SECONDS = 3;
+  /** The deadline of a call ({@link #await}); the store's own is {@link #STORE_TIMEOUT_MS}. */
+  private static final long CALL_SECONDS = 8;
+  /** Off the request path: a slow answer is still an answer (a cold JVM, a busy Redis). */
+  public static final long STORE_TIMEOUT_MS = 5000;
   private static final Logger LOG = Logger.getLogger("keystone.acme");
 
-  /** KEYS lock, wait; ARGV token, px. {1, 0}: taken; {0, ms}: another holds it, or the cluster's backoff runs, for ms. */
+  /** KEYS lock, wait; ARGV token, px, ignore the wait (1/0). {1, 0}: taken; {0, ms}: another holds it, or the cluster's backoff runs, for ms. */
   static final String LOCK = """
       local w = redis.call('PTTL', KEYS[2])
-      if w > 0 then return {0, w} end
+      if w > 0 and ARGV[3] ~= '1' then return {0, w} end
       if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, 0} end
       return {0, redis.call('PTTL', KEYS[1])}
       """;
@@ -104,6 +107,11 @@ public final class RedisAcme implements SharedAcme, AcmeTokens.Replica {
   }
 
   @Override
+  public String problem() {
+    return store.up() ? null : String.valueOf(store.problem());
+  }
+
+  @Override
   public String accountKey(String ours) throws IOException {
     String k = PREFIX + "account";
     await(store.send(Request.cmd(Command.SET).arg(k).arg(ours).arg("NX")));
@@ -116,11 +124,24 @@ public final class RedisAcme implements SharedAcme, AcmeTokens.Replica {
 
   @Override
   public String certificate(String key) throws IOException {
-    Response r = await(store.send(Request.cmd(Command.GET).arg(PREFIX + "cert:" + key)));
+    Response r;
+    try {
+      r = await(store.send(Request.cmd(Command.GET).arg(PREFIX + "cert:" + key)));
+    } catch (IOException e) {
+      if (String.valueOf(e.getMessage()).startsWith("WRONGTYPE")) {
+        return null; // Redis answers, the value is not ours: ordered (and replaced) under the lock, not alone (s19-acme L1)
+      }
+      throw e;
+    }
     if (r == null || r.toBytes().length > MAX_VALUE) {
       return null;
     }
     return r.toString();
+  }
+
+  @Override
+  public void forgetCertificate(String key, String pem) throws IOException {
+    await(store.eval(RELEASE, RELEASE_SHA, List.of(PREFIX + "cert:" + key), List.of(pem)));
   }
 
   @Override
@@ -131,10 +152,10 @@ public final class RedisAcme implements SharedAcme, AcmeTokens.Replica {
   }
 
   @Override
-  public Lock lock(String key) throws IOException {
+  public Lock lock(String key, boolean ignoreBackoff) throws IOException {
     String token = UUID.randomUUID().toString();
     Response r = await(store.eval(LOCK, LOCK_SHA, List.of(lockKey(key), PREFIX + "wait:" + key),
-        List.of(token, Long.toString(LOCK_MS))));
+        List.of(token, Long.toString(LOCK_MS), ignoreBackoff ? "1" : "0")));
     if (r.get(0).toInteger() == 1) {
       held.put(key, token);
       return new Lock(token, 0);
@@ -211,7 +232,7 @@ public final class RedisAcme implements SharedAcme, AcmeTokens.Replica {
 
   @Override
   public void close() {
-    tokens.replicate(null);
+    tokens.stopReplicating(this);
     store.vertx().cancelTimer(renewer);
     // an order cut short by a stop: its lock is freed now, not after LOCK_MS, so another
     // instance can order at its next try (a second's wait at most, then the lock runs out)

@@ -153,15 +153,52 @@ class ClusterAcmeTest {
   }
 
   @Test
-  void withTheStateStoreDownAnInstanceWithoutACertificateOrdersItsOwn() throws Exception {
+  void withTheStateStoreDownAnInstanceWithoutACertificateWaitsForItThenOrdersItsOwn() throws Exception {
+    // a store that fails for a moment (a cold start's slow first call, a Redis restart) must not
+    // make every instance of a rollout order its own (attack s19-acme F1); one that stays down must
+    // not leave an instance without a certificate for good
     int http = Pebble.freePort();
     String deadRedis = "redis://127.0.0.1:" + Pebble.freePort();
+    dev.keystone.testing.TestClock clock = new dev.keystone.testing.TestClock(java.time.Instant.now());
     try (Pebble pebble = Pebble.start(dir.resolve("pebble-alone"), http);
-         TestGateway gw = TestGateway.start(yaml(pebble, deadRedis, "data-alone", http))) {
+         TestGateway gw = TestGateway.start(yaml(pebble, deadRedis, "data-alone", http), java.util.Map.of(),
+             new dev.keystone.gateway.GatewayOptions(2, "test", clock))) {
+      Await.until("the first decision", Duration.ofSeconds(30), () -> gw.gateway().acmePending() == 0);
+      assertThat(gw.gateway().acmeOrders(true) + gw.gateway().acmeOrders(false)).as("it waits for the store").isZero();
+      clock.advance(Duration.ofSeconds(61));
+      assertThat(gw.admin("POST", "/api/v1/reload").statusCode()).isEqualTo(200); // a sync, as every minute
+      Await.until("the second decision", Duration.ofSeconds(30), () -> gw.gateway().acmePending() == 0);
+      assertThat(gw.gateway().acmeOrders(true) + gw.gateway().acmeOrders(false)).as("still waiting").isZero();
+      Await.until("the status says so", Duration.ofSeconds(10), () -> "unreachable".equals(
+          new JsonObject(gw.admin("GET", "/api/v1/status").body()).getJsonObject("state_store").getString("status")));
+
+      clock.advance(ClusterAcme.ALONE_AFTER);
+      assertThat(gw.admin("POST", "/api/v1/reload").statusCode()).isEqualTo(200);
       Await.until("the certificate served", Duration.ofSeconds(60), () -> leafOrNull(gw) != null);
       assertThat(leaf(gw).getIssuerX500Principal().getName()).contains("Pebble");
       assertThat(gw.gateway().acmeOrders(true)).isEqualTo(1);
     }
+  }
+
+  @Test
+  void anIdleGatewaySaysWhenTheStateStoreGoesAndComesBack() throws Exception {
+    // attack s19-acme F5: with no traffic through Redis, a killed one was reported connected
+    try (TestGateway gw = TestGateway.start("""
+        state_store: %s
+        tenants:
+          - { name: t, path_prefix: /, services: [{ name: s, url: "%s" }] }
+        """.formatted(redis.url(), backend.url()))) {
+      Await.until("connected", Duration.ofSeconds(10), () -> "connected".equals(stateStore(gw)));
+      redis.stop();
+      Await.until("unreachable", Duration.ofSeconds(10), () -> "unreachable".equals(stateStore(gw)));
+      assertThat(gw.admin("GET", "/metrics").body()).contains("keystone_state_store_up 0\n");
+      redis.start();
+      Await.until("connected again", Duration.ofSeconds(15), () -> "connected".equals(stateStore(gw)));
+    }
+  }
+
+  static String stateStore(TestGateway gw) {
+    return new JsonObject(gw.admin("GET", "/api/v1/status").body()).getJsonObject("state_store").getString("status");
   }
 
   static Path only(Path d) throws IOException {

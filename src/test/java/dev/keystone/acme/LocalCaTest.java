@@ -54,6 +54,28 @@ class LocalCaTest {
     assertThat(chain(Files.readString(again.caFile())).get(0)).isEqualTo(root);
   }
 
+  @Test
+  void theAdminApiListsALocalCertificate() throws Exception {
+    // attack s19-acme F6: GET /api/v1/certificates answered 500 (a local certificate has no file)
+    try (dev.keystone.testing.TestGateway gw = dev.keystone.testing.TestGateway.start("""
+        tls_listen: 127.0.0.1:0
+        acme: { data_dir: "%s" }
+        tenants:
+          - name: app
+            domains: [app.test]
+            tls: local
+            services: [{ name: s, url: "http://127.0.0.1:9" }]
+        """.formatted(dir))) {
+      var r = gw.admin("GET", "/api/v1/certificates");
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      var c = new io.vertx.core.json.JsonObject(r.body()).getJsonArray("certificates").getJsonObject(0);
+      assertThat(c.getString("source")).isEqualTo("local");
+      assertThat(c.getJsonArray("names").getList()).containsExactly("app.test");
+      assertThat(c.getValue("cert")).isNull();
+      assertThat(c.getValue("key")).isNull();
+    }
+  }
+
   private static List<X509Certificate> chain(String pem) throws Exception {
     return CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))
         .stream().map(X509Certificate.class::cast).toList();

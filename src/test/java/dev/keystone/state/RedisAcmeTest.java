@@ -53,49 +53,69 @@ class RedisAcmeTest {
 
   @Test
   void oneInstanceHoldsTheLockAndAFailedOrderHoldsTheWholeClusterBack() throws Exception {
-    SharedAcme.Lock first = a.lock("shop.test-abc");
+    SharedAcme.Lock first = a.lock("shop.test-abc", false);
     assertThat(first.token()).isNotNull();
-    SharedAcme.Lock second = b.lock("shop.test-abc");
+    SharedAcme.Lock second = b.lock("shop.test-abc", false);
     assertThat(second.token()).isNull();
     assertThat(second.retryInMillis()).isBetween(1L, RedisAcme.LOCK_MS);
-    assertThat(b.lock("other.test-def").token()).as("a lock per set of names").isNotNull();
+    assertThat(b.lock("other.test-def", false).token()).as("a lock per set of names").isNotNull();
 
     assertThat(a.unlock("shop.test-abc", first.token(), true, 60_000, 21_600_000, 0)).isEqualTo(60_000);
-    SharedAcme.Lock waiting = b.lock("shop.test-abc");
+    SharedAcme.Lock waiting = b.lock("shop.test-abc", false);
     assertThat(waiting.token()).as("the cluster waits after a failed order").isNull();
     assertThat(waiting.retryInMillis()).isBetween(50_000L, 60_000L);
+    SharedAcme.Lock operator = b.lock("shop.test-abc", true);
+    assertThat(operator.token()).as("an operator's replacement does not wait").isNotNull();
+    b.unlock("shop.test-abc", operator.token(), true, 60_000, 21_600_000, 0); // failed too: the backoff doubles
+    redisCall("SET", "keystone:acme:backoff:shop.test-abc", "0");
+    redisCall("DEL", "keystone:acme:wait:shop.test-abc");
+    a.unlock("shop.test-abc", a.lock("shop.test-abc", false).token(), true, 60_000, 21_600_000, 0);
 
     // the wait over (ended here by hand), the next failure doubles it; what the CA says wins when longer
     redisCall("DEL", "keystone:acme:wait:shop.test-abc");
-    SharedAcme.Lock again = b.lock("shop.test-abc");
+    SharedAcme.Lock again = b.lock("shop.test-abc", false);
     assertThat(again.token()).isNotNull();
     assertThat(b.unlock("shop.test-abc", again.token(), true, 60_000, 21_600_000, 0)).isEqualTo(120_000);
     redisCall("DEL", "keystone:acme:wait:shop.test-abc");
-    SharedAcme.Lock third = a.lock("shop.test-abc");
+    SharedAcme.Lock third = a.lock("shop.test-abc", false);
     assertThat(a.unlock("shop.test-abc", third.token(), true, 60_000, 21_600_000, 3_600_000)).isEqualTo(3_600_000);
     redisCall("DEL", "keystone:acme:wait:shop.test-abc");
 
     // a success ends the backoff
-    SharedAcme.Lock fourth = a.lock("shop.test-abc");
+    SharedAcme.Lock fourth = a.lock("shop.test-abc", false);
     assertThat(a.unlock("shop.test-abc", fourth.token(), false, 0, 0, 0)).isZero();
-    SharedAcme.Lock fifth = b.lock("shop.test-abc");
+    SharedAcme.Lock fifth = b.lock("shop.test-abc", false);
     assertThat(b.unlock("shop.test-abc", fifth.token(), true, 60_000, 21_600_000, 0)).isEqualTo(60_000);
 
     // a token that is not the holder's releases nothing
     redisCall("DEL", "keystone:acme:wait:shop.test-abc");
-    SharedAcme.Lock held = a.lock("shop.test-abc");
+    SharedAcme.Lock held = a.lock("shop.test-abc", false);
     b.unlock("shop.test-abc", "not-the-token", false, 0, 0, 0);
-    assertThat(b.lock("shop.test-abc").token()).isNull();
+    assertThat(b.lock("shop.test-abc", false).token()).isNull();
     assertThat(held.token()).isNotNull();
   }
 
   @Test
   void anInstanceThatStopsWhileOrderingFreesItsLock() throws Exception {
     RedisAcme stopping = new RedisAcme(new RedisStore(vertx, redis.url()), new AcmeTokens());
-    assertThat(stopping.lock("shop.test-abc").token()).isNotNull();
-    assertThat(b.lock("shop.test-abc").token()).isNull();
+    assertThat(stopping.lock("shop.test-abc", false).token()).isNotNull();
+    assertThat(b.lock("shop.test-abc", false).token()).isNull();
     stopping.close();
-    assertThat(b.lock("shop.test-abc").token()).as("free at once, not after two minutes").isNotNull();
+    assertThat(b.lock("shop.test-abc", false).token()).as("free at once, not after two minutes").isNotNull();
+  }
+
+  @Test
+  void aStoreReplacedByAReloadLeavesTheNewOnePublishing() throws Exception {
+    // a reload that changes state_store opens the new store, then closes the old (attack s19-acme F3)
+    RedisAcme next = new RedisAcme(new RedisStore(vertx, redis.url()), tokensA);
+    try {
+      a.close();
+      tokensA.put("tok-after-reload", "tok-after-reload.thumb");
+      Await.until("b still answers a's token", Duration.ofSeconds(10),
+          () -> "tok-after-reload.thumb".equals(tokensB.answer("tok-after-reload")));
+    } finally {
+      next.close();
+    }
   }
 
   @Test
@@ -110,6 +130,14 @@ class RedisAcmeTest {
     Await.until("b told", Duration.ofSeconds(10), () -> announced.equals(java.util.List.of("shop.test-abc")));
     assertThat(Long.parseLong(redisCall("PTTL", "keystone:acme:cert:shop.test-abc"))).as("kept for its life")
         .isBetween(50_000L, 60_000L);
+
+    b.forgetCertificate("shop.test-abc", "ANOTHER");
+    assertThat(a.certificate("shop.test-abc")).as("only the certificate revoked is forgotten").isEqualTo("CHAIN+KEY");
+    b.forgetCertificate("shop.test-abc", "CHAIN+KEY");
+    assertThat(a.certificate("shop.test-abc")).isNull();
+
+    redisCall("HSET", "keystone:acme:cert:planted", "f", "v");
+    assertThat(a.certificate("planted")).as("a value of another type is no certificate (not a store failure)").isNull();
   }
 
   @Test
