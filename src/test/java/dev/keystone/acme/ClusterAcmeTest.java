@@ -146,9 +146,16 @@ class ClusterAcmeTest {
   }
 
   void redisSet(String key, String value) throws Exception {
+    redisSet(key, value, null);
+  }
+
+  void redisSet(String key, String value, String px) throws Exception {
+    var r = io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.SET).arg(key).arg(value);
+    if (px != null) {
+      r.arg("PX").arg(px);
+    }
     try (var s = new dev.keystone.state.RedisStore(vertx, redis.url())) {
-      s.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.SET).arg(key).arg(value))
-          .toCompletionStage().toCompletableFuture().get();
+      s.send(r).toCompletionStage().toCompletableFuture().get();
     }
   }
 
@@ -177,6 +184,38 @@ class ClusterAcmeTest {
       Await.until("the certificate served", Duration.ofSeconds(60), () -> leafOrNull(gw) != null);
       assertThat(leaf(gw).getIssuerX500Principal().getName()).contains("Pebble");
       assertThat(gw.gateway().acmeOrders(true)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aRevocationDuringTheClustersBackoffReplacesTheCertificateOnEveryInstance() throws Exception {
+    // attack s19-acme F2: during the backoff after a failed order, renew?revoke=true revoked the
+    // certificate and ordered nothing; every instance kept serving the revoked one
+    int http = Pebble.freePort();
+    try (Pebble pebble = Pebble.start(dir.resolve("pebble-revoke"), http);
+         TestGateway a = TestGateway.start(yaml(pebble, redis.url(), "data-ra", http))) {
+      Await.until("a serves its certificate", Duration.ofSeconds(60), () -> leafOrNull(a) != null);
+      X509Certificate first = leaf(a);
+      try (TestGateway b = TestGateway.start(yaml(pebble, redis.url(), "data-rb", 0))) {
+        Await.until("b serves it", Duration.ofSeconds(30), () -> leafOrNull(b) != null);
+        redisSet("keystone:acme:wait:" + AcmeStore.key(java.util.List.of("shop.test")), "3600000", "3600000");
+
+        assertThat(a.admin("POST", "/api/v1/certificates/shop/renew?revoke=true").statusCode()).isEqualTo(202);
+        Await.until("a new certificate on both", Duration.ofSeconds(60), () -> {
+          X509Certificate x = leafOrNull(a);
+          X509Certificate y = leafOrNull(b);
+          return x != null && y != null && !x.getSerialNumber().equals(first.getSerialNumber())
+              && x.getSerialNumber().equals(y.getSerialNumber());
+        });
+        assertThat(pebble.certificateStatus(first.getSerialNumber())).contains("\"Status\": \"Revoked\"");
+        assertThat(a.gateway().acmeOrders(true)).isEqualTo(2);
+        assertThat(b.gateway().acmeOrders(true) + b.gateway().acmeOrders(false)).isZero();
+      }
+      // an instance started now gets the replacement, not the revoked one
+      try (TestGateway c = TestGateway.start(yaml(pebble, redis.url(), "data-rc", 0))) {
+        Await.until("c serves it", Duration.ofSeconds(30), () -> leafOrNull(c) != null);
+        assertThat(leaf(c).getSerialNumber()).isEqualTo(leaf(a).getSerialNumber());
+      }
     }
   }
 
