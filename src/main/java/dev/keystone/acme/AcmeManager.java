@@ -68,6 +68,11 @@ public final class AcmeManager implements AutoCloseable {
   private final Map<String, Instant> askRenewalAt = new ConcurrentHashMap<>();
   /** The keys (and names) of the tenants with {@code tls: auto} in the config in force: an order for another is dropped. */
   private volatile Map<String, List<String>> wanted = Map.of();
+  /**
+   * False until the gateway listens ({@link #holdOrders}): a start that fails (a port taken) must
+   * not leave an order at the CA, a lock and a backoff in the cluster behind (attack s19-acme L3).
+   */
+  private volatile boolean ordering = true;
   /** The acme section in force (null: none). */
   private volatile AcmeConfig acmeInForce;
   /** Cluster mode: the ACME state shared through the state store. */
@@ -169,7 +174,7 @@ public final class AcmeManager implements AutoCloseable {
           issued.put(key, have);
         }
       }
-      if (pending.contains(key)) {
+      if (pending.contains(key) || !ordering) {
         continue;
       }
       boolean due = have == null || forced.contains(key) || due(have, now) || !now.isBefore(renewAt.getOrDefault(key, Instant.MAX));
@@ -187,6 +192,17 @@ public final class AcmeManager implements AutoCloseable {
     if (localDue) {
       worker.execute(changed); // on the ACME thread, as after an issuance
     }
+  }
+
+  /** Kept certificates are loaded, but nothing is ordered until {@link #startOrdering}. */
+  public void holdOrders() {
+    ordering = false;
+  }
+
+  /** Orders what {@code config} needs from now on (the gateway listens: the CA can validate). */
+  public void startOrdering(GatewayConfig config) {
+    ordering = true;
+    sync(config);
   }
 
   /** Whether less than a third of the certificate's lifetime is left. */

@@ -224,9 +224,10 @@ final class ClusterAcme implements AutoCloseable {
   /**
    * The certificate another instance kept for {@code names}, when it can be served instead of
    * ordering: it is a chain for these names with its key, signed by the next certificate of the
-   * chain (not self-signed), not due for renewal, and issued after {@code old} (null: there is
-   * none); it is kept in the data_dir too. Null otherwise. Issued after, not expiring after: a
-   * CA that shortens lifetimes still renews everywhere (attack s19-acme F4).
+   * chain (not self-signed), not due for renewal, and another than {@code old} (null: there is
+   * none) issued no earlier (a CA's notBefore has whole seconds: a replacement ordered within the
+   * second has the same); it is kept in the data_dir too. Null otherwise. Issued, not expiring,
+   * later: a CA that shortens lifetimes still renews everywhere (attack s19-acme F4).
    */
   static ServerCertificate adoptable(SharedAcme sh, AcmeStore store, List<String> names, X509Certificate old, Instant now)
       throws IOException {
@@ -241,7 +242,7 @@ final class ClusterAcme implements AutoCloseable {
     X509Certificate leaf = AcmeStore.leaf(c.certPem());
     if (!dev.keystone.config.CertificateNames.dnsNames(leaf).containsAll(names) || AcmeManager.due(c, now)
         || now.isBefore(leaf.getNotBefore().toInstant().minusSeconds(300)) || !issuedByItsChain(c.certPem())
-        || old != null && !leaf.getNotBefore().after(old.getNotBefore())) {
+        || old != null && (leaf.getSerialNumber().equals(old.getSerialNumber()) || leaf.getNotBefore().before(old.getNotBefore()))) {
       return null;
     }
     try {

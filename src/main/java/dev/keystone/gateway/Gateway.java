@@ -119,6 +119,7 @@ public final class Gateway implements GatewayControl {
     this.acme = new AcmeManager(acmeTokens, this::certificatesIssued, clock, events,
         url -> new dev.keystone.state.RedisAcme(new dev.keystone.state.RedisStore(vertx, url,
             dev.keystone.state.RedisAcme.STORE_TIMEOUT_MS), acmeTokens));
+    acme.holdOrders(); // until listening: a start that fails orders nothing
     acme.sync(config); // kept certificates are served from the start, even with the CA down
     try {
       certificates = ServerCertificates.compile(config, null, acme::certificate);
@@ -260,6 +261,12 @@ public final class Gateway implements GatewayControl {
               g.admin = admin.result();
             }
             g.listening = ar.succeeded();
+            if (ar.succeeded()) {
+              vertx.executeBlocking(() -> {
+                g.acme.startOrdering(g.current.get().config());
+                return null;
+              }, false);
+            }
             return ar.succeeded() ? Future.succeededFuture(g)
                 : Future.failedFuture(proxy.failed() ? proxy.cause() : admin.cause());
           });

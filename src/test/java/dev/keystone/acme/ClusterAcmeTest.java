@@ -220,6 +220,64 @@ class ClusterAcmeTest {
   }
 
   @Test
+  void aStartThatFailsOrdersNothing() throws Exception {
+    // attack s19-acme L3: the order began before the listeners bound; a start that failed (a port
+    // taken) left an order at the CA, a lock and the cluster's backoff behind, at every crash loop
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      String yaml = """
+          listen: 127.0.0.1:%d
+          tls_listen: 127.0.0.1:0
+          state_store: %s
+          acme: { directory: "https://127.0.0.1:9/dir", data_dir: "%s" }
+          tenants:
+            - name: shop
+              domains: [shop.test]
+              tls: auto
+              services: [{ name: s, url: "%s" }]
+          """.formatted(taken.getLocalPort(), redis.url(), dir.resolve("data-failed"), backend.url());
+      Throwable failed = null;
+      try (TestGateway gw = TestGateway.start(yaml)) {
+        failed = null;
+      } catch (RuntimeException | AssertionError e) {
+        failed = e;
+      }
+      assertThat(failed).as("the start fails").hasMessageContaining("Address already in use");
+    }
+    assertThat(redisKeys()).as("no lock, no backoff, no challenge").isEmpty();
+    assertThat(dir.resolve("data-failed/account.key")).as("no account made").doesNotExist();
+  }
+
+  @Test
+  void nothingIsOrderedUntilTheGatewayListens() throws Exception {
+    try (ServerSocket silentCa = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) { // accepts, never answers
+      dev.keystone.config.GatewayConfig config = new dev.keystone.config.ConfigLoader().parse("""
+          tls_listen: 127.0.0.1:0
+          acme: { directory: "https://127.0.0.1:%d/dir", data_dir: "%s" }
+          tenants:
+            - name: shop
+              domains: [shop.test]
+              tls: auto
+              services: [{ name: s, url: "http://127.0.0.1:9" }]
+          """.formatted(silentCa.getLocalPort(), dir.resolve("data-held")), "test.yaml");
+      try (AcmeManager m = new AcmeManager(new dev.keystone.model.AcmeTokens(), () -> { }, java.time.Clock.systemUTC(),
+          new dev.keystone.model.Events())) {
+        m.holdOrders();
+        m.sync(config);
+        assertThat(m.pending()).as("held").isZero();
+        m.startOrdering(config);
+        assertThat(m.pending()).as("the order waits on the silent CA").isEqualTo(1);
+      }
+    }
+  }
+
+  String redisKeys() throws Exception {
+    try (var s = new dev.keystone.state.RedisStore(vertx, redis.url())) {
+      return s.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.KEYS).arg("keystone:acme:*"))
+          .toCompletionStage().toCompletableFuture().get().toString().replace("[]", "");
+    }
+  }
+
+  @Test
   void anIdleGatewaySaysWhenTheStateStoreGoesAndComesBack() throws Exception {
     // attack s19-acme F5: with no traffic through Redis, a killed one was reported connected
     try (TestGateway gw = TestGateway.start("""
