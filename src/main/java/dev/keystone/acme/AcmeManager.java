@@ -52,6 +52,8 @@ public final class AcmeManager implements AutoCloseable {
    * and not held back by the cluster's backoff (attack s19-acme F2: a revoked certificate stayed).
    */
   private final Set<String> forced = ConcurrentHashMap.newKeySet();
+  /** Keys whose certificate in the cluster's store is to be looked at (one queued at a time). */
+  private final Set<String> checking = ConcurrentHashMap.newKeySet();
   /** Keys whose renewal information is being asked for (not orders: they do not hold one back). */
   private final Set<String> asking = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> retryAt = new ConcurrentHashMap<>();
@@ -98,7 +100,7 @@ public final class AcmeManager implements AutoCloseable {
    * URL, so that one instance orders each certificate and every instance serves it.
    */
   public AcmeManager(AcmeTokens tokens, Runnable changed, Clock clock, dev.keystone.model.Events events,
-                     java.util.function.Function<String, SharedAcme> sharing) {
+                     java.util.function.BiFunction<String, java.util.function.Consumer<String>, SharedAcme> sharing) {
     this.cluster = new ClusterAcme(sharing, this::keptElsewhere);
     this.tokens = tokens;
     this.changed = changed;
@@ -183,7 +185,15 @@ public final class AcmeManager implements AutoCloseable {
         List<String> names = t.domains();
         X509Certificate old = have == null ? null : AcmeStore.leaf(have.certPem());
         worker.execute(() -> order(acme, store, names, key, old));
-      } else if (!due && !now.isBefore(askRenewalAt.getOrDefault(key, Instant.MIN)) && asking.add(key)) {
+      } else if (!due && cluster.shared() != null && cluster.shared().problem() == null && checking.add(key)) {
+        // every minute, the certificate kept in the cluster: an announcement can be missed (a
+        // Redis restart, a dropped subscriber) and a replacement must still reach this instance
+        worker.execute(() -> {
+          checking.remove(key);
+          keptElsewhereNow(key);
+        });
+      }
+      if (!due && !pending.contains(key) && !now.isBefore(askRenewalAt.getOrDefault(key, Instant.MIN)) && asking.add(key)) {
         X509Certificate leaf = AcmeStore.leaf(have.certPem());
         askRenewalAt.put(key, now.plus(RENEWAL_INFO_EVERY));
         worker.execute(() -> askRenewal(acme, store, key, leaf));
@@ -406,19 +416,24 @@ public final class AcmeManager implements AutoCloseable {
       return;
     }
     try {
-      worker.execute(() -> {
-        if (pending.contains(key)) {
-          return; // an order of this instance's is queued: it reads the kept certificate first
-        }
-        ServerCertificate have = issued.get(key);
-        ServerCertificate c = cluster.adoptable(new AcmeStore(acme.dataDir()), names,
-            have == null ? null : AcmeStore.leaf(have.certPem()), clock.instant());
-        if (c != null) {
-          adopted(names, key, c);
-        }
-      });
+      worker.execute(() -> keptElsewhereNow(key));
     } catch (java.util.concurrent.RejectedExecutionException closed) {
       // stopping
+    }
+  }
+
+  /** Serves the certificate the cluster keeps for {@code key} if it is better than this instance's (on the ACME thread). */
+  private void keptElsewhereNow(String key) {
+    List<String> names = wanted.get(key);
+    AcmeConfig acme = acmeInForce;
+    if (names == null || acme == null || pending.contains(key)) {
+      return; // gone, or an order of this instance's is queued: it reads the kept certificate first
+    }
+    ServerCertificate have = issued.get(key);
+    ServerCertificate c = cluster.adoptable(new AcmeStore(acme.dataDir()), names,
+        have == null ? null : AcmeStore.leaf(have.certPem()), clock.instant());
+    if (c != null) {
+      adopted(names, key, c);
     }
   }
 

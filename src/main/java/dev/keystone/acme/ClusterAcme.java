@@ -12,7 +12,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import java.util.logging.Logger;
 
 /**
@@ -24,7 +24,7 @@ final class ClusterAcme implements AutoCloseable {
 
   private static final Logger LOG = Logger.getLogger("keystone.acme");
 
-  private final Function<String, SharedAcme> connect;
+  private final BiFunction<String, Consumer<String>, SharedAcme> connect;
   private final Consumer<String> certificateKept;
   private SharedAcme shared; // guarded by this
   /** Since when the store fails, or null while it answers. */
@@ -38,10 +38,12 @@ final class ClusterAcme implements AutoCloseable {
   private String url; // guarded by this
 
   /**
-   * @param connect         opens the shared state at a state_store URL (null: never shared)
-   * @param certificateKept called with the key of a certificate another instance kept
+   * @param connect         opens the shared state at a state_store URL, calling the listener it is
+   *                        given with the key of each certificate another instance kept (null:
+   *                        never shared)
+   * @param certificateKept that listener
    */
-  ClusterAcme(Function<String, SharedAcme> connect, Consumer<String> certificateKept) {
+  ClusterAcme(BiFunction<String, Consumer<String>, SharedAcme> connect, Consumer<String> certificateKept) {
     this.connect = connect;
     this.certificateKept = certificateKept;
   }
@@ -52,11 +54,8 @@ final class ClusterAcme implements AutoCloseable {
       return;
     }
     SharedAcme old = shared;
-    shared = stateStore == null ? null : connect.apply(stateStore);
+    shared = stateStore == null ? null : connect.apply(stateStore, certificateKept);
     url = stateStore;
-    if (shared != null) {
-      shared.onCertificate(certificateKept);
-    }
     if (old != null) {
       old.close();
     }
@@ -149,6 +148,12 @@ final class ClusterAcme implements AutoCloseable {
       if (since == null) {
         failingSince = since = now;
       }
+      if (forced) {
+        // an operator's replacement (the old one may be revoked already): not held back
+        LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): the replacement of "
+            + names + " is ordered by this instance alone");
+        return new Before(null, null, null);
+      }
       if (old == null && now.isBefore(since.plus(ALONE_AFTER))) {
         LOG.warning("ACME: the state store " + sh.describe() + " failed (" + e.getMessage() + "): " + names
             + " waits for it (ordered alone if it still fails at " + since.plus(ALONE_AFTER) + ")");
@@ -214,7 +219,9 @@ final class ClusterAcme implements AutoCloseable {
       return null;
     }
     try {
-      return adoptable(sh, store, names, old, now);
+      ServerCertificate c = adoptable(sh, store, names, old, now);
+      failingSince = null;
+      return c;
     } catch (IOException e) {
       LOG.fine("ACME: the certificate kept by another instance could not be read: " + e.getMessage());
       return null;

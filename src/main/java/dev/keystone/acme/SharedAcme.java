@@ -1,7 +1,6 @@
 package dev.keystone.acme;
 
 import java.io.IOException;
-import java.util.function.Consumer;
 
 /**
  * The ACME state a cluster's instances share through the state store ({@code state_store}): the
@@ -55,9 +54,6 @@ public interface SharedAcme extends AutoCloseable {
    * the CA said). Returns that wait in ms (0 after a success; -1 when the store failed).
    */
   long unlock(String key, String token, boolean failed, long firstMs, long maxMs, long atLeastMs);
-
-  /** Calls {@code listener} (on any thread) with the key of a certificate another instance kept. */
-  void onCertificate(Consumer<String> listener);
 
   @Override
   void close();

@@ -117,8 +117,8 @@ public final class Gateway implements GatewayControl {
     this.checker = new HealthChecker(vertx, clock);
     this.engine = new EngineSlot(vertx);
     this.acme = new AcmeManager(acmeTokens, this::certificatesIssued, clock, events,
-        url -> new dev.keystone.state.RedisAcme(new dev.keystone.state.RedisStore(vertx, url,
-            dev.keystone.state.RedisAcme.STORE_TIMEOUT_MS), acmeTokens));
+        (url, kept) -> new dev.keystone.state.RedisAcme(new dev.keystone.state.RedisStore(vertx, url,
+            dev.keystone.state.RedisAcme.STORE_TIMEOUT_MS), acmeTokens, kept));
     acme.holdOrders(); // until listening: a start that fails orders nothing
     acme.sync(config); // kept certificates are served from the start, even with the CA down
     try {

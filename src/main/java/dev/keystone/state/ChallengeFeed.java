@@ -20,8 +20,9 @@ import java.util.logging.Logger;
  * The other instances' ACME news, from the state store's channel: their challenge answers, which
  * this instance answers too until they are taken away (or {@link RedisAcme#ANSWER_MS} passed,
  * should the message that takes one away be lost), and the certificates they kept. On every
- * (re)subscription the answers stored meanwhile are read back, so an instance started or
- * reconnected during a validation answers it.
+ * (re)subscription what is stored is read back, so an instance started or reconnected during a
+ * validation answers it, and one that missed an announcement looks at the certificate then
+ * (attack s19-acme2 N1: a revoked certificate stayed served by an instance away for 8 s).
  */
 final class ChallengeFeed implements AutoCloseable {
 
@@ -131,6 +132,11 @@ final class ChallengeFeed implements AutoCloseable {
 
   private void load(String redisKey) {
     String rest = redisKey.substring(RedisAcme.PREFIX.length());
+    if (rest.startsWith("cert:")) {
+      // an announcement missed while away (a replacement, after a revocation): looked at now
+      certificateKept.accept(rest.substring("cert:".length()));
+      return;
+    }
     boolean http = rest.startsWith("http01:");
     if (!http && !rest.startsWith("alpn:")) {
       return;

@@ -85,15 +85,17 @@ public final class RedisAcme implements SharedAcme, AcmeTokens.Replica {
   private final Map<String, String> held = new ConcurrentHashMap<>();
   private final long renewer;
   private final ChallengeFeed feed;
-  private volatile Consumer<String> certificateListener = k -> { };
-
-  public RedisAcme(RedisStore store, AcmeTokens tokens) {
+  /**
+   * @param certificateKept called (on an event loop) with the key of each certificate another
+   *                        instance kept, and of each one stored when this instance (re)subscribes
+   */
+  public RedisAcme(RedisStore store, AcmeTokens tokens, Consumer<String> certificateKept) {
     this.store = store;
     this.tokens = tokens;
     this.channel = "keystone:acme:" + RedisKv.channel(store.url()).substring("keystone:kv:".length());
     this.renewer = store.vertx().setPeriodic(LOCK_MS / 3, t -> held.forEach((key, token) ->
         store.eval(RENEW, RENEW_SHA, List.of(lockKey(key)), List.of(token, Long.toString(LOCK_MS)))));
-    this.feed = new ChallengeFeed(store, tokens, origin, channel, key -> certificateListener.accept(key));
+    this.feed = new ChallengeFeed(store, tokens, origin, channel, certificateKept);
     tokens.replicate(this);
   }
 
@@ -176,11 +178,6 @@ public final class RedisAcme implements SharedAcme, AcmeTokens.Replica {
       LOG.warning("ACME: could not release the ordering lock for " + key + " in " + describe() + ": " + e.getMessage());
       return -1;
     }
-  }
-
-  @Override
-  public void onCertificate(Consumer<String> listener) {
-    certificateListener = listener;
   }
 
   // AcmeTokens.Replica: this instance's challenge answers, stored and published before the CA is asked to validate

@@ -278,6 +278,25 @@ class ClusterAcmeTest {
   }
 
   @Test
+  void aRevocationWithTheStateStoreDownIsReplacedAtOnce() throws Exception {
+    // attack s19-acme2 N2: with Redis down the replacement of a revoked certificate waited as a
+    // renewal does (until a sixth of its life was left): the revoked one stayed served
+    int http = Pebble.freePort();
+    try (Pebble pebble = Pebble.start(dir.resolve("pebble-revoke-down"), http);
+         TestGateway a = TestGateway.start(yaml(pebble, redis.url(), "data-rd", http))) {
+      Await.until("a serves its certificate", Duration.ofSeconds(60), () -> leafOrNull(a) != null);
+      X509Certificate first = leaf(a);
+      redis.stop();
+      assertThat(a.admin("POST", "/api/v1/certificates/shop/renew?revoke=true").statusCode()).isEqualTo(202);
+      Await.until("the replacement served", Duration.ofSeconds(60), () -> {
+        X509Certificate x = leafOrNull(a);
+        return x != null && !x.getSerialNumber().equals(first.getSerialNumber());
+      });
+      assertThat(pebble.certificateStatus(first.getSerialNumber())).contains("\"Status\": \"Revoked\"");
+    }
+  }
+
+  @Test
   void anIdleGatewaySaysWhenTheStateStoreGoesAndComesBack() throws Exception {
     // attack s19-acme F5: with no traffic through Redis, a killed one was reported connected
     try (TestGateway gw = TestGateway.start("""

@@ -33,13 +33,14 @@ class RedisAcmeTest {
   AcmeTokens tokensB = new AcmeTokens();
   RedisAcme a;
   RedisAcme b;
+  java.util.List<String> announcedToB = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @BeforeEach
   void start() {
     redis = new TestRedis(dir);
     vertx = Vertx.vertx();
-    a = new RedisAcme(new RedisStore(vertx, redis.url()), tokensA);
-    b = new RedisAcme(new RedisStore(vertx, redis.url()), tokensB);
+    a = new RedisAcme(new RedisStore(vertx, redis.url()), tokensA, k -> { });
+    b = new RedisAcme(new RedisStore(vertx, redis.url()), tokensB, announcedToB::add);
     Await.until("both subscribed", Duration.ofSeconds(10), () -> a.subscriber() != null && b.subscriber() != null);
   }
 
@@ -97,7 +98,7 @@ class RedisAcmeTest {
 
   @Test
   void anInstanceThatStopsWhileOrderingFreesItsLock() throws Exception {
-    RedisAcme stopping = new RedisAcme(new RedisStore(vertx, redis.url()), new AcmeTokens());
+    RedisAcme stopping = new RedisAcme(new RedisStore(vertx, redis.url()), new AcmeTokens(), k -> { });
     assertThat(stopping.lock("shop.test-abc", false).token()).isNotNull();
     assertThat(b.lock("shop.test-abc", false).token()).isNull();
     stopping.close();
@@ -107,7 +108,7 @@ class RedisAcmeTest {
   @Test
   void aStoreReplacedByAReloadLeavesTheNewOnePublishing() throws Exception {
     // a reload that changes state_store opens the new store, then closes the old (attack s19-acme F3)
-    RedisAcme next = new RedisAcme(new RedisStore(vertx, redis.url()), tokensA);
+    RedisAcme next = new RedisAcme(new RedisStore(vertx, redis.url()), tokensA, k -> { });
     try {
       a.close();
       tokensA.put("tok-after-reload", "tok-after-reload.thumb");
@@ -122,8 +123,7 @@ class RedisAcmeTest {
   void theFirstAccountKeyOfferedIsTheClustersAndCertificatesAreKeptAndAnnounced() throws Exception {
     assertThat(a.accountKey("KEY-A")).isEqualTo("KEY-A");
     assertThat(b.accountKey("KEY-B")).isEqualTo("KEY-A");
-    java.util.List<String> announced = new java.util.concurrent.CopyOnWriteArrayList<>();
-    b.onCertificate(announced::add);
+    java.util.List<String> announced = announcedToB;
     assertThat(b.certificate("shop.test-abc")).isNull();
     a.putCertificate("shop.test-abc", "CHAIN+KEY", 60_000);
     assertThat(b.certificate("shop.test-abc")).isEqualTo("CHAIN+KEY");
@@ -138,6 +138,17 @@ class RedisAcmeTest {
 
     redisCall("HSET", "keystone:acme:cert:planted", "f", "v");
     assertThat(a.certificate("planted")).as("a value of another type is no certificate (not a store failure)").isNull();
+  }
+
+  @Test
+  void anInstanceThatSubscribesLooksAtEveryCertificateKept() throws Exception {
+    // attack s19-acme2 N1: an instance away when a replacement was announced kept serving the
+    // revoked certificate; at its (re)subscription it now looks at what is kept
+    a.putCertificate("shop.test-abc", "CHAIN+KEY", 60_000);
+    java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (RedisAcme late = new RedisAcme(new RedisStore(vertx, redis.url()), new AcmeTokens(), seen::add)) {
+      Await.until("told of the kept certificate", Duration.ofSeconds(10), () -> seen.equals(java.util.List.of("shop.test-abc")));
+    }
   }
 
   @Test
@@ -156,7 +167,7 @@ class RedisAcmeTest {
 
     // an instance subscribing now reads the open answers back
     AcmeTokens tokensC = new AcmeTokens();
-    try (RedisAcme c = new RedisAcme(new RedisStore(vertx, redis.url()), tokensC)) {
+    try (RedisAcme c = new RedisAcme(new RedisStore(vertx, redis.url()), tokensC, k -> { })) {
       Await.until("c answers them", Duration.ofSeconds(10),
           () -> "tok-1.thumb".equals(tokensC.answer("tok-1")) && tokensC.alpn("alpn.test") != null);
       assertThat(tokensA.size()).as("a's own answers are not doubled by their echo").isEqualTo(1);
