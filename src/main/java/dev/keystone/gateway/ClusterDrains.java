@@ -63,6 +63,16 @@ final class ClusterDrains {
     applyAll(snapshot(), true);
   }
 
+  /** Every drain again, through {@code to} (a config about to be served: its snapshot). */
+  void reapplyTo(Apply to) {
+    for (String k : snapshot()) {
+      String[] d = url.drainOf(k);
+      if (d != null) {
+        to.drain(d[0], d[1], true);
+      }
+    }
+  }
+
   synchronized List<String> snapshot() {
     return List.copyOf(keys);
   }

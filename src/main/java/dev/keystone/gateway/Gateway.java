@@ -152,8 +152,13 @@ public final class Gateway implements GatewayControl {
     this.storeSource = storeStart == null ? null : StoreStart.sourceName(storeStart.url());
     this.store = storeStart == null ? null : new StoreFollower(vertx, storeStart, new StoreFollower.Target() {
       @Override
-      public ReloadResult applyStored(String yaml, String trigger, Runnable beforeServed) {
+      public ReloadResult applyStored(String yaml, String trigger, java.util.function.Consumer<Snapshot> beforeServed) {
         return Gateway.this.applyStored(yaml, trigger, beforeServed);
+      }
+
+      @Override
+      public void drainStoredIn(Snapshot s, String tenant, String backend, boolean on) {
+        Drains.apply(s, backend, tenant, on, clock.instant(), events);
       }
 
       @Override
@@ -464,7 +469,7 @@ public final class Gateway implements GatewayControl {
   }
 
   /** @param beforeServed run just before the new config is served (null: nothing), only when it is */
-  private ReloadResult reloadUnrecorded(GatewayConfig next, Runnable beforeServed) {
+  private ReloadResult reloadUnrecorded(GatewayConfig next, java.util.function.Consumer<Snapshot> beforeServed) {
     next = RestartOnly.keep(current.get().config(), next, adminListenGiven);
     long version = current.get().snapshot().version() + 1;
     ServerCertificates nextCertificates;
@@ -523,7 +528,7 @@ public final class Gateway implements GatewayControl {
   }
 
   /** Cluster mode: validates and applies a config read from the store (as a file reload: nothing applied when invalid). */
-  private synchronized ReloadResult applyStored(String yaml, String trigger, Runnable beforeServed) {
+  private synchronized ReloadResult applyStored(String yaml, String trigger, java.util.function.Consumer<Snapshot> beforeServed) {
     ReloadResult r;
     try {
       r = reloadUnrecorded(loader.parse(yaml, storeSource), beforeServed);
@@ -612,10 +617,10 @@ public final class Gateway implements GatewayControl {
     apply(config, version, null);
   }
 
-  private void apply(GatewayConfig config, long version, Runnable beforeServed) {
+  private void apply(GatewayConfig config, long version, java.util.function.Consumer<Snapshot> beforeServed) {
     Snapshot s = SnapshotCompiler.compile(config, version, clock.instant(), registry, splits);
     if (beforeServed != null) {
-      beforeServed.run(); // e.g. the store revision: whoever sees the new config sees its revision too
+      beforeServed.accept(s); // e.g. the store's drains and revision: in place before the config is served
     }
     current.set(new Served(config, s));
     splits.retainOnly(s.tenants().stream().map(Tenant::name).toList());

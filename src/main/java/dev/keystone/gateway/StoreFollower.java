@@ -36,8 +36,11 @@ final class StoreFollower {
 
   /** What the follower asks of the gateway: apply a config text, or re-apply the one it serves. */
   interface Target {
-    /** Applies {@code yaml}; {@code beforeServed} runs just before it is served, only when it is. */
-    ReloadResult applyStored(String yaml, String trigger, Runnable beforeServed);
+    /** Applies {@code yaml}; {@code beforeServed} runs with its snapshot just before it is served, only when it is. */
+    ReloadResult applyStored(String yaml, String trigger, java.util.function.Consumer<dev.keystone.model.Snapshot> beforeServed);
+
+    /** Applies a stored drain to {@code s}, a snapshot about to be served. */
+    void drainStoredIn(dev.keystone.model.Snapshot s, String tenant, String backend, boolean on);
 
     /** Drains ({@code on}) or undrains {@code backend} in {@code tenant} (null: in every tenant), as the store says. */
     void drainStored(String tenant, String backend, boolean on);
@@ -447,7 +450,13 @@ final class StoreFollower {
       ReloadResult r = w.deleted()
           ? new ReloadResult(false, 0, List.of(url.configKey() + " was deleted (revision " + w.revision()
               + "): still serving revision " + now.revision()))
-          : target.applyStored(w.yaml(), w.trigger(), () -> served(w));
+          : target.applyStored(w.yaml(), w.trigger(), s -> {
+            // drains first, then the revision, then the swap: whoever sees the revision sees the
+            // drains (CI at 366d1d2: a backend the new config adds under a drained name was served
+            // undrained for a moment), whoever sees the new config sees its revision
+            drains.reapplyTo((tenant, backend, on) -> target.drainStoredIn(s, tenant, backend, on));
+            served(w);
+          });
       synchronized (this) {
         seen = Math.max(seen, w.revision());
         if (!r.applied() && w.revision() > served) {
@@ -462,7 +471,6 @@ final class StoreFollower {
         lease.renewSoon(); // the cluster's list says at once what this instance serves or refused
       }
       if (r.applied()) {
-        drains.reapply(); // a backend the new config adds under a drained name starts drained
         writeCache();
       }
       return r;

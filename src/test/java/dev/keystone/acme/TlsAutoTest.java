@@ -200,7 +200,18 @@ class TlsAutoTest {
           """.formatted(http, pebble.directory(), pebble.caPem(), dir.resolve("data-renew"), backend.url());
       try (TestGateway gw = TestGateway.start(yaml, java.util.Map.of(),
           new dev.keystone.gateway.GatewayOptions(2, "test", clock))) {
-        Await.until("the first certificate", Duration.ofSeconds(60), () -> issuer(gw, "renew.shop.test") != null);
+        // The clock stands still here: a first order that failed (CI at 366d1d2: "Network error"
+        // from Pebble once) is retried by moving it past the backoff, as time would
+        int[] retried = {0};
+        Await.until("the first certificate", Duration.ofSeconds(60), () -> {
+          if (gw.gateway().acmeOrders(false) > retried[0] && gw.gateway().acmePending() == 0) {
+            retried[0]++;
+            clock.advance(Duration.ofMinutes(2));
+            gw.admin("POST", "/api/v1/reload");
+          }
+          return issuer(gw, "renew.shop.test") != null;
+        });
+        assertThat(retried[0]).as("orders that failed before the first certificate").isLessThanOrEqualTo(2);
         X509Certificate first = leaf(gw, "renew.shop.test");
         assertThat(Duration.between(first.getNotBefore().toInstant(), first.getNotAfter().toInstant()).toMinutes())
             .as("short-lived").isBetween(59L, 61L);
