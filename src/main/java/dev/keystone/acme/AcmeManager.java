@@ -410,11 +410,6 @@ public final class AcmeManager implements AutoCloseable {
 
   /** Another instance kept the certificate for {@code key}: served here too if it is better. */
   private void keptElsewhere(String key) {
-    List<String> names = wanted.get(key);
-    AcmeConfig acme = acmeInForce;
-    if (names == null || acme == null) {
-      return;
-    }
     try {
       worker.execute(() -> keptElsewhereNow(key));
     } catch (java.util.concurrent.RejectedExecutionException closed) {
