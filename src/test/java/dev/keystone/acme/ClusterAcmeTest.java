@@ -134,6 +134,30 @@ class ClusterAcmeTest {
   }
 
   @Test
+  void aSelfSignedCertificatePlantedInTheStoreIsNotServed() throws Exception {
+    // attack s19-acme F4: any chain with its key for the names was adopted, a self-signed one too
+    var key = AcmeStore.newKey();
+    X509Certificate planted = AcmeTestAccess.validationCertificate("shop.test", key, new byte[32]);
+    String pem = "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'})
+        .encodeToString(planted.getEncoded()) + "\n-----END CERTIFICATE-----\n" + AcmeStore.pem(key.getPrivate());
+    redisSet("keystone:acme:cert:" + AcmeStore.key(java.util.List.of("shop.test")), pem);
+    try (TestGateway gw = TestGateway.start("""
+        tls_listen: 127.0.0.1:0
+        state_store: %s
+        acme: { directory: "https://127.0.0.1:9/dir", data_dir: "%s" }
+        tenants:
+          - name: shop
+            domains: [shop.test]
+            tls: auto
+            services: [{ name: s, url: "%s" }]
+        """.formatted(redis.url(), dir.resolve("data-planted"), backend.url()))) {
+      Await.until("its own order failed (the CA is down)", Duration.ofSeconds(30), () -> gw.gateway().acmeOrders(false) == 1);
+      assertThat(leafOrNull(gw)).as("the planted certificate is not served").isNull();
+      assertThat(dir.resolve("data-planted/certificates")).doesNotExist();
+    }
+  }
+
+  @Test
   void aDamagedAccountKeyInTheStoreDoesNotStopOrders() throws Exception {
     int http = Pebble.freePort();
     redisSet("keystone:acme:account", "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n");
