@@ -322,9 +322,10 @@ public final class AcmeManager implements AutoCloseable {
       KeyPair domainKey = AcmeStore.newKey();
       AcmeIssuer.Issued r = new AcmeIssuer(URI.create(acme.directory()), trust, account, acme.email(), tokens)
           .issue(names, domainKey, turned(acme.challenges(), challengeTurn.getOrDefault(key, 0)), old);
-      // counted before anything shows it (Redis, the served table): whoever sees the new
-      // certificate sees it counted (CI saw both instances serve it with the count still 1)
+      // counted and logged as an event before anything shows it (Redis, the served table): whoever
+      // sees the new certificate sees it counted (CI saw both instances serve it with the count 1)
       issuedCount.incrementAndGet();
+      events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, true, "valid until " + r.notAfter()));
       if (heldLock != null) {
         cluster.issued(key, heldLock, r.chainPem() + AcmeStore.pem(domainKey.getPrivate()), r.notAfter(), clock.instant());
         heldLock = null; // released: a failure after this point is not the order's
@@ -344,10 +345,11 @@ public final class AcmeManager implements AutoCloseable {
       askRenewalAt.remove(key);
       forced.remove(key);
       LOG.info("ACME: certificate for " + names + " issued by " + acme.directory() + ", valid until " + r.notAfter());
-      events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, true, "valid until " + r.notAfter()));
       changed.run();
     } catch (Exception e) {
-      failedCount.incrementAndGet(); // first, as above: before the cluster's backoff shows the failure
+      // first, as above: before the cluster's backoff shows the failure
+      failedCount.incrementAndGet();
+      events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, false, String.valueOf(e.getMessage())));
       challengeTurn.merge(key, 1, Integer::sum);
       Duration wait = backoff.merge(key, FIRST_RETRY, (a, b) -> a.multipliedBy(2).compareTo(LAST_RETRY) > 0 ? LAST_RETRY
           : a.multipliedBy(2));
@@ -368,7 +370,6 @@ public final class AcmeManager implements AutoCloseable {
       retryAt.put(key, retry);
       LOG.warning("ACME: no certificate for " + names + " from " + acme.directory() + ": " + e.getMessage()
           + "; trying again in " + wait.toMinutes() + " min" + (issued.containsKey(key) ? " (the current one is served until then)" : ""));
-      events.add(new dev.keystone.model.Events.Certificate(clock.instant(), names, false, String.valueOf(e.getMessage())));
     } finally {
       pending.remove(key);
     }

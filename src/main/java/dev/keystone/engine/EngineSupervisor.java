@@ -152,8 +152,8 @@ public final class EngineSupervisor {
    * Which of {@code wanted} (script names, as tenants give them) the engine does not serve, from
    * its {@code GET /health?scripts=1}; empty when it serves them all or does not list its scripts.
    */
-  public Future<List<String>> missingScripts(java.util.Collection<String> wanted) {
-    return call(HttpMethod.GET, "/health?scripts=1", 5_000).map(b -> {
+  public Future<List<String>> missingScripts(java.util.Collection<String> wanted, long timeoutMs) {
+    return call(HttpMethod.GET, "/health?scripts=1", timeoutMs).map(b -> {
       io.vertx.core.json.JsonArray names = new io.vertx.core.json.JsonObject(b).getJsonArray("names");
       if (names == null) {
         return List.of();
@@ -168,8 +168,8 @@ public final class EngineSupervisor {
    * The scripts the engine serves as failing because they did not compile when it started (its
    * {@code /health} lists them as {@code failing}; an engine that does not list any has none).
    */
-  public Future<List<String>> failingScripts() {
-    return health().map(b -> {
+  public Future<List<String>> failingScripts(long timeoutMs) {
+    return call(HttpMethod.GET, "/health", timeoutMs).map(b -> {
       io.vertx.core.json.JsonArray a = new io.vertx.core.json.JsonObject(b).getJsonArray("failing");
       return a == null ? List.of() : a.getList().stream().map(String::valueOf).toList();
     });

@@ -115,30 +115,43 @@ final class EngineSlot {
   /**
    * Blocks until {@code e} first answers; null when it does and serves every script of
    * {@code wanted}, else why not (a script that did not compile: the engine serves it as failing).
+   * One deadline ({@link #START}) for the whole check: a cold engine slow to list its scripts (CI:
+   * more than the 5 s its own step had, under a 160 MiB cgroup) is not refused while time is left.
    */
   static String await(EngineSupervisor e, java.util.Set<String> wanted) {
+    long deadline = System.nanoTime() + START.toNanos();
     try {
-      e.ready(START).toCompletionStage().toCompletableFuture().get(START.toMillis() + 1000, TimeUnit.MILLISECONDS);
-      List<String> failing = e.failingScripts().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-      return failing.isEmpty() ? missing(e, wanted) : "the engine cannot run these scripts: " + String.join("; ", failing);
+      e.ready(START).toCompletionStage().toCompletableFuture().get(left(deadline) + 1000, TimeUnit.MILLISECONDS);
+      long forList = left(deadline);
+      List<String> failing = e.failingScripts(forList).toCompletionStage().toCompletableFuture()
+          .get(forList + 1000, TimeUnit.MILLISECONDS);
+      return failing.isEmpty() ? missing(e, wanted, deadline) : "the engine cannot run these scripts: " + String.join("; ", failing);
     } catch (InterruptedException ie) {
       Thread.currentThread().interrupt();
       return "interrupted while waiting for the new engine";
     } catch (Exception ex) {
-      return "the new engine did not answer: " + (ex.getCause() != null ? ex.getCause().getMessage() : ex.toString());
+      return "the new engine did not answer within " + START.toSeconds() + " s: "
+          + (ex.getCause() != null ? ex.getCause().getMessage() : ex.toString());
     }
+  }
+
+  /** Milliseconds to {@code deadline} (System.nanoTime), at least one second: a late step still gets a call. */
+  private static long left(long deadline) {
+    return Math.max(1000, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
   }
 
   /**
    * Null when {@code e} serves every script of {@code wanted} (or does not list its scripts), else
    * which it does not: a file the engine does not take (a Node.js engine serves NAME.js as NAME,
-   * not NAME.lua nor "light.js"), which before answered 404 to every call (round 4, N4-5). Blocks.
+   * not NAME.lua nor "light.js"), which before answered 404 to every call (round 4, N4-5). Blocks
+   * until {@code deadline} (System.nanoTime) at most.
    */
-  static String missing(EngineSupervisor e, java.util.Set<String> wanted) throws Exception {
+  static String missing(EngineSupervisor e, java.util.Set<String> wanted, long deadline) throws Exception {
     if (wanted == null || wanted.isEmpty()) {
       return null;
     }
-    List<String> missing = e.missingScripts(wanted).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    long ms = left(deadline);
+    List<String> missing = e.missingScripts(wanted, ms).toCompletionStage().toCompletableFuture().get(ms + 1000, TimeUnit.MILLISECONDS);
     return missing.isEmpty() ? null : "the engine does not serve the script(s) " + String.join(", ", missing)
         + " that tenants name in lua_script (an engine serves each of its files by the name without its extension:"
         + " NAME.js for the Node.js engine, NAME.lua for the Lua one, NAME.py for the Python one)";
@@ -191,14 +204,14 @@ final class EngineSlot {
     if (engine != null) {
       all.add(engine);
     }
-    java.util.List<Future<Void>> waits = all.stream().map(e -> e.ready(START).compose(v -> e.failingScripts())
+    java.util.List<Future<Void>> waits = all.stream().map(e -> e.ready(START).compose(v -> e.failingScripts(5_000))
         .map(failing -> {
           if (!failing.isEmpty()) { // the others run: their tenants must not wait for this one's fix
             LOG.severe("the supervised engine serves these scripts as failing (their tenants follow on_script_error): "
                 + String.join("; ", failing));
           }
           return (Void) null;
-        }).compose(v -> e == engine && sharedScripts != null ? e.missingScripts(sharedScripts) : Future.succeededFuture(List.<String>of()))
+        }).compose(v -> e == engine && sharedScripts != null ? e.missingScripts(sharedScripts, 5_000) : Future.succeededFuture(List.<String>of()))
         .map(missing -> {
           if (!missing.isEmpty()) {
             LOG.severe("the supervised engine does not serve the script(s) " + String.join(", ", missing)

@@ -247,7 +247,8 @@ public final class Gateway implements GatewayControl {
         .answering(g.acmeTokens).stapling(ctx -> g.certificates.staple(ctx, g.staples))
         .clientAuth(ctx -> g.certificates.clientAuthKey(ctx));
     g.handshakes = tls;
-    return g.engine.ready()
+    // Then the state store's connection, so that the first requests find it made.
+    return g.engine.ready().compose(v -> g.policies.warmUp())
         .compose(v -> {
           Future<String> proxy = vertx.deployVerticle(() -> {
             List<dev.keystone.proxy.Interceptor> extra = new java.util.ArrayList<>(options.interceptors());

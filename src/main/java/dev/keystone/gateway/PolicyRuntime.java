@@ -74,6 +74,12 @@ final class PolicyRuntime implements AutoCloseable {
     return stateStore;
   }
 
+  /** Completes once the state store (if any) is connected, or after 5 s: see {@link RedisStore#warmUp}. */
+  io.vertx.core.Future<Void> warmUp() {
+    RedisStore r = stateStore;
+    return r == null ? io.vertx.core.Future.succeededFuture() : r.warmUp(5000);
+  }
+
   StateStoreStatus stateStoreStatus() {
     RedisStore r = stateStore;
     return r == null ? null : new StateStoreStatus(r.url().replaceAll("//[^@/]*@", "//***@"), r.up(), r.problem());

@@ -97,6 +97,25 @@ public final class RedisStore implements AutoCloseable {
     });
   }
 
+  /**
+   * Connects with a first PING, waiting up to {@code maxMs}: called before the listeners open, so
+   * that the first requests do not pay for the connection (a cold JVM's first call can take longer
+   * than {@link #TIMEOUT_MS}, and its failure sent the first requests to their fallback). Never
+   * fails: a store that does not answer is met by the first requests as at any other time.
+   */
+  public Future<Void> warmUp(long maxMs) {
+    Promise<Void> p = Promise.promise();
+    long timer = vertx.setTimer(maxMs, t -> p.tryComplete());
+    redis.send(Request.cmd(Command.PING)).onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        recovered();
+      }
+      p.tryComplete();
+    });
+    return p.future();
+  }
+
   /** A connection of its own (pub/sub: a subscribed connection takes no other commands). */
   public Future<io.vertx.redis.client.RedisConnection> connect() {
     return redis.connect();

@@ -36,6 +36,8 @@ class MlRoutingExampleTest {
   static final Path EXAMPLE = Path.of("examples/ml-routing").toAbsolutePath();
   static final String ENGINE = Path.of("engines/python/engine.py").toAbsolutePath().toString();
 
+  @org.junit.jupiter.api.io.TempDir
+  Path dir;
   Vertx vertx;
   TestBackend premium;
   TestBackend standard;
@@ -85,7 +87,13 @@ class MlRoutingExampleTest {
         .as("Debian's python3-numpy and python3-seccomp are installed (.ci/run installs them)").isTrue();
 
     try (LogCapture log = LogCapture.of("keystone.engine")) {
-      gw = TestGateway.startFile(EXAMPLE.resolve("keystone.yaml"), Map.of(
+      // The example's file with a 2 s wait for each decision instead of 100 ms: fail_open sends
+      // a late decision round-robin, and a starved CI host is late now and then; the rest as is.
+      String example = java.nio.file.Files.readString(EXAMPLE.resolve("keystone.yaml"));
+      assertThat(example).contains("  timeout: 100ms\n");
+      java.nio.file.Files.writeString(dir.resolve("keystone.yaml"), example.replace("  timeout: 100ms\n", "  timeout: 2s\n"));
+      java.nio.file.Files.copy(EXAMPLE.resolve("route.py"), dir.resolve("route.py"));
+      gw = TestGateway.startFile(dir.resolve("keystone.yaml"), Map.of(
               "PREMIUM_URL", premium.url(), "STANDARD_URL", standard.url(),
               "ML_ROUTING_ENGINE", ENGINE, "ML_ROUTING_DATA", EXAMPLE.toString()),
           new GatewayOptions(2, "test", Clock.systemUTC()));

@@ -77,7 +77,7 @@ class SupervisedEngineHealthTest {
     String yaml = """
         lua_engine:
           enabled: true
-          timeout: 500ms
+          timeout: 5s
           supervise: { command: [node, "%s"], sandbox: none, scripts: "%s" }
         tenants:
           - name: t

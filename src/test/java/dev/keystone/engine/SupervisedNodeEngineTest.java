@@ -320,7 +320,9 @@ class SupervisedNodeEngineTest {
       // (a timeout, or the engine's "while the engine was busy": neither counts against it), but
       // none fails because of the hog's circuit.
       java.util.List<String> failures = log.matching("tenant=good");
-      assertThat(failures).allSatisfy(l -> assertThat(l).containsAnyOf("did not answer within 50 ms", "while the engine was busy"));
+      // (or the engine's refusal of a call that waited in its queue past the deadline: the same timeout)
+      assertThat(failures).allSatisfy(l -> assertThat(l.contains("did not answer within 50 ms") || l.contains("while the engine was busy")
+          || l.matches(".*waited \\d+ ms for the engine, past the call's deadline.*")).as(l).isTrue());
       assertThat(routed).isEqualTo(5 - (failures.size() - before));
       assertThat(routed).isPositive();
     }
@@ -341,7 +343,8 @@ class SupervisedNodeEngineTest {
       assertThat(r.errors()).hasSize(1);
       assertThat(r.errors().get(0)).startsWith("lua_engine.supervise: the supervised engine: the engine refused the scripts: ")
           .contains("evil.js:1: SyntaxError: unexpected token in expression: ')'");
-      assertThat(gw.get("/evil/x").body()).isEqualTo("old evil");
+      // (a call may miss the 50 ms deadline right after the engine compiled: fail_closed, a 500)
+      Await.until("evil keeps its old script", Duration.ofSeconds(10), () -> gw.get("/evil/x").body().equals("old evil"));
 
       long before = gw.gateway().supervisedEngine().restarts();
       ProcessHandle.of(gw.gateway().supervisedEngine().pid()).orElseThrow().destroyForcibly();
@@ -373,6 +376,8 @@ class SupervisedNodeEngineTest {
     write("evil", GOOD);
     try (LogCapture log = LogCapture.of("keystone.engine"); TestGateway gw = gateway()) {
       Await.until("good is routed by its script", Duration.ofSeconds(30), () -> gw.get("/good/x").statusCode() == 200);
+      // relayed from the engine's output by a thread of its own: maybe after the first answer
+      Await.until("the engine's start logged", Duration.ofSeconds(10), () -> !log.matching("engine serving").isEmpty());
       assertThat(log.matching("engine serving")).hasSize(1);
       assertThat(log.matching("engine serving").get(0))
           .contains("memory budget 256 MiB (isolates up to 32 MiB, kv 8 MiB a tenant, 32 MiB in all)");

@@ -153,7 +153,7 @@ class BackendFailuresTest {
         }
       }
     });
-    gateway("timeouts: { response_header: 300ms }\n", b.url());
+    gateway("timeouts: { response_header: 1s }\n", b.url()); // "/one" must be answered within it
     assertThat(gw.get("/t/one").statusCode()).isEqualTo(200);
     HttpResponse<String> r = gw.get("/t/slow");
     assertThat(r.statusCode()).isEqualTo(504);

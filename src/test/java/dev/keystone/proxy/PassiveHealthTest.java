@@ -119,7 +119,7 @@ class PassiveHealthTest {
   @Test
   void timeoutsCountAsFailures() {
     a.handler(req -> { }); // never answers
-    gateway("passive_health: { consecutive_failures: 2, ejection: 30s }\n", "timeouts: { response_header: 200ms }\n");
+    gateway("passive_health: { consecutive_failures: 2, ejection: 30s }\n", "timeouts: { response_header: 1s }\n"); // b's answers must come within it
     int timeouts = 0;
     for (int i = 0; i < 8; i++) {
       if (gw.get("/t/x" + i).statusCode() == 504) {

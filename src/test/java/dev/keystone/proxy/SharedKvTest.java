@@ -81,7 +81,7 @@ class SharedKvTest {
     get(a, "/set?k=color&v=green");
     Await.until("b sees a's value", Duration.ofSeconds(10), () -> get(b, "/get?k=color").equals("green"));
 
-    get(a, "/set?k=brief&v=x&ttl=1");
+    get(a, "/set?k=brief&v=x&ttl=5"); // long enough for b to see it first on a slow host
     Await.until("b sees the brief value", Duration.ofSeconds(10), () -> get(b, "/get?k=brief").equals("x"));
     Await.until("it expires on both", Duration.ofSeconds(10),
         () -> get(a, "/get?k=brief").equals("nil") && get(b, "/get?k=brief").equals("nil"));

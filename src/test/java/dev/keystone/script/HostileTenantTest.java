@@ -423,7 +423,8 @@ class HostileTenantTest {
     // 8 MiB a tenant (a quarter of an eighth of the 256 MiB heap), about 200 KiB a request.
     assertThat(statuses.keySet()).as("%s", statuses).containsExactly(503, 504);
     assertThat(statuses.get(503)).as("%s", statuses).isBetween(25, 60);
-    assertThat(gw.output()).contains("request data held in flight: tenant hog holds");
+    // logged off the event loop, maybe after the last answer: wait for it
+    Await.until("the refusal logged", Duration.ofSeconds(10), () -> gw.output().contains("request data held in flight: tenant hog holds"));
     neighbourAnswers();
   }
 
@@ -451,7 +452,7 @@ class HostileTenantTest {
     }
     assertThat(statuses.keySet()).as("%s", statuses).containsExactly(200, 500);
     assertThat(statuses.get(500)).as("%s", statuses).isBetween(25, 60);
-    assertThat(gw.output()).contains("response header edits held in flight: tenant resphog holds");
+    Await.until("the refusal logged", Duration.ofSeconds(10), () -> gw.output().contains("response header edits held in flight: tenant resphog holds"));
     neighbourAnswers();
   }
 
@@ -490,6 +491,12 @@ class HostileTenantTest {
   @Test
   void aCallWritesAtMostTwentyLogLines() {
     assertThat(get("/evil/x?a=log_flood", "log-flood").statusCode()).isEqualTo(200);
+    // written off the event loop, after the answer: wait for the last line (and its end)
+    Await.until("the call's last log line", Duration.ofSeconds(10), () -> {
+      String out = gw.output();
+      int at = out.indexOf("(further log lines of this call dropped");
+      return at >= 0 && out.indexOf('\n', at) >= 0;
+    });
     List<String> lines = gw.output().lines().filter(l -> l.contains("request_id=log-flood log=")).toList();
     assertThat(lines).hasSize(21);
     assertThat(lines.get(20)).contains("(further log lines of this call dropped: at most 20 a call)");
