@@ -522,7 +522,10 @@ public final class Gateway implements GatewayControl {
       return f.reloadNow(snapshot().version(), trigger.equals("api") || trigger.equals("compat"), trigger);
     }
     synchronized (this) {
-      ReloadResult r = readAndReload();
+      ReloadResult r = readAndReload(trigger.equals("file"));
+      if (r == null) { // the watcher saw a change another reload read meanwhile: nothing to do
+        return new ReloadResult(false, snapshot().version(), List.of());
+      }
       record(r, trigger);
       return r;
     }
@@ -596,13 +599,26 @@ public final class Gateway implements GatewayControl {
     return f == null ? null : f.status();
   }
 
-  private ReloadResult readAndReload() {
+  /** The SHA-256 of the file's content as the last reload read it (guarded by this). */
+  private byte[] lastRead;
+
+  /**
+   * @param unlessRead the file watcher's reload: null when the content is what the last reload
+   *     read (the watcher saw the change, then waited for this lock while a reload by request read
+   *     it: the same file applied twice, two versions and two events for one change)
+   */
+  private ReloadResult readAndReload(boolean unlessRead) {
     if (configFile == null) {
       return new ReloadResult(false, current.get().snapshot().version(),
           List.of("running on the embedded default config: there is no file to reload"));
     }
     try {
       byte[] content = ConfigLoader.readFile(configFile);
+      byte[] digest = ConfigWatcher.sha256(content);
+      if (unlessRead && java.util.Arrays.equals(digest, lastRead)) {
+        return null;
+      }
+      lastRead = digest;
       if (watcher != null) {
         watcher.seen(content);
       }
