@@ -71,7 +71,7 @@ func TestValidation(t *testing.T) {
 	}
 	// null optional fields are absent; a valid deadline_ms is kept
 	nulls := map[string]any{"raw_path": nil, "query": nil, "host": nil, "client_ip": nil, "request_id": nil, "body": nil, "body_base64": nil}
-	if status, a := f.post("/v1/decide", decideBody("d", nil, nulls, map[string]any{"deadline_ms": 40})); status != 200 || a["decision"] != "continue" {
+	if status, a := f.post("/v1/decide", decideBody("d", nil, nulls, map[string]any{"deadline_ms": 3600000})); status != 200 || a["decision"] != "continue" {
 		t.Errorf("null optional fields: %d %v", status, a)
 	}
 	if status, a := f.post("/v1/decide", decideBody("nope", nil, nil, nil)); status != 404 || a["error"] != "no script 'nope' in this engine" {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"keystone.dev/engine/keystone"
 )
@@ -53,6 +54,11 @@ func newFixture(t *testing.T, opts keystone.Options, scripts map[string]keystone
 	log := &syncBuffer{}
 	if opts.Log == nil {
 		opts.Log = log
+	}
+	if opts.Deadline == 0 {
+		// Not the engine's 50 ms: a wall-clock deadline a trivial call can miss on a starved
+		// host (go test runs packages at once). Tests of the deadline give their own.
+		opts.Deadline = 2 * time.Second
 	}
 	e := keystone.New(opts)
 	for name, s := range scripts {

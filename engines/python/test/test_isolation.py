@@ -166,7 +166,8 @@ class IsolationTest(unittest.TestCase):
                 worst = max(worst, time.monotonic() - started)
             t.join()
             self.assertEqual((result['a']['decision'], result['a']['limit']), ('error', True))
-            self.assertLess(worst, 0.5, f'the neighbour waited {worst:.3f} s behind a looping tenant')
+            # behind the loop it would wait for most of its 3 s; 1.5 s leaves a starved host room
+            self.assertLess(worst, 1.5, f'the neighbour waited {worst:.3f} s behind a looping tenant')
         finally:
             self.assertEqual(slow.stop(), 0)
 

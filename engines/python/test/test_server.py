@@ -62,7 +62,7 @@ class ServerTest(unittest.TestCase):
         started = time.monotonic()
         a = self.engine.decide('fast', 'decide')
         self.assertEqual(a['backends'], ['stable'])
-        self.assertLess(time.monotonic() - started, 1)
+        self.assertLess(time.monotonic() - started, 3)  # held up, it would wait for the client for good
         s.close()
 
     def test_reload_refuses_broken_huge_and_nested_scripts_naming_them(self):

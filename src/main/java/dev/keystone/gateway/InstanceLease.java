@@ -29,6 +29,8 @@ final class InstanceLease {
   private final long timer;
   private long lease; // touched on the event loop only (renew chains run there)
   private boolean renewing;
+  /** A renewal was asked while one was under way (guarded by this). */
+  private boolean again;
   private boolean closed;
 
   InstanceLease(Vertx vertx, EtcdClient etcd, StoreUrl url, String id, Supplier<JsonObject> describe) {
@@ -45,9 +47,20 @@ final class InstanceLease {
     return id;
   }
 
-  /** Writes the entry again now (after a config was applied or refused: keystone config push waits for it). */
+  /**
+   * Writes the entry again now (after a config was applied or refused: keystone config push waits
+   * for it), or right after the renewal under way: that one may have read the state before.
+   */
   void renewSoon() {
-    vertx.runOnContext(v -> renew());
+    vertx.runOnContext(v -> {
+      synchronized (this) {
+        if (renewing) {
+          again = true;
+          return;
+        }
+      }
+      renew();
+    });
   }
 
   private static final java.util.concurrent.atomic.AtomicInteger IN_PROCESS = new java.util.concurrent.atomic.AtomicInteger();
@@ -88,11 +101,17 @@ final class InstanceLease {
         return ttl;
       });
     }).onComplete(ar -> {
+      boolean more;
       synchronized (this) {
         renewing = false;
         if (ar.failed() && ar.cause().getMessage() != null && ar.cause().getMessage().contains("lease not found")) {
           lease = 0;
         }
+        more = again;
+        again = false;
+      }
+      if (more) {
+        renew(); // once: what was asked meanwhile, with the state as it is now
       }
     });
   }

@@ -132,6 +132,13 @@ final class StoreFollower {
     return new dev.keystone.cluster.KeysStore(etcd, url);
   }
 
+  /** Writes this instance's entry again: it listens now (its first entry, written earlier, had no address). */
+  void announce() {
+    if (lease != null) {
+      lease.renewSoon();
+    }
+  }
+
   /** This instance's name in the cluster's list. */
   String instanceId() {
     return lease.id();

@@ -329,7 +329,8 @@ class DashboardBrowserTest {
       assertThat(cluster.getText()).isEqualTo("revision " + revision + ", connected");
       assertThat(cluster.getDomAttribute("class")).isNullOrEmpty();
       etcd.stop();
-      waitFor("the store said unreachable", d -> d.findElement(By.id("cluster")).getText()
+      // two failed probes (2 s apart, each up to 2 s), then the dashboard's poll: longer than waitFor's 10 s on a slow host
+      new WebDriverWait(browser, Duration.ofSeconds(30)).withMessage("the store said unreachable").until(d -> d.findElement(By.id("cluster")).getText()
           .equals("revision " + revision + ", unreachable: serving the last config"));
       assertThat(browser.findElement(By.id("cluster")).getDomAttribute("class")).isEqualTo("warn");
       assertThat(browser.findElement(By.id("state-box")).isDisplayed()).isFalse();

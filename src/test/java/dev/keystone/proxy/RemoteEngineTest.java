@@ -116,8 +116,10 @@ class RemoteEngineTest {
     dev.keystone.testing.GatewayProcess engine = dev.keystone.testing.GatewayProcess.start(dir, java.util.List.of(),
         "engine", "--scripts", scripts, "--listen", "127.0.0.1:0");
     int port = engine.awaitListening();
-    try (TestGateway gw = gateway("http://127.0.0.1:" + port, "500ms")) {
-      dev.keystone.testing.TrafficLoad load = dev.keystone.testing.TrafficLoad.start(3,
+    // 2 s: a killed engine fails its calls at once (refused, reset), so the timeout is not what is
+    // tested; a restarted engine is a cold JVM whose first calls on a starved host took 500 ms
+    try (TestGateway gw = gateway("http://127.0.0.1:" + port, "2s")) {
+      dev.keystone.testing.TrafficLoad load = dev.keystone.testing.TrafficLoad.start(3, java.time.Duration.ofMillis(2),
           (client, i) -> gw.get("/canary/x", "X-Deploy-ID", "42"));
       load.awaitMore("traffic through the engine", 50);
       engine.signal("KILL");
@@ -129,7 +131,7 @@ class RemoteEngineTest {
         again.awaitListening();
         // without the engine, fail-open round-robins over both backends; with it, all go to the
         // canary: twenty in a row there happen by chance once in a million tries
-        Await.until("the script routes again (X-Deploy-ID: 42 to the canary only)", () -> {
+        Await.until("the script routes again (X-Deploy-ID: 42 to the canary only)", java.time.Duration.ofSeconds(30), () -> {
           for (int i = 0; i < 20; i++) {
             if (!gw.get("/canary/x", "X-Deploy-ID", "42").body().equals("canary /x")) {
               return false;

@@ -44,10 +44,19 @@ public final class TestEtcd implements AutoCloseable {
           "--listen-client-urls", endpoint(), "--advertise-client-urls", endpoint(),
           "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "t=" + peer)
           .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("etcd.log").toFile())).start();
-      Await.until("etcd listens on " + endpoint(), Duration.ofSeconds(30), () -> {
+      // healthy, not only listening: it accepts connections before it has replayed its log and
+      // elected itself, and a test's first write then waited out its deadline on a slow host
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      Await.until("etcd answers healthy on " + endpoint(), Duration.ofSeconds(30), () -> {
         try (Socket s = new Socket("127.0.0.1", clientPort)) {
-          return true;
+          s.close();
+          return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(endpoint() + "/health"))
+                  .timeout(Duration.ofSeconds(2)).build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+              .body().replace(" ", "").contains("\"health\":\"true\"");
         } catch (IOException e) {
+          return false;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
           return false;
         }
       });
