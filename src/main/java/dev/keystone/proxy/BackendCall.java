@@ -27,6 +27,9 @@ import java.nio.channels.ClosedChannelException;
  */
 final class BackendCall implements BackendConnection.Listener {
 
+  /** How long a request that met no network buffers waits to be sent again: past the next sweep (250 ms). */
+  static final long BUFFERS_RETRY_MS = 300;
+
   /** 103 answers relayed per request, at most: a backend sending them without end gets no more. */
   static final int MAX_INTERIM_ANSWERS = 4;
 
@@ -210,11 +213,17 @@ final class BackendCall implements BackendConnection.Listener {
     }
   }
 
-  /** The backend stopped taking the request: its answer (if it comes before the close) decides. */
+  /**
+   * The backend stopped taking the request: its answer (if it comes before the close) decides. A
+   * failure of the gateway's own (no buffer for the encoder) closes nothing by itself: the call
+   * waited for the 61 s backstop. Its connection is closed with it, and closed() decides.
+   */
   private void upstreamWriteFailed(Throwable cause) {
     stopPump();
     if (relay != null) {
       relay.closeClientAfter();
+    } else if (!(cause instanceof java.io.IOException)) {
+      conn.closeFailed(cause);
     }
   }
 
@@ -412,8 +421,15 @@ final class BackendCall implements BackendConnection.Listener {
       return;
     }
     if (cause instanceof OutOfMemoryError) {
-      // The gateway ran out of network buffers reading it: not the backend's failure.
-      ex.fail(ProxyError.UPSTREAM_FAILED, "no network buffers for backend " + backend.name() + ": " + cause);
+      // The gateway ran out of network buffers for it: not the backend's failure, nor a bad
+      // gateway. The sweeps cut the clients that hold them (not reading): a request that can be
+      // sent again is, once, after the next sweep (MemoryUnderAbuseTest saw a well-behaved
+      // client's GET fail so, then a 502, now and then in CI).
+      if (!answerBegun && ex.retries == 0 && RetryRule.replayable(ex)) {
+        forwarder.againAfter(ex, backend, BUFFERS_RETRY_MS);
+        return;
+      }
+      ex.fail(ProxyError.NO_BUFFERS, "no network buffers for backend " + backend.name() + ": " + cause);
       return;
     }
     String why = "backend " + backend.name() + ": connection closed before a response"

@@ -169,6 +169,18 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     ctx.fireChannelWritabilityChanged();
   }
 
+  /** Closes the connection for {@code cause}, which its listener's onClosed then receives. */
+  void closeFailed(Throwable cause) {
+    if (!channel.eventLoop().inEventLoop()) {
+      channel.eventLoop().execute(() -> closeFailed(cause));
+      return;
+    }
+    if (failure == null) {
+      failure = cause;
+    }
+    channel.close();
+  }
+
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (failure == null) {

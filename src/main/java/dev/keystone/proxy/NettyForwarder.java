@@ -93,6 +93,20 @@ final class NettyForwarder implements Interceptor, UpstreamTransport {
     connect(ex, backend, true);
   }
 
+  /**
+   * {@link #again} after {@code delayMs}, for a shortage of the gateway's own that the loops'
+   * sweeps relieve meanwhile (network buffers held by clients that do not read: cut at the next
+   * sweep, at most 250 ms away). A client that left meanwhile is not sent.
+   */
+  void againAfter(Exchange ex, Backend backend, long delayMs) {
+    ex.retries++;
+    context.nettyEventLoop().schedule(() -> context.dispatch(() -> ex.guarded(() -> {
+      if (!ex.completed && !ex.response().closed()) {
+        connect(ex, backend, true);
+      }
+    }).run()), delayMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
   /** Ends waits past pool_wait and closes connections idle too long; run by the loop's sweep. */
   void sweep(long now) {
     for (BackendPool p : pools.values()) {

@@ -28,6 +28,11 @@ public enum ProxyError {
   BACKEND_BUSY(503, "Service Unavailable"),
   /** The tenant's requests in flight hold all the memory it (or the process) may give them. */
   TENANT_OVERLOADED(503, "Service Unavailable"),
+  /**
+   * The gateway ran out of network buffers on a backend's connection (clients that do not read
+   * hold them): its own overload, not the backend's failure (that was a 502).
+   */
+  NO_BUFFERS(503, "Service Unavailable"),
   /** A cluster rate limit that fails closed could not reach the state store. */
   RATE_LIMIT_UNAVAILABLE(503, "Service Unavailable"),
   UPSTREAM_TIMEOUT(504, "Gateway Timeout"),

@@ -125,9 +125,18 @@ class MemoryUnderAbuseTest {
       throw new AssertionError("no answer to a well-behaved client (gateway log: target/memory-under-abuse-gateway.log)", e);
     }
     if (r.statusCode() != 200) { // the answer's body (reason, request id) first: CI cuts long messages
+      java.util.regex.Matcher id = java.util.regex.Pattern.compile("request id ([0-9a-f]+)").matcher(r.body());
+      String line = "";
+      if (id.find()) { // its access-log line says why (error="..."); written off the event loop
+        String wanted = "request_id=" + id.group(1);
+        for (int i = 0; i < 50 && !gw.output().contains(wanted); i++) {
+          Thread.sleep(100);
+        }
+        line = gw.output().lines().filter(l -> l.contains(wanted)).findFirst().orElse("(no access-log line for it)");
+      }
       String log = gw.output();
       Files.writeString(Path.of("target/memory-under-abuse-gateway.log"), log);
-      throw new AssertionError("a well-behaved client got " + r.statusCode() + ": " + r.body()
+      throw new AssertionError("a well-behaved client got " + r.statusCode() + ": " + r.body() + "\n" + line
           + "\ngateway log (whole: target/memory-under-abuse-gateway.log), its end:\n" + log.substring(Math.max(0, log.length() - 6000)));
     }
     HttpResponse<String> live = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gw.adminPort() + "/livez"))
