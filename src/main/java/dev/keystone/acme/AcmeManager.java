@@ -304,6 +304,16 @@ public final class AcmeManager implements AutoCloseable {
       return;
     }
     ServerCertificate served = issued.get(key); // newer than old when one was adopted since
+    X509Certificate servedLeaf = served == null ? null : AcmeStore.leaf(served.certPem());
+    if (!forced.contains(key) && servedLeaf != null && (old == null || !servedLeaf.getSerialNumber().equals(old.getSerialNumber()))
+        && !due(served, clock.instant())) {
+      // A certificate came from the cluster while this order waited (an instance started as
+      // another announced one): not due, so an order would only be a duplicate at the CA, and
+      // its lock held back an operator's replacement elsewhere (CI: ClusterAcmeTest, the
+      // revocation waited 119 s for the lock of this needless order).
+      pending.remove(key);
+      return;
+    }
     ClusterAcme.Before before = cluster.beforeOrder(store, names,
         served == null ? old : AcmeStore.leaf(served.certPem()), clock.instant(), forced.contains(key));
     if (before.adopt() != null || before.waitUntil() != null) {

@@ -232,8 +232,10 @@ class ClusterAcmeTest {
               && x.getSerialNumber().equals(y.getSerialNumber());
         });
         assertThat(pebble.certificateStatus(first.getSerialNumber())).contains("\"Status\": \"Revoked\"");
+        // b first: CI saw b order a duplicate just after it adopted a's certificate (its order
+        // was queued at its start), whose lock then held a's replacement back
+        assertThat(b.gateway().acmeOrders(true) + b.gateway().acmeOrders(false)).as("b ordered nothing").isZero();
         assertThat(a.gateway().acmeOrders(true)).isEqualTo(2);
-        assertThat(b.gateway().acmeOrders(true) + b.gateway().acmeOrders(false)).isZero();
       }
       // an instance started now gets the replacement, not the revoked one
       try (TestGateway c = TestGateway.start(yaml(pebble, redis.url(), "data-rc", 0))) {
