@@ -267,10 +267,10 @@ public final class Gateway implements GatewayControl {
               g.admin = admin.result();
             }
             g.listening = ar.succeeded();
-            if (ar.succeeded() && g.store != null) {
-              g.store.announce(); // the cluster's list says where this instance listens
-            }
             if (ar.succeeded()) {
+              if (g.store != null) {
+                g.store.announce(); // the cluster's list says where this instance listens
+              }
               vertx.executeBlocking(() -> {
                 g.acme.startOrdering(g.current.get().config());
                 return null;

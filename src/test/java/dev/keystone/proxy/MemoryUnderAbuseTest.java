@@ -129,8 +129,11 @@ class MemoryUnderAbuseTest {
       String line = "";
       if (id.find()) { // its access-log line says why (error="..."); written off the event loop
         String wanted = "request_id=" + id.group(1);
-        for (int i = 0; i < 50 && !gw.output().contains(wanted); i++) {
-          Thread.sleep(100);
+        try {
+          dev.keystone.testing.Await.until("the failed request's access-log line", Duration.ofSeconds(5),
+              () -> gw.output().contains(wanted));
+        } catch (AssertionError notLogged) {
+          // reported below as missing: the status and body above are the failure
         }
         line = gw.output().lines().filter(l -> l.contains(wanted)).findFirst().orElse("(no access-log line for it)");
       }
